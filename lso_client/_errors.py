@@ -1,0 +1,205 @@
+"""The exception ladder raised by every client.
+
+Callers catch the narrowest class they care about (`NotFoundError`), a family
+(`APIStatusError`, `APIConnectionError`) or everything the SDK raises (`LSOError`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "LSOError",
+    "NotFoundError",
+    "NotSupportedError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestValidationError",
+    "ResponseValidationError",
+    "UnprocessableEntityError",
+    "error_for_response",
+]
+
+
+class LSOError(Exception):
+    """Base class of every error raised by lso-client."""
+
+
+class RequestValidationError(LSOError, ValueError):
+    """The caller's input does not satisfy the spec; nothing was sent."""
+
+    def __init__(self, message: str, *, errors: Sequence[dict[str, Any]] = ()) -> None:
+        super().__init__(message)
+        self.errors = list(errors)
+
+
+class APIError(LSOError):
+    """Something went wrong while talking to the seller."""
+
+    def __init__(self, message: str, *, request: httpx.Request | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request = request
+
+
+class APIConnectionError(APIError):
+    """The request could not be completed: DNS, refused connection, reset, TLS."""
+
+    def __init__(
+        self, message: str = "Connection error.", *, request: httpx.Request | None
+    ) -> None:
+        super().__init__(message, request=request)
+
+
+class APITimeoutError(APIConnectionError):
+    """A timeout or the per-call deadline expired."""
+
+    def __init__(
+        self, message: str = "Request timed out.", *, request: httpx.Request | None
+    ) -> None:
+        super().__init__(message, request=request)
+
+
+class ResponseValidationError(APIError):
+    """The response does not match the spec (raised in strict mode, or when unreadable)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        errors: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        super().__init__(message, request=response.request)
+        self.response = response
+        self.status_code = response.status_code
+        self.errors = list(errors)
+
+
+class APIStatusError(APIError):
+    """The seller answered with a 4xx or 5xx status.
+
+    `body` is the parsed JSON error body (a MEF `Error` object, or for 422 a list
+    of them) or `None` when the body was not JSON. `errors` always holds the MEF
+    errors as a list of dicts, so 422 and the other statuses read alike.
+    """
+
+    status_code: int
+
+    def __init__(self, message: str, *, response: httpx.Response, body: Any) -> None:
+        super().__init__(message, request=response.request)
+        self.response = response
+        self.status_code = response.status_code
+        self.body = body
+        self.request_id = response.headers.get("x-request-id") or response.headers.get(
+            "x-fapi-interaction-id"
+        )
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        if isinstance(self.body, list):
+            return [item for item in self.body if isinstance(item, dict)]
+        if isinstance(self.body, dict):
+            return [self.body]
+        return []
+
+
+class BadRequestError(APIStatusError):
+    status_code = 400
+
+
+class AuthenticationError(APIStatusError):
+    status_code = 401
+
+
+class PermissionDeniedError(APIStatusError):
+    status_code = 403
+
+
+class NotFoundError(APIStatusError):
+    status_code = 404
+
+
+class ConflictError(APIStatusError):
+    status_code = 409
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the body is a list of MEF `Error422` objects, available as `errors`."""
+
+    status_code = 422
+
+
+class RateLimitError(APIStatusError):
+    status_code = 429
+
+
+class InternalServerError(APIStatusError):
+    """Any 5xx, apart from 501."""
+
+
+class NotSupportedError(APIStatusError):
+    """501: the seller does not implement this (optional) operation."""
+
+    status_code = 501
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+    501: NotSupportedError,
+}
+
+
+def _error_summary(body: Any) -> str:
+    items = body if isinstance(body, list) else [body]
+    parts: list[str] = []
+    for item in items:
+        if isinstance(item, dict):
+            text = "; ".join(
+                str(item[key]) for key in ("code", "reason", "message") if item.get(key)
+            )
+            if item.get("propertyPath"):
+                text += f" (at {item['propertyPath']})"
+            if text:
+                parts.append(text)
+    return " | ".join(parts)
+
+
+def error_for_response(response: httpx.Response) -> APIStatusError:
+    """Build the typed error for a 4xx/5xx response; never raises itself."""
+    try:
+        body: Any = json.loads(response.content) if response.content else None
+    except ValueError:
+        body = None
+    status = response.status_code
+    cls = _STATUS_ERRORS.get(status)
+    if cls is None:
+        cls = InternalServerError if status >= 500 else APIStatusError
+    summary = _error_summary(body)
+    if not summary and response.content and body is None:
+        snippet = response.text[:200].strip().replace("\n", " ")
+        summary = f"non-JSON body: {snippet!r}"
+    method = response.request.method if response.request else ""
+    url = str(response.request.url) if response.request else ""
+    message = f"{method} {url} returned {status} {response.reason_phrase}".strip()
+    if summary:
+        message += f": {summary}"
+    return cls(message, response=response, body=body)
