@@ -1,0 +1,120 @@
+"""lso-client: a typed Python SDK for the MEF (Mplify) LSO operational APIs.
+
+    from lso_client import AllegroClient
+
+    with AllegroClient("https://seller.example", token="...") as client:
+        order = client.service_orders.create(order_body)
+        for order in client.service_orders.list(state="inProgress"):
+            ...
+
+Clients, the listener and the generated models are imported on first use, so
+`import lso_client` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    LSOError,
+    NotFoundError,
+    NotSupportedError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestValidationError,
+    ResponseValidationError,
+    UnprocessableEntityError,
+)
+
+if TYPE_CHECKING:
+    from ._auth import BearerToken, OAuth2ClientCredentials, TokenRequestError
+    from ._generated._clients import (
+        AllegroClient,
+        AsyncAllegroClient,
+        AsyncInterludeClient,
+        AsyncLegatoClient,
+        InterludeClient,
+        LegatoClient,
+    )
+    from ._listener import Notification, NotificationListener
+    from ._pagination import AsyncPage, SyncPage
+    from ._resource import RawResponse, Subscription
+    from ._waiting import WaitTimeoutError
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "AllegroClient": "._generated._clients",
+    "AsyncAllegroClient": "._generated._clients",
+    "InterludeClient": "._generated._clients",
+    "AsyncInterludeClient": "._generated._clients",
+    "LegatoClient": "._generated._clients",
+    "AsyncLegatoClient": "._generated._clients",
+    "BearerToken": "._auth",
+    "OAuth2ClientCredentials": "._auth",
+    "TokenRequestError": "._auth",
+    "Notification": "._listener",
+    "NotificationListener": "._listener",
+    "SyncPage": "._pagination",
+    "AsyncPage": "._pagination",
+    "RawResponse": "._resource",
+    "Subscription": "._resource",
+    "WaitTimeoutError": "._waiting",
+}
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AllegroClient",
+    "AsyncAllegroClient",
+    "AsyncInterludeClient",
+    "AsyncLegatoClient",
+    "AsyncPage",
+    "AuthenticationError",
+    "BadRequestError",
+    "BearerToken",
+    "ConflictError",
+    "InterludeClient",
+    "InternalServerError",
+    "LSOError",
+    "LegatoClient",
+    "NotFoundError",
+    "NotSupportedError",
+    "Notification",
+    "NotificationListener",
+    "OAuth2ClientCredentials",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RawResponse",
+    "RequestValidationError",
+    "ResponseValidationError",
+    "Subscription",
+    "SyncPage",
+    "TokenRequestError",
+    "UnprocessableEntityError",
+    "WaitTimeoutError",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lso_client' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

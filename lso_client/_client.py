@@ -1,0 +1,188 @@
+"""Client configuration shared by the generated per-reference-point clients."""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import cached_property
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+
+from ._auth import BearerToken
+from ._operations import api_definition
+from ._transport import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncTransport, SyncTransport
+
+__all__ = ["AsyncBaseClient", "AsyncHubs", "SyncBaseClient", "SyncHubs"]
+
+_Self = TypeVar("_Self", bound="_ClientConfig")
+
+
+class _ClientConfig:
+    """What sync and async clients share: where the APIs are and how to call them."""
+
+    reference_point: ClassVar[str]
+    default_apis: ClassVar[dict[str, str]]  # family -> generated module
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        token: str | None = None,
+        auth: httpx.Auth | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        deadline: float | None = None,
+        retry_non_idempotent: bool = False,
+        strict: bool = False,
+        default_headers: Mapping[str, str] | None = None,
+        api_base_urls: Mapping[str, str] | None = None,
+    ) -> None:
+        base_url = base_url or os.environ.get("LSO_BASE_URL")
+        if not base_url:
+            raise ValueError("a seller base URL is required (argument or LSO_BASE_URL)")
+        if token is not None and auth is not None:
+            raise ValueError("give either token or auth, not both")
+        self.base_url = base_url.rstrip("/")
+        self.strict = strict
+        self.api_base_urls = dict(api_base_urls or {})
+        self._auth: httpx.Auth | None = BearerToken(token) if token is not None else auth
+        self._transport_settings: dict[str, Any] = {
+            "auth": self._auth,
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "deadline": deadline,
+            "retry_non_idempotent": retry_non_idempotent,
+            "default_headers": dict(default_headers or {}),
+        }
+        self._listeners: dict[str, list[Any]] = {}
+        self._listeners_lock = threading.Lock()
+
+    def api_base_url(self, module: str) -> str:
+        """The base URL of one API: an override (by module or family), else the seller's
+        base URL plus the API's base path at this reference point."""
+        definition = api_definition(module)
+        for key in (module, definition.family):
+            if key in self.api_base_urls:
+                return self.api_base_urls[key].rstrip("/") + "/"
+        try:
+            path = definition.reference_points[self.reference_point]
+        except KeyError:
+            raise ValueError(
+                f"{definition.family} {definition.version} is not published for "
+                f"{self.reference_point}; give its URL in api_base_urls"
+            ) from None
+        return self.base_url + path
+
+    # Listeners subscribed through this client, so waits can use their events.
+    def _attach_listener(self, module: str, listener: Any) -> None:
+        if hasattr(listener, "add_tap"):
+            with self._listeners_lock:
+                self._listeners.setdefault(api_definition(module).family, []).append(listener)
+
+    def _detach_listener(self, module: str, listener: Any) -> None:
+        with self._listeners_lock:
+            found = self._listeners.get(api_definition(module).family, [])
+            if listener in found:
+                found.remove(listener)
+
+    def _listeners_for(self, module: str) -> list[Any]:
+        with self._listeners_lock:
+            return list(self._listeners.get(api_definition(module).family, []))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+
+def _copy_config(client: Any) -> Any:
+    """A shallow copy without the resources cached on `client` (they hold `client`)."""
+    cls = type(client)
+    cached = {name for name in dir(cls) if isinstance(getattr(cls, name, None), cached_property)}
+    clone = object.__new__(cls)
+    clone.__dict__.update({k: v for k, v in client.__dict__.items() if k not in cached})
+    return clone
+
+
+class SyncBaseClient(_ClientConfig):
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        http_client: httpx.Client | None = None,
+        **settings: Any,
+    ) -> None:
+        super().__init__(base_url, **settings)
+        self._transport = SyncTransport(http_client=http_client, **self._transport_settings)
+
+    def with_options(self: _SyncSelf, **settings: Any) -> _SyncSelf:
+        """A copy with other settings (timeout, max_retries, strict, ...) sharing the
+        connection pool."""
+        clone = _copy_config(self)
+        clone.strict = settings.pop("strict", self.strict)
+        clone._transport = self._transport.with_options(**settings)
+        return clone
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self: _SyncSelf) -> _SyncSelf:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncBaseClient(_ClientConfig):
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        **settings: Any,
+    ) -> None:
+        super().__init__(base_url, **settings)
+        self._transport = AsyncTransport(http_client=http_client, **self._transport_settings)
+
+    def with_options(self: _AsyncSelf, **settings: Any) -> _AsyncSelf:
+        """A copy with other settings sharing the connection pool."""
+        clone = _copy_config(self)
+        clone.strict = settings.pop("strict", self.strict)
+        clone._transport = self._transport.with_options(**settings)
+        return clone
+
+    async def close(self) -> None:
+        await self._transport.aclose()
+
+    async def __aenter__(self: _AsyncSelf) -> _AsyncSelf:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+_SyncSelf = TypeVar("_SyncSelf", bound=SyncBaseClient)
+_AsyncSelf = TypeVar("_AsyncSelf", bound=AsyncBaseClient)
+
+
+class SyncHubs:
+    """`client.hubs.<family>`: the notification hub of each API family."""
+
+    def __init__(self, client: SyncBaseClient) -> None:
+        self._client = client
+
+
+class AsyncHubs:
+    def __init__(self, client: AsyncBaseClient) -> None:
+        self._client = client

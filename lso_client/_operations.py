@@ -1,0 +1,83 @@
+"""What each API definition offers: its operations, events and base paths.
+
+The records are generated (`lso_client/_generated/_catalog.py`); this module
+defines their shape and the lookups over them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+__all__ = ["ApiDefinition", "Operation", "Parameter", "model_module", "operations_of"]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str  # on the wire: `orderDate.gt`, `@type`
+    python_name: str  # keyword argument: `order_date_gt`, `type`
+    location: str  # "path" or "query"
+    required: bool
+
+
+@dataclass(frozen=True)
+class ApiDefinition:
+    module: str
+    family: str
+    role: str  # "management" or "notification"
+    version: str
+    title: str
+    spec_path: str
+    reference_points: dict[str, str]  # reference point -> base path on the seller
+
+
+@dataclass(frozen=True)
+class Operation:
+    module: str
+    operation_id: str
+    method: str
+    path: str
+    parameters: tuple[Parameter, ...]
+    request_model: str | None
+    response_model: str | None
+    response_is_list: bool
+    success_status: int
+    paginated: bool
+
+    def render_path(self, path_params: dict[str, str]) -> str:
+        path = self.path
+        for name, value in path_params.items():
+            path = path.replace("{" + name + "}", _quote_segment(value))
+        return path
+
+
+def _quote_segment(value: str) -> str:
+    from urllib.parse import quote
+
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"a path identifier must be a non-empty string, got {value!r}")
+    return quote(value, safe="")
+
+
+def _catalog() -> Any:
+    return importlib.import_module("lso_client._generated._catalog")
+
+
+@cache
+def operations_of(module: str) -> dict[str, Operation]:
+    """The operations of one generated API module, by operationId."""
+    return {op.operation_id: op for op in _catalog().OPERATIONS if op.module == module}
+
+
+@cache
+def api_definition(module: str) -> ApiDefinition:
+    definition: ApiDefinition = _catalog().APIS[module]
+    return definition
+
+
+def model_module(module: str) -> ModuleType:
+    """Import (on first use) the generated models of one API definition."""
+    return importlib.import_module(f"lso_client._generated.{module}")

@@ -1,0 +1,183 @@
+"""Turning JSON from a seller into models without losing anything.
+
+The fast path validates the bytes straight into the model. Only when that fails
+does the lenient path run: it rebuilds the object level by level, validating
+what conforms and keeping every non-conforming value exactly as received
+(an unknown enum value stays a string, an unknown `@type` stays a dict, a
+missing required field stays missing). The validation errors of the first
+attempt are the record of what deviated from the spec.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar, Union, get_args, get_origin
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+__all__ = ["Parsed", "parse_json", "parse_python", "record_deviations"]
+
+T = TypeVar("T")
+logger = logging.getLogger("lso_client")
+
+_adapters: dict[Any, TypeAdapter[Any]] = {}
+
+
+def _adapter(tp: Any) -> TypeAdapter[Any]:
+    found = _adapters.get(tp)
+    if found is None:
+        found = _adapters[tp] = TypeAdapter(tp)
+    return found
+
+
+@dataclass
+class Parsed(Generic[T]):
+    value: T
+    deviations: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _describe(error: Any) -> dict[str, Any]:
+    found = {
+        "loc": list(error.get("loc", ())),
+        "type": error.get("type"),
+        "msg": error.get("msg"),
+    }
+    if "input" in error:
+        value = error["input"]
+        # Keep scalar inputs, summarise large ones: deviations are logged.
+        found["input"] = value if isinstance(value, (str, int, float, bool, type(None))) else (
+            f"<{type(value).__name__}>"
+        )
+    return found
+
+
+def _is_json_error(exc: ValidationError) -> bool:
+    return any(e.get("type") == "json_invalid" for e in exc.errors(include_url=False))
+
+
+def parse_json(model: type[T] | Any, raw: bytes | str, *, strict: bool = False) -> Parsed[T]:
+    """Parse `raw` as `model` (a model class or a type such as `list[Model]`).
+
+    Raises `json.JSONDecodeError` when `raw` is not JSON, and `pydantic.ValidationError`
+    in strict mode or when the JSON's shape is unusable (a string where an object
+    belongs). In lenient mode the deviations are returned with the value.
+    """
+    try:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            value = model.model_validate_json(raw)
+        else:
+            value = _adapter(model).validate_json(raw)
+        return Parsed(value)
+    except ValidationError as exc:
+        if _is_json_error(exc):
+            raise json.JSONDecodeError(
+                exc.errors(include_url=False)[0].get("msg", "invalid JSON"),
+                raw if isinstance(raw, str) else raw.decode("utf-8", "replace"),
+                0,
+            ) from None
+        if strict:
+            raise
+        data = json.loads(raw)
+        return _lenient_result(model, data, exc)
+
+
+def parse_python(model: type[T] | Any, data: Any, *, strict: bool = False) -> Parsed[T]:
+    """As `parse_json`, for data already decoded."""
+    try:
+        return Parsed(_adapter(model).validate_python(data))
+    except ValidationError as exc:
+        if strict:
+            raise
+        return _lenient_result(model, data, exc)
+
+
+def _lenient_result(model: Any, data: Any, exc: ValidationError) -> Parsed[Any]:
+    if not _shape_matches(model, data):
+        raise exc
+    deviations = [_describe(e) for e in exc.errors(include_url=False)]
+    value = _lenient(model, data)
+    record_deviations(value, deviations)
+    name = getattr(model, "__name__", None) or repr(model)
+    logger.warning(
+        "response deviates from the spec (%s): %s",
+        name,
+        "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in deviations[:5])
+        + (f"; and {len(deviations) - 5} more" if len(deviations) > 5 else ""),
+    )
+    return Parsed(value, deviations)
+
+
+def record_deviations(value: Any, deviations: list[dict[str, Any]]) -> None:
+    """Attach deviations to a model so `model.spec_deviations` returns them."""
+    if isinstance(value, BaseModel):
+        private = value.__pydantic_private__ or {}
+        private["lso_deviations"] = deviations
+        object.__setattr__(value, "__pydantic_private__", private)
+
+
+def _shape_matches(model: Any, data: Any) -> bool:
+    """Whether the top level is at least the right kind of JSON value."""
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return isinstance(data, dict)
+    if get_origin(model) is list:
+        return isinstance(data, list)
+    return True
+
+
+def _unwrap(tp: Any) -> Any:
+    while get_origin(tp) is typing.Annotated:
+        tp = get_args(tp)[0]
+    return tp
+
+
+def _lenient(tp: Any, value: Any) -> Any:
+    tp = _unwrap(tp)
+    try:
+        return _adapter(tp).validate_python(value)
+    except (ValidationError, TypeError):
+        pass
+    origin = get_origin(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return _lenient_model(tp, value) if isinstance(value, dict) else value
+    if origin in (list, typing.List) and isinstance(value, list):  # noqa: UP006
+        (item,) = get_args(tp) or (Any,)
+        return [_lenient(item, v) for v in value]
+    if origin in (Union, types.UnionType):
+        members = [a for a in get_args(tp) if a is not type(None)]
+        if len(members) == 1:
+            return _lenient(members[0], value)
+        models = [m for m in map(_unwrap, members) if isinstance(m, type) and issubclass(m, BaseModel)]
+        if isinstance(value, dict) and models:
+            # A discriminated union with an unknown `@type` keeps the object as received.
+            tag = value.get("@type")
+            for candidate in models:
+                alias = candidate.model_fields.get("field_type")
+                choices = get_args(_unwrap(alias.annotation)) if alias is not None else ()
+                if tag in choices:
+                    return _lenient_model(candidate, value)
+            return value
+        for member in members:
+            if get_origin(_unwrap(member)) is list and isinstance(value, list):
+                return _lenient(member, value)
+    return value
+
+
+def _lenient_model(cls: type[BaseModel], data: dict[str, Any]) -> BaseModel:
+    values: dict[str, Any] = {}
+    known: set[str] = set()
+    for name, info in cls.model_fields.items():
+        key = info.alias or name
+        known.update((key, name))
+        if key in data:
+            values[name] = _lenient(info.annotation, data[key])
+        elif name in data:
+            values[name] = _lenient(info.annotation, data[name])
+    instance = cls.model_construct(_fields_set=set(values), **values)
+    extra = {k: v for k, v in data.items() if k not in known}
+    if extra:
+        object.__setattr__(instance, "__pydantic_extra__", extra)
+    return instance

@@ -1,0 +1,518 @@
+"""The one mechanism behind every generated resource method.
+
+A generated method names its operation and models; everything else (URL
+composition, request validation, the HTTP call, response parsing, pagination,
+raw access) happens here, once, for sync and async alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Generator,
+    Iterator,
+    Mapping,
+)
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from ._errors import RequestValidationError, ResponseValidationError
+from ._operations import Operation
+from ._pagination import AsyncPage, SyncPage
+from ._parsing import parse_json
+from ._transport import RequestOptions
+from ._waiting import wait_async, wait_sync
+
+if TYPE_CHECKING:
+    from ._client import AsyncBaseClient, SyncBaseClient
+
+__all__ = [
+    "AsyncHubResource",
+    "AsyncPager",
+    "AsyncResource",
+    "CallOptions",
+    "RawResponse",
+    "Subscription",
+    "SyncHubResource",
+    "SyncResource",
+    "event_query",
+]
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+class CallOptions(TypedDict, total=False):
+    """Per-call options accepted by every resource method."""
+
+    timeout: float | httpx.Timeout | None
+    max_retries: int
+    deadline: float | None
+    extra_headers: Mapping[str, str]
+    extra_query: Mapping[str, object]
+    retry_non_idempotent: bool
+    strict: bool
+
+
+_TRANSPORT_OPTIONS = frozenset(
+    {"timeout", "max_retries", "deadline", "extra_headers", "extra_query", "retry_non_idempotent"}
+)
+
+
+@dataclass
+class RawResponse(Generic[T]):
+    """The HTTP response of a call, with the parsed value on demand."""
+
+    http_response: httpx.Response
+    _parse: Callable[[], T]
+
+    @property
+    def status_code(self) -> int:
+        return self.http_response.status_code
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self.http_response.headers
+
+    @property
+    def retries_taken(self) -> int:
+        return int(self.http_response.extensions.get("lso_retries_taken", 0))
+
+    def parse(self) -> T:
+        return self._parse()
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    method: str
+    url: str
+    params: dict[str, object]
+    content: bytes | None
+    options: RequestOptions
+    strict: bool
+
+
+def _is_json(response: httpx.Response) -> bool:
+    kind = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return kind in ("", "application/json") or kind.endswith("+json")
+
+
+class _BaseResource:
+    def __init__(self, client: Any, module: str, *, raw: bool = False) -> None:
+        self._client = client
+        self._module = module
+        self._raw = raw
+
+    def _copy(self, *, raw: bool) -> Any:
+        return type(self)(self._client, self._module, raw=raw)
+
+    def _prepare(
+        self,
+        op: Operation,
+        *,
+        path_params: Mapping[str, str] | None,
+        query: Mapping[str, object] | None,
+        body: Any,
+        body_model: type[BaseModel] | None,
+        options: CallOptions,
+        page: tuple[int, int | None] | None = None,
+    ) -> _Prepared:
+        unknown = set(options) - _TRANSPORT_OPTIONS - {"strict"}
+        if unknown:
+            raise TypeError(f"unknown call options: {', '.join(sorted(unknown))}")
+        try:
+            path = op.render_path(dict(path_params or {}))
+        except ValueError as exc:
+            raise RequestValidationError(f"{op.operation_id}: {exc}") from None
+        url = self._client.api_base_url(self._module).rstrip("/") + path
+        params: dict[str, object] = {k: v for k, v in (query or {}).items() if v is not None}
+        if page is not None:
+            offset, limit = page
+            params["offset"] = offset
+            if limit is not None:
+                params["limit"] = limit
+        content = None
+        if body_model is not None:
+            content = _serialise_body(op, body, body_model)
+        transport_options = {k: v for k, v in options.items() if k in _TRANSPORT_OPTIONS}
+        return _Prepared(
+            method=op.method,
+            url=url,
+            params=params,
+            content=content,
+            options=RequestOptions(**transport_options),  # type: ignore[arg-type]
+            strict=bool(options.get("strict", self._client.strict)),
+        )
+
+    def _parse(
+        self, op: Operation, response: httpx.Response, model: Any, strict: bool
+    ) -> Any:
+        if model is None:
+            return None
+        if not response.content:
+            raise ResponseValidationError(
+                f"{op.operation_id}: empty response body (status {response.status_code})",
+                response=response,
+            )
+        if not _is_json(response):
+            raise ResponseValidationError(
+                f"{op.operation_id}: expected JSON, got {response.headers.get('content-type')}: "
+                f"{response.text[:120]!r}",
+                response=response,
+            )
+        try:
+            parsed = parse_json(model, response.content, strict=strict)
+        except json.JSONDecodeError as exc:
+            raise ResponseValidationError(
+                f"{op.operation_id}: response is not valid JSON: {exc.msg}", response=response
+            ) from None
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            raise ResponseValidationError(
+                f"{op.operation_id}: response does not match the spec: "
+                + "; ".join(
+                    f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in errors[:5]
+                ),
+                response=response,
+                errors=[dict(e) for e in errors],
+            ) from None
+        return parsed.value
+
+
+def _serialise_body(op: Operation, body: Any, body_model: type[BaseModel]) -> bytes:
+    if isinstance(body, body_model):
+        instance = body
+    elif isinstance(body, BaseModel):
+        raise RequestValidationError(
+            f"{op.operation_id} takes {body_model.__name__}, not {type(body).__name__}"
+        )
+    elif isinstance(body, Mapping):
+        try:
+            instance = body_model.model_validate(body)
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            raise RequestValidationError(
+                f"{op.operation_id}: invalid {body_model.__name__}: "
+                + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5]),
+                errors=[dict(e) for e in errors],
+            ) from None
+    else:
+        raise RequestValidationError(
+            f"{op.operation_id} takes {body_model.__name__} or a mapping, "
+            f"not {type(body).__name__}"
+        )
+    # The specs never declare `nullable`: a None is an absent field, never a JSON null.
+    return instance.model_dump_json(by_alias=True, exclude_none=True).encode()
+
+
+class SyncResource(_BaseResource):
+    _client: SyncBaseClient
+
+    @property
+    def with_raw_response(self) -> Any:
+        """The same methods, returning `RawResponse` (headers, status, retries, `.parse()`)."""
+        return self._copy(raw=True)
+
+    def _send(self, prepared: _Prepared) -> httpx.Response:
+        return self._client._transport.request(
+            prepared.method,
+            prepared.url,
+            params=prepared.params,
+            content=prepared.content,
+            options=prepared.options,
+        )
+
+    def _request(
+        self,
+        op: Operation,
+        model: Any,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        query: Mapping[str, object] | None = None,
+        body: Any = None,
+        body_model: type[BaseModel] | None = None,
+        options: CallOptions,
+    ) -> Any:
+        prepared = self._prepare(
+            op, path_params=path_params, query=query, body=body, body_model=body_model,
+            options=options,
+        )
+        response = self._send(prepared)
+        if self._raw:
+            return RawResponse(response, lambda: self._parse(op, response, model, prepared.strict))
+        return self._parse(op, response, model, prepared.strict)
+
+    def _request_list(self, op: Operation, model: Any, **kwargs: Any) -> Any:
+        return self._request(op, list[model], **kwargs)  # type: ignore[valid-type]
+
+    def _wait(
+        self,
+        read: Callable[[], T],
+        subject: str,
+        *,
+        final_states: Collection[str],
+        event_types: Collection[str],
+        timeout: float,
+        poll_interval: float,
+        max_poll_interval: float,
+        what: str,
+    ) -> T:
+        return wait_sync(
+            read,
+            subject=subject,
+            final_states=frozenset(final_states),
+            event_types=event_types,
+            listeners=self._client._listeners_for(self._module),
+            timeout=timeout,
+            poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
+            what=what,
+        )
+
+    def _list(
+        self,
+        op: Operation,
+        model: type[M],
+        *,
+        query: Mapping[str, object] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        max_items: int | None = None,
+        options: CallOptions,
+    ) -> SyncPage[M]:
+        def fetch(page_offset: int, page_limit: int | None) -> tuple[list[M], httpx.Response]:
+            prepared = self._prepare(
+                op, path_params=None, query=query, body=None, body_model=None,
+                options=options, page=(page_offset, page_limit),
+            )
+            response = self._send(prepared)
+            items: list[M] = self._parse(op, response, list[model], prepared.strict)  # type: ignore[valid-type]
+            return items, response
+
+        return SyncPage.first(fetch, offset=offset, limit=limit, max_items=max_items)
+
+
+class AsyncPager(Generic[M]):
+    """What an async `list()` returns: await it for the first page, or `async for`
+    over it for every item of every page."""
+
+    def __init__(self, first: Callable[[], Awaitable[AsyncPage[M]]]) -> None:
+        self._first = first
+
+    def __await__(self) -> Generator[Any, None, AsyncPage[M]]:
+        return self._first().__await__()
+
+    async def __aiter__(self) -> AsyncIterator[M]:
+        page = await self._first()
+        async for item in page:
+            yield item
+
+
+class AsyncResource(_BaseResource):
+    _client: AsyncBaseClient
+
+    @property
+    def with_raw_response(self) -> Any:
+        """The same methods, returning `RawResponse` (headers, status, retries, `.parse()`)."""
+        return self._copy(raw=True)
+
+    async def _send(self, prepared: _Prepared) -> httpx.Response:
+        return await self._client._transport.request(
+            prepared.method,
+            prepared.url,
+            params=prepared.params,
+            content=prepared.content,
+            options=prepared.options,
+        )
+
+    async def _request(
+        self,
+        op: Operation,
+        model: Any,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        query: Mapping[str, object] | None = None,
+        body: Any = None,
+        body_model: type[BaseModel] | None = None,
+        options: CallOptions,
+    ) -> Any:
+        prepared = self._prepare(
+            op, path_params=path_params, query=query, body=body, body_model=body_model,
+            options=options,
+        )
+        response = await self._send(prepared)
+        if self._raw:
+            return RawResponse(response, lambda: self._parse(op, response, model, prepared.strict))
+        return self._parse(op, response, model, prepared.strict)
+
+    async def _request_list(self, op: Operation, model: Any, **kwargs: Any) -> Any:
+        return await self._request(op, list[model], **kwargs)  # type: ignore[valid-type]
+
+    async def _wait(
+        self,
+        read: Callable[[], Awaitable[T]],
+        subject: str,
+        *,
+        final_states: Collection[str],
+        event_types: Collection[str],
+        timeout: float,
+        poll_interval: float,
+        max_poll_interval: float,
+        what: str,
+    ) -> T:
+        return await wait_async(
+            read,
+            subject=subject,
+            final_states=frozenset(final_states),
+            event_types=event_types,
+            listeners=self._client._listeners_for(self._module),
+            timeout=timeout,
+            poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
+            what=what,
+        )
+
+    def _list(
+        self,
+        op: Operation,
+        model: type[M],
+        *,
+        query: Mapping[str, object] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        max_items: int | None = None,
+        options: CallOptions,
+    ) -> AsyncPager[M]:
+        async def fetch(page_offset: int, page_limit: int | None) -> tuple[list[M], httpx.Response]:
+            prepared = self._prepare(
+                op, path_params=None, query=query, body=None, body_model=None,
+                options=options, page=(page_offset, page_limit),
+            )
+            response = await self._send(prepared)
+            items: list[M] = self._parse(op, response, list[model], prepared.strict)  # type: ignore[valid-type]
+            return items, response
+
+        return AsyncPager(
+            lambda: AsyncPage.first(fetch, offset=offset, limit=limit, max_items=max_items)
+        )
+
+
+# Hub resources: registration plus a subscription bound to a `with` block.
+
+
+def event_query(event_types: Iterator[str] | list[str] | tuple[str, ...] | None) -> str | None:
+    """The canonical hub query for `event_types` (`eventType=a,b`); None subscribes to all."""
+    types = [t for t in (event_types or ()) if t]
+    return f"eventType={','.join(types)}" if types else None
+
+
+def _callback_of(target: Any) -> str:
+    url = getattr(target, "url", target)
+    if not isinstance(url, str):
+        raise TypeError("subscribe() takes a NotificationListener or a callback URL")
+    return url
+
+
+class Subscription:
+    """A registered hub; unregistered when its `with` block ends."""
+
+    def __init__(self, hub: Any, registration: Any) -> None:
+        self.hub = hub
+        self.registration = registration
+
+    @property
+    def id(self) -> str:
+        return str(self.registration.id)
+
+
+class SyncHubResource(SyncResource):
+    def register(self, body: Any, /, **options: Any) -> Any:  # generated per API
+        raise NotImplementedError
+
+    def unregister(self, id: str, /, **options: Any) -> None:  # generated per API
+        raise NotImplementedError
+
+    def subscribe(
+        self,
+        listener: Any,
+        *,
+        event_types: list[str] | tuple[str, ...] | None = None,
+        query: str | None = None,
+    ) -> _SyncSubscriptionContext:
+        """Register `listener` (or a callback URL) on entry, unregister on exit.
+
+        `with client.hubs.service_ordering.subscribe(listener, event_types=[...]) as sub:`
+        """
+        body: dict[str, Any] = {"callback": _callback_of(listener)}
+        found = query if query is not None else event_query(event_types)
+        if found is not None:
+            body["query"] = found
+        return _SyncSubscriptionContext(self, body, listener)
+
+
+class _SyncSubscriptionContext:
+    def __init__(self, hub: SyncHubResource, body: dict[str, Any], listener: Any) -> None:
+        self._hub = hub
+        self._body = body
+        self._listener = listener
+        self.subscription: Subscription | None = None
+
+    def __enter__(self) -> Subscription:
+        registration = self._hub.register(self._body)
+        self.subscription = Subscription(self._hub, registration)
+        self._hub._client._attach_listener(self._hub._module, self._listener)
+        return self.subscription
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._hub._client._detach_listener(self._hub._module, self._listener)
+        if self.subscription is not None:
+            self._hub.unregister(self.subscription.id)
+
+
+class AsyncHubResource(AsyncResource):
+    async def register(self, body: Any, /, **options: Any) -> Any:  # generated per API
+        raise NotImplementedError
+
+    async def unregister(self, id: str, /, **options: Any) -> None:  # generated per API
+        raise NotImplementedError
+
+    def subscribe(
+        self,
+        listener: Any,
+        *,
+        event_types: list[str] | tuple[str, ...] | None = None,
+        query: str | None = None,
+    ) -> _AsyncSubscriptionContext:
+        """`async with client.hubs.service_ordering.subscribe(listener, ...) as sub:`"""
+        body: dict[str, Any] = {"callback": _callback_of(listener)}
+        found = query if query is not None else event_query(event_types)
+        if found is not None:
+            body["query"] = found
+        return _AsyncSubscriptionContext(self, body, listener)
+
+
+class _AsyncSubscriptionContext:
+    def __init__(self, hub: AsyncHubResource, body: dict[str, Any], listener: Any) -> None:
+        self._hub = hub
+        self._body = body
+        self._listener = listener
+        self.subscription: Subscription | None = None
+
+    async def __aenter__(self) -> Subscription:
+        registration = await self._hub.register(self._body)
+        self.subscription = Subscription(self._hub, registration)
+        self._hub._client._attach_listener(self._hub._module, self._listener)
+        return self.subscription
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._hub._client._detach_listener(self._hub._module, self._listener)
+        if self.subscription is not None:
+            await self._hub.unregister(self.subscription.id)
+
