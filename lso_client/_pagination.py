@@ -1,0 +1,353 @@
+"""Offset/limit pagination over MEF list operations.
+
+A list call returns the first page. Iterating a page yields every item of that page and of the
+following ones, fetching each page only when the previous one is used up and keeping only the
+current page alive, so arbitrarily large result sets stream in constant memory::
+
+    page = SyncPage.first(fetch, offset=0, limit=100, max_items=1000)
+    page.total_count, page.throttled       # from X-Total-Count / X-Pagination-Throttled
+    for item in page: ...                  # all items, lazily, at most `max_items`
+    for p in page.iter_pages(): ...        # page by page
+
+`fetch(offset, limit)` is supplied by the resource layer: it sends the list request with those
+query values (`limit` None: not sent) and returns the parsed items and the raw response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Generic, TypeVar, overload
+
+import httpx
+
+from ._errors import LSOError
+
+__all__ = [
+    "AsyncFetch",
+    "AsyncPage",
+    "NoNextPageError",
+    "PageInfo",
+    "SyncFetch",
+    "SyncPage",
+    "next_page_offset",
+    "parse_page_headers",
+]
+
+T = TypeVar("T")
+
+SyncFetch = Callable[[int, int | None], tuple[list[T], httpx.Response]]
+AsyncFetch = Callable[[int, int | None], Awaitable[tuple[list[T], httpx.Response]]]
+
+_REPR_ITEMS = 3
+
+
+class NoNextPageError(LSOError, LookupError):
+    """Raised by `get_next_page()` when `has_next_page()` is false."""
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """Where a page sits in the result set, as sent (`offset`, `limit`) and as reported."""
+
+    offset: int
+    limit: int | None
+    total_count: int | None
+    result_count: int | None
+    throttled: bool | None
+
+
+def _parse_count(value: str | None) -> int | None:
+    if value is None:
+        return None
+    text = value.strip()
+    # Only plain non-negative integers: "", "null", "-1", "1.5", "12abc" all mean unknown.
+    if not text.isascii() or not text.isdigit():
+        return None
+    return int(text)
+
+
+def _parse_flag(value: str | None) -> bool | None:
+    text = (value or "").strip().lower()
+    if text == "true":
+        return True
+    if text == "false":
+        return False
+    return None
+
+
+def parse_page_headers(headers: httpx.Headers) -> tuple[int | None, int | None, bool | None]:
+    """Read `(X-Total-Count, X-Result-Count, X-Pagination-Throttled)`; unreadable -> None."""
+    return (
+        _parse_count(headers.get("x-total-count")),
+        _parse_count(headers.get("x-result-count")),
+        _parse_flag(headers.get("x-pagination-throttled")),
+    )
+
+
+def next_page_offset(info: PageInfo, item_count: int) -> int | None:
+    """Offset of the next page, or None when this page is the last one.
+
+    The rule, in order:
+    1. an empty page is the last one (also guards against a server that never ends);
+    2. if `X-Total-Count` is known, there is more iff `offset + len(items) < total`;
+    3. else if the seller says the page was throttled (truncated), there is more;
+    4. else if a limit was sent and the page is full (`len(items) >= limit`), probe the next one;
+    5. otherwise this is the last page.
+    The next page starts right after the items received: `offset + len(items)`, which also
+    follows a seller that returned fewer items than asked (throttling).
+    """
+    if item_count == 0:
+        return None
+    following = info.offset + item_count
+    if info.total_count is not None:
+        return following if following < info.total_count else None
+    if info.throttled:
+        return following
+    if info.limit is not None and item_count >= info.limit:
+        return following
+    return None
+
+
+def _request_limit(limit: int | None, max_items: int | None, seen: int) -> int | None:
+    """Ask for no more than `max_items` still needs, when the caller chose a page size."""
+    if limit is None or max_items is None:
+        return limit
+    return max(1, min(limit, max_items - seen))
+
+
+class _PageBase(Generic[T]):
+    def __init__(
+        self,
+        items: list[T],
+        response: httpx.Response,
+        *,
+        offset: int,
+        limit: int | None,
+        max_items: int | None,
+        seen_before: int,
+    ) -> None:
+        self.items = items
+        self.response = response
+        self.offset = offset
+        self.limit = limit
+        self.max_items = max_items
+        # Items yielded by earlier pages, counted against `max_items`.
+        self._seen_before = seen_before
+        self.total_count, self.result_count, self.throttled = parse_page_headers(response.headers)
+
+    @property
+    def info(self) -> PageInfo:
+        return PageInfo(
+            offset=self.offset,
+            limit=self.limit,
+            total_count=self.total_count,
+            result_count=self.result_count,
+            throttled=self.throttled,
+        )
+
+    @property
+    def next_offset(self) -> int | None:
+        """Offset the next page would be fetched at, or None if there is no next page."""
+        if self.max_items is not None and self._seen_before + len(self.items) >= self.max_items:
+            return None
+        return next_page_offset(self.info, len(self.items))
+
+    def has_next_page(self) -> bool:
+        """Whether another page follows (see `next_page_offset`); `max_items` also ends it."""
+        return self.next_offset is not None
+
+    def _visible_items(self) -> list[T]:
+        if self.max_items is None:
+            return self.items
+        return self.items[: max(0, self.max_items - self._seen_before)]
+
+    def _next_args(self) -> tuple[int, int | None, int]:
+        offset = self.next_offset
+        if offset is None:
+            raise NoNextPageError("no next page")
+        seen = self._seen_before + len(self.items)
+        return offset, _request_limit(self.limit, self.max_items, seen), seen
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        return self.items[index]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(repr(item) for item in self.items[:_REPR_ITEMS])
+        if len(self.items) > _REPR_ITEMS:
+            shown += f", ... +{len(self.items) - _REPR_ITEMS} more"
+        return (
+            f"{type(self).__name__}(offset={self.offset}, limit={self.limit}, "
+            f"count={len(self.items)}, total_count={self.total_count}, "
+            f"throttled={self.throttled}, has_next_page={self.has_next_page()}, "
+            f"items=[{shown}])"
+        )
+
+
+class SyncPage(_PageBase[T]):
+    """One page of a list result; iterate it for every item from here on."""
+
+    def __init__(
+        self,
+        items: list[T],
+        response: httpx.Response,
+        *,
+        fetch: SyncFetch[T],
+        offset: int,
+        limit: int | None,
+        max_items: int | None = None,
+        seen_before: int = 0,
+    ) -> None:
+        super().__init__(
+            items,
+            response,
+            offset=offset,
+            limit=limit,
+            max_items=max_items,
+            seen_before=seen_before,
+        )
+        self._fetch = fetch
+
+    @classmethod
+    def first(
+        cls,
+        fetch: SyncFetch[T],
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        max_items: int | None = None,
+    ) -> SyncPage[T]:
+        """Fetch the page at `offset` and return it."""
+        if max_items is not None and max_items < 0:
+            raise ValueError("max_items must be >= 0")
+        sent_limit = _request_limit(limit, max_items, 0)
+        items, response = fetch(offset, sent_limit)
+        return cls(
+            items, response, fetch=fetch, offset=offset, limit=sent_limit, max_items=max_items
+        )
+
+    def get_next_page(self) -> SyncPage[T]:
+        """Fetch the following page; raises `NoNextPageError` if none."""
+        offset, limit, seen = self._next_args()
+        items, response = self._fetch(offset, limit)
+        return SyncPage(
+            items,
+            response,
+            fetch=self._fetch,
+            offset=offset,
+            limit=limit,
+            max_items=self.max_items,
+            seen_before=seen,
+        )
+
+    def iter_pages(self) -> Iterator[SyncPage[T]]:
+        """This page, then each following page, fetched only when reached."""
+        return _iter_pages(self)
+
+    def __iter__(self) -> Iterator[T]:
+        return _iter_items(self)
+
+
+def _iter_pages(page: SyncPage[T]) -> Iterator[SyncPage[T]]:
+    # Rebinding `page` drops the previous one: iteration never holds earlier pages.
+    while True:
+        yield page
+        if not page.has_next_page():
+            return
+        page = page.get_next_page()
+
+
+def _iter_items(page: SyncPage[T]) -> Iterator[T]:
+    while True:
+        yield from page._visible_items()
+        if not page.has_next_page():
+            return
+        page = page.get_next_page()
+
+
+class AsyncPage(_PageBase[T]):
+    """One page of a list result; `async for` over it for every item from here on."""
+
+    def __init__(
+        self,
+        items: list[T],
+        response: httpx.Response,
+        *,
+        fetch: AsyncFetch[T],
+        offset: int,
+        limit: int | None,
+        max_items: int | None = None,
+        seen_before: int = 0,
+    ) -> None:
+        super().__init__(
+            items,
+            response,
+            offset=offset,
+            limit=limit,
+            max_items=max_items,
+            seen_before=seen_before,
+        )
+        self._fetch = fetch
+
+    @classmethod
+    async def first(
+        cls,
+        fetch: AsyncFetch[T],
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        max_items: int | None = None,
+    ) -> AsyncPage[T]:
+        """Fetch the page at `offset` and return it."""
+        if max_items is not None and max_items < 0:
+            raise ValueError("max_items must be >= 0")
+        sent_limit = _request_limit(limit, max_items, 0)
+        items, response = await fetch(offset, sent_limit)
+        return cls(
+            items, response, fetch=fetch, offset=offset, limit=sent_limit, max_items=max_items
+        )
+
+    async def get_next_page(self) -> AsyncPage[T]:
+        """Fetch the following page; raises `NoNextPageError` if none."""
+        offset, limit, seen = self._next_args()
+        items, response = await self._fetch(offset, limit)
+        return AsyncPage(
+            items,
+            response,
+            fetch=self._fetch,
+            offset=offset,
+            limit=limit,
+            max_items=self.max_items,
+            seen_before=seen,
+        )
+
+    def iter_pages(self) -> AsyncIterator[AsyncPage[T]]:
+        """This page, then each following page, fetched only when reached."""
+        return _aiter_pages(self)
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return _aiter_items(self)
+
+
+async def _aiter_pages(page: AsyncPage[T]) -> AsyncIterator[AsyncPage[T]]:
+    while True:
+        yield page
+        if not page.has_next_page():
+            return
+        page = await page.get_next_page()
+
+
+async def _aiter_items(page: AsyncPage[T]) -> AsyncIterator[T]:
+    while True:
+        for item in page._visible_items():
+            yield item
+        if not page.has_next_page():
+            return
+        page = await page.get_next_page()
