@@ -57,8 +57,7 @@ class CatalogResolver:
 
         def rank(definition: ApiDefinition) -> tuple[int, int]:
             preferred = (
-                self.reference_point is None
-                or self.reference_point in definition.reference_points
+                self.reference_point is None or self.reference_point in definition.reference_points
             )
             return (0 if preferred else 1, -_major(definition))
 

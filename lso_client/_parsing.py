@@ -49,8 +49,10 @@ def _describe(error: Any) -> dict[str, Any]:
     if "input" in error:
         value = error["input"]
         # Keep scalar inputs, summarise large ones: deviations are logged.
-        found["input"] = value if isinstance(value, (str, int, float, bool, type(None))) else (
-            f"<{type(value).__name__}>"
+        found["input"] = (
+            value
+            if isinstance(value, (str, int, float, bool, type(None)))
+            else (f"<{type(value).__name__}>")
         )
     return found
 
@@ -59,7 +61,9 @@ def _is_json_error(exc: ValidationError) -> bool:
     return any(e.get("type") == "json_invalid" for e in exc.errors(include_url=False))
 
 
-def parse_json(model: type[T] | Any, raw: bytes | str, *, strict: bool = False) -> Parsed[T]:
+def parse_json(
+    model: type[T] | Any, raw: bytes | str, *, strict: bool = False, log_deviations: bool = True
+) -> Parsed[T]:
     """Parse `raw` as `model` (a model class or a type such as `list[Model]`).
 
     Raises `json.JSONDecodeError` when `raw` is not JSON, and `pydantic.ValidationError`
@@ -67,6 +71,7 @@ def parse_json(model: type[T] | Any, raw: bytes | str, *, strict: bool = False) 
     belongs). In lenient mode the deviations are returned with the value.
     """
     try:
+        value: Any
         if isinstance(model, type) and issubclass(model, BaseModel):
             value = model.model_validate_json(raw)
         else:
@@ -82,7 +87,7 @@ def parse_json(model: type[T] | Any, raw: bytes | str, *, strict: bool = False) 
         if strict:
             raise
         data = json.loads(raw)
-        return _lenient_result(model, data, exc)
+        return _lenient_result(model, data, exc, log_deviations)
 
 
 def parse_python(model: type[T] | Any, data: Any, *, strict: bool = False) -> Parsed[T]:
@@ -92,18 +97,20 @@ def parse_python(model: type[T] | Any, data: Any, *, strict: bool = False) -> Pa
     except ValidationError as exc:
         if strict:
             raise
-        return _lenient_result(model, data, exc)
+        return _lenient_result(model, data, exc, True)
 
 
-def _lenient_result(model: Any, data: Any, exc: ValidationError) -> Parsed[Any]:
+def _lenient_result(model: Any, data: Any, exc: ValidationError, log: bool) -> Parsed[Any]:
     if not _shape_matches(model, data):
         raise exc
     deviations = [_describe(e) for e in exc.errors(include_url=False)]
     value = _lenient(model, data)
     record_deviations(value, deviations)
+    if not log:
+        return Parsed(value, deviations)
     name = getattr(model, "__name__", None) or repr(model)
     logger.warning(
-        "response deviates from the spec (%s): %s",
+        "%s deviates from the spec: %s",
         name,
         "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in deviations[:5])
         + (f"; and {len(deviations) - 5} more" if len(deviations) > 5 else ""),
@@ -150,7 +157,9 @@ def _lenient(tp: Any, value: Any) -> Any:
         members = [a for a in get_args(tp) if a is not type(None)]
         if len(members) == 1:
             return _lenient(members[0], value)
-        models = [m for m in map(_unwrap, members) if isinstance(m, type) and issubclass(m, BaseModel)]
+        models = [
+            m for m in map(_unwrap, members) if isinstance(m, type) and issubclass(m, BaseModel)
+        ]
         if isinstance(value, dict) and models:
             # A discriminated union with an unknown `@type` keeps the object as received.
             tag = value.get("@type")

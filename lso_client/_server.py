@@ -71,8 +71,7 @@ class BackgroundServer:
             timeout_graceful_shutdown=2,
         )
         server = uvicorn.Server(config)
-        # The thread owns its event loop; no signal handlers outside the main thread.
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        # uvicorn installs no signal handlers outside the main thread.
         self._server = server
         thread = threading.Thread(
             target=lambda: asyncio.run(server.serve(sockets=[sock])),
