@@ -1,0 +1,486 @@
+"""Service Ordering Management as an API module of the mock seller.
+
+One instance serves one version (Allegro v1, Legato v5): the `serviceOrder`
+resource, its hub, the scripted progress of each order and its notifications.
+Each order keeps its JSON bytes, rebuilt on every change, so listing thousands of
+orders only joins bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from ._http import (
+    ApiError,
+    Request,
+    Response,
+    Route,
+    Unprocessable,
+    dump_json,
+    json_response,
+    page_response,
+    parse_datetime,
+    unprocessable,
+)
+from ._runtime import HubStore, SellerContext, format_time
+from ._scenarios import (
+    ORDER_STATES,
+    SCENARIOS,
+    TERMINAL_STATES,
+    Scenario,
+    ScenarioPicker,
+    Step,
+    check_script,
+    derive_order_state,
+)
+
+__all__ = ["ALLEGRO_V1", "LEGATO_V5", "OrderingVersion", "ServiceOrderingApi"]
+
+SCENARIO_PREFIX = "mock:"
+_ACTIONS = frozenset({"add", "modify", "delete"})
+_DATE_FILTERS = ("orderDate", "completionDate", "expectedCompletionDate", "startDate")
+
+
+@dataclass(frozen=True)
+class OrderingVersion:
+    reference_point: str
+    management_base: str
+    notification_base: str
+    # Allegro's state-change payloads carry `state`; Legato v5's generic payload has none.
+    state_in_events: bool
+    # Status for an invalid hub registration: Allegro defines 422, Legato v5 only 400.
+    hub_validation_status: int
+
+
+ALLEGRO_V1 = OrderingVersion(
+    reference_point="allegro",
+    management_base="/mefApi/allegro/serviceOrderingManagement/v1/",
+    notification_base="/mefApi/allegro/serviceOrderingNotification/v1/",
+    state_in_events=True,
+    hub_validation_status=422,
+)
+LEGATO_V5 = OrderingVersion(
+    reference_point="legato",
+    management_base="/mefApi/legato/serviceOrderingManagement/v5/",
+    notification_base="/mefApi/legato/serviceOrderingNotification/v5/",
+    state_in_events=False,
+    hub_validation_status=400,
+)
+
+
+@dataclass
+class _Order:
+    id: str
+    body: dict[str, Any]
+    dates: dict[str, datetime]
+    scenario: str
+    steps: list[Step] = field(default_factory=list)
+    cursor: int = 0
+    waiting: str | None = None
+    json: bytes = b""
+
+    @property
+    def state(self) -> str:
+        return str(self.body["state"])
+
+    def refresh(self) -> None:
+        self.json = dump_json(self.body)
+
+
+class ServiceOrderingApi:
+    def __init__(
+        self, version: OrderingVersion, context: SellerContext, picker: ScenarioPicker
+    ) -> None:
+        self.version = version
+        self._ctx = context
+        self._picker = picker
+        self.hubs = HubStore(context.new_id, validation_status=version.hub_validation_status)
+        self._orders: dict[str, _Order] = {}
+        self._lock = threading.RLock()
+
+    # -- wiring -------------------------------------------------------------------
+
+    @property
+    def base_path(self) -> str:
+        return self.version.management_base
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("GET", "serviceOrder", self._list),
+            Route("POST", "serviceOrder", self._create),
+            Route("GET", "serviceOrder/{id}", self._retrieve),
+            *self.hubs.routes(),
+        ]
+
+    # -- inspection and control (any thread) --------------------------------------
+
+    def orders(self) -> list[dict[str, Any]]:
+        with self._lock:
+            blobs = [order.json for order in self._orders.values()]
+        return [json.loads(blob) for blob in blobs]
+
+    def get(self, order_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            order = self._orders.get(order_id)
+            return None if order is None else json.loads(order.json)
+
+    def has(self, order_id: str) -> bool:
+        with self._lock:
+            return order_id in self._orders
+
+    def clear(self) -> None:
+        with self._lock:
+            self._orders.clear()
+        self.hubs.clear()
+
+    def resume(self, order_id: str, waiting_for: str) -> None:
+        """Continue a script paused on `waiting_for` ("release" or "information")."""
+        with self._lock:
+            order = self._orders.get(order_id)
+            if order is None:
+                raise KeyError(order_id)
+            if order.waiting != waiting_for:
+                raise ValueError(
+                    f"order {order_id} is {order.state} and not waiting for {waiting_for}"
+                )
+            order.waiting = None
+        self._schedule(order_id)
+
+    # -- HTTP handlers (serving loop) ----------------------------------------------
+
+    def _retrieve(self, _: Request, params: dict[str, str]) -> Response:
+        with self._lock:
+            order = self._orders.get(params["id"])
+            if order is None:
+                raise ApiError(404, "notFound", f"No service order with id {params['id']}")
+            return json_response(200, order.json)
+
+    def _list(self, request: Request, _: dict[str, str]) -> Response:
+        state = request.query_value("state")
+        if state is not None and state not in ORDER_STATES:
+            raise ApiError(400, "invalidQuery", f"'state' has no value {state!r}")
+        bounds: list[tuple[str, str, datetime]] = []
+        for name in _DATE_FILTERS:
+            for op in ("gt", "lt"):
+                raw = request.query_value(f"{name}.{op}")
+                if raw is None:
+                    continue
+                value = parse_datetime(raw)
+                if value is None:
+                    raise ApiError(
+                        400, "invalidQuery", f"'{name}.{op}' is not a date-time with offset"
+                    )
+                bounds.append((name, op, value))
+        with self._lock:
+            if state is None and not bounds:
+                blobs = [order.json for order in self._orders.values()]
+            else:
+                blobs = [
+                    order.json
+                    for order in self._orders.values()
+                    if (state is None or order.state == state) and _within(order, bounds)
+                ]
+        return page_response(request, blobs, max_page_size=self._ctx.max_page_size)
+
+    def _create(self, request: Request, _: dict[str, str]) -> Response:
+        body = request.json()
+        if not isinstance(body, dict):
+            raise ApiError(400, "invalidBody", "The body must be a JSON object")
+        scenario = _validate_create(body) or self._picker.next()
+        items: list[dict[str, Any]] = body["serviceOrderItem"]
+        try:
+            steps = check_script(scenario, len(items))
+        except ValueError as exc:
+            raise ApiError(500, "internalError", str(exc)) from exc
+        now = self._now()
+        order_id = self._ctx.new_id()
+        body["id"] = order_id
+        body["href"] = self._href(order_id, request.base_url)
+        body["orderDate"] = format_time(now)
+        body["state"] = "acknowledged"
+        for item in items:
+            item["state"] = "acknowledged"
+        running = len(steps) * self._ctx.step_delay
+        expected = now + timedelta(seconds=max(running, 1.0))
+        body["expectedCompletionDate"] = format_time(expected)
+        order = _Order(
+            order_id,
+            body,
+            {"orderDate": now, "expectedCompletionDate": expected},
+            scenario.name,
+            steps,
+        )
+        order.refresh()
+        with self._lock:
+            self._orders[order_id] = order
+        self._publish(
+            [self._event("serviceOrderCreateEvent", {"id": order_id, "href": body["href"]})]
+        )
+        if steps:
+            self._schedule(order_id)
+        return json_response(201, order.json)
+
+    # -- scripted progress ---------------------------------------------------------
+
+    def _now(self) -> datetime:
+        # Stored at the wire's millisecond precision, so that a date read from an order
+        # and sent back as a filter bound compares equal to the order's own date.
+        value = self._ctx.clock()
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+    def _schedule(self, order_id: str) -> None:
+        self._ctx.scheduler.call_later(self._ctx.step_delay, lambda: self._advance(order_id))
+
+    def _advance(self, order_id: str) -> None:
+        events: list[dict[str, Any]] = []
+        with self._lock:
+            order = self._orders.get(order_id)
+            if order is None or order.waiting or order.cursor >= len(order.steps):
+                return
+            step = order.steps[order.cursor]
+            order.cursor += 1
+            events = self._apply(order, step)
+            if step.wait_for is not None:
+                order.waiting = step.wait_for
+            more = order.waiting is None and order.cursor < len(order.steps)
+        self._publish(events)
+        if more:
+            self._schedule(order_id)
+
+    def _apply(self, order: _Order, step: Step) -> list[dict[str, Any]]:
+        now = self._now()
+        items: list[dict[str, Any]] = order.body["serviceOrderItem"]
+        events: list[dict[str, Any]] = []
+        href = order.body.get("href")
+        for position, new in sorted(step.items.items()):
+            item = items[position]
+            if item.get("state") == new:
+                continue
+            item["state"] = new
+            self._item_side_effects(item, new)
+            payload: dict[str, Any] = {"id": order.id, "href": href, "orderItemId": item["id"]}
+            if self.version.state_in_events:
+                payload["state"] = new
+            events.append(self._event("serviceOrderItemStateChangeEvent", payload))
+        new_state = derive_order_state([item["state"] for item in items])
+        if new_state != order.state:
+            order.body["state"] = new_state
+            if new_state == "inProgress" and "startDate" not in order.dates:
+                order.dates["startDate"] = now
+                order.body["startDate"] = format_time(now)
+            if new_state in TERMINAL_STATES:
+                order.dates["completionDate"] = now
+                order.body["completionDate"] = format_time(now)
+            payload = {"id": order.id, "href": href}
+            if self.version.state_in_events:
+                payload["state"] = new_state
+            events.append(self._event("serviceOrderStateChangeEvent", payload))
+        if step.information_required:
+            events.append(
+                self._event("serviceOrderInformationRequiredEvent", {"id": order.id, "href": href})
+            )
+        order.refresh()
+        return events
+
+    def _item_side_effects(self, item: dict[str, Any], new: str) -> None:
+        service = item.get("service")
+        if new == "completed" and item.get("action") == "add" and isinstance(service, dict):
+            # The seller names the service it created (W99.1 R24, R35).
+            service.setdefault("id", self._ctx.new_id())
+        if new in ("failed", "rejected"):
+            item.setdefault(
+                "terminationError",
+                [{"code": "otherIssue", "value": f"The mock seller's scenario set {new}"}],
+            )
+
+    def _event(self, event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "eventId": self._ctx.new_id(),
+            "eventTime": format_time(self._now()),
+            "eventType": event_type,
+            "event": {k: v for k, v in payload.items() if v is not None},
+        }
+
+    def _publish(self, events: Sequence[dict[str, Any]]) -> None:
+        if events:
+            self._ctx.notifier.publish(self.hubs, self.version.notification_base, events)
+
+    def _href(self, order_id: str, base_url: str | None) -> str:
+        base = base_url or self._ctx.public_url or "http://localhost"
+        return f"{base}{self.version.management_base}serviceOrder/{order_id}"
+
+    # -- bulk seeding (any thread) --------------------------------------------------
+
+    def seed(self, n: int, *, state: str, items: int) -> list[str]:
+        """Create `n` orders directly in `state`, without notifications.
+
+        Seeded orders do not progress, except that `held` and `pending` ones resume
+        (and complete) on `release` / `provide_information`.
+        """
+        if state not in ORDER_STATES:
+            raise ValueError(f"unknown order state {state!r}")
+        if items < 1:
+            raise ValueError("an order needs at least one item")
+        if state == "partial":
+            items = max(items, 2)
+        item_states = _seeded_item_states(state, items)
+        resume: list[Step] = []
+        waiting: str | None = None
+        if state in ("held", "pending"):
+            waiting = "release" if state == "held" else "information"
+            resume = [Step({0: "inProgress"})] + [Step({i: "completed"}) for i in range(items)]
+        now = self._now()
+        ids: list[str] = []
+        created: list[_Order] = []
+        for index in range(n):
+            order_id = self._ctx.new_id()
+            ordered = now - timedelta(seconds=n - index)
+            dates = {"orderDate": ordered, "expectedCompletionDate": ordered + timedelta(days=1)}
+            body: dict[str, Any] = {
+                "id": order_id,
+                "href": self._href(order_id, None),
+                "externalId": f"seed-{index}",
+                "requestedStartDate": format_time(ordered),
+                "requestedCompletionDate": format_time(ordered + timedelta(days=1)),
+                "orderDate": format_time(ordered),
+                "expectedCompletionDate": format_time(dates["expectedCompletionDate"]),
+                "state": state,
+                "serviceOrderItem": [],
+            }
+            if state not in ("acknowledged", "rejected"):
+                dates["startDate"] = ordered
+                body["startDate"] = body["orderDate"]
+            if state in TERMINAL_STATES:
+                dates["completionDate"] = ordered + timedelta(milliseconds=500)
+                body["completionDate"] = format_time(dates["completionDate"])
+            for position, item_state in enumerate(item_states):
+                service: dict[str, Any] = {
+                    "state": "active",
+                    "serviceConfiguration": {"@type": "urn:mef:mock:serviceConfiguration"},
+                }
+                item: dict[str, Any] = {
+                    "id": str(position + 1),
+                    "action": "add",
+                    "service": service,
+                    "state": item_state,
+                }
+                if item_state == "completed":
+                    service["id"] = self._ctx.new_id()
+                self._item_side_effects(item, item_state)
+                body["serviceOrderItem"].append(item)
+            order = _Order(order_id, body, dates, "seeded", list(resume), 0, waiting)
+            order.refresh()
+            created.append(order)
+            ids.append(order_id)
+        with self._lock:
+            for order in created:
+                self._orders[order.id] = order
+        return ids
+
+
+def _seeded_item_states(state: str, items: int) -> list[str]:
+    if state == "partial":
+        return ["completed"] + ["failed"] * (items - 1)
+    if state in ("held", "pending"):
+        return [state] + ["inProgress"] * (items - 1)
+    return [state] * items
+
+
+def _within(order: _Order, bounds: list[tuple[str, str, datetime]]) -> bool:
+    for name, op, limit in bounds:
+        value = order.dates.get(name)
+        if value is None:
+            return False
+        if op == "gt" and not value > limit:
+            return False
+        if op == "lt" and not value < limit:
+            return False
+    return True
+
+
+def _validate_create(body: dict[str, Any]) -> Scenario | None:
+    """Check what `ServiceOrder_Create` requires; return a scenario named by `externalId`."""
+    errors: list[dict[str, str]] = []
+    for name in ("requestedStartDate", "requestedCompletionDate"):
+        value = body.get(name)
+        if value is None:
+            errors.append(unprocessable("missingProperty", f"'{name}' is required", f"/{name}"))
+        elif not isinstance(value, str) or parse_datetime(value) is None:
+            errors.append(
+                unprocessable(
+                    "invalidFormat", f"'{name}' must be a date-time with an offset", f"/{name}"
+                )
+            )
+    items = body.get("serviceOrderItem")
+    if items is None:
+        errors.append(
+            unprocessable("missingProperty", "'serviceOrderItem' is required", "/serviceOrderItem")
+        )
+    elif not isinstance(items, list) or not items:
+        errors.append(
+            unprocessable(
+                "invalidValue", "'serviceOrderItem' must be a non-empty array", "/serviceOrderItem"
+            )
+        )
+    else:
+        seen: set[str] = set()
+        for position, item in enumerate(items):
+            errors.extend(_validate_item(item, f"/serviceOrderItem/{position}", seen))
+    scenario: Scenario | None = None
+    external_id = body.get("externalId")
+    if isinstance(external_id, str) and external_id.startswith(SCENARIO_PREFIX):
+        name = external_id[len(SCENARIO_PREFIX) :].split(":", 1)[0]
+        scenario = SCENARIOS.get(name)
+        if scenario is None:
+            known = ", ".join(sorted(SCENARIOS))
+            errors.append(
+                unprocessable(
+                    "invalidValue",
+                    f"'externalId' names no mock scenario {name!r} (known: {known})",
+                    "/externalId",
+                )
+            )
+    if errors:
+        raise Unprocessable(errors)
+    return scenario
+
+
+def _validate_item(item: Any, path: str, seen: set[str]) -> list[dict[str, str]]:
+    if not isinstance(item, dict):
+        return [unprocessable("invalidValue", "an order item must be an object", path)]
+    errors: list[dict[str, str]] = []
+    for name in ("id", "action", "service"):
+        if name not in item:
+            errors.append(
+                unprocessable("missingProperty", f"'{name}' is required", f"{path}/{name}")
+            )
+    item_id = item.get("id")
+    if "id" in item:
+        if not isinstance(item_id, str) or not item_id:
+            errors.append(
+                unprocessable("invalidValue", "'id' must be a non-empty string", f"{path}/id")
+            )
+        elif item_id in seen:
+            errors.append(
+                unprocessable("invalidValue", f"item id {item_id!r} is repeated", f"{path}/id")
+            )
+        else:
+            seen.add(item_id)
+    if "action" in item and item["action"] not in _ACTIONS:
+        errors.append(
+            unprocessable(
+                "invalidValue", "'action' must be one of add, modify, delete", f"{path}/action"
+            )
+        )
+    if "service" in item and not isinstance(item["service"], dict):
+        errors.append(
+            unprocessable("invalidValue", "'service' must be an object", f"{path}/service")
+        )
+    return errors
