@@ -1,9 +1,9 @@
 """Regenerate `lso_client/_generated/` from the pinned upstream API definitions.
 
-    python -m codegen                      # read ../shared/mef, write the package
-    python -m codegen --source DIR_OR_URL  # read the pinned files from elsewhere
-    python -m codegen --check              # fail if the package is not up to date
-    python -m codegen --emit-specs DIR     # also write the patched documents (for mock servers)
+python -m codegen                      # read ../shared/mef, write the package
+python -m codegen --source DIR_OR_URL  # read the pinned files from elsewhere
+python -m codegen --check              # fail if the package is not up to date
+python -m codegen --emit-specs DIR     # also write the patched documents (for mock servers)
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ._emit import emit_catalog, emit_clients, emit_resources
 from ._models import class_names, generate_module, normalise, ruff_format
 from ._operations import ApiInfo, read_api
 from ._spec import DEFAULT_SOURCE, REPO_ROOT, ApiEntry, SpecSource, load_manifest, strip_prose
-from .patches import absent_required, apply_patches, load_patched
+from .patches import absent_required, load_patched
 
 OUTPUT = REPO_ROOT / "lso_client" / "_generated"
 RESOURCES = Path(__file__).resolve().parent / "resources.yaml"
@@ -101,9 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         if not path.exists() or path.read_text(encoding="utf-8") != content
     )
     extra = sorted(
-        str(path.relative_to(REPO_ROOT))
-        for path in OUTPUT.glob("*.py")
-        if path not in files
+        str(path.relative_to(REPO_ROOT)) for path in OUTPUT.glob("*.py") if path not in files
     )
     if args.check:
         if stale or extra:

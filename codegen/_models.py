@@ -41,11 +41,17 @@ OPTIONS = [
 ]
 
 
+_URI_FORMATS = frozenset({"uri", "uri-reference", "uri-template", "url"})
+
+
 def normalise(doc: dict[str, Any]) -> None:
     """Uniform treatment of constructs the generator reads inconsistently.
 
     Enums declared without `type` (ServiceOrderStateType) are string enums in practice:
     typing them makes the generated enum a `str` subclass like every other.
+
+    URIs stay plain strings: pydantic's URL type rewrites values (`http://a` becomes
+    `http://a/`), which breaks re-serialisation, and rejects URIs RFC 3986 allows.
     """
 
     def walk(node: Any) -> None:
@@ -58,6 +64,8 @@ def normalise(doc: dict[str, Any]) -> None:
                 and all(isinstance(v, str) for v in enum)
             ):
                 node["type"] = "string"
+            if node.get("type") == "string" and node.get("format") in _URI_FORMATS:
+                del node["format"]
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -65,6 +73,79 @@ def normalise(doc: dict[str, Any]) -> None:
                 walk(value)
 
     walk(doc)
+
+
+def discriminated_bases(doc: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Base schemas whose discriminator maps `@type` values to subclasses without a
+    oneOf: base -> {subclass schema: its `@type` value}."""
+    found: dict[str, dict[str, str]] = {}
+    for name, schema in doc.get("components", {}).get("schemas", {}).items():
+        if not isinstance(schema, dict) or "oneOf" in schema or "anyOf" in schema:
+            continue
+        discriminator = schema.get("discriminator", {})
+        mapping = discriminator.get("mapping")
+        if discriminator.get("propertyName") == "@type" and isinstance(mapping, dict) and mapping:
+            found[name] = {
+                str(ref).rsplit("/", 1)[-1]: str(value)
+                for value, ref in mapping.items()
+                if str(ref).rsplit("/", 1)[-1] != name
+            }
+    return found
+
+
+def open_discriminated_unions(source: str, bases: dict[str, dict[str, str]]) -> str:
+    """Where the generator replaced such a base by the union of its subclasses, add the
+    base itself: in JSON Schema an object with another `@type` is still a valid base.
+    Each subclass pins its own `@type` value, so the union picks it by that value
+    (the generator leaves every `@type` a plain string, and same-shaped subclasses
+    such as GeographicSiteRef and GeographicAddressRef would be confused)."""
+    classes = class_names(source)
+    for base, subclasses in bases.items():
+        for name, value in subclasses.items():
+            if _has(name, classes):
+                source = _pin_type(source, schema_class(name, classes), value)
+        members = {schema_class(name, classes) for name in subclasses if _has(name, classes)}
+        if base not in classes and _has(base, classes):
+            base = schema_class(base, classes)
+        if len(members) < 2 or base not in classes:
+            continue
+        alternatives = "|".join(sorted(members, key=len, reverse=True))
+        pattern = re.compile(rf"\b(?:{alternatives})\b(?:\s*\|\s*\b(?:{alternatives})\b)+")
+
+        def widen(match: re.Match[str], members: set[str] = members, base: str = base) -> str:
+            found = set(re.split(r"\s*\|\s*", match.group(0).strip()))
+            # A union the generator already discriminates by Literal values stays as is.
+            rest = re.split(r"\n    \w+:|\n\n", match.string[match.end() :], maxsplit=1)[0]
+            if found != members or "discriminator=" in rest:
+                return match.group(0)
+            return f"{match.group(0)} | {base}"
+
+        source = pattern.sub(widen, source)
+    return _ensure_typing_import(source, "Literal")
+
+
+def _ensure_typing_import(source: str, name: str) -> str:
+    match = re.search(r"^from typing import (.+)$", source, flags=re.M)
+    if f"{name}[" not in source or match is None:
+        return source
+    names = {n.strip() for n in match.group(1).split(",")}
+    if name in names:
+        return source
+    line = f"from typing import {', '.join(sorted(names | {name}))}"
+    return source[: match.start()] + line + source[match.end() :]
+
+
+def _pin_type(source: str, cls: str, value: str) -> str:
+    line = f'    field_type: Annotated[Literal[{value!r}], Field(alias="@type")] = {value!r}\n'
+    return re.sub(rf"^(class {cls}\(\w+\):\n)", lambda m: m.group(1) + line, source, flags=re.M)
+
+
+def _has(schema: str, classes: set[str]) -> bool:
+    try:
+        schema_class(schema, classes)
+    except KeyError:
+        return False
+    return True
 
 
 def generate_module(entry: ApiEntry, doc: dict[str, Any], title: str) -> str:
@@ -89,7 +170,8 @@ def generate_module(entry: ApiEntry, doc: dict[str, Any], title: str) -> str:
         if result.returncode != 0 or not out.exists():
             raise RuntimeError(f"{entry.module}: generation failed:\n{result.stderr}")
         source = out.read_text(encoding="utf-8")
-    return _tidy(source)
+    source = open_discriminated_unions(source, discriminated_bases(doc))
+    return ruff_format(_tidy(source))
 
 
 def _tidy(source: str) -> str:

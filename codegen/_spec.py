@@ -85,7 +85,7 @@ class SpecSource:
     def _fetch(self, relative: str) -> bytes:
         if self.location.startswith(("http://", "https://")):
             url = self.location.rstrip("/") + "/" + relative
-            with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - caller's URL
+            with urllib.request.urlopen(url, timeout=60) as response:
                 data: bytes = response.read()
                 return data
         path = Path(self.location) / relative
@@ -246,9 +246,7 @@ def strip_prose(node: Any, *, names: bool = False) -> Any:
         for key, value in node.items():
             if names:
                 out[key] = strip_prose(value)
-            elif key in _PROSE:
-                continue
-            elif key.startswith("x-") and key not in ("x-discriminator-value",):
+            elif key in _PROSE or (key.startswith("x-") and key not in ("x-discriminator-value",)):
                 continue
             else:
                 out[key] = strip_prose(value, names=key in _NAME_MAPS)

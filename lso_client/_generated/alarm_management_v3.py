@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from typing import Annotated
-from pydantic import AnyUrl, AwareDatetime, Field, RootModel
+from pydantic import AwareDatetime, Field, RootModel
 from lso_client._model import MefEnum, MefModel
 
 
@@ -55,7 +55,7 @@ class Comment(MefModel):
 class Error(MefModel):
     message: str | None = None
     reason: Annotated[str, Field(max_length=255)]
-    reference_error: Annotated[AnyUrl | None, Field(alias="referenceError")] = None
+    reference_error: Annotated[str | None, Field(alias="referenceError")] = None
 
 
 class Error400Code(MefEnum):
@@ -158,9 +158,7 @@ class ProbableCause(MefEnum):
     fire_detected = "fireDetected"
     flood_detected = "floodDetected"
     framing_error = "framingError"
-    heating_ventilation_cooling_system_problem = (
-        "heatingVentilationCoolingSystemProblem"
-    )
+    heating_ventilation_cooling_system_problem = "heatingVentilationCoolingSystemProblem"
     humidity_unacceptable = "humidityUnacceptable"
     io_device_error = "ioDeviceError"
     input_device_error = "inputDeviceError"
@@ -206,18 +204,18 @@ class ServiceRef(MefModel):
 
 class AlarmGetParametersQuery(MefModel):
     id: str | None = None
-    alarm_changed_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="alarmChangedTime.gt")
-    ] = None
-    alarm_changed_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="alarmChangedTime.lt")
-    ] = None
-    alarm_cleared_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="alarmClearedTime.gt")
-    ] = None
-    alarm_cleared_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="alarmClearedTime.lt")
-    ] = None
+    alarm_changed_time_gt: Annotated[AwareDatetime | None, Field(alias="alarmChangedTime.gt")] = (
+        None
+    )
+    alarm_changed_time_lt: Annotated[AwareDatetime | None, Field(alias="alarmChangedTime.lt")] = (
+        None
+    )
+    alarm_cleared_time_gt: Annotated[AwareDatetime | None, Field(alias="alarmClearedTime.gt")] = (
+        None
+    )
+    alarm_cleared_time_lt: Annotated[AwareDatetime | None, Field(alias="alarmClearedTime.lt")] = (
+        None
+    )
     alarm_reporting_time_gt: Annotated[
         AwareDatetime | None, Field(alias="alarmReportingTime.gt")
     ] = None
@@ -226,9 +224,7 @@ class AlarmGetParametersQuery(MefModel):
     ] = None
     alarm_type: Annotated[AlarmType | None, Field(alias="alarmType")] = None
     alarmed_object_type: Annotated[str | None, Field(alias="alarmedObjectType")] = None
-    perceived_severity: Annotated[
-        PerceivedSeverity | None, Field(alias="perceivedSeverity")
-    ] = None
+    perceived_severity: Annotated[PerceivedSeverity | None, Field(alias="perceivedSeverity")] = None
     planned_outage_indicator: Annotated[
         PlannedOutageIndicator | None, Field(alias="plannedOutageIndicator")
     ] = None
@@ -243,23 +239,15 @@ class AlarmGetParametersQuery(MefModel):
 
 class AlarmCommon(MefModel):
     id: str
-    href: AnyUrl | None = None
-    affected_service: Annotated[
-        list[ServiceRef] | None, Field(alias="affectedService")
-    ] = None
-    alarm_changed_time: Annotated[
-        AwareDatetime | None, Field(alias="alarmChangedTime")
-    ] = None
-    alarm_cleared_time: Annotated[
-        AwareDatetime | None, Field(alias="alarmClearedTime")
-    ] = None
+    href: str | None = None
+    affected_service: Annotated[list[ServiceRef] | None, Field(alias="affectedService")] = None
+    alarm_changed_time: Annotated[AwareDatetime | None, Field(alias="alarmChangedTime")] = None
+    alarm_cleared_time: Annotated[AwareDatetime | None, Field(alias="alarmClearedTime")] = None
     alarm_details: Annotated[str, Field(alias="alarmDetails")]
     alarmed_object_type: Annotated[str | None, Field(alias="alarmedObjectType")] = None
     alarm_raised_time: Annotated[AwareDatetime, Field(alias="alarmRaisedTime")]
     alarm_reporting_time: Annotated[AwareDatetime, Field(alias="alarmReportingTime")]
-    correlated_alarm: Annotated[
-        list[AlarmRef] | None, Field(alias="correlatedAlarm")
-    ] = None
+    correlated_alarm: Annotated[list[AlarmRef] | None, Field(alias="correlatedAlarm")] = None
     alarm_type: Annotated[AlarmType, Field(alias="alarmType")]
     perceived_severity: Annotated[PerceivedSeverity, Field(alias="perceivedSeverity")]
     planned_outage_indicator: Annotated[

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AnyUrl, AwareDatetime, Field
+from pydantic import AwareDatetime, Field
 from lso_client._model import MefEnum, MefModel
 
 
@@ -71,7 +71,7 @@ class Comment(MefModel):
 class Error(MefModel):
     message: str | None = None
     reason: Annotated[str, Field(max_length=255)]
-    reference_error: Annotated[AnyUrl | None, Field(alias="referenceError")] = None
+    reference_error: Annotated[str | None, Field(alias="referenceError")] = None
 
 
 class Error400Code(MefEnum):
@@ -176,9 +176,7 @@ class ProbableCause(MefEnum):
     fire_detected = "fireDetected"
     flood_detected = "floodDetected"
     framing_error = "framingError"
-    heating_ventilation_cooling_system_problem = (
-        "heatingVentilationCoolingSystemProblem"
-    )
+    heating_ventilation_cooling_system_problem = "heatingVentilationCoolingSystemProblem"
     humidity_unacceptable = "humidityUnacceptable"
     io_device_error = "ioDeviceError"
     input_device_error = "inputDeviceError"
@@ -224,23 +222,15 @@ class ServiceRef(MefModel):
 
 class AlarmCommon(MefModel):
     id: str
-    href: AnyUrl | None = None
-    affected_service: Annotated[
-        list[ServiceRef] | None, Field(alias="affectedService")
-    ] = None
-    alarm_changed_time: Annotated[
-        AwareDatetime | None, Field(alias="alarmChangedTime")
-    ] = None
-    alarm_cleared_time: Annotated[
-        AwareDatetime | None, Field(alias="alarmClearedTime")
-    ] = None
+    href: str | None = None
+    affected_service: Annotated[list[ServiceRef] | None, Field(alias="affectedService")] = None
+    alarm_changed_time: Annotated[AwareDatetime | None, Field(alias="alarmChangedTime")] = None
+    alarm_cleared_time: Annotated[AwareDatetime | None, Field(alias="alarmClearedTime")] = None
     alarm_details: Annotated[str, Field(alias="alarmDetails")]
     alarmed_object_type: Annotated[str | None, Field(alias="alarmedObjectType")] = None
     alarm_raised_time: Annotated[AwareDatetime, Field(alias="alarmRaisedTime")]
     alarm_reporting_time: Annotated[AwareDatetime, Field(alias="alarmReportingTime")]
-    correlated_alarm: Annotated[
-        list[AlarmRef] | None, Field(alias="correlatedAlarm")
-    ] = None
+    correlated_alarm: Annotated[list[AlarmRef] | None, Field(alias="correlatedAlarm")] = None
     alarm_type: Annotated[AlarmType, Field(alias="alarmType")]
     perceived_severity: Annotated[PerceivedSeverity, Field(alias="perceivedSeverity")]
     planned_outage_indicator: Annotated[
@@ -269,9 +259,7 @@ class Error422(Error):
 
 
 class Alarm(AlarmCommon):
-    alarmed_object: Annotated[
-        list[AlarmedObjectRef] | None, Field(alias="alarmedObject")
-    ] = None
+    alarmed_object: Annotated[list[AlarmedObjectRef] | None, Field(alias="alarmedObject")] = None
     comment: list[Comment] | None = None
     external_alarm_id: Annotated[str | None, Field(alias="externalAlarmId")] = None
     is_root_cause: Annotated[bool, Field(alias="isRootCause")]

@@ -5,16 +5,14 @@
 
 from __future__ import annotations
 
-from pydantic import AnyUrl, AwareDatetime, Field, RootModel
+from pydantic import AwareDatetime, Field, RootModel
 from typing import Annotated, Literal
 from lso_client._model import MefEnum, MefModel
 
 
 class AttachmentURL(MefModel):
-    retention_period: Annotated[
-        AwareDatetime | None, Field(alias="retentionPeriod")
-    ] = None
-    url: AnyUrl
+    retention_period: Annotated[AwareDatetime | None, Field(alias="retentionPeriod")] = None
+    url: str
 
 
 class FieldType(MefEnum):
@@ -31,7 +29,7 @@ class EntityRef(MefModel):
 class Error(MefModel):
     message: str | None = None
     reason: Annotated[str, Field(max_length=255)]
-    reference_error: Annotated[AnyUrl | None, Field(alias="referenceError")] = None
+    reference_error: Annotated[str | None, Field(alias="referenceError")] = None
 
 
 class Error400Code(MefEnum):
@@ -111,9 +109,7 @@ class FieldType1(MefEnum):
 
 
 class FaultManagementJobRef(MefModel):
-    fault_management_job_href: Annotated[
-        str | None, Field(alias="faultManagementJobHref")
-    ] = None
+    fault_management_job_href: Annotated[str | None, Field(alias="faultManagementJobHref")] = None
     fault_management_job_id: Annotated[str, Field(alias="faultManagementJobId")]
     field_type: Annotated[Literal["FaultManagementJobRef"], Field(alias="@type")]
 
@@ -179,12 +175,8 @@ class RecurringSchedule(MefModel):
 
 
 class ReportingTimeframe(MefModel):
-    reporting_start_date: Annotated[
-        AwareDatetime | None, Field(alias="reportingStartDate")
-    ] = None
-    reporting_end_date: Annotated[
-        AwareDatetime | None, Field(alias="reportingEndDate")
-    ] = None
+    reporting_start_date: Annotated[AwareDatetime | None, Field(alias="reportingStartDate")] = None
+    reporting_end_date: Annotated[AwareDatetime | None, Field(alias="reportingEndDate")] = None
 
 
 class ResultFormat(MefEnum):
@@ -255,12 +247,12 @@ class FaultManagementJobGetParametersQuery(MefModel):
     service_to_id: Annotated[str | None, Field(alias="serviceToId")] = None
     entity_id: Annotated[str | None, Field(alias="entityId")] = None
     state: FaultManagementJobStateType | None = None
-    creation_date_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.gt")
-    ] = None
-    creation_date_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.lt")
-    ] = None
+    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
+        None
+    )
+    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
+        None
+    )
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     job_priority: Annotated[str | None, Field(alias="jobPriority")] = None
     offset: int | None = None
@@ -268,50 +260,44 @@ class FaultManagementJobGetParametersQuery(MefModel):
 
 
 class CancelFaultManagementJobGetParametersQuery(MefModel):
-    fault_management_job_id: Annotated[
-        str | None, Field(alias="faultManagementJobId")
-    ] = None
+    fault_management_job_id: Annotated[str | None, Field(alias="faultManagementJobId")] = None
     state: FaultManagementJobProcessStateType | None = None
-    creation_date_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.gt")
-    ] = None
-    creation_date_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.lt")
-    ] = None
+    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
+        None
+    )
+    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
+        None
+    )
     offset: int | None = None
     limit: int | None = None
 
 
 class ModifyFaultManagementJobGetParametersQuery(MefModel):
-    fault_management_job_id: Annotated[
-        str | None, Field(alias="faultManagementJobId")
-    ] = None
+    fault_management_job_id: Annotated[str | None, Field(alias="faultManagementJobId")] = None
     state: FaultManagementJobProcessStateType | None = None
-    creation_date_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.gt")
-    ] = None
-    creation_date_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.lt")
-    ] = None
+    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
+        None
+    )
+    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
+        None
+    )
     offset: int | None = None
     limit: int | None = None
 
 
 class FaultManagementReportGetParametersQuery(MefModel):
-    fault_management_job_id: Annotated[
-        str | None, Field(alias="faultManagementJobId")
-    ] = None
+    fault_management_job_id: Annotated[str | None, Field(alias="faultManagementJobId")] = None
     service_from_id: Annotated[str | None, Field(alias="serviceFromId")] = None
     service_to_id: Annotated[str | None, Field(alias="serviceToId")] = None
     service_id: Annotated[str | None, Field(alias="serviceId")] = None
     entity_id: Annotated[str | None, Field(alias="entityId")] = None
     state: FaultManagementReportStateType | None = None
-    creation_date_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.gt")
-    ] = None
-    creation_date_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.lt")
-    ] = None
+    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
+        None
+    )
+    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
+        None
+    )
     reporting_timeframe_start_date_gt: Annotated[
         AwareDatetime | None, Field(alias="reportingTimeframe.startDate.gt")
     ] = None
@@ -337,20 +323,18 @@ class TrackingRecordGetParametersQuery(MefModel):
     related_fault_management_report_id: Annotated[
         str | None, Field(alias="relatedFaultManagementReportId")
     ] = None
-    creation_date_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.gt")
-    ] = None
-    creation_date_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.lt")
-    ] = None
+    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
+        None
+    )
+    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
+        None
+    )
     offset: int | None = None
     limit: int | None = None
 
 
 class CancelFaultManagementJobCreate(MefModel):
-    fault_management_job: Annotated[
-        FaultManagementJobRef, Field(alias="faultManagementJob")
-    ]
+    fault_management_job: Annotated[FaultManagementJobRef, Field(alias="faultManagementJob")]
 
 
 class Error400(Error):
@@ -447,12 +431,12 @@ class CancelFaultManagementJob(CancelFaultManagementJobCreate):
 
 
 class FaultManagementReportComplexQueryCreate(MefModel):
-    creation_date_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.gt")
-    ] = None
-    creation_date_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.lt")
-    ] = None
+    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
+        None
+    )
+    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
+        None
+    )
     fault_management_job: Annotated[
         FaultManagementJobRef | None, Field(alias="faultManagementJob")
     ] = None
@@ -484,9 +468,7 @@ class FaultManagementReportComplexQueryCreate(MefModel):
 class FaultManagementReportFind(MefModel):
     creation_date_time: Annotated[AwareDatetime, Field(alias="creationDateTime")]
     description: str | None = None
-    fault_management_job: Annotated[
-        FaultManagementJobRef, Field(alias="faultManagementJob")
-    ]
+    fault_management_job: Annotated[FaultManagementJobRef, Field(alias="faultManagementJob")]
     granularity: TimeDuration
     id: str
     monitored_object: Annotated[
@@ -494,9 +476,7 @@ class FaultManagementReportFind(MefModel):
         Field(alias="monitoredObject", discriminator="field_type"),
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
-    reporting_timeframe: Annotated[
-        ReportingTimeframe, Field(alias="reportingTimeframe")
-    ]
+    reporting_timeframe: Annotated[ReportingTimeframe, Field(alias="reportingTimeframe")]
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_specific_configuration: Annotated[
         ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
@@ -505,15 +485,9 @@ class FaultManagementReportFind(MefModel):
 
 
 class MeasurementTime(MefModel):
-    measurement_start_date: Annotated[
-        AwareDatetime, Field(alias="measurementStartDate")
-    ]
-    measurement_end_date: Annotated[
-        AwareDatetime | None, Field(alias="measurementEndDate")
-    ] = None
-    measurement_interval: Annotated[
-        TimeDuration | None, Field(alias="measurementInterval")
-    ] = None
+    measurement_start_date: Annotated[AwareDatetime, Field(alias="measurementStartDate")]
+    measurement_end_date: Annotated[AwareDatetime | None, Field(alias="measurementEndDate")] = None
+    measurement_interval: Annotated[TimeDuration | None, Field(alias="measurementInterval")] = None
 
 
 class ReportContentItem(MefModel):
@@ -530,12 +504,8 @@ class ScheduleDefinition(MefModel):
     schedule_definition_end_time: Annotated[
         AwareDatetime | None, Field(alias="scheduleDefinitionEndTime")
     ] = None
-    recurring_schedule: Annotated[
-        RecurringSchedule | None, Field(alias="recurringSchedule")
-    ] = None
-    execution_duration: Annotated[
-        TimeDuration | None, Field(alias="executionDuration")
-    ] = None
+    recurring_schedule: Annotated[RecurringSchedule | None, Field(alias="recurringSchedule")] = None
+    execution_duration: Annotated[TimeDuration | None, Field(alias="executionDuration")] = None
 
 
 class CancelFaultManagementJobGetResponse(RootModel[list[CancelFaultManagementJob]]):
@@ -546,19 +516,17 @@ class FaultManagementReportGetResponse(RootModel[list[FaultManagementReportFind]
     root: list[FaultManagementReportFind]
 
 
-class FaultManagementReportComplexQueryPostResponse(
-    RootModel[list[FaultManagementReportFind]]
-):
+class FaultManagementReportComplexQueryPostResponse(RootModel[list[FaultManagementReportFind]]):
     root: list[FaultManagementReportFind]
 
 
 class FaultManagementJobComplexQueryCreate(MefModel):
-    creation_date_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.gt")
-    ] = None
-    creation_date_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.lt")
-    ] = None
+    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
+        None
+    )
+    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
+        None
+    )
     granularity: TimeDuration | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
@@ -567,13 +535,11 @@ class FaultManagementJobComplexQueryCreate(MefModel):
         Field(alias="monitoredObject", discriminator="field_type"),
     ] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = (
+    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = None
+    result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
+    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
         None
     )
-    result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
-    schedule_definition: Annotated[
-        ScheduleDefinition | None, Field(alias="scheduleDefinition")
-    ] = None
     service_specific_configuration: Annotated[
         ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
     ] = None
@@ -592,9 +558,7 @@ class FaultManagementJobCreate(MefModel):
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
     reporting_period: Annotated[TimeDuration, Field(alias="reportingPeriod")]
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
-    schedule_definition: Annotated[
-        ScheduleDefinition, Field(alias="scheduleDefinition")
-    ]
+    schedule_definition: Annotated[ScheduleDefinition, Field(alias="scheduleDefinition")]
     service_specific_configuration: Annotated[
         ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
     ]
@@ -603,49 +567,39 @@ class FaultManagementJobCreate(MefModel):
 class FaultManagementReport(MefModel):
     creation_date_time: Annotated[AwareDatetime, Field(alias="creationDateTime")]
     description: str | None = None
-    fault_management_job: Annotated[
-        FaultManagementJobRef, Field(alias="faultManagementJob")
-    ]
+    fault_management_job: Annotated[FaultManagementJobRef, Field(alias="faultManagementJob")]
     granularity: TimeDuration
-    href: AnyUrl | None = None
+    href: str | None = None
     id: str
     monitored_object: Annotated[
         EntityRef | ServiceFromToRef | ServiceRef,
         Field(alias="monitoredObject", discriminator="field_type"),
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
-    report_content: Annotated[
-        list[ReportContentItem] | None, Field(alias="reportContent")
-    ] = None
-    reporting_timeframe: Annotated[
-        ReportingTimeframe, Field(alias="reportingTimeframe")
-    ]
+    report_content: Annotated[list[ReportContentItem] | None, Field(alias="reportContent")] = None
+    reporting_timeframe: Annotated[ReportingTimeframe, Field(alias="reportingTimeframe")]
     report_url: Annotated[AttachmentURL | None, Field(alias="reportUrl")] = None
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_specific_configuration: Annotated[
         ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
     ]
     state: FaultManagementReportStateType
-    termination_error: Annotated[
-        list[TerminationError] | None, Field(alias="terminationError")
-    ] = None
+    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
+        None
+    )
 
 
 class ModifyFaultManagementJobCreate(MefModel):
     description: str | None = None
-    fault_management_job: Annotated[
-        FaultManagementJobRef, Field(alias="faultManagementJob")
-    ]
+    fault_management_job: Annotated[FaultManagementJobRef, Field(alias="faultManagementJob")]
     granularity: TimeDuration | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = (
+    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = None
+    result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
+    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
         None
     )
-    result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
-    schedule_definition: Annotated[
-        ScheduleDefinition | None, Field(alias="scheduleDefinition")
-    ] = None
     service_specific_configuration: Annotated[
         ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
     ] = None
@@ -653,15 +607,13 @@ class ModifyFaultManagementJobCreate(MefModel):
 
 class FaultManagementJob(FaultManagementJobCreate):
     creation_date_time: Annotated[AwareDatetime, Field(alias="creationDateTime")]
-    href: AnyUrl | None = None
+    href: str | None = None
     id: str
-    last_time_modified: Annotated[
-        AwareDatetime | None, Field(alias="lastTimeModified")
-    ] = None
+    last_time_modified: Annotated[AwareDatetime | None, Field(alias="lastTimeModified")] = None
     state: FaultManagementJobStateType
-    termination_error: Annotated[
-        list[TerminationError] | None, Field(alias="terminationError")
-    ] = None
+    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
+        None
+    )
 
 
 class ModifyFaultManagementJob(ModifyFaultManagementJobCreate):

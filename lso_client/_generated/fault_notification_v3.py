@@ -6,20 +6,18 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AnyUrl, AwareDatetime, Field
+from pydantic import AwareDatetime, Field
 from lso_client._model import MefEnum, MefModel
 
 
 class EventType(MefEnum):
-    cancel_fault_management_job_state_change_event = (
-        "cancelFaultManagementJobStateChangeEvent"
-    )
+    cancel_fault_management_job_state_change_event = "cancelFaultManagementJobStateChangeEvent"
 
 
 class Error(MefModel):
     reason: Annotated[str, Field(max_length=255)]
     message: str | None = None
-    reference_error: Annotated[AnyUrl | None, Field(alias="referenceError")] = None
+    reference_error: Annotated[str | None, Field(alias="referenceError")] = None
 
 
 class Error400Code(MefEnum):
@@ -138,9 +136,7 @@ class FaultManagementReportStateType(MefEnum):
 
 
 class EventType8(MefEnum):
-    modify_fault_management_job_state_change_event = (
-        "modifyFaultManagementJobStateChangeEvent"
-    )
+    modify_fault_management_job_state_change_event = "modifyFaultManagementJobStateChangeEvent"
 
 
 class ModifyFaultManagementJobStateChangeEventPayload(MefModel):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from lso_client._model import MefEnum, MefModel
 from typing import Annotated, Any, Literal
-from pydantic import AnyUrl, AwareDatetime, Field, RootModel
+from pydantic import AwareDatetime, Field, RootModel
 
 
 class AttachmentURL(MefModel):
@@ -25,7 +25,7 @@ class DayOfWeek(RootModel[int]):
 class Error(MefModel):
     message: str | None = None
     reason: Annotated[str, Field(max_length=255)]
-    reference_error: Annotated[AnyUrl | None, Field(alias="referenceError")] = None
+    reference_error: Annotated[str | None, Field(alias="referenceError")] = None
 
 
 class Error400Code(MefEnum):
@@ -112,11 +112,9 @@ class CompressionType(MefEnum):
 
 class FileTransferData(MefModel):
     file_format: Annotated[str | None, Field(alias="fileFormat")] = None
-    file_location: Annotated[AnyUrl | None, Field(alias="fileLocation")] = None
+    file_location: Annotated[str | None, Field(alias="fileLocation")] = None
     transport_protocol: Annotated[str | None, Field(alias="transportProtocol")] = None
-    compression_type: Annotated[
-        CompressionType | None, Field(alias="compressionType")
-    ] = None
+    compression_type: Annotated[CompressionType | None, Field(alias="compressionType")] = None
     packing_type: Annotated[str | None, Field(alias="packingType")] = None
     retention_period: Annotated[str | None, Field(alias="retentionPeriod")] = None
 
@@ -149,22 +147,14 @@ class JobType(MefEnum):
 
 
 class MeasurementTime1(MefModel):
-    measurement_start_date: Annotated[
-        AwareDatetime, Field(alias="measurementStartDate")
-    ]
+    measurement_start_date: Annotated[AwareDatetime, Field(alias="measurementStartDate")]
     measurement_end_date: Annotated[AwareDatetime, Field(alias="measurementEndDate")]
-    measurement_interval: Annotated[
-        Interval | None, Field(alias="measurementInterval")
-    ] = None
+    measurement_interval: Annotated[Interval | None, Field(alias="measurementInterval")] = None
 
 
 class MeasurementTime2(MefModel):
-    measurement_start_date: Annotated[
-        AwareDatetime, Field(alias="measurementStartDate")
-    ]
-    measurement_end_date: Annotated[
-        AwareDatetime | None, Field(alias="measurementEndDate")
-    ] = None
+    measurement_start_date: Annotated[AwareDatetime, Field(alias="measurementStartDate")]
+    measurement_end_date: Annotated[AwareDatetime | None, Field(alias="measurementEndDate")] = None
     measurement_interval: Annotated[Interval, Field(alias="measurementInterval")]
 
 
@@ -204,6 +194,7 @@ class PerformanceJobRefOrValue(MefModel):
 
 
 class PerformanceJobRef(PerformanceJobRefOrValue):
+    field_type: Annotated[Literal["PerformanceJobRef"], Field(alias="@type")] = "PerformanceJobRef"
     href: str | None = None
     id: str
     field_type: Literal["PerformanceJobRef"] = Field(..., alias="@type")
@@ -226,6 +217,9 @@ class PerformanceProfileRefOrValue(MefModel):
 
 
 class PerformanceProfileRef(PerformanceProfileRefOrValue):
+    field_type: Annotated[Literal["PerformanceProfileRef"], Field(alias="@type")] = (
+        "PerformanceProfileRef"
+    )
     href: str | None = None
     id: str
     field_type: Literal["PerformanceProfileRef"] = Field(..., alias="@type")
@@ -272,21 +266,15 @@ class RecurringFrequencyUnits(MefEnum):
 
 
 class RecurringFrequency(MefModel):
-    recurring_frequency_value: Annotated[
-        int, Field(alias="recurringFrequencyValue", ge=1)
-    ]
+    recurring_frequency_value: Annotated[int, Field(alias="recurringFrequencyValue", ge=1)]
     recurring_frequency_units: Annotated[
         RecurringFrequencyUnits, Field(alias="recurringFrequencyUnits")
     ]
 
 
 class ReportingTimeframe(MefModel):
-    reporting_start_date: Annotated[
-        AwareDatetime | None, Field(alias="reportingStartDate")
-    ] = None
-    reporting_end_date: Annotated[
-        AwareDatetime | None, Field(alias="reportingEndDate")
-    ] = None
+    reporting_start_date: Annotated[AwareDatetime | None, Field(alias="reportingStartDate")] = None
+    reporting_end_date: Annotated[AwareDatetime | None, Field(alias="reportingEndDate")] = None
 
 
 class ResultFormat(MefEnum):
@@ -325,9 +313,9 @@ class ScheduleDefinition(MefModel):
     schedule_definition_end_time: Annotated[
         AwareDatetime | None, Field(alias="scheduleDefinitionEndTime")
     ] = None
-    recurring_frequency: Annotated[
-        RecurringFrequency | None, Field(alias="recurringFrequency")
-    ] = None
+    recurring_frequency: Annotated[RecurringFrequency | None, Field(alias="recurringFrequency")] = (
+        None
+    )
     schedule_definition_hour_range: Annotated[
         list[dict[str, Any]] | None, Field(alias="scheduleDefinitionHourRange")
     ] = None
@@ -393,25 +381,15 @@ class State(MefEnum):
 
 class PerformanceJobGetParametersQuery(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
-    performance_profile_id: Annotated[
-        str | None, Field(alias="performanceProfileId")
-    ] = None
+    performance_profile_id: Annotated[str | None, Field(alias="performanceProfileId")] = None
     state: State | None = None
-    creation_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.gt")
-    ] = None
-    creation_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.lt")
-    ] = None
+    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     granularity: Interval | None = None
     reporting_period: Annotated[Interval | None, Field(alias="reportingPeriod")] = None
-    consuming_application_id: Annotated[
-        str | None, Field(alias="consumingApplicationId")
-    ] = None
-    producing_application_id: Annotated[
-        str | None, Field(alias="producingApplicationId")
-    ] = None
+    consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
+    producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     job_priority: Annotated[str | None, Field(alias="jobPriority")] = None
     offset: int | None = None
     limit: int | None = None
@@ -427,12 +405,8 @@ class State1(MefEnum):
 class CancelPerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
     state: State1 | None = None
-    creation_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.gt")
-    ] = None
-    creation_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.lt")
-    ] = None
+    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -440,12 +414,8 @@ class CancelPerformanceJobGetParametersQuery(MefModel):
 class ModifyPerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
     state: State1 | None = None
-    creation_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.gt")
-    ] = None
-    creation_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.lt")
-    ] = None
+    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -453,12 +423,8 @@ class ModifyPerformanceJobGetParametersQuery(MefModel):
 class ResumePerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
     state: State1 | None = None
-    creation_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.gt")
-    ] = None
-    creation_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.lt")
-    ] = None
+    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -470,12 +436,8 @@ class ResumePerformanceJobGetResponse(RootModel[list[ResumePerformanceJobFind]])
 class SuspendPerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
     state: State1 | None = None
-    creation_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.gt")
-    ] = None
-    creation_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.lt")
-    ] = None
+    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -495,12 +457,8 @@ class State5(MefEnum):
 class PerformanceProfileGetParametersQuery(MefModel):
     buyer_profile_id: Annotated[str | None, Field(alias="buyerProfileId")] = None
     state: State5 | None = None
-    creation_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.gt")
-    ] = None
-    creation_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.lt")
-    ] = None
+    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     granularity: Interval | None = None
     reporting_period: Annotated[Interval | None, Field(alias="reportingPeriod")] = None
@@ -524,12 +482,8 @@ class State6(MefEnum):
 class PerformanceReportGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
     state: State6 | None = None
-    creation_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.gt")
-    ] = None
-    creation_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.lt")
-    ] = None
+    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
     reporting_timeframe_start_date_gt: Annotated[
         AwareDatetime | None, Field(alias="reportingTimeframe.startDate.gt")
     ] = None
@@ -545,24 +499,16 @@ class PerformanceReportGetParametersQuery(MefModel):
     granularity: Interval | None = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
-    consuming_application_id: Annotated[
-        str | None, Field(alias="consumingApplicationId")
-    ] = None
-    producing_application_id: Annotated[
-        str | None, Field(alias="producingApplicationId")
-    ] = None
+    consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
+    producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     offset: int | None = None
     limit: int | None = None
 
 
 class TrackingRecordGetParametersQuery(MefModel):
     related_object_id: Annotated[str | None, Field(alias="relatedObjectId")] = None
-    creation_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.gt")
-    ] = None
-    creation_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.lt")
-    ] = None
+    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
     user: str | None = None
     offset: int | None = None
     limit: int | None = None
@@ -622,27 +568,21 @@ class ModifyPerformanceJobProfileValue(MefModel):
 
 class PerformanceJobComplexQuery(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
-    consuming_application_id: Annotated[
-        str | None, Field(alias="consumingApplicationId")
-    ] = None
+    consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
     creation_date: Annotated[AwareDatetime | None, Field(alias="creationDate")] = None
     description: str | None = None
     granularity: Interval | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
-    performance_job: Annotated[
-        PerformanceJobRef | None, Field(alias="performanceJob")
-    ] = None
+    performance_job: Annotated[PerformanceJobRef | None, Field(alias="performanceJob")] = None
     performance_profile: Annotated[
         PerformanceProfileRef | None, Field(alias="performanceProfile")
     ] = None
-    producing_application_id: Annotated[
-        str | None, Field(alias="producingApplicationId")
-    ] = None
+    producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     reporting_period: Annotated[Interval | None, Field(alias="reportingPeriod")] = None
-    schedule_definition: Annotated[
-        ScheduleDefinition | None, Field(alias="scheduleDefinition")
-    ] = None
+    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
+        None
+    )
     service_payload_specific_attributes: Annotated[
         ServicePayloadSpecificAttributes | None,
         Field(alias="servicePayloadSpecificAttributes"),
@@ -652,28 +592,20 @@ class PerformanceJobComplexQuery(MefModel):
 
 class PerformanceJobComplexQueryCreate(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
-    consuming_application_id: Annotated[
-        str | None, Field(alias="consumingApplicationId")
-    ] = None
-    creation_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.gt")
-    ] = None
-    creation_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.lt")
-    ] = None
+    consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
+    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
     granularity: Interval | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     performance_profile: Annotated[
         PerformanceProfileRef | None, Field(alias="performanceProfile")
     ] = None
-    producing_application_id: Annotated[
-        str | None, Field(alias="producingApplicationId")
-    ] = None
+    producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     reporting_period: Annotated[Interval | None, Field(alias="reportingPeriod")] = None
-    schedule_definition: Annotated[
-        ScheduleDefinition | None, Field(alias="scheduleDefinition")
-    ] = None
+    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
+        None
+    )
     service_payload_specific_attributes: Annotated[
         ServicePayloadSpecificAttributes | None,
         Field(alias="servicePayloadSpecificAttributes"),
@@ -682,17 +614,14 @@ class PerformanceJobComplexQueryCreate(MefModel):
 
 
 class PerformanceJobValue(PerformanceJobRefOrValue):
-    consuming_application_id: Annotated[
-        str | None, Field(alias="consumingApplicationId")
-    ] = None
-    file_transfer_data: Annotated[
-        FileTransferData | None, Field(alias="fileTransferData")
-    ] = None
+    field_type: Annotated[Literal["PerformanceJobValue"], Field(alias="@type")] = (
+        "PerformanceJobValue"
+    )
+    consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
+    file_transfer_data: Annotated[FileTransferData | None, Field(alias="fileTransferData")] = None
     granularity: Interval | None = None
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
-    producing_application_id: Annotated[
-        str | None, Field(alias="producingApplicationId")
-    ] = None
+    producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_payload_specific_attributes: Annotated[
         ServicePayloadSpecificAttributes,
@@ -702,6 +631,9 @@ class PerformanceJobValue(PerformanceJobRefOrValue):
 
 
 class PerformanceProfileValue(PerformanceProfileRefOrValue):
+    field_type: Annotated[Literal["PerformanceProfileValue"], Field(alias="@type")] = (
+        "PerformanceProfileValue"
+    )
     granularity: Interval | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType, Field(alias="jobType")]
@@ -737,25 +669,19 @@ class PerformanceProfileUpdate(MefModel):
 
 
 class PerformanceReportComplexQuery(MefModel):
-    consuming_application_id: Annotated[
-        str | None, Field(alias="consumingApplicationId")
-    ] = None
+    consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
     creation_date: Annotated[AwareDatetime | None, Field(alias="creationDate")] = None
     description: str | None = None
     granularity: Interval | None = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    performance_job: Annotated[
-        PerformanceJobRef | None, Field(alias="performanceJob")
-    ] = None
-    performance_report: Annotated[
-        PerformanceReportRef | None, Field(alias="performanceReport")
-    ] = None
-    producing_application_id: Annotated[
-        str | None, Field(alias="producingApplicationId")
-    ] = None
-    reporting_timeframe: Annotated[
-        ReportingTimeframe | None, Field(alias="reportingTimeframe")
-    ] = None
+    performance_job: Annotated[PerformanceJobRef | None, Field(alias="performanceJob")] = None
+    performance_report: Annotated[PerformanceReportRef | None, Field(alias="performanceReport")] = (
+        None
+    )
+    producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
+    reporting_timeframe: Annotated[ReportingTimeframe | None, Field(alias="reportingTimeframe")] = (
+        None
+    )
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_payload_specific_attributes: Annotated[
         ServicePayloadSpecificAttributes | None,
@@ -765,23 +691,13 @@ class PerformanceReportComplexQuery(MefModel):
 
 
 class PerformanceReportComplexQueryCreate(MefModel):
-    consuming_application_id: Annotated[
-        str | None, Field(alias="consumingApplicationId")
-    ] = None
-    creation_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.gt")
-    ] = None
-    creation_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.lt")
-    ] = None
+    consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
+    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
     granularity: Interval | None = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    performance_job: Annotated[
-        PerformanceJobRef | None, Field(alias="performanceJob")
-    ] = None
-    producing_application_id: Annotated[
-        str | None, Field(alias="producingApplicationId")
-    ] = None
+    performance_job: Annotated[PerformanceJobRef | None, Field(alias="performanceJob")] = None
+    producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     reporting_timeframe_start_date_gt: Annotated[
         AwareDatetime | None, Field(alias="reportingTimeframe.startDate.gt")
     ] = None
@@ -804,9 +720,9 @@ class PerformanceReportComplexQueryCreate(MefModel):
 
 class PerformanceReportCommon(MefModel):
     description: str | None = None
-    reporting_timeframe: Annotated[
-        ReportingTimeframe | None, Field(alias="reportingTimeframe")
-    ] = None
+    reporting_timeframe: Annotated[ReportingTimeframe | None, Field(alias="reportingTimeframe")] = (
+        None
+    )
 
 
 class PerformanceReportCreate(PerformanceReportCommon):
@@ -821,28 +737,22 @@ class PerformanceReportFind(MefModel):
         PerformanceJobRef | PerformanceJobValue | None,
         Field(alias="performanceJob", discriminator="field_type"),
     ] = None
-    reporting_timeframe: Annotated[
-        ReportingTimeframe | None, Field(alias="reportingTimeframe")
-    ] = None
+    reporting_timeframe: Annotated[ReportingTimeframe | None, Field(alias="reportingTimeframe")] = (
+        None
+    )
     state: PerformanceReportStateType
 
 
 class ReportContentItem(MefModel):
-    measurement_time: Annotated[
-        MeasurementTime1 | MeasurementTime2, Field(alias="measurementTime")
-    ]
-    measurement_data_points: Annotated[
-        list[ResultPayload], Field(alias="measurementDataPoints")
-    ]
+    measurement_time: Annotated[MeasurementTime1 | MeasurementTime2, Field(alias="measurementTime")]
+    measurement_data_points: Annotated[list[ResultPayload], Field(alias="measurementDataPoints")]
 
 
 class ResumePerformanceJob(ResumePerformanceJobCommon):
     creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
     href: str | None = None
     id: str
-    resumption_denied_reason: Annotated[
-        str | None, Field(alias="resumptionDeniedReason")
-    ] = None
+    resumption_denied_reason: Annotated[str | None, Field(alias="resumptionDeniedReason")] = None
     state: PerformanceJobProcessStateType
 
 
@@ -851,9 +761,7 @@ class SuspendPerformanceJob(SuspendPerformanceJobCommon):
     href: str | None = None
     id: str
     state: PerformanceJobProcessStateType
-    suspension_denied_reason: Annotated[
-        str | None, Field(alias="suspensionDeniedReason")
-    ] = None
+    suspension_denied_reason: Annotated[str | None, Field(alias="suspensionDeniedReason")] = None
 
 
 class PerformanceJobGetResponse1(RootModel[list[Error422]]):
@@ -904,9 +812,7 @@ class SuspendPerformanceJobPostResponse(RootModel[list[Error422]]):
     root: list[Error422]
 
 
-class PerformanceJobComplexQueryPostResponse(
-    RootModel[list[PerformanceJobComplexQuery]]
-):
+class PerformanceJobComplexQueryPostResponse(RootModel[list[PerformanceJobComplexQuery]]):
     root: list[PerformanceJobComplexQuery]
 
 
@@ -938,9 +844,7 @@ class PerformanceReportPostResponse(RootModel[list[Error422]]):
     root: list[Error422]
 
 
-class PerformanceReportComplexQueryPostResponse(
-    RootModel[list[PerformanceReportComplexQuery]]
-):
+class PerformanceReportComplexQueryPostResponse(RootModel[list[PerformanceReportComplexQuery]]):
     root: list[PerformanceReportComplexQuery]
 
 
@@ -953,9 +857,9 @@ class TrackingRecordGetResponse1(RootModel[list[Error422]]):
 
 
 class CancelPerformanceJob(CancelPerformanceJobCommon):
-    cancellation_denied_reason: Annotated[
-        str | None, Field(alias="cancellationDeniedReason")
-    ] = None
+    cancellation_denied_reason: Annotated[str | None, Field(alias="cancellationDeniedReason")] = (
+        None
+    )
     creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
     href: str | None = None
     id: str
@@ -964,24 +868,18 @@ class CancelPerformanceJob(CancelPerformanceJobCommon):
 
 class ModifyPerformanceJobCommon(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
-    consuming_application_id: Annotated[
-        str | None, Field(alias="consumingApplicationId")
-    ] = None
+    consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
     description: str | None = None
-    file_transfer_data: Annotated[
-        FileTransferData | None, Field(alias="fileTransferData")
-    ] = None
+    file_transfer_data: Annotated[FileTransferData | None, Field(alias="fileTransferData")] = None
     modification_reason: Annotated[str | None, Field(alias="modificationReason")] = None
     performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
     performance_profile: Annotated[
         ModifyPerformanceJobProfileValue | None, Field(alias="performanceProfile")
     ] = None
-    producing_application_id: Annotated[
-        str | None, Field(alias="producingApplicationId")
-    ] = None
-    schedule_definition: Annotated[
-        ScheduleDefinition | None, Field(alias="scheduleDefinition")
-    ] = None
+    producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
+    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
+        None
+    )
     service_payload_specific_attributes: Annotated[
         ServicePayloadSpecificAttributes | None,
         Field(alias="servicePayloadSpecificAttributes"),
@@ -994,23 +892,17 @@ class ModifyPerformanceJobCreate(ModifyPerformanceJobCommon):
 
 class PerformanceJobCommon(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
-    consuming_application_id: Annotated[
-        str | None, Field(alias="consumingApplicationId")
-    ] = None
+    consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
     description: str | None = None
-    file_transfer_data: Annotated[
-        FileTransferData | None, Field(alias="fileTransferData")
-    ] = None
+    file_transfer_data: Annotated[FileTransferData | None, Field(alias="fileTransferData")] = None
     performance_profile: Annotated[
         PerformanceProfileRef | PerformanceProfileValue,
         Field(alias="performanceProfile", discriminator="field_type"),
     ]
-    producing_application_id: Annotated[
-        str | None, Field(alias="producingApplicationId")
-    ] = None
-    schedule_definition: Annotated[
-        ScheduleDefinition | None, Field(alias="scheduleDefinition")
-    ] = None
+    producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
+    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
+        None
+    )
     service_payload_specific_attributes: Annotated[
         ServicePayloadSpecificAttributes,
         Field(alias="servicePayloadSpecificAttributes"),
@@ -1023,9 +915,7 @@ class PerformanceJobCreate(PerformanceJobCommon):
 
 class PerformanceJobFind(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
-    consuming_application_id: Annotated[
-        str | None, Field(alias="consumingApplicationId")
-    ] = None
+    consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
     creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
     description: str | None = None
     id: str
@@ -1033,22 +923,18 @@ class PerformanceJobFind(MefModel):
         PerformanceProfileRef | PerformanceProfileValue,
         Field(alias="performanceProfile", discriminator="field_type"),
     ]
-    producing_application_id: Annotated[
-        str | None, Field(alias="producingApplicationId")
-    ] = None
-    schedule_definition: Annotated[
-        ScheduleDefinition | None, Field(alias="scheduleDefinition")
-    ] = None
+    producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
+    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
+        None
+    )
     state: PerformanceJobStateType
 
 
 class PerformanceProfile(PerformanceProfileCommon):
     creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
-    href: AnyUrl | None = None
+    href: str | None = None
     id: str
-    last_modified_date: Annotated[
-        AwareDatetime | None, Field(alias="lastModifiedDate")
-    ] = None
+    last_modified_date: Annotated[AwareDatetime | None, Field(alias="lastModifiedDate")] = None
     rejection_reason: Annotated[str | None, Field(alias="rejectionReason")] = None
     state: PerformanceProfileStateType
 
@@ -1056,18 +942,14 @@ class PerformanceProfile(PerformanceProfileCommon):
 class PerformanceReport(PerformanceReportCommon):
     creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
     failure_reason: Annotated[str | None, Field(alias="failureReason")] = None
-    href: AnyUrl | None = None
+    href: str | None = None
     id: str
-    last_modified_date: Annotated[
-        AwareDatetime | None, Field(alias="lastModifiedDate")
-    ] = None
+    last_modified_date: Annotated[AwareDatetime | None, Field(alias="lastModifiedDate")] = None
     performance_job: Annotated[
         PerformanceJobRef | PerformanceJobValue | None,
         Field(alias="performanceJob", discriminator="field_type"),
     ] = None
-    report_content: Annotated[
-        list[ReportContentItem] | None, Field(alias="reportContent")
-    ] = None
+    report_content: Annotated[list[ReportContentItem] | None, Field(alias="reportContent")] = None
     report_url: Annotated[AttachmentURL | None, Field(alias="reportUrl")] = None
     state: PerformanceReportStateType
 
@@ -1080,18 +962,16 @@ class ModifyPerformanceJob(ModifyPerformanceJobCommon):
     creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
     href: str | None = None
     id: str
-    modification_denied_reason: Annotated[
-        str | None, Field(alias="modificationDeniedReason")
-    ] = None
+    modification_denied_reason: Annotated[str | None, Field(alias="modificationDeniedReason")] = (
+        None
+    )
     state: PerformanceJobProcessStateType
 
 
 class PerformanceJob(PerformanceJobCommon):
     creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
-    href: AnyUrl | None = None
+    href: str | None = None
     id: str
-    last_modified_date: Annotated[
-        AwareDatetime | None, Field(alias="lastModifiedDate")
-    ] = None
+    last_modified_date: Annotated[AwareDatetime | None, Field(alias="lastModifiedDate")] = None
     rejection_reason: Annotated[str | None, Field(alias="rejectionReason")] = None
     state: PerformanceJobStateType

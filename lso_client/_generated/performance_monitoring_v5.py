@@ -5,16 +5,14 @@
 
 from __future__ import annotations
 
-from pydantic import AnyUrl, AwareDatetime, Field, RootModel
+from pydantic import AwareDatetime, Field, RootModel
 from typing import Annotated, Literal
 from lso_client._model import MefEnum, MefModel
 
 
 class AttachmentURL(MefModel):
-    retention_period: Annotated[
-        AwareDatetime | None, Field(alias="retentionPeriod")
-    ] = None
-    url: AnyUrl
+    retention_period: Annotated[AwareDatetime | None, Field(alias="retentionPeriod")] = None
+    url: str
 
 
 class FieldType(MefEnum):
@@ -31,7 +29,7 @@ class EntityRef(MefModel):
 class Error(MefModel):
     message: str | None = None
     reason: Annotated[str, Field(max_length=255)]
-    reference_error: Annotated[AnyUrl | None, Field(alias="referenceError")] = None
+    reference_error: Annotated[str | None, Field(alias="referenceError")] = None
 
 
 class Error400Code(MefEnum):
@@ -133,9 +131,7 @@ class FieldType1(MefEnum):
 
 
 class PerformanceJobRef(MefModel):
-    performance_job_href: Annotated[str | None, Field(alias="performanceJobHref")] = (
-        None
-    )
+    performance_job_href: Annotated[str | None, Field(alias="performanceJobHref")] = None
     performance_job_id: Annotated[str, Field(alias="performanceJobId")]
     field_type: Annotated[Literal["PerformanceJobRef"], Field(alias="@type")]
 
@@ -165,9 +161,7 @@ class FieldType2(MefEnum):
 
 
 class PerformanceProfileRef(MefModel):
-    performance_profile_href: Annotated[
-        str | None, Field(alias="performanceProfileHref")
-    ] = None
+    performance_profile_href: Annotated[str | None, Field(alias="performanceProfileHref")] = None
     performance_profile_id: Annotated[str, Field(alias="performanceProfileId")]
     field_type: Annotated[Literal["PerformanceProfileRef"], Field(alias="@type")]
 
@@ -185,9 +179,7 @@ class FieldType5(MefEnum):
 
 
 class PerformanceReportRef(MefModel):
-    performance_report_href: Annotated[
-        str | None, Field(alias="performanceReportHref")
-    ] = None
+    performance_report_href: Annotated[str | None, Field(alias="performanceReportHref")] = None
     performance_report_id: Annotated[str, Field(alias="performanceReportId")]
     field_type: Annotated[Literal["PerformanceReportRef"], Field(alias="@type")]
 
@@ -215,12 +207,8 @@ class RecurringSchedule(MefModel):
 
 
 class ReportingTimeframe(MefModel):
-    reporting_start_date: Annotated[
-        AwareDatetime | None, Field(alias="reportingStartDate")
-    ] = None
-    reporting_end_date: Annotated[
-        AwareDatetime | None, Field(alias="reportingEndDate")
-    ] = None
+    reporting_start_date: Annotated[AwareDatetime | None, Field(alias="reportingStartDate")] = None
+    reporting_end_date: Annotated[AwareDatetime | None, Field(alias="reportingEndDate")] = None
 
 
 class ResultFormat(MefEnum):
@@ -291,24 +279,18 @@ class PerformanceJobGetParametersQuery(MefModel):
     service_from_id: Annotated[str | None, Field(alias="serviceFromId")] = None
     service_to_id: Annotated[str | None, Field(alias="serviceToId")] = None
     entity_id: Annotated[str | None, Field(alias="entityId")] = None
-    performance_profile_id: Annotated[
-        str | None, Field(alias="performanceProfileId")
-    ] = None
+    performance_profile_id: Annotated[str | None, Field(alias="performanceProfileId")] = None
     state: PerformanceJobStateType | None = None
-    creation_date_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.gt")
-    ] = None
-    creation_date_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.lt")
-    ] = None
+    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
+        None
+    )
+    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
+        None
+    )
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     job_priority: Annotated[str | None, Field(alias="jobPriority")] = None
-    consuming_application_id: Annotated[
-        str | None, Field(alias="consumingApplicationId")
-    ] = None
-    producing_application_id: Annotated[
-        str | None, Field(alias="producingApplicationId")
-    ] = None
+    consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
+    producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -316,12 +298,12 @@ class PerformanceJobGetParametersQuery(MefModel):
 class CancelPerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
     state: PerformanceJobProcessStateType | None = None
-    creation_date_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.gt")
-    ] = None
-    creation_date_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.lt")
-    ] = None
+    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
+        None
+    )
+    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
+        None
+    )
     offset: int | None = None
     limit: int | None = None
 
@@ -329,23 +311,23 @@ class CancelPerformanceJobGetParametersQuery(MefModel):
 class ModifyPerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
     state: PerformanceJobProcessStateType | None = None
-    creation_date_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.gt")
-    ] = None
-    creation_date_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.lt")
-    ] = None
+    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
+        None
+    )
+    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
+        None
+    )
     offset: int | None = None
     limit: int | None = None
 
 
 class PerformanceProfileGetParametersQuery(MefModel):
-    creation_date_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.gt")
-    ] = None
-    creation_date_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.lt")
-    ] = None
+    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
+        None
+    )
+    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
+        None
+    )
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     job_priority: Annotated[str | None, Field(alias="jobPriority")] = None
     lifecycle_status: Annotated[
@@ -362,12 +344,12 @@ class PerformanceReportGetParametersQuery(MefModel):
     service_id: Annotated[str | None, Field(alias="serviceId")] = None
     entity_id: Annotated[str | None, Field(alias="entityId")] = None
     state: PerformanceReportStateType | None = None
-    creation_date_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.gt")
-    ] = None
-    creation_date_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.lt")
-    ] = None
+    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
+        None
+    )
+    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
+        None
+    )
     reporting_timeframe_start_date_gt: Annotated[
         AwareDatetime | None, Field(alias="reportingTimeframe.startDate.gt")
     ] = None
@@ -387,21 +369,19 @@ class PerformanceReportGetParametersQuery(MefModel):
 
 
 class TrackingRecordGetParametersQuery(MefModel):
-    related_performance_job_id: Annotated[
-        str | None, Field(alias="relatedPerformanceJobId")
-    ] = None
+    related_performance_job_id: Annotated[str | None, Field(alias="relatedPerformanceJobId")] = None
     related_performance_profile_id: Annotated[
         str | None, Field(alias="relatedPerformanceProfileId")
     ] = None
     related_performance_report_id: Annotated[
         str | None, Field(alias="relatedPerformanceReportId")
     ] = None
-    creation_date_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.gt")
-    ] = None
-    creation_date_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.lt")
-    ] = None
+    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
+        None
+    )
+    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
+        None
+    )
     offset: int | None = None
     limit: int | None = None
 
@@ -520,15 +500,9 @@ class CancelPerformanceJob(CancelPerformanceJobCreate):
 
 
 class MeasurementTime(MefModel):
-    measurement_start_date: Annotated[
-        AwareDatetime, Field(alias="measurementStartDate")
-    ]
-    measurement_end_date: Annotated[
-        AwareDatetime | None, Field(alias="measurementEndDate")
-    ] = None
-    measurement_interval: Annotated[
-        TimeDuration | None, Field(alias="measurementInterval")
-    ] = None
+    measurement_start_date: Annotated[AwareDatetime, Field(alias="measurementStartDate")]
+    measurement_end_date: Annotated[AwareDatetime | None, Field(alias="measurementEndDate")] = None
+    measurement_interval: Annotated[TimeDuration | None, Field(alias="measurementInterval")] = None
 
 
 class PerformanceProfileValue(MefModel):
@@ -548,9 +522,7 @@ class PerformanceProfileValueModify(MefModel):
     granularity: TimeDuration | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = (
-        None
-    )
+    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_specific_configuration: Annotated[
         ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
@@ -562,16 +534,12 @@ class PerformanceProfileValueQuery(MefModel):
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = (
-        None
-    )
+    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_specific_configuration: Annotated[
         ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
     ] = None
-    field_type: Annotated[
-        Literal["PerformanceProfileValue_Query"], Field(alias="@type")
-    ]
+    field_type: Annotated[Literal["PerformanceProfileValue_Query"], Field(alias="@type")]
 
 
 class PerformanceProfileCreate(MefModel):
@@ -598,9 +566,7 @@ class PerformanceProfileUpdate(MefModel):
         PerformanceProfileLifecycleStatusType | None, Field(alias="lifecycleStatus")
     ] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = (
-        None
-    )
+    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_specific_configuration: Annotated[
         ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
@@ -608,12 +574,12 @@ class PerformanceProfileUpdate(MefModel):
 
 
 class PerformanceReportComplexQueryCreate(MefModel):
-    creation_date_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.gt")
-    ] = None
-    creation_date_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.lt")
-    ] = None
+    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
+        None
+    )
+    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
+        None
+    )
     granularity: TimeDuration | None = None
     monitored_object: Annotated[
         list[
@@ -626,9 +592,7 @@ class PerformanceReportComplexQueryCreate(MefModel):
         Field(alias="monitoredObject", min_length=1),
     ] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    performance_job: Annotated[
-        PerformanceJobRef | None, Field(alias="performanceJob")
-    ] = None
+    performance_job: Annotated[PerformanceJobRef | None, Field(alias="performanceJob")] = None
     reporting_timeframe_start_date_gt: Annotated[
         AwareDatetime | None, Field(alias="reportingTimeframe.startDate.gt")
     ] = None
@@ -661,9 +625,7 @@ class PerformanceReportCreate(MefModel):
         Field(alias="monitoredObject", min_length=1),
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
-    reporting_timeframe: Annotated[
-        ReportingTimeframe, Field(alias="reportingTimeframe")
-    ]
+    reporting_timeframe: Annotated[ReportingTimeframe, Field(alias="reportingTimeframe")]
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_specific_configuration: Annotated[
         ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
@@ -686,9 +648,7 @@ class PerformanceReportFind(MefModel):
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
     performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
-    reporting_timeframe: Annotated[
-        ReportingTimeframe, Field(alias="reportingTimeframe")
-    ]
+    reporting_timeframe: Annotated[ReportingTimeframe, Field(alias="reportingTimeframe")]
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_specific_configuration: Annotated[
         ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
@@ -720,12 +680,8 @@ class ScheduleDefinition(MefModel):
     schedule_definition_end_time: Annotated[
         AwareDatetime | None, Field(alias="scheduleDefinitionEndTime")
     ] = None
-    recurring_schedule: Annotated[
-        RecurringSchedule | None, Field(alias="recurringSchedule")
-    ] = None
-    execution_duration: Annotated[
-        TimeDuration | None, Field(alias="executionDuration")
-    ] = None
+    recurring_schedule: Annotated[RecurringSchedule | None, Field(alias="recurringSchedule")] = None
+    execution_duration: Annotated[TimeDuration | None, Field(alias="executionDuration")] = None
 
 
 class CancelPerformanceJobGetResponse(RootModel[list[CancelPerformanceJob]]):
@@ -742,47 +698,39 @@ class PerformanceReportComplexQueryPostResponse(RootModel[list[PerformanceReport
 
 class ModifyPerformanceJobCreate(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
-    consuming_application_id: Annotated[
-        str | None, Field(alias="consumingApplicationId")
-    ] = None
+    consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
     description: str | None = None
     performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
     performance_profile: Annotated[
         PerformanceProfileValueModify | None, Field(alias="performanceProfile")
     ] = None
-    producing_application_id: Annotated[
-        str | None, Field(alias="producingApplicationId")
-    ] = None
-    schedule_definition: Annotated[
-        ScheduleDefinition | None, Field(alias="scheduleDefinition")
-    ] = None
+    producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
+    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
+        None
+    )
 
 
 class PerformanceProfile(PerformanceProfileCreate):
     creation_date_time: Annotated[AwareDatetime, Field(alias="creationDateTime")]
-    href: AnyUrl | None = None
+    href: str | None = None
     id: str
     is_assigned: Annotated[bool, Field(alias="isAssigned")]
-    last_time_modified: Annotated[
-        AwareDatetime | None, Field(alias="lastTimeModified")
-    ] = None
+    last_time_modified: Annotated[AwareDatetime | None, Field(alias="lastTimeModified")] = None
 
 
 class PerformanceReport(PerformanceReportCreate):
     creation_date_time: Annotated[AwareDatetime, Field(alias="creationDateTime")]
-    href: AnyUrl | None = None
+    href: str | None = None
     id: str
-    performance_job: Annotated[
-        PerformanceJobRef | None, Field(alias="performanceJob")
-    ] = None
+    performance_job: Annotated[PerformanceJobRef | None, Field(alias="performanceJob")] = None
     report_content: Annotated[
         list[ReportContentPerMonitoredObject] | None, Field(alias="reportContent")
     ] = None
     report_url: Annotated[AttachmentURL | None, Field(alias="reportUrl")] = None
     state: PerformanceReportStateType
-    termination_error: Annotated[
-        list[TerminationError] | None, Field(alias="terminationError")
-    ] = None
+    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
+        None
+    )
 
 
 class PerformanceProfileGetResponse(RootModel[list[PerformanceProfile]]):
@@ -798,15 +746,13 @@ class ModifyPerformanceJob(ModifyPerformanceJobCreate):
 
 class PerformanceJobComplexQueryCreate(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
-    consuming_application_id: Annotated[
-        str | None, Field(alias="consumingApplicationId")
-    ] = None
-    creation_date_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.gt")
-    ] = None
-    creation_date_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDateTime.lt")
-    ] = None
+    consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
+    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
+        None
+    )
+    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
+        None
+    )
     monitored_object: Annotated[
         EntityRef | ServiceFromToRef | ServiceRef | None,
         Field(alias="monitoredObject", discriminator="field_type"),
@@ -815,20 +761,16 @@ class PerformanceJobComplexQueryCreate(MefModel):
         PerformanceProfileRef | PerformanceProfileValueQuery | None,
         Field(alias="performanceProfile", discriminator="field_type"),
     ] = None
-    producing_application_id: Annotated[
-        str | None, Field(alias="producingApplicationId")
-    ] = None
-    schedule_definition: Annotated[
-        ScheduleDefinition | None, Field(alias="scheduleDefinition")
-    ] = None
+    producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
+    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
+        None
+    )
     state: PerformanceJobStateType | None = None
 
 
 class PerformanceJobCreate(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
-    consuming_application_id: Annotated[
-        str | None, Field(alias="consumingApplicationId")
-    ] = None
+    consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
     description: str | None = None
     monitored_object: Annotated[
         EntityRef | ServiceFromToRef | ServiceRef,
@@ -838,12 +780,8 @@ class PerformanceJobCreate(MefModel):
         PerformanceProfileRef | PerformanceProfileValue,
         Field(alias="performanceProfile", discriminator="field_type"),
     ]
-    producing_application_id: Annotated[
-        str | None, Field(alias="producingApplicationId")
-    ] = None
-    schedule_definition: Annotated[
-        ScheduleDefinition, Field(alias="scheduleDefinition")
-    ]
+    producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
+    schedule_definition: Annotated[ScheduleDefinition, Field(alias="scheduleDefinition")]
 
 
 class ModifyPerformanceJobGetResponse(RootModel[list[ModifyPerformanceJob]]):
@@ -852,15 +790,13 @@ class ModifyPerformanceJobGetResponse(RootModel[list[ModifyPerformanceJob]]):
 
 class PerformanceJob(PerformanceJobCreate):
     creation_date_time: Annotated[AwareDatetime, Field(alias="creationDateTime")]
-    href: AnyUrl | None = None
+    href: str | None = None
     id: str
-    last_time_modified: Annotated[
-        AwareDatetime | None, Field(alias="lastTimeModified")
-    ] = None
+    last_time_modified: Annotated[AwareDatetime | None, Field(alias="lastTimeModified")] = None
     state: PerformanceJobStateType
-    termination_error: Annotated[
-        list[TerminationError] | None, Field(alias="terminationError")
-    ] = None
+    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
+        None
+    )
 
 
 class PerformanceJobGetResponse(RootModel[list[PerformanceJob]]):

@@ -6,14 +6,14 @@
 from __future__ import annotations
 
 from typing import Annotated
-from pydantic import AnyUrl, AwareDatetime, Field
+from pydantic import AwareDatetime, Field
 from lso_client._model import MefEnum, MefModel
 
 
 class Error(MefModel):
     reason: Annotated[str, Field(max_length=255)]
     message: str | None = None
-    reference_error: Annotated[AnyUrl | None, Field(alias="referenceError")] = None
+    reference_error: Annotated[str | None, Field(alias="referenceError")] = None
 
 
 class Error400Code(MefEnum):
@@ -78,9 +78,7 @@ class PerformanceJobEventPayload(MefModel):
 class PerformanceJobEventType(MefEnum):
     performance_job_create_event = "performanceJobCreateEvent"
     performance_job_state_change_event = "performanceJobStateChangeEvent"
-    performance_job_attribute_value_change_event = (
-        "performanceJobAttributeValueChangeEvent"
-    )
+    performance_job_attribute_value_change_event = "performanceJobAttributeValueChangeEvent"
 
 
 class PerformanceJobReportReadyEventPayload(MefModel):
@@ -97,15 +95,11 @@ class PerformanceJobReportReadyEventType(MefEnum):
 class PerformanceJobReportPreparationErrorEventPayload(MefModel):
     href: str | None = None
     id: str
-    report_preparation_failed_reason: Annotated[
-        str, Field(alias="reportPreparationFailedReason")
-    ]
+    report_preparation_failed_reason: Annotated[str, Field(alias="reportPreparationFailedReason")]
 
 
 class PerformanceJobReportPreparationErrorEventType(MefEnum):
-    performance_job_report_preparation_error_event = (
-        "performanceJobReportPreparationErrorEvent"
-    )
+    performance_job_report_preparation_error_event = "performanceJobReportPreparationErrorEvent"
 
 
 class PerformanceJobProcessEventPayload(MefModel):
@@ -129,9 +123,7 @@ class PerformanceProfileEventType(MefEnum):
     performance_profile_create_event = "performanceProfileCreateEvent"
     performance_profile_state_change_event = "performanceProfileStateChangeEvent"
     performance_profile_delete_event = "performanceProfileDeleteEvent"
-    performance_profile_attribute_value_change_event = (
-        "performanceProfileAttributeValueChangeEvent"
-    )
+    performance_profile_attribute_value_change_event = "performanceProfileAttributeValueChangeEvent"
 
 
 class PerformanceReportEventPayload(MefModel):
@@ -167,9 +159,7 @@ class PerformanceJobReportReadyEvent(Event):
 
 
 class PerformanceJobReportPreparationErrorEvent(Event):
-    event_type: Annotated[
-        PerformanceJobReportPreparationErrorEventType, Field(alias="eventType")
-    ]
+    event_type: Annotated[PerformanceJobReportPreparationErrorEventType, Field(alias="eventType")]
     event: PerformanceJobReportPreparationErrorEventPayload
 
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AnyUrl, AwareDatetime, Field
+from pydantic import AwareDatetime, Field
 from lso_client._model import MefEnum, MefModel
 
 
@@ -17,7 +17,7 @@ class EventType(MefEnum):
 class Error(MefModel):
     reason: Annotated[str, Field(max_length=255)]
     message: str | None = None
-    reference_error: Annotated[AnyUrl | None, Field(alias="referenceError")] = None
+    reference_error: Annotated[str | None, Field(alias="referenceError")] = None
 
 
 class Error400Code(MefEnum):
@@ -58,9 +58,7 @@ class EventType1(MefEnum):
 
 
 class EventType2(MefEnum):
-    performance_job_attribute_value_change_event = (
-        "performanceJobAttributeValueChangeEvent"
-    )
+    performance_job_attribute_value_change_event = "performanceJobAttributeValueChangeEvent"
 
 
 class EventType3(MefEnum):
@@ -80,9 +78,7 @@ class PerformanceJobProcessStateType(MefEnum):
 
 
 class EventType4(MefEnum):
-    performance_job_report_preparation_error_event = (
-        "performanceJobReportPreparationErrorEvent"
-    )
+    performance_job_report_preparation_error_event = "performanceJobReportPreparationErrorEvent"
 
 
 class PerformanceJobReportPreparationErrorEventPayload(MefModel):
@@ -119,9 +115,7 @@ class PerformanceJobStateType(MefEnum):
 
 
 class EventType7(MefEnum):
-    performance_profile_attribute_value_change_event = (
-        "performanceProfileAttributeValueChangeEvent"
-    )
+    performance_profile_attribute_value_change_event = "performanceProfileAttributeValueChangeEvent"
 
 
 class EventType8(MefEnum):

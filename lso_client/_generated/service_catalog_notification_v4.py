@@ -6,29 +6,25 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AnyUrl, AwareDatetime, Field
+from pydantic import AwareDatetime, Field
 from lso_client._model import MefEnum, MefModel
 
 
 class Extensible(MefModel):
     field_type: Annotated[str, Field(alias="@type")]
     field_base_type: Annotated[str | None, Field(alias="@baseType")] = None
-    field_schema_location: Annotated[AnyUrl | None, Field(alias="@schemaLocation")] = (
-        None
-    )
+    field_schema_location: Annotated[str | None, Field(alias="@schemaLocation")] = None
 
 
 class Addressable(Extensible):
     id: str
-    href: AnyUrl | None = None
+    href: str | None = None
     name: str | None = None
 
 
 class TimePeriod(MefModel):
     end_date_time: Annotated[AwareDatetime | None, Field(alias="endDateTime")] = None
-    start_date_time: Annotated[AwareDatetime | None, Field(alias="startDateTime")] = (
-        None
-    )
+    start_date_time: Annotated[AwareDatetime | None, Field(alias="startDateTime")] = None
 
 
 class ServiceSpecificationState(MefEnum):
@@ -92,13 +88,13 @@ class Notification(Extensible):
     event_id: Annotated[str, Field(alias="eventId")]
     event_type: Annotated[str, Field(alias="eventType")]
     event_time: Annotated[AwareDatetime, Field(alias="eventTime")]
-    resource_path: Annotated[AnyUrl | None, Field(alias="resourcePath")] = None
+    resource_path: Annotated[str | None, Field(alias="resourcePath")] = None
     field_path: Annotated[str | None, Field(alias="fieldPath")] = None
 
 
 class AttachmentRef(Referenceable):
     description: str | None = None
-    url: AnyUrl | None = None
+    url: str | None = None
 
 
 class ServiceSpecificationRelationship(Referenceable):
@@ -110,9 +106,7 @@ class ServiceSpecificationRelationship(Referenceable):
 
 
 class ServiceSpecCharacteristic(Addressable):
-    field_value_schema_location: Annotated[
-        str | None, Field(alias="@valueSchemaLocation")
-    ] = None
+    field_value_schema_location: Annotated[str | None, Field(alias="@valueSchemaLocation")] = None
     value_type: Annotated[str | None, Field(alias="valueType")] = None
     description: str | None = None
     extensible: bool | None = None
@@ -142,9 +136,7 @@ class ServiceSpecification(Addressable):
     lifecycle_status: Annotated[
         ServiceSpecificationState | None, Field(alias="lifecycleStatus")
     ] = None
-    attachment: Annotated[
-        list[AttachmentRef] | None, Field(max_length=1, min_length=0)
-    ] = None
+    attachment: Annotated[list[AttachmentRef] | None, Field(max_length=1, min_length=0)] = None
     related_party: Annotated[
         list[RelatedPartyRef] | None, Field(alias="relatedParty", min_length=0)
     ] = None

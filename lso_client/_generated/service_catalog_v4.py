@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AnyUrl, AwareDatetime, Field, RootModel
+from pydantic import AwareDatetime, Field, RootModel
 from lso_client._model import MefEnum, MefModel
 
 
@@ -24,16 +24,12 @@ class ServiceSpecificationState(MefEnum):
 class Extensible(MefModel):
     field_type: Annotated[str, Field(alias="@type")]
     field_base_type: Annotated[str | None, Field(alias="@baseType")] = None
-    field_schema_location: Annotated[AnyUrl | None, Field(alias="@schemaLocation")] = (
-        None
-    )
+    field_schema_location: Annotated[str | None, Field(alias="@schemaLocation")] = None
 
 
 class TimePeriod(MefModel):
     end_date_time: Annotated[AwareDatetime | None, Field(alias="endDateTime")] = None
-    start_date_time: Annotated[AwareDatetime | None, Field(alias="startDateTime")] = (
-        None
-    )
+    start_date_time: Annotated[AwareDatetime | None, Field(alias="startDateTime")] = None
 
 
 class ServiceSpecificationRelationshipType(MefEnum):
@@ -83,7 +79,7 @@ class ServiceSpecificationIdGetParametersQuery(MefModel):
 
 class Addressable(Extensible):
     id: str
-    href: AnyUrl | None = None
+    href: str | None = None
     name: str | None = None
 
 
@@ -121,13 +117,11 @@ class ServiceSpecCharacteristicValue(Addressable):
 
 class AttachmentRef(Referenceable):
     description: str | None = None
-    url: AnyUrl | None = None
+    url: str | None = None
 
 
 class ServiceSpecCharacteristic(Addressable):
-    field_value_schema_location: Annotated[
-        str | None, Field(alias="@valueSchemaLocation")
-    ] = None
+    field_value_schema_location: Annotated[str | None, Field(alias="@valueSchemaLocation")] = None
     value_type: Annotated[str | None, Field(alias="valueType")] = None
     description: str | None = None
     extensible: bool | None = None
@@ -157,9 +151,7 @@ class ServiceSpecification(Addressable):
     lifecycle_status: Annotated[
         ServiceSpecificationState | None, Field(alias="lifecycleStatus")
     ] = None
-    attachment: Annotated[
-        list[AttachmentRef] | None, Field(max_length=1, min_length=0)
-    ] = None
+    attachment: Annotated[list[AttachmentRef] | None, Field(max_length=1, min_length=0)] = None
     related_party: Annotated[
         list[RelatedPartyRef] | None, Field(alias="relatedParty", min_length=0)
     ] = None

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AnyUrl, AwareDatetime, Field
+from pydantic import AwareDatetime, Field
 from lso_client._model import MefEnum, MefModel
 
 
@@ -17,7 +17,7 @@ class EventType(MefEnum):
 class Error(MefModel):
     message: str | None = None
     reason: Annotated[str, Field(max_length=255)]
-    reference_error: Annotated[AnyUrl | None, Field(alias="referenceError")] = None
+    reference_error: Annotated[str | None, Field(alias="referenceError")] = None
 
 
 class Error400Code(MefEnum):
@@ -222,9 +222,7 @@ class TestProfileDeleteEvent(Event):
 
 
 class TestProfileLifecycleStateChangeEventPayload(TestProfileEventPayload):
-    lifecycle_state: Annotated[
-        TestProfileLifecycleStateType, Field(alias="lifecycleState")
-    ]
+    lifecycle_state: Annotated[TestProfileLifecycleStateType, Field(alias="lifecycleState")]
 
 
 class TestResultCreateEvent(Event):

@@ -6,14 +6,14 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from pydantic import AnyUrl, AwareDatetime, Field, RootModel
+from pydantic import AwareDatetime, Field, RootModel
 from lso_client._model import MefEnum, MefModel
 
 
 class Error(MefModel):
     message: str | None = None
     reason: Annotated[str, Field(max_length=255)]
-    reference_error: Annotated[AnyUrl | None, Field(alias="referenceError")] = None
+    reference_error: Annotated[str | None, Field(alias="referenceError")] = None
 
 
 class Error400Code(MefEnum):
@@ -86,9 +86,7 @@ class RelatedContact(MefModel):
     name: str | None = None
     organization: str | None = None
     phone_number: Annotated[str | None, Field(alias="phoneNumber")] = None
-    phone_number_extension: Annotated[
-        str | None, Field(alias="phoneNumberExtension")
-    ] = None
+    phone_number_extension: Annotated[str | None, Field(alias="phoneNumberExtension")] = None
     postal_address: Annotated[str | None, Field(alias="postalAddress")] = None
 
 
@@ -110,7 +108,7 @@ class ServiceSpecificTestProfileConfiguration(MefModel):
 
 
 class ServiceSpecificationRef(MefModel):
-    href: AnyUrl | None = None
+    href: str | None = None
     id: str
 
 
@@ -165,6 +163,7 @@ class TestProfileRelationshipRole(MefEnum):
 
 
 class TestProfileValue(TestProfileRefOrValue):
+    field_type: Annotated[Literal["TestProfileValue"], Field(alias="@type")] = "TestProfileValue"
     service_specific_test_profile_configuration: Annotated[
         ServiceSpecificTestProfileConfiguration | None,
         Field(alias="serviceSpecificTestProfileConfiguration"),
@@ -172,16 +171,14 @@ class TestProfileValue(TestProfileRefOrValue):
     related_service_specification: Annotated[
         ServiceSpecificationRef | None, Field(alias="relatedServiceSpecification")
     ] = None
-    related_contact: Annotated[
-        list[RelatedContact] | None, Field(alias="relatedContact")
-    ] = None
+    related_contact: Annotated[list[RelatedContact] | None, Field(alias="relatedContact")] = None
     field_type: Literal["TestProfileValue"] = Field(..., alias="@type")
 
 
 class TestResultCommon(MefModel):
     actual_start_date_time: Annotated[AwareDatetime, Field(alias="actualStartDateTime")]
     actual_end_date_time: Annotated[AwareDatetime, Field(alias="actualEndDateTime")]
-    href: AnyUrl
+    href: str
     id: str
     related_service_from: Annotated[ServiceRef, Field(alias="relatedServiceFrom")]
     related_service_to: Annotated[ServiceRef, Field(alias="relatedServiceTo")]
@@ -200,12 +197,8 @@ class TimeUnit(MefEnum):
 
 
 class TestJobGetParametersQuery(MefModel):
-    related_service_id_from: Annotated[
-        str | None, Field(alias="relatedServiceIdFrom")
-    ] = None
-    related_service_id_to: Annotated[str | None, Field(alias="relatedServiceIdTo")] = (
-        None
-    )
+    related_service_id_from: Annotated[str | None, Field(alias="relatedServiceIdFrom")] = None
+    related_service_id_to: Annotated[str | None, Field(alias="relatedServiceIdTo")] = None
     test_profile_id: Annotated[str | None, Field(alias="testProfileId")] = None
     name: str | None = None
     requested_start_date_time_gt: Annotated[
@@ -233,12 +226,8 @@ class State(MefEnum):
 class CancelTestJobGetParametersQuery(MefModel):
     test_job_id: Annotated[str | None, Field(alias="testJobId")] = None
     state: State | None = None
-    creation_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.gt")
-    ] = None
-    creation_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.lt")
-    ] = None
+    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -246,12 +235,8 @@ class CancelTestJobGetParametersQuery(MefModel):
 class SuspendTestJobGetParametersQuery(MefModel):
     test_job_id: Annotated[str | None, Field(alias="testJobId")] = None
     state: State | None = None
-    creation_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.gt")
-    ] = None
-    creation_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.lt")
-    ] = None
+    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -259,12 +244,8 @@ class SuspendTestJobGetParametersQuery(MefModel):
 class ResumeTestJobGetParametersQuery(MefModel):
     test_job_id: Annotated[str | None, Field(alias="testJobId")] = None
     state: State | None = None
-    creation_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.gt")
-    ] = None
-    creation_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.lt")
-    ] = None
+    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -272,23 +253,15 @@ class ResumeTestJobGetParametersQuery(MefModel):
 class ModifyTestJobGetParametersQuery(MefModel):
     test_job_id: Annotated[str | None, Field(alias="testJobId")] = None
     state: State | None = None
-    creation_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.gt")
-    ] = None
-    creation_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.lt")
-    ] = None
+    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
 
 class TestProfileGetParametersQuery(MefModel):
-    creation_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.gt")
-    ] = None
-    creation_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="creationDate.lt")
-    ] = None
+    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
     last_update_gt: Annotated[AwareDatetime | None, Field(alias="lastUpdate.gt")] = None
     last_update_lt: Annotated[AwareDatetime | None, Field(alias="lastUpdate.lt")] = None
     related_service_specification_id: Annotated[
@@ -300,12 +273,8 @@ class TestProfileGetParametersQuery(MefModel):
 
 class TestResultGetParametersQuery(MefModel):
     test_job_id: Annotated[str | None, Field(alias="testJobId")] = None
-    related_service_id_from: Annotated[
-        str | None, Field(alias="relatedServiceIdFrom")
-    ] = None
-    related_service_id_to: Annotated[str | None, Field(alias="relatedServiceIdTo")] = (
-        None
-    )
+    related_service_id_from: Annotated[str | None, Field(alias="relatedServiceIdFrom")] = None
+    related_service_id_to: Annotated[str | None, Field(alias="relatedServiceIdTo")] = None
     related_service_specification_id: Annotated[
         str | None, Field(alias="relatedServiceSpecificationId")
     ] = None
@@ -374,6 +343,7 @@ class SuspendTestJobCommon(MefModel):
 
 
 class TestProfileRef(TestProfileRefOrValue):
+    field_type: Annotated[Literal["TestProfileRef"], Field(alias="@type")] = "TestProfileRef"
     href: str | None = None
     id: str
     field_type: Literal["TestProfileRef"] = Field(..., alias="@type")
@@ -408,15 +378,11 @@ class TestProfileCommon(MefModel):
     related_service_specification: Annotated[
         ServiceSpecificationRef | None, Field(alias="relatedServiceSpecification")
     ] = None
-    related_contact: Annotated[
-        list[RelatedContact] | None, Field(alias="relatedContact")
-    ] = None
+    related_contact: Annotated[list[RelatedContact] | None, Field(alias="relatedContact")] = None
 
 
 class TestProfileCreate(TestProfileCommon):
-    lifecycle_status: Annotated[
-        TestProfileLifecycleStatusType, Field(alias="lifecycleStatus")
-    ]
+    lifecycle_status: Annotated[TestProfileLifecycleStatusType, Field(alias="lifecycleStatus")]
     name: str
     valid_for: Annotated[AwareDatetime, Field(alias="validFor")]
     is_bundled: Annotated[bool, Field(alias="isBundled")]
@@ -493,9 +459,9 @@ class TestResultGetResponse1(RootModel[list[Error422]]):
 
 
 class CancelTestJob(CancelTestJobCommon):
-    cancellation_denied_reason: Annotated[
-        str | None, Field(alias="cancellationDeniedReason")
-    ] = None
+    cancellation_denied_reason: Annotated[str | None, Field(alias="cancellationDeniedReason")] = (
+        None
+    )
     creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
     href: str
     id: str
@@ -517,12 +483,8 @@ class ModifyTestJobCommon(MefModel):
         TestProfileRef | TestProfileValue | None,
         Field(alias="testProfile", discriminator="field_type"),
     ] = None
-    related_service_from: Annotated[
-        ServiceRef | None, Field(alias="relatedServiceFrom")
-    ] = None
-    related_service_to: Annotated[
-        ServiceRef | None, Field(alias="relatedServiceTo")
-    ] = None
+    related_service_from: Annotated[ServiceRef | None, Field(alias="relatedServiceFrom")] = None
+    related_service_to: Annotated[ServiceRef | None, Field(alias="relatedServiceTo")] = None
     service_specific_test_job_configuration: Annotated[
         ServiceSpecificTestJobConfiguration | None,
         Field(alias="serviceSpecificTestJobConfiguration"),
@@ -530,9 +492,7 @@ class ModifyTestJobCommon(MefModel):
 
 
 class ResumeTestJob(ResumeTestJobCommon):
-    resumption_denied_reason: Annotated[
-        str | None, Field(alias="resumptionDeniedReason")
-    ] = None
+    resumption_denied_reason: Annotated[str | None, Field(alias="resumptionDeniedReason")] = None
     creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
     href: str
     id: str
@@ -540,9 +500,7 @@ class ResumeTestJob(ResumeTestJobCommon):
 
 
 class SuspendTestJob(SuspendTestJobCommon):
-    suspension_denied_reason: Annotated[
-        str | None, Field(alias="suspensionDeniedReason")
-    ] = None
+    suspension_denied_reason: Annotated[str | None, Field(alias="suspensionDeniedReason")] = None
     creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
     href: str
     id: str
@@ -555,12 +513,8 @@ class TestJobCommon(MefModel):
     requested_start_date_time: Annotated[
         AwareDatetime | None, Field(alias="requestedStartDateTime")
     ] = None
-    requested_end_date_time: Annotated[
-        AwareDatetime, Field(alias="requestedEndDateTime")
-    ]
-    recurrence_period: Annotated[Duration | None, Field(alias="recurrencePeriod")] = (
-        None
-    )
+    requested_end_date_time: Annotated[AwareDatetime, Field(alias="requestedEndDateTime")]
+    recurrence_period: Annotated[Duration | None, Field(alias="recurrencePeriod")] = None
     test_profile: Annotated[
         TestProfileRef | TestProfileValue,
         Field(alias="testProfile", discriminator="field_type"),
@@ -588,7 +542,7 @@ class TestJobFind(MefModel):
 
 class TestProfile(TestProfileCommon):
     creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
-    href: AnyUrl
+    href: str
     id: str
     lifecycle_state: Annotated[
         TestProfileLifecycleStateType | None, Field(alias="lifecycleState")
@@ -617,9 +571,9 @@ class TestProfileGetResponse(RootModel[list[TestProfile]]):
 
 
 class ModifyTestJob(ModifyTestJobCommon):
-    modification_denied_reason: Annotated[
-        str | None, Field(alias="modificationDeniedReason")
-    ] = None
+    modification_denied_reason: Annotated[str | None, Field(alias="modificationDeniedReason")] = (
+        None
+    )
     creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
     href: str
     id: str
@@ -627,20 +581,18 @@ class ModifyTestJob(ModifyTestJobCommon):
 
 
 class TestJob(TestJobCommon):
-    actual_start_date_time: Annotated[
-        AwareDatetime | None, Field(alias="actualStartDateTime")
-    ] = None
-    actual_end_date_time: Annotated[
-        AwareDatetime | None, Field(alias="actualEndDateTime")
-    ] = None
+    actual_start_date_time: Annotated[AwareDatetime | None, Field(alias="actualStartDateTime")] = (
+        None
+    )
+    actual_end_date_time: Annotated[AwareDatetime | None, Field(alias="actualEndDateTime")] = None
     creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
-    href: AnyUrl
+    href: str
     id: str
     last_modified_date: Annotated[AwareDatetime, Field(alias="lastModifiedDate")]
     state: TestJobStateType
-    termination_error: Annotated[
-        list[TerminationError] | None, Field(alias="terminationError")
-    ] = None
+    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
+        None
+    )
 
 
 class ModifyTestJobGetResponse(RootModel[list[ModifyTestJob]]):

@@ -6,14 +6,14 @@
 from __future__ import annotations
 
 from typing import Annotated
-from pydantic import AnyUrl, AwareDatetime, Field
+from pydantic import AwareDatetime, Field
 from lso_client._model import MefEnum, MefModel
 
 
 class Error(MefModel):
     reason: Annotated[str, Field(max_length=255)]
     message: str | None = None
-    reference_error: Annotated[AnyUrl | None, Field(alias="referenceError")] = None
+    reference_error: Annotated[str | None, Field(alias="referenceError")] = None
 
 
 class Error400Code(MefEnum):

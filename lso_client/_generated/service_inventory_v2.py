@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from pydantic import AnyUrl, AwareDatetime, Field, RootModel
+from pydantic import AwareDatetime, Field, RootModel
 from lso_client._model import MefEnum, MefModel
 
 
@@ -18,7 +18,7 @@ class BusSofType(MefEnum):
 class Error(MefModel):
     message: str | None = None
     reason: Annotated[str, Field(max_length=255)]
-    reference_error: Annotated[AnyUrl | None, Field(alias="referenceError")] = None
+    reference_error: Annotated[str | None, Field(alias="referenceError")] = None
 
 
 class Error400Code(MefEnum):
@@ -171,25 +171,17 @@ class SubUnit(MefModel):
 
 class ServiceGetParametersQuery(MefModel):
     state: ServiceStateType | None = None
-    service_date_lt: Annotated[AwareDatetime | None, Field(alias="serviceDate.lt")] = (
-        None
-    )
-    service_date_gt: Annotated[AwareDatetime | None, Field(alias="serviceDate.gt")] = (
-        None
-    )
+    service_date_lt: Annotated[AwareDatetime | None, Field(alias="serviceDate.lt")] = None
+    service_date_gt: Annotated[AwareDatetime | None, Field(alias="serviceDate.gt")] = None
     start_date_lt: Annotated[AwareDatetime | None, Field(alias="startDate.lt")] = None
     start_date_gt: Annotated[AwareDatetime | None, Field(alias="startDate.gt")] = None
     end_date_lt: Annotated[AwareDatetime | None, Field(alias="endDate.lt")] = None
     end_date_gt: Annotated[AwareDatetime | None, Field(alias="endDate.gt")] = None
     service_order_id: Annotated[str | None, Field(alias="serviceOrder.id")] = None
-    service_order_item_id: Annotated[str | None, Field(alias="serviceOrderItem.id")] = (
-        None
-    )
+    service_order_item_id: Annotated[str | None, Field(alias="serviceOrderItem.id")] = None
     external_id: Annotated[str | None, Field(alias="externalId")] = None
     geographic_site_id: Annotated[str | None, Field(alias="geographicSite.id")] = None
-    geographic_address_id: Annotated[
-        str | None, Field(alias="geographicAddress.id")
-    ] = None
+    geographic_address_id: Annotated[str | None, Field(alias="geographicAddress.id")] = None
     service_type: Annotated[str | None, Field(alias="serviceType")] = None
     field_type: Annotated[str | None, Field(alias="@type")] = None
     start_mode: Annotated[StartMode | None, Field(alias="startMode")] = None
@@ -218,31 +210,23 @@ class FieldedAddressRepresentation(MefModel):
     street_nr: Annotated[str | None, Field(alias="streetNr")] = None
     street_nr_suffix: Annotated[str | None, Field(alias="streetNrSuffix")] = None
     street_nr_last: Annotated[str | None, Field(alias="streetNrLast")] = None
-    street_nr_last_suffix: Annotated[str | None, Field(alias="streetNrLastSuffix")] = (
-        None
-    )
-    street_pre_direction: Annotated[str | None, Field(alias="streetPreDirection")] = (
-        None
-    )
+    street_nr_last_suffix: Annotated[str | None, Field(alias="streetNrLastSuffix")] = None
+    street_pre_direction: Annotated[str | None, Field(alias="streetPreDirection")] = None
     street_name: Annotated[str | None, Field(alias="streetName")] = None
     street_type: Annotated[str | None, Field(alias="streetType")] = None
-    street_post_direction: Annotated[str | None, Field(alias="streetPostDirection")] = (
-        None
-    )
+    street_post_direction: Annotated[str | None, Field(alias="streetPostDirection")] = None
     po_box: Annotated[str | None, Field(alias="poBox")] = None
     locality: str | None = None
     city: str | None = None
     postcode: str | None = None
     postcode_extension: Annotated[str | None, Field(alias="postcodeExtension")] = None
     state_or_province: Annotated[str | None, Field(alias="stateOrProvince")] = None
-    country_code: Annotated[
-        str | None, Field(alias="countryCode", max_length=2, min_length=2)
-    ] = None
-    sub_unit: Annotated[list[SubUnit] | None, Field(alias="subUnit")] = None
-    building_name: Annotated[str | None, Field(alias="buildingName")] = None
-    private_street_number: Annotated[str | None, Field(alias="privateStreetNumber")] = (
+    country_code: Annotated[str | None, Field(alias="countryCode", max_length=2, min_length=2)] = (
         None
     )
+    sub_unit: Annotated[list[SubUnit] | None, Field(alias="subUnit")] = None
+    building_name: Annotated[str | None, Field(alias="buildingName")] = None
+    private_street_number: Annotated[str | None, Field(alias="privateStreetNumber")] = None
     private_street_name: Annotated[str | None, Field(alias="privateStreetName")] = None
     language: Annotated[str | None, Field(max_length=2, min_length=2)] = None
 
@@ -270,9 +254,9 @@ class RelatedContactInformation(MefModel):
     role: str
     number: str
     email_address: Annotated[str, Field(alias="emailAddress")]
-    postal_address: Annotated[
-        FieldedAddressRepresentation | None, Field(alias="postalAddress")
-    ] = None
+    postal_address: Annotated[FieldedAddressRepresentation | None, Field(alias="postalAddress")] = (
+        None
+    )
     organization: str | None = None
     name: str
     number_extension: Annotated[str | None, Field(alias="numberExtension")] = None
@@ -293,9 +277,9 @@ class HubIdDeleteResponse(RootModel[list[Error422]]):
 class ContactInformation(MefModel):
     number: str
     email_address: Annotated[str, Field(alias="emailAddress")]
-    postal_address: Annotated[
-        FieldedAddressRepresentation | None, Field(alias="postalAddress")
-    ] = None
+    postal_address: Annotated[FieldedAddressRepresentation | None, Field(alias="postalAddress")] = (
+        None
+    )
     organization: str | None = None
     name: str
     number_extension: Annotated[str | None, Field(alias="numberExtension")] = None

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-from pydantic import AnyUrl, AwareDatetime, Field, RootModel
+from typing import Annotated, Literal
+from pydantic import AwareDatetime, Field, RootModel
 from lso_client._model import MefEnum, MefModel
 
 
@@ -18,7 +18,7 @@ class BusSofType(MefEnum):
 class Error(MefModel):
     message: str | None = None
     reason: Annotated[str, Field(max_length=255)]
-    reference_error: Annotated[AnyUrl | None, Field(alias="referenceError")] = None
+    reference_error: Annotated[str | None, Field(alias="referenceError")] = None
 
 
 class Error400Code(MefEnum):
@@ -95,9 +95,7 @@ class NoteBusSof(MefModel):
 
 class RelatedPlaceRefOrValue(MefModel):
     field_type: Annotated[str, Field(alias="@type")]
-    field_schema_location: Annotated[AnyUrl | None, Field(alias="@schemaLocation")] = (
-        None
-    )
+    field_schema_location: Annotated[str | None, Field(alias="@schemaLocation")] = None
     role: str
 
 
@@ -117,7 +115,7 @@ class ServiceOrderItemRef(MefModel):
 
 
 class ServiceRef(MefModel):
-    href: AnyUrl | None = None
+    href: str | None = None
     id: str
 
 
@@ -146,25 +144,17 @@ class State(MefEnum):
 
 class ServiceGetParametersQuery(MefModel):
     state: State | None = None
-    service_date_lt: Annotated[AwareDatetime | None, Field(alias="serviceDate.lt")] = (
-        None
-    )
-    service_date_gt: Annotated[AwareDatetime | None, Field(alias="serviceDate.gt")] = (
-        None
-    )
+    service_date_lt: Annotated[AwareDatetime | None, Field(alias="serviceDate.lt")] = None
+    service_date_gt: Annotated[AwareDatetime | None, Field(alias="serviceDate.gt")] = None
     start_date_lt: Annotated[AwareDatetime | None, Field(alias="startDate.lt")] = None
     start_date_gt: Annotated[AwareDatetime | None, Field(alias="startDate.gt")] = None
     end_date_lt: Annotated[AwareDatetime | None, Field(alias="endDate.lt")] = None
     end_date_gt: Annotated[AwareDatetime | None, Field(alias="endDate.gt")] = None
     service_order_id: Annotated[str | None, Field(alias="serviceOrder.id")] = None
-    service_order_item_id: Annotated[str | None, Field(alias="serviceOrderItem.id")] = (
-        None
-    )
+    service_order_item_id: Annotated[str | None, Field(alias="serviceOrderItem.id")] = None
     external_id: Annotated[str | None, Field(alias="externalId")] = None
     geographic_site_id: Annotated[str | None, Field(alias="geographicSite.id")] = None
-    geographic_address_id: Annotated[
-        str | None, Field(alias="geographicAddress.id")
-    ] = None
+    geographic_address_id: Annotated[str | None, Field(alias="geographicAddress.id")] = None
     service_type: Annotated[str | None, Field(alias="serviceType")] = None
     start_mode: Annotated[StartMode | None, Field(alias="startMode")] = None
     offset: int | None = None
@@ -189,6 +179,7 @@ class Error422(Error):
 
 
 class FormattedAddress(RelatedPlaceRefOrValue):
+    field_type: Annotated[Literal["FormattedAddress"], Field(alias="@type")] = "FormattedAddress"
     addr_line1: Annotated[str, Field(alias="addrLine1")]
     addr_line2: Annotated[str | None, Field(alias="addrLine2")] = None
     city: str
@@ -200,16 +191,23 @@ class FormattedAddress(RelatedPlaceRefOrValue):
 
 
 class GeographicAddressLabel(RelatedPlaceRefOrValue):
+    field_type: Annotated[Literal["GeographicAddressLabel"], Field(alias="@type")] = (
+        "GeographicAddressLabel"
+    )
     external_reference_id: Annotated[str, Field(alias="externalReferenceId")]
     external_reference_type: Annotated[str, Field(alias="externalReferenceType")]
 
 
 class GeographicAddressRef(RelatedPlaceRefOrValue):
+    field_type: Annotated[Literal["GeographicAddressRef"], Field(alias="@type")] = (
+        "GeographicAddressRef"
+    )
     href: str | None = None
     id: str
 
 
 class GeographicPoint(RelatedPlaceRefOrValue):
+    field_type: Annotated[Literal["GeographicPoint"], Field(alias="@type")] = "GeographicPoint"
     spatial_ref: Annotated[str, Field(alias="spatialRef")]
     x: str
     y: str
@@ -217,6 +215,7 @@ class GeographicPoint(RelatedPlaceRefOrValue):
 
 
 class GeographicSiteRef(RelatedPlaceRefOrValue):
+    field_type: Annotated[Literal["GeographicSiteRef"], Field(alias="@type")] = "GeographicSiteRef"
     href: str | None = None
     id: str
 
@@ -226,12 +225,8 @@ class GeographicSubAddress(MefModel):
     level_number: Annotated[str | None, Field(alias="levelNumber")] = None
     level_type: Annotated[str | None, Field(alias="levelType")] = None
     private_street_name: Annotated[str | None, Field(alias="privateStreetName")] = None
-    private_street_number: Annotated[str | None, Field(alias="privateStreetNumber")] = (
-        None
-    )
-    sub_unit: Annotated[
-        list[GeographicSubAddressUnit] | None, Field(alias="subUnit")
-    ] = None
+    private_street_number: Annotated[str | None, Field(alias="privateStreetNumber")] = None
+    sub_unit: Annotated[list[GeographicSubAddressUnit] | None, Field(alias="subUnit")] = None
 
 
 class ServiceGetResponse1(RootModel[list[Error422]]):
@@ -239,6 +234,7 @@ class ServiceGetResponse1(RootModel[list[Error422]]):
 
 
 class FieldedAddress(RelatedPlaceRefOrValue):
+    field_type: Annotated[Literal["FieldedAddress"], Field(alias="@type")] = "FieldedAddress"
     city: str
     country: str
     geographic_sub_address: Annotated[
@@ -251,9 +247,7 @@ class FieldedAddress(RelatedPlaceRefOrValue):
     street_name: Annotated[str, Field(alias="streetName")]
     street_nr: Annotated[str | None, Field(alias="streetNr")] = None
     street_nr_last: Annotated[str | None, Field(alias="streetNrLast")] = None
-    street_nr_last_suffix: Annotated[str | None, Field(alias="streetNrLastSuffix")] = (
-        None
-    )
+    street_nr_last_suffix: Annotated[str | None, Field(alias="streetNrLastSuffix")] = None
     street_nr_suffix: Annotated[str | None, Field(alias="streetNrSuffix")] = None
     street_suffix: Annotated[str | None, Field(alias="streetSuffix")] = None
     street_type: Annotated[str | None, Field(alias="streetType")] = None
@@ -272,9 +266,7 @@ class FieldedAddressValue(MefModel):
     street_name: Annotated[str, Field(alias="streetName")]
     street_nr: Annotated[str | None, Field(alias="streetNr")] = None
     street_nr_last: Annotated[str | None, Field(alias="streetNrLast")] = None
-    street_nr_last_suffix: Annotated[str | None, Field(alias="streetNrLastSuffix")] = (
-        None
-    )
+    street_nr_last_suffix: Annotated[str | None, Field(alias="streetNrLastSuffix")] = None
     street_nr_suffix: Annotated[str | None, Field(alias="streetNrSuffix")] = None
     street_suffix: Annotated[str | None, Field(alias="streetSuffix")] = None
     street_type: Annotated[str | None, Field(alias="streetType")] = None
@@ -286,9 +278,7 @@ class RelatedContactInformation(MefModel):
     number: str
     number_extension: Annotated[str | None, Field(alias="numberExtension")] = None
     organization: str | None = None
-    postal_address: Annotated[
-        FieldedAddressValue | None, Field(alias="postalAddress")
-    ] = None
+    postal_address: Annotated[FieldedAddressValue | None, Field(alias="postalAddress")] = None
     role: str
 
 
@@ -305,6 +295,7 @@ class Service(MefModel):
             | GeographicAddressRef
             | GeographicPoint
             | GeographicSiteRef
+            | RelatedPlaceRefOrValue
         ]
         | None
     ) = None

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from pydantic import AnyUrl, AwareDatetime, Field, RootModel
+from pydantic import AwareDatetime, Field, RootModel
 from lso_client._model import MefEnum, MefModel
 
 
@@ -18,7 +18,7 @@ class BusSofType(MefEnum):
 class Error(MefModel):
     message: str | None = None
     reason: Annotated[str, Field(max_length=255)]
-    reference_error: Annotated[AnyUrl | None, Field(alias="referenceError")] = None
+    reference_error: Annotated[str | None, Field(alias="referenceError")] = None
 
 
 class Error400Code(MefEnum):
@@ -230,12 +230,8 @@ class ServiceOrderGetParametersQuery(MefModel):
     state: ServiceOrderStateType | None = None
     order_date_gt: Annotated[AwareDatetime | None, Field(alias="orderDate.gt")] = None
     order_date_lt: Annotated[AwareDatetime | None, Field(alias="orderDate.lt")] = None
-    completion_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="completionDate.gt")
-    ] = None
-    completion_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="completionDate.lt")
-    ] = None
+    completion_date_gt: Annotated[AwareDatetime | None, Field(alias="completionDate.gt")] = None
+    completion_date_lt: Annotated[AwareDatetime | None, Field(alias="completionDate.lt")] = None
     expected_completion_date_gt: Annotated[
         AwareDatetime | None, Field(alias="expectedCompletionDate.gt")
     ] = None
@@ -274,31 +270,23 @@ class FieldedAddressRepresentation(MefModel):
     street_nr: Annotated[str | None, Field(alias="streetNr")] = None
     street_nr_suffix: Annotated[str | None, Field(alias="streetNrSuffix")] = None
     street_nr_last: Annotated[str | None, Field(alias="streetNrLast")] = None
-    street_nr_last_suffix: Annotated[str | None, Field(alias="streetNrLastSuffix")] = (
-        None
-    )
-    street_pre_direction: Annotated[str | None, Field(alias="streetPreDirection")] = (
-        None
-    )
+    street_nr_last_suffix: Annotated[str | None, Field(alias="streetNrLastSuffix")] = None
+    street_pre_direction: Annotated[str | None, Field(alias="streetPreDirection")] = None
     street_name: Annotated[str | None, Field(alias="streetName")] = None
     street_type: Annotated[str | None, Field(alias="streetType")] = None
-    street_post_direction: Annotated[str | None, Field(alias="streetPostDirection")] = (
-        None
-    )
+    street_post_direction: Annotated[str | None, Field(alias="streetPostDirection")] = None
     po_box: Annotated[str | None, Field(alias="poBox")] = None
     locality: str | None = None
     city: str | None = None
     postcode: str | None = None
     postcode_extension: Annotated[str | None, Field(alias="postcodeExtension")] = None
     state_or_province: Annotated[str | None, Field(alias="stateOrProvince")] = None
-    country_code: Annotated[
-        str | None, Field(alias="countryCode", max_length=2, min_length=2)
-    ] = None
-    sub_unit: Annotated[list[SubUnit] | None, Field(alias="subUnit")] = None
-    building_name: Annotated[str | None, Field(alias="buildingName")] = None
-    private_street_number: Annotated[str | None, Field(alias="privateStreetNumber")] = (
+    country_code: Annotated[str | None, Field(alias="countryCode", max_length=2, min_length=2)] = (
         None
     )
+    sub_unit: Annotated[list[SubUnit] | None, Field(alias="subUnit")] = None
+    building_name: Annotated[str | None, Field(alias="buildingName")] = None
+    private_street_number: Annotated[str | None, Field(alias="privateStreetNumber")] = None
     private_street_name: Annotated[str | None, Field(alias="privateStreetName")] = None
     language: Annotated[str | None, Field(max_length=2, min_length=2)] = None
 
@@ -342,9 +330,9 @@ class RelatedContactInformation(MefModel):
     role: str
     number: str
     email_address: Annotated[str, Field(alias="emailAddress")]
-    postal_address: Annotated[
-        FieldedAddressRepresentation | None, Field(alias="postalAddress")
-    ] = None
+    postal_address: Annotated[FieldedAddressRepresentation | None, Field(alias="postalAddress")] = (
+        None
+    )
     organization: str | None = None
     name: str
     number_extension: Annotated[str | None, Field(alias="numberExtension")] = None
@@ -363,9 +351,7 @@ class ServiceOrderCommon(MefModel):
     related_contact_information: Annotated[
         list[RelatedContactInformation] | None, Field(alias="relatedContactInformation")
     ] = None
-    requested_completion_date: Annotated[
-        AwareDatetime, Field(alias="requestedCompletionDate")
-    ]
+    requested_completion_date: Annotated[AwareDatetime, Field(alias="requestedCompletionDate")]
     requested_start_date: Annotated[AwareDatetime, Field(alias="requestedStartDate")]
 
 
@@ -388,9 +374,9 @@ class HubIdDeleteResponse(RootModel[list[Error422]]):
 class ContactInformation(MefModel):
     number: str
     email_address: Annotated[str, Field(alias="emailAddress")]
-    postal_address: Annotated[
-        FieldedAddressRepresentation | None, Field(alias="postalAddress")
-    ] = None
+    postal_address: Annotated[FieldedAddressRepresentation | None, Field(alias="postalAddress")] = (
+        None
+    )
     organization: str | None = None
     name: str
     number_extension: Annotated[str | None, Field(alias="numberExtension")] = None
@@ -460,17 +446,15 @@ class ServiceOrderCreate(ServiceOrderCommon):
 
 class ServiceOrderItem(ServiceOrderItemCommon):
     state: ServiceOrderItemStateType
-    termination_error: Annotated[
-        list[TerminationError] | None, Field(alias="terminationError")
-    ] = None
+    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
+        None
+    )
 
 
 class ServiceOrder(ServiceOrderCommon):
     href: str | None = None
     id: str
-    completion_date: Annotated[AwareDatetime | None, Field(alias="completionDate")] = (
-        None
-    )
+    completion_date: Annotated[AwareDatetime | None, Field(alias="completionDate")] = None
     expected_completion_date: Annotated[
         AwareDatetime | None, Field(alias="expectedCompletionDate")
     ] = None

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-from pydantic import AnyUrl, AwareDatetime, Field, RootModel
+from typing import Annotated, Literal
+from pydantic import AwareDatetime, Field, RootModel
 from lso_client._model import MefEnum, MefModel
 
 
@@ -18,7 +18,7 @@ class BusSofType(MefEnum):
 class Error(MefModel):
     message: str | None = None
     reason: Annotated[str, Field(max_length=255)]
-    reference_error: Annotated[AnyUrl | None, Field(alias="referenceError")] = None
+    reference_error: Annotated[str | None, Field(alias="referenceError")] = None
 
 
 class Error400Code(MefEnum):
@@ -102,9 +102,7 @@ class OrderItemCoordinationDependencyType(MefEnum):
 
 class RelatedPlaceRefOrValue(MefModel):
     field_type: Annotated[str, Field(alias="@type")]
-    field_schema_location: Annotated[AnyUrl | None, Field(alias="@schemaLocation")] = (
-        None
-    )
+    field_schema_location: Annotated[str | None, Field(alias="@schemaLocation")] = None
     role: str
 
 
@@ -196,12 +194,8 @@ class ServiceOrderGetParametersQuery(MefModel):
     state: State | None = None
     order_date_gt: Annotated[AwareDatetime | None, Field(alias="orderDate.gt")] = None
     order_date_lt: Annotated[AwareDatetime | None, Field(alias="orderDate.lt")] = None
-    completion_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="completionDate.gt")
-    ] = None
-    completion_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="completionDate.lt")
-    ] = None
+    completion_date_gt: Annotated[AwareDatetime | None, Field(alias="completionDate.gt")] = None
+    completion_date_lt: Annotated[AwareDatetime | None, Field(alias="completionDate.lt")] = None
     expected_completion_date_gt: Annotated[
         AwareDatetime | None, Field(alias="expectedCompletionDate.gt")
     ] = None
@@ -237,6 +231,7 @@ class Error422(Error):
 
 
 class FormattedAddress(RelatedPlaceRefOrValue):
+    field_type: Annotated[Literal["FormattedAddress"], Field(alias="@type")] = "FormattedAddress"
     addr_line1: Annotated[str, Field(alias="addrLine1")]
     addr_line2: Annotated[str | None, Field(alias="addrLine2")] = None
     city: str
@@ -248,16 +243,23 @@ class FormattedAddress(RelatedPlaceRefOrValue):
 
 
 class GeographicAddressLabel(RelatedPlaceRefOrValue):
+    field_type: Annotated[Literal["GeographicAddressLabel"], Field(alias="@type")] = (
+        "GeographicAddressLabel"
+    )
     external_reference_id: Annotated[str, Field(alias="externalReferenceId")]
     external_reference_type: Annotated[str, Field(alias="externalReferenceType")]
 
 
 class GeographicAddressRef(RelatedPlaceRefOrValue):
+    field_type: Annotated[Literal["GeographicAddressRef"], Field(alias="@type")] = (
+        "GeographicAddressRef"
+    )
     href: str | None = None
     id: str
 
 
 class GeographicPoint(RelatedPlaceRefOrValue):
+    field_type: Annotated[Literal["GeographicPoint"], Field(alias="@type")] = "GeographicPoint"
     spatial_ref: Annotated[str, Field(alias="spatialRef")]
     x: str
     y: str
@@ -265,6 +267,7 @@ class GeographicPoint(RelatedPlaceRefOrValue):
 
 
 class GeographicSiteRef(RelatedPlaceRefOrValue):
+    field_type: Annotated[Literal["GeographicSiteRef"], Field(alias="@type")] = "GeographicSiteRef"
     href: str | None = None
     id: str
 
@@ -274,12 +277,8 @@ class GeographicSubAddress(MefModel):
     level_number: Annotated[str | None, Field(alias="levelNumber")] = None
     level_type: Annotated[str | None, Field(alias="levelType")] = None
     private_street_name: Annotated[str | None, Field(alias="privateStreetName")] = None
-    private_street_number: Annotated[str | None, Field(alias="privateStreetNumber")] = (
-        None
-    )
-    sub_unit: Annotated[
-        list[GeographicSubAddressUnit] | None, Field(alias="subUnit")
-    ] = None
+    private_street_number: Annotated[str | None, Field(alias="privateStreetNumber")] = None
+    sub_unit: Annotated[list[GeographicSubAddressUnit] | None, Field(alias="subUnit")] = None
 
 
 class OrderCoordinatedAction(MefModel):
@@ -303,6 +302,7 @@ class ServiceOrderPostResponse(RootModel[list[Error422]]):
 
 
 class FieldedAddress(RelatedPlaceRefOrValue):
+    field_type: Annotated[Literal["FieldedAddress"], Field(alias="@type")] = "FieldedAddress"
     city: str
     country: str
     geographic_sub_address: Annotated[
@@ -315,9 +315,7 @@ class FieldedAddress(RelatedPlaceRefOrValue):
     street_name: Annotated[str, Field(alias="streetName")]
     street_nr: Annotated[str | None, Field(alias="streetNr")] = None
     street_nr_last: Annotated[str | None, Field(alias="streetNrLast")] = None
-    street_nr_last_suffix: Annotated[str | None, Field(alias="streetNrLastSuffix")] = (
-        None
-    )
+    street_nr_last_suffix: Annotated[str | None, Field(alias="streetNrLastSuffix")] = None
     street_nr_suffix: Annotated[str | None, Field(alias="streetNrSuffix")] = None
     street_suffix: Annotated[str | None, Field(alias="streetSuffix")] = None
     street_type: Annotated[str | None, Field(alias="streetType")] = None
@@ -336,9 +334,7 @@ class FieldedAddressValue(MefModel):
     street_name: Annotated[str, Field(alias="streetName")]
     street_nr: Annotated[str | None, Field(alias="streetNr")] = None
     street_nr_last: Annotated[str | None, Field(alias="streetNrLast")] = None
-    street_nr_last_suffix: Annotated[str | None, Field(alias="streetNrLastSuffix")] = (
-        None
-    )
+    street_nr_last_suffix: Annotated[str | None, Field(alias="streetNrLastSuffix")] = None
     street_nr_suffix: Annotated[str | None, Field(alias="streetNrSuffix")] = None
     street_suffix: Annotated[str | None, Field(alias="streetSuffix")] = None
     street_type: Annotated[str | None, Field(alias="streetType")] = None
@@ -350,9 +346,7 @@ class RelatedContactInformation(MefModel):
     number: str
     number_extension: Annotated[str | None, Field(alias="numberExtension")] = None
     organization: str | None = None
-    postal_address: Annotated[
-        FieldedAddressValue | None, Field(alias="postalAddress")
-    ] = None
+    postal_address: Annotated[FieldedAddressValue | None, Field(alias="postalAddress")] = None
     role: str
 
 
@@ -369,9 +363,7 @@ class ServiceOrderCommon(MefModel):
     related_contact_information: Annotated[
         list[RelatedContactInformation] | None, Field(alias="relatedContactInformation")
     ] = None
-    requested_completion_date: Annotated[
-        AwareDatetime, Field(alias="requestedCompletionDate")
-    ]
+    requested_completion_date: Annotated[AwareDatetime, Field(alias="requestedCompletionDate")]
     requested_start_date: Annotated[AwareDatetime, Field(alias="requestedStartDate")]
 
 
@@ -400,6 +392,7 @@ class ServiceValue(MefModel):
             | GeographicAddressRef
             | GeographicPoint
             | GeographicSiteRef
+            | RelatedPlaceRefOrValue
         ]
         | None
     ) = None
@@ -434,17 +427,15 @@ class ServiceOrderCreate(ServiceOrderCommon):
 
 class ServiceOrderItem(ServiceOrderItemCommon):
     state: ServiceOrderStateType
-    termination_error: Annotated[
-        list[TerminationError] | None, Field(alias="terminationError")
-    ] = None
+    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
+        None
+    )
 
 
 class ServiceOrder(ServiceOrderCommon):
-    href: AnyUrl | None = None
+    href: str | None = None
     id: str
-    completion_date: Annotated[AwareDatetime | None, Field(alias="completionDate")] = (
-        None
-    )
+    completion_date: Annotated[AwareDatetime | None, Field(alias="completionDate")] = None
     expected_completion_date: Annotated[
         AwareDatetime | None, Field(alias="expectedCompletionDate")
     ] = None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from lso_client._model import MefEnum, MefModel
 from typing import Annotated, Any
-from pydantic import AnyUrl, ConfigDict, Field, RootModel
+from pydantic import ConfigDict, Field, RootModel
 
 
 class AsyncAPIModel(MefModel):
@@ -17,7 +17,7 @@ class AsyncAPIModel(MefModel):
 class Error(MefModel):
     message: str | None = None
     reason: Annotated[str, Field(max_length=255)]
-    reference_error: Annotated[AnyUrl | None, Field(alias="referenceError")] = None
+    reference_error: Annotated[str | None, Field(alias="referenceError")] = None
 
 
 class Error400Code(MefEnum):
@@ -131,7 +131,7 @@ class Topic(MefModel):
     )
     id: str
     category: Category | None = None
-    model_ref: Annotated[AnyUrl | None, Field(alias="modelRef")] = None
+    model_ref: Annotated[str | None, Field(alias="modelRef")] = None
     available_channels: Annotated[
         list[ChannelDescription] | None, Field(alias="availableChannels", min_length=1)
     ] = None
@@ -154,9 +154,7 @@ class Subscription(MefModel):
     id: str
     description: str | None = None
     priority: str | None = None
-    connection_config: Annotated[
-        ConnectionConfig | None, Field(alias="connectionConfig")
-    ] = None
+    connection_config: Annotated[ConnectionConfig | None, Field(alias="connectionConfig")] = None
 
 
 class TopicSubscription(Subscription, TopicSubscriptionRequest):
