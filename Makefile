@@ -1,0 +1,34 @@
+# Developer and CI entry points. `make test` is the project's test command.
+PYTHON ?= python3
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+# Stamps: reinstall only when the dependency declarations change.
+PY_STAMP := $(VENV)/.lso-installed
+NODE_STAMP := node_modules/.lso-installed
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install test demo codegen
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): pyproject.toml
+	test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV_PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# npm ci wipes node_modules first, so the stamp inside it goes when a reinstall starts.
+$(NODE_STAMP): package-lock.json package.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+test: install
+	$(VENV_PY) -m pytest -q
+	$(VENV)/bin/ruff check lso_client tests codegen examples
+	$(VENV)/bin/mypy
+
+demo: install
+	$(VENV_PY) examples/demo.py
+
+codegen:
+	$(VENV_PY) -m codegen
