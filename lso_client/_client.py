@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
-from functools import cached_property
 from collections.abc import Mapping
+from functools import cached_property
 from types import TracebackType
 from typing import Any, ClassVar, TypeVar
 
@@ -119,7 +119,7 @@ class SyncBaseClient(_ClientConfig):
     def with_options(self: _SyncSelf, **settings: Any) -> _SyncSelf:
         """A copy with other settings (timeout, max_retries, strict, ...) sharing the
         connection pool."""
-        clone = _copy_config(self)
+        clone: _SyncSelf = _copy_config(self)
         clone.strict = settings.pop("strict", self.strict)
         clone._transport = self._transport.with_options(**settings)
         return clone
@@ -152,7 +152,7 @@ class AsyncBaseClient(_ClientConfig):
 
     def with_options(self: _AsyncSelf, **settings: Any) -> _AsyncSelf:
         """A copy with other settings sharing the connection pool."""
-        clone = _copy_config(self)
+        clone: _AsyncSelf = _copy_config(self)
         clone.strict = settings.pop("strict", self.strict)
         clone._transport = self._transport.with_options(**settings)
         return clone

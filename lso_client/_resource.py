@@ -151,9 +151,7 @@ class _BaseResource:
             strict=bool(options.get("strict", self._client.strict)),
         )
 
-    def _parse(
-        self, op: Operation, response: httpx.Response, model: Any, strict: bool
-    ) -> Any:
+    def _parse(self, op: Operation, response: httpx.Response, model: Any, strict: bool) -> Any:
         if model is None:
             return None
         if not response.content:
@@ -205,8 +203,7 @@ def _serialise_body(op: Operation, body: Any, body_model: type[BaseModel]) -> by
             ) from None
     else:
         raise RequestValidationError(
-            f"{op.operation_id} takes {body_model.__name__} or a mapping, "
-            f"not {type(body).__name__}"
+            f"{op.operation_id} takes {body_model.__name__} or a mapping, not {type(body).__name__}"
         )
     # The specs never declare `nullable`: a None is an absent field, never a JSON null.
     return instance.model_dump_json(by_alias=True, exclude_none=True).encode()
@@ -241,7 +238,11 @@ class SyncResource(_BaseResource):
         options: CallOptions,
     ) -> Any:
         prepared = self._prepare(
-            op, path_params=path_params, query=query, body=body, body_model=body_model,
+            op,
+            path_params=path_params,
+            query=query,
+            body=body,
+            body_model=body_model,
             options=options,
         )
         response = self._send(prepared)
@@ -250,7 +251,7 @@ class SyncResource(_BaseResource):
         return self._parse(op, response, model, prepared.strict)
 
     def _request_list(self, op: Operation, model: Any, **kwargs: Any) -> Any:
-        return self._request(op, list[model], **kwargs)  # type: ignore[valid-type]
+        return self._request(op, list[model], **kwargs)
 
     def _wait(
         self,
@@ -289,8 +290,13 @@ class SyncResource(_BaseResource):
     ) -> SyncPage[M]:
         def fetch(page_offset: int, page_limit: int | None) -> tuple[list[M], httpx.Response]:
             prepared = self._prepare(
-                op, path_params=None, query=query, body=None, body_model=None,
-                options=options, page=(page_offset, page_limit),
+                op,
+                path_params=None,
+                query=query,
+                body=None,
+                body_model=None,
+                options=options,
+                page=(page_offset, page_limit),
             )
             response = self._send(prepared)
             items: list[M] = self._parse(op, response, list[model], prepared.strict)  # type: ignore[valid-type]
@@ -344,7 +350,11 @@ class AsyncResource(_BaseResource):
         options: CallOptions,
     ) -> Any:
         prepared = self._prepare(
-            op, path_params=path_params, query=query, body=body, body_model=body_model,
+            op,
+            path_params=path_params,
+            query=query,
+            body=body,
+            body_model=body_model,
             options=options,
         )
         response = await self._send(prepared)
@@ -353,7 +363,7 @@ class AsyncResource(_BaseResource):
         return self._parse(op, response, model, prepared.strict)
 
     async def _request_list(self, op: Operation, model: Any, **kwargs: Any) -> Any:
-        return await self._request(op, list[model], **kwargs)  # type: ignore[valid-type]
+        return await self._request(op, list[model], **kwargs)
 
     async def _wait(
         self,
@@ -392,8 +402,13 @@ class AsyncResource(_BaseResource):
     ) -> AsyncPager[M]:
         async def fetch(page_offset: int, page_limit: int | None) -> tuple[list[M], httpx.Response]:
             prepared = self._prepare(
-                op, path_params=None, query=query, body=None, body_model=None,
-                options=options, page=(page_offset, page_limit),
+                op,
+                path_params=None,
+                query=query,
+                body=None,
+                body_model=None,
+                options=options,
+                page=(page_offset, page_limit),
             )
             response = await self._send(prepared)
             items: list[M] = self._parse(op, response, list[model], prepared.strict)  # type: ignore[valid-type]
@@ -515,4 +530,3 @@ class _AsyncSubscriptionContext:
         self._hub._client._detach_listener(self._hub._module, self._listener)
         if self.subscription is not None:
             await self._hub.unregister(self.subscription.id)
-

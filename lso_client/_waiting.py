@@ -10,6 +10,7 @@ lost events; without one, polls back off from `poll_interval` to `max_poll_inter
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable, Collection
@@ -46,7 +47,9 @@ def _event_subject(notification: Any) -> str | None:
     return str(found) if found is not None else None
 
 
-def _waker(event_types: Collection[str], subject: str, wake: Callable[[], None]) -> Callable[[Any], None]:
+def _waker(
+    event_types: Collection[str], subject: str, wake: Callable[[], None]
+) -> Callable[[Any], None]:
     def tap(notification: Any) -> None:
         if notification.event_type in event_types and _event_subject(notification) == subject:
             wake()
@@ -112,7 +115,10 @@ async def wait_async(
     loop = asyncio.get_running_loop()
     woken = asyncio.Event()
     # Taps run on the listener's thread: hand the wake-up to this loop.
-    tap = _waker(event_types, subject, lambda: loop.call_soon_threadsafe(woken.set))
+    def wake() -> None:
+        loop.call_soon_threadsafe(woken.set)
+
+    tap = _waker(event_types, subject, wake)
     for listener in listeners:
         listener.add_tap(tap)
     try:
@@ -128,10 +134,8 @@ async def wait_async(
                     f"{what} {subject} is still {state_of(current)} after {timeout:g} s",
                     last=current,
                 )
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(woken.wait(), min(delay, remaining))
-            except asyncio.TimeoutError:
-                pass
         raise AssertionError("unreachable")
     finally:
         for listener in listeners:
