@@ -205,8 +205,35 @@ def _serialise_body(op: Operation, body: Any, body_model: type[BaseModel]) -> by
         raise RequestValidationError(
             f"{op.operation_id} takes {body_model.__name__} or a mapping, not {type(body).__name__}"
         )
-    # The specs never declare `nullable`: a None is an absent field, never a JSON null.
-    return instance.model_dump_json(by_alias=True, exclude_none=True).encode()
+    # A None in a declared field means "absent" (no MEF field is nullable); nulls
+    # inside unknown fields are the caller's payload and go out as given.
+    return instance.model_dump_json(
+        by_alias=True, exclude_unset=True, exclude=_declared_nones(instance)
+    ).encode()
+
+
+def _declared_nones(model: BaseModel) -> dict[Any, Any]:
+    """The `exclude` tree of declared fields that hold None, at any depth."""
+    tree: dict[Any, Any] = {}
+    fields = type(model).model_fields
+    for name in model.model_fields_set:
+        if name not in fields:
+            continue
+        value = getattr(model, name)
+        if value is None:
+            tree[name] = True
+        elif isinstance(value, BaseModel):
+            if found := _declared_nones(value):
+                tree[name] = found
+        elif isinstance(value, list):
+            items = {
+                index: found
+                for index, item in enumerate(value)
+                if isinstance(item, BaseModel) and (found := _declared_nones(item))
+            }
+            if items:
+                tree[name] = items
+    return tree
 
 
 class SyncResource(_BaseResource):
