@@ -120,7 +120,28 @@ def open_discriminated_unions(source: str, bases: dict[str, dict[str, str]]) -> 
                 return match.group(0)
             return f"{match.group(0)} | {base}"
 
-        source = pattern.sub(widen, source)
+        widened = pattern.sub(widen, source)
+        if widened != source:
+            known = ", ".join(repr(v) for v in sorted(subclasses.values()))
+            base_type_field = (
+                rf"(^class {base}\(\w+\):\n(?:    .*\n)*?"
+                r'    field_type: Annotated\[str, Field\(alias="@type"\))\]'
+            )
+            widened = re.sub(
+                base_type_field,
+                rf"\1, other_type({known})]",
+                widened,
+                count=1,
+                flags=re.M,
+            )
+            widened = widened.replace(
+                "from lso_client._model import MefEnum, MefModel",
+                "from lso_client._model import MefEnum, MefModel, other_type",
+            ).replace(
+                "from lso_client._model import MefModel\n",
+                "from lso_client._model import MefModel, other_type\n",
+            )
+        source = widened
     return _ensure_typing_import(source, "Literal")
 
 

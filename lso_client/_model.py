@@ -11,9 +11,23 @@ from collections.abc import Iterator
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
-__all__ = ["MefEnum", "MefModel"]
+__all__ = ["MefEnum", "MefModel", "other_type"]
+
+
+def other_type(*known: str) -> AfterValidator:
+    """For the `@type` of a base schema that sits in a union beside its subclasses: an
+    object naming a known subclass must be that subclass, so the base refuses it (and
+    an invalid GeographicSiteRef is not silently accepted as a plain base object)."""
+    names = frozenset(known)
+
+    def check(value: str) -> str:
+        if value in names:
+            raise ValueError(f"@type {value!r} names a schema this object does not match")
+        return value
+
+    return AfterValidator(check)
 
 
 class MefEnum(str, Enum):

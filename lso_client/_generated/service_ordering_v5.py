@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field, RootModel
-from lso_client._model import MefEnum, MefModel
+from lso_client._model import MefEnum, MefModel, other_type
 
 
 class BusSofType(MefEnum):
@@ -101,7 +101,18 @@ class OrderItemCoordinationDependencyType(MefEnum):
 
 
 class RelatedPlaceRefOrValue(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    field_type: Annotated[
+        str,
+        Field(alias="@type"),
+        other_type(
+            "FieldedAddress",
+            "FormattedAddress",
+            "GeographicAddressLabel",
+            "GeographicAddressRef",
+            "GeographicPoint",
+            "GeographicSiteRef",
+        ),
+    ]
     field_schema_location: Annotated[str | None, Field(alias="@schemaLocation")] = None
     role: str
 
