@@ -27,7 +27,7 @@ test: install
 	$(VENV)/bin/ruff check lso_client tests codegen examples
 	$(VENV)/bin/mypy
 
-demo: install
+demo: $(PY_STAMP)
 	$(VENV_PY) examples/demo.py
 
 codegen:
