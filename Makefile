@@ -24,7 +24,7 @@ $(NODE_STAMP): package-lock.json package.json
 
 test: install
 	$(VENV_PY) -m pytest -q
-	$(VENV)/bin/ruff check lso_client tests codegen examples
+	$(VENV)/bin/ruff check lso_client tests codegen examples benchmarks
 	$(VENV)/bin/mypy
 
 demo: $(PY_STAMP)

@@ -9,6 +9,7 @@ orders only joins bytes.
 from __future__ import annotations
 
 import json
+import random
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from ._http import (
     parse_datetime,
     unprocessable,
 )
+from ._examples import example_service_configuration, example_service_order
 from ._runtime import HubStore, SellerContext, format_time
 from ._scenarios import (
     ORDER_STATES,
@@ -318,7 +320,7 @@ class ServiceOrderingApi:
 
     # -- bulk seeding (any thread) --------------------------------------------------
 
-    def seed(self, n: int, *, state: str, items: int) -> list[str]:
+    def seed(self, n: int, *, state: str, items: int, realistic: bool = False) -> list[str]:
         """Create `n` orders directly in `state`, without notifications.
 
         Seeded orders do not progress, except that `held` and `pending` ones resume
@@ -344,6 +346,7 @@ class ServiceOrderingApi:
             ordered = now - timedelta(seconds=n - index)
             dates = {"orderDate": ordered, "expectedCompletionDate": ordered + timedelta(days=1)}
             body: dict[str, Any] = {
+                **(_realistic_extras(index) if realistic else {}),
                 "id": order_id,
                 "href": self._href(order_id, None),
                 "externalId": f"seed-{index}",
@@ -363,7 +366,11 @@ class ServiceOrderingApi:
             for position, item_state in enumerate(item_states):
                 service: dict[str, Any] = {
                     "state": "active",
-                    "serviceConfiguration": {"@type": "urn:mef:mock:serviceConfiguration"},
+                    "serviceConfiguration": (
+                        example_service_configuration(random.Random(index * 7 + position))
+                        if realistic
+                        else {"@type": "urn:mef:mock:serviceConfiguration"}
+                    ),
                 }
                 item: dict[str, Any] = {
                     "id": str(position + 1),
@@ -383,6 +390,12 @@ class ServiceOrderingApi:
             for order in created:
                 self._orders[order.id] = order
         return ids
+
+
+def _realistic_extras(index: int) -> dict[str, Any]:
+    """Notes, contacts and a description as a buyer's order would carry them."""
+    sample = example_service_order("legato", items=0, seed=index)
+    return {key: sample[key] for key in ("description", "note", "relatedContactInformation")}
 
 
 def _seeded_item_states(state: str, items: int) -> list[str]:

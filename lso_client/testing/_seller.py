@@ -212,14 +212,19 @@ class MockSeller:
         reference_point: str = "allegro",
         state: str = "completed",
         items: int = 1,
+        realistic: bool = False,
     ) -> list[str]:
         """Create `n` orders directly in `state` (no notifications); returns their ids.
+
+        `realistic=True` gives each order notes and contacts and each item a Carrier
+        Ethernet payload of two dozen nested fields (about 2.5 KB an item), as for
+        measuring throughput; otherwise orders are minimal.
 
         `orderDate`s are one second apart, ending now. `partial` orders get at least
         two items. Seeded orders stay as they are, except that `held` and `pending`
         ones complete after `release` / `provide_information`.
         """
-        return self._api(reference_point).seed(n, state=state, items=items)
+        return self._api(reference_point).seed(n, state=state, items=items, realistic=realistic)
 
     def reset(self) -> None:
         """Forget every order, hub, queued scenario and delivery; scripted work is dropped."""
