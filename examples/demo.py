@@ -46,10 +46,10 @@ def main(reference_point: str = "allegro") -> None:
             items = len(order.service_order_item)
             print(f"-> created order {order.id} ({order.state}) with {items} items")
             done = client.service_orders.wait(order.id, timeout=60)
+            listener.join(timeout=5)  # let the handlers print the last events first
             print(f"order {done.id} is {done.state}; services:")
             for item in done.service_order_item:
                 print(f"  item {item.id}: {item.state}, service {item.service.id}")
-            listener.join(timeout=5)
 
         seller.seed_orders(23, reference_point=reference_point)
         print("all orders, 10 a page:")

@@ -7,9 +7,10 @@ import threading
 from collections.abc import Mapping
 from functools import cached_property
 from types import TracebackType
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypedDict, TypeVar
 
 import httpx
+from typing_extensions import Unpack
 
 from ._auth import BearerToken
 from ._operations import api_definition
@@ -20,8 +21,40 @@ __all__ = ["AsyncBaseClient", "AsyncHubs", "SyncBaseClient", "SyncHubs"]
 _Self = TypeVar("_Self", bound="_ClientConfig")
 
 
+class ClientSettings(TypedDict, total=False):
+    """Keyword settings of every client (see `_ClientConfig`)."""
+
+    token: str | None
+    auth: httpx.Auth | None
+    timeout: float | httpx.Timeout | None
+    max_retries: int
+    deadline: float | None
+    retry_non_idempotent: bool
+    strict: bool
+    default_headers: Mapping[str, str] | None
+    api_base_urls: Mapping[str, str] | None
+
+
+class CallSettings(TypedDict, total=False):
+    """What `with_options()` may change on a copy of a client."""
+
+    timeout: float | httpx.Timeout | None
+    max_retries: int
+    deadline: float | None
+    retry_non_idempotent: bool
+    strict: bool
+    default_headers: Mapping[str, str] | None
+
+
 class _ClientConfig:
-    """What sync and async clients share: where the APIs are and how to call them."""
+    """What sync and async clients share: where the APIs are and how to call them.
+
+    `base_url` is the seller's (`https://seller.example`), or `LSO_BASE_URL`. `token` is a
+    static bearer token; `auth` any `httpx.Auth`, such as `OAuth2ClientCredentials`.
+    `strict=True` raises on responses that depart from the spec instead of recording
+    the departures. `api_base_urls` maps an API family (`"service_ordering"`) or a
+    generated module to a full base URL, for sellers that deviate from the MEF paths.
+    """
 
     reference_point: ClassVar[str]
     default_apis: ClassVar[dict[str, str]]  # family -> generated module
@@ -96,6 +129,10 @@ class _ClientConfig:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
 
+def _transport_changes(settings: CallSettings) -> dict[str, Any]:
+    return {key: value for key, value in settings.items() if key != "strict"}
+
+
 def _copy_config(client: Any) -> Any:
     """A shallow copy without the resources cached on `client` (they hold `client`)."""
     cls = type(client)
@@ -111,17 +148,17 @@ class SyncBaseClient(_ClientConfig):
         base_url: str | None = None,
         *,
         http_client: httpx.Client | None = None,
-        **settings: Any,
+        **settings: Unpack[ClientSettings],
     ) -> None:
         super().__init__(base_url, **settings)
         self._transport = SyncTransport(http_client=http_client, **self._transport_settings)
 
-    def with_options(self: _SyncSelf, **settings: Any) -> _SyncSelf:
+    def with_options(self: _SyncSelf, **settings: Unpack[CallSettings]) -> _SyncSelf:
         """A copy with other settings (timeout, max_retries, strict, ...) sharing the
         connection pool."""
         clone: _SyncSelf = _copy_config(self)
-        clone.strict = settings.pop("strict", self.strict)
-        clone._transport = self._transport.with_options(**settings)
+        clone.strict = settings.get("strict", self.strict)
+        clone._transport = self._transport.with_options(**_transport_changes(settings))
         return clone
 
     def close(self) -> None:
@@ -145,16 +182,16 @@ class AsyncBaseClient(_ClientConfig):
         base_url: str | None = None,
         *,
         http_client: httpx.AsyncClient | None = None,
-        **settings: Any,
+        **settings: Unpack[ClientSettings],
     ) -> None:
         super().__init__(base_url, **settings)
         self._transport = AsyncTransport(http_client=http_client, **self._transport_settings)
 
-    def with_options(self: _AsyncSelf, **settings: Any) -> _AsyncSelf:
+    def with_options(self: _AsyncSelf, **settings: Unpack[CallSettings]) -> _AsyncSelf:
         """A copy with other settings sharing the connection pool."""
         clone: _AsyncSelf = _copy_config(self)
-        clone.strict = settings.pop("strict", self.strict)
-        clone._transport = self._transport.with_options(**settings)
+        clone.strict = settings.get("strict", self.strict)
+        clone._transport = self._transport.with_options(**_transport_changes(settings))
         return clone
 
     async def close(self) -> None:

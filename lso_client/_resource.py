@@ -462,6 +462,16 @@ def _callback_of(target: Any) -> str:
     return url
 
 
+def _subscription_body(
+    listener: Any, event_types: list[str] | tuple[str, ...] | None, query: str | None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"callback": _callback_of(listener)}
+    found = query if query is not None else event_query(event_types)
+    if found is not None:
+        body["query"] = found
+    return body
+
+
 class Subscription:
     """A registered hub; unregistered when its `with` block ends."""
 
@@ -492,11 +502,9 @@ class SyncHubResource(SyncResource):
 
         `with client.hubs.service_ordering.subscribe(listener, event_types=[...]) as sub:`
         """
-        body: dict[str, Any] = {"callback": _callback_of(listener)}
-        found = query if query is not None else event_query(event_types)
-        if found is not None:
-            body["query"] = found
-        return _SyncSubscriptionContext(self, body, listener)
+        return _SyncSubscriptionContext(
+            self, _subscription_body(listener, event_types, query), listener
+        )
 
 
 class _SyncSubscriptionContext:
@@ -533,11 +541,9 @@ class AsyncHubResource(AsyncResource):
         query: str | None = None,
     ) -> _AsyncSubscriptionContext:
         """`async with client.hubs.service_ordering.subscribe(listener, ...) as sub:`"""
-        body: dict[str, Any] = {"callback": _callback_of(listener)}
-        found = query if query is not None else event_query(event_types)
-        if found is not None:
-            body["query"] = found
-        return _AsyncSubscriptionContext(self, body, listener)
+        return _AsyncSubscriptionContext(
+            self, _subscription_body(listener, event_types, query), listener
+        )
 
 
 class _AsyncSubscriptionContext:
