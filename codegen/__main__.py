@@ -67,7 +67,7 @@ def build(source: SpecSource) -> dict[Path, str]:
             files[OUTPUT / f"{entry.module}_resources.py"] = emit_resources(
                 api, families[entry.family]
             )
-    files[OUTPUT / "_catalog.py"] = emit_catalog(apis)
+    files[OUTPUT / "_catalog.py"] = emit_catalog(apis, families)
     files[OUTPUT / "_clients.py"] = emit_clients(apis, families)
     for path, content in files.items():
         if path.name.startswith("_") or path.name.endswith("_resources.py"):

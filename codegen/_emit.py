@@ -13,7 +13,7 @@ def _family_title(family: str) -> str:
     return "".join(part.capitalize() for part in family.split("_"))
 
 
-def emit_catalog(apis: list[ApiInfo]) -> str:
+def emit_catalog(apis: list[ApiInfo], families: dict[str, Any]) -> str:
     lines = [
         GENERATED,
         "from __future__ import annotations\n",
@@ -47,7 +47,29 @@ def emit_catalog(apis: list[ApiInfo]) -> str:
     for api in apis:
         if api.events:
             lines.append(f"    {api.entry.module!r}: {dict(sorted(api.events.items()))!r},")
-    lines.append("}")
+    lines.append("}\n")
+    # Where each operation is performed, relative to the API's resources:
+    # `service_orders.create`, or `hub.register` for the family's hub.
+    lines.append("METHODS: dict[str, dict[str, tuple[str, ...]]] = {")
+    for api in apis:
+        config = families.get(api.entry.family)
+        if config is None or api.entry.role != "management":
+            continue
+        found: dict[str, list[str]] = {}
+        specs = config.get("resources", {})
+        for attr, _ in module_resources(api, config):
+            for op_id, verb in specs[attr]["operations"].items():
+                found.setdefault(op_id, []).append(f"{attr}.{verb}")
+        if module_hub(api, config) is not None:
+            for op_id, verb in config["hub"].items():
+                found.setdefault(op_id, []).append(f"hub.{verb}")
+        present = {op.operation_id for op in api.operations}
+        methods = {k: tuple(v) for k, v in sorted(found.items()) if k in present}
+        lines.append(f"    {api.entry.module!r}: {methods!r},")
+    lines.append("}\n")
+    table = serving(apis, families)
+    defaults = {rp: {f: a.entry.module for f, a in sorted(t.items())} for rp, t in table.items()}
+    lines.append(f"DEFAULT_APIS: dict[str, dict[str, str]] = {defaults!r}")
     return "\n".join(lines) + "\n"
 
 
@@ -106,6 +128,23 @@ def _call(op: OperationInfo, *, is_async: bool) -> str:
     return f"return {call}"
 
 
+def module_resources(api: ApiInfo, config: dict[str, Any]) -> list[tuple[str, str]]:
+    """(client attribute, class name) of the resources this module has operations for."""
+    present = {op.operation_id for op in api.operations}
+    return [
+        (attr, spec["class"])
+        for attr, spec in config.get("resources", {}).items()
+        if present & set(spec["operations"])
+    ]
+
+
+def module_hub(api: ApiInfo, config: dict[str, Any]) -> str | None:
+    present = {op.operation_id for op in api.operations}
+    if present & set(config.get("hub") or {}):
+        return f"{_family_title(api.entry.family)}Hub"
+    return None
+
+
 def emit_resources(api: ApiInfo, config: dict[str, Any]) -> str:
     by_id = {op.operation_id: op for op in api.operations}
     lines = [
@@ -113,14 +152,17 @@ def emit_resources(api: ApiInfo, config: dict[str, Any]) -> str:
         "from __future__ import annotations\n",
         "from collections.abc import Collection, Mapping, Sequence  # noqa: F401",
         "from datetime import datetime  # noqa: F401",
+        "from functools import cached_property",
         "from typing import Any  # noqa: F401\n",
         "from typing_extensions import Unpack\n",
         "from lso_client._pagination import SyncPage  # noqa: F401",
         "from lso_client._resource import (",
+        "    AsyncApi,",
         "    AsyncHubResource,",
         "    AsyncPager,",
         "    AsyncResource,",
         "    CallOptions,",
+        "    SyncApi,",
         "    SyncHubResource,",
         "    SyncResource,",
         ")",
@@ -128,31 +170,48 @@ def emit_resources(api: ApiInfo, config: dict[str, Any]) -> str:
         f"from . import {api.entry.module} as m\n",
         f"_OPS = operations_of({api.entry.module!r})\n",
     ]
+    specs = config.get("resources", {})
+    resources = module_resources(api, config)
     classes: list[tuple[str, str, dict[str, str], dict[str, Any] | None]] = [
-        (spec["class"], "Resource", spec["operations"], spec.get("wait"))
-        for spec in config.get("resources", {}).values()
+        (cls, "Resource", specs[attr]["operations"], specs[attr].get("wait"))
+        for attr, cls in resources
     ]
-    if config.get("hub"):
-        classes.append(
-            (f"{_family_title(api.entry.family)}Hub", "HubResource", config["hub"], None)
-        )
+    hub = module_hub(api, config)
+    if hub is not None:
+        classes.append((hub, "HubResource", config["hub"], None))
     for class_name, base, operations, wait in classes:
         for is_async in (False, True):
             prefix = "Async" if is_async else "Sync"
             name = f"Async{class_name}" if is_async else class_name
             lines.append(f"\nclass {name}({prefix}{base}):")
-            body = []
             for op_id, verb in operations.items():
                 op = by_id.get(op_id)
                 if op is None:
                     continue
                 params, returns = _signature(op, is_async=is_async)
                 define = "async def" if is_async and not op.paginated else "def"
-                body.append(f"    {define} {verb}({params}) -> {returns}:")
-                body.append(f"        {_call(op, is_async=is_async)}\n")
+                lines.append(f"    {define} {verb}({params}) -> {returns}:")
+                lines.append(f"        {_call(op, is_async=is_async)}\n")
             if wait is not None and wait["retrieve"] in by_id:
-                body.extend(_wait_methods(by_id, operations, wait, is_async=is_async))
-            lines.extend(body or ["    pass\n"])
+                lines.extend(_wait_methods(by_id, operations, wait, is_async=is_async))
+    # Every resource of this API under one object: `client.<module>` for a version
+    # that is not the reference point's default.
+    for is_async in (False, True):
+        prefix = "Async" if is_async else ""
+        lines.append(f"\nclass {prefix}Api({prefix or 'Sync'}Api):")
+        lines.append(f'    """The resources of {api.title} {api.entry.version}."""\n')
+        for attr, cls in resources:
+            lines += [
+                "    @cached_property",
+                f"    def {attr}(self) -> {prefix}{cls}:",
+                f"        return {prefix}{cls}(self._client, self._module)\n",
+            ]
+        if hub is not None:
+            lines += [
+                "    @cached_property",
+                f"    def hub(self) -> {prefix}{hub}:",
+                f"        return {prefix}{hub}(self._client, self._module)\n",
+            ]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -210,6 +269,15 @@ def _major(version: str) -> int:
 
 def emit_clients(apis: list[ApiInfo], families: dict[str, Any]) -> str:
     table = serving(apis, families)
+    # Versions a reference point also serves besides its default, reachable as
+    # `client.<module>` (e.g. `client.performance_monitoring_v2`).
+    extra: dict[str, list[ApiInfo]] = {rp: [] for rp in REFERENCE_POINTS}
+    for api in apis:
+        if api.entry.role != "management" or api.entry.family not in families:
+            continue
+        for rp in api.entry.reference_points:
+            if table[rp].get(api.entry.family) is not api:
+                extra[rp].append(api)
     lines = [
         GENERATED,
         "from __future__ import annotations\n",
@@ -218,13 +286,15 @@ def emit_clients(apis: list[ApiInfo], families: dict[str, Any]) -> str:
         "from lso_client._client import AsyncBaseClient, SyncBaseClient, AsyncHubs, SyncHubs\n",
         "if TYPE_CHECKING:",
     ]
-    imports = set()
+    imports: set[tuple[str, str]] = set()
     for rp in REFERENCE_POINTS:
         for family, api in table[rp].items():
-            for spec in families[family].get("resources", {}).values():
-                imports.add((api.entry.module, spec["class"]))
-            if families[family].get("hub"):
-                imports.add((api.entry.module, f"{_family_title(family)}Hub"))
+            config = families[family]
+            imports.update((api.entry.module, cls) for _, cls in module_resources(api, config))
+            hub = module_hub(api, config)
+            if hub is not None:
+                imports.add((api.entry.module, hub))
+        imports.update((api.entry.module, "Api") for api in extra[rp])
     for module, cls in sorted(imports):
         lines.append(
             f"    from .{module}_resources import {cls} as {cls}_{module}, "
@@ -232,44 +302,40 @@ def emit_clients(apis: list[ApiInfo], families: dict[str, Any]) -> str:
         )
     if not imports:
         lines.append("    pass")
+
+    def lazy(attr: str, module: str, cls: str, owner: str) -> list[str]:
+        return [
+            "    @cached_property",
+            f"    def {attr}(self) -> {cls}_{module}:",
+            f"        from .{module}_resources import {cls}",
+            "",
+            f"        return {cls}({owner}, {module!r})\n",
+        ]
+
     for rp in REFERENCE_POINTS:
         title = rp.capitalize()
         for is_async in (False, True):
             prefix = "Async" if is_async else "Sync"
             aprefix = "Async" if is_async else ""
-            # Hubs
             lines.append(f"\n\nclass {aprefix}{title}Hubs({prefix}Hubs):")
-            hub_lines = []
+            hub_lines: list[str] = []
             for family, api in sorted(table[rp].items()):
-                if not families[family].get("hub"):
-                    continue
-                cls = f"{aprefix}{_family_title(family)}Hub_{api.entry.module}"
-                hub_lines += [
-                    "    @cached_property",
-                    f"    def {family}(self) -> {cls}:",
-                    f"        from .{api.entry.module}_resources import {aprefix}{_family_title(family)}Hub",
-                    "",
-                    f"        return {aprefix}{_family_title(family)}Hub(self._client, {api.entry.module!r})\n",
-                ]
+                hub = module_hub(api, families[family])
+                if hub is not None:
+                    hub_lines += lazy(family, api.entry.module, aprefix + hub, "self._client")
             lines += hub_lines or ["    pass"]
             lines.append(f"\n\nclass {aprefix}{title}Client({prefix}BaseClient):")
             lines.append(f"    reference_point = {rp!r}")
-            lines.append(
-                f"    default_apis = {{{', '.join(f'{f!r}: {a.entry.module!r}' for f, a in sorted(table[rp].items()))}}}\n"
-            )
+            defaults = ", ".join(f"{f!r}: {a.entry.module!r}" for f, a in sorted(table[rp].items()))
+            lines.append(f"    default_apis = {{{defaults}}}\n")
             lines += [
                 "    @cached_property",
                 f"    def hubs(self) -> {aprefix}{title}Hubs:",
                 f"        return {aprefix}{title}Hubs(self)\n",
             ]
             for family, api in sorted(table[rp].items()):
-                for attr, spec in families[family].get("resources", {}).items():
-                    cls = f"{aprefix}{spec['class']}"
-                    lines += [
-                        "    @cached_property",
-                        f"    def {attr}(self) -> {cls}_{api.entry.module}:",
-                        f"        from .{api.entry.module}_resources import {cls}",
-                        "",
-                        f"        return {cls}(self, {api.entry.module!r})\n",
-                    ]
+                for attr, cls in module_resources(api, families[family]):
+                    lines += lazy(attr, api.entry.module, aprefix + cls, "self")
+            for api in sorted(extra[rp], key=lambda a: a.entry.module):
+                lines += lazy(api.entry.module, api.entry.module, aprefix + "Api", "self")
     return "\n".join(lines).rstrip() + "\n"

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         InterludeClient,
         LegatoClient,
     )
+    from ._index import OperationRecord, OperationTable, model, operations
     from ._listener import Notification, NotificationListener
     from ._pagination import AsyncPage, SyncPage
     from ._resource import RawResponse, Subscription
@@ -69,6 +70,10 @@ _LAZY = {
     "RawResponse": "._resource",
     "Subscription": "._resource",
     "WaitTimeoutError": "._waiting",
+    "operations": "._index",
+    "model": "._index",
+    "OperationRecord": "._index",
+    "OperationTable": "._index",
 }
 
 __all__ = [
@@ -94,6 +99,8 @@ __all__ = [
     "Notification",
     "NotificationListener",
     "OAuth2ClientCredentials",
+    "OperationRecord",
+    "OperationTable",
     "PermissionDeniedError",
     "RateLimitError",
     "RawResponse",
@@ -104,6 +111,8 @@ __all__ = [
     "TokenRequestError",
     "UnprocessableEntityError",
     "WaitTimeoutError",
+    "model",
+    "operations",
 ]
 
 

@@ -34,12 +34,14 @@ if TYPE_CHECKING:
     from ._client import AsyncBaseClient, SyncBaseClient
 
 __all__ = [
+    "AsyncApi",
     "AsyncHubResource",
     "AsyncPager",
     "AsyncResource",
     "CallOptions",
     "RawResponse",
     "Subscription",
+    "SyncApi",
     "SyncHubResource",
     "SyncResource",
     "event_query",
@@ -234,6 +236,18 @@ def _declared_nones(model: BaseModel) -> dict[Any, Any]:
             if items:
                 tree[name] = items
     return tree
+
+
+class SyncApi:
+    """All resources of one API definition (see `client.<module>`)."""
+
+    def __init__(self, client: Any, module: str) -> None:
+        self._client = client
+        self._module = module
+
+
+class AsyncApi(SyncApi):
+    pass
 
 
 class SyncResource(_BaseResource):

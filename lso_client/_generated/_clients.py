@@ -9,6 +9,126 @@ from typing import TYPE_CHECKING
 from lso_client._client import AsyncBaseClient, SyncBaseClient, AsyncHubs, SyncHubs
 
 if TYPE_CHECKING:
+    from .alarm_management_v3_resources import (
+        AlarmManagementHub as AlarmManagementHub_alarm_management_v3,
+        AsyncAlarmManagementHub as AsyncAlarmManagementHub_alarm_management_v3,
+    )
+    from .alarm_management_v3_resources import (
+        Alarms as Alarms_alarm_management_v3,
+        AsyncAlarms as AsyncAlarms_alarm_management_v3,
+    )
+    from .fault_management_v3_resources import (
+        CancelFaultManagementJobs as CancelFaultManagementJobs_fault_management_v3,
+        AsyncCancelFaultManagementJobs as AsyncCancelFaultManagementJobs_fault_management_v3,
+    )
+    from .fault_management_v3_resources import (
+        FaultManagementHub as FaultManagementHub_fault_management_v3,
+        AsyncFaultManagementHub as AsyncFaultManagementHub_fault_management_v3,
+    )
+    from .fault_management_v3_resources import (
+        FaultManagementJobs as FaultManagementJobs_fault_management_v3,
+        AsyncFaultManagementJobs as AsyncFaultManagementJobs_fault_management_v3,
+    )
+    from .fault_management_v3_resources import (
+        FaultManagementReports as FaultManagementReports_fault_management_v3,
+        AsyncFaultManagementReports as AsyncFaultManagementReports_fault_management_v3,
+    )
+    from .fault_management_v3_resources import (
+        FaultManagementTrackingRecords as FaultManagementTrackingRecords_fault_management_v3,
+        AsyncFaultManagementTrackingRecords as AsyncFaultManagementTrackingRecords_fault_management_v3,
+    )
+    from .fault_management_v3_resources import (
+        ModifyFaultManagementJobs as ModifyFaultManagementJobs_fault_management_v3,
+        AsyncModifyFaultManagementJobs as AsyncModifyFaultManagementJobs_fault_management_v3,
+    )
+    from .performance_monitoring_v2_resources import (
+        Api as Api_performance_monitoring_v2,
+        AsyncApi as AsyncApi_performance_monitoring_v2,
+    )
+    from .performance_monitoring_v5_resources import (
+        CancelPerformanceJobs as CancelPerformanceJobs_performance_monitoring_v5,
+        AsyncCancelPerformanceJobs as AsyncCancelPerformanceJobs_performance_monitoring_v5,
+    )
+    from .performance_monitoring_v5_resources import (
+        ModifyPerformanceJobs as ModifyPerformanceJobs_performance_monitoring_v5,
+        AsyncModifyPerformanceJobs as AsyncModifyPerformanceJobs_performance_monitoring_v5,
+    )
+    from .performance_monitoring_v5_resources import (
+        PerformanceJobs as PerformanceJobs_performance_monitoring_v5,
+        AsyncPerformanceJobs as AsyncPerformanceJobs_performance_monitoring_v5,
+    )
+    from .performance_monitoring_v5_resources import (
+        PerformanceMonitoringHub as PerformanceMonitoringHub_performance_monitoring_v5,
+        AsyncPerformanceMonitoringHub as AsyncPerformanceMonitoringHub_performance_monitoring_v5,
+    )
+    from .performance_monitoring_v5_resources import (
+        PerformanceProfiles as PerformanceProfiles_performance_monitoring_v5,
+        AsyncPerformanceProfiles as AsyncPerformanceProfiles_performance_monitoring_v5,
+    )
+    from .performance_monitoring_v5_resources import (
+        PerformanceReports as PerformanceReports_performance_monitoring_v5,
+        AsyncPerformanceReports as AsyncPerformanceReports_performance_monitoring_v5,
+    )
+    from .performance_monitoring_v5_resources import (
+        PerformanceTrackingRecords as PerformanceTrackingRecords_performance_monitoring_v5,
+        AsyncPerformanceTrackingRecords as AsyncPerformanceTrackingRecords_performance_monitoring_v5,
+    )
+    from .service_catalog_v4_resources import (
+        ServiceCatalogHub as ServiceCatalogHub_service_catalog_v4,
+        AsyncServiceCatalogHub as AsyncServiceCatalogHub_service_catalog_v4,
+    )
+    from .service_catalog_v4_resources import (
+        ServiceSpecifications as ServiceSpecifications_service_catalog_v4,
+        AsyncServiceSpecifications as AsyncServiceSpecifications_service_catalog_v4,
+    )
+    from .service_function_testing_v3_resources import (
+        CancelTestJobs as CancelTestJobs_service_function_testing_v3,
+        AsyncCancelTestJobs as AsyncCancelTestJobs_service_function_testing_v3,
+    )
+    from .service_function_testing_v3_resources import (
+        ModifyTestJobs as ModifyTestJobs_service_function_testing_v3,
+        AsyncModifyTestJobs as AsyncModifyTestJobs_service_function_testing_v3,
+    )
+    from .service_function_testing_v3_resources import (
+        ResumeTestJobs as ResumeTestJobs_service_function_testing_v3,
+        AsyncResumeTestJobs as AsyncResumeTestJobs_service_function_testing_v3,
+    )
+    from .service_function_testing_v3_resources import (
+        ServiceFunctionTestingHub as ServiceFunctionTestingHub_service_function_testing_v3,
+        AsyncServiceFunctionTestingHub as AsyncServiceFunctionTestingHub_service_function_testing_v3,
+    )
+    from .service_function_testing_v3_resources import (
+        SuspendTestJobs as SuspendTestJobs_service_function_testing_v3,
+        AsyncSuspendTestJobs as AsyncSuspendTestJobs_service_function_testing_v3,
+    )
+    from .service_function_testing_v3_resources import (
+        TestJobs as TestJobs_service_function_testing_v3,
+        AsyncTestJobs as AsyncTestJobs_service_function_testing_v3,
+    )
+    from .service_function_testing_v3_resources import (
+        TestProfiles as TestProfiles_service_function_testing_v3,
+        AsyncTestProfiles as AsyncTestProfiles_service_function_testing_v3,
+    )
+    from .service_function_testing_v3_resources import (
+        TestResults as TestResults_service_function_testing_v3,
+        AsyncTestResults as AsyncTestResults_service_function_testing_v3,
+    )
+    from .service_inventory_v2_resources import (
+        ServiceInventoryHub as ServiceInventoryHub_service_inventory_v2,
+        AsyncServiceInventoryHub as AsyncServiceInventoryHub_service_inventory_v2,
+    )
+    from .service_inventory_v2_resources import (
+        Services as Services_service_inventory_v2,
+        AsyncServices as AsyncServices_service_inventory_v2,
+    )
+    from .service_inventory_v5_resources import (
+        ServiceInventoryHub as ServiceInventoryHub_service_inventory_v5,
+        AsyncServiceInventoryHub as AsyncServiceInventoryHub_service_inventory_v5,
+    )
+    from .service_inventory_v5_resources import (
+        Services as Services_service_inventory_v5,
+        AsyncServices as AsyncServices_service_inventory_v5,
+    )
     from .service_ordering_v1_resources import (
         ServiceOrderingHub as ServiceOrderingHub_service_ordering_v1,
         AsyncServiceOrderingHub as AsyncServiceOrderingHub_service_ordering_v1,
@@ -25,9 +145,47 @@ if TYPE_CHECKING:
         ServiceOrders as ServiceOrders_service_ordering_v5,
         AsyncServiceOrders as AsyncServiceOrders_service_ordering_v5,
     )
+    from .streaming_management_v1_resources import (
+        StreamingSubscriptions as StreamingSubscriptions_streaming_management_v1,
+        AsyncStreamingSubscriptions as AsyncStreamingSubscriptions_streaming_management_v1,
+    )
+    from .streaming_management_v1_resources import (
+        StreamingTopics as StreamingTopics_streaming_management_v1,
+        AsyncStreamingTopics as AsyncStreamingTopics_streaming_management_v1,
+    )
 
 
 class AllegroHubs(SyncHubs):
+    @cached_property
+    def alarm_management(self) -> AlarmManagementHub_alarm_management_v3:
+        from .alarm_management_v3_resources import AlarmManagementHub
+
+        return AlarmManagementHub(self._client, "alarm_management_v3")
+
+    @cached_property
+    def fault_management(self) -> FaultManagementHub_fault_management_v3:
+        from .fault_management_v3_resources import FaultManagementHub
+
+        return FaultManagementHub(self._client, "fault_management_v3")
+
+    @cached_property
+    def performance_monitoring(self) -> PerformanceMonitoringHub_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import PerformanceMonitoringHub
+
+        return PerformanceMonitoringHub(self._client, "performance_monitoring_v5")
+
+    @cached_property
+    def service_function_testing(self) -> ServiceFunctionTestingHub_service_function_testing_v3:
+        from .service_function_testing_v3_resources import ServiceFunctionTestingHub
+
+        return ServiceFunctionTestingHub(self._client, "service_function_testing_v3")
+
+    @cached_property
+    def service_inventory(self) -> ServiceInventoryHub_service_inventory_v2:
+        from .service_inventory_v2_resources import ServiceInventoryHub
+
+        return ServiceInventoryHub(self._client, "service_inventory_v2")
+
     @cached_property
     def service_ordering(self) -> ServiceOrderingHub_service_ordering_v1:
         from .service_ordering_v1_resources import ServiceOrderingHub
@@ -37,11 +195,153 @@ class AllegroHubs(SyncHubs):
 
 class AllegroClient(SyncBaseClient):
     reference_point = "allegro"
-    default_apis = {"service_ordering": "service_ordering_v1"}
+    default_apis = {
+        "alarm_management": "alarm_management_v3",
+        "fault_management": "fault_management_v3",
+        "performance_monitoring": "performance_monitoring_v5",
+        "pm_streaming": "streaming_management_v1",
+        "service_function_testing": "service_function_testing_v3",
+        "service_inventory": "service_inventory_v2",
+        "service_ordering": "service_ordering_v1",
+    }
 
     @cached_property
     def hubs(self) -> AllegroHubs:
         return AllegroHubs(self)
+
+    @cached_property
+    def alarms(self) -> Alarms_alarm_management_v3:
+        from .alarm_management_v3_resources import Alarms
+
+        return Alarms(self, "alarm_management_v3")
+
+    @cached_property
+    def fault_management_jobs(self) -> FaultManagementJobs_fault_management_v3:
+        from .fault_management_v3_resources import FaultManagementJobs
+
+        return FaultManagementJobs(self, "fault_management_v3")
+
+    @cached_property
+    def cancel_fault_management_jobs(self) -> CancelFaultManagementJobs_fault_management_v3:
+        from .fault_management_v3_resources import CancelFaultManagementJobs
+
+        return CancelFaultManagementJobs(self, "fault_management_v3")
+
+    @cached_property
+    def modify_fault_management_jobs(self) -> ModifyFaultManagementJobs_fault_management_v3:
+        from .fault_management_v3_resources import ModifyFaultManagementJobs
+
+        return ModifyFaultManagementJobs(self, "fault_management_v3")
+
+    @cached_property
+    def fault_management_reports(self) -> FaultManagementReports_fault_management_v3:
+        from .fault_management_v3_resources import FaultManagementReports
+
+        return FaultManagementReports(self, "fault_management_v3")
+
+    @cached_property
+    def fault_management_tracking_records(
+        self,
+    ) -> FaultManagementTrackingRecords_fault_management_v3:
+        from .fault_management_v3_resources import FaultManagementTrackingRecords
+
+        return FaultManagementTrackingRecords(self, "fault_management_v3")
+
+    @cached_property
+    def performance_jobs(self) -> PerformanceJobs_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import PerformanceJobs
+
+        return PerformanceJobs(self, "performance_monitoring_v5")
+
+    @cached_property
+    def cancel_performance_jobs(self) -> CancelPerformanceJobs_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import CancelPerformanceJobs
+
+        return CancelPerformanceJobs(self, "performance_monitoring_v5")
+
+    @cached_property
+    def modify_performance_jobs(self) -> ModifyPerformanceJobs_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import ModifyPerformanceJobs
+
+        return ModifyPerformanceJobs(self, "performance_monitoring_v5")
+
+    @cached_property
+    def performance_profiles(self) -> PerformanceProfiles_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import PerformanceProfiles
+
+        return PerformanceProfiles(self, "performance_monitoring_v5")
+
+    @cached_property
+    def performance_reports(self) -> PerformanceReports_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import PerformanceReports
+
+        return PerformanceReports(self, "performance_monitoring_v5")
+
+    @cached_property
+    def performance_tracking_records(self) -> PerformanceTrackingRecords_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import PerformanceTrackingRecords
+
+        return PerformanceTrackingRecords(self, "performance_monitoring_v5")
+
+    @cached_property
+    def streaming_topics(self) -> StreamingTopics_streaming_management_v1:
+        from .streaming_management_v1_resources import StreamingTopics
+
+        return StreamingTopics(self, "streaming_management_v1")
+
+    @cached_property
+    def streaming_subscriptions(self) -> StreamingSubscriptions_streaming_management_v1:
+        from .streaming_management_v1_resources import StreamingSubscriptions
+
+        return StreamingSubscriptions(self, "streaming_management_v1")
+
+    @cached_property
+    def test_jobs(self) -> TestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import TestJobs
+
+        return TestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def cancel_test_jobs(self) -> CancelTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import CancelTestJobs
+
+        return CancelTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def suspend_test_jobs(self) -> SuspendTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import SuspendTestJobs
+
+        return SuspendTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def resume_test_jobs(self) -> ResumeTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import ResumeTestJobs
+
+        return ResumeTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def modify_test_jobs(self) -> ModifyTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import ModifyTestJobs
+
+        return ModifyTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def test_profiles(self) -> TestProfiles_service_function_testing_v3:
+        from .service_function_testing_v3_resources import TestProfiles
+
+        return TestProfiles(self, "service_function_testing_v3")
+
+    @cached_property
+    def test_results(self) -> TestResults_service_function_testing_v3:
+        from .service_function_testing_v3_resources import TestResults
+
+        return TestResults(self, "service_function_testing_v3")
+
+    @cached_property
+    def services(self) -> Services_service_inventory_v2:
+        from .service_inventory_v2_resources import Services
+
+        return Services(self, "service_inventory_v2")
 
     @cached_property
     def service_orders(self) -> ServiceOrders_service_ordering_v1:
@@ -52,6 +352,38 @@ class AllegroClient(SyncBaseClient):
 
 class AsyncAllegroHubs(AsyncHubs):
     @cached_property
+    def alarm_management(self) -> AsyncAlarmManagementHub_alarm_management_v3:
+        from .alarm_management_v3_resources import AsyncAlarmManagementHub
+
+        return AsyncAlarmManagementHub(self._client, "alarm_management_v3")
+
+    @cached_property
+    def fault_management(self) -> AsyncFaultManagementHub_fault_management_v3:
+        from .fault_management_v3_resources import AsyncFaultManagementHub
+
+        return AsyncFaultManagementHub(self._client, "fault_management_v3")
+
+    @cached_property
+    def performance_monitoring(self) -> AsyncPerformanceMonitoringHub_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncPerformanceMonitoringHub
+
+        return AsyncPerformanceMonitoringHub(self._client, "performance_monitoring_v5")
+
+    @cached_property
+    def service_function_testing(
+        self,
+    ) -> AsyncServiceFunctionTestingHub_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncServiceFunctionTestingHub
+
+        return AsyncServiceFunctionTestingHub(self._client, "service_function_testing_v3")
+
+    @cached_property
+    def service_inventory(self) -> AsyncServiceInventoryHub_service_inventory_v2:
+        from .service_inventory_v2_resources import AsyncServiceInventoryHub
+
+        return AsyncServiceInventoryHub(self._client, "service_inventory_v2")
+
+    @cached_property
     def service_ordering(self) -> AsyncServiceOrderingHub_service_ordering_v1:
         from .service_ordering_v1_resources import AsyncServiceOrderingHub
 
@@ -60,11 +392,155 @@ class AsyncAllegroHubs(AsyncHubs):
 
 class AsyncAllegroClient(AsyncBaseClient):
     reference_point = "allegro"
-    default_apis = {"service_ordering": "service_ordering_v1"}
+    default_apis = {
+        "alarm_management": "alarm_management_v3",
+        "fault_management": "fault_management_v3",
+        "performance_monitoring": "performance_monitoring_v5",
+        "pm_streaming": "streaming_management_v1",
+        "service_function_testing": "service_function_testing_v3",
+        "service_inventory": "service_inventory_v2",
+        "service_ordering": "service_ordering_v1",
+    }
 
     @cached_property
     def hubs(self) -> AsyncAllegroHubs:
         return AsyncAllegroHubs(self)
+
+    @cached_property
+    def alarms(self) -> AsyncAlarms_alarm_management_v3:
+        from .alarm_management_v3_resources import AsyncAlarms
+
+        return AsyncAlarms(self, "alarm_management_v3")
+
+    @cached_property
+    def fault_management_jobs(self) -> AsyncFaultManagementJobs_fault_management_v3:
+        from .fault_management_v3_resources import AsyncFaultManagementJobs
+
+        return AsyncFaultManagementJobs(self, "fault_management_v3")
+
+    @cached_property
+    def cancel_fault_management_jobs(self) -> AsyncCancelFaultManagementJobs_fault_management_v3:
+        from .fault_management_v3_resources import AsyncCancelFaultManagementJobs
+
+        return AsyncCancelFaultManagementJobs(self, "fault_management_v3")
+
+    @cached_property
+    def modify_fault_management_jobs(self) -> AsyncModifyFaultManagementJobs_fault_management_v3:
+        from .fault_management_v3_resources import AsyncModifyFaultManagementJobs
+
+        return AsyncModifyFaultManagementJobs(self, "fault_management_v3")
+
+    @cached_property
+    def fault_management_reports(self) -> AsyncFaultManagementReports_fault_management_v3:
+        from .fault_management_v3_resources import AsyncFaultManagementReports
+
+        return AsyncFaultManagementReports(self, "fault_management_v3")
+
+    @cached_property
+    def fault_management_tracking_records(
+        self,
+    ) -> AsyncFaultManagementTrackingRecords_fault_management_v3:
+        from .fault_management_v3_resources import AsyncFaultManagementTrackingRecords
+
+        return AsyncFaultManagementTrackingRecords(self, "fault_management_v3")
+
+    @cached_property
+    def performance_jobs(self) -> AsyncPerformanceJobs_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncPerformanceJobs
+
+        return AsyncPerformanceJobs(self, "performance_monitoring_v5")
+
+    @cached_property
+    def cancel_performance_jobs(self) -> AsyncCancelPerformanceJobs_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncCancelPerformanceJobs
+
+        return AsyncCancelPerformanceJobs(self, "performance_monitoring_v5")
+
+    @cached_property
+    def modify_performance_jobs(self) -> AsyncModifyPerformanceJobs_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncModifyPerformanceJobs
+
+        return AsyncModifyPerformanceJobs(self, "performance_monitoring_v5")
+
+    @cached_property
+    def performance_profiles(self) -> AsyncPerformanceProfiles_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncPerformanceProfiles
+
+        return AsyncPerformanceProfiles(self, "performance_monitoring_v5")
+
+    @cached_property
+    def performance_reports(self) -> AsyncPerformanceReports_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncPerformanceReports
+
+        return AsyncPerformanceReports(self, "performance_monitoring_v5")
+
+    @cached_property
+    def performance_tracking_records(
+        self,
+    ) -> AsyncPerformanceTrackingRecords_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncPerformanceTrackingRecords
+
+        return AsyncPerformanceTrackingRecords(self, "performance_monitoring_v5")
+
+    @cached_property
+    def streaming_topics(self) -> AsyncStreamingTopics_streaming_management_v1:
+        from .streaming_management_v1_resources import AsyncStreamingTopics
+
+        return AsyncStreamingTopics(self, "streaming_management_v1")
+
+    @cached_property
+    def streaming_subscriptions(self) -> AsyncStreamingSubscriptions_streaming_management_v1:
+        from .streaming_management_v1_resources import AsyncStreamingSubscriptions
+
+        return AsyncStreamingSubscriptions(self, "streaming_management_v1")
+
+    @cached_property
+    def test_jobs(self) -> AsyncTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncTestJobs
+
+        return AsyncTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def cancel_test_jobs(self) -> AsyncCancelTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncCancelTestJobs
+
+        return AsyncCancelTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def suspend_test_jobs(self) -> AsyncSuspendTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncSuspendTestJobs
+
+        return AsyncSuspendTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def resume_test_jobs(self) -> AsyncResumeTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncResumeTestJobs
+
+        return AsyncResumeTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def modify_test_jobs(self) -> AsyncModifyTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncModifyTestJobs
+
+        return AsyncModifyTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def test_profiles(self) -> AsyncTestProfiles_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncTestProfiles
+
+        return AsyncTestProfiles(self, "service_function_testing_v3")
+
+    @cached_property
+    def test_results(self) -> AsyncTestResults_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncTestResults
+
+        return AsyncTestResults(self, "service_function_testing_v3")
+
+    @cached_property
+    def services(self) -> AsyncServices_service_inventory_v2:
+        from .service_inventory_v2_resources import AsyncServices
+
+        return AsyncServices(self, "service_inventory_v2")
 
     @cached_property
     def service_orders(self) -> AsyncServiceOrders_service_ordering_v1:
@@ -75,6 +551,36 @@ class AsyncAllegroClient(AsyncBaseClient):
 
 class InterludeHubs(SyncHubs):
     @cached_property
+    def alarm_management(self) -> AlarmManagementHub_alarm_management_v3:
+        from .alarm_management_v3_resources import AlarmManagementHub
+
+        return AlarmManagementHub(self._client, "alarm_management_v3")
+
+    @cached_property
+    def fault_management(self) -> FaultManagementHub_fault_management_v3:
+        from .fault_management_v3_resources import FaultManagementHub
+
+        return FaultManagementHub(self._client, "fault_management_v3")
+
+    @cached_property
+    def performance_monitoring(self) -> PerformanceMonitoringHub_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import PerformanceMonitoringHub
+
+        return PerformanceMonitoringHub(self._client, "performance_monitoring_v5")
+
+    @cached_property
+    def service_function_testing(self) -> ServiceFunctionTestingHub_service_function_testing_v3:
+        from .service_function_testing_v3_resources import ServiceFunctionTestingHub
+
+        return ServiceFunctionTestingHub(self._client, "service_function_testing_v3")
+
+    @cached_property
+    def service_inventory(self) -> ServiceInventoryHub_service_inventory_v2:
+        from .service_inventory_v2_resources import ServiceInventoryHub
+
+        return ServiceInventoryHub(self._client, "service_inventory_v2")
+
+    @cached_property
     def service_ordering(self) -> ServiceOrderingHub_service_ordering_v1:
         from .service_ordering_v1_resources import ServiceOrderingHub
 
@@ -83,11 +589,153 @@ class InterludeHubs(SyncHubs):
 
 class InterludeClient(SyncBaseClient):
     reference_point = "interlude"
-    default_apis = {"service_ordering": "service_ordering_v1"}
+    default_apis = {
+        "alarm_management": "alarm_management_v3",
+        "fault_management": "fault_management_v3",
+        "performance_monitoring": "performance_monitoring_v5",
+        "pm_streaming": "streaming_management_v1",
+        "service_function_testing": "service_function_testing_v3",
+        "service_inventory": "service_inventory_v2",
+        "service_ordering": "service_ordering_v1",
+    }
 
     @cached_property
     def hubs(self) -> InterludeHubs:
         return InterludeHubs(self)
+
+    @cached_property
+    def alarms(self) -> Alarms_alarm_management_v3:
+        from .alarm_management_v3_resources import Alarms
+
+        return Alarms(self, "alarm_management_v3")
+
+    @cached_property
+    def fault_management_jobs(self) -> FaultManagementJobs_fault_management_v3:
+        from .fault_management_v3_resources import FaultManagementJobs
+
+        return FaultManagementJobs(self, "fault_management_v3")
+
+    @cached_property
+    def cancel_fault_management_jobs(self) -> CancelFaultManagementJobs_fault_management_v3:
+        from .fault_management_v3_resources import CancelFaultManagementJobs
+
+        return CancelFaultManagementJobs(self, "fault_management_v3")
+
+    @cached_property
+    def modify_fault_management_jobs(self) -> ModifyFaultManagementJobs_fault_management_v3:
+        from .fault_management_v3_resources import ModifyFaultManagementJobs
+
+        return ModifyFaultManagementJobs(self, "fault_management_v3")
+
+    @cached_property
+    def fault_management_reports(self) -> FaultManagementReports_fault_management_v3:
+        from .fault_management_v3_resources import FaultManagementReports
+
+        return FaultManagementReports(self, "fault_management_v3")
+
+    @cached_property
+    def fault_management_tracking_records(
+        self,
+    ) -> FaultManagementTrackingRecords_fault_management_v3:
+        from .fault_management_v3_resources import FaultManagementTrackingRecords
+
+        return FaultManagementTrackingRecords(self, "fault_management_v3")
+
+    @cached_property
+    def performance_jobs(self) -> PerformanceJobs_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import PerformanceJobs
+
+        return PerformanceJobs(self, "performance_monitoring_v5")
+
+    @cached_property
+    def cancel_performance_jobs(self) -> CancelPerformanceJobs_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import CancelPerformanceJobs
+
+        return CancelPerformanceJobs(self, "performance_monitoring_v5")
+
+    @cached_property
+    def modify_performance_jobs(self) -> ModifyPerformanceJobs_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import ModifyPerformanceJobs
+
+        return ModifyPerformanceJobs(self, "performance_monitoring_v5")
+
+    @cached_property
+    def performance_profiles(self) -> PerformanceProfiles_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import PerformanceProfiles
+
+        return PerformanceProfiles(self, "performance_monitoring_v5")
+
+    @cached_property
+    def performance_reports(self) -> PerformanceReports_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import PerformanceReports
+
+        return PerformanceReports(self, "performance_monitoring_v5")
+
+    @cached_property
+    def performance_tracking_records(self) -> PerformanceTrackingRecords_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import PerformanceTrackingRecords
+
+        return PerformanceTrackingRecords(self, "performance_monitoring_v5")
+
+    @cached_property
+    def streaming_topics(self) -> StreamingTopics_streaming_management_v1:
+        from .streaming_management_v1_resources import StreamingTopics
+
+        return StreamingTopics(self, "streaming_management_v1")
+
+    @cached_property
+    def streaming_subscriptions(self) -> StreamingSubscriptions_streaming_management_v1:
+        from .streaming_management_v1_resources import StreamingSubscriptions
+
+        return StreamingSubscriptions(self, "streaming_management_v1")
+
+    @cached_property
+    def test_jobs(self) -> TestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import TestJobs
+
+        return TestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def cancel_test_jobs(self) -> CancelTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import CancelTestJobs
+
+        return CancelTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def suspend_test_jobs(self) -> SuspendTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import SuspendTestJobs
+
+        return SuspendTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def resume_test_jobs(self) -> ResumeTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import ResumeTestJobs
+
+        return ResumeTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def modify_test_jobs(self) -> ModifyTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import ModifyTestJobs
+
+        return ModifyTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def test_profiles(self) -> TestProfiles_service_function_testing_v3:
+        from .service_function_testing_v3_resources import TestProfiles
+
+        return TestProfiles(self, "service_function_testing_v3")
+
+    @cached_property
+    def test_results(self) -> TestResults_service_function_testing_v3:
+        from .service_function_testing_v3_resources import TestResults
+
+        return TestResults(self, "service_function_testing_v3")
+
+    @cached_property
+    def services(self) -> Services_service_inventory_v2:
+        from .service_inventory_v2_resources import Services
+
+        return Services(self, "service_inventory_v2")
 
     @cached_property
     def service_orders(self) -> ServiceOrders_service_ordering_v1:
@@ -95,8 +743,46 @@ class InterludeClient(SyncBaseClient):
 
         return ServiceOrders(self, "service_ordering_v1")
 
+    @cached_property
+    def performance_monitoring_v2(self) -> Api_performance_monitoring_v2:
+        from .performance_monitoring_v2_resources import Api
+
+        return Api(self, "performance_monitoring_v2")
+
 
 class AsyncInterludeHubs(AsyncHubs):
+    @cached_property
+    def alarm_management(self) -> AsyncAlarmManagementHub_alarm_management_v3:
+        from .alarm_management_v3_resources import AsyncAlarmManagementHub
+
+        return AsyncAlarmManagementHub(self._client, "alarm_management_v3")
+
+    @cached_property
+    def fault_management(self) -> AsyncFaultManagementHub_fault_management_v3:
+        from .fault_management_v3_resources import AsyncFaultManagementHub
+
+        return AsyncFaultManagementHub(self._client, "fault_management_v3")
+
+    @cached_property
+    def performance_monitoring(self) -> AsyncPerformanceMonitoringHub_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncPerformanceMonitoringHub
+
+        return AsyncPerformanceMonitoringHub(self._client, "performance_monitoring_v5")
+
+    @cached_property
+    def service_function_testing(
+        self,
+    ) -> AsyncServiceFunctionTestingHub_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncServiceFunctionTestingHub
+
+        return AsyncServiceFunctionTestingHub(self._client, "service_function_testing_v3")
+
+    @cached_property
+    def service_inventory(self) -> AsyncServiceInventoryHub_service_inventory_v2:
+        from .service_inventory_v2_resources import AsyncServiceInventoryHub
+
+        return AsyncServiceInventoryHub(self._client, "service_inventory_v2")
+
     @cached_property
     def service_ordering(self) -> AsyncServiceOrderingHub_service_ordering_v1:
         from .service_ordering_v1_resources import AsyncServiceOrderingHub
@@ -106,11 +792,155 @@ class AsyncInterludeHubs(AsyncHubs):
 
 class AsyncInterludeClient(AsyncBaseClient):
     reference_point = "interlude"
-    default_apis = {"service_ordering": "service_ordering_v1"}
+    default_apis = {
+        "alarm_management": "alarm_management_v3",
+        "fault_management": "fault_management_v3",
+        "performance_monitoring": "performance_monitoring_v5",
+        "pm_streaming": "streaming_management_v1",
+        "service_function_testing": "service_function_testing_v3",
+        "service_inventory": "service_inventory_v2",
+        "service_ordering": "service_ordering_v1",
+    }
 
     @cached_property
     def hubs(self) -> AsyncInterludeHubs:
         return AsyncInterludeHubs(self)
+
+    @cached_property
+    def alarms(self) -> AsyncAlarms_alarm_management_v3:
+        from .alarm_management_v3_resources import AsyncAlarms
+
+        return AsyncAlarms(self, "alarm_management_v3")
+
+    @cached_property
+    def fault_management_jobs(self) -> AsyncFaultManagementJobs_fault_management_v3:
+        from .fault_management_v3_resources import AsyncFaultManagementJobs
+
+        return AsyncFaultManagementJobs(self, "fault_management_v3")
+
+    @cached_property
+    def cancel_fault_management_jobs(self) -> AsyncCancelFaultManagementJobs_fault_management_v3:
+        from .fault_management_v3_resources import AsyncCancelFaultManagementJobs
+
+        return AsyncCancelFaultManagementJobs(self, "fault_management_v3")
+
+    @cached_property
+    def modify_fault_management_jobs(self) -> AsyncModifyFaultManagementJobs_fault_management_v3:
+        from .fault_management_v3_resources import AsyncModifyFaultManagementJobs
+
+        return AsyncModifyFaultManagementJobs(self, "fault_management_v3")
+
+    @cached_property
+    def fault_management_reports(self) -> AsyncFaultManagementReports_fault_management_v3:
+        from .fault_management_v3_resources import AsyncFaultManagementReports
+
+        return AsyncFaultManagementReports(self, "fault_management_v3")
+
+    @cached_property
+    def fault_management_tracking_records(
+        self,
+    ) -> AsyncFaultManagementTrackingRecords_fault_management_v3:
+        from .fault_management_v3_resources import AsyncFaultManagementTrackingRecords
+
+        return AsyncFaultManagementTrackingRecords(self, "fault_management_v3")
+
+    @cached_property
+    def performance_jobs(self) -> AsyncPerformanceJobs_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncPerformanceJobs
+
+        return AsyncPerformanceJobs(self, "performance_monitoring_v5")
+
+    @cached_property
+    def cancel_performance_jobs(self) -> AsyncCancelPerformanceJobs_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncCancelPerformanceJobs
+
+        return AsyncCancelPerformanceJobs(self, "performance_monitoring_v5")
+
+    @cached_property
+    def modify_performance_jobs(self) -> AsyncModifyPerformanceJobs_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncModifyPerformanceJobs
+
+        return AsyncModifyPerformanceJobs(self, "performance_monitoring_v5")
+
+    @cached_property
+    def performance_profiles(self) -> AsyncPerformanceProfiles_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncPerformanceProfiles
+
+        return AsyncPerformanceProfiles(self, "performance_monitoring_v5")
+
+    @cached_property
+    def performance_reports(self) -> AsyncPerformanceReports_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncPerformanceReports
+
+        return AsyncPerformanceReports(self, "performance_monitoring_v5")
+
+    @cached_property
+    def performance_tracking_records(
+        self,
+    ) -> AsyncPerformanceTrackingRecords_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncPerformanceTrackingRecords
+
+        return AsyncPerformanceTrackingRecords(self, "performance_monitoring_v5")
+
+    @cached_property
+    def streaming_topics(self) -> AsyncStreamingTopics_streaming_management_v1:
+        from .streaming_management_v1_resources import AsyncStreamingTopics
+
+        return AsyncStreamingTopics(self, "streaming_management_v1")
+
+    @cached_property
+    def streaming_subscriptions(self) -> AsyncStreamingSubscriptions_streaming_management_v1:
+        from .streaming_management_v1_resources import AsyncStreamingSubscriptions
+
+        return AsyncStreamingSubscriptions(self, "streaming_management_v1")
+
+    @cached_property
+    def test_jobs(self) -> AsyncTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncTestJobs
+
+        return AsyncTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def cancel_test_jobs(self) -> AsyncCancelTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncCancelTestJobs
+
+        return AsyncCancelTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def suspend_test_jobs(self) -> AsyncSuspendTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncSuspendTestJobs
+
+        return AsyncSuspendTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def resume_test_jobs(self) -> AsyncResumeTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncResumeTestJobs
+
+        return AsyncResumeTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def modify_test_jobs(self) -> AsyncModifyTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncModifyTestJobs
+
+        return AsyncModifyTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def test_profiles(self) -> AsyncTestProfiles_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncTestProfiles
+
+        return AsyncTestProfiles(self, "service_function_testing_v3")
+
+    @cached_property
+    def test_results(self) -> AsyncTestResults_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncTestResults
+
+        return AsyncTestResults(self, "service_function_testing_v3")
+
+    @cached_property
+    def services(self) -> AsyncServices_service_inventory_v2:
+        from .service_inventory_v2_resources import AsyncServices
+
+        return AsyncServices(self, "service_inventory_v2")
 
     @cached_property
     def service_orders(self) -> AsyncServiceOrders_service_ordering_v1:
@@ -118,8 +948,50 @@ class AsyncInterludeClient(AsyncBaseClient):
 
         return AsyncServiceOrders(self, "service_ordering_v1")
 
+    @cached_property
+    def performance_monitoring_v2(self) -> AsyncApi_performance_monitoring_v2:
+        from .performance_monitoring_v2_resources import AsyncApi
+
+        return AsyncApi(self, "performance_monitoring_v2")
+
 
 class LegatoHubs(SyncHubs):
+    @cached_property
+    def alarm_management(self) -> AlarmManagementHub_alarm_management_v3:
+        from .alarm_management_v3_resources import AlarmManagementHub
+
+        return AlarmManagementHub(self._client, "alarm_management_v3")
+
+    @cached_property
+    def fault_management(self) -> FaultManagementHub_fault_management_v3:
+        from .fault_management_v3_resources import FaultManagementHub
+
+        return FaultManagementHub(self._client, "fault_management_v3")
+
+    @cached_property
+    def performance_monitoring(self) -> PerformanceMonitoringHub_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import PerformanceMonitoringHub
+
+        return PerformanceMonitoringHub(self._client, "performance_monitoring_v5")
+
+    @cached_property
+    def service_catalog(self) -> ServiceCatalogHub_service_catalog_v4:
+        from .service_catalog_v4_resources import ServiceCatalogHub
+
+        return ServiceCatalogHub(self._client, "service_catalog_v4")
+
+    @cached_property
+    def service_function_testing(self) -> ServiceFunctionTestingHub_service_function_testing_v3:
+        from .service_function_testing_v3_resources import ServiceFunctionTestingHub
+
+        return ServiceFunctionTestingHub(self._client, "service_function_testing_v3")
+
+    @cached_property
+    def service_inventory(self) -> ServiceInventoryHub_service_inventory_v5:
+        from .service_inventory_v5_resources import ServiceInventoryHub
+
+        return ServiceInventoryHub(self._client, "service_inventory_v5")
+
     @cached_property
     def service_ordering(self) -> ServiceOrderingHub_service_ordering_v5:
         from .service_ordering_v5_resources import ServiceOrderingHub
@@ -129,11 +1001,160 @@ class LegatoHubs(SyncHubs):
 
 class LegatoClient(SyncBaseClient):
     reference_point = "legato"
-    default_apis = {"service_ordering": "service_ordering_v5"}
+    default_apis = {
+        "alarm_management": "alarm_management_v3",
+        "fault_management": "fault_management_v3",
+        "performance_monitoring": "performance_monitoring_v5",
+        "pm_streaming": "streaming_management_v1",
+        "service_catalog": "service_catalog_v4",
+        "service_function_testing": "service_function_testing_v3",
+        "service_inventory": "service_inventory_v5",
+        "service_ordering": "service_ordering_v5",
+    }
 
     @cached_property
     def hubs(self) -> LegatoHubs:
         return LegatoHubs(self)
+
+    @cached_property
+    def alarms(self) -> Alarms_alarm_management_v3:
+        from .alarm_management_v3_resources import Alarms
+
+        return Alarms(self, "alarm_management_v3")
+
+    @cached_property
+    def fault_management_jobs(self) -> FaultManagementJobs_fault_management_v3:
+        from .fault_management_v3_resources import FaultManagementJobs
+
+        return FaultManagementJobs(self, "fault_management_v3")
+
+    @cached_property
+    def cancel_fault_management_jobs(self) -> CancelFaultManagementJobs_fault_management_v3:
+        from .fault_management_v3_resources import CancelFaultManagementJobs
+
+        return CancelFaultManagementJobs(self, "fault_management_v3")
+
+    @cached_property
+    def modify_fault_management_jobs(self) -> ModifyFaultManagementJobs_fault_management_v3:
+        from .fault_management_v3_resources import ModifyFaultManagementJobs
+
+        return ModifyFaultManagementJobs(self, "fault_management_v3")
+
+    @cached_property
+    def fault_management_reports(self) -> FaultManagementReports_fault_management_v3:
+        from .fault_management_v3_resources import FaultManagementReports
+
+        return FaultManagementReports(self, "fault_management_v3")
+
+    @cached_property
+    def fault_management_tracking_records(
+        self,
+    ) -> FaultManagementTrackingRecords_fault_management_v3:
+        from .fault_management_v3_resources import FaultManagementTrackingRecords
+
+        return FaultManagementTrackingRecords(self, "fault_management_v3")
+
+    @cached_property
+    def performance_jobs(self) -> PerformanceJobs_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import PerformanceJobs
+
+        return PerformanceJobs(self, "performance_monitoring_v5")
+
+    @cached_property
+    def cancel_performance_jobs(self) -> CancelPerformanceJobs_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import CancelPerformanceJobs
+
+        return CancelPerformanceJobs(self, "performance_monitoring_v5")
+
+    @cached_property
+    def modify_performance_jobs(self) -> ModifyPerformanceJobs_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import ModifyPerformanceJobs
+
+        return ModifyPerformanceJobs(self, "performance_monitoring_v5")
+
+    @cached_property
+    def performance_profiles(self) -> PerformanceProfiles_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import PerformanceProfiles
+
+        return PerformanceProfiles(self, "performance_monitoring_v5")
+
+    @cached_property
+    def performance_reports(self) -> PerformanceReports_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import PerformanceReports
+
+        return PerformanceReports(self, "performance_monitoring_v5")
+
+    @cached_property
+    def performance_tracking_records(self) -> PerformanceTrackingRecords_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import PerformanceTrackingRecords
+
+        return PerformanceTrackingRecords(self, "performance_monitoring_v5")
+
+    @cached_property
+    def streaming_topics(self) -> StreamingTopics_streaming_management_v1:
+        from .streaming_management_v1_resources import StreamingTopics
+
+        return StreamingTopics(self, "streaming_management_v1")
+
+    @cached_property
+    def streaming_subscriptions(self) -> StreamingSubscriptions_streaming_management_v1:
+        from .streaming_management_v1_resources import StreamingSubscriptions
+
+        return StreamingSubscriptions(self, "streaming_management_v1")
+
+    @cached_property
+    def service_specifications(self) -> ServiceSpecifications_service_catalog_v4:
+        from .service_catalog_v4_resources import ServiceSpecifications
+
+        return ServiceSpecifications(self, "service_catalog_v4")
+
+    @cached_property
+    def test_jobs(self) -> TestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import TestJobs
+
+        return TestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def cancel_test_jobs(self) -> CancelTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import CancelTestJobs
+
+        return CancelTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def suspend_test_jobs(self) -> SuspendTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import SuspendTestJobs
+
+        return SuspendTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def resume_test_jobs(self) -> ResumeTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import ResumeTestJobs
+
+        return ResumeTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def modify_test_jobs(self) -> ModifyTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import ModifyTestJobs
+
+        return ModifyTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def test_profiles(self) -> TestProfiles_service_function_testing_v3:
+        from .service_function_testing_v3_resources import TestProfiles
+
+        return TestProfiles(self, "service_function_testing_v3")
+
+    @cached_property
+    def test_results(self) -> TestResults_service_function_testing_v3:
+        from .service_function_testing_v3_resources import TestResults
+
+        return TestResults(self, "service_function_testing_v3")
+
+    @cached_property
+    def services(self) -> Services_service_inventory_v5:
+        from .service_inventory_v5_resources import Services
+
+        return Services(self, "service_inventory_v5")
 
     @cached_property
     def service_orders(self) -> ServiceOrders_service_ordering_v5:
@@ -141,8 +1162,52 @@ class LegatoClient(SyncBaseClient):
 
         return ServiceOrders(self, "service_ordering_v5")
 
+    @cached_property
+    def performance_monitoring_v2(self) -> Api_performance_monitoring_v2:
+        from .performance_monitoring_v2_resources import Api
+
+        return Api(self, "performance_monitoring_v2")
+
 
 class AsyncLegatoHubs(AsyncHubs):
+    @cached_property
+    def alarm_management(self) -> AsyncAlarmManagementHub_alarm_management_v3:
+        from .alarm_management_v3_resources import AsyncAlarmManagementHub
+
+        return AsyncAlarmManagementHub(self._client, "alarm_management_v3")
+
+    @cached_property
+    def fault_management(self) -> AsyncFaultManagementHub_fault_management_v3:
+        from .fault_management_v3_resources import AsyncFaultManagementHub
+
+        return AsyncFaultManagementHub(self._client, "fault_management_v3")
+
+    @cached_property
+    def performance_monitoring(self) -> AsyncPerformanceMonitoringHub_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncPerformanceMonitoringHub
+
+        return AsyncPerformanceMonitoringHub(self._client, "performance_monitoring_v5")
+
+    @cached_property
+    def service_catalog(self) -> AsyncServiceCatalogHub_service_catalog_v4:
+        from .service_catalog_v4_resources import AsyncServiceCatalogHub
+
+        return AsyncServiceCatalogHub(self._client, "service_catalog_v4")
+
+    @cached_property
+    def service_function_testing(
+        self,
+    ) -> AsyncServiceFunctionTestingHub_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncServiceFunctionTestingHub
+
+        return AsyncServiceFunctionTestingHub(self._client, "service_function_testing_v3")
+
+    @cached_property
+    def service_inventory(self) -> AsyncServiceInventoryHub_service_inventory_v5:
+        from .service_inventory_v5_resources import AsyncServiceInventoryHub
+
+        return AsyncServiceInventoryHub(self._client, "service_inventory_v5")
+
     @cached_property
     def service_ordering(self) -> AsyncServiceOrderingHub_service_ordering_v5:
         from .service_ordering_v5_resources import AsyncServiceOrderingHub
@@ -152,14 +1217,171 @@ class AsyncLegatoHubs(AsyncHubs):
 
 class AsyncLegatoClient(AsyncBaseClient):
     reference_point = "legato"
-    default_apis = {"service_ordering": "service_ordering_v5"}
+    default_apis = {
+        "alarm_management": "alarm_management_v3",
+        "fault_management": "fault_management_v3",
+        "performance_monitoring": "performance_monitoring_v5",
+        "pm_streaming": "streaming_management_v1",
+        "service_catalog": "service_catalog_v4",
+        "service_function_testing": "service_function_testing_v3",
+        "service_inventory": "service_inventory_v5",
+        "service_ordering": "service_ordering_v5",
+    }
 
     @cached_property
     def hubs(self) -> AsyncLegatoHubs:
         return AsyncLegatoHubs(self)
 
     @cached_property
+    def alarms(self) -> AsyncAlarms_alarm_management_v3:
+        from .alarm_management_v3_resources import AsyncAlarms
+
+        return AsyncAlarms(self, "alarm_management_v3")
+
+    @cached_property
+    def fault_management_jobs(self) -> AsyncFaultManagementJobs_fault_management_v3:
+        from .fault_management_v3_resources import AsyncFaultManagementJobs
+
+        return AsyncFaultManagementJobs(self, "fault_management_v3")
+
+    @cached_property
+    def cancel_fault_management_jobs(self) -> AsyncCancelFaultManagementJobs_fault_management_v3:
+        from .fault_management_v3_resources import AsyncCancelFaultManagementJobs
+
+        return AsyncCancelFaultManagementJobs(self, "fault_management_v3")
+
+    @cached_property
+    def modify_fault_management_jobs(self) -> AsyncModifyFaultManagementJobs_fault_management_v3:
+        from .fault_management_v3_resources import AsyncModifyFaultManagementJobs
+
+        return AsyncModifyFaultManagementJobs(self, "fault_management_v3")
+
+    @cached_property
+    def fault_management_reports(self) -> AsyncFaultManagementReports_fault_management_v3:
+        from .fault_management_v3_resources import AsyncFaultManagementReports
+
+        return AsyncFaultManagementReports(self, "fault_management_v3")
+
+    @cached_property
+    def fault_management_tracking_records(
+        self,
+    ) -> AsyncFaultManagementTrackingRecords_fault_management_v3:
+        from .fault_management_v3_resources import AsyncFaultManagementTrackingRecords
+
+        return AsyncFaultManagementTrackingRecords(self, "fault_management_v3")
+
+    @cached_property
+    def performance_jobs(self) -> AsyncPerformanceJobs_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncPerformanceJobs
+
+        return AsyncPerformanceJobs(self, "performance_monitoring_v5")
+
+    @cached_property
+    def cancel_performance_jobs(self) -> AsyncCancelPerformanceJobs_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncCancelPerformanceJobs
+
+        return AsyncCancelPerformanceJobs(self, "performance_monitoring_v5")
+
+    @cached_property
+    def modify_performance_jobs(self) -> AsyncModifyPerformanceJobs_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncModifyPerformanceJobs
+
+        return AsyncModifyPerformanceJobs(self, "performance_monitoring_v5")
+
+    @cached_property
+    def performance_profiles(self) -> AsyncPerformanceProfiles_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncPerformanceProfiles
+
+        return AsyncPerformanceProfiles(self, "performance_monitoring_v5")
+
+    @cached_property
+    def performance_reports(self) -> AsyncPerformanceReports_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncPerformanceReports
+
+        return AsyncPerformanceReports(self, "performance_monitoring_v5")
+
+    @cached_property
+    def performance_tracking_records(
+        self,
+    ) -> AsyncPerformanceTrackingRecords_performance_monitoring_v5:
+        from .performance_monitoring_v5_resources import AsyncPerformanceTrackingRecords
+
+        return AsyncPerformanceTrackingRecords(self, "performance_monitoring_v5")
+
+    @cached_property
+    def streaming_topics(self) -> AsyncStreamingTopics_streaming_management_v1:
+        from .streaming_management_v1_resources import AsyncStreamingTopics
+
+        return AsyncStreamingTopics(self, "streaming_management_v1")
+
+    @cached_property
+    def streaming_subscriptions(self) -> AsyncStreamingSubscriptions_streaming_management_v1:
+        from .streaming_management_v1_resources import AsyncStreamingSubscriptions
+
+        return AsyncStreamingSubscriptions(self, "streaming_management_v1")
+
+    @cached_property
+    def service_specifications(self) -> AsyncServiceSpecifications_service_catalog_v4:
+        from .service_catalog_v4_resources import AsyncServiceSpecifications
+
+        return AsyncServiceSpecifications(self, "service_catalog_v4")
+
+    @cached_property
+    def test_jobs(self) -> AsyncTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncTestJobs
+
+        return AsyncTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def cancel_test_jobs(self) -> AsyncCancelTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncCancelTestJobs
+
+        return AsyncCancelTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def suspend_test_jobs(self) -> AsyncSuspendTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncSuspendTestJobs
+
+        return AsyncSuspendTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def resume_test_jobs(self) -> AsyncResumeTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncResumeTestJobs
+
+        return AsyncResumeTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def modify_test_jobs(self) -> AsyncModifyTestJobs_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncModifyTestJobs
+
+        return AsyncModifyTestJobs(self, "service_function_testing_v3")
+
+    @cached_property
+    def test_profiles(self) -> AsyncTestProfiles_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncTestProfiles
+
+        return AsyncTestProfiles(self, "service_function_testing_v3")
+
+    @cached_property
+    def test_results(self) -> AsyncTestResults_service_function_testing_v3:
+        from .service_function_testing_v3_resources import AsyncTestResults
+
+        return AsyncTestResults(self, "service_function_testing_v3")
+
+    @cached_property
+    def services(self) -> AsyncServices_service_inventory_v5:
+        from .service_inventory_v5_resources import AsyncServices
+
+        return AsyncServices(self, "service_inventory_v5")
+
+    @cached_property
     def service_orders(self) -> AsyncServiceOrders_service_ordering_v5:
         from .service_ordering_v5_resources import AsyncServiceOrders
 
         return AsyncServiceOrders(self, "service_ordering_v5")
+
+    @cached_property
+    def performance_monitoring_v2(self) -> AsyncApi_performance_monitoring_v2:
+        from .performance_monitoring_v2_resources import AsyncApi
+
+        return AsyncApi(self, "performance_monitoring_v2")

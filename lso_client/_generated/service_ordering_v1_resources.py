@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence  # noqa: F401
 from datetime import datetime  # noqa: F401
+from functools import cached_property
 from typing import Any  # noqa: F401
 
 from typing_extensions import Unpack
 
 from lso_client._pagination import SyncPage  # noqa: F401
 from lso_client._resource import (
+    AsyncApi,
     AsyncHubResource,
     AsyncPager,
     AsyncResource,
     CallOptions,
+    SyncApi,
     SyncHubResource,
     SyncResource,
 )
@@ -281,3 +284,27 @@ class AsyncServiceOrderingHub(AsyncHubResource):
         return await self._request(
             _OPS["unregisterListener"], None, path_params={"id": id}, options=options
         )
+
+
+class Api(SyncApi):
+    """The resources of Service Ordering Management 1.0.1."""
+
+    @cached_property
+    def service_orders(self) -> ServiceOrders:
+        return ServiceOrders(self._client, self._module)
+
+    @cached_property
+    def hub(self) -> ServiceOrderingHub:
+        return ServiceOrderingHub(self._client, self._module)
+
+
+class AsyncApi(AsyncApi):
+    """The resources of Service Ordering Management 1.0.1."""
+
+    @cached_property
+    def service_orders(self) -> AsyncServiceOrders:
+        return AsyncServiceOrders(self._client, self._module)
+
+    @cached_property
+    def hub(self) -> AsyncServiceOrderingHub:
+        return AsyncServiceOrderingHub(self._client, self._module)

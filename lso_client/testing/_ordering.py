@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ._examples import example_service_configuration, example_service_order
 from ._http import (
     ApiError,
     Request,
@@ -28,7 +29,6 @@ from ._http import (
     parse_datetime,
     unprocessable,
 )
-from ._examples import example_service_configuration, example_service_order
 from ._runtime import HubStore, SellerContext, format_time
 from ._scenarios import (
     ORDER_STATES,
