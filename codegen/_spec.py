@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -13,7 +14,8 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = REPO_ROOT / "specs" / "manifest.yaml"
-DEFAULT_SOURCE = REPO_ROOT.parent / "shared" / "mef"
+# Where the pinned files are read from unless told otherwise.
+DEFAULT_SOURCE = Path(os.environ.get("LSO_SPECS_DIR") or REPO_ROOT.parent / "shared" / "mef")
 
 
 class SpecError(Exception):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from codegen._spec import (
 )
 from codegen.patches import PATCHES, absent_required, load_patched
 
-SOURCE = Path(os.environ.get("LSO_SPECS_DIR", DEFAULT_SOURCE))
+SOURCE = DEFAULT_SOURCE
 
 
 @pytest.fixture(scope="module")
