@@ -166,20 +166,21 @@ def emit_resources(api: ApiInfo, config: dict[str, Any]) -> str:
         "    SyncHubResource,",
         "    SyncResource,",
         ")",
-        "from lso_client._operations import operations_of\n",
+        "from lso_client._operations import operations_of",
+        "from lso_client._waiting import collected, final_state  # noqa: F401\n",
         f"from . import {api.entry.module} as m\n",
         f"_OPS = operations_of({api.entry.module!r})\n",
     ]
     specs = config.get("resources", {})
     resources = module_resources(api, config)
-    classes: list[tuple[str, str, dict[str, str], dict[str, Any] | None]] = [
-        (cls, "Resource", specs[attr]["operations"], specs[attr].get("wait"))
+    classes: list[tuple[str, str, dict[str, str], dict[str, Any] | None, dict[str, Any] | None]] = [
+        (cls, "Resource", specs[attr]["operations"], specs[attr].get("wait"), specs[attr].get("collect"))
         for attr, cls in resources
     ]
     hub = module_hub(api, config)
     if hub is not None:
-        classes.append((hub, "HubResource", config["hub"], None))
-    for class_name, base, operations, wait in classes:
+        classes.append((hub, "HubResource", config["hub"], None, None))
+    for class_name, base, operations, wait, collect in classes:
         for is_async in (False, True):
             prefix = "Async" if is_async else "Sync"
             name = f"Async{class_name}" if is_async else class_name
@@ -194,6 +195,8 @@ def emit_resources(api: ApiInfo, config: dict[str, Any]) -> str:
                 lines.append(f"        {_call(op, is_async=is_async)}\n")
             if wait is not None and wait["retrieve"] in by_id:
                 lines.extend(_wait_methods(by_id, operations, wait, is_async=is_async))
+            if collect is not None and collect["list"] in by_id:
+                lines.extend(_collect_method(by_id, operations, collect, is_async=is_async))
     # Every resource of this API under one object: `client.<module>` for a version
     # that is not the reference point's default.
     for is_async in (False, True):
@@ -215,6 +218,40 @@ def emit_resources(api: ApiInfo, config: dict[str, Any]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _collect_method(
+    by_id: dict[str, OperationInfo], verbs: dict[str, str], collect: dict[str, Any], *, is_async: bool
+) -> list[str]:
+    listing = by_id[collect["list"]]
+    param = next(p for p in listing.params if p.name == collect["filter"])
+    model = f"m.{listing.response_model}"
+    final = tuple(collect.get("final_states", ()))
+    events = tuple(collect["events"])
+    read = f"self.{verbs[collect['list']]}({param.python_name}=job_id)"
+    if is_async:
+        reader = [
+            f"        async def read() -> list[{model}]:",
+            f"            return [item async for item in {read}]\n",
+        ]
+    else:
+        reader = [
+            f"        def read() -> list[{model}]:",
+            f"            return list({read})\n",
+        ]
+    aw, define = ("await ", "async def") if is_async else ("", "def")
+    return [
+        f"    {define} wait_for_job(self, job_id: str, /, *, count: int = 1, timeout: float = 3600.0, "
+        "poll_interval: float = 1.0, max_poll_interval: float = 30.0) -> "
+        f"list[{model}]:",
+        f'        """Return the {collect["what"]} of job `job_id` once `count` of them are'
+        + (f" final ({', '.join(final)})." if final else " there.")
+        + '\n        Notifications about the job wake the wait at once when a listener is subscribed."""',
+        *reader,
+        f"        goal = collected({collect['what']!r}, job_id, count, {final!r})",
+        f"        return {aw}self._wait(read, goal, job_id, {events!r}, "
+        "(timeout, poll_interval, max_poll_interval))\n",
+    ]
+
+
 def _wait_methods(
     by_id: dict[str, OperationInfo], verbs: dict[str, str], wait: dict[str, Any], *, is_async: bool
 ) -> list[str]:
@@ -232,9 +269,9 @@ def _wait_methods(
         f'        """Return the {wait["what"]} once its state is in `until` (by default a final',
         "        state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a",
         '        listener subscribed through this client wake the wait at once."""',
-        f"        return {aw}self._wait(lambda: self.{verbs[wait['retrieve']]}(id), id, "
-        f"final_states=until, event_types={events!r}, timeout=timeout, "
-        f"poll_interval=poll_interval, max_poll_interval=max_poll_interval, what={wait['what']!r})\n",
+        f"        goal = final_state({wait['what']!r}, id, until)",
+        f"        return {aw}self._wait(lambda: self.{verbs[wait['retrieve']]}(id), goal, id, "
+        f"{events!r}, (timeout, poll_interval, max_poll_interval))\n",
     ]
     create = by_id.get(wait.get("create", ""))
     if create is not None and create.request_model:

@@ -28,7 +28,7 @@ from ._operations import Operation
 from ._pagination import AsyncPage, SyncPage
 from ._parsing import parse_json
 from ._transport import RequestOptions
-from ._waiting import wait_async, wait_sync
+from ._waiting import Goal, wait_async, wait_sync
 
 if TYPE_CHECKING:
     from ._client import AsyncBaseClient, SyncBaseClient
@@ -297,25 +297,21 @@ class SyncResource(_BaseResource):
     def _wait(
         self,
         read: Callable[[], T],
+        goal: Goal[T],
         subject: str,
-        *,
-        final_states: Collection[str],
         event_types: Collection[str],
-        timeout: float,
-        poll_interval: float,
-        max_poll_interval: float,
-        what: str,
+        timing: tuple[float, float, float],
     ) -> T:
+        timeout, poll_interval, max_poll_interval = timing
         return wait_sync(
             read,
+            goal,
             subject=subject,
-            final_states=frozenset(final_states),
             event_types=event_types,
             listeners=self._client._listeners_for(self._module),
             timeout=timeout,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
-            what=what,
         )
 
     def _list(
@@ -409,25 +405,21 @@ class AsyncResource(_BaseResource):
     async def _wait(
         self,
         read: Callable[[], Awaitable[T]],
+        goal: Goal[T],
         subject: str,
-        *,
-        final_states: Collection[str],
         event_types: Collection[str],
-        timeout: float,
-        poll_interval: float,
-        max_poll_interval: float,
-        what: str,
+        timing: tuple[float, float, float],
     ) -> T:
+        timeout, poll_interval, max_poll_interval = timing
         return await wait_async(
             read,
+            goal,
             subject=subject,
-            final_states=frozenset(final_states),
             event_types=event_types,
             listeners=self._client._listeners_for(self._module),
             timeout=timeout,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
-            what=what,
         )
 
     def _list(

@@ -1,10 +1,13 @@
 """Waiting for long-running work to finish.
 
-One loop serves every kind of work: read the current state, stop when it is
-final, otherwise sleep until the next poll or until a notification about the
-object arrives, whichever is first. With a listener subscribed through the
+One loop serves every kind of wait: read the current state, stop when the goal
+is met, otherwise sleep until the next poll or until a notification about the
+subject arrives, whichever is first. With a listener subscribed through the
 client, notifications wake the loop at once and polling only guards against
 lost events; without one, polls back off from `poll_interval` to `max_poll_interval`.
+
+Two goals exist: one object reaching a final state (`wait(id)`), and enough of
+the objects a job produces (reports, results) reaching one (`wait_for_job(id)`).
 """
 
 from __future__ import annotations
@@ -13,12 +16,21 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Awaitable, Callable, Collection
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Collection, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from ._errors import LSOError
 
-__all__ = ["WaitTimeoutError", "state_of", "wait_async", "wait_sync"]
+__all__ = [
+    "Goal",
+    "WaitTimeoutError",
+    "collected",
+    "final_state",
+    "state_of",
+    "wait_async",
+    "wait_sync",
+]
 
 T = TypeVar("T")
 
@@ -27,7 +39,7 @@ _LISTENER_POLL_INTERVAL = 30.0
 
 
 class WaitTimeoutError(LSOError, TimeoutError):
-    """The work did not reach a final state in time; `last` is what was last read."""
+    """The work did not finish in time; `last` is what was last read."""
 
     def __init__(self, message: str, *, last: Any) -> None:
         super().__init__(message)
@@ -39,6 +51,39 @@ def state_of(obj: Any) -> str | None:
     if value is None and isinstance(obj, dict):
         value = obj.get("state")
     return getattr(value, "value", value)
+
+
+@dataclass(frozen=True)
+class Goal(Generic[T]):
+    """When a wait is over, and how to say where it stands."""
+
+    done: Callable[[T], bool]
+    describe: Callable[[T], str]
+
+
+def final_state(what: str, subject: str, final_states: Collection[str]) -> Goal[Any]:
+    """`subject` has reached one of `final_states`."""
+    states = frozenset(final_states)
+    return Goal(
+        done=lambda obj: state_of(obj) in states,
+        describe=lambda obj: f"{what} {subject} is still {state_of(obj)}",
+    )
+
+
+def collected(
+    what: str, subject: str, count: int, final_states: Collection[str]
+) -> Goal[list[Any]]:
+    """At least `count` of the listed objects are in a final state (any state when
+    `final_states` is empty)."""
+    states = frozenset(final_states)
+
+    def ready(items: list[Any]) -> int:
+        return sum(1 for item in items if not states or state_of(item) in states)
+
+    return Goal(
+        done=lambda items: ready(items) >= count,
+        describe=lambda items: f"{what} of {subject}: {ready(items)} of {count} ready",
+    )
 
 
 def _event_subject(notification: Any) -> str | None:
@@ -57,24 +102,27 @@ def _waker(
     return tap
 
 
-def _delays(poll_interval: float, max_poll_interval: float, listening: bool) -> Any:
+def _delays(poll_interval: float, max_poll_interval: float, listening: bool) -> Iterator[float]:
     delay = poll_interval
     while True:
         yield _LISTENER_POLL_INTERVAL if listening else delay
         delay = min(delay * 1.5, max_poll_interval)
 
 
+def _timed_out(goal: Goal[Any], current: Any, timeout: float) -> WaitTimeoutError:
+    return WaitTimeoutError(f"{goal.describe(current)} after {timeout:g} s", last=current)
+
+
 def wait_sync(
     read: Callable[[], T],
+    goal: Goal[T],
     *,
     subject: str,
-    final_states: Collection[str],
     event_types: Collection[str],
     listeners: list[Any],
     timeout: float,
     poll_interval: float,
     max_poll_interval: float,
-    what: str,
 ) -> T:
     woken = threading.Event()
     tap = _waker(event_types, subject, woken.set)
@@ -85,14 +133,11 @@ def wait_sync(
         for delay in _delays(poll_interval, max_poll_interval, bool(listeners)):
             woken.clear()
             current = read()
-            if state_of(current) in final_states:
+            if goal.done(current):
                 return current
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise WaitTimeoutError(
-                    f"{what} {subject} is still {state_of(current)} after {timeout:g} s",
-                    last=current,
-                )
+                raise _timed_out(goal, current, timeout)
             woken.wait(min(delay, remaining))
         raise AssertionError("unreachable")
     finally:
@@ -102,20 +147,20 @@ def wait_sync(
 
 async def wait_async(
     read: Callable[[], Awaitable[T]],
+    goal: Goal[T],
     *,
     subject: str,
-    final_states: Collection[str],
     event_types: Collection[str],
     listeners: list[Any],
     timeout: float,
     poll_interval: float,
     max_poll_interval: float,
-    what: str,
 ) -> T:
     loop = asyncio.get_running_loop()
     woken = asyncio.Event()
-    # Taps run on the listener's thread: hand the wake-up to this loop.
+
     def wake() -> None:
+        # Taps run on the listener's thread: hand the wake-up to this loop.
         loop.call_soon_threadsafe(woken.set)
 
     tap = _waker(event_types, subject, wake)
@@ -126,14 +171,11 @@ async def wait_async(
         for delay in _delays(poll_interval, max_poll_interval, bool(listeners)):
             woken.clear()
             current = await read()
-            if state_of(current) in final_states:
+            if goal.done(current):
                 return current
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise WaitTimeoutError(
-                    f"{what} {subject} is still {state_of(current)} after {timeout:g} s",
-                    last=current,
-                )
+                raise _timed_out(goal, current, timeout)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(woken.wait(), min(delay, remaining))
         raise AssertionError("unreachable")

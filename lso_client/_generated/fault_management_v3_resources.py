@@ -22,6 +22,7 @@ from lso_client._resource import (
     SyncResource,
 )
 from lso_client._operations import operations_of
+from lso_client._waiting import collected, final_state  # noqa: F401
 
 from . import fault_management_v3 as m
 
@@ -153,15 +154,13 @@ class FaultManagementJobs(SyncResource):
         """Return the fault management job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("fault management job", id, until)
         return self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("faultManagementJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="fault management job",
+            ("faultManagementJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
     def create_and_wait(
@@ -310,15 +309,13 @@ class AsyncFaultManagementJobs(AsyncResource):
         """Return the fault management job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("fault management job", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("faultManagementJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="fault management job",
+            ("faultManagementJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
     async def create_and_wait(
@@ -405,15 +402,13 @@ class CancelFaultManagementJobs(SyncResource):
         """Return the cancel fault management job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("cancel fault management job request", id, until)
         return self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("cancelFaultManagementJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="cancel fault management job request",
+            ("cancelFaultManagementJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -482,15 +477,13 @@ class AsyncCancelFaultManagementJobs(AsyncResource):
         """Return the cancel fault management job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("cancel fault management job request", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("cancelFaultManagementJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="cancel fault management job request",
+            ("cancelFaultManagementJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -557,15 +550,13 @@ class ModifyFaultManagementJobs(SyncResource):
         """Return the modify fault management job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("modify fault management job request", id, until)
         return self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("modifyFaultManagementJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="modify fault management job request",
+            ("modifyFaultManagementJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -634,15 +625,13 @@ class AsyncModifyFaultManagementJobs(AsyncResource):
         """Return the modify fault management job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("modify fault management job request", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("modifyFaultManagementJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="modify fault management job request",
+            ("modifyFaultManagementJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -729,15 +718,40 @@ class FaultManagementReports(SyncResource):
         """Return the fault management report once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("fault management report", id, until)
         return self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("faultManagementReportStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="fault management report",
+            ("faultManagementReportStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
+        )
+
+    def wait_for_job(
+        self,
+        job_id: str,
+        /,
+        *,
+        count: int = 1,
+        timeout: float = 3600.0,
+        poll_interval: float = 1.0,
+        max_poll_interval: float = 30.0,
+    ) -> list[m.FaultManagementReportFind]:
+        """Return the fault management reports of job `job_id` once `count` of them are final (completed, failed, rejected).
+        Notifications about the job wake the wait at once when a listener is subscribed."""
+
+        def read() -> list[m.FaultManagementReportFind]:
+            return list(self.list(fault_management_job_id=job_id))
+
+        goal = collected(
+            "fault management reports", job_id, count, ("completed", "failed", "rejected")
+        )
+        return self._wait(
+            read,
+            goal,
+            job_id,
+            ("faultManagementJobReportReadyEvent", "faultManagementJobReportPreparationErrorEvent"),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -824,15 +838,40 @@ class AsyncFaultManagementReports(AsyncResource):
         """Return the fault management report once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("fault management report", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("faultManagementReportStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="fault management report",
+            ("faultManagementReportStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
+        )
+
+    async def wait_for_job(
+        self,
+        job_id: str,
+        /,
+        *,
+        count: int = 1,
+        timeout: float = 3600.0,
+        poll_interval: float = 1.0,
+        max_poll_interval: float = 30.0,
+    ) -> list[m.FaultManagementReportFind]:
+        """Return the fault management reports of job `job_id` once `count` of them are final (completed, failed, rejected).
+        Notifications about the job wake the wait at once when a listener is subscribed."""
+
+        async def read() -> list[m.FaultManagementReportFind]:
+            return [item async for item in self.list(fault_management_job_id=job_id)]
+
+        goal = collected(
+            "fault management reports", job_id, count, ("completed", "failed", "rejected")
+        )
+        return await self._wait(
+            read,
+            goal,
+            job_id,
+            ("faultManagementJobReportReadyEvent", "faultManagementJobReportPreparationErrorEvent"),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 

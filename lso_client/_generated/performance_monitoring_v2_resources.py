@@ -22,6 +22,7 @@ from lso_client._resource import (
     SyncResource,
 )
 from lso_client._operations import operations_of
+from lso_client._waiting import collected, final_state  # noqa: F401
 
 from . import performance_monitoring_v2 as m
 
@@ -178,15 +179,13 @@ class PerformanceJobs(SyncResource):
         """Return the performance job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("performance job", id, until)
         return self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("performanceJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="performance job",
+            ("performanceJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
     def create_and_wait(
@@ -366,15 +365,13 @@ class AsyncPerformanceJobs(AsyncResource):
         """Return the performance job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("performance job", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("performanceJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="performance job",
+            ("performanceJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
     async def create_and_wait(
@@ -467,15 +464,13 @@ class CancelPerformanceJobs(SyncResource):
         """Return the cancel performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("cancel performance job request", id, until)
         return self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("cancelPerformanceJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="cancel performance job request",
+            ("cancelPerformanceJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -542,15 +537,13 @@ class AsyncCancelPerformanceJobs(AsyncResource):
         """Return the cancel performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("cancel performance job request", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("cancelPerformanceJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="cancel performance job request",
+            ("cancelPerformanceJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -617,15 +610,13 @@ class ModifyPerformanceJobs(SyncResource):
         """Return the modify performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("modify performance job request", id, until)
         return self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("modifyPerformanceJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="modify performance job request",
+            ("modifyPerformanceJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -692,15 +683,13 @@ class AsyncModifyPerformanceJobs(AsyncResource):
         """Return the modify performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("modify performance job request", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("modifyPerformanceJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="modify performance job request",
+            ("modifyPerformanceJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -767,15 +756,13 @@ class SuspendPerformanceJobs(SyncResource):
         """Return the suspend performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("suspend performance job request", id, until)
         return self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("suspendPerformanceJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="suspend performance job request",
+            ("suspendPerformanceJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -842,15 +829,13 @@ class AsyncSuspendPerformanceJobs(AsyncResource):
         """Return the suspend performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("suspend performance job request", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("suspendPerformanceJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="suspend performance job request",
+            ("suspendPerformanceJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -917,15 +902,13 @@ class ResumePerformanceJobs(SyncResource):
         """Return the resume performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("resume performance job request", id, until)
         return self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("resumePerformanceJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="resume performance job request",
+            ("resumePerformanceJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -992,15 +975,13 @@ class AsyncResumePerformanceJobs(AsyncResource):
         """Return the resume performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("resume performance job request", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("resumePerformanceJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="resume performance job request",
+            ("resumePerformanceJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -1256,15 +1237,13 @@ class PerformanceReports(SyncResource):
         """Return the performance report once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("performance report", id, until)
         return self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("performanceReportStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="performance report",
+            ("performanceReportStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
     def create_and_wait(
@@ -1285,6 +1264,31 @@ class PerformanceReports(SyncResource):
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+        )
+
+    def wait_for_job(
+        self,
+        job_id: str,
+        /,
+        *,
+        count: int = 1,
+        timeout: float = 3600.0,
+        poll_interval: float = 1.0,
+        max_poll_interval: float = 30.0,
+    ) -> list[m.PerformanceReportFind]:
+        """Return the performance reports of job `job_id` once `count` of them are final (completed, failed, rejected).
+        Notifications about the job wake the wait at once when a listener is subscribed."""
+
+        def read() -> list[m.PerformanceReportFind]:
+            return list(self.list(performance_job_id=job_id))
+
+        goal = collected("performance reports", job_id, count, ("completed", "failed", "rejected"))
+        return self._wait(
+            read,
+            goal,
+            job_id,
+            ("performanceJobReportReadyEvent", "performanceJobReportPreparationErrorEvent"),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -1380,15 +1384,13 @@ class AsyncPerformanceReports(AsyncResource):
         """Return the performance report once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("performance report", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("performanceReportStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="performance report",
+            ("performanceReportStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
     async def create_and_wait(
@@ -1409,6 +1411,31 @@ class AsyncPerformanceReports(AsyncResource):
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+        )
+
+    async def wait_for_job(
+        self,
+        job_id: str,
+        /,
+        *,
+        count: int = 1,
+        timeout: float = 3600.0,
+        poll_interval: float = 1.0,
+        max_poll_interval: float = 30.0,
+    ) -> list[m.PerformanceReportFind]:
+        """Return the performance reports of job `job_id` once `count` of them are final (completed, failed, rejected).
+        Notifications about the job wake the wait at once when a listener is subscribed."""
+
+        async def read() -> list[m.PerformanceReportFind]:
+            return [item async for item in self.list(performance_job_id=job_id)]
+
+        goal = collected("performance reports", job_id, count, ("completed", "failed", "rejected"))
+        return await self._wait(
+            read,
+            goal,
+            job_id,
+            ("performanceJobReportReadyEvent", "performanceJobReportPreparationErrorEvent"),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 

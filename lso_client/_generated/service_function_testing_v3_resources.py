@@ -22,6 +22,7 @@ from lso_client._resource import (
     SyncResource,
 )
 from lso_client._operations import operations_of
+from lso_client._waiting import collected, final_state  # noqa: F401
 
 from . import service_function_testing_v3 as m
 
@@ -133,15 +134,13 @@ class TestJobs(SyncResource):
         """Return the test job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("test job", id, until)
         return self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("testJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="test job",
+            ("testJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
     def create_and_wait(
@@ -270,15 +269,13 @@ class AsyncTestJobs(AsyncResource):
         """Return the test job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("test job", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("testJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="test job",
+            ("testJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
     async def create_and_wait(
@@ -359,15 +356,13 @@ class CancelTestJobs(SyncResource):
         """Return the cancel test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("cancel test job request", id, until)
         return self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("cancelTestJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="cancel test job request",
+            ("cancelTestJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -428,15 +423,13 @@ class AsyncCancelTestJobs(AsyncResource):
         """Return the cancel test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("cancel test job request", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("cancelTestJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="cancel test job request",
+            ("cancelTestJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -500,15 +493,13 @@ class SuspendTestJobs(SyncResource):
         """Return the suspend test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("suspend test job request", id, until)
         return self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("suspendTestJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="suspend test job request",
+            ("suspendTestJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -572,15 +563,13 @@ class AsyncSuspendTestJobs(AsyncResource):
         """Return the suspend test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("suspend test job request", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("suspendTestJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="suspend test job request",
+            ("suspendTestJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -641,15 +630,13 @@ class ResumeTestJobs(SyncResource):
         """Return the resume test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("resume test job request", id, until)
         return self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("resumeTestJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="resume test job request",
+            ("resumeTestJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -710,15 +697,13 @@ class AsyncResumeTestJobs(AsyncResource):
         """Return the resume test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("resume test job request", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("resumeTestJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="resume test job request",
+            ("resumeTestJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -779,15 +764,13 @@ class ModifyTestJobs(SyncResource):
         """Return the modify test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("modify test job request", id, until)
         return self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("modifyTestJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="modify test job request",
+            ("modifyTestJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -848,15 +831,13 @@ class AsyncModifyTestJobs(AsyncResource):
         """Return the modify test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("modify test job request", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=("modifyTestJobStateChangeEvent",),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="modify test job request",
+            ("modifyTestJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 
@@ -1039,6 +1020,31 @@ class TestResults(SyncResource):
             _OPS["retrieveTestResult"], m.TestResult, path_params={"id": id}, options=options
         )
 
+    def wait_for_job(
+        self,
+        job_id: str,
+        /,
+        *,
+        count: int = 1,
+        timeout: float = 3600.0,
+        poll_interval: float = 1.0,
+        max_poll_interval: float = 30.0,
+    ) -> list[m.TestResultCommon]:
+        """Return the test results of job `job_id` once `count` of them are there.
+        Notifications about the job wake the wait at once when a listener is subscribed."""
+
+        def read() -> list[m.TestResultCommon]:
+            return list(self.list(test_job_id=job_id))
+
+        goal = collected("test results", job_id, count, ())
+        return self._wait(
+            read,
+            goal,
+            job_id,
+            ("testJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
+        )
+
 
 class AsyncTestResults(AsyncResource):
     def list(
@@ -1081,6 +1087,31 @@ class AsyncTestResults(AsyncResource):
     async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.TestResult:
         return await self._request(
             _OPS["retrieveTestResult"], m.TestResult, path_params={"id": id}, options=options
+        )
+
+    async def wait_for_job(
+        self,
+        job_id: str,
+        /,
+        *,
+        count: int = 1,
+        timeout: float = 3600.0,
+        poll_interval: float = 1.0,
+        max_poll_interval: float = 30.0,
+    ) -> list[m.TestResultCommon]:
+        """Return the test results of job `job_id` once `count` of them are there.
+        Notifications about the job wake the wait at once when a listener is subscribed."""
+
+        async def read() -> list[m.TestResultCommon]:
+            return [item async for item in self.list(test_job_id=job_id)]
+
+        goal = collected("test results", job_id, count, ())
+        return await self._wait(
+            read,
+            goal,
+            job_id,
+            ("testJobStateChangeEvent",),
+            (timeout, poll_interval, max_poll_interval),
         )
 
 

@@ -22,6 +22,7 @@ from lso_client._resource import (
     SyncResource,
 )
 from lso_client._operations import operations_of
+from lso_client._waiting import collected, final_state  # noqa: F401
 
 from . import service_ordering_v1 as m
 
@@ -95,19 +96,17 @@ class ServiceOrders(SyncResource):
         """Return the service order once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("service order", id, until)
         return self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=(
+            (
                 "serviceOrderStateChangeEvent",
                 "serviceOrderItemStateChangeEvent",
                 "serviceOrderInformationRequiredEvent",
             ),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="service order",
+            (timeout, poll_interval, max_poll_interval),
         )
 
     def create_and_wait(
@@ -198,19 +197,17 @@ class AsyncServiceOrders(AsyncResource):
         """Return the service order once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once."""
+        goal = final_state("service order", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
+            goal,
             id,
-            final_states=until,
-            event_types=(
+            (
                 "serviceOrderStateChangeEvent",
                 "serviceOrderItemStateChangeEvent",
                 "serviceOrderInformationRequiredEvent",
             ),
-            timeout=timeout,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            what="service order",
+            (timeout, poll_interval, max_poll_interval),
         )
 
     async def create_and_wait(

@@ -22,6 +22,7 @@ from lso_client._resource import (
     SyncResource,
 )
 from lso_client._operations import operations_of
+from lso_client._waiting import collected, final_state  # noqa: F401
 
 from . import streaming_management_v1 as m
 
