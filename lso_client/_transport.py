@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import email.utils
 import enum
+import functools
 import random
 import re
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from types import TracebackType
 from typing import Any, Final, NoReturn, TypeVar
 
 import anyio
+import certifi
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, Retrying
 from typing_extensions import Self
@@ -97,6 +100,13 @@ def _user_agent() -> str:
 
 
 USER_AGENT = _user_agent()
+
+
+@functools.cache
+def default_ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context for every client the SDK creates: loading the CA
+    bundle costs tens of milliseconds per context."""
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 @dataclass(frozen=True)
@@ -564,7 +574,9 @@ class SyncTransport(_TransportBase):
             max_retry_after=max_retry_after,
         )
         self._owns_client = http_client is None
-        self.http_client = http_client if http_client is not None else httpx.Client()
+        self.http_client = (
+            http_client if http_client is not None else httpx.Client(verify=default_ssl_context())
+        )
         self._sleep: Callable[[float], None] = time.sleep
 
     def with_options(
@@ -686,7 +698,11 @@ class AsyncTransport(_TransportBase):
             max_retry_after=max_retry_after,
         )
         self._owns_client = http_client is None
-        self.http_client = http_client if http_client is not None else httpx.AsyncClient()
+        self.http_client = (
+            http_client
+            if http_client is not None
+            else httpx.AsyncClient(verify=default_ssl_context())
+        )
         self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep
 
     def with_options(
