@@ -93,7 +93,7 @@ def _signature(op: OperationInfo, *, is_async: bool) -> tuple[str, str]:
     elif op.response_model is None and op.success_status == 204:
         returns = "None"
     elif op.response_is_list:
-        returns = f"list[{model}]"
+        returns = f"builtins.list[{model}]"
     else:
         returns = model
     parts = ["self"]
@@ -150,6 +150,8 @@ def emit_resources(api: ApiInfo, config: dict[str, Any]) -> str:
     lines = [
         GENERATED,
         "from __future__ import annotations\n",
+        "# A resource's `list` method would shadow the builtin in annotations.",
+        "import builtins  # noqa: F401",
         "from collections.abc import Collection, Mapping, Sequence  # noqa: F401",
         "from datetime import datetime  # noqa: F401",
         "from functools import cached_property",
@@ -229,19 +231,19 @@ def _collect_method(
     read = f"self.{verbs[collect['list']]}({param.python_name}=job_id)"
     if is_async:
         reader = [
-            f"        async def read() -> list[{model}]:",
+            f"        async def read() -> builtins.list[{model}]:",
             f"            return [item async for item in {read}]\n",
         ]
     else:
         reader = [
-            f"        def read() -> list[{model}]:",
-            f"            return list({read})\n",
+            f"        def read() -> builtins.list[{model}]:",
+            f"            return builtins.list({read})\n",
         ]
     aw, define = ("await ", "async def") if is_async else ("", "def")
     return [
         f"    {define} wait_for_job(self, job_id: str, /, *, count: int = 1, timeout: float = 3600.0, "
         "poll_interval: float = 1.0, max_poll_interval: float = 30.0) -> "
-        f"list[{model}]:",
+        f"builtins.list[{model}]:",
         f'        """Return the {collect["what"]} of job `job_id` once `count` of them are'
         + (f" final ({', '.join(final)})." if final else " there.")
         + '\n        Notifications about the job wake the wait at once when a listener is subscribed."""',

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+# A resource's `list` method would shadow the builtin in annotations.
+import builtins  # noqa: F401
 from collections.abc import Collection, Mapping, Sequence  # noqa: F401
 from datetime import datetime  # noqa: F401
 from functools import cached_property
@@ -132,7 +134,7 @@ class FaultManagementJobs(SyncResource):
         body: m.FaultManagementJobComplexQueryCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
-    ) -> list[m.FaultManagementJob]:
+    ) -> builtins.list[m.FaultManagementJob]:
         return self._request_list(
             _OPS["faultManagementJobComplexQuery"],
             m.FaultManagementJob,
@@ -287,7 +289,7 @@ class AsyncFaultManagementJobs(AsyncResource):
         body: m.FaultManagementJobComplexQueryCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
-    ) -> list[m.FaultManagementJob]:
+    ) -> builtins.list[m.FaultManagementJob]:
         return await self._request_list(
             _OPS["faultManagementJobComplexQuery"],
             m.FaultManagementJob,
@@ -696,7 +698,7 @@ class FaultManagementReports(SyncResource):
         body: m.FaultManagementReportComplexQueryCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
-    ) -> list[m.FaultManagementReportFind]:
+    ) -> builtins.list[m.FaultManagementReportFind]:
         return self._request_list(
             _OPS["faultManagementReportComplexQuery"],
             m.FaultManagementReportFind,
@@ -736,12 +738,12 @@ class FaultManagementReports(SyncResource):
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
-    ) -> list[m.FaultManagementReportFind]:
+    ) -> builtins.list[m.FaultManagementReportFind]:
         """Return the fault management reports of job `job_id` once `count` of them are final (completed, failed, rejected).
         Notifications about the job wake the wait at once when a listener is subscribed."""
 
-        def read() -> list[m.FaultManagementReportFind]:
-            return list(self.list(fault_management_job_id=job_id))
+        def read() -> builtins.list[m.FaultManagementReportFind]:
+            return builtins.list(self.list(fault_management_job_id=job_id))
 
         goal = collected(
             "fault management reports", job_id, count, ("completed", "failed", "rejected")
@@ -816,7 +818,7 @@ class AsyncFaultManagementReports(AsyncResource):
         body: m.FaultManagementReportComplexQueryCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
-    ) -> list[m.FaultManagementReportFind]:
+    ) -> builtins.list[m.FaultManagementReportFind]:
         return await self._request_list(
             _OPS["faultManagementReportComplexQuery"],
             m.FaultManagementReportFind,
@@ -856,11 +858,11 @@ class AsyncFaultManagementReports(AsyncResource):
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
-    ) -> list[m.FaultManagementReportFind]:
+    ) -> builtins.list[m.FaultManagementReportFind]:
         """Return the fault management reports of job `job_id` once `count` of them are final (completed, failed, rejected).
         Notifications about the job wake the wait at once when a listener is subscribed."""
 
-        async def read() -> list[m.FaultManagementReportFind]:
+        async def read() -> builtins.list[m.FaultManagementReportFind]:
             return [item async for item in self.list(fault_management_job_id=job_id)]
 
         goal = collected(

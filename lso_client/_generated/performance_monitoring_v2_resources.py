@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+# A resource's `list` method would shadow the builtin in annotations.
+import builtins  # noqa: F401
 from collections.abc import Collection, Mapping, Sequence  # noqa: F401
 from datetime import datetime  # noqa: F401
 from functools import cached_property
@@ -151,7 +153,7 @@ class PerformanceJobs(SyncResource):
         body: m.PerformanceJobComplexQueryCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
-    ) -> list[m.PerformanceJobComplexQuery]:
+    ) -> builtins.list[m.PerformanceJobComplexQuery]:
         return self._request_list(
             _OPS["createPerformanceJobComplexQuery"],
             m.PerformanceJobComplexQuery,
@@ -337,7 +339,7 @@ class AsyncPerformanceJobs(AsyncResource):
         body: m.PerformanceJobComplexQueryCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
-    ) -> list[m.PerformanceJobComplexQuery]:
+    ) -> builtins.list[m.PerformanceJobComplexQuery]:
         return await self._request_list(
             _OPS["createPerformanceJobComplexQuery"],
             m.PerformanceJobComplexQuery,
@@ -1215,7 +1217,7 @@ class PerformanceReports(SyncResource):
         body: m.PerformanceReportComplexQueryCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
-    ) -> list[m.PerformanceReportComplexQuery]:
+    ) -> builtins.list[m.PerformanceReportComplexQuery]:
         return self._request_list(
             _OPS["createPerformanceReportComplexQuery"],
             m.PerformanceReportComplexQuery,
@@ -1275,12 +1277,12 @@ class PerformanceReports(SyncResource):
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
-    ) -> list[m.PerformanceReportFind]:
+    ) -> builtins.list[m.PerformanceReportFind]:
         """Return the performance reports of job `job_id` once `count` of them are final (completed, failed, rejected).
         Notifications about the job wake the wait at once when a listener is subscribed."""
 
-        def read() -> list[m.PerformanceReportFind]:
-            return list(self.list(performance_job_id=job_id))
+        def read() -> builtins.list[m.PerformanceReportFind]:
+            return builtins.list(self.list(performance_job_id=job_id))
 
         goal = collected("performance reports", job_id, count, ("completed", "failed", "rejected"))
         return self._wait(
@@ -1362,7 +1364,7 @@ class AsyncPerformanceReports(AsyncResource):
         body: m.PerformanceReportComplexQueryCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
-    ) -> list[m.PerformanceReportComplexQuery]:
+    ) -> builtins.list[m.PerformanceReportComplexQuery]:
         return await self._request_list(
             _OPS["createPerformanceReportComplexQuery"],
             m.PerformanceReportComplexQuery,
@@ -1422,11 +1424,11 @@ class AsyncPerformanceReports(AsyncResource):
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
-    ) -> list[m.PerformanceReportFind]:
+    ) -> builtins.list[m.PerformanceReportFind]:
         """Return the performance reports of job `job_id` once `count` of them are final (completed, failed, rejected).
         Notifications about the job wake the wait at once when a listener is subscribed."""
 
-        async def read() -> list[m.PerformanceReportFind]:
+        async def read() -> builtins.list[m.PerformanceReportFind]:
             return [item async for item in self.list(performance_job_id=job_id)]
 
         goal = collected("performance reports", job_id, count, ("completed", "failed", "rejected"))

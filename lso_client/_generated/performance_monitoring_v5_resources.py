@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+# A resource's `list` method would shadow the builtin in annotations.
+import builtins  # noqa: F401
 from collections.abc import Collection, Mapping, Sequence  # noqa: F401
 from datetime import datetime  # noqa: F401
 from functools import cached_property
@@ -137,7 +139,7 @@ class PerformanceJobs(SyncResource):
         body: m.PerformanceJobComplexQueryCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
-    ) -> list[m.PerformanceJob]:
+    ) -> builtins.list[m.PerformanceJob]:
         return self._request_list(
             _OPS["performanceJobComplexQuery"],
             m.PerformanceJob,
@@ -309,7 +311,7 @@ class AsyncPerformanceJobs(AsyncResource):
         body: m.PerformanceJobComplexQueryCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
-    ) -> list[m.PerformanceJob]:
+    ) -> builtins.list[m.PerformanceJob]:
         return await self._request_list(
             _OPS["performanceJobComplexQuery"],
             m.PerformanceJob,
@@ -885,7 +887,7 @@ class PerformanceReports(SyncResource):
         body: m.PerformanceReportComplexQueryCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
-    ) -> list[m.PerformanceReportFind]:
+    ) -> builtins.list[m.PerformanceReportFind]:
         return self._request_list(
             _OPS["performanceReportComplexQuery"],
             m.PerformanceReportFind,
@@ -945,12 +947,12 @@ class PerformanceReports(SyncResource):
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
-    ) -> list[m.PerformanceReportFind]:
+    ) -> builtins.list[m.PerformanceReportFind]:
         """Return the performance reports of job `job_id` once `count` of them are final (completed, failed, rejected).
         Notifications about the job wake the wait at once when a listener is subscribed."""
 
-        def read() -> list[m.PerformanceReportFind]:
-            return list(self.list(performance_job_id=job_id))
+        def read() -> builtins.list[m.PerformanceReportFind]:
+            return builtins.list(self.list(performance_job_id=job_id))
 
         goal = collected("performance reports", job_id, count, ("completed", "failed", "rejected"))
         return self._wait(
@@ -1034,7 +1036,7 @@ class AsyncPerformanceReports(AsyncResource):
         body: m.PerformanceReportComplexQueryCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
-    ) -> list[m.PerformanceReportFind]:
+    ) -> builtins.list[m.PerformanceReportFind]:
         return await self._request_list(
             _OPS["performanceReportComplexQuery"],
             m.PerformanceReportFind,
@@ -1094,11 +1096,11 @@ class AsyncPerformanceReports(AsyncResource):
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
-    ) -> list[m.PerformanceReportFind]:
+    ) -> builtins.list[m.PerformanceReportFind]:
         """Return the performance reports of job `job_id` once `count` of them are final (completed, failed, rejected).
         Notifications about the job wake the wait at once when a listener is subscribed."""
 
-        async def read() -> list[m.PerformanceReportFind]:
+        async def read() -> builtins.list[m.PerformanceReportFind]:
             return [item async for item in self.list(performance_job_id=job_id)]
 
         goal = collected("performance reports", job_id, count, ("completed", "failed", "rejected"))

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+# A resource's `list` method would shadow the builtin in annotations.
+import builtins  # noqa: F401
 from collections.abc import Collection, Mapping, Sequence  # noqa: F401
 from datetime import datetime  # noqa: F401
 from functools import cached_property
@@ -1029,12 +1031,12 @@ class TestResults(SyncResource):
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
-    ) -> list[m.TestResultCommon]:
+    ) -> builtins.list[m.TestResultCommon]:
         """Return the test results of job `job_id` once `count` of them are there.
         Notifications about the job wake the wait at once when a listener is subscribed."""
 
-        def read() -> list[m.TestResultCommon]:
-            return list(self.list(test_job_id=job_id))
+        def read() -> builtins.list[m.TestResultCommon]:
+            return builtins.list(self.list(test_job_id=job_id))
 
         goal = collected("test results", job_id, count, ())
         return self._wait(
@@ -1098,11 +1100,11 @@ class AsyncTestResults(AsyncResource):
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
-    ) -> list[m.TestResultCommon]:
+    ) -> builtins.list[m.TestResultCommon]:
         """Return the test results of job `job_id` once `count` of them are there.
         Notifications about the job wake the wait at once when a listener is subscribed."""
 
-        async def read() -> list[m.TestResultCommon]:
+        async def read() -> builtins.list[m.TestResultCommon]:
             return [item async for item in self.list(test_job_id=job_id)]
 
         goal = collected("test results", job_id, count, ())

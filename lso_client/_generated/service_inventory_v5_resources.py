@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+# A resource's `list` method would shadow the builtin in annotations.
+import builtins  # noqa: F401
 from collections.abc import Collection, Mapping, Sequence  # noqa: F401
 from datetime import datetime  # noqa: F401
 from functools import cached_property

@@ -1,0 +1,33 @@
+"""Checked by mypy (`make test`), never run: the public API keeps its static types."""
+
+from __future__ import annotations
+
+from typing_extensions import assert_type
+
+from lso_client import AllegroClient, AsyncLegatoClient, LegatoClient, SyncPage
+from lso_client._generated import (
+    performance_monitoring_v2 as pm2,
+    performance_monitoring_v5 as pm5,
+    service_ordering_v1 as so1,
+    service_ordering_v5 as so5,
+)
+from lso_client._resource import AsyncPager
+
+
+def sync_usage(client: AllegroClient, legato: LegatoClient) -> None:
+    assert_type(client.service_orders.retrieve("id"), so1.ServiceOrder)
+    assert_type(client.service_orders.list(state="completed"), SyncPage[so1.ServiceOrder])
+    assert_type(client.service_orders.wait("id"), so1.ServiceOrder)
+    assert_type(client.performance_jobs.suspend("id"), None)
+    assert_type(client.performance_reports.wait_for_job("id"), list[pm5.PerformanceReportFind])
+    assert_type(client.performance_jobs.complex_query({}), list[pm5.PerformanceJob])
+    assert_type(legato.service_orders.retrieve("id"), so5.ServiceOrder)
+    assert_type(
+        legato.performance_monitoring_v2.performance_jobs.suspend({}), pm2.SuspendPerformanceJob
+    )
+
+
+async def async_usage(client: AsyncLegatoClient) -> None:
+    assert_type(await client.service_orders.retrieve("id"), so5.ServiceOrder)
+    assert_type(client.service_orders.list(), AsyncPager[so5.ServiceOrder])
+    assert_type(await client.service_orders.wait("id"), so5.ServiceOrder)
