@@ -7,8 +7,14 @@ from typing_extensions import assert_type
 from lso_client import AllegroClient, AsyncLegatoClient, LegatoClient, SyncPage
 from lso_client._generated import (
     performance_monitoring_v2 as pm2,
+)
+from lso_client._generated import (
     performance_monitoring_v5 as pm5,
+)
+from lso_client._generated import (
     service_ordering_v1 as so1,
+)
+from lso_client._generated import (
     service_ordering_v5 as so5,
 )
 from lso_client._resource import AsyncPager
