@@ -29,6 +29,28 @@ from typing import Any
 import httpx
 import pydantic
 
+# The first call of each API family in a fresh interpreter: what lazy loading of the
+# generated models costs when a family is first used (answered by an in-process
+# transport, so no server time is included).
+_FIRST_CALL = """
+import time, httpx, lso_client
+start = time.perf_counter()
+client = lso_client.AllegroClient(
+    "http://seller.invalid",
+    http_client=httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, json=[]))),
+)
+client.{resource}.list()
+print(time.perf_counter() - start)
+"""
+FAMILIES = {
+    "service_ordering": "service_orders",
+    "service_inventory": "services",
+    "performance_monitoring": "performance_jobs",
+    "pm_streaming": "streaming_topics",
+    "fault_management": "fault_management_jobs",
+    "alarm_management": "alarms",
+    "service_function_testing": "test_jobs",
+}
 IMPORTS = {
     "import httpx, pydantic": "import httpx, pydantic",
     "import lso_client": "import lso_client",
@@ -119,6 +141,16 @@ def main() -> None:
             imports[name].append(_time_import(code))
     print("cold import (wall time of a fresh interpreter)")
     print("\n".join(_median_table(imports, "import httpx, pydantic")))
+
+    first: dict[str, list[float]] = {family: [] for family in FAMILIES}
+    for _ in range(args.runs):
+        for family, resource in FAMILIES.items():
+            code = _FIRST_CALL.format(resource=resource)
+            out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+            first[family].append(float(out.stdout))
+    print("first call of each family after import (client construction + first list())")
+    for family, times in first.items():
+        print(f"  {family:28} {statistics.median(times) * 1000:9.1f} ms")
 
     from lso_client import AllegroClient
     from lso_client.testing import MockSeller
