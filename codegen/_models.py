@@ -32,6 +32,8 @@ OPTIONS = [
     "--target-python-version=3.10",
     "--disable-timestamp",
     "--collapse-root-models",
+    # A single-valued `@type` or `eventType` need not be typed by the caller.
+    "--use-one-literal-as-default",
     "--openapi-scopes",
     "schemas",
     "paths",

@@ -208,20 +208,16 @@ def _serialise_body(op: Operation, body: Any, body_model: type[BaseModel]) -> by
             f"{op.operation_id} takes {body_model.__name__} or a mapping, not {type(body).__name__}"
         )
     # A None in a declared field means "absent" (no MEF field is nullable); nulls
-    # inside unknown fields are the caller's payload and go out as given.
-    return instance.model_dump_json(
-        by_alias=True, exclude_unset=True, exclude=_declared_nones(instance)
-    ).encode()
+    # inside unknown fields are the caller's payload and go out as given. Defaults
+    # are sent: a single-valued `@type` the caller left out is still required.
+    return instance.model_dump_json(by_alias=True, exclude=_declared_nones(instance)).encode()
 
 
 def _declared_nones(model: BaseModel) -> dict[Any, Any]:
     """The `exclude` tree of declared fields that hold None, at any depth."""
     tree: dict[Any, Any] = {}
-    fields = type(model).model_fields
-    for name in model.model_fields_set:
-        if name not in fields:
-            continue
-        value = getattr(model, name)
+    for name in type(model).model_fields:
+        value = getattr(model, name, None)
         if value is None:
             tree[name] = True
         elif isinstance(value, BaseModel):

@@ -23,7 +23,7 @@ class EntityRef(MefModel):
     field_referred_type: Annotated[str, Field(alias="@referredType")]
     entity_href: Annotated[str | None, Field(alias="entityHref")] = None
     entity_id: Annotated[str, Field(alias="entityId")]
-    field_type: Annotated[Literal["EntityRef"], Field(alias="@type")]
+    field_type: Annotated[Literal["EntityRef"], Field(alias="@type")] = "EntityRef"
 
 
 class Error(MefModel):
@@ -111,7 +111,9 @@ class FieldType1(MefEnum):
 class FaultManagementJobRef(MefModel):
     fault_management_job_href: Annotated[str | None, Field(alias="faultManagementJobHref")] = None
     fault_management_job_id: Annotated[str, Field(alias="faultManagementJobId")]
-    field_type: Annotated[Literal["FaultManagementJobRef"], Field(alias="@type")]
+    field_type: Annotated[Literal["FaultManagementJobRef"], Field(alias="@type")] = (
+        "FaultManagementJobRef"
+    )
 
 
 class FaultManagementJobStateType(MefEnum):
@@ -136,7 +138,9 @@ class FaultManagementReportRef(MefModel):
         str | None, Field(alias="faultManagementReportHref")
     ] = None
     fault_management_report_id: Annotated[str, Field(alias="faultManagementReportId")]
-    field_type: Annotated[Literal["FaultManagementReportRef"], Field(alias="@type")]
+    field_type: Annotated[Literal["FaultManagementReportRef"], Field(alias="@type")] = (
+        "FaultManagementReportRef"
+    )
 
 
 class FaultManagementReportStateType(MefEnum):
@@ -201,7 +205,7 @@ class FieldType3(MefEnum):
 class ServiceFromToRef(MefModel):
     service_from: Annotated[ServiceFrom, Field(alias="serviceFrom")]
     service_to: Annotated[ServiceTo, Field(alias="serviceTo")]
-    field_type: Annotated[Literal["ServiceFromToRef"], Field(alias="@type")]
+    field_type: Annotated[Literal["ServiceFromToRef"], Field(alias="@type")] = "ServiceFromToRef"
 
 
 class FieldType4(MefEnum):
@@ -211,7 +215,7 @@ class FieldType4(MefEnum):
 class ServiceRef(MefModel):
     service_href: Annotated[str | None, Field(alias="serviceHref")] = None
     service_id: Annotated[str, Field(alias="serviceId")]
-    field_type: Annotated[Literal["ServiceRef"], Field(alias="@type")]
+    field_type: Annotated[Literal["ServiceRef"], Field(alias="@type")] = "ServiceRef"
 
 
 class ServiceSpecificConfiguration(MefModel):

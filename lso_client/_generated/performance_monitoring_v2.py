@@ -197,7 +197,7 @@ class PerformanceJobRef(PerformanceJobRefOrValue):
     field_type: Annotated[Literal["PerformanceJobRef"], Field(alias="@type")] = "PerformanceJobRef"
     href: str | None = None
     id: str
-    field_type: Literal["PerformanceJobRef"] = Field(..., alias="@type")
+    field_type: Literal["PerformanceJobRef"] = Field("PerformanceJobRef", alias="@type")
 
 
 class PerformanceJobStateType(MefEnum):
@@ -222,7 +222,7 @@ class PerformanceProfileRef(PerformanceProfileRefOrValue):
     )
     href: str | None = None
     id: str
-    field_type: Literal["PerformanceProfileRef"] = Field(..., alias="@type")
+    field_type: Literal["PerformanceProfileRef"] = Field("PerformanceProfileRef", alias="@type")
 
 
 class PerformanceProfileStateType(MefEnum):
@@ -627,7 +627,7 @@ class PerformanceJobValue(PerformanceJobRefOrValue):
         ServicePayloadSpecificAttributes,
         Field(alias="servicePayloadSpecificAttributes"),
     ]
-    field_type: Literal["PerformanceJobValue"] = Field(..., alias="@type")
+    field_type: Literal["PerformanceJobValue"] = Field("PerformanceJobValue", alias="@type")
 
 
 class PerformanceProfileValue(PerformanceProfileRefOrValue):
@@ -640,7 +640,7 @@ class PerformanceProfileValue(PerformanceProfileRefOrValue):
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
     reporting_period: Annotated[Interval | None, Field(alias="reportingPeriod")] = None
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
-    field_type: Literal["PerformanceProfileValue"] = Field(..., alias="@type")
+    field_type: Literal["PerformanceProfileValue"] = Field("PerformanceProfileValue", alias="@type")
 
 
 class PerformanceProfileCommon(MefModel):

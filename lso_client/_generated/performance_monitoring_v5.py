@@ -23,7 +23,7 @@ class EntityRef(MefModel):
     field_referred_type: Annotated[str, Field(alias="@referredType")]
     entity_href: Annotated[str | None, Field(alias="entityHref")] = None
     entity_id: Annotated[str, Field(alias="entityId")]
-    field_type: Annotated[Literal["EntityRef"], Field(alias="@type")]
+    field_type: Annotated[Literal["EntityRef"], Field(alias="@type")] = "EntityRef"
 
 
 class Error(MefModel):
@@ -133,7 +133,7 @@ class FieldType1(MefEnum):
 class PerformanceJobRef(MefModel):
     performance_job_href: Annotated[str | None, Field(alias="performanceJobHref")] = None
     performance_job_id: Annotated[str, Field(alias="performanceJobId")]
-    field_type: Annotated[Literal["PerformanceJobRef"], Field(alias="@type")]
+    field_type: Annotated[Literal["PerformanceJobRef"], Field(alias="@type")] = "PerformanceJobRef"
 
 
 class PerformanceJobStateType(MefEnum):
@@ -163,7 +163,9 @@ class FieldType2(MefEnum):
 class PerformanceProfileRef(MefModel):
     performance_profile_href: Annotated[str | None, Field(alias="performanceProfileHref")] = None
     performance_profile_id: Annotated[str, Field(alias="performanceProfileId")]
-    field_type: Annotated[Literal["PerformanceProfileRef"], Field(alias="@type")]
+    field_type: Annotated[Literal["PerformanceProfileRef"], Field(alias="@type")] = (
+        "PerformanceProfileRef"
+    )
 
 
 class FieldType3(MefEnum):
@@ -181,7 +183,9 @@ class FieldType5(MefEnum):
 class PerformanceReportRef(MefModel):
     performance_report_href: Annotated[str | None, Field(alias="performanceReportHref")] = None
     performance_report_id: Annotated[str, Field(alias="performanceReportId")]
-    field_type: Annotated[Literal["PerformanceReportRef"], Field(alias="@type")]
+    field_type: Annotated[Literal["PerformanceReportRef"], Field(alias="@type")] = (
+        "PerformanceReportRef"
+    )
 
 
 class PerformanceReportStateType(MefEnum):
@@ -233,7 +237,7 @@ class FieldType6(MefEnum):
 class ServiceFromToRef(MefModel):
     service_from: Annotated[ServiceFrom, Field(alias="serviceFrom")]
     service_to: Annotated[ServiceTo, Field(alias="serviceTo")]
-    field_type: Annotated[Literal["ServiceFromToRef"], Field(alias="@type")]
+    field_type: Annotated[Literal["ServiceFromToRef"], Field(alias="@type")] = "ServiceFromToRef"
 
 
 class FieldType7(MefEnum):
@@ -243,7 +247,7 @@ class FieldType7(MefEnum):
 class ServiceRef(MefModel):
     service_href: Annotated[str | None, Field(alias="serviceHref")] = None
     service_id: Annotated[str, Field(alias="serviceId")]
-    field_type: Annotated[Literal["ServiceRef"], Field(alias="@type")]
+    field_type: Annotated[Literal["ServiceRef"], Field(alias="@type")] = "ServiceRef"
 
 
 class ServiceSpecificConfiguration(MefModel):
@@ -515,7 +519,9 @@ class PerformanceProfileValue(MefModel):
     service_specific_configuration: Annotated[
         ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
     ]
-    field_type: Annotated[Literal["PerformanceProfileValue"], Field(alias="@type")]
+    field_type: Annotated[Literal["PerformanceProfileValue"], Field(alias="@type")] = (
+        "PerformanceProfileValue"
+    )
 
 
 class PerformanceProfileValueModify(MefModel):
@@ -539,7 +545,9 @@ class PerformanceProfileValueQuery(MefModel):
     service_specific_configuration: Annotated[
         ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
     ] = None
-    field_type: Annotated[Literal["PerformanceProfileValue_Query"], Field(alias="@type")]
+    field_type: Annotated[Literal["PerformanceProfileValue_Query"], Field(alias="@type")] = (
+        "PerformanceProfileValue_Query"
+    )
 
 
 class PerformanceProfileCreate(MefModel):

@@ -172,7 +172,7 @@ class TestProfileValue(TestProfileRefOrValue):
         ServiceSpecificationRef | None, Field(alias="relatedServiceSpecification")
     ] = None
     related_contact: Annotated[list[RelatedContact] | None, Field(alias="relatedContact")] = None
-    field_type: Literal["TestProfileValue"] = Field(..., alias="@type")
+    field_type: Literal["TestProfileValue"] = Field("TestProfileValue", alias="@type")
 
 
 class TestResultCommon(MefModel):
@@ -346,7 +346,7 @@ class TestProfileRef(TestProfileRefOrValue):
     field_type: Annotated[Literal["TestProfileRef"], Field(alias="@type")] = "TestProfileRef"
     href: str | None = None
     id: str
-    field_type: Literal["TestProfileRef"] = Field(..., alias="@type")
+    field_type: Literal["TestProfileRef"] = Field("TestProfileRef", alias="@type")
 
 
 class TestProfileRelationship(MefModel):

@@ -88,7 +88,9 @@ class FieldType(MefEnum):
 class GeographicAddressRef(MefModel):
     href: str | None = None
     id: str
-    field_type: Annotated[Literal["GeographicAddressRef"], Field(alias="@type")]
+    field_type: Annotated[Literal["GeographicAddressRef"], Field(alias="@type")] = (
+        "GeographicAddressRef"
+    )
 
 
 class FieldType1(MefEnum):
@@ -109,7 +111,7 @@ class FieldType2(MefEnum):
 class GeographicSiteRef(MefModel):
     href: str | None = None
     id: str
-    field_type: Annotated[Literal["GeographicSiteRef"], Field(alias="@type")]
+    field_type: Annotated[Literal["GeographicSiteRef"], Field(alias="@type")] = "GeographicSiteRef"
 
 
 class LabelRepresentation(MefModel):
@@ -247,7 +249,9 @@ class GeographicAddressQuery(MefModel):
     label_representation: Annotated[
         list[LabelRepresentation] | None, Field(alias="labelRepresentation")
     ] = None
-    field_type: Annotated[Literal["GeographicAddress_Query"], Field(alias="@type")]
+    field_type: Annotated[Literal["GeographicAddress_Query"], Field(alias="@type")] = (
+        "GeographicAddress_Query"
+    )
 
 
 class RelatedContactInformation(MefModel):
