@@ -1,0 +1,274 @@
+"""Performance Monitoring v5 (Allegro, and the default at Interlude and Legato) in the mock seller.
+
+Profiles, jobs that report once per reporting period, on-demand reports
+(`createPerformanceReport`), cancel/modify tasks, complex queries, tracking records
+and the hub. Control for tests: `run_now`, `fail_next` and `max_periods` (see
+`JobApi`), e.g. `api.fail_next("performanceJob", "resourcesUnavailable")`.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from .._generated import performance_monitoring_v5 as m
+from ._http import (
+    Request,
+    Response,
+    Route,
+    Unprocessable,
+    json_response,
+    parse_datetime,
+    unprocessable,
+)
+from ._jobs import (
+    Body,
+    Filters,
+    Job,
+    JobKind,
+    ProcessKind,
+    ProfileKind,
+    Record,
+    ReportingJobApi,
+    check_body,
+    field_at,
+    measurement_items,
+    report_filters,
+    time_duration,
+    tracking_filters,
+)
+from ._runtime import SellerContext
+
+__all__ = ["PerformanceMonitoringApi"]
+
+_TERMINAL = frozenset({"completed", "cancelled", "rejected", "resourcesUnavailable"})
+_RUNNING_OR_WAITING = frozenset({"scheduled", "inProgress", "suspended"})
+
+
+def _sample(rng: random.Random) -> Body:
+    return {
+        "oneWayFrameDelayMs": round(rng.uniform(1.0, 25.0), 3),
+        "frameDelayVariationMs": round(rng.uniform(0.1, 4.0), 3),
+        "frameLossRatio": round(rng.uniform(0.0, 0.01), 6),
+        "availabilityPercent": round(rng.uniform(99.0, 100.0), 4),
+    }
+
+
+class PerformanceMonitoringApi(ReportingJobApi):
+    module = "performance_monitoring_v5"
+    notification_module = "performance_notification_v5"
+    job = JobKind(
+        resource="performanceJob",
+        label="performance job",
+        created_field="creationDateTime",
+        modified_field="lastTimeModified",
+        terminal=_TERMINAL,
+        suspendable=frozenset({"inProgress"}),
+        modify_resumes=True,
+    )
+    processes = (
+        ProcessKind(
+            action="cancel",
+            resource="cancelPerformanceJob",
+            model=m.CancelPerformanceJobCreate,
+            ref_key="performanceJob",
+            ref_id="performanceJobId",
+            allowed=_RUNNING_OR_WAITING,
+            hold="pendingCancel",
+            stages=("inProgress", "completed"),
+        ),
+        ProcessKind(
+            action="modify",
+            resource="modifyPerformanceJob",
+            model=m.ModifyPerformanceJobCreate,
+            ref_key="performanceJob",
+            ref_id="performanceJobId",
+            allowed=frozenset({"scheduled", "suspended"}),
+            hold="pending",
+            stages=("inProgress", "completed"),
+        ),
+    )
+    profile = ProfileKind(
+        resource="performanceProfile",
+        label="performance profile",
+        create_model=m.PerformanceProfileCreate,
+        update_model=m.PerformanceProfileUpdate,
+        created_field="creationDateTime",
+        modified_field="lastTimeModified",
+        in_use_code="performanceProfileInUse",
+        fixed=frozenset({"jobType"}),  # W143 R16: every settable attribute but the job type
+        filters=Filters(
+            equals={
+                "jobType": field_at("jobType"),
+                "jobPriority": field_at("jobPriority"),
+                "lifecycleStatus": field_at("lifecycleStatus"),
+            },
+            dates={"creationDateTime": field_at("creationDateTime")},
+        ),
+    )
+    failures: ClassVar[dict[str, frozenset[str]]] = {
+        "performanceJob": frozenset({"rejected", "resourcesUnavailable", "reportPreparationError"}),
+        "cancelPerformanceJob": frozenset({"rejected"}),
+        "modifyPerformanceJob": frozenset({"rejected"}),
+        "performanceReport": frozenset({"rejected", "failed"}),
+    }
+    report = "performanceReport"
+    report_filters = report_filters("performanceJob")
+    tracking_filters = tracking_filters("performanceJob", "performanceProfile", "performanceReport")
+    monitored_as_list = True  # v5 reports name a list of monitored objects
+
+    def __init__(self, reference_point: str, context: SellerContext) -> None:
+        super().__init__(reference_point, context)
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("POST", "performanceReport", self._locked(self._create_report)),
+            Route(
+                "POST",
+                "performanceJobComplexQuery",
+                self._query(self.jobs, m.PerformanceJobComplexQueryCreate),
+            ),
+            Route(
+                "POST",
+                "performanceReportComplexQuery",
+                self._query(self.reports, m.PerformanceReportComplexQueryCreate),
+            ),
+            *super().routes(),
+        ]
+
+    # -- jobs -------------------------------------------------------------------------
+
+    def job_filters(self) -> Filters:
+        shared = super().job_filters()
+        return Filters(
+            equals={
+                **shared.equals,
+                "buyerJobId": field_at("buyerJobId"),
+                "performanceProfileId": field_at("performanceProfile", "performanceProfileId"),
+                "consumingApplicationId": field_at("consumingApplicationId"),
+                "producingApplicationId": field_at("producingApplicationId"),
+            },
+            dates=shared.dates,
+            enums=shared.enums,
+        )
+
+    def job_settings(self, body: Body) -> Body:
+        """The profile attributes of a job: its own value, or the referenced profile."""
+        profile = body.get("performanceProfile") or {}
+        profile_id = profile.get("performanceProfileId")
+        if profile_id is not None and self.profiles is not None:
+            found = self.profiles.get(str(profile_id))
+            if found is not None:
+                return found.body
+        return dict(profile)
+
+    def validate_job(self, body: Body) -> None:
+        check_body(m.PerformanceJobCreate, body)
+        profile_id = body["performanceProfile"].get("performanceProfileId")
+        if profile_id is not None and (
+            self.profiles is None or self.profiles.get(profile_id) is None
+        ):
+            path = "/performanceProfile/performanceProfileId"
+            reason = f"No performance profile {profile_id}"
+            raise Unprocessable([unprocessable("referenceNotFound", reason, path)])
+
+    def profile_id_of(self, job_body: Body) -> str | None:
+        found = (job_body.get("performanceProfile") or {}).get("performanceProfileId")
+        return None if found is None else str(found)
+
+    def set_assigned(self, profile: Body, assigned: bool) -> bool:
+        changed = profile.get("isAssigned") != assigned
+        profile["isAssigned"] = assigned
+        return changed
+
+    def check_process(self, kind: ProcessKind, job: Job, body: Body) -> None:
+        by_reference = self.profile_id_of(job.body) is not None
+        if kind.action == "modify" and "performanceProfile" in body and by_reference:
+            reason = "the job uses a profile by reference; modify the profile instead"
+            raise Unprocessable([unprocessable("invalidValue", reason, "/performanceProfile")])
+
+    def apply_modification(self, job: Job, changes: Body, kind: ProcessKind) -> None:
+        for key, value in changes.items():
+            if key == "performanceProfile" and isinstance(value, dict):
+                job.body["performanceProfile"] = {**job.body["performanceProfile"], **value}
+            elif key not in ("performanceJob", "id", "href", "state", "creationDateTime"):
+                job.body[key] = value
+
+    # -- reports ----------------------------------------------------------------------
+
+    def report_content(self, report: Body, seed: str, start: datetime, end: datetime) -> Any:
+        data_type = report["serviceSpecificConfiguration"]["@type"]
+
+        def sample(rng: random.Random) -> Body:
+            return {"@type": data_type, **_sample(rng)}
+
+        return [
+            {
+                "monitoredObject": item,
+                "reportContentItem": measurement_items(
+                    f"{seed}:{position}", start, end, report["granularity"], sample
+                ),
+            }
+            for position, item in enumerate(report["monitoredObject"])
+        ]
+
+    def _create_report(self, request: Request, _: dict[str, str]) -> Response:
+        """On-demand collection: acknowledged, then inProgress, then completed with results."""
+        body = request.json()
+        check_body(m.PerformanceReportCreate, body)
+        time_duration(body["granularity"], "/granularity")
+        frame = body["reportingTimeframe"]
+        end = _date(frame.get("reportingEndDate")) or self.now()
+        start = _date(frame.get("reportingStartDate")) or end - timedelta(hours=1)
+        if end <= start:
+            reason = "the reporting timeframe ends before it starts"
+            raise Unprocessable([unprocessable("invalidValue", reason, "/reportingTimeframe")])
+        report_id = self.new_record(self.report, body, request.base_url, "creationDateTime")
+        body["state"] = "acknowledged"
+        record = Record(report_id, body)
+        self.reports.save(record)
+        outcome = self.take_plan(self.report)
+        self.track(self.report, body, "POST performanceReport", "created", "client")
+        self.publish([self.event("performanceReportCreateEvent", _ref(body))])
+        self._later(lambda: self._advance_report(report_id, outcome, start, end))
+        return json_response(201, record.json)
+
+    def _later(self, fn: Any) -> None:
+        def run() -> None:
+            with self._lock:
+                fn()
+
+        self._ctx.scheduler.call_later(self._ctx.step_delay, run)
+
+    def _advance_report(
+        self, report_id: str, outcome: str | None, start: datetime, end: datetime
+    ) -> None:
+        record = self.reports.get(report_id)
+        if record is None:
+            return
+        body = record.body
+        if record.state == "acknowledged":
+            body["state"] = "rejected" if outcome == "rejected" else "inProgress"
+        elif record.state == "inProgress":
+            body["state"] = "failed" if outcome == "failed" else "completed"
+            if body["state"] == "completed":
+                self.fill_report(body, report_id, start, end)
+        else:
+            return
+        if body["state"] in ("rejected", "failed"):
+            reason = f"The mock seller was told to make this report {body['state']}"
+            body["terminationError"] = [{"code": "otherIssue", "value": reason}]
+        self.reports.save(record)
+        payload = {**_ref(body), "state": body["state"]}
+        self.publish([self.event("performanceReportStateChangeEvent", payload)])
+        if body["state"] == "inProgress":
+            self._later(lambda: self._advance_report(report_id, outcome, start, end))
+
+
+def _ref(body: Body) -> Body:
+    return {"id": body["id"], "href": body.get("href")}
+
+
+def _date(value: Any) -> datetime | None:
+    return parse_datetime(value) if isinstance(value, str) else None
