@@ -5,6 +5,8 @@ from lso_client.testing import MockSeller
 
 with MockSeller(step_delay=0.01) as seller:
     ...  # point a client at seller.url; seller.set_scenario("failed"); seller.wait_idle()
+    seller.raise_alarm("legato", perceivedSeverity="critical")
+    seller.api("pm_streaming", "interlude")  # family-specific controls live on API objects
 ```
 
 With pytest, the `mock_seller` fixture gives a started seller per test.
@@ -19,9 +21,11 @@ if TYPE_CHECKING:
     from ._examples import example_service_configuration, example_service_order
     from ._runtime import Delivery
     from ._scenarios import SCENARIOS, Scenario, Step
-    from ._seller import MockSeller
+    from ._seller import FAMILIES, REFERENCE_POINTS, MockSeller
 
 __all__ = [
+    "FAMILIES",
+    "REFERENCE_POINTS",
     "SCENARIOS",
     "Delivery",
     "MockSeller",
@@ -35,6 +39,8 @@ __all__ = [
 # the package is installed) does not pull in uvicorn.
 _HOMES = {
     "Delivery": "._runtime",
+    "FAMILIES": "._seller",
+    "REFERENCE_POINTS": "._seller",
     "SCENARIOS": "._scenarios",
     "Scenario": "._scenarios",
     "Step": "._scenarios",

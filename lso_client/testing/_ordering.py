@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -41,7 +41,14 @@ from ._scenarios import (
     derive_order_state,
 )
 
-__all__ = ["ALLEGRO_V1", "LEGATO_V5", "OrderingVersion", "ServiceOrderingApi"]
+__all__ = [
+    "ALLEGRO_V1",
+    "INTERLUDE_V1",
+    "LEGATO_V5",
+    "FulfilmentHook",
+    "OrderingVersion",
+    "ServiceOrderingApi",
+]
 
 SCENARIO_PREFIX = "mock:"
 _ACTIONS = frozenset({"add", "modify", "delete"})
@@ -66,6 +73,14 @@ ALLEGRO_V1 = OrderingVersion(
     state_in_events=True,
     hub_validation_status=422,
 )
+# Interlude serves the Allegro v1 definition under its own paths (W99.1).
+INTERLUDE_V1 = OrderingVersion(
+    reference_point="interlude",
+    management_base="/mefApi/interlude/serviceOrderingManagement/v1/",
+    notification_base="/mefApi/interlude/serviceOrderingNotification/v1/",
+    state_in_events=True,
+    hub_validation_status=422,
+)
 LEGATO_V5 = OrderingVersion(
     reference_point="legato",
     management_base="/mefApi/legato/serviceOrderingManagement/v5/",
@@ -73,6 +88,11 @@ LEGATO_V5 = OrderingVersion(
     state_in_events=False,
     hub_validation_status=400,
 )
+
+
+# Told of every order item that reaches `completed` (a copy of the order and the item),
+# so that the Service Inventory can reflect what was ordered.
+FulfilmentHook = Callable[[dict[str, Any], dict[str, Any]], None]
 
 
 @dataclass
@@ -104,6 +124,8 @@ class ServiceOrderingApi:
         self.hubs = HubStore(context.new_id, validation_status=version.hub_validation_status)
         self._orders: dict[str, _Order] = {}
         self._lock = threading.RLock()
+        # Set by the seller to link ordering to the inventory of the same reference point.
+        self.fulfilment: FulfilmentHook | None = None
 
     # -- wiring -------------------------------------------------------------------
 
@@ -241,25 +263,30 @@ class ServiceOrderingApi:
         self._ctx.scheduler.call_later(self._ctx.step_delay, lambda: self._advance(order_id))
 
     def _advance(self, order_id: str) -> None:
-        events: list[dict[str, Any]] = []
         with self._lock:
             order = self._orders.get(order_id)
             if order is None or order.waiting or order.cursor >= len(order.steps):
                 return
             step = order.steps[order.cursor]
             order.cursor += 1
-            events = self._apply(order, step)
+            events, fulfilled = self._apply(order, step)
             if step.wait_for is not None:
                 order.waiting = step.wait_for
             more = order.waiting is None and order.cursor < len(order.steps)
+            header = json.loads(order.json) if fulfilled and self.fulfilment else None
         self._publish(events)
+        if header is not None and self.fulfilment is not None:
+            for position in fulfilled:
+                self.fulfilment(header, header["serviceOrderItem"][position])
         if more:
             self._schedule(order_id)
 
-    def _apply(self, order: _Order, step: Step) -> list[dict[str, Any]]:
+    def _apply(self, order: _Order, step: Step) -> tuple[list[dict[str, Any]], list[int]]:
+        """Apply one step; return its events and the positions of the items it completed."""
         now = self._now()
         items: list[dict[str, Any]] = order.body["serviceOrderItem"]
         events: list[dict[str, Any]] = []
+        fulfilled: list[int] = []
         href = order.body.get("href")
         for position, new in sorted(step.items.items()):
             item = items[position]
@@ -267,6 +294,8 @@ class ServiceOrderingApi:
                 continue
             item["state"] = new
             self._item_side_effects(item, new)
+            if new == "completed":
+                fulfilled.append(position)
             payload: dict[str, Any] = {"id": order.id, "href": href, "orderItemId": item["id"]}
             if self.version.state_in_events:
                 payload["state"] = new
@@ -289,7 +318,7 @@ class ServiceOrderingApi:
                 self._event("serviceOrderInformationRequiredEvent", {"id": order.id, "href": href})
             )
         order.refresh()
-        return events
+        return events, fulfilled
 
     def _item_side_effects(self, item: dict[str, Any], new: str) -> None:
         service = item.get("service")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
 from .._server import BackgroundServer
+from ._alarms import AlarmManagementApi
+from ._catalog import ServiceCatalogApi
 from ._http import (
     Receive,
     Response,
@@ -20,17 +23,58 @@ from ._http import (
     read_request,
     send_response,
 )
-from ._ordering import ALLEGRO_V1, LEGATO_V5, ServiceOrderingApi
+from ._inventory import INVENTORY_VERSIONS, ServiceInventoryApi
+from ._ordering import ALLEGRO_V1, INTERLUDE_V1, LEGATO_V5, ServiceOrderingApi
 from ._runtime import Delivery, IdFactory, Notifier, Scheduler, SellerContext, utc_now
 from ._scenarios import Scenario, ScenarioPicker
+from ._streaming import StreamingManagementApi
 
-__all__ = ["MockSeller"]
+__all__ = ["FAMILIES", "REFERENCE_POINTS", "MockSeller"]
 
 _PING_PATH = "/_mock/ping"
 
+REFERENCE_POINTS = ("allegro", "interlude", "legato")
+# Family names as in `specs/manifest.yaml`.
+FAMILIES = (
+    "service_ordering",
+    "service_inventory",
+    "service_catalog",
+    "performance_monitoring",
+    "pm_streaming",
+    "fault_management",
+    "alarm_management",
+    "service_function_testing",
+)
+# The job families live in their own modules, each `Cls(reference_point, context)`;
+# a family whose module is not there is simply not served.
+_JOB_FAMILIES = {
+    "performance_monitoring": ("._performance", "PerformanceMonitoringApi"),
+    "fault_management": ("._fault", "FaultManagementApi"),
+    "service_function_testing": ("._sft", "ServiceFunctionTestingApi"),
+}
+
+
+def _job_api_class(family: str) -> Any:
+    module_name, class_name = _JOB_FAMILIES[family]
+    full_name = __name__.rpartition(".")[0] + module_name
+    try:
+        module = importlib.import_module(full_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != full_name:  # a missing dependency of a present module is a bug
+            raise
+        return None
+    return getattr(module, class_name)
+
 
 class MockSeller:
-    """A seller for Service Ordering at Allegro v1 and Legato v5, kept in memory.
+    """A seller for every LSO API family at every reference point, kept in memory.
+
+    Served: Service Ordering (Allegro/Interlude v1, Legato v5), Service Inventory
+    (v2 at Allegro/Interlude, v5 at Legato), Alarms/TCA v3 and PM Streaming v1 at
+    all three, Service Catalog v4 at Legato, and the job families (performance
+    monitoring, fault management, service function testing) when their modules
+    are present. `api(family, reference_point)` returns the object serving one
+    family at one reference point; family-specific controls live there.
 
     Instances are ASGI applications; `start()` also serves them on loopback in a
     background thread and `url` is then the seller's base URL (the SDK adds
@@ -42,6 +86,10 @@ class MockSeller:
     Each scripted step runs `step_delay` seconds after the previous one, on the
     serving event loop. Notifications go to every matching hub of the API the
     order was created in, once each, and every attempt is kept in `deliveries`.
+
+    When an ordered item completes, the Service Inventory of the same reference
+    point reflects it: `add` creates the service (`serviceCreateEvent`), `modify`
+    changes it and `delete` terminates it.
     """
 
     def __init__(
@@ -69,12 +117,31 @@ class MockSeller:
             clock=clock,
         )
         self._picker = ScenarioPicker()
+        context = self._context
         self._ordering = {
-            version.reference_point: ServiceOrderingApi(version, self._context, self._picker)
-            for version in (ALLEGRO_V1, LEGATO_V5)
+            version.reference_point: ServiceOrderingApi(version, context, self._picker)
+            for version in (ALLEGRO_V1, INTERLUDE_V1, LEGATO_V5)
         }
+        self._inventory = {
+            rp: ServiceInventoryApi(version, context) for rp, version in INVENTORY_VERSIONS.items()
+        }
+        for rp, ordering in self._ordering.items():
+            ordering.fulfilment = self._inventory[rp].fulfil
+        self._alarms = {rp: AlarmManagementApi(rp, context) for rp in REFERENCE_POINTS}
+        self._apis: dict[str, dict[str, Any]] = {
+            "service_ordering": dict(self._ordering),
+            "service_inventory": dict(self._inventory),
+            "service_catalog": {"legato": ServiceCatalogApi("legato", context)},
+            "alarm_management": dict(self._alarms),
+            "pm_streaming": {rp: StreamingManagementApi(rp, context) for rp in REFERENCE_POINTS},
+        }
+        for family in _JOB_FAMILIES:
+            cls = _job_api_class(family)
+            if cls is not None:
+                points = getattr(cls, "reference_points", REFERENCE_POINTS)
+                self._apis[family] = {rp: cls(rp, context) for rp in points}
         self._router = Router()
-        for api in self._ordering.values():
+        for api in self._each_api():
             self._router.mount(api.base_path, api.routes())
         self._server: BackgroundServer | None = None
 
@@ -171,9 +238,10 @@ class MockSeller:
             raise RuntimeError("the mock seller is not running; call start() first")
         return self._server.url
 
-    def api_url(self, reference_point: str = "allegro") -> str:
-        """The Service Ordering Management base URL at `reference_point`, with a `/`."""
-        return self.url.rstrip("/") + self._api(reference_point).base_path
+    def api_url(self, reference_point: str = "allegro", family: str = "service_ordering") -> str:
+        """The base URL of `family` (default Service Ordering) at `reference_point`, with a `/`."""
+        base: str = self.api(family, reference_point).base_path
+        return self.url.rstrip("/") + base
 
     def __enter__(self) -> MockSeller:
         return self.start()
@@ -226,10 +294,47 @@ class MockSeller:
         """
         return self._api(reference_point).seed(n, state=state, items=items, realistic=realistic)
 
+    def seed_services(
+        self,
+        n: int,
+        *,
+        reference_point: str = "allegro",
+        state: str = "active",
+        realistic: bool = False,
+    ) -> list[str]:
+        """Add `n` services to the inventory at `reference_point` (no notifications)."""
+        return self._inventory_api(reference_point).seed(n, state=state, realistic=realistic)
+
+    def set_service_state(self, service_id: str, state: str) -> None:
+        """Move a service along the Service state machine; notifies `serviceStateChangeEvent`."""
+        self._holder(self._inventory, service_id, "service").set_state(service_id, state)
+
+    def raise_alarm(self, reference_point: str = "allegro", **fields: Any) -> str:
+        """Raise an alarm (wire-named `fields` over TCA defaults); notifies `alarmCreateEvent`."""
+        api: AlarmManagementApi = self.api("alarm_management", reference_point)
+        alarm_id: str = api.raise_alarm(**fields)
+        return alarm_id
+
+    def acknowledge_alarm(self, alarm_id: str) -> None:
+        """Acknowledge an alarm; notifies `alarmStateChangeEvent`."""
+        self._holder(self._alarms, alarm_id, "alarm").acknowledge_alarm(alarm_id)
+
+    def clear_alarm(self, alarm_id: str) -> None:
+        """Clear an alarm (state and perceivedSeverity `cleared`); notifies the state change."""
+        self._holder(self._alarms, alarm_id, "alarm").clear_alarm(alarm_id)
+
+    def delete_alarm(self, alarm_id: str) -> None:
+        """Remove an alarm; notifies `alarmDeleteEvent`."""
+        self._holder(self._alarms, alarm_id, "alarm").delete_alarm(alarm_id)
+
     def reset(self) -> None:
-        """Forget every order, hub, queued scenario and delivery; scripted work is dropped."""
-        for api in self._ordering.values():
-            api.clear()
+        """Forget every order, service, alarm, subscription, job, hub, queued scenario and
+        delivery; scripted work is dropped. Topics and catalog specifications return to
+        the initial ones."""
+        for api in self._each_api():
+            forget = getattr(api, "reset", None) or getattr(api, "clear", None)
+            if forget is not None:
+                forget()
         self._picker.set("completed")
         self._context.notifier.clear_log()
 
@@ -245,9 +350,44 @@ class MockSeller:
         assert found is not None
         return found
 
-    def hubs(self, reference_point: str = "allegro") -> list[dict[str, str]]:
-        """The registered hubs (`id`, `callback`, `query`) at `reference_point`."""
-        return self._api(reference_point).hubs.all()
+    def hubs(
+        self, reference_point: str = "allegro", family: str = "service_ordering"
+    ) -> list[dict[str, str]]:
+        """The registered hubs (`id`, `callback`, `query`) of `family` at `reference_point`."""
+        store = getattr(self.api(family, reference_point), "hubs", None)
+        return [] if store is None else list(store.all())
+
+    def services(self, reference_point: str = "allegro") -> list[dict[str, Any]]:
+        """Copies of the services in the inventory at `reference_point`."""
+        return self._inventory_api(reference_point).services()
+
+    def service(self, service_id: str) -> dict[str, Any]:
+        """A copy of one service, at whichever reference point holds it."""
+        holder: ServiceInventoryApi = self._holder(self._inventory, service_id, "service")
+        found = holder.get(service_id)
+        assert found is not None
+        return found
+
+    def alarms(self, reference_point: str = "allegro") -> list[dict[str, Any]]:
+        """Copies of the alarms at `reference_point`."""
+        return self._alarms[self._point(reference_point)].alarms()
+
+    def api(self, family: str, reference_point: str = "allegro") -> Any:
+        """The object serving `family` (a manifest family name) at `reference_point`."""
+        apis = self._apis.get(family)
+        if apis is None:
+            known = ", ".join(self._apis)
+            raise ValueError(f"no API family {family!r} is served; served: {known}")
+        found = apis.get(reference_point.lower())
+        if found is None:
+            known = ", ".join(apis)
+            raise ValueError(f"{family} is not served at {reference_point!r}; served at: {known}")
+        return found
+
+    @property
+    def families(self) -> dict[str, tuple[str, ...]]:
+        """Each served family and the reference points it is served at."""
+        return {family: tuple(apis) for family, apis in self._apis.items()}
 
     @property
     def deliveries(self) -> list[Delivery]:
@@ -279,14 +419,34 @@ class MockSeller:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _api(self, reference_point: str) -> ServiceOrderingApi:
-        try:
-            return self._ordering[reference_point.lower()]
-        except KeyError:
-            known = ", ".join(self._ordering)
+    def _each_api(self) -> Iterator[Any]:
+        for apis in self._apis.values():
+            yield from apis.values()
+
+    @staticmethod
+    def _point(reference_point: str) -> str:
+        point = reference_point.lower()
+        if point not in REFERENCE_POINTS:
             raise ValueError(
-                f"no Service Ordering API at {reference_point!r}; known: {known}"
-            ) from None
+                f"unknown reference point {reference_point!r}; known: {', '.join(REFERENCE_POINTS)}"
+            )
+        return point
+
+    def _api(self, reference_point: str) -> ServiceOrderingApi:
+        api: ServiceOrderingApi = self.api("service_ordering", reference_point)
+        return api
+
+    def _inventory_api(self, reference_point: str) -> ServiceInventoryApi:
+        api: ServiceInventoryApi = self.api("service_inventory", reference_point)
+        return api
+
+    @staticmethod
+    def _holder(apis: dict[str, Any], resource_id: str, kind: str) -> Any:
+        """The API (one per reference point) that holds the resource with this id."""
+        for api in apis.values():
+            if api.has(resource_id):
+                return api
+        raise KeyError(f"no {kind} with id {resource_id}")
 
     def _api_of(self, order_id: str) -> ServiceOrderingApi:
         for api in self._ordering.values():

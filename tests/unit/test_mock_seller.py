@@ -617,9 +617,10 @@ def test_error_responses(seller: MockSeller, client: httpx.Client, rp: str) -> N
         assert bad_hub.status_code == 400
         assert bad_hub.json()["code"] == "invalidBody"
 
+    # No SDK ships ordering v5 at Interlude, so the seller serves none there.
     assert (
         client.get(
-            seller.url + "/mefApi/interlude/serviceOrderingManagement/v1/serviceOrder"
+            seller.url + "/mefApi/interlude/serviceOrderingManagement/v5/serviceOrder"
         ).status_code
         == 404
     )
