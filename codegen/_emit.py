@@ -176,7 +176,13 @@ def emit_resources(api: ApiInfo, config: dict[str, Any]) -> str:
     specs = config.get("resources", {})
     resources = module_resources(api, config)
     classes: list[tuple[str, str, dict[str, str], dict[str, Any] | None, dict[str, Any] | None]] = [
-        (cls, "Resource", specs[attr]["operations"], specs[attr].get("wait"), specs[attr].get("collect"))
+        (
+            cls,
+            "Resource",
+            specs[attr]["operations"],
+            specs[attr].get("wait"),
+            specs[attr].get("collect"),
+        )
         for attr, cls in resources
     ]
     hub = module_hub(api, config)
@@ -221,7 +227,11 @@ def emit_resources(api: ApiInfo, config: dict[str, Any]) -> str:
 
 
 def _collect_method(
-    by_id: dict[str, OperationInfo], verbs: dict[str, str], collect: dict[str, Any], *, is_async: bool
+    by_id: dict[str, OperationInfo],
+    verbs: dict[str, str],
+    collect: dict[str, Any],
+    *,
+    is_async: bool,
 ) -> list[str]:
     listing = by_id[collect["list"]]
     param = next(p for p in listing.params if p.name == collect["filter"])

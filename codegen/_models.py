@@ -79,72 +79,113 @@ def normalise(doc: dict[str, Any]) -> None:
 
 def discriminated_bases(doc: dict[str, Any]) -> dict[str, dict[str, str]]:
     """Base schemas whose discriminator maps `@type` values to subclasses without a
-    oneOf: base -> {subclass schema: its `@type` value}."""
+    oneOf, and whose subclasses leave `@type` an open string:
+    base -> {subclass schema: its `@type` value}."""
+    schemas = doc.get("components", {}).get("schemas", {})
     found: dict[str, dict[str, str]] = {}
-    for name, schema in doc.get("components", {}).get("schemas", {}).items():
+    for name, schema in schemas.items():
         if not isinstance(schema, dict) or "oneOf" in schema or "anyOf" in schema:
             continue
         discriminator = schema.get("discriminator", {})
         mapping = discriminator.get("mapping")
-        if discriminator.get("propertyName") == "@type" and isinstance(mapping, dict) and mapping:
-            found[name] = {
-                str(ref).rsplit("/", 1)[-1]: str(value)
-                for value, ref in mapping.items()
-                if str(ref).rsplit("/", 1)[-1] != name
-            }
+        if discriminator.get("propertyName") != "@type" or not isinstance(mapping, dict):
+            continue
+        subclasses = {
+            str(ref).rsplit("/", 1)[-1]: str(value)
+            for value, ref in mapping.items()
+            if str(ref).rsplit("/", 1)[-1] != name
+        }
+        if subclasses and not any(_enumerates_type(schemas.get(s, {})) for s in subclasses):
+            found[name] = subclasses
     return found
 
 
-def open_discriminated_unions(source: str, bases: dict[str, dict[str, str]]) -> str:
-    """Where the generator replaced such a base by the union of its subclasses, add the
-    base itself: in JSON Schema an object with another `@type` is still a valid base.
-    Each subclass pins its own `@type` value, so the union picks it by that value
-    (the generator leaves every `@type` a plain string, and same-shaped subclasses
-    such as GeographicSiteRef and GeographicAddressRef would be confused)."""
+def _enumerates_type(schema: dict[str, Any]) -> bool:
+    parts = [schema, *schema.get("allOf", [])]
+    return any("enum" in part.get("properties", {}).get("@type", {}) for part in parts)
+
+
+def route_by_type(source: str, bases: dict[str, dict[str, str]]) -> str:
+    """Make each such base dispatch on `@type` as the spec says, and nothing stricter.
+
+    The generator either leaves subclasses' `@type` a plain string and unions them
+    untagged (so same-shaped GeographicSiteRef and GeographicAddressRef are confused),
+    or pins each to a Literal and tags the union (so a valid object with another
+    `@type` is refused). Instead, every subclass keeps `@type` an open string that
+    defaults to its mapping value, and every union of them becomes a tagged union with
+    the base as the branch for other values, routed by `lso_client._model.by_type`.
+    """
     classes = class_names(source)
     for base, subclasses in bases.items():
-        for name, value in subclasses.items():
-            if _has(name, classes):
-                source = _pin_type(source, schema_class(name, classes), value)
-        members = {schema_class(name, classes) for name in subclasses if _has(name, classes)}
-        if base not in classes and _has(base, classes):
-            base = schema_class(base, classes)
-        if len(members) < 2 or base not in classes:
+        if not _has(base, classes):
             continue
-        alternatives = "|".join(sorted(members, key=len, reverse=True))
-        pattern = re.compile(rf"\b(?:{alternatives})\b(?:\s*\|\s*\b(?:{alternatives})\b)+")
+        base_class = schema_class(base, classes)
+        tags = {
+            schema_class(name, classes): value
+            for name, value in subclasses.items()
+            if _has(name, classes)
+        }
+        for cls, value in tags.items():
+            source = _open_type(source, cls, value)
+        names = "|".join(sorted({*tags, base_class}, key=len, reverse=True))
+        pattern = re.compile(rf"\b(?:{names})\b(?:\s*\|\s*\b(?:{names})\b)+")
 
-        def widen(match: re.Match[str], members: set[str] = members, base: str = base) -> str:
-            found = set(re.split(r"\s*\|\s*", match.group(0).strip()))
-            # A union the generator already discriminates by Literal values stays as is.
-            rest = re.split(r"\n    \w+:|\n\n", match.string[match.end() :], maxsplit=1)[0]
-            if found != members or "discriminator=" in rest:
+        def tagged(
+            match: re.Match[str], tags: dict[str, str] = tags, base: str = base_class
+        ) -> str:
+            found = re.split(r"\s*\|\s*", match.group(0).strip())
+            if not set(found) - {base}:
                 return match.group(0)
-            return f"{match.group(0)} | {base}"
+            members = [f"Annotated[{c}, Tag({tags[c]!r})]" for c in found if c in tags]
+            members.append(f"Annotated[{base}, Tag(OTHER_TYPE)]")
+            known = ", ".join(repr(tags[c]) for c in found if c in tags)
+            return f"Annotated[{' | '.join(members)}, by_type({known})]"
 
-        widened = pattern.sub(widen, source)
-        if widened != source:
-            known = ", ".join(repr(v) for v in sorted(subclasses.values()))
-            base_type_field = (
-                rf"(^class {base}\(\w+\):\n(?:    .*\n)*?"
-                r'    field_type: Annotated\[str, Field\(alias="@type"\))\]'
-            )
-            widened = re.sub(
-                base_type_field,
-                rf"\1, other_type({known})]",
-                widened,
-                count=1,
-                flags=re.M,
-            )
-            widened = widened.replace(
-                "from lso_client._model import MefEnum, MefModel",
-                "from lso_client._model import MefEnum, MefModel, other_type",
-            ).replace(
-                "from lso_client._model import MefModel\n",
-                "from lso_client._model import MefModel, other_type\n",
-            )
-        source = widened
+        rewritten = pattern.sub(tagged, source)
+        if rewritten != source:
+            # The union routes itself now; a `discriminator=` beside it would fight it.
+            rewritten = re.sub(r',?\s*discriminator="field_type"', "", rewritten)
+            source = _import_model_helpers(rewritten)
     return _ensure_typing_import(source, "Literal")
+
+
+def _open_type(source: str, cls: str, value: str) -> str:
+    """`cls`'s `@type`: an open string defaulting to `value` (whatever the generator wrote)."""
+    match = re.search(rf"^class {cls}\(\w+\):\n((?:    .*\n|\n(?=    ))*)", source, flags=re.M)
+    if match is None:
+        return source
+    body = match.group(1)
+    kept = re.sub(
+        r"^    field_type: (?:Annotated\[.*?\]|Literal\[.*?\] = Field\(.*?\))"
+        r"(?: = \(\n.*\n    \)| = .*)?\n",
+        "",
+        body,
+        flags=re.M,
+    )
+    line = f'    field_type: Annotated[str, Field(alias="@type")] = {value!r}\n'
+    return source[: match.start(1)] + line + kept + source[match.end(1) :]
+
+
+def _import_model_helpers(source: str) -> str:
+    source = re.sub(
+        r"^from lso_client\._model import (.+)$",
+        lambda m: (
+            "from lso_client._model import "
+            + ", ".join(sorted({*m.group(1).split(", "), "OTHER_TYPE", "by_type"}))
+        ),
+        source,
+        count=1,
+        flags=re.M,
+    )
+    if not re.search(r"^from pydantic import .*\bTag\b", source, flags=re.M):
+        source = re.sub(
+            r"^from pydantic import (.+)$",
+            lambda m: "from pydantic import " + ", ".join(sorted({*m.group(1).split(", "), "Tag"})),
+            source,
+            count=1,
+            flags=re.M,
+        )
+    return source
 
 
 def _ensure_typing_import(source: str, name: str) -> str:
@@ -156,11 +197,6 @@ def _ensure_typing_import(source: str, name: str) -> str:
         return source
     line = f"from typing import {', '.join(sorted(names | {name}))}"
     return source[: match.start()] + line + source[match.end() :]
-
-
-def _pin_type(source: str, cls: str, value: str) -> str:
-    line = f'    field_type: Annotated[Literal[{value!r}], Field(alias="@type")] = {value!r}\n'
-    return re.sub(rf"^(class {cls}\(\w+\):\n)", lambda m: m.group(1) + line, source, flags=re.M)
 
 
 def _has(schema: str, classes: set[str]) -> bool:
@@ -193,7 +229,8 @@ def generate_module(entry: ApiEntry, doc: dict[str, Any], title: str) -> str:
         if result.returncode != 0 or not out.exists():
             raise RuntimeError(f"{entry.module}: generation failed:\n{result.stderr}")
         source = out.read_text(encoding="utf-8")
-    source = open_discriminated_unions(source, discriminated_bases(doc))
+    # Rewrites below read one statement per line: format at the project's width first.
+    source = route_by_type(ruff_format(source), discriminated_bases(doc))
     return ruff_format(_tidy(source))
 
 

@@ -11,23 +11,27 @@ from collections.abc import Iterator
 from enum import Enum
 from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Discriminator
 
-__all__ = ["MefEnum", "MefModel", "other_type"]
+__all__ = ["OTHER_TYPE", "MefEnum", "MefModel", "by_type"]
 
 
-def other_type(*known: str) -> AfterValidator:
-    """For the `@type` of a base schema that sits in a union beside its subclasses: an
-    object naming a known subclass must be that subclass, so the base refuses it (and
-    an invalid GeographicSiteRef is not silently accepted as a plain base object)."""
+# The tag of the branch that takes any `@type` outside a discriminator's mapping.
+OTHER_TYPE = "*"
+
+
+def by_type(*known: str) -> Discriminator:
+    """Route a union on `@type`: a value in `known` picks the subclass tagged with it,
+    any other value the base (tagged `OTHER_TYPE`), as the spec's discriminator says."""
     names = frozenset(known)
 
-    def check(value: str) -> str:
-        if value in names:
-            raise ValueError(f"@type {value!r} names a schema this object does not match")
-        return value
+    def tag(value: Any) -> str:
+        found = (
+            value.get("@type") if isinstance(value, dict) else getattr(value, "field_type", None)
+        )
+        return found if isinstance(found, str) and found in names else OTHER_TYPE
 
-    return AfterValidator(check)
+    return Discriminator(tag)
 
 
 class MefEnum(str, Enum):

@@ -17,7 +17,9 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, Tag, TypeAdapter, ValidationError
+
+from ._model import OTHER_TYPE
 
 __all__ = ["Parsed", "parse_json", "parse_python", "record_deviations"]
 
@@ -157,22 +159,41 @@ def _lenient(tp: Any, value: Any) -> Any:
         members = [a for a in get_args(tp) if a is not type(None)]
         if len(members) == 1:
             return _lenient(members[0], value)
-        models = [
-            m for m in map(_unwrap, members) if isinstance(m, type) and issubclass(m, BaseModel)
-        ]
-        if isinstance(value, dict) and models:
-            # A discriminated union with an unknown `@type` keeps the object as received.
-            tag = value.get("@type")
-            for candidate in models:
-                alias = candidate.model_fields.get("field_type")
-                choices = get_args(_unwrap(alias.annotation)) if alias is not None else ()
-                if tag in choices:
-                    return _lenient_model(candidate, value)
-            return value
+        if isinstance(value, dict):
+            chosen = _member_for(members, value.get("@type"))
+            if chosen is not None:
+                return _lenient_model(chosen, value)
+            # An object no member claims (an unknown `@type`) stays as received.
+            if any(_is_model(_unwrap(m)) for m in members):
+                return value
         for member in members:
             if get_origin(_unwrap(member)) is list and isinstance(value, list):
                 return _lenient(member, value)
     return value
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _member_for(members: list[Any], tag: Any) -> type[BaseModel] | None:
+    """The model member of a union that an object with this `@type` belongs to: the
+    one tagged (or pinned by a Literal) with it, else the one tagged for other values."""
+    fallback = None
+    for member in members:
+        tags: list[Any] = []
+        while get_origin(member) is typing.Annotated:
+            member, *metadata = get_args(member)
+            tags += [m.tag for m in metadata if isinstance(m, Tag)]
+        if not _is_model(member):
+            continue
+        field = member.model_fields.get("field_type")
+        pinned = get_args(_unwrap(field.annotation)) if field is not None else ()
+        if tag in tags or (tag is not None and tag in pinned):
+            return member  # type: ignore[no-any-return]
+        if OTHER_TYPE in tags:
+            fallback = member
+    return fallback
 
 
 def _lenient_model(cls: type[BaseModel], data: dict[str, Any]) -> BaseModel:

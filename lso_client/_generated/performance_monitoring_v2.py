@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-from lso_client._model import MefEnum, MefModel
+from lso_client._model import MefEnum, MefModel, OTHER_TYPE, by_type
 from typing import Annotated, Any, Literal
-from pydantic import AwareDatetime, Field, RootModel
+from pydantic import AwareDatetime, Field, RootModel, Tag
 
 
 class AttachmentURL(MefModel):
@@ -194,10 +194,9 @@ class PerformanceJobRefOrValue(MefModel):
 
 
 class PerformanceJobRef(PerformanceJobRefOrValue):
-    field_type: Annotated[Literal["PerformanceJobRef"], Field(alias="@type")] = "PerformanceJobRef"
+    field_type: Annotated[str, Field(alias="@type")] = "PerformanceJobRef"
     href: str | None = None
     id: str
-    field_type: Literal["PerformanceJobRef"] = Field("PerformanceJobRef", alias="@type")
 
 
 class PerformanceJobStateType(MefEnum):
@@ -217,12 +216,9 @@ class PerformanceProfileRefOrValue(MefModel):
 
 
 class PerformanceProfileRef(PerformanceProfileRefOrValue):
-    field_type: Annotated[Literal["PerformanceProfileRef"], Field(alias="@type")] = (
-        "PerformanceProfileRef"
-    )
+    field_type: Annotated[str, Field(alias="@type")] = "PerformanceProfileRef"
     href: str | None = None
     id: str
-    field_type: Literal["PerformanceProfileRef"] = Field("PerformanceProfileRef", alias="@type")
 
 
 class PerformanceProfileStateType(MefEnum):
@@ -614,9 +610,7 @@ class PerformanceJobComplexQueryCreate(MefModel):
 
 
 class PerformanceJobValue(PerformanceJobRefOrValue):
-    field_type: Annotated[Literal["PerformanceJobValue"], Field(alias="@type")] = (
-        "PerformanceJobValue"
-    )
+    field_type: Annotated[str, Field(alias="@type")] = "PerformanceJobValue"
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
     file_transfer_data: Annotated[FileTransferData | None, Field(alias="fileTransferData")] = None
     granularity: Interval | None = None
@@ -627,20 +621,16 @@ class PerformanceJobValue(PerformanceJobRefOrValue):
         ServicePayloadSpecificAttributes,
         Field(alias="servicePayloadSpecificAttributes"),
     ]
-    field_type: Literal["PerformanceJobValue"] = Field("PerformanceJobValue", alias="@type")
 
 
 class PerformanceProfileValue(PerformanceProfileRefOrValue):
-    field_type: Annotated[Literal["PerformanceProfileValue"], Field(alias="@type")] = (
-        "PerformanceProfileValue"
-    )
+    field_type: Annotated[str, Field(alias="@type")] = "PerformanceProfileValue"
     granularity: Interval | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType, Field(alias="jobType")]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
     reporting_period: Annotated[Interval | None, Field(alias="reportingPeriod")] = None
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
-    field_type: Literal["PerformanceProfileValue"] = Field("PerformanceProfileValue", alias="@type")
 
 
 class PerformanceProfileCommon(MefModel):
@@ -734,8 +724,14 @@ class PerformanceReportFind(MefModel):
     description: str | None = None
     id: str
     performance_job: Annotated[
-        PerformanceJobRef | PerformanceJobValue | None,
-        Field(alias="performanceJob", discriminator="field_type"),
+        Annotated[
+            Annotated[PerformanceJobRef, Tag("PerformanceJobRef")]
+            | Annotated[PerformanceJobValue, Tag("PerformanceJobValue")]
+            | Annotated[PerformanceJobRefOrValue, Tag(OTHER_TYPE)],
+            by_type("PerformanceJobRef", "PerformanceJobValue"),
+        ]
+        | None,
+        Field(alias="performanceJob"),
     ] = None
     reporting_timeframe: Annotated[ReportingTimeframe | None, Field(alias="reportingTimeframe")] = (
         None
@@ -896,8 +892,13 @@ class PerformanceJobCommon(MefModel):
     description: str | None = None
     file_transfer_data: Annotated[FileTransferData | None, Field(alias="fileTransferData")] = None
     performance_profile: Annotated[
-        PerformanceProfileRef | PerformanceProfileValue,
-        Field(alias="performanceProfile", discriminator="field_type"),
+        Annotated[
+            Annotated[PerformanceProfileRef, Tag("PerformanceProfileRef")]
+            | Annotated[PerformanceProfileValue, Tag("PerformanceProfileValue")]
+            | Annotated[PerformanceProfileRefOrValue, Tag(OTHER_TYPE)],
+            by_type("PerformanceProfileRef", "PerformanceProfileValue"),
+        ],
+        Field(alias="performanceProfile"),
     ]
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
@@ -920,8 +921,13 @@ class PerformanceJobFind(MefModel):
     description: str | None = None
     id: str
     performance_profile: Annotated[
-        PerformanceProfileRef | PerformanceProfileValue,
-        Field(alias="performanceProfile", discriminator="field_type"),
+        Annotated[
+            Annotated[PerformanceProfileRef, Tag("PerformanceProfileRef")]
+            | Annotated[PerformanceProfileValue, Tag("PerformanceProfileValue")]
+            | Annotated[PerformanceProfileRefOrValue, Tag(OTHER_TYPE)],
+            by_type("PerformanceProfileRef", "PerformanceProfileValue"),
+        ],
+        Field(alias="performanceProfile"),
     ]
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
@@ -946,8 +952,14 @@ class PerformanceReport(PerformanceReportCommon):
     id: str
     last_modified_date: Annotated[AwareDatetime | None, Field(alias="lastModifiedDate")] = None
     performance_job: Annotated[
-        PerformanceJobRef | PerformanceJobValue | None,
-        Field(alias="performanceJob", discriminator="field_type"),
+        Annotated[
+            Annotated[PerformanceJobRef, Tag("PerformanceJobRef")]
+            | Annotated[PerformanceJobValue, Tag("PerformanceJobValue")]
+            | Annotated[PerformanceJobRefOrValue, Tag(OTHER_TYPE)],
+            by_type("PerformanceJobRef", "PerformanceJobValue"),
+        ]
+        | None,
+        Field(alias="performanceJob"),
     ] = None
     report_content: Annotated[list[ReportContentItem] | None, Field(alias="reportContent")] = None
     report_url: Annotated[AttachmentURL | None, Field(alias="reportUrl")] = None

@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from pydantic import AwareDatetime, Field, RootModel
-from lso_client._model import MefEnum, MefModel
+from pydantic import AwareDatetime, Field, RootModel, Tag
+from lso_client._model import MefEnum, MefModel, OTHER_TYPE, by_type
 
 
 class Error(MefModel):
@@ -163,7 +163,7 @@ class TestProfileRelationshipRole(MefEnum):
 
 
 class TestProfileValue(TestProfileRefOrValue):
-    field_type: Annotated[Literal["TestProfileValue"], Field(alias="@type")] = "TestProfileValue"
+    field_type: Annotated[str, Field(alias="@type")] = "TestProfileValue"
     service_specific_test_profile_configuration: Annotated[
         ServiceSpecificTestProfileConfiguration | None,
         Field(alias="serviceSpecificTestProfileConfiguration"),
@@ -172,7 +172,6 @@ class TestProfileValue(TestProfileRefOrValue):
         ServiceSpecificationRef | None, Field(alias="relatedServiceSpecification")
     ] = None
     related_contact: Annotated[list[RelatedContact] | None, Field(alias="relatedContact")] = None
-    field_type: Literal["TestProfileValue"] = Field("TestProfileValue", alias="@type")
 
 
 class TestResultCommon(MefModel):
@@ -343,10 +342,9 @@ class SuspendTestJobCommon(MefModel):
 
 
 class TestProfileRef(TestProfileRefOrValue):
-    field_type: Annotated[Literal["TestProfileRef"], Field(alias="@type")] = "TestProfileRef"
+    field_type: Annotated[str, Field(alias="@type")] = "TestProfileRef"
     href: str | None = None
     id: str
-    field_type: Literal["TestProfileRef"] = Field("TestProfileRef", alias="@type")
 
 
 class TestProfileRelationship(MefModel):
@@ -480,8 +478,14 @@ class ModifyTestJobCommon(MefModel):
         AwareDatetime | None, Field(alias="requestedEndDateTime")
     ] = None
     test_profile: Annotated[
-        TestProfileRef | TestProfileValue | None,
-        Field(alias="testProfile", discriminator="field_type"),
+        Annotated[
+            Annotated[TestProfileRef, Tag("TestProfileRef")]
+            | Annotated[TestProfileValue, Tag("TestProfileValue")]
+            | Annotated[TestProfileRefOrValue, Tag(OTHER_TYPE)],
+            by_type("TestProfileRef", "TestProfileValue"),
+        ]
+        | None,
+        Field(alias="testProfile"),
     ] = None
     related_service_from: Annotated[ServiceRef | None, Field(alias="relatedServiceFrom")] = None
     related_service_to: Annotated[ServiceRef | None, Field(alias="relatedServiceTo")] = None
@@ -516,8 +520,13 @@ class TestJobCommon(MefModel):
     requested_end_date_time: Annotated[AwareDatetime, Field(alias="requestedEndDateTime")]
     recurrence_period: Annotated[Duration | None, Field(alias="recurrencePeriod")] = None
     test_profile: Annotated[
-        TestProfileRef | TestProfileValue,
-        Field(alias="testProfile", discriminator="field_type"),
+        Annotated[
+            Annotated[TestProfileRef, Tag("TestProfileRef")]
+            | Annotated[TestProfileValue, Tag("TestProfileValue")]
+            | Annotated[TestProfileRefOrValue, Tag(OTHER_TYPE)],
+            by_type("TestProfileRef", "TestProfileValue"),
+        ],
+        Field(alias="testProfile"),
     ]
     related_service_from: Annotated[ServiceRef, Field(alias="relatedServiceFrom")]
     related_service_to: Annotated[ServiceRef, Field(alias="relatedServiceTo")]
@@ -535,8 +544,13 @@ class TestJobFind(MefModel):
     related_service_to: Annotated[ServiceRef, Field(alias="relatedServiceTo")]
     requested_start_date_time: Annotated[str, Field(alias="requestedStartDateTime")]
     test_profile: Annotated[
-        TestProfileRef | TestProfileValue,
-        Field(alias="testProfile", discriminator="field_type"),
+        Annotated[
+            Annotated[TestProfileRef, Tag("TestProfileRef")]
+            | Annotated[TestProfileValue, Tag("TestProfileValue")]
+            | Annotated[TestProfileRefOrValue, Tag(OTHER_TYPE)],
+            by_type("TestProfileRef", "TestProfileValue"),
+        ],
+        Field(alias="testProfile"),
     ]
 
 

@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-from pydantic import AwareDatetime, Field, RootModel
-from lso_client._model import MefEnum, MefModel, other_type
+from typing import Annotated
+from pydantic import AwareDatetime, Field, RootModel, Tag
+from lso_client._model import MefEnum, MefModel, OTHER_TYPE, by_type
 
 
 class BusSofType(MefEnum):
@@ -94,18 +94,7 @@ class NoteBusSof(MefModel):
 
 
 class RelatedPlaceRefOrValue(MefModel):
-    field_type: Annotated[
-        str,
-        Field(alias="@type"),
-        other_type(
-            "FieldedAddress",
-            "FormattedAddress",
-            "GeographicAddressLabel",
-            "GeographicAddressRef",
-            "GeographicPoint",
-            "GeographicSiteRef",
-        ),
-    ]
+    field_type: Annotated[str, Field(alias="@type")]
     field_schema_location: Annotated[str | None, Field(alias="@schemaLocation")] = None
     role: str
 
@@ -190,7 +179,7 @@ class Error422(Error):
 
 
 class FormattedAddress(RelatedPlaceRefOrValue):
-    field_type: Annotated[Literal["FormattedAddress"], Field(alias="@type")] = "FormattedAddress"
+    field_type: Annotated[str, Field(alias="@type")] = "FormattedAddress"
     addr_line1: Annotated[str, Field(alias="addrLine1")]
     addr_line2: Annotated[str | None, Field(alias="addrLine2")] = None
     city: str
@@ -202,23 +191,19 @@ class FormattedAddress(RelatedPlaceRefOrValue):
 
 
 class GeographicAddressLabel(RelatedPlaceRefOrValue):
-    field_type: Annotated[Literal["GeographicAddressLabel"], Field(alias="@type")] = (
-        "GeographicAddressLabel"
-    )
+    field_type: Annotated[str, Field(alias="@type")] = "GeographicAddressLabel"
     external_reference_id: Annotated[str, Field(alias="externalReferenceId")]
     external_reference_type: Annotated[str, Field(alias="externalReferenceType")]
 
 
 class GeographicAddressRef(RelatedPlaceRefOrValue):
-    field_type: Annotated[Literal["GeographicAddressRef"], Field(alias="@type")] = (
-        "GeographicAddressRef"
-    )
+    field_type: Annotated[str, Field(alias="@type")] = "GeographicAddressRef"
     href: str | None = None
     id: str
 
 
 class GeographicPoint(RelatedPlaceRefOrValue):
-    field_type: Annotated[Literal["GeographicPoint"], Field(alias="@type")] = "GeographicPoint"
+    field_type: Annotated[str, Field(alias="@type")] = "GeographicPoint"
     spatial_ref: Annotated[str, Field(alias="spatialRef")]
     x: str
     y: str
@@ -226,7 +211,7 @@ class GeographicPoint(RelatedPlaceRefOrValue):
 
 
 class GeographicSiteRef(RelatedPlaceRefOrValue):
-    field_type: Annotated[Literal["GeographicSiteRef"], Field(alias="@type")] = "GeographicSiteRef"
+    field_type: Annotated[str, Field(alias="@type")] = "GeographicSiteRef"
     href: str | None = None
     id: str
 
@@ -245,7 +230,7 @@ class ServiceGetResponse1(RootModel[list[Error422]]):
 
 
 class FieldedAddress(RelatedPlaceRefOrValue):
-    field_type: Annotated[Literal["FieldedAddress"], Field(alias="@type")] = "FieldedAddress"
+    field_type: Annotated[str, Field(alias="@type")] = "FieldedAddress"
     city: str
     country: str
     geographic_sub_address: Annotated[
@@ -300,13 +285,23 @@ class Service(MefModel):
     note: list[NoteBusSof] | None = None
     place: (
         list[
-            FieldedAddress
-            | FormattedAddress
-            | GeographicAddressLabel
-            | GeographicAddressRef
-            | GeographicPoint
-            | GeographicSiteRef
-            | RelatedPlaceRefOrValue
+            Annotated[
+                Annotated[FieldedAddress, Tag("FieldedAddress")]
+                | Annotated[FormattedAddress, Tag("FormattedAddress")]
+                | Annotated[GeographicAddressLabel, Tag("GeographicAddressLabel")]
+                | Annotated[GeographicAddressRef, Tag("GeographicAddressRef")]
+                | Annotated[GeographicPoint, Tag("GeographicPoint")]
+                | Annotated[GeographicSiteRef, Tag("GeographicSiteRef")]
+                | Annotated[RelatedPlaceRefOrValue, Tag(OTHER_TYPE)],
+                by_type(
+                    "FieldedAddress",
+                    "FormattedAddress",
+                    "GeographicAddressLabel",
+                    "GeographicAddressRef",
+                    "GeographicPoint",
+                    "GeographicSiteRef",
+                ),
+            ]
         ]
         | None
     ) = None
