@@ -451,10 +451,15 @@ class NotificationListener:
             ) from None
         if not isinstance(body, dict):
             raise _Reject(400, "invalidBody", "The request body is not a JSON object")
-        missing = [name for name in ("eventType", "event") if body.get(name) is None]
+        model = self._resolver.resolve(path, event_type) if self._resolver else None
+        # `event` is required by every MEF envelope but the catalog's (TMF-style) one.
+        required = (
+            ("eventType", "event") if model is None or _requires_event(model) else ("eventType",)
+        )
+        missing = [name for name in required if body.get(name) is None]
         if missing:
             raise _Reject(400, "invalidBody", f"The notification lacks {' and '.join(missing)}")
-        if not isinstance(body["event"], dict):
+        if "event" in body and not isinstance(body["event"], dict):
             raise _Reject(400, "invalidBody", "The notification's event is not a JSON object")
 
         deviations: list[dict[str, Any]] = []
@@ -477,7 +482,6 @@ class NotificationListener:
                 }
             )
 
-        model = self._resolver.resolve(path, event_type) if self._resolver else None
         payload: BaseModel | dict[str, Any]
         if model is None:
             if not self._accept_unknown:
@@ -638,6 +642,11 @@ def _is_async_callable(fn: object) -> bool:
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
         getattr(fn, "__call__", None)  # noqa: B004 - async __call__ on objects
     )
+
+
+def _requires_event(model: type[BaseModel]) -> bool:
+    field = model.model_fields.get("event")
+    return field is None or field.is_required()
 
 
 def _parse_model(
