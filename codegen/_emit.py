@@ -259,8 +259,9 @@ def _collect_method(
         + '\n        Notifications about the job wake the wait at once when a listener is subscribed."""',
         *reader,
         f"        goal = collected({collect['what']!r}, job_id, count, {final!r})",
-        f"        return {aw}self._wait(read, goal, job_id, {events!r}, "
-        "(timeout, poll_interval, max_poll_interval))\n",
+        # A job's product may be notified under its own id: any such event wakes the wait.
+        f"        return {aw}self._wait(read, goal, {'None' if collect.get('any_subject') else 'job_id'}, "
+        f"{events!r}, (timeout, poll_interval, max_poll_interval))\n",
     ]
 
 

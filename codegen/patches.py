@@ -91,6 +91,19 @@ def _pm_v2_job_state_both_cases(doc: Document) -> None:
             state["enum"].append(value)
 
 
+def _catalog_description_name(doc: Document) -> None:
+    """The property is spelt `description"` (a stray quote) in one allOf part."""
+    found = 0
+    for name, schema in doc["components"]["schemas"].items():
+        for part in [schema, *schema.get("allOf", [])]:
+            properties = part.get("properties", {})
+            if 'description"' in properties:
+                properties["description"] = properties.pop('description"')
+                found += 1
+    if not found:
+        raise PatchError('no property named description" left')
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch(
         ("streaming_management_v1",),
@@ -131,6 +144,12 @@ PATCHES: tuple[Patch, ...] = (
         lambda doc: _replace_required(
             doc, "ReportContentItem", "measurementDataPoint", "measurementDataPoints"
         ),
+    ),
+    Patch(
+        ("service_catalog_v4", "service_catalog_notification_v4"),
+        'ServiceSpecification names a property `description"` (with a stray quote); '
+        "specifications carry `description`.",
+        _catalog_description_name,
     ),
     Patch(
         ("performance_notification_v2",),

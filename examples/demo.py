@@ -9,11 +9,18 @@ page. Run with `make demo` (or `python examples/demo.py [allegro|legato]`).
 from __future__ import annotations
 
 import sys
+import threading
 
 from lso_client import AllegroClient, LegatoClient, Notification, NotificationListener
 from lso_client.testing import MockSeller, example_service_order
 
 CLIENTS = {"allegro": AllegroClient, "legato": LegatoClient}
+_PRINT = threading.Lock()  # handlers print from the listener's worker threads
+
+
+def say(text: str) -> None:
+    with _PRINT:
+        print(text, flush=True)
 
 
 def main(reference_point: str = "allegro") -> None:
@@ -29,7 +36,7 @@ def main(reference_point: str = "allegro") -> None:
             event = notification.event
             item = getattr(event, "order_item_id", None)
             state = getattr(event, "state", None)  # Legato v5 events carry no state
-            print(
+            say(
                 f"  <- {notification.event_type:38} order {event.id}"
                 + (f" item {item}" if item else "")
                 + (f" now {state}" if state else "")

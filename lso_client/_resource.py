@@ -294,7 +294,7 @@ class SyncResource(_BaseResource):
         self,
         read: Callable[[], T],
         goal: Goal[T],
-        subject: str,
+        subject: str | None,
         event_types: Collection[str],
         timing: tuple[float, float, float],
     ) -> T:
@@ -402,7 +402,7 @@ class AsyncResource(_BaseResource):
         self,
         read: Callable[[], Awaitable[T]],
         goal: Goal[T],
-        subject: str,
+        subject: str | None,
         event_types: Collection[str],
         timing: tuple[float, float, float],
     ) -> T:

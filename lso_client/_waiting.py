@@ -3,8 +3,9 @@
 One loop serves every kind of wait: read the current state, stop when the goal
 is met, otherwise sleep until the next poll or until a notification about the
 subject arrives, whichever is first. With a listener subscribed through the
-client, notifications wake the loop at once and polling only guards against
-lost events; without one, polls back off from `poll_interval` to `max_poll_interval`.
+client, notifications wake the loop at once; either way polls back off from
+`poll_interval` to `max_poll_interval`, so a lost or unsubscribed event costs at
+most one poll interval.
 
 Two goals exist: one object reaching a final state (`wait(id)`), and enough of
 the objects a job produces (reports, results) reaching one (`wait_for_job(id)`).
@@ -33,10 +34,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-# Even with a listener, look now and then: a seller may drop a notification.
-_LISTENER_POLL_INTERVAL = 30.0
-
 
 class WaitTimeoutError(LSOError, TimeoutError):
     """The work did not finish in time; `last` is what was last read."""
@@ -93,19 +90,23 @@ def _event_subject(notification: Any) -> str | None:
 
 
 def _waker(
-    event_types: Collection[str], subject: str, wake: Callable[[], None]
+    event_types: Collection[str], subject: str | None, wake: Callable[[], None]
 ) -> Callable[[Any], None]:
+    """A tap waking the wait on these events about `subject` (about anything: None)."""
+
     def tap(notification: Any) -> None:
-        if notification.event_type in event_types and _event_subject(notification) == subject:
+        if notification.event_type in event_types and (
+            subject is None or _event_subject(notification) == subject
+        ):
             wake()
 
     return tap
 
 
-def _delays(poll_interval: float, max_poll_interval: float, listening: bool) -> Iterator[float]:
+def _delays(poll_interval: float, max_poll_interval: float) -> Iterator[float]:
     delay = poll_interval
     while True:
-        yield _LISTENER_POLL_INTERVAL if listening else delay
+        yield delay
         delay = min(delay * 1.5, max_poll_interval)
 
 
@@ -117,7 +118,7 @@ def wait_sync(
     read: Callable[[], T],
     goal: Goal[T],
     *,
-    subject: str,
+    subject: str | None,
     event_types: Collection[str],
     listeners: list[Any],
     timeout: float,
@@ -130,7 +131,7 @@ def wait_sync(
         listener.add_tap(tap)
     try:
         deadline = time.monotonic() + timeout
-        for delay in _delays(poll_interval, max_poll_interval, bool(listeners)):
+        for delay in _delays(poll_interval, max_poll_interval):
             woken.clear()
             current = read()
             if goal.done(current):
@@ -149,7 +150,7 @@ async def wait_async(
     read: Callable[[], Awaitable[T]],
     goal: Goal[T],
     *,
-    subject: str,
+    subject: str | None,
     event_types: Collection[str],
     listeners: list[Any],
     timeout: float,
@@ -168,7 +169,7 @@ async def wait_async(
         listener.add_tap(tap)
     try:
         deadline = time.monotonic() + timeout
-        for delay in _delays(poll_interval, max_poll_interval, bool(listeners)):
+        for delay in _delays(poll_interval, max_poll_interval):
             woken.clear()
             current = await read()
             if goal.done(current):

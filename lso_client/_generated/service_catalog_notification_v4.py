@@ -129,7 +129,6 @@ class ServiceSpecification(Addressable):
     category: str | None = None
     subcategory: str | None = None
     version: str | None = None
-    description_: Annotated[str | None, Field(alias='description"')] = None
     is_bundle: Annotated[bool | None, Field(alias="isBundle")] = None
     last_update: Annotated[AwareDatetime | None, Field(alias="lastUpdate")] = None
     valid_for: Annotated[TimePeriod | None, Field(alias="validFor")] = None
@@ -154,6 +153,7 @@ class ServiceSpecification(Addressable):
     target_service_schema: Annotated[
         TargetServiceSchema | None, Field(alias="targetServiceSchema")
     ] = None
+    description: str | None = None
 
 
 class ServiceSpecificationEvent(MefModel):

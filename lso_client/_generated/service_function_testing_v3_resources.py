@@ -1042,8 +1042,8 @@ class TestResults(SyncResource):
         return self._wait(
             read,
             goal,
-            job_id,
-            ("testJobStateChangeEvent",),
+            None,
+            ("testResultCreateEvent", "testJobStateChangeEvent"),
             (timeout, poll_interval, max_poll_interval),
         )
 
@@ -1111,8 +1111,8 @@ class AsyncTestResults(AsyncResource):
         return await self._wait(
             read,
             goal,
-            job_id,
-            ("testJobStateChangeEvent",),
+            None,
+            ("testResultCreateEvent", "testJobStateChangeEvent"),
             (timeout, poll_interval, max_poll_interval),
         )
 
