@@ -94,7 +94,7 @@ def _pm_v2_job_state_both_cases(doc: Document) -> None:
 def _catalog_description_name(doc: Document) -> None:
     """The property is spelt `description"` (a stray quote) in one allOf part."""
     found = 0
-    for name, schema in doc["components"]["schemas"].items():
+    for schema in doc["components"]["schemas"].values():
         for part in [schema, *schema.get("allOf", [])]:
             properties = part.get("properties", {})
             if 'description"' in properties:
