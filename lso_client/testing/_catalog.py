@@ -11,15 +11,13 @@ Tests add, change and withdraw specifications, which notifies
 from __future__ import annotations
 
 import copy
-import json
-import threading
-from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
 
-from ._filters import now_ms
-from ._http import ApiError, Request, Response, Route, dump_json, json_response
+from ._api import ApiModule, Handler
+from ._filters import Filters, field_at
+from ._http import ApiError, Request, Response, Route, dump_json, int_param, json_response
 from ._runtime import HubStore, SellerContext, format_time
+from ._store import Record, Store
 
 __all__ = ["LIFECYCLE_STATUSES", "CatalogError", "ServiceCatalogApi", "default_specifications"]
 
@@ -30,6 +28,10 @@ LIFECYCLE_STATUSES = frozenset(
 _ALWAYS = ("id", "href", "@type")
 # The integer codes of the API's common `errorSchema`.
 _CODES = {400: 28, 404: 60, 405: 61, 409: 64, 500: 1}
+_FILTERS = Filters(
+    equals={"category": field_at("category"), "lifecycleStatus": field_at("lifecycleStatus")},
+    enums={"lifecycleStatus": LIFECYCLE_STATUSES},
+)
 
 
 class CatalogError(ApiError):
@@ -117,8 +119,10 @@ def default_specifications() -> list[dict[str, Any]]:
     ]
 
 
-class ServiceCatalogApi:
+class ServiceCatalogApi(ApiModule):
     """`serviceSpecification`, `serviceSpecification/{id}` and the hub (Legato only)."""
+
+    hubs: HubStore
 
     def __init__(
         self,
@@ -126,33 +130,30 @@ class ServiceCatalogApi:
         context: SellerContext,
         specifications: list[dict[str, Any]] | None = None,
     ) -> None:
+        super().__init__(context)
         self.reference_point = reference_point
         self.notification_base = f"/mefApi/{reference_point}/serviceCatalogNotification/v4/"
-        self._base = f"/mefApi/{reference_point}/serviceCatalog/v4/"
-        self._ctx = context
+        self.base_path = f"/mefApi/{reference_point}/serviceCatalog/v4/"
         self.hubs = HubStore(context.new_id, validation_status=400)
-        self._lock = threading.Lock()
-        self._specs: dict[str, dict[str, Any]] = {}
-        self._blobs: dict[str, bytes] = {}
+        self._specs: Store[Record] = Store("service specification", _FILTERS)
         self._initial = copy.deepcopy(
             specifications if specifications is not None else default_specifications()
         )
         for spec in self._initial:
             self._store(spec)
 
-    @property
-    def base_path(self) -> str:
-        return self._base
-
     def routes(self) -> list[Route]:
         hub = {(r.method, r.template): r.handler for r in self.hubs.routes()}
         return [
-            Route("GET", "serviceSpecification", self._list),
+            Route("GET", "serviceSpecification", _catalog_errors(self._list)),
             Route("GET", "serviceSpecification/{id}", self._retrieve),
             Route("POST", "hub", self._hub_create(hub[("POST", "hub")])),
             Route("GET", "hub/{id}", _catalog_errors(hub[("GET", "hub/{id}")])),
             Route("DELETE", "hub/{id}", _catalog_errors(hub[("DELETE", "hub/{id}")])),
         ]
+
+    def stores(self) -> list[Store[Record]]:
+        return [self._specs]
 
     # -- control and inspection (any thread) ------------------------------------------------
 
@@ -161,7 +162,7 @@ class ServiceCatalogApi:
         spec = copy.deepcopy(spec)
         spec.setdefault("id", self._ctx.new_id())
         spec.setdefault("@type", "ServiceSpecification")
-        spec.setdefault("lastUpdate", format_time(self._now()))
+        spec.setdefault("lastUpdate", format_time(self.now()))
         with self._lock:
             if spec["id"] in self._specs:
                 raise ValueError(f"a specification with id {spec['id']} exists")
@@ -174,32 +175,31 @@ class ServiceCatalogApi:
         if status not in LIFECYCLE_STATUSES:
             raise ValueError(f"unknown lifecycleStatus {status!r}")
         with self._lock:
-            if spec_id not in self._specs:
+            found = self._specs.get(spec_id)
+            if found is None:
                 raise KeyError(spec_id)
-            spec = copy.deepcopy(self._specs[spec_id])
+            spec = copy.deepcopy(found.body)
         spec["lifecycleStatus"] = status
-        spec["lastUpdate"] = format_time(self._now())
+        spec["lastUpdate"] = format_time(self.now())
         stored = self._store(spec)
         self._notify("serviceSpecificationChangeNotification", stored, "lifecycleStatus")
 
     def remove_specification(self, spec_id: str) -> None:
         """Withdraw a specification; notifies its deletion."""
         with self._lock:
-            spec = self._specs.pop(spec_id, None)
-            self._blobs.pop(spec_id, None)
-        if spec is None:
+            removed = self._specs.remove(spec_id)
+        if removed is None:
             raise KeyError(spec_id)
-        self._notify("serviceSpecificationDeleteNotification", spec)
+        self._notify("serviceSpecificationDeleteNotification", removed.body)
 
     def specifications(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [copy.deepcopy(self._specs[key]) for key in sorted(self._specs)]
+            return [copy.deepcopy(record.body) for record in _by_id(self._specs.all())]
 
     def reset(self) -> None:
         """Forget the hubs and go back to the initial specifications."""
         with self._lock:
             self._specs.clear()
-            self._blobs.clear()
         for spec in self._initial:
             self._store(spec)
         self.hubs.clear()
@@ -207,41 +207,31 @@ class ServiceCatalogApi:
     # -- HTTP handlers (serving loop) -------------------------------------------------------
 
     def _list(self, request: Request, _: dict[str, str]) -> Response:
-        category = request.query_value("category")
-        status = request.query_value("lifecycleStatus")
-        if status is not None and status not in LIFECYCLE_STATUSES:
-            raise CatalogError(400, 28, f"'lifecycleStatus' has no value {status!r}")
+        """Sorted by id, `offset`/`limit` without pagination headers (the API has none)."""
+        check = self._specs.filters.from_query(request)
         fields = _fields(request)
-        offset = _int(request, "offset") or 0
-        limit = _int(request, "limit")
+        offset = int_param(request, "offset") or 0
+        limit = int_param(request, "limit")
+        end = None if limit is None else offset + limit
         with self._lock:
-            chosen = [
-                key
-                for key in sorted(self._specs)
-                if (category is None or self._specs[key].get("category") == category)
-                and (status is None or self._specs[key].get("lifecycleStatus") == status)
-            ]
-            end = None if limit is None else offset + limit
-            page = chosen[offset:end]
+            page = _by_id(self._specs.matching(check))[offset:end]
             if fields is None:
-                parts = [self._blobs[key] for key in page]
+                parts = [record.json for record in page]
             else:
-                parts = [dump_json(_select(self._specs[key], fields)) for key in page]
+                parts = [dump_json(_select(record.body, fields)) for record in page]
         return json_response(200, b"[" + b",".join(parts) + b"]")
 
     def _retrieve(self, request: Request, params: dict[str, str]) -> Response:
         fields = _fields(request)
         with self._lock:
-            spec = self._specs.get(params["id"])
-            if spec is None:
+            record = self._specs.get(params["id"])
+            if record is None:
                 raise CatalogError(404, 60, f"No service specification with id {params['id']}")
             if fields is None:
-                return json_response(200, self._blobs[params["id"]])
-            return json_response(200, _select(spec, fields))
+                return json_response(200, record.json)
+            return json_response(200, _select(record.body, fields))
 
-    def _hub_create(
-        self, register: Callable[[Request, dict[str, str]], Response]
-    ) -> Callable[[Request, dict[str, str]], Response]:
+    def _hub_create(self, register: Handler) -> Handler:
         def create(request: Request, params: dict[str, str]) -> Response:
             body = request.json() if request.body else None
             if not isinstance(body, dict):
@@ -256,15 +246,10 @@ class ServiceCatalogApi:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _now(self) -> datetime:
-        return now_ms(self._ctx.clock())
-
     def _store(self, spec: dict[str, Any]) -> dict[str, Any]:
-        base = self._ctx.public_url or "http://localhost"
-        spec = {**spec, "href": f"{base}{self._base}serviceSpecification/{spec['id']}"}
+        spec = {**spec, "href": self.href(f"serviceSpecification/{spec['id']}")}
         with self._lock:
-            self._specs[spec["id"]] = spec
-            self._blobs[spec["id"]] = dump_json(spec)
+            self._specs.save(Record(spec["id"], spec))
         return spec
 
     def _notify(self, event_type: str, spec: dict[str, Any], field_path: str | None = None) -> None:
@@ -272,21 +257,20 @@ class ServiceCatalogApi:
             "@type": event_type[0].upper() + event_type[1:],
             "eventId": self._ctx.new_id(),
             "eventType": event_type,
-            "eventTime": format_time(self._now()),
-            "resourcePath": f"{self._base}serviceSpecification/{spec['id']}",
-            "event": {"serviceSpecification": json.loads(dump_json(spec))},
+            "eventTime": format_time(self.now()),
+            "resourcePath": f"{self.base_path}serviceSpecification/{spec['id']}",
+            "event": {"serviceSpecification": copy.deepcopy(spec)},
         }
         if field_path is not None:
             event["fieldPath"] = field_path
-        self._ctx.scheduler.call_later(0.0, lambda: self._publish([event]))
-
-    def _publish(self, events: Sequence[dict[str, Any]]) -> None:
-        self._ctx.notifier.publish(self.hubs, self.notification_base, events)
+        self.publish_soon([event])
 
 
-def _catalog_errors(
-    handler: Callable[[Request, dict[str, str]], Response], *, bad_request: int = 28
-) -> Callable[[Request, dict[str, str]], Response]:
+def _by_id(records: list[Record]) -> list[Record]:
+    return sorted(records, key=lambda record: record.id)
+
+
+def _catalog_errors(handler: Handler, *, bad_request: int = 28) -> Handler:
     """Re-express the shared hub store's MEF errors in the catalog's integer codes."""
 
     def wrapped(request: Request, params: dict[str, str]) -> Response:
@@ -311,16 +295,3 @@ def _fields(request: Request) -> list[str] | None:
 def _select(spec: dict[str, Any], fields: list[str]) -> dict[str, Any]:
     keep = set(fields) | set(_ALWAYS)
     return {k: v for k, v in spec.items() if k in keep}
-
-
-def _int(request: Request, name: str) -> int | None:
-    raw = request.query_value(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise CatalogError(400, 28, f"'{name}' must be an integer, got {raw!r}") from None
-    if value < 0:
-        raise CatalogError(400, 28, f"'{name}' must not be negative, got {value}")
-    return value

@@ -28,6 +28,7 @@ __all__ = [
     "Unprocessable",
     "dump_json",
     "error_response",
+    "int_param",
     "json_response",
     "page_response",
     "parse_datetime",
@@ -134,7 +135,8 @@ def parse_datetime(text: str) -> datetime | None:
     return value if value.tzinfo is not None else None
 
 
-def _int_param(request: Request, name: str) -> int | None:
+def int_param(request: Request, name: str) -> int | None:
+    """A non-negative integer query parameter (`offset`, `limit`); None when absent."""
     raw = request.query_value(name)
     if raw is None or raw == "":
         return None
@@ -154,8 +156,8 @@ def page_response(request: Request, items: Sequence[bytes], *, max_page_size: in
     is cut to `max_page_size`; `X-Pagination-Throttled: true` then says that the page
     was cut and more results remain. `X-Total-Count` is always sent.
     """
-    offset = _int_param(request, "offset") or 0
-    limit = _int_param(request, "limit")
+    offset = int_param(request, "offset") or 0
+    limit = int_param(request, "limit")
     cut = limit is None or limit > max_page_size
     size = max_page_size if cut else limit
     assert size is not None

@@ -12,16 +12,17 @@ from __future__ import annotations
 import copy
 import json
 import random
-import threading
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ._api import ApiModule
 from ._examples import example_service_configuration
-from ._filters import date_bounds, enum_param, now_ms, within
-from ._http import ApiError, Request, Response, Route, dump_json, json_response, page_response
+from ._filters import Body, Check, Extract, Filters, field_at
+from ._http import Request, Route
 from ._runtime import HubStore, SellerContext, format_time
+from ._store import Record, Store
 
 __all__ = [
     "INVENTORY_VERSIONS",
@@ -103,22 +104,7 @@ INVENTORY_VERSIONS: Mapping[str, InventoryVersion] = {
 }
 
 
-@dataclass
-class _Service:
-    id: str
-    body: dict[str, Any]
-    dates: dict[str, datetime] = field(default_factory=dict)
-    json: bytes = b""
-
-    @property
-    def state(self) -> str:
-        return str(self.body["state"])
-
-    def refresh(self) -> None:
-        self.json = dump_json(self.body)
-
-
-class ServiceInventoryApi:
+class ServiceInventoryApi(ApiModule):
     """`GET service`, `GET service/{id}` and the hub of one reference point.
 
     `retention`: seconds a terminated service stays listed before the seller removes
@@ -126,15 +112,18 @@ class ServiceInventoryApi:
     keeps terminated services.
     """
 
+    hubs: HubStore
+
     def __init__(
         self, version: InventoryVersion, context: SellerContext, *, retention: float | None = None
     ) -> None:
+        super().__init__(context)
         self.version = version
+        self.base_path = version.management_base
+        self.notification_base = version.notification_base
         self.retention = retention
-        self._ctx = context
         self.hubs = HubStore(context.new_id, validation_status=version.hub_validation_status)
-        self._services: dict[str, _Service] = {}
-        self._lock = threading.RLock()
+        self._services: Store[Record] = Store("service", self._filters())
 
     # -- wiring -------------------------------------------------------------------
 
@@ -142,22 +131,35 @@ class ServiceInventoryApi:
     def reference_point(self) -> str:
         return self.version.reference_point
 
-    @property
-    def base_path(self) -> str:
-        return self.version.management_base
-
     def routes(self) -> list[Route]:
         return [
-            Route("GET", "service", self._list),
-            Route("GET", "service/{id}", self._retrieve),
+            Route("GET", "service", self.list_handler(self._services)),
+            Route("GET", "service/{id}", self.retrieve_handler(self._services)),
             *self.hubs.routes(),
         ]
+
+    def stores(self) -> list[Store[Record]]:
+        return [self._services]
+
+    def _filters(self) -> Filters:
+        equals: dict[str, Extract] = {"state": field_at("state")}
+        equals.update({name: field_at(name) for name in _EQUALITY_FILTERS})
+        if self.version.type_filter:
+            equals["@type"] = field_at("serviceConfiguration", "@type")
+        equals["geographicSite.id"] = lambda body: self._place_ids(body, "Site")
+        equals["geographicAddress.id"] = lambda body: self._place_ids(body, "Address")
+        return Filters(
+            equals=equals,
+            dates={name: field_at(name) for name in _DATE_FILTERS},
+            enums={"state": SERVICE_STATES},
+            joint=(_ordered_by,),
+        )
 
     # -- inspection and control (any thread) --------------------------------------
 
     def services(self) -> list[dict[str, Any]]:
         with self._lock:
-            blobs = [service.json for service in self._services.values()]
+            blobs = [service.json for service in self._services.all()]
         return [json.loads(blob) for blob in blobs]
 
     def get(self, service_id: str) -> dict[str, Any] | None:
@@ -183,8 +185,8 @@ class ServiceInventoryApi:
         """
         if state not in SERVICE_STATES:
             raise ValueError(f"unknown service state {state!r}")
-        now = self._now()
-        created: list[_Service] = []
+        now = self.now()
+        created: list[Record] = []
         for index in range(n):
             service_id = self._ctx.new_id()
             started = now - timedelta(minutes=n - index)
@@ -202,13 +204,11 @@ class ServiceInventoryApi:
             }
             service = self._new(service_id, body, state, started)
             if state == "terminated":
-                service.dates["endDate"] = started
                 service.body["endDate"] = format_time(started)
-                service.refresh()
             created.append(service)
         with self._lock:
             for service in created:
-                self._services[service.id] = service
+                self._services.save(service)
         return [service.id for service in created]
 
     def set_state(self, service_id: str, state: str) -> None:
@@ -227,17 +227,17 @@ class ServiceInventoryApi:
                     f"service {service_id} cannot go from {service.state!r} to {state!r}"
                 )
             events = self._change_state(service, state)
-            service.refresh()
-        self._publish_soon(events)
+            self._services.save(service)
+        self.publish_soon(events)
 
     def remove(self, service_id: str) -> None:
         """Drop a service from the inventory and notify `serviceDeleteEvent`."""
         with self._lock:
-            service = self._services.pop(service_id, None)
+            service = self._services.remove(service_id)
             if service is None:
                 raise KeyError(service_id)
             href = service.body.get("href")
-        self._publish_soon([self._event("serviceDeleteEvent", service_id, href)])
+        self.publish_soon([self._event("serviceDeleteEvent", service_id, href)])
 
     # -- fulfilment of ordered items (serving loop) ------------------------------------
 
@@ -267,8 +267,7 @@ class ServiceInventoryApi:
                 )
                 body = {k: copy.deepcopy(ordered[k]) for k in _COPIED if k in ordered}
                 body["serviceOrderItem"] = [reference]
-                service = self._new(service_id, body, state, self._now())
-                self._services[service_id] = service
+                service = self._services.save(self._new(service_id, body, state, self.now()))
                 events.append(self._event("serviceCreateEvent", service_id, service.body["href"]))
             elif action == "modify" and existing is not None:
                 events.extend(self._modify(existing, ordered, reference))
@@ -276,11 +275,11 @@ class ServiceInventoryApi:
                 existing.body.setdefault("serviceOrderItem", []).append(reference)
                 if existing.state != "terminated":
                     events.extend(self._change_state(existing, "terminated"))
-                existing.refresh()
-        self._publish(events)
+                self._services.save(existing)
+        self.publish(events)
 
     def _modify(
-        self, service: _Service, ordered: dict[str, Any], reference: dict[str, Any]
+        self, service: Record, ordered: dict[str, Any], reference: dict[str, Any]
     ) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
         changed = False
@@ -301,93 +300,29 @@ class ServiceInventoryApi:
             and requested in SERVICE_TRANSITIONS[service.state]
         ):
             events.extend(self._change_state(service, requested))
-        service.refresh()
+        self._services.save(service)
         return events
-
-    # -- HTTP handlers (serving loop) ----------------------------------------------
-
-    def _retrieve(self, _: Request, params: dict[str, str]) -> Response:
-        with self._lock:
-            service = self._services.get(params["id"])
-            if service is None:
-                raise ApiError(404, "notFound", f"No service with id {params['id']}")
-            return json_response(200, service.json)
-
-    def _list(self, request: Request, _: dict[str, str]) -> Response:
-        state = enum_param(request, "state", SERVICE_STATES)
-        bounds = date_bounds(request, _DATE_FILTERS)
-        equal = {
-            name: value
-            for name in _EQUALITY_FILTERS
-            if (value := request.query_value(name)) is not None
-        }
-        if self.version.type_filter and (schema := request.query_value("@type")) is not None:
-            equal["@type"] = schema
-        order_id = request.query_value("serviceOrder.id")
-        item_id = request.query_value("serviceOrderItem.id")
-        site_id = request.query_value("geographicSite.id")
-        address_id = request.query_value("geographicAddress.id")
-        unfiltered = (
-            state is None
-            and not bounds
-            and not equal
-            and order_id is None
-            and item_id is None
-            and site_id is None
-            and address_id is None
-        )
-        with self._lock:
-            if unfiltered:
-                blobs = [service.json for service in self._services.values()]
-            else:
-                blobs = [
-                    service.json
-                    for service in self._services.values()
-                    if (state is None or service.state == state)
-                    and within(service.dates, bounds)
-                    and all(_attribute(service.body, k) == v for k, v in equal.items())
-                    and _ordered_by(service.body, order_id, item_id)
-                    and (site_id is None or site_id in self._place_ids(service.body, "Site"))
-                    and (
-                        address_id is None or address_id in self._place_ids(service.body, "Address")
-                    )
-                ]
-        return page_response(request, blobs, max_page_size=self._ctx.max_page_size)
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _now(self) -> datetime:
-        return now_ms(self._ctx.clock())
-
-    def _href(self, service_id: str) -> str:
-        base = self._ctx.public_url or "http://localhost"
-        return f"{base}{self.version.management_base}service/{service_id}"
-
-    def _new(
-        self, service_id: str, body: dict[str, Any], state: str, started: datetime
-    ) -> _Service:
+    def _new(self, service_id: str, body: dict[str, Any], state: str, started: datetime) -> Record:
         # `id`/`href` lead; v5's Service does not name them but the buyer needs the id
         # for `GET service/{id}`, and the schema allows further properties.
-        full = {"id": service_id, "href": self._href(service_id), **body, "state": state}
+        href = self.href(f"service/{service_id}")
+        full = {"id": service_id, "href": href, **body, "state": state}
         full["serviceDate"] = format_time(started)
-        dates = {"serviceDate": started}
         if state in ("active", "inactive"):
             full["startDate"] = format_time(started)
-            dates["startDate"] = started
-        service = _Service(service_id, full, dates)
-        service.refresh()
-        return service
+        return Record(service_id, full)
 
-    def _change_state(self, service: _Service, state: str) -> list[dict[str, Any]]:
+    def _change_state(self, service: Record, state: str) -> list[dict[str, Any]]:
         """Set the state (lock held); returns the event, and arranges removal if due."""
-        now = self._now()
+        now = format_time(self.now())
         service.body["state"] = state
-        if state in ("active", "inactive") and "startDate" not in service.dates:
-            service.dates["startDate"] = now
-            service.body["startDate"] = format_time(now)
+        if state in ("active", "inactive"):
+            service.body.setdefault("startDate", now)
         if state == "terminated":
-            service.dates["endDate"] = now
-            service.body["endDate"] = format_time(now)
+            service.body["endDate"] = now
             if self.retention is not None:
                 service_id = service.id
                 self._ctx.scheduler.call_later(self.retention, lambda: self._expire(service_id))
@@ -399,9 +334,9 @@ class ServiceInventoryApi:
             service = self._services.get(service_id)
             if service is None or service.state != "terminated":
                 return
-            del self._services[service_id]
+            self._services.remove(service_id)
             href = service.body.get("href")
-        self._publish([self._event("serviceDeleteEvent", service_id, href)])
+        self.publish([self._event("serviceDeleteEvent", service_id, href)])
 
     def _event(
         self,
@@ -410,26 +345,7 @@ class ServiceInventoryApi:
         href: str | None,
         extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        payload: dict[str, Any] = {"id": service_id}
-        if href is not None:
-            payload["href"] = href
-        payload.update(extra or {})
-        return {
-            "eventId": self._ctx.new_id(),
-            "eventTime": format_time(self._now()),
-            "eventType": event_type,
-            "event": payload,
-        }
-
-    def _publish(self, events: Sequence[dict[str, Any]]) -> None:
-        """Queue events for delivery; must run on the serving loop."""
-        if events:
-            self._ctx.notifier.publish(self.hubs, self.version.notification_base, events)
-
-    def _publish_soon(self, events: Sequence[dict[str, Any]]) -> None:
-        """Publish from any thread: delivery runs on the serving loop."""
-        if events:
-            self._ctx.scheduler.call_later(0.0, lambda: self._publish(events))
+        return self.event(event_type, {"id": service_id, "href": href, **(extra or {})})
 
     def _site_place(self, site_id: str) -> dict[str, Any]:
         site = {"@type": "GeographicSiteRef", "id": site_id}
@@ -450,19 +366,18 @@ class ServiceInventoryApi:
         return found
 
 
-def _attribute(body: dict[str, Any], name: str) -> Any:
-    if name == "@type":
-        configuration = body.get("serviceConfiguration")
-        return configuration.get("@type") if isinstance(configuration, dict) else None
-    return body.get(name)
-
-
-def _ordered_by(body: dict[str, Any], order_id: str | None, item_id: str | None) -> bool:
+def _ordered_by(request: Request) -> Check | None:
+    """`serviceOrder.id` and `serviceOrderItem.id`: both must name the same item."""
+    order_id = request.query_value("serviceOrder.id")
+    item_id = request.query_value("serviceOrderItem.id")
     if order_id is None and item_id is None:
-        return True
-    for ref in body.get("serviceOrderItem") or ():
-        if (order_id is None or ref.get("serviceOrderId") == order_id) and (
-            item_id is None or ref.get("itemId") == item_id
-        ):
-            return True
-    return False
+        return None
+
+    def check(body: Body) -> bool:
+        return any(
+            (order_id is None or ref.get("serviceOrderId") == order_id)
+            and (item_id is None or ref.get("itemId") == item_id)
+            for ref in body.get("serviceOrderItem") or ()
+        )
+
+    return check

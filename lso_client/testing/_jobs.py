@@ -21,101 +21,53 @@ from __future__ import annotations
 import json
 import math
 import random
-import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ValidationError
 
 from .._operations import api_definition
+from ._api import ApiModule, Handler
+from ._filters import Body, Filters, field_at
 from ._http import (
     ApiError,
     Request,
     Response,
     Route,
     Unprocessable,
-    dump_json,
     json_response,
-    page_response,
     parse_datetime,
     unprocessable,
 )
 from ._runtime import HubStore, SellerContext, format_time
+from ._store import Record, Store
 
 __all__ = [
-    "Body",
-    "Filters",
     "Job",
     "JobApi",
     "JobKind",
     "Process",
     "ProcessKind",
     "ProfileKind",
-    "Record",
     "ReportingJobApi",
     "RunPlan",
-    "Store",
+    "cancel_and_modify",
     "check_body",
-    "field_at",
-    "matches",
     "measurement_items",
+    "ref",
+    "reporting_job",
     "run_count",
     "time_duration",
     "typed_ref",
 ]
 
-Body = dict[str, Any]
-Extract = Callable[[Body], Any]
-
 ACTIVE_STATES = frozenset({"scheduled", "inProgress"})
 
 
 # -- values -------------------------------------------------------------------------
-
-
-def field_at(*keys: str) -> Extract:
-    """Read a nested value; passing through a list collects the value of each element."""
-
-    def extract(value: Any, depth: int = 0) -> Any:
-        if depth == len(keys):
-            return value
-        if isinstance(value, list):
-            found = [extract(item, depth) for item in value]
-            return [v for v in found if v is not None]
-        if not isinstance(value, dict):
-            return None
-        return extract(value.get(keys[depth]), depth + 1)
-
-    return lambda body: extract(body)
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def matches(expected: Any, actual: Any) -> bool:
-    """Whether `actual` holds `expected`: objects by subset, lists by any element.
-
-    An `@type` ending in `_Query` names a query form, not a stored type, so it is
-    not compared.
-    """
-    if isinstance(actual, list) and not isinstance(expected, list):
-        return any(matches(expected, item) for item in actual)
-    if isinstance(expected, dict):
-        if not isinstance(actual, dict):
-            return False
-        return all(
-            (key == "@type" and str(value).endswith("_Query")) or matches(value, actual.get(key))
-            for key, value in expected.items()
-        )
-    if isinstance(expected, list):
-        return any(matches(item, actual) for item in expected)
-    return bool(expected == actual)
 
 
 _DURATION_SECONDS = {
@@ -229,146 +181,6 @@ def check_body(model: type[BaseModel], body: Any) -> None:
 # -- stored resources ----------------------------------------------------------------
 
 
-@dataclass
-class Record:
-    """One stored resource: its body and the JSON sent for it (whole and in lists)."""
-
-    id: str
-    body: Body
-    json: bytes = b""
-    list_json: bytes = b""
-
-    @property
-    def state(self) -> str:
-        return str(self.body.get("state", ""))
-
-
-@dataclass(frozen=True)
-class Filters:
-    """The list filters of one resource: query name -> where its value sits in a body.
-
-    `dates` names get `.gt`/`.lt` variants; `enums` restricts the values a filter takes.
-    """
-
-    equals: Mapping[str, Extract] = field(default_factory=dict)
-    dates: Mapping[str, Extract] = field(default_factory=dict)
-    enums: Mapping[str, frozenset[str]] = field(default_factory=dict)
-
-    def from_query(self, request: Request) -> Callable[[Body], bool]:
-        checks: list[Callable[[Body], bool]] = []
-        for name, extract in self.equals.items():
-            raw = request.query_value(name)
-            if raw is None:
-                continue
-            allowed = self.enums.get(name)
-            if allowed is not None and raw not in allowed:
-                raise ApiError(400, "invalidQuery", f"'{name}' has no value {raw!r}")
-            checks.append(_equals(extract, raw))
-        for name, extract in self.dates.items():
-            for op in ("gt", "lt"):
-                raw = request.query_value(f"{name}.{op}")
-                if raw is None:
-                    continue
-                bound = parse_datetime(raw)
-                if bound is None:
-                    raise ApiError(
-                        400, "invalidQuery", f"'{name}.{op}' is not a date-time with an offset"
-                    )
-                checks.append(_within(extract, op, bound))
-        return lambda body: all(check(body) for check in checks)
-
-    def from_body(self, query: Body) -> Callable[[Body], bool]:
-        """A complex query: dotted date bounds, every other property matched by subset."""
-        checks: list[Callable[[Body], bool]] = []
-        for key, value in query.items():
-            name, _, op = key.rpartition(".")
-            if op in ("gt", "lt") and name in self.dates:
-                bound = parse_datetime(value) if isinstance(value, str) else None
-                if bound is None:
-                    raise Unprocessable(
-                        [unprocessable("invalidFormat", f"'{key}' is not a date-time", f"/{key}")]
-                    )
-                checks.append(_within(self.dates[name], op, bound))
-            else:
-                checks.append(_holds(key, value))
-        return lambda body: all(check(body) for check in checks)
-
-
-def _holds(key: str, expected: Any) -> Callable[[Body], bool]:
-    return lambda body: matches(expected, body.get(key))
-
-
-def _equals(extract: Extract, raw: str) -> Callable[[Body], bool]:
-    def check(body: Body) -> bool:
-        value = extract(body)
-        values = value if isinstance(value, list) else [value]
-        return any(v is not None and _text(v) == raw for v in values)
-
-    return check
-
-
-def _within(extract: Extract, op: str, bound: datetime) -> Callable[[Body], bool]:
-    def check(body: Body) -> bool:
-        raw = extract(body)
-        value = parse_datetime(raw) if isinstance(raw, str) else None
-        if value is None:
-            return False
-        return value > bound if op == "gt" else value < bound
-
-    return check
-
-
-class Store:
-    """The records of one resource, oldest first, with list, retrieve and complex query."""
-
-    def __init__(
-        self,
-        label: str,
-        filters: Filters | None = None,
-        summary: Callable[[Body], Body] | None = None,
-    ) -> None:
-        self.label = label
-        self.filters = filters or Filters()
-        self._summary = summary
-        self._records: dict[str, Record] = {}
-
-    def save(self, record: Record) -> None:
-        """Store (or re-store after a change) a record, refreshing its JSON."""
-        record.json = dump_json(record.body)
-        record.list_json = (
-            dump_json(self._summary(record.body)) if self._summary is not None else record.json
-        )
-        self._records[record.id] = record
-
-    def get(self, record_id: str) -> Record | None:
-        return self._records.get(record_id)
-
-    def require(self, record_id: str) -> Record:
-        found = self._records.get(record_id)
-        if found is None:
-            raise ApiError(404, "notFound", f"No {self.label} with id {record_id}")
-        return found
-
-    def remove(self, record_id: str) -> None:
-        self._records.pop(record_id, None)
-
-    def all(self) -> list[Record]:
-        return list(self._records.values())
-
-    def clear(self) -> None:
-        self._records.clear()
-
-    def list_response(self, request: Request, max_page_size: int) -> Response:
-        match = self.filters.from_query(request)
-        blobs = [r.list_json for r in self._records.values() if match(r.body)]
-        return page_response(request, blobs, max_page_size=max_page_size)
-
-    def query_response(self, query: Body) -> Response:
-        match = self.filters.from_body(query)
-        blobs = [r.list_json for r in self._records.values() if match(r.body)]
-        return json_response(200, b"[" + b",".join(blobs) + b"]")
-
-
 # -- jobs and processes --------------------------------------------------------------
 
 
@@ -452,7 +264,7 @@ class ProfileKind:
     filters: Filters | None = None
 
 
-class JobApi:
+class JobApi(ApiModule):
     """Base of the PM, FM and SFT API modules: one instance per reference point.
 
     Subclasses name their resources (`job`, `processes`, `profile`), add their own
@@ -462,6 +274,7 @@ class JobApi:
 
     module: ClassVar[str]
     notification_module: ClassVar[str]
+    hubs: HubStore
     job: ClassVar[JobKind]
     processes: ClassVar[tuple[ProcessKind, ...]] = ()
     profile: ClassVar[ProfileKind | None] = None
@@ -471,8 +284,8 @@ class JobApi:
     tracking_filters: ClassVar[Filters | None] = None
 
     def __init__(self, reference_point: str, context: SellerContext) -> None:
+        super().__init__(context)
         self.reference_point = reference_point.lower()
-        self._ctx = context
         try:
             self.base_path = api_definition(self.module).reference_points[self.reference_point]
             self.notification_base = api_definition(self.notification_module).reference_points[
@@ -482,17 +295,16 @@ class JobApi:
             raise ValueError(f"{self.module} is not served at {reference_point!r}") from None
         self.hubs = HubStore(context.new_id, validation_status=400)
         self.max_periods = 3
-        self._lock = threading.RLock()
         self._plans: dict[str, deque[str]] = {}
-        self.jobs = Store(self.job.label, self.job_filters())
-        self.process_stores = {
+        self.jobs: Store[Job] = Store(self.job.label, self.job_filters())
+        self.process_stores: dict[str, Store[Process]] = {
             kind.resource: Store(kind.resource, self._process_filters(kind))
             for kind in self.processes
         }
-        self.profiles = (
+        self.profiles: Store[Record] | None = (
             Store(self.profile.label, self.profile.filters) if self.profile is not None else None
         )
-        self.tracking = (
+        self.tracking: Store[Record] | None = (
             Store("tracking record", self.tracking_filters)
             if self.tracking_filters is not None
             else None
@@ -503,16 +315,16 @@ class JobApi:
     def routes(self) -> list[Route]:
         resource = self.job.resource
         found = [
-            Route("GET", resource, self._list(self.jobs)),
+            Route("GET", resource, self.list_handler(self.jobs)),
             Route("POST", resource, self._locked(self._create_job)),
-            Route("GET", f"{resource}/{{id}}", self._retrieve(self.jobs)),
+            Route("GET", f"{resource}/{{id}}", self.retrieve_handler(self.jobs)),
         ]
         for kind in self.processes:
             store = self.process_stores[kind.resource]
             found += [
-                Route("GET", kind.resource, self._list(store)),
+                Route("GET", kind.resource, self.list_handler(store)),
                 Route("POST", kind.resource, self._locked(self._process_creator(kind))),
-                Route("GET", f"{kind.resource}/{{id}}", self._retrieve(store)),
+                Route("GET", f"{kind.resource}/{{id}}", self.retrieve_handler(store)),
             ]
         if self.profile is not None:
             name = self.profile.resource
@@ -524,35 +336,17 @@ class JobApi:
                 Route("DELETE", f"{name}/{{id}}", self._locked(self._delete_profile)),
             ]
         if self.tracking is not None:
-            found.append(Route("GET", "trackingRecord", self._list(self.tracking)))
+            found.append(Route("GET", "trackingRecord", self.list_handler(self.tracking)))
         return [*found, *self.hubs.routes()]
 
-    def _locked(
-        self, handler: Callable[[Request, dict[str, str]], Response]
-    ) -> Callable[[Request, dict[str, str]], Response]:
+    def _locked(self, handler: Handler) -> Handler:
         def run(request: Request, params: dict[str, str]) -> Response:
             with self._lock:
                 return handler(request, params)
 
         return run
 
-    def _list(self, store: Store) -> Callable[[Request, dict[str, str]], Response]:
-        def handler(request: Request, _: dict[str, str]) -> Response:
-            with self._lock:
-                return store.list_response(request, self._ctx.max_page_size)
-
-        return handler
-
-    def _retrieve(self, store: Store) -> Callable[[Request, dict[str, str]], Response]:
-        def handler(_: Request, params: dict[str, str]) -> Response:
-            with self._lock:
-                return json_response(200, store.require(params["id"]).json)
-
-        return handler
-
-    def _query(
-        self, store: Store, model: type[BaseModel]
-    ) -> Callable[[Request, dict[str, str]], Response]:
+    def _query(self, store: Store[Any], model: type[BaseModel]) -> Handler:
         """A `*ComplexQuery` handler: an unpaginated array of matches."""
 
         def handler(request: Request, _: dict[str, str]) -> Response:
@@ -676,30 +470,6 @@ class JobApi:
 
     # -- shared helpers ----------------------------------------------------------
 
-    def now(self) -> datetime:
-        # The wire's millisecond precision, so that values sent back as filters compare equal.
-        value = self._ctx.clock()
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.replace(microsecond=value.microsecond // 1000 * 1000)
-
-    def href(self, resource: str, record_id: str, origin: str | None = None) -> str:
-        base = origin or self._ctx.public_url or "http://localhost"
-        return f"{base.rstrip('/')}{self.base_path}{resource}/{record_id}"
-
-    def event(self, event_type: str, payload: Body) -> Body:
-        return {
-            "eventId": self._ctx.new_id(),
-            "eventTime": format_time(self.now()),
-            "eventType": event_type,
-            "event": {k: v for k, v in payload.items() if v is not None},
-        }
-
-    def publish(self, events: Iterable[Body]) -> None:
-        found = list(events)
-        if found:
-            self._ctx.notifier.publish(self.hubs, self.notification_base, found)
-
     def take_plan(self, resource: str) -> str | None:
         queue = self._plans.get(resource)
         return queue.popleft() if queue else None
@@ -708,19 +478,22 @@ class JobApi:
         """Give a new resource its seller-set attributes; returns its id."""
         record_id = self._ctx.new_id()
         body["id"] = record_id
-        body["href"] = self.href(resource, record_id, origin)
+        body["href"] = self.href(f"{resource}/{record_id}", origin)
         if created_field is not None:
             body[created_field] = format_time(self.now())
         return record_id
 
-    def _store(self, resource: str) -> Store:
+    def _store(self, resource: str) -> Store[Any]:
         found = self._stores().get(resource)
         if found is None:
             raise ValueError(f"no resource {resource!r}; known: {', '.join(self._stores())}")
         return found
 
-    def _stores(self) -> dict[str, Store]:
-        found = {self.job.resource: self.jobs, **self.process_stores}
+    def stores(self) -> list[Store[Any]]:
+        return list(self._stores().values())
+
+    def _stores(self) -> dict[str, Store[Any]]:
+        found: dict[str, Store[Any]] = {self.job.resource: self.jobs, **self.process_stores}
         if self.profile is not None and self.profiles is not None:
             found[self.profile.resource] = self.profiles
         if self.tracking is not None:
@@ -728,7 +501,7 @@ class JobApi:
         found.update(self.extra_stores())
         return found
 
-    def extra_stores(self) -> dict[str, Store]:
+    def extra_stores(self) -> dict[str, Store[Any]]:
         return {}
 
     def _job(self, job_id: str) -> Job | None:
@@ -749,7 +522,7 @@ class JobApi:
         job.outcome = self.take_plan(self.job.resource)
         self.jobs.save(job)
         self.track(self.job.resource, body, f"POST {self.job.resource}", "created", "client")
-        events = [self.event(f"{self.job.resource}CreateEvent", _ref(body))]
+        events = [self.event(f"{self.job.resource}CreateEvent", ref(body))]
         events += self._sync_profiles()
         self.publish(events)
         self._schedule(job)
@@ -816,7 +589,7 @@ class JobApi:
             job.body["terminationError"] = [{"code": "otherIssue", "value": error}]
         self.on_job_moved(job, old, new)
         self.jobs.save(job)
-        payload = {**_ref(job.body), "state": new}
+        payload = {**ref(job.body), "state": new}
         events = [self.event(f"{self.job.resource}StateChangeEvent", payload)]
         if new in ACTIVE_STATES:
             self._schedule(job)
@@ -953,7 +726,7 @@ class JobApi:
         if reason is not None and kind.denied_field is not None:
             process.body[kind.denied_field] = reason
         self.process_stores[kind.resource].save(process)
-        return [self.event(kind.event_type, {**_ref(process.body), "state": new})]
+        return [self.event(kind.event_type, {**ref(process.body), "state": new})]
 
     def _effect(self, kind: ProcessKind, process: Process, job: Job) -> list[Body]:
         if kind.action == "cancel":
@@ -974,12 +747,12 @@ class JobApi:
         events = self.move(job, target)
         if not events:
             self.jobs.save(job)
-        events.append(self.event(f"{self.job.resource}AttributeValueChangeEvent", _ref(job.body)))
+        events.append(self.event(f"{self.job.resource}AttributeValueChangeEvent", ref(job.body)))
         return events + self._sync_profiles()
 
     # -- profiles ---------------------------------------------------------------------
 
-    def _profile_kind(self) -> tuple[ProfileKind, Store]:
+    def _profile_kind(self) -> tuple[ProfileKind, Store[Record]]:
         assert self.profile is not None and self.profiles is not None
         return self.profile, self.profiles
 
@@ -1023,7 +796,7 @@ class JobApi:
         record = Record(profile_id, body)
         store.save(record)
         self.track(kind.resource, body, f"POST {kind.resource}", "created", "client")
-        self.publish([self.event(f"{kind.resource}CreateEvent", _ref(body))])
+        self.publish([self.event(f"{kind.resource}CreateEvent", ref(body))])
         return json_response(201, record.json)
 
     def _patch_profile(self, request: Request, params: dict[str, str]) -> Response:
@@ -1040,7 +813,7 @@ class JobApi:
         record.body[kind.modified_field] = format_time(self.now())
         store.save(record)
         self.track(kind.resource, record.body, f"PATCH {kind.resource}", "modified", "client")
-        self.publish([self.event(f"{kind.resource}AttributeValueChangeEvent", _ref(record.body))])
+        self.publish([self.event(f"{kind.resource}AttributeValueChangeEvent", ref(record.body))])
         return json_response(200, record.json)
 
     def _delete_profile(self, _: Request, params: dict[str, str]) -> Response:
@@ -1052,11 +825,12 @@ class JobApi:
             )
         store.remove(record.id)
         self.track(kind.resource, record.body, f"DELETE {kind.resource}", "deleted", "client")
-        self.publish([self.event(f"{kind.resource}DeleteEvent", _ref(record.body))])
+        self.publish([self.event(f"{kind.resource}DeleteEvent", ref(record.body))])
         return Response(204)
 
 
-def _ref(body: Body) -> Body:
+def ref(body: Body) -> Body:
+    """`{id, href}` of a stored resource, as event payloads carry it."""
     return {"id": body["id"], "href": body.get("href")}
 
 
@@ -1097,21 +871,29 @@ class ReportingJobApi(JobApi):
     report: ClassVar[str]  # the report resource, e.g. `performanceReport`
     report_filters: ClassVar[Filters]
     monitored_as_list: ClassVar[bool] = False
+    job_query_model: ClassVar[type[BaseModel]]  # `*JobComplexQuery_Create`
+    report_query_model: ClassVar[type[BaseModel]]  # `*ReportComplexQuery_Create`
 
     def __init__(self, reference_point: str, context: SellerContext) -> None:
         super().__init__(reference_point, context)
-        self.reports = Store(self.report, self.report_filters, _report_summary)
+        self.reports: Store[Record] = Store(self.report, self.report_filters, _report_summary)
 
-    def extra_stores(self) -> dict[str, Store]:
+    def extra_stores(self) -> dict[str, Store[Any]]:
         return {self.report: self.reports}
 
     def routes(self) -> list[Route]:
         job = self.job.resource
         return [
+            Route("POST", f"{job}ComplexQuery", self._query(self.jobs, self.job_query_model)),
+            Route(
+                "POST",
+                f"{self.report}ComplexQuery",
+                self._query(self.reports, self.report_query_model),
+            ),
             Route("POST", f"{job}/{{id}}/suspend", self._direct("suspend")),
             Route("POST", f"{job}/{{id}}/resume", self._direct("resume")),
-            Route("GET", self.report, self._list(self.reports)),
-            Route("GET", f"{self.report}/{{id}}", self._retrieve(self.reports)),
+            Route("GET", self.report, self.list_handler(self.reports)),
+            Route("GET", f"{self.report}/{{id}}", self.retrieve_handler(self.reports)),
             *super().routes(),
         ]
 
@@ -1137,16 +919,12 @@ class ReportingJobApi(JobApi):
     def produce(self, job: Job, index: int, start: datetime, end: datetime) -> list[Body]:
         prefix = self.job.resource
         if job.outcome == "reportPreparationError" and index == 0:
-            return [self.event(f"{prefix}ReportPreparationErrorEvent", _ref(job.body))]
+            return [self.event(f"{prefix}ReportPreparationErrorEvent", ref(job.body))]
         settings = self.job_settings(job.body)
         monitored = job.body["monitoredObject"]
         report: Body = {
             "description": f"Report {index + 1} of {self.job.label} {job.id}",
-            prefix: {
-                "@type": f"{prefix[0].upper()}{prefix[1:]}Ref",
-                f"{prefix}Id": job.id,
-                f"{prefix}Href": job.body.get("href"),
-            },
+            prefix: typed_ref(prefix, job.body),
             "granularity": settings["granularity"],
             "outputFormat": settings["outputFormat"],
             "resultFormat": settings["resultFormat"],
@@ -1162,9 +940,9 @@ class ReportingJobApi(JobApi):
         self.fill_report(report, f"{job.id}:{index}", start, end)
         self.reports.save(Record(report_id, report))
         self.track(self.report, report, f"{self.job.resource} run {index + 1}", "report", "server")
-        ready = {**_ref(job.body), "reportId": report_id, "reportHref": report["href"]}
+        ready = {**ref(job.body), "reportId": report_id, "reportHref": report["href"]}
         return [
-            self.event(f"{self.report}CreateEvent", _ref(report)),
+            self.event(f"{self.report}CreateEvent", ref(report)),
             self.event(f"{prefix}ReportReadyEvent", ready),
         ]
 
@@ -1181,6 +959,27 @@ class ReportingJobApi(JobApi):
 
     def report_content(self, report: Body, seed: str, start: datetime, end: datetime) -> Any:
         raise NotImplementedError
+
+    def sample(self, rng: random.Random) -> Body:
+        """The measurements of one item of a report (without their `@type`)."""
+        raise NotImplementedError
+
+    def report_items(self, report: Body, seed: str, start: datetime, end: datetime) -> list[Body]:
+        """`ReportContentItem`s of `sample`s, typed as the report's configuration says."""
+        data_type = report["serviceSpecificConfiguration"]["@type"]
+        return measurement_items(
+            seed,
+            start,
+            end,
+            report["granularity"],
+            lambda rng: {"@type": data_type, **self.sample(rng)},
+        )
+
+    def apply_modification(self, job: Job, changes: Body, kind: ProcessKind) -> None:
+        skip = {kind.ref_key, "id", "href", "state", "creationDateTime"}
+        for key, value in changes.items():
+            if key not in skip:
+                job.body[key] = value
 
     def job_filters(self) -> Filters:
         return Filters(
@@ -1213,6 +1012,59 @@ JOB_STATES = frozenset(
     }
 )
 REPORT_STATES = frozenset({"acknowledged", "completed", "failed", "inProgress", "rejected"})
+
+
+def reporting_job(resource: str, label: str) -> JobKind:
+    """The job resource of PM and FM (`performanceJob`, `faultManagementJob`)."""
+    return JobKind(
+        resource=resource,
+        label=label,
+        created_field="creationDateTime",
+        modified_field="lastTimeModified",
+        terminal=frozenset({"completed", "cancelled", "rejected", "resourcesUnavailable"}),
+        suspendable=frozenset({"inProgress"}),
+        modify_resumes=True,
+    )
+
+
+def cancel_and_modify(
+    job: str,
+    cancel_model: type[BaseModel],
+    modify_model: type[BaseModel],
+) -> tuple[ProcessKind, ProcessKind]:
+    """The cancel and modify tasks of a PM or FM job: `cancel<Job>`, `modify<Job>`.
+
+    A job can be cancelled while it waits, runs or is suspended, and modified while
+    it waits or is suspended.
+    """
+    name = f"{job[0].upper()}{job[1:]}"
+
+    def task(
+        action: Literal["cancel", "modify"],
+        model: type[BaseModel],
+        allowed: frozenset[str],
+        hold: str,
+    ) -> ProcessKind:
+        return ProcessKind(
+            action=action,
+            resource=f"{action}{name}",
+            model=model,
+            ref_key=job,
+            ref_id=f"{job}Id",
+            allowed=allowed,
+            hold=hold,
+            stages=("inProgress", "completed"),
+        )
+
+    return (
+        task(
+            "cancel",
+            cancel_model,
+            frozenset({"scheduled", "inProgress", "suspended"}),
+            "pendingCancel",
+        ),
+        task("modify", modify_model, frozenset({"scheduled", "suspended"}), "pending"),
+    )
 
 
 def report_filters(job_ref: str) -> Filters:

@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import json
 import random
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
+from ._api import ApiModule
 from ._examples import example_service_configuration, example_service_order
+from ._filters import Filters, field_at
 from ._http import (
     ApiError,
     Request,
     Response,
     Route,
     Unprocessable,
-    dump_json,
     json_response,
-    page_response,
     parse_datetime,
     unprocessable,
 )
@@ -40,6 +39,7 @@ from ._scenarios import (
     check_script,
     derive_order_state,
 )
+from ._store import Record, Store
 
 __all__ = [
     "ALLEGRO_V1",
@@ -52,7 +52,14 @@ __all__ = [
 
 SCENARIO_PREFIX = "mock:"
 _ACTIONS = frozenset({"add", "modify", "delete"})
-_DATE_FILTERS = ("orderDate", "completionDate", "expectedCompletionDate", "startDate")
+_FILTERS = Filters(
+    equals={"state": field_at("state")},
+    dates={
+        name: field_at(name)
+        for name in ("orderDate", "completionDate", "expectedCompletionDate", "startDate")
+    },
+    enums={"state": ORDER_STATES},
+)
 
 
 @dataclass(frozen=True)
@@ -66,21 +73,19 @@ class OrderingVersion:
     hub_validation_status: int
 
 
-ALLEGRO_V1 = OrderingVersion(
-    reference_point="allegro",
-    management_base="/mefApi/allegro/serviceOrderingManagement/v1/",
-    notification_base="/mefApi/allegro/serviceOrderingNotification/v1/",
-    state_in_events=True,
-    hub_validation_status=422,
-)
+def _v1(reference_point: str) -> OrderingVersion:
+    return OrderingVersion(
+        reference_point=reference_point,
+        management_base=f"/mefApi/{reference_point}/serviceOrderingManagement/v1/",
+        notification_base=f"/mefApi/{reference_point}/serviceOrderingNotification/v1/",
+        state_in_events=True,
+        hub_validation_status=422,
+    )
+
+
+ALLEGRO_V1 = _v1("allegro")
 # Interlude serves the Allegro v1 definition under its own paths (W99.1).
-INTERLUDE_V1 = OrderingVersion(
-    reference_point="interlude",
-    management_base="/mefApi/interlude/serviceOrderingManagement/v1/",
-    notification_base="/mefApi/interlude/serviceOrderingNotification/v1/",
-    state_in_events=True,
-    hub_validation_status=422,
-)
+INTERLUDE_V1 = _v1("interlude")
 LEGATO_V5 = OrderingVersion(
     reference_point="legato",
     management_base="/mefApi/legato/serviceOrderingManagement/v5/",
@@ -96,56 +101,47 @@ FulfilmentHook = Callable[[dict[str, Any], dict[str, Any]], None]
 
 
 @dataclass
-class _Order:
-    id: str
-    body: dict[str, Any]
-    dates: dict[str, datetime]
-    scenario: str
+class _Order(Record):
+    scenario: str = ""
     steps: list[Step] = field(default_factory=list)
     cursor: int = 0
     waiting: str | None = None
-    json: bytes = b""
-
-    @property
-    def state(self) -> str:
-        return str(self.body["state"])
-
-    def refresh(self) -> None:
-        self.json = dump_json(self.body)
 
 
-class ServiceOrderingApi:
+class ServiceOrderingApi(ApiModule):
+    hubs: HubStore
+
     def __init__(
         self, version: OrderingVersion, context: SellerContext, picker: ScenarioPicker
     ) -> None:
+        super().__init__(context)
         self.version = version
-        self._ctx = context
+        self.base_path = version.management_base
+        self.notification_base = version.notification_base
         self._picker = picker
         self.hubs = HubStore(context.new_id, validation_status=version.hub_validation_status)
-        self._orders: dict[str, _Order] = {}
-        self._lock = threading.RLock()
+        self._orders: Store[_Order] = Store("service order", _FILTERS)
         # Set by the seller to link ordering to the inventory of the same reference point.
         self.fulfilment: FulfilmentHook | None = None
 
     # -- wiring -------------------------------------------------------------------
 
-    @property
-    def base_path(self) -> str:
-        return self.version.management_base
-
     def routes(self) -> list[Route]:
         return [
-            Route("GET", "serviceOrder", self._list),
+            Route("GET", "serviceOrder", self.list_handler(self._orders)),
             Route("POST", "serviceOrder", self._create),
-            Route("GET", "serviceOrder/{id}", self._retrieve),
+            Route("GET", "serviceOrder/{id}", self.retrieve_handler(self._orders)),
             *self.hubs.routes(),
         ]
+
+    def stores(self) -> list[Store[_Order]]:
+        return [self._orders]
 
     # -- inspection and control (any thread) --------------------------------------
 
     def orders(self) -> list[dict[str, Any]]:
         with self._lock:
-            blobs = [order.json for order in self._orders.values()]
+            blobs = [order.json for order in self._orders.all()]
         return [json.loads(blob) for blob in blobs]
 
     def get(self, order_id: str) -> dict[str, Any] | None:
@@ -177,40 +173,6 @@ class ServiceOrderingApi:
 
     # -- HTTP handlers (serving loop) ----------------------------------------------
 
-    def _retrieve(self, _: Request, params: dict[str, str]) -> Response:
-        with self._lock:
-            order = self._orders.get(params["id"])
-            if order is None:
-                raise ApiError(404, "notFound", f"No service order with id {params['id']}")
-            return json_response(200, order.json)
-
-    def _list(self, request: Request, _: dict[str, str]) -> Response:
-        state = request.query_value("state")
-        if state is not None and state not in ORDER_STATES:
-            raise ApiError(400, "invalidQuery", f"'state' has no value {state!r}")
-        bounds: list[tuple[str, str, datetime]] = []
-        for name in _DATE_FILTERS:
-            for op in ("gt", "lt"):
-                raw = request.query_value(f"{name}.{op}")
-                if raw is None:
-                    continue
-                value = parse_datetime(raw)
-                if value is None:
-                    raise ApiError(
-                        400, "invalidQuery", f"'{name}.{op}' is not a date-time with offset"
-                    )
-                bounds.append((name, op, value))
-        with self._lock:
-            if state is None and not bounds:
-                blobs = [order.json for order in self._orders.values()]
-            else:
-                blobs = [
-                    order.json
-                    for order in self._orders.values()
-                    if (state is None or order.state == state) and _within(order, bounds)
-                ]
-        return page_response(request, blobs, max_page_size=self._ctx.max_page_size)
-
     def _create(self, request: Request, _: dict[str, str]) -> Response:
         body = request.json()
         if not isinstance(body, dict):
@@ -221,10 +183,10 @@ class ServiceOrderingApi:
             steps = check_script(scenario, len(items))
         except ValueError as exc:
             raise ApiError(500, "internalError", str(exc)) from exc
-        now = self._now()
+        now = self.now()
         order_id = self._ctx.new_id()
         body["id"] = order_id
-        body["href"] = self._href(order_id, request.base_url)
+        body["href"] = self.href(f"serviceOrder/{order_id}", request.base_url)
         body["orderDate"] = format_time(now)
         body["state"] = "acknowledged"
         for item in items:
@@ -232,32 +194,17 @@ class ServiceOrderingApi:
         running = len(steps) * self._ctx.step_delay
         expected = now + timedelta(seconds=max(running, 1.0))
         body["expectedCompletionDate"] = format_time(expected)
-        order = _Order(
-            order_id,
-            body,
-            {"orderDate": now, "expectedCompletionDate": expected},
-            scenario.name,
-            steps,
-        )
-        order.refresh()
+        order = _Order(order_id, body, scenario=scenario.name, steps=steps)
         with self._lock:
-            self._orders[order_id] = order
-        self._publish(
-            [self._event("serviceOrderCreateEvent", {"id": order_id, "href": body["href"]})]
+            self._orders.save(order)
+        self.publish(
+            [self.event("serviceOrderCreateEvent", {"id": order_id, "href": body["href"]})]
         )
         if steps:
             self._schedule(order_id)
         return json_response(201, order.json)
 
     # -- scripted progress ---------------------------------------------------------
-
-    def _now(self) -> datetime:
-        # Stored at the wire's millisecond precision, so that a date read from an order
-        # and sent back as a filter bound compares equal to the order's own date.
-        value = self._ctx.clock()
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
     def _schedule(self, order_id: str) -> None:
         self._ctx.scheduler.call_later(self._ctx.step_delay, lambda: self._advance(order_id))
@@ -274,7 +221,7 @@ class ServiceOrderingApi:
                 order.waiting = step.wait_for
             more = order.waiting is None and order.cursor < len(order.steps)
             header = json.loads(order.json) if fulfilled and self.fulfilment else None
-        self._publish(events)
+        self.publish(events)
         if header is not None and self.fulfilment is not None:
             for position in fulfilled:
                 self.fulfilment(header, header["serviceOrderItem"][position])
@@ -283,7 +230,7 @@ class ServiceOrderingApi:
 
     def _apply(self, order: _Order, step: Step) -> tuple[list[dict[str, Any]], list[int]]:
         """Apply one step; return its events and the positions of the items it completed."""
-        now = self._now()
+        now = format_time(self.now())
         items: list[dict[str, Any]] = order.body["serviceOrderItem"]
         events: list[dict[str, Any]] = []
         fulfilled: list[int] = []
@@ -299,25 +246,23 @@ class ServiceOrderingApi:
             payload: dict[str, Any] = {"id": order.id, "href": href, "orderItemId": item["id"]}
             if self.version.state_in_events:
                 payload["state"] = new
-            events.append(self._event("serviceOrderItemStateChangeEvent", payload))
+            events.append(self.event("serviceOrderItemStateChangeEvent", payload))
         new_state = derive_order_state([item["state"] for item in items])
         if new_state != order.state:
             order.body["state"] = new_state
-            if new_state == "inProgress" and "startDate" not in order.dates:
-                order.dates["startDate"] = now
-                order.body["startDate"] = format_time(now)
+            if new_state == "inProgress":
+                order.body.setdefault("startDate", now)
             if new_state in TERMINAL_STATES:
-                order.dates["completionDate"] = now
-                order.body["completionDate"] = format_time(now)
+                order.body["completionDate"] = now
             payload = {"id": order.id, "href": href}
             if self.version.state_in_events:
                 payload["state"] = new_state
-            events.append(self._event("serviceOrderStateChangeEvent", payload))
+            events.append(self.event("serviceOrderStateChangeEvent", payload))
         if step.information_required:
             events.append(
-                self._event("serviceOrderInformationRequiredEvent", {"id": order.id, "href": href})
+                self.event("serviceOrderInformationRequiredEvent", {"id": order.id, "href": href})
             )
-        order.refresh()
+        self._orders.save(order)
         return events, fulfilled
 
     def _item_side_effects(self, item: dict[str, Any], new: str) -> None:
@@ -330,22 +275,6 @@ class ServiceOrderingApi:
                 "terminationError",
                 [{"code": "otherIssue", "value": f"The mock seller's scenario set {new}"}],
             )
-
-    def _event(self, event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "eventId": self._ctx.new_id(),
-            "eventTime": format_time(self._now()),
-            "eventType": event_type,
-            "event": {k: v for k, v in payload.items() if v is not None},
-        }
-
-    def _publish(self, events: Sequence[dict[str, Any]]) -> None:
-        if events:
-            self._ctx.notifier.publish(self.hubs, self.version.notification_base, events)
-
-    def _href(self, order_id: str, base_url: str | None) -> str:
-        base = base_url or self._ctx.public_url or "http://localhost"
-        return f"{base}{self.version.management_base}serviceOrder/{order_id}"
 
     # -- bulk seeding (any thread) --------------------------------------------------
 
@@ -367,31 +296,28 @@ class ServiceOrderingApi:
         if state in ("held", "pending"):
             waiting = "release" if state == "held" else "information"
             resume = [Step({0: "inProgress"})] + [Step({i: "completed"}) for i in range(items)]
-        now = self._now()
+        now = self.now()
         ids: list[str] = []
         created: list[_Order] = []
         for index in range(n):
             order_id = self._ctx.new_id()
             ordered = now - timedelta(seconds=n - index)
-            dates = {"orderDate": ordered, "expectedCompletionDate": ordered + timedelta(days=1)}
             body: dict[str, Any] = {
                 **(_realistic_extras(index) if realistic else {}),
                 "id": order_id,
-                "href": self._href(order_id, None),
+                "href": self.href(f"serviceOrder/{order_id}"),
                 "externalId": f"seed-{index}",
                 "requestedStartDate": format_time(ordered),
                 "requestedCompletionDate": format_time(ordered + timedelta(days=1)),
                 "orderDate": format_time(ordered),
-                "expectedCompletionDate": format_time(dates["expectedCompletionDate"]),
+                "expectedCompletionDate": format_time(ordered + timedelta(days=1)),
                 "state": state,
                 "serviceOrderItem": [],
             }
             if state not in ("acknowledged", "rejected"):
-                dates["startDate"] = ordered
                 body["startDate"] = body["orderDate"]
             if state in TERMINAL_STATES:
-                dates["completionDate"] = ordered + timedelta(milliseconds=500)
-                body["completionDate"] = format_time(dates["completionDate"])
+                body["completionDate"] = format_time(ordered + timedelta(milliseconds=500))
             for position, item_state in enumerate(item_states):
                 service: dict[str, Any] = {
                     "state": "active",
@@ -411,13 +337,13 @@ class ServiceOrderingApi:
                     service["id"] = self._ctx.new_id()
                 self._item_side_effects(item, item_state)
                 body["serviceOrderItem"].append(item)
-            order = _Order(order_id, body, dates, "seeded", list(resume), 0, waiting)
-            order.refresh()
-            created.append(order)
+            created.append(
+                _Order(order_id, body, scenario="seeded", steps=list(resume), waiting=waiting)
+            )
             ids.append(order_id)
         with self._lock:
             for order in created:
-                self._orders[order.id] = order
+                self._orders.save(order)
         return ids
 
 
@@ -433,18 +359,6 @@ def _seeded_item_states(state: str, items: int) -> list[str]:
     if state in ("held", "pending"):
         return [state] + ["inProgress"] * (items - 1)
     return [state] * items
-
-
-def _within(order: _Order, bounds: list[tuple[str, str, datetime]]) -> bool:
-    for name, op, limit in bounds:
-        value = order.dates.get(name)
-        if value is None:
-            return False
-        if op == "gt" and not value > limit:
-            return False
-        if op == "lt" and not value < limit:
-            return False
-    return True
 
 
 def _validate_create(body: dict[str, Any]) -> Scenario | None:

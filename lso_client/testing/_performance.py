@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from .._generated import performance_monitoring_v5 as m
+from ._filters import Body, Filters, field_at
 from ._http import (
     Request,
     Response,
@@ -23,71 +24,31 @@ from ._http import (
     unprocessable,
 )
 from ._jobs import (
-    Body,
-    Filters,
     Job,
-    JobKind,
     ProcessKind,
     ProfileKind,
-    Record,
     ReportingJobApi,
+    cancel_and_modify,
     check_body,
-    field_at,
-    measurement_items,
+    ref,
     report_filters,
+    reporting_job,
     time_duration,
     tracking_filters,
 )
-from ._runtime import SellerContext
+from ._store import Record
 
 __all__ = ["PerformanceMonitoringApi"]
-
-_TERMINAL = frozenset({"completed", "cancelled", "rejected", "resourcesUnavailable"})
-_RUNNING_OR_WAITING = frozenset({"scheduled", "inProgress", "suspended"})
-
-
-def _sample(rng: random.Random) -> Body:
-    return {
-        "oneWayFrameDelayMs": round(rng.uniform(1.0, 25.0), 3),
-        "frameDelayVariationMs": round(rng.uniform(0.1, 4.0), 3),
-        "frameLossRatio": round(rng.uniform(0.0, 0.01), 6),
-        "availabilityPercent": round(rng.uniform(99.0, 100.0), 4),
-    }
 
 
 class PerformanceMonitoringApi(ReportingJobApi):
     module = "performance_monitoring_v5"
     notification_module = "performance_notification_v5"
-    job = JobKind(
-        resource="performanceJob",
-        label="performance job",
-        created_field="creationDateTime",
-        modified_field="lastTimeModified",
-        terminal=_TERMINAL,
-        suspendable=frozenset({"inProgress"}),
-        modify_resumes=True,
-    )
-    processes = (
-        ProcessKind(
-            action="cancel",
-            resource="cancelPerformanceJob",
-            model=m.CancelPerformanceJobCreate,
-            ref_key="performanceJob",
-            ref_id="performanceJobId",
-            allowed=_RUNNING_OR_WAITING,
-            hold="pendingCancel",
-            stages=("inProgress", "completed"),
-        ),
-        ProcessKind(
-            action="modify",
-            resource="modifyPerformanceJob",
-            model=m.ModifyPerformanceJobCreate,
-            ref_key="performanceJob",
-            ref_id="performanceJobId",
-            allowed=frozenset({"scheduled", "suspended"}),
-            hold="pending",
-            stages=("inProgress", "completed"),
-        ),
+    job = reporting_job("performanceJob", "performance job")
+    processes = cancel_and_modify(
+        "performanceJob",
+        m.CancelPerformanceJobCreate,
+        m.ModifyPerformanceJobCreate,
     )
     profile = ProfileKind(
         resource="performanceProfile",
@@ -117,23 +78,12 @@ class PerformanceMonitoringApi(ReportingJobApi):
     report_filters = report_filters("performanceJob")
     tracking_filters = tracking_filters("performanceJob", "performanceProfile", "performanceReport")
     monitored_as_list = True  # v5 reports name a list of monitored objects
-
-    def __init__(self, reference_point: str, context: SellerContext) -> None:
-        super().__init__(reference_point, context)
+    job_query_model = m.PerformanceJobComplexQueryCreate
+    report_query_model = m.PerformanceReportComplexQueryCreate
 
     def routes(self) -> list[Route]:
         return [
             Route("POST", "performanceReport", self._locked(self._create_report)),
-            Route(
-                "POST",
-                "performanceJobComplexQuery",
-                self._query(self.jobs, m.PerformanceJobComplexQueryCreate),
-            ),
-            Route(
-                "POST",
-                "performanceReportComplexQuery",
-                self._query(self.reports, m.PerformanceReportComplexQueryCreate),
-            ),
             *super().routes(),
         ]
 
@@ -189,26 +139,28 @@ class PerformanceMonitoringApi(ReportingJobApi):
             raise Unprocessable([unprocessable("invalidValue", reason, "/performanceProfile")])
 
     def apply_modification(self, job: Job, changes: Body, kind: ProcessKind) -> None:
-        for key, value in changes.items():
-            if key == "performanceProfile" and isinstance(value, dict):
-                job.body["performanceProfile"] = {**job.body["performanceProfile"], **value}
-            elif key not in ("performanceJob", "id", "href", "state", "creationDateTime"):
-                job.body[key] = value
+        profile = changes.get("performanceProfile")
+        if isinstance(profile, dict):
+            # A partial profile changes only the attributes it names.
+            merged = {**job.body["performanceProfile"], **profile}
+            changes = {**changes, "performanceProfile": merged}
+        super().apply_modification(job, changes, kind)
 
     # -- reports ----------------------------------------------------------------------
 
+    def sample(self, rng: random.Random) -> Body:
+        return {
+            "oneWayFrameDelayMs": round(rng.uniform(1.0, 25.0), 3),
+            "frameDelayVariationMs": round(rng.uniform(0.1, 4.0), 3),
+            "frameLossRatio": round(rng.uniform(0.0, 0.01), 6),
+            "availabilityPercent": round(rng.uniform(99.0, 100.0), 4),
+        }
+
     def report_content(self, report: Body, seed: str, start: datetime, end: datetime) -> Any:
-        data_type = report["serviceSpecificConfiguration"]["@type"]
-
-        def sample(rng: random.Random) -> Body:
-            return {"@type": data_type, **_sample(rng)}
-
         return [
             {
                 "monitoredObject": item,
-                "reportContentItem": measurement_items(
-                    f"{seed}:{position}", start, end, report["granularity"], sample
-                ),
+                "reportContentItem": self.report_items(report, f"{seed}:{position}", start, end),
             }
             for position, item in enumerate(report["monitoredObject"])
         ]
@@ -230,7 +182,7 @@ class PerformanceMonitoringApi(ReportingJobApi):
         self.reports.save(record)
         outcome = self.take_plan(self.report)
         self.track(self.report, body, "POST performanceReport", "created", "client")
-        self.publish([self.event("performanceReportCreateEvent", _ref(body))])
+        self.publish([self.event("performanceReportCreateEvent", ref(body))])
         self._later(lambda: self._advance_report(report_id, outcome, start, end))
         return json_response(201, record.json)
 
@@ -260,14 +212,10 @@ class PerformanceMonitoringApi(ReportingJobApi):
             reason = f"The mock seller was told to make this report {body['state']}"
             body["terminationError"] = [{"code": "otherIssue", "value": reason}]
         self.reports.save(record)
-        payload = {**_ref(body), "state": body["state"]}
+        payload = {**ref(body), "state": body["state"]}
         self.publish([self.event("performanceReportStateChangeEvent", payload)])
         if body["state"] == "inProgress":
             self._later(lambda: self._advance_report(report_id, outcome, start, end))
-
-
-def _ref(body: Body) -> Body:
-    return {"id": body["id"], "href": body.get("href")}
 
 
 def _date(value: Any) -> datetime | None:

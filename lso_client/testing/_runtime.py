@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
+    "UNBOUND_URL",
     "Delivery",
     "HubStore",
     "IdFactory",
@@ -41,6 +42,7 @@ __all__ = [
     "Scheduler",
     "SellerContext",
     "format_time",
+    "now_ms",
     "parse_event_types",
     "utc_now",
 ]
@@ -48,6 +50,14 @@ __all__ = [
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def now_ms(value: datetime) -> datetime:
+    """`value` in UTC at the wire's millisecond precision, so that a date read from a
+    resource and sent back as a filter bound compares equal to the stored one."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
 def format_time(value: datetime) -> str:
@@ -388,6 +398,10 @@ class Notifier:
             await client.aclose()
 
 
+# The base of hrefs made before the seller serves; `MockSeller.start` moves them.
+UNBOUND_URL = "http://localhost"
+
+
 @dataclass
 class SellerContext:
     """What every API module shares: time, scheduling, ids, delivery and settings."""
@@ -400,3 +414,12 @@ class SellerContext:
     clock: Callable[[], datetime] = utc_now
     # The seller's own base URL once it serves, for absolute `href`s.
     public_url: str | None = None
+
+    def now(self) -> datetime:
+        return now_ms(self.clock())
+
+    def href(self, path: str, origin: str | None = None) -> str:
+        """An absolute href for `path` (which starts with `/`): on `origin` (the URL the
+        buyer called) when given, else on the seller's own URL."""
+        base = origin or self.public_url or UNBOUND_URL
+        return f"{base.rstrip('/')}{path}"

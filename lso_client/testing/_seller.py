@@ -25,7 +25,15 @@ from ._http import (
 )
 from ._inventory import INVENTORY_VERSIONS, ServiceInventoryApi
 from ._ordering import ALLEGRO_V1, INTERLUDE_V1, LEGATO_V5, ServiceOrderingApi
-from ._runtime import Delivery, IdFactory, Notifier, Scheduler, SellerContext, utc_now
+from ._runtime import (
+    UNBOUND_URL,
+    Delivery,
+    IdFactory,
+    Notifier,
+    Scheduler,
+    SellerContext,
+    utc_now,
+)
 from ._scenarios import Scenario, ScenarioPicker
 from ._streaming import StreamingManagementApi
 
@@ -144,6 +152,7 @@ class MockSeller:
         for api in self._each_api():
             self._router.mount(api.base_path, api.routes())
         self._server: BackgroundServer | None = None
+        self._last_url: str | None = None
 
     # -- settings -------------------------------------------------------------------
 
@@ -205,6 +214,12 @@ class MockSeller:
         server.start()
         self._server = server
         self._context.public_url = server.url
+        # What was stored before now (seeded, raised, built-in) or on an earlier run has
+        # hrefs on a base URL that does not serve: move them to this one.
+        olds = {UNBOUND_URL, self._last_url or UNBOUND_URL} - {server.url}
+        for api in self._each_api():
+            api.rebase(olds, server.url)
+        self._last_url = server.url
         # One request binds the serving loop, so scripted work can be handed to it
         # before the first buyer call (e.g. `release` on a seeded order).
         import httpx

@@ -16,24 +16,21 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from .._generated import service_function_testing_v3 as m
+from ._filters import Body, Filters, field_at
 from ._http import Route, Unprocessable, parse_datetime, unprocessable
 from ._jobs import (
-    Body,
-    Filters,
     Job,
     JobApi,
     JobKind,
     ProcessKind,
     ProfileKind,
-    Record,
     RunPlan,
-    Store,
     check_body,
-    field_at,
     run_count,
     time_duration,
 )
 from ._runtime import SellerContext, format_time
+from ._store import Record, Store
 
 __all__ = ["ServiceFunctionTestingApi"]
 
@@ -128,16 +125,16 @@ class ServiceFunctionTestingApi(JobApi):
 
     def __init__(self, reference_point: str, context: SellerContext) -> None:
         super().__init__(reference_point, context)
-        self.results = Store("test result", self._result_filters(), _result_summary)
+        self.results: Store[Record] = Store("test result", self._result_filters(), _result_summary)
 
     def routes(self) -> list[Route]:
         return [
-            Route("GET", "testResult", self._list(self.results)),
-            Route("GET", "testResult/{id}", self._retrieve(self.results)),
+            Route("GET", "testResult", self.list_handler(self.results)),
+            Route("GET", "testResult/{id}", self.retrieve_handler(self.results)),
             *super().routes(),
         ]
 
-    def extra_stores(self) -> dict[str, Store]:
+    def extra_stores(self) -> dict[str, Store[Any]]:
         return {"testResult": self.results}
 
     # -- filters ----------------------------------------------------------------------

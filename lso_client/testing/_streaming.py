@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._api import ApiModule
+from ._filters import Body, Filters, field_at
 from ._http import (
     ApiError,
     Request,
@@ -28,6 +29,7 @@ from ._http import (
     unprocessable,
 )
 from ._runtime import SellerContext
+from ._store import Record, Store
 
 __all__ = ["ASYNCAPI_CONTENT_TYPE", "PROTOCOLS", "StreamingManagementApi", "default_topics"]
 
@@ -112,23 +114,23 @@ def default_topics(reference_point: str) -> list[dict[str, Any]]:
     ]
 
 
-@dataclass
-class _Topic:
-    body: dict[str, Any]
-    protocols: frozenset[str]
-    json: bytes
+_TOPIC_FILTERS = Filters(
+    equals={"category": field_at("category"), "protocol": field_at("availableChannels", "protocol")}
+)
+_SUBSCRIPTION_FILTERS = Filters(
+    equals={"topicId": field_at("topicId"), "protocol": field_at("protocol")}
+)
 
 
-@dataclass
-class _Subscription:
-    body: dict[str, Any]
-    json: bytes
+def _protocols(topic: Body) -> frozenset[str]:
+    return frozenset(str(channel["protocol"]) for channel in topic["availableChannels"])
 
 
-class StreamingManagementApi:
-    """`topic`, `topic/{id}`, `subscription`, `subscription/{id}` at one reference point."""
+class StreamingManagementApi(ApiModule):
+    """`topic`, `topic/{id}`, `subscription`, `subscription/{id}` at one reference point.
 
-    hubs = None  # the streaming API has no hub and sends no notifications
+    The streaming API has no hub and sends no notifications.
+    """
 
     def __init__(
         self,
@@ -136,29 +138,24 @@ class StreamingManagementApi:
         context: SellerContext,
         topics: list[dict[str, Any]] | None = None,
     ) -> None:
+        super().__init__(context)
         self.reference_point = reference_point
-        self._base = f"/mefApi/{reference_point}/streamingManagement/v1/"
-        self._ctx = context
-        self._lock = threading.Lock()
-        self._topics: dict[str, _Topic] = {}
-        self._subscriptions: dict[str, _Subscription] = {}
+        self.base_path = f"/mefApi/{reference_point}/streamingManagement/v1/"
+        self._topics: Store[Record] = Store("topic", _TOPIC_FILTERS)
+        self._subscriptions: Store[Record] = Store("subscription", _SUBSCRIPTION_FILTERS)
         self._initial = copy.deepcopy(
             topics if topics is not None else default_topics(reference_point)
         )
         for topic in self._initial:
             self.add_topic(topic)
 
-    @property
-    def base_path(self) -> str:
-        return self._base
-
     def routes(self) -> list[Route]:
         return [
-            Route("GET", "topic", self._list_topics),
-            Route("GET", "topic/{id}", self._topic),
+            Route("GET", "topic", self.list_handler(self._topics)),
+            Route("GET", "topic/{id}", self.retrieve_handler(self._topics)),
             Route("GET", "subscription", self._list_subscriptions),
             Route("POST", "subscription", self._subscribe),
-            Route("GET", "subscription/{id}", self._subscription),
+            Route("GET", "subscription/{id}", self.retrieve_handler(self._subscriptions)),
             Route("DELETE", "subscription/{id}", self._unsubscribe),
         ]
 
@@ -172,17 +169,16 @@ class StreamingManagementApi:
         if topic.get("category") is not None and topic["category"] not in TOPIC_CATEGORIES:
             raise ValueError(f"unknown topic category {topic['category']!r}")
         body = copy.deepcopy(topic)
-        protocols = frozenset(str(channel["protocol"]) for channel in channels)
         with self._lock:
-            self._topics[body["id"]] = _Topic(body, protocols, dump_json(body))
+            self._topics.save(Record(body["id"], body))
 
     def topics(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [copy.deepcopy(topic.body) for topic in self._topics.values()]
+            return [copy.deepcopy(topic.body) for topic in self._topics.all()]
 
     def subscriptions(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [json.loads(sub.json) for sub in self._subscriptions.values()]
+            return [json.loads(sub.json) for sub in self._subscriptions.all()]
 
     def reset(self) -> None:
         """Forget every subscription and go back to the initial topics."""
@@ -193,25 +189,6 @@ class StreamingManagementApi:
             self.add_topic(topic)
 
     # -- HTTP handlers (serving loop) ------------------------------------------------------
-
-    def _list_topics(self, request: Request, _: dict[str, str]) -> Response:
-        category = request.query_value("category")
-        protocol = request.query_value("protocol")
-        with self._lock:
-            blobs = [
-                topic.json
-                for topic in self._topics.values()
-                if (category is None or topic.body.get("category") == category)
-                and (protocol is None or protocol in topic.protocols)
-            ]
-        return page_response(request, blobs, max_page_size=self._ctx.max_page_size)
-
-    def _topic(self, _: Request, params: dict[str, str]) -> Response:
-        with self._lock:
-            topic = self._topics.get(params["id"])
-        if topic is None:
-            raise ApiError(404, "notFound", f"No topic with id {params['id']}")
-        return json_response(200, topic.json)
 
     def _subscribe(self, request: Request, _: dict[str, str]) -> Response:
         body = request.json()
@@ -231,8 +208,9 @@ class StreamingManagementApi:
                 [unprocessable("referenceNotFound", "no topic has this id", "/topicId")]
             )
         protocol: str = body["protocol"]
-        if protocol not in topic.protocols:
-            offered = ", ".join(sorted(topic.protocols))
+        protocols = _protocols(topic.body)
+        if protocol not in protocols:
+            offered = ", ".join(sorted(protocols))
             raise Unprocessable(
                 [
                     unprocessable(
@@ -245,21 +223,13 @@ class StreamingManagementApi:
         created = {**body, "id": subscription_id}
         created.setdefault("priority", "medium")
         created["connectionConfig"] = self._connection(topic.body["id"], protocol, subscription_id)
-        sub = _Subscription(created, dump_json(created))
         with self._lock:
-            self._subscriptions[subscription_id] = sub
+            sub = self._subscriptions.save(Record(subscription_id, created))
         return json_response(201, sub.json)
 
     def _list_subscriptions(self, request: Request, _: dict[str, str]) -> Response:
-        topic_id = request.query_value("topicId")
-        protocol = request.query_value("protocol")
         with self._lock:
-            chosen = [
-                sub
-                for sub in self._subscriptions.values()
-                if (topic_id is None or sub.body["topicId"] == topic_id)
-                and (protocol is None or sub.body["protocol"] == protocol)
-            ]
+            chosen = self._subscriptions.matching(self._subscriptions.filters.from_query(request))
         if _wants_asyncapi(request.headers.get("accept", "")):
             return Response(
                 200,
@@ -270,18 +240,9 @@ class StreamingManagementApi:
             request, [sub.json for sub in chosen], max_page_size=self._ctx.max_page_size
         )
 
-    def _subscription(self, _: Request, params: dict[str, str]) -> Response:
-        with self._lock:
-            sub = self._subscriptions.get(params["id"])
-        if sub is None:
-            raise ApiError(404, "notFound", f"No subscription with id {params['id']}")
-        return json_response(200, sub.json)
-
     def _unsubscribe(self, _: Request, params: dict[str, str]) -> Response:
         with self._lock:
-            sub = self._subscriptions.pop(params["id"], None)
-        if sub is None:
-            raise ApiError(404, "notFound", f"No subscription with id {params['id']}")
+            self._subscriptions.remove(self._subscriptions.require(params["id"]).id)
         return Response(204)
 
     # -- helpers ------------------------------------------------------------------------------

@@ -869,3 +869,20 @@ def test_inspection_returns_copies(seller: MockSeller) -> None:
     assert seller.service(service_id)["state"] == "active"
     raised = datetime.fromisoformat(seller.alarms("allegro")[0]["alarmRaisedTime"])
     assert raised.utcoffset() == timedelta(0)
+
+
+def test_hrefs_of_what_was_stored_before_start_use_the_seller_url() -> None:
+    from lso_client import AllegroClient, LegatoClient
+
+    seller = MockSeller()
+    seller.seed_orders(2)
+    seller.start()
+    try:
+        with AllegroClient(seller.url) as allegro, LegatoClient(seller.url) as legato:
+            orders = list(allegro.service_orders.list())
+            specifications = list(legato.service_specifications.list())
+        assert len(orders) == 2 and specifications
+        for href in [o.href for o in orders] + [s.href for s in specifications]:
+            assert href is not None and href.startswith(seller.url), href
+    finally:
+        seller.stop()
