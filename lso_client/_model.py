@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator
 
-__all__ = ["OTHER_TYPE", "MefEnum", "MefModel", "by_type"]
+__all__ = ["OTHER_TYPE", "MefEnum", "MefModel", "by_type", "declared_nulls"]
 
 
 # The tag of the branch that takes any `@type` outside a discriminator's mapping.
@@ -32,6 +32,26 @@ def by_type(*known: str) -> Discriminator:
         return found if isinstance(found, str) and found in names else OTHER_TYPE
 
     return Discriminator(tag)
+
+
+def declared_nulls(
+    value: Any, *, python: tuple[str | int, ...] = (), wire: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], tuple[str | int, ...]]]:
+    """(Python path, wire path) of every field the spec declares that holds None, at any
+    depth of models and lists. No MEF field is nullable, so each is absent or a
+    departure; values inside unknown fields are not looked at."""
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from declared_nulls(item, python=(*python, index), wire=(*wire, index))
+    elif isinstance(value, BaseModel):
+        for name, info in type(value).model_fields.items():
+            found = getattr(value, name, None)
+            if found is None:
+                yield (*python, name), (*wire, info.alias or name)
+            elif isinstance(found, (BaseModel, list)):
+                yield from declared_nulls(
+                    found, python=(*python, name), wire=(*wire, info.alias or name)
+                )
 
 
 class MefEnum(str, Enum):

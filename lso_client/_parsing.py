@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, Tag, TypeAdapter, ValidationError
+from pydantic_core import PydanticCustomError
 
-from ._model import OTHER_TYPE
+from ._model import OTHER_TYPE, declared_nulls
 
 __all__ = ["Parsed", "parse_json", "parse_python", "record_deviations"]
 
@@ -78,6 +79,10 @@ def parse_json(
             value = model.model_validate_json(raw)
         else:
             value = _adapter(model).validate_json(raw)
+        # The models accept null for optional fields; the specs never do. Looking is
+        # only worth it when the text has a null at all, which conforming JSON rarely does.
+        if b"null" in raw if isinstance(raw, bytes) else "null" in raw:
+            return _with_null_check(model, value, strict, log_deviations)
         return Parsed(value)
     except ValidationError as exc:
         if _is_json_error(exc):
@@ -90,6 +95,33 @@ def parse_json(
             raise
         data = json.loads(raw)
         return _lenient_result(model, data, exc, log_deviations)
+
+
+def _with_null_check(model: Any, value: Any, strict: bool, log: bool) -> Parsed[Any]:
+    sent = [wire for python, wire in declared_nulls(value) if _was_sent(value, python)]
+    if not sent:
+        return Parsed(value)
+    message = "the spec allows no null here"
+    if strict:
+        raise ValidationError.from_exception_data(
+            getattr(model, "__name__", "response"),
+            [
+                {"type": PydanticCustomError("null", message), "loc": wire, "input": None}
+                for wire in sent
+            ],
+        )
+    nulls = [{"loc": list(wire), "type": "null", "msg": message, "input": None} for wire in sent]
+    record_deviations(value, nulls)
+    if log:
+        _log_deviations(model, nulls)
+    return Parsed(value, nulls)
+
+
+def _was_sent(value: Any, path: tuple[str | int, ...]) -> bool:
+    """Whether the None at `path` came from the JSON (not from a field's default)."""
+    for key in path[:-1]:
+        value = value[key] if isinstance(key, int) else getattr(value, key)
+    return path[-1] in value.model_fields_set
 
 
 def parse_python(model: type[T] | Any, data: Any, *, strict: bool = False) -> Parsed[T]:
@@ -108,8 +140,12 @@ def _lenient_result(model: Any, data: Any, exc: ValidationError, log: bool) -> P
     deviations = [_describe(e) for e in exc.errors(include_url=False)]
     value = _lenient(model, data)
     record_deviations(value, deviations)
-    if not log:
-        return Parsed(value, deviations)
+    if log:
+        _log_deviations(model, deviations)
+    return Parsed(value, deviations)
+
+
+def _log_deviations(model: Any, deviations: list[dict[str, Any]]) -> None:
     name = getattr(model, "__name__", None) or repr(model)
     logger.warning(
         "%s deviates from the spec: %s",
@@ -117,11 +153,20 @@ def _lenient_result(model: Any, data: Any, exc: ValidationError, log: bool) -> P
         "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in deviations[:5])
         + (f"; and {len(deviations) - 5} more" if len(deviations) > 5 else ""),
     )
-    return Parsed(value, deviations)
 
 
 def record_deviations(value: Any, deviations: list[dict[str, Any]]) -> None:
-    """Attach deviations to a model so `model.spec_deviations` returns them."""
+    """Attach deviations to a model so `model.spec_deviations` returns them; for a list,
+    each item gets its own (with paths relative to it)."""
+    if isinstance(value, list):
+        per_item: dict[int, list[dict[str, Any]]] = {}
+        for deviation in deviations:
+            loc = deviation["loc"]
+            if loc and isinstance(loc[0], int) and loc[0] < len(value):
+                per_item.setdefault(loc[0], []).append({**deviation, "loc": loc[1:]})
+        for index, found in per_item.items():
+            record_deviations(value[index], found)
+        return
     if isinstance(value, BaseModel):
         private = value.__pydantic_private__ or {}
         private["lso_deviations"] = deviations

@@ -24,6 +24,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from ._errors import RequestValidationError, ResponseValidationError
+from ._model import declared_nulls
 from ._operations import Operation
 from ._pagination import AsyncPage, SyncPage
 from ._parsing import parse_json
@@ -216,21 +217,11 @@ def _serialise_body(op: Operation, body: Any, body_model: type[BaseModel]) -> by
 def _declared_nones(model: BaseModel) -> dict[Any, Any]:
     """The `exclude` tree of declared fields that hold None, at any depth."""
     tree: dict[Any, Any] = {}
-    for name in type(model).model_fields:
-        value = getattr(model, name, None)
-        if value is None:
-            tree[name] = True
-        elif isinstance(value, BaseModel):
-            if found := _declared_nones(value):
-                tree[name] = found
-        elif isinstance(value, list):
-            items = {
-                index: found
-                for index, item in enumerate(value)
-                if isinstance(item, BaseModel) and (found := _declared_nones(item))
-            }
-            if items:
-                tree[name] = items
+    for path, _ in declared_nulls(model):
+        node = tree
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = True
     return tree
 
 
