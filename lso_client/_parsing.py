@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, Tag, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 
+from ._gc import paused_collector
 from ._model import OTHER_TYPE, declared_nulls
 
 __all__ = ["Parsed", "parse_json", "parse_python", "record_deviations"]
@@ -28,6 +29,8 @@ T = TypeVar("T")
 logger = logging.getLogger("lso_client")
 
 _adapters: dict[Any, TypeAdapter[Any]] = {}
+# Bodies from this size on (a page of orders) are validated with the collector paused.
+_LARGE = 64 * 1024
 
 
 def _adapter(tp: Any) -> TypeAdapter[Any]:
@@ -75,10 +78,16 @@ def parse_json(
     """
     try:
         value: Any
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            value = model.model_validate_json(raw)
+        validate = (
+            model.model_validate_json
+            if isinstance(model, type) and issubclass(model, BaseModel)
+            else _adapter(model).validate_json
+        )
+        if len(raw) >= _LARGE:
+            with paused_collector():
+                value = validate(raw)
         else:
-            value = _adapter(model).validate_json(raw)
+            value = validate(raw)
         # The models accept null for optional fields; the specs never do. Looking is
         # only worth it when the text has a null at all, which conforming JSON rarely does.
         if b"null" in raw if isinstance(raw, bytes) else "null" in raw:
