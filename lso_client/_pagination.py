@@ -235,17 +235,26 @@ class SyncPage(_PageBase[T]):
 
     def get_next_page(self) -> SyncPage[T]:
         """Fetch the following page; raises `NoNextPageError` if none."""
+        return self._follower()()
+
+    def _follower(self) -> Callable[[], SyncPage[T]]:
+        """What fetches the following page, holding none of this one."""
         offset, limit, seen = self._next_args()
-        items, response = self._fetch(offset, limit)
-        return SyncPage(
-            items,
-            response,
-            fetch=self._fetch,
-            offset=offset,
-            limit=limit,
-            max_items=self.max_items,
-            seen_before=seen,
-        )
+        fetch, max_items = self._fetch, self.max_items
+
+        def follow() -> SyncPage[T]:
+            items, response = fetch(offset, limit)
+            return SyncPage(
+                items,
+                response,
+                fetch=fetch,
+                offset=offset,
+                limit=limit,
+                max_items=max_items,
+                seen_before=seen,
+            )
+
+        return follow
 
     def iter_pages(self) -> Iterator[SyncPage[T]]:
         """This page, then each following page, fetched only when reached."""
@@ -269,7 +278,10 @@ def _iter_items(page: SyncPage[T]) -> Iterator[T]:
         yield from page._visible_items()
         if not page.has_next_page():
             return
-        page = page.get_next_page()
+        # Let go of this page before the next arrives: one page in memory, not two.
+        follow = page._follower()
+        del page
+        page = follow()
 
 
 class AsyncPage(_PageBase[T]):
@@ -316,17 +328,26 @@ class AsyncPage(_PageBase[T]):
 
     async def get_next_page(self) -> AsyncPage[T]:
         """Fetch the following page; raises `NoNextPageError` if none."""
+        return await self._follower()()
+
+    def _follower(self) -> Callable[[], Awaitable[AsyncPage[T]]]:
+        """What fetches the following page, holding none of this one."""
         offset, limit, seen = self._next_args()
-        items, response = await self._fetch(offset, limit)
-        return AsyncPage(
-            items,
-            response,
-            fetch=self._fetch,
-            offset=offset,
-            limit=limit,
-            max_items=self.max_items,
-            seen_before=seen,
-        )
+        fetch, max_items = self._fetch, self.max_items
+
+        async def follow() -> AsyncPage[T]:
+            items, response = await fetch(offset, limit)
+            return AsyncPage(
+                items,
+                response,
+                fetch=fetch,
+                offset=offset,
+                limit=limit,
+                max_items=max_items,
+                seen_before=seen,
+            )
+
+        return follow
 
     def iter_pages(self) -> AsyncIterator[AsyncPage[T]]:
         """This page, then each following page, fetched only when reached."""
@@ -341,7 +362,9 @@ async def _aiter_pages(page: AsyncPage[T]) -> AsyncIterator[AsyncPage[T]]:
         yield page
         if not page.has_next_page():
             return
-        page = await page.get_next_page()
+        follow = page._follower()
+        del page
+        page = await follow()
 
 
 async def _aiter_items(page: AsyncPage[T]) -> AsyncIterator[T]:
@@ -350,4 +373,6 @@ async def _aiter_items(page: AsyncPage[T]) -> AsyncIterator[T]:
             yield item
         if not page.has_next_page():
             return
-        page = await page.get_next_page()
+        follow = page._follower()
+        del page
+        page = await follow()

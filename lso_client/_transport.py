@@ -302,6 +302,13 @@ def cap_timeout(timeout: httpx.Timeout, remaining: float | None) -> httpx.Timeou
     )
 
 
+def _release(retrying: Retrying | AsyncRetrying) -> None:
+    """Drop tenacity's per-call state: its pending actions close over the call's
+    outcome and form a reference cycle with the retrier, which would keep every
+    response (a whole page) alive until a full collection."""
+    retrying.iter_state.reset()
+
+
 @dataclass
 class _CallPlan:
     """Retry bookkeeping for one call, consulted by tenacity's retry/stop/wait hooks.
@@ -530,6 +537,9 @@ class _TransportBase:
             request, response, elapsed=time.perf_counter() - started, retries=plan.retries_taken
         )
         response.extensions = {**response.extensions, RETRIES_TAKEN_EXTENSION: plan.retries_taken}
+        # The body is read. httpx's stream wrapper points back at the response, a cycle
+        # that would keep every body (a whole page) alive until a full collection.
+        response.stream = httpx.ByteStream(response.content)
         if not response.is_success:
             raise error_for_response(response)
         return response
@@ -651,7 +661,10 @@ class SyncTransport(_TransportBase):
             before_sleep=plan.before_sleep,
             retry_error_callback=plan.give_up,
         )
-        response: httpx.Response = retrying(attempt)
+        try:
+            response: httpx.Response = retrying(attempt)
+        finally:
+            _release(retrying)
         return response
 
     def close(self) -> None:
@@ -780,7 +793,10 @@ class AsyncTransport(_TransportBase):
             before_sleep=plan.before_sleep,
             retry_error_callback=plan.give_up,
         )
-        response: httpx.Response = await retrying(attempt)
+        try:
+            response: httpx.Response = await retrying(attempt)
+        finally:
+            _release(retrying)
         return response
 
     async def aclose(self) -> None:
