@@ -32,3 +32,14 @@ demo: $(PY_STAMP)
 
 codegen:
 	$(VENV_PY) -m codegen
+
+# The benchmark suite (benchmarks/README.md): `make bench`, or `make bench ARGS=--quick`.
+BENCH_STAMP := $(VENV)/.lso-bench-installed
+
+$(BENCH_STAMP): $(PY_STAMP) pyproject.toml
+	$(VENV_PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+.PHONY: bench
+bench: $(BENCH_STAMP)
+	$(VENV_PY) -m benchmarks $(ARGS)

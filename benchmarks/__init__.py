@@ -1,0 +1,1 @@
+"""Benchmarks of lso-client against hand-written baselines; run `python -m benchmarks`."""
