@@ -18,7 +18,6 @@ from ._transport import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncTransport, Sy
 
 __all__ = ["AsyncBaseClient", "AsyncHubs", "SyncBaseClient", "SyncHubs"]
 
-_Self = TypeVar("_Self", bound="_ClientConfig")
 
 
 class ClientSettings(TypedDict, total=False):
