@@ -7,10 +7,10 @@ import threading
 from collections.abc import Mapping
 from functools import cached_property
 from types import TracebackType
-from typing import Any, ClassVar, TypedDict, TypeVar
+from typing import Any, ClassVar, TypedDict
 
 import httpx
-from typing_extensions import Unpack
+from typing_extensions import Self, Unpack
 
 from ._auth import BearerToken
 from ._operations import api_definition
@@ -124,24 +124,27 @@ class _ClientConfig:
         with self._listeners_lock:
             return list(self._listeners.get(api_definition(module).family, []))
 
+    _transport: Any  # SyncTransport or AsyncTransport, as the subclass declares
+
+    def with_options(self, **settings: Unpack[CallSettings]) -> Self:
+        """A copy with other settings (timeout, max_retries, strict, ...) sharing the
+        connection pool. Resources cached on this client hold it; the copy builds its own."""
+        cls = type(self)
+        cached = {n for n in dir(cls) if isinstance(getattr(cls, n, None), cached_property)}
+        clone = object.__new__(cls)
+        clone.__dict__.update({k: v for k, v in self.__dict__.items() if k not in cached})
+        clone.strict = settings.get("strict", self.strict)
+        changes: dict[str, Any] = {k: v for k, v in settings.items() if k != "strict"}
+        clone._transport = self._transport.with_options(**changes)
+        return clone
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
 
-def _transport_changes(settings: CallSettings) -> dict[str, Any]:
-    return {key: value for key, value in settings.items() if key != "strict"}
-
-
-def _copy_config(client: Any) -> Any:
-    """A shallow copy without the resources cached on `client` (they hold `client`)."""
-    cls = type(client)
-    cached = {name for name in dir(cls) if isinstance(getattr(cls, name, None), cached_property)}
-    clone = object.__new__(cls)
-    clone.__dict__.update({k: v for k, v in client.__dict__.items() if k not in cached})
-    return clone
-
-
 class SyncBaseClient(_ClientConfig):
+    _transport: SyncTransport
+
     def __init__(
         self,
         base_url: str | None = None,
@@ -152,18 +155,10 @@ class SyncBaseClient(_ClientConfig):
         super().__init__(base_url, **settings)
         self._transport = SyncTransport(http_client=http_client, **self._transport_settings)
 
-    def with_options(self: _SyncSelf, **settings: Unpack[CallSettings]) -> _SyncSelf:
-        """A copy with other settings (timeout, max_retries, strict, ...) sharing the
-        connection pool."""
-        clone: _SyncSelf = _copy_config(self)
-        clone.strict = settings.get("strict", self.strict)
-        clone._transport = self._transport.with_options(**_transport_changes(settings))
-        return clone
-
     def close(self) -> None:
         self._transport.close()
 
-    def __enter__(self: _SyncSelf) -> _SyncSelf:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -176,6 +171,8 @@ class SyncBaseClient(_ClientConfig):
 
 
 class AsyncBaseClient(_ClientConfig):
+    _transport: AsyncTransport
+
     def __init__(
         self,
         base_url: str | None = None,
@@ -186,17 +183,10 @@ class AsyncBaseClient(_ClientConfig):
         super().__init__(base_url, **settings)
         self._transport = AsyncTransport(http_client=http_client, **self._transport_settings)
 
-    def with_options(self: _AsyncSelf, **settings: Unpack[CallSettings]) -> _AsyncSelf:
-        """A copy with other settings sharing the connection pool."""
-        clone: _AsyncSelf = _copy_config(self)
-        clone.strict = settings.get("strict", self.strict)
-        clone._transport = self._transport.with_options(**_transport_changes(settings))
-        return clone
-
     async def close(self) -> None:
         await self._transport.aclose()
 
-    async def __aenter__(self: _AsyncSelf) -> _AsyncSelf:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -206,10 +196,6 @@ class AsyncBaseClient(_ClientConfig):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
-
-
-_SyncSelf = TypeVar("_SyncSelf", bound=SyncBaseClient)
-_AsyncSelf = TypeVar("_AsyncSelf", bound=AsyncBaseClient)
 
 
 class SyncHubs:
