@@ -13,11 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ._operations import ApiDefinition, model_module
+from ._operations import REFERENCE_POINTS, ApiDefinition, model_module
 
 __all__ = ["CatalogResolver"]
-
-REFERENCE_POINTS = ("allegro", "interlude", "legato")
 
 
 def _catalog() -> Any:

@@ -18,11 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ._operations import Operation, api_definition, model_module
+from ._operations import REFERENCE_POINTS, Operation, api_definition, model_module
 
 __all__ = ["OperationRecord", "OperationTable", "model", "operations"]
-
-REFERENCE_POINTS = ("allegro", "interlude", "legato")
 
 
 def _catalog() -> Any:

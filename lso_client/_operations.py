@@ -12,7 +12,16 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-__all__ = ["ApiDefinition", "Operation", "Parameter", "model_module", "operations_of"]
+__all__ = [
+    "REFERENCE_POINTS",
+    "ApiDefinition",
+    "Operation",
+    "Parameter",
+    "model_module",
+    "operations_of",
+]
+
+REFERENCE_POINTS = ("allegro", "interlude", "legato")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from .._operations import REFERENCE_POINTS
 from .._server import BackgroundServer
 from ._alarms import AlarmManagementApi
 from ._catalog import ServiceCatalogApi
@@ -41,7 +42,6 @@ __all__ = ["FAMILIES", "REFERENCE_POINTS", "MockSeller"]
 
 _PING_PATH = "/_mock/ping"
 
-REFERENCE_POINTS = ("allegro", "interlude", "legato")
 # Family names as in `specs/manifest.yaml`.
 FAMILIES = (
     "service_ordering",
