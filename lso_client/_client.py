@@ -19,7 +19,6 @@ from ._transport import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncTransport, Sy
 __all__ = ["AsyncBaseClient", "AsyncHubs", "SyncBaseClient", "SyncHubs"]
 
 
-
 class ClientSettings(TypedDict, total=False):
     """Keyword settings of every client (see `_ClientConfig`)."""
 

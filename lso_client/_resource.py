@@ -211,7 +211,12 @@ def _serialise_body(op: Operation, body: Any, body_model: type[BaseModel]) -> by
     # A None in a declared field means "absent" (no MEF field is nullable); nulls
     # inside unknown fields are the caller's payload and go out as given. Defaults
     # are sent: a single-valued `@type` the caller left out is still required.
-    return instance.model_dump_json(by_alias=True, exclude=_declared_nones(instance)).encode()
+    # `exclude_none` does exactly that unless something the caller set is None (it
+    # would also drop an unknown field holding None): only then walk the body.
+    serializer = instance.__pydantic_serializer__
+    if b"null" not in serializer.to_json(instance, by_alias=True, exclude_unset=True):
+        return serializer.to_json(instance, by_alias=True, exclude_none=True)
+    return serializer.to_json(instance, by_alias=True, exclude=_declared_nones(instance))
 
 
 def _declared_nones(model: BaseModel) -> dict[Any, Any]:

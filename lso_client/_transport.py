@@ -13,13 +13,14 @@ import functools
 import random
 import re
 import ssl
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
-from typing import Any, Final, NoReturn, TypeVar
+from typing import Any, Final, Generic, NoReturn, TypeVar
 
 import anyio
 import certifi
@@ -35,6 +36,7 @@ from ._errors import (
     RequestValidationError,
     error_for_response,
 )
+from ._shortcuts import request_url, use_set_cookie_jar
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -90,6 +92,7 @@ _DEADLINE_SLACK = 0.001
 
 TimeoutTypes = float | httpx.Timeout | None
 _T = TypeVar("_T")
+_C = TypeVar("_C", httpx.Client, httpx.AsyncClient)
 
 
 def _user_agent() -> str:
@@ -121,6 +124,9 @@ class RequestOptions:
     extra_query: Mapping[str, object] | None = None
     # Opt in to retrying POST/PATCH even when the request may have reached the server.
     retry_non_idempotent: bool | NotGiven = NOT_GIVEN
+
+
+_NO_OPTIONS: Final = RequestOptions()
 
 
 # --------------------------------------------------------------------------- query encoding
@@ -318,7 +324,7 @@ class _CallPlan:
     """
 
     method: str
-    url: httpx.URL
+    url: str
     max_retries: int
     retry_non_idempotent: bool
     max_retry_delay: float
@@ -334,14 +340,15 @@ class _CallPlan:
     def retries_taken(self) -> int:
         return max(0, self.attempts - 1)
 
+    def may_retry(self, exc: BaseException) -> bool:
+        return is_retryable_error(exc, self.method, retry_non_idempotent=self.retry_non_idempotent)
+
     def retry(self, state: RetryCallState) -> bool:
         outcome = state.outcome
         if outcome is None or not outcome.failed:
             return False
         exc = outcome.exception()
-        if exc is None or not is_retryable_error(
-            exc, self.method, retry_non_idempotent=self.retry_non_idempotent
-        ):
+        if exc is None or not self.may_retry(exc):
             return False
         self.stop_reason = None
         if self.retries_taken >= self.max_retries:
@@ -420,7 +427,7 @@ class _CallPlan:
 # --------------------------------------------------------------------------- transports
 
 
-class _TransportBase:
+class _TransportBase(Generic[_C]):
     """Configuration and request building shared by the sync and async transports."""
 
     def __init__(
@@ -448,6 +455,31 @@ class _TransportBase:
         # Injection points for tests and simulations; the defaults are the real thing.
         self._clock: Callable[[], float] = time.monotonic
         self._random: Callable[[], float] = random.random
+        self._http_client: _C | None = None
+        self._client_lock = threading.Lock()
+        # Built once: most calls add nothing to them.
+        self._timeout = _as_timeout(timeout)
+        self._headers = {
+            has_content: build_headers(self.default_headers, has_content=has_content)
+            for has_content in (False, True)
+        }
+
+    def _new_client(self) -> _C:
+        raise NotImplementedError
+
+    @property
+    def http_client(self) -> _C:
+        """The httpx client: the one passed in, or one created on first use."""
+        client = self._http_client
+        if client is None:
+            # Created on first use: building an httpx client (pool, TLS setup) costs
+            # milliseconds that a script which never sends a request should not pay.
+            with self._client_lock:
+                client = self._http_client
+                if client is None:
+                    client = self._http_client = self._new_client()
+                    use_set_cookie_jar(client)
+        return client
 
     def _copy_settings(
         self,
@@ -481,18 +513,19 @@ class _TransportBase:
         }
 
     def _plan(self, method: str, url: str, options: RequestOptions) -> _CallPlan:
-        def pick(value: _T | NotGiven, default: _T) -> _T:
-            return default if isinstance(value, NotGiven) else value
-
-        deadline = pick(options.deadline, self.deadline)
-        max_retries = pick(options.max_retries, self.max_retries)
+        deadline = self.deadline if isinstance(options.deadline, NotGiven) else options.deadline
+        max_retries = (
+            self.max_retries if isinstance(options.max_retries, NotGiven) else options.max_retries
+        )
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
         return _CallPlan(
             method=method.upper(),
-            url=httpx.URL(url),
+            url=url,
             max_retries=max_retries,
-            retry_non_idempotent=pick(options.retry_non_idempotent, self.retry_non_idempotent),
+            retry_non_idempotent=self.retry_non_idempotent
+            if isinstance(options.retry_non_idempotent, NotGiven)
+            else options.retry_non_idempotent,
             max_retry_delay=self.max_retry_delay,
             max_retry_after=self.max_retry_after,
             deadline=None if deadline is None else _Deadline(deadline, self._clock),
@@ -501,7 +534,7 @@ class _TransportBase:
 
     def _build_request(
         self,
-        client: httpx.Client | httpx.AsyncClient,
+        client: _C,
         plan: _CallPlan,
         *,
         params: Mapping[str, object] | None,
@@ -510,18 +543,27 @@ class _TransportBase:
         options: RequestOptions,
     ) -> httpx.Request:
         retries, remaining = plan.start_attempt()
-        timeout = _as_timeout(
-            self.timeout if isinstance(options.timeout, NotGiven) else options.timeout
+        timeout = (
+            self._timeout if isinstance(options.timeout, NotGiven) else _as_timeout(options.timeout)
         )
-        merged = build_headers(
-            self.default_headers, headers, options.extra_headers, has_content=content is not None
-        )
+        has_content = content is not None
+        if headers or options.extra_headers:
+            merged = build_headers(
+                self.default_headers, headers, options.extra_headers, has_content=has_content
+            )
+        else:
+            merged = self._headers[has_content]
         if retries:
+            merged = merged.copy()
             merged["X-Retry-Count"] = str(retries)
+        # No params at all rather than empty ones: httpx parses the URL again for any params.
+        query: tuple[tuple[str, str], ...] | None = None
+        if params or options.extra_query:
+            query = tuple(encode_query(params, options.extra_query))
         request = client.build_request(
             plan.method,
-            plan.url,
-            params=tuple(encode_query(params, options.extra_query)),
+            request_url(plan.url),
+            params=query,
             content=content,
             headers=merged,
             timeout=cap_timeout(timeout, remaining),
@@ -557,7 +599,7 @@ class _TransportBase:
         raise plan.translate(exc, request) from exc
 
 
-class SyncTransport(_TransportBase):
+class SyncTransport(_TransportBase[httpx.Client]):
     """Blocking transport over `httpx.Client`."""
 
     def __init__(
@@ -584,10 +626,11 @@ class SyncTransport(_TransportBase):
             max_retry_after=max_retry_after,
         )
         self._owns_client = http_client is None
-        self.http_client = (
-            http_client if http_client is not None else httpx.Client(verify=default_ssl_context())
-        )
+        self._http_client = http_client
         self._sleep: Callable[[float], None] = time.sleep
+
+    def _new_client(self) -> httpx.Client:
+        return httpx.Client(verify=default_ssl_context())
 
     def with_options(
         self,
@@ -632,7 +675,7 @@ class SyncTransport(_TransportBase):
         options: RequestOptions | None = None,
     ) -> httpx.Response:
         """Send a request with retries; return the 2xx response or raise the typed error."""
-        opts = options or RequestOptions()
+        opts = options or _NO_OPTIONS
         plan = self._plan(method, url, opts)
 
         def attempt() -> httpx.Response:
@@ -653,6 +696,19 @@ class SyncTransport(_TransportBase):
                 self._fail(plan, request, exc, started)
             return self._finish(plan, request, response, started)
 
+        try:
+            return attempt()
+        except Exception as exc:
+            if not plan.may_retry(exc):
+                raise
+            failed = [exc]
+
+        def again() -> httpx.Response:
+            # The first attempt is replayed to tenacity, which decides from there.
+            if failed:
+                raise failed.pop()
+            return attempt()
+
         retrying = Retrying(
             retry=plan.retry,
             stop=plan.stop,
@@ -662,7 +718,7 @@ class SyncTransport(_TransportBase):
             retry_error_callback=plan.give_up,
         )
         try:
-            response: httpx.Response = retrying(attempt)
+            response: httpx.Response = retrying(again)
         finally:
             _release(retrying)
         return response
@@ -684,7 +740,7 @@ class SyncTransport(_TransportBase):
         self.close()
 
 
-class AsyncTransport(_TransportBase):
+class AsyncTransport(_TransportBase[httpx.AsyncClient]):
     """Asynchronous transport over `httpx.AsyncClient`; mirrors `SyncTransport`."""
 
     def __init__(
@@ -711,12 +767,11 @@ class AsyncTransport(_TransportBase):
             max_retry_after=max_retry_after,
         )
         self._owns_client = http_client is None
-        self.http_client = (
-            http_client
-            if http_client is not None
-            else httpx.AsyncClient(verify=default_ssl_context())
-        )
+        self._http_client = http_client
         self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+
+    def _new_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(verify=default_ssl_context())
 
     def with_options(
         self,
@@ -761,7 +816,7 @@ class AsyncTransport(_TransportBase):
         options: RequestOptions | None = None,
     ) -> httpx.Response:
         """Send a request with retries; return the 2xx response or raise the typed error."""
-        opts = options or RequestOptions()
+        opts = options or _NO_OPTIONS
         plan = self._plan(method, url, opts)
 
         async def attempt() -> httpx.Response:
@@ -782,6 +837,19 @@ class AsyncTransport(_TransportBase):
                 self._fail(plan, request, exc, started)
             return self._finish(plan, request, response, started)
 
+        try:
+            return await attempt()
+        except Exception as exc:
+            if not plan.may_retry(exc):
+                raise
+            failed = [exc]
+
+        async def again() -> httpx.Response:
+            # The first attempt is replayed to tenacity, which decides from there.
+            if failed:
+                raise failed.pop()
+            return await attempt()
+
         async def sleep(seconds: float) -> None:
             await self._sleep(seconds)
 
@@ -794,7 +862,7 @@ class AsyncTransport(_TransportBase):
             retry_error_callback=plan.give_up,
         )
         try:
-            response: httpx.Response = await retrying(attempt)
+            response: httpx.Response = await retrying(again)
         finally:
             _release(retrying)
         return response

@@ -35,6 +35,7 @@ __all__ = [
 
 T = TypeVar("T")
 
+
 class WaitTimeoutError(LSOError, TimeoutError):
     """The work did not finish in time; `last` is what was last read."""
 

@@ -30,6 +30,7 @@ from lso_client import (
     WaitTimeoutError,
 )
 from lso_client._generated import service_ordering_v1 as m1
+from lso_client._model import MefModel
 
 OrderBuilder = Callable[..., dict[str, Any]]
 
@@ -489,6 +490,61 @@ def test_service_configuration_with_a_null_survives_exactly(
         allegro.service_orders.create(m1.ServiceOrderCreate.model_validate(wire))
     sent = json.loads(route.calls.last.request.content)
     assert sent["serviceOrderItem"][0]["service"]["serviceConfiguration"] == config
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda body: None, id="nothing-null"),
+        pytest.param(lambda body: setattr(body, "description", None), id="declared-set-none"),
+        pytest.param(lambda body: setattr(body, "buyer_note", None), id="unknown-top-none"),
+        pytest.param(
+            lambda body: (
+                body.service_order_item[0]
+                .service.place[0]
+                .__setattr__("place", m1.GeographicSiteRef(id="site-7"))
+            ),
+            id="default-type-left-out",
+        ),
+        pytest.param(
+            lambda body: body.service_order_item[0].service.__setattr__("service_type", None),
+            id="declared-nested-none",
+        ),
+    ],
+)
+def test_request_body_drops_declared_nones_and_keeps_the_rest(
+    allegro: AllegroClient,
+    so_allegro_order_create: Any,
+    change: Callable[[m1.ServiceOrderCreate], None],
+) -> None:
+    wire = so_allegro_order_create()
+    body = m1.ServiceOrderCreate.model_validate(wire)
+    change(body)
+    # What the rule says, computed independently: the full dump (defaults included)
+    # without every declared field that holds None; unknown fields exactly as set.
+    expected = body.model_dump(mode="json", by_alias=True, exclude_unset=False)
+
+    def prune(model: Any, out: Any) -> None:
+        if isinstance(model, list):
+            for item, item_out in zip(model, out, strict=True):
+                prune(item, item_out)
+        elif isinstance(model, MefModel):
+            for name, info in type(model).model_fields.items():
+                value = getattr(model, name)
+                if value is None:
+                    out.pop(info.alias or name, None)
+                else:
+                    prune(value, out[info.alias or name])
+
+    prune(body, expected)
+    with respx.mock(base_url=ALLEGRO) as router:
+        route = router.post("/serviceOrder").respond(201, json=_created(wire))
+        allegro.service_orders.create(body)
+    sent = json.loads(route.calls.last.request.content)
+    assert sent == expected
+    assert sent["serviceOrderItem"][0]["service"]["place"][0]["place"]["@type"] == (
+        "GeographicSiteRef"
+    )
 
 
 # --------------------------------------------------------------------------- raw responses
