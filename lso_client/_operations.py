@@ -7,6 +7,7 @@ defines their shape and the lookups over them.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
@@ -56,7 +57,7 @@ class Operation:
     success_status: int
     paginated: bool
 
-    def render_path(self, path_params: dict[str, str]) -> str:
+    def render_path(self, path_params: Mapping[str, str]) -> str:
         path = self.path
         for name, value in path_params.items():
             path = path.replace("{" + name + "}", _quote_segment(value))

@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from ._bodies import serialise_body
 from ._errors import RequestValidationError, ResponseValidationError
-from ._model import declared_nulls
 from ._operations import Operation
 from ._pagination import AsyncPage, SyncPage
 from ._parsing import parse_json
-from ._transport import RequestOptions
+from ._transport import NO_OPTIONS, RequestOptions
 from ._waiting import Goal, wait_async, wait_sync
 
 if TYPE_CHECKING:
@@ -127,11 +127,12 @@ class _BaseResource:
         options: CallOptions,
         page: tuple[int, int | None] | None = None,
     ) -> _Prepared:
-        unknown = set(options) - _TRANSPORT_OPTIONS - {"strict"}
-        if unknown:
-            raise TypeError(f"unknown call options: {', '.join(sorted(unknown))}")
+        if options:
+            unknown = set(options) - _TRANSPORT_OPTIONS - {"strict"}
+            if unknown:
+                raise TypeError(f"unknown call options: {', '.join(sorted(unknown))}")
         try:
-            path = op.render_path(dict(path_params or {}))
+            path = op.render_path(path_params) if path_params else op.path
         except ValueError as exc:
             raise RequestValidationError(f"{op.operation_id}: {exc}") from None
         url = self._client.api_base_url(self._module).rstrip("/") + path
@@ -143,14 +144,16 @@ class _BaseResource:
                 params["limit"] = limit
         content = None
         if body_model is not None:
-            content = _serialise_body(op, body, body_model)
+            content = serialise_body(op.operation_id, body, body_model)
         transport_options = {k: v for k, v in options.items() if k in _TRANSPORT_OPTIONS}
         return _Prepared(
             method=op.method,
             url=url,
             params=params,
             content=content,
-            options=RequestOptions(**transport_options),  # type: ignore[arg-type]
+            options=RequestOptions(**transport_options)  # type: ignore[arg-type]
+            if transport_options
+            else NO_OPTIONS,
             strict=bool(options.get("strict", self._client.strict)),
         )
 
@@ -185,49 +188,6 @@ class _BaseResource:
                 errors=[dict(e) for e in errors],
             ) from None
         return parsed.value
-
-
-def _serialise_body(op: Operation, body: Any, body_model: type[BaseModel]) -> bytes:
-    if isinstance(body, body_model):
-        instance = body
-    elif isinstance(body, BaseModel):
-        raise RequestValidationError(
-            f"{op.operation_id} takes {body_model.__name__}, not {type(body).__name__}"
-        )
-    elif isinstance(body, Mapping):
-        try:
-            instance = body_model.model_validate(body)
-        except ValidationError as exc:
-            errors = exc.errors(include_url=False)
-            raise RequestValidationError(
-                f"{op.operation_id}: invalid {body_model.__name__}: "
-                + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5]),
-                errors=[dict(e) for e in errors],
-            ) from None
-    else:
-        raise RequestValidationError(
-            f"{op.operation_id} takes {body_model.__name__} or a mapping, not {type(body).__name__}"
-        )
-    # A None in a declared field means "absent" (no MEF field is nullable); nulls
-    # inside unknown fields are the caller's payload and go out as given. Defaults
-    # are sent: a single-valued `@type` the caller left out is still required.
-    # `exclude_none` does exactly that unless something the caller set is None (it
-    # would also drop an unknown field holding None): only then walk the body.
-    serializer = instance.__pydantic_serializer__
-    if b"null" not in serializer.to_json(instance, by_alias=True, exclude_unset=True):
-        return serializer.to_json(instance, by_alias=True, exclude_none=True)
-    return serializer.to_json(instance, by_alias=True, exclude=_declared_nones(instance))
-
-
-def _declared_nones(model: BaseModel) -> dict[Any, Any]:
-    """The `exclude` tree of declared fields that hold None, at any depth."""
-    tree: dict[Any, Any] = {}
-    for path, _ in declared_nulls(model):
-        node = tree
-        for key in path[:-1]:
-            node = node.setdefault(key, {})
-        node[path[-1]] = True
-    return tree
 
 
 class SyncApi:

@@ -126,7 +126,7 @@ class RequestOptions:
     retry_non_idempotent: bool | NotGiven = NOT_GIVEN
 
 
-_NO_OPTIONS: Final = RequestOptions()
+NO_OPTIONS: Final = RequestOptions()
 
 
 # --------------------------------------------------------------------------- query encoding
@@ -675,7 +675,7 @@ class SyncTransport(_TransportBase[httpx.Client]):
         options: RequestOptions | None = None,
     ) -> httpx.Response:
         """Send a request with retries; return the 2xx response or raise the typed error."""
-        opts = options or _NO_OPTIONS
+        opts = options or NO_OPTIONS
         plan = self._plan(method, url, opts)
 
         def attempt() -> httpx.Response:
@@ -816,7 +816,7 @@ class AsyncTransport(_TransportBase[httpx.AsyncClient]):
         options: RequestOptions | None = None,
     ) -> httpx.Response:
         """Send a request with retries; return the 2xx response or raise the typed error."""
-        opts = options or _NO_OPTIONS
+        opts = options or NO_OPTIONS
         plan = self._plan(method, url, opts)
 
         async def attempt() -> httpx.Response:

@@ -492,6 +492,14 @@ def test_service_configuration_with_a_null_survives_exactly(
     assert sent["serviceOrderItem"][0]["service"]["serviceConfiguration"] == config
 
 
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value if v is not None]
+    return value
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -512,12 +520,18 @@ def test_service_configuration_with_a_null_survives_exactly(
         ),
     ],
 )
+@pytest.mark.parametrize("config_null", [True, False], ids=["config-null", "no-config-null"])
 def test_request_body_drops_declared_nones_and_keeps_the_rest(
     allegro: AllegroClient,
     so_allegro_order_create: Any,
     change: Callable[[m1.ServiceOrderCreate], None],
+    config_null: bool,
 ) -> None:
     wire = so_allegro_order_create()
+    if not config_null:
+        service = wire["serviceOrderItem"][0]["service"]
+        service["serviceConfiguration"] = _without_nulls(service["serviceConfiguration"])
+        assert "null" not in json.dumps(wire)
     body = m1.ServiceOrderCreate.model_validate(wire)
     change(body)
     # What the rule says, computed independently: the full dump (defaults included)
