@@ -117,6 +117,16 @@ def list_sdk(client: Any, max_items: int | None = None) -> Checksum:
     return check
 
 
+def list_sdk_without_pause(client: Any) -> Checksum:
+    from lso_client import _gc
+
+    _gc.ENABLED = False
+    try:
+        return list_sdk(client)
+    finally:
+        _gc.ENABLED = True
+
+
 # -- (b) retrieve -----------------------------------------------------------------------
 
 
@@ -318,6 +328,14 @@ class Throughput:
             ),
         ]
         if with_gc_row:
+            contenders.append(
+                Contender(
+                    "lso_client list(), LSO_CLIENT_GC_PAUSE=0",
+                    lambda: list_sdk_without_pause(client),
+                    note="diagnostic: the collector pause switched off",
+                    diagnostic=True,
+                )
+            )
             contenders.append(
                 Contender(
                     "lso_client list(), gc disabled",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import threading
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -91,3 +92,51 @@ def test_a_large_page_parses_the_same_with_and_without_the_pause(
     monkeypatch.setattr(_gc, "ENABLED", False)
     plain = parse_json(list[m.ServiceOrder], raw).value
     assert [o.to_dict() for o in paused] == [o.to_dict() for o in plain] == orders
+
+
+def _in_generation(obj: object, generation: int) -> bool:
+    return any(found is obj for found in gc.get_objects(generation))
+
+
+def test_what_the_pause_created_goes_straight_to_the_oldest_generation() -> None:
+    with _gc.paused_collector():
+        created = [[i] for i in range(10)]
+    assert _in_generation(created, 2)
+    assert not _in_generation(created, 0)
+    assert gc.get_count()[0] < 50  # the allocations of the pause no longer count
+
+
+def test_young_garbage_is_collected_when_the_pause_begins() -> None:
+    class Node:
+        other: Node
+
+    collected = threading.Event()
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    weakref.finalize(a, collected.set)
+    del a, b
+    assert not collected.is_set()  # a cycle: reference counting alone cannot free it
+    with _gc.paused_collector():
+        assert collected.is_set()
+
+
+def test_objects_the_process_froze_stay_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        with _gc.paused_collector():
+            created = [[1], [2]]
+        assert gc.get_freeze_count() == frozen
+        assert _in_generation(created, 0)  # left to age normally
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+
+
+def test_switched_off_nothing_is_promoted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_gc, "ENABLED", False)
+    gc.collect()
+    with _gc.paused_collector():
+        created = [[i] for i in range(10)]
+    assert not _in_generation(created, 2)
