@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from ._resource import RawResponse, Subscription
     from ._waiting import WaitTimeoutError
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 _LAZY = {
     "AllegroClient": "._generated._clients",

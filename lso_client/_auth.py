@@ -13,7 +13,6 @@ request for many concurrent callers, and a single re-authentication on 401.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -27,6 +26,8 @@ import httpx
 from ._errors import APIConnectionError, APITimeoutError, LSOError
 
 if TYPE_CHECKING:
+    import asyncio
+
     from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 __all__ = [
@@ -289,6 +290,8 @@ class OAuth2ClientCredentials(httpx.Auth):
         return token.access_token
 
     def _async_lock(self) -> asyncio.Lock:
+        import asyncio  # only async token fetches need it: keeps it out of import time
+
         loop = asyncio.get_running_loop()
         with self._state_lock:
             lock = self._async_locks.get(loop)

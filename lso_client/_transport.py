@@ -18,14 +18,11 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
-from typing import Any, Final, Generic, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, NoReturn, TypeVar
 
-import anyio
 import certifi
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, Retrying
 from typing_extensions import Self
 
 from . import _logging
@@ -37,6 +34,10 @@ from ._errors import (
     error_for_response,
 )
 from ._shortcuts import request_url, use_set_cookie_jar
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from tenacity import AsyncRetrying, RetryCallState, Retrying
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -95,14 +96,7 @@ _T = TypeVar("_T")
 _C = TypeVar("_C", httpx.Client, httpx.AsyncClient)
 
 
-def _user_agent() -> str:
-    try:
-        return f"lso-client/{version('lso-client')}"
-    except PackageNotFoundError:
-        return "lso-client/0"
-
-
-USER_AGENT = _user_agent()
+USER_AGENT = f"lso-client/{__version__}"
 
 
 @functools.cache
@@ -306,6 +300,12 @@ def cap_timeout(timeout: httpx.Timeout, remaining: float | None) -> httpx.Timeou
         write=cap(timeout.write),
         pool=cap(timeout.pool),
     )
+
+
+async def _sleep_async(seconds: float) -> None:
+    import anyio  # imported on the first retry, not at start-up
+
+    await anyio.sleep(seconds)
 
 
 def _release(retrying: Retrying | AsyncRetrying) -> None:
@@ -709,6 +709,8 @@ class SyncTransport(_TransportBase[httpx.Client]):
                 raise failed.pop()
             return attempt()
 
+        from tenacity import Retrying  # needed only once a call has failed
+
         retrying = Retrying(
             retry=plan.retry,
             stop=plan.stop,
@@ -768,7 +770,7 @@ class AsyncTransport(_TransportBase[httpx.AsyncClient]):
         )
         self._owns_client = http_client is None
         self._http_client = http_client
-        self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+        self._sleep: Callable[[float], Awaitable[None]] = _sleep_async
 
     def _new_client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(verify=default_ssl_context())
@@ -852,6 +854,8 @@ class AsyncTransport(_TransportBase[httpx.AsyncClient]):
 
         async def sleep(seconds: float) -> None:
             await self._sleep(seconds)
+
+        from tenacity import AsyncRetrying  # needed only once a call has failed
 
         retrying = AsyncRetrying(
             retry=plan.retry,
