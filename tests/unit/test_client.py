@@ -977,6 +977,22 @@ print(json.dumps([before, after, legato]))
     assert json.loads(result.stdout) == [False, True, False]
 
 
+def test_constructing_clients_defers_what_only_requests_need() -> None:
+    code = """
+import json, sys
+import lso_client
+clients = [lso_client.AllegroClient("https://seller.example"),
+           lso_client.AsyncLegatoClient("https://seller.example")]
+deferred = ["tenacity", "anyio", "authlib"]
+print(json.dumps({"loaded": [m for m in deferred if m in sys.modules],
+                  "http_clients": [c._transport._http_client is None for c in clients]}))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert json.loads(result.stdout) == {"loaded": [], "http_clients": [True, True]}
+
+
 def test_unknown_attribute_of_the_package() -> None:
     with pytest.raises(AttributeError, match="NoSuchClient"):
         lso_client.NoSuchClient  # noqa: B018
