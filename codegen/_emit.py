@@ -88,7 +88,12 @@ def _signature(op: OperationInfo, *, is_async: bool) -> tuple[str, str]:
             keyword.append(f"{p.python_name}: {p.annotation} | None = None")
     model = f"m.{op.response_model}" if op.response_model else "Any"
     if op.paginated:
-        keyword += ["offset: int = 0", "limit: int | None = None", "max_items: int | None = None"]
+        keyword += [
+            "offset: int = 0",
+            "limit: int | None = None",
+            "max_items: int | None = None",
+            "pages_in_flight: int = 1",
+        ]
         returns = f"AsyncPager[{model}]" if is_async else f"SyncPage[{model}]"
     elif op.response_model is None and op.success_status == 204:
         returns = "None"
@@ -117,7 +122,12 @@ def _call(op: OperationInfo, *, is_async: bool) -> str:
     if op.request_model:
         args += ["body=body", f"body_model=m.{op.request_model}"]
     if op.paginated:
-        args += ["offset=offset", "limit=limit", "max_items=max_items"]
+        args += [
+            "offset=offset",
+            "limit=limit",
+            "max_items=max_items",
+            "pages_in_flight=pages_in_flight",
+        ]
         method = "_list"
     else:
         method = "_request_list" if op.response_is_list else "_request"

@@ -11,11 +11,21 @@ current page alive, so arbitrarily large result sets stream in constant memory::
 
 `fetch(offset, limit)` is supplied by the resource layer: it sends the list request with those
 query values (`limit` None: not sent) and returns the parsed items and the raw response.
+
+With `pages_in_flight=n` (n > 1), iteration fetches up to n following pages at once, in
+threads for `SyncPage` and tasks for `AsyncPage`, and still yields them in order. That needs
+the offsets in advance, so it applies once a page reports `X-Total-Count` and was asked with a
+`limit`; a page that comes back short is completed before the next one is yielded, and after
+the planned pages iteration goes on one page at a time if the seller says there is more. At
+most n pages wait in memory besides the current one.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, TypeVar, overload
 
@@ -116,6 +126,13 @@ def _request_limit(limit: int | None, max_items: int | None, seen: int) -> int |
     return max(1, min(limit, max_items - seen))
 
 
+@dataclass(frozen=True)
+class _Window:
+    offset: int
+    limit: int
+    seen: int
+
+
 class _PageBase(Generic[T]):
     def __init__(
         self,
@@ -126,7 +143,10 @@ class _PageBase(Generic[T]):
         limit: int | None,
         max_items: int | None,
         seen_before: int,
+        pages_in_flight: int = 1,
     ) -> None:
+        if pages_in_flight < 1:
+            raise ValueError("pages_in_flight must be >= 1")
         self.items = items
         self.response = response
         self.offset = offset
@@ -134,6 +154,7 @@ class _PageBase(Generic[T]):
         self.max_items = max_items
         # Items yielded by earlier pages, counted against `max_items`.
         self._seen_before = seen_before
+        self._pages_in_flight = pages_in_flight
         self.total_count, self.result_count, self.throttled = parse_page_headers(response.headers)
 
     @property
@@ -168,6 +189,27 @@ class _PageBase(Generic[T]):
             raise NoNextPageError("no next page")
         seen = self._seen_before + len(self.items)
         return offset, _request_limit(self.limit, self.max_items, seen), seen
+
+    def _planned(self) -> Iterator[_Window]:
+        """The following pages as (offset, limit, seen), when they can be known in advance."""
+        offset, total, limit = self.next_offset, self.total_count, self.limit
+        if self._pages_in_flight < 2 or offset is None or total is None or limit is None:
+            return
+        seen = self._seen_before + len(self.items)
+        while offset < total and (self.max_items is None or seen < self.max_items):
+            size = _request_limit(limit, self.max_items, seen)
+            assert size is not None
+            yield _Window(offset, size, seen)
+            offset, seen = offset + size, seen + size
+
+    def _rest_of(self, window: _Window) -> _Window | None:
+        """What of `window` this page (its first part) left unfetched, if anything more exists."""
+        following = self.next_offset
+        end = window.offset + window.limit
+        if following is None or following >= end:
+            return None
+        seen = self._seen_before + len(self.items)
+        return _Window(following, end - following, seen)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -204,6 +246,7 @@ class SyncPage(_PageBase[T]):
         limit: int | None,
         max_items: int | None = None,
         seen_before: int = 0,
+        pages_in_flight: int = 1,
     ) -> None:
         super().__init__(
             items,
@@ -212,6 +255,7 @@ class SyncPage(_PageBase[T]):
             limit=limit,
             max_items=max_items,
             seen_before=seen_before,
+            pages_in_flight=pages_in_flight,
         )
         self._fetch = fetch
 
@@ -223,24 +267,35 @@ class SyncPage(_PageBase[T]):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
     ) -> SyncPage[T]:
         """Fetch the page at `offset` and return it."""
         if max_items is not None and max_items < 0:
             raise ValueError("max_items must be >= 0")
+        if pages_in_flight < 1:
+            raise ValueError("pages_in_flight must be >= 1")
         sent_limit = _request_limit(limit, max_items, 0)
         items, response = fetch(offset, sent_limit)
         return cls(
-            items, response, fetch=fetch, offset=offset, limit=sent_limit, max_items=max_items
+            items,
+            response,
+            fetch=fetch,
+            offset=offset,
+            limit=sent_limit,
+            max_items=max_items,
+            pages_in_flight=pages_in_flight,
         )
 
     def get_next_page(self) -> SyncPage[T]:
         """Fetch the following page; raises `NoNextPageError` if none."""
         return self._follower()()
 
-    def _follower(self) -> Callable[[], SyncPage[T]]:
-        """What fetches the following page, holding none of this one."""
-        offset, limit, seen = self._next_args()
-        fetch, max_items = self._fetch, self.max_items
+    def _follower(self, window: _Window | None = None) -> Callable[[], SyncPage[T]]:
+        """What fetches the following page (or `window`), holding none of this one."""
+        offset, limit, seen = (
+            self._next_args() if window is None else (window.offset, window.limit, window.seen)
+        )
+        fetch, max_items, in_flight = self._fetch, self.max_items, self._pages_in_flight
 
         def follow() -> SyncPage[T]:
             items, response = fetch(offset, limit)
@@ -252,12 +307,13 @@ class SyncPage(_PageBase[T]):
                 limit=limit,
                 max_items=max_items,
                 seen_before=seen,
+                pages_in_flight=in_flight,
             )
 
         return follow
 
     def iter_pages(self) -> Iterator[SyncPage[T]]:
-        """This page, then each following page, fetched only when reached."""
+        """This page, then each following one, fetched when reached (or `pages_in_flight` ahead)."""
         return _iter_pages(self)
 
     def __iter__(self) -> Iterator[T]:
@@ -266,14 +322,62 @@ class SyncPage(_PageBase[T]):
 
 def _iter_pages(page: SyncPage[T]) -> Iterator[SyncPage[T]]:
     # Rebinding `page` drops the previous one: iteration never holds earlier pages.
+    planned = list(page._planned())
+    if planned:
+        ahead = _iter_pages_ahead(page, planned)
+        del page
+        yield from ahead
+        return
     while True:
         yield page
         if not page.has_next_page():
             return
-        page = page.get_next_page()
+        follow = page._follower()
+        del page
+        page = follow()
+
+
+def _iter_pages_ahead(page: SyncPage[T], planned: list[_Window]) -> Iterator[SyncPage[T]]:
+    yield page
+    windows = iter(planned)
+    in_flight = page._pages_in_flight
+    pending: deque[tuple[_Window, Future[SyncPage[T]]]] = deque()
+    pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="lso-client-pages")
+
+    def top_up() -> None:
+        while len(pending) < in_flight:
+            window = next(windows, None)
+            if window is None:
+                return
+            pending.append((window, pool.submit(page._follower(window))))
+
+    try:
+        top_up()
+        while pending:
+            window, future = pending.popleft()
+            page = future.result()
+            top_up()
+            yield page
+            # A short page: fetch the rest of its window before the next one.
+            while (rest := page._rest_of(window)) is not None:
+                page = page._follower(rest)()
+                yield page
+        while page.has_next_page():
+            page = page.get_next_page()
+            yield page
+    finally:
+        for _, future in pending:
+            future.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _iter_items(page: SyncPage[T]) -> Iterator[T]:
+    if page._pages_in_flight > 1:
+        pages = _iter_pages(page)
+        del page
+        for each in pages:
+            yield from each._visible_items()
+        return
     while True:
         yield from page._visible_items()
         if not page.has_next_page():
@@ -297,6 +401,7 @@ class AsyncPage(_PageBase[T]):
         limit: int | None,
         max_items: int | None = None,
         seen_before: int = 0,
+        pages_in_flight: int = 1,
     ) -> None:
         super().__init__(
             items,
@@ -305,6 +410,7 @@ class AsyncPage(_PageBase[T]):
             limit=limit,
             max_items=max_items,
             seen_before=seen_before,
+            pages_in_flight=pages_in_flight,
         )
         self._fetch = fetch
 
@@ -316,24 +422,35 @@ class AsyncPage(_PageBase[T]):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
     ) -> AsyncPage[T]:
         """Fetch the page at `offset` and return it."""
         if max_items is not None and max_items < 0:
             raise ValueError("max_items must be >= 0")
+        if pages_in_flight < 1:
+            raise ValueError("pages_in_flight must be >= 1")
         sent_limit = _request_limit(limit, max_items, 0)
         items, response = await fetch(offset, sent_limit)
         return cls(
-            items, response, fetch=fetch, offset=offset, limit=sent_limit, max_items=max_items
+            items,
+            response,
+            fetch=fetch,
+            offset=offset,
+            limit=sent_limit,
+            max_items=max_items,
+            pages_in_flight=pages_in_flight,
         )
 
     async def get_next_page(self) -> AsyncPage[T]:
         """Fetch the following page; raises `NoNextPageError` if none."""
         return await self._follower()()
 
-    def _follower(self) -> Callable[[], Awaitable[AsyncPage[T]]]:
-        """What fetches the following page, holding none of this one."""
-        offset, limit, seen = self._next_args()
-        fetch, max_items = self._fetch, self.max_items
+    def _follower(self, window: _Window | None = None) -> Callable[[], Awaitable[AsyncPage[T]]]:
+        """What fetches the following page (or `window`), holding none of this one."""
+        offset, limit, seen = (
+            self._next_args() if window is None else (window.offset, window.limit, window.seen)
+        )
+        fetch, max_items, in_flight = self._fetch, self.max_items, self._pages_in_flight
 
         async def follow() -> AsyncPage[T]:
             items, response = await fetch(offset, limit)
@@ -345,12 +462,13 @@ class AsyncPage(_PageBase[T]):
                 limit=limit,
                 max_items=max_items,
                 seen_before=seen,
+                pages_in_flight=in_flight,
             )
 
         return follow
 
     def iter_pages(self) -> AsyncIterator[AsyncPage[T]]:
-        """This page, then each following page, fetched only when reached."""
+        """This page, then each following one, fetched when reached (or `pages_in_flight` ahead)."""
         return _aiter_pages(self)
 
     def __aiter__(self) -> AsyncIterator[T]:
@@ -358,6 +476,13 @@ class AsyncPage(_PageBase[T]):
 
 
 async def _aiter_pages(page: AsyncPage[T]) -> AsyncIterator[AsyncPage[T]]:
+    planned = list(page._planned())
+    if planned:
+        ahead = _aiter_pages_ahead(page, planned)
+        del page
+        async for each in ahead:
+            yield each
+        return
     while True:
         yield page
         if not page.has_next_page():
@@ -367,7 +492,50 @@ async def _aiter_pages(page: AsyncPage[T]) -> AsyncIterator[AsyncPage[T]]:
         page = await follow()
 
 
+async def _aiter_pages_ahead(
+    page: AsyncPage[T], planned: list[_Window]
+) -> AsyncIterator[AsyncPage[T]]:
+    yield page
+    windows = iter(planned)
+    in_flight = page._pages_in_flight
+    pending: deque[tuple[_Window, asyncio.Task[AsyncPage[T]]]] = deque()
+
+    def top_up() -> None:
+        while len(pending) < in_flight:
+            window = next(windows, None)
+            if window is None:
+                return
+            pending.append((window, asyncio.ensure_future(page._follower(window)())))
+
+    try:
+        top_up()
+        while pending:
+            window, task = pending.popleft()
+            page = await task
+            top_up()
+            yield page
+            # A short page: fetch the rest of its window before the next one.
+            while (rest := page._rest_of(window)) is not None:
+                page = await page._follower(rest)()
+                yield page
+        while page.has_next_page():
+            page = await page.get_next_page()
+            yield page
+    finally:
+        for _, task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*(task for _, task in pending), return_exceptions=True)
+
+
 async def _aiter_items(page: AsyncPage[T]) -> AsyncIterator[T]:
+    if page._pages_in_flight > 1:
+        pages = _aiter_pages(page)
+        del page
+        async for each in pages:
+            for item in each._visible_items():
+                yield item
+        return
     while True:
         for item in page._visible_items():
             yield item

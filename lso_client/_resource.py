@@ -275,6 +275,7 @@ class SyncResource(_BaseResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         options: CallOptions,
     ) -> SyncPage[M]:
         def fetch(page_offset: int, page_limit: int | None) -> tuple[list[M], httpx.Response]:
@@ -291,7 +292,13 @@ class SyncResource(_BaseResource):
             items: list[M] = self._parse(op, response, list[model], prepared.strict)  # type: ignore[valid-type]
             return items, response
 
-        return SyncPage.first(fetch, offset=offset, limit=limit, max_items=max_items)
+        return SyncPage.first(
+            fetch,
+            offset=offset,
+            limit=limit,
+            max_items=max_items,
+            pages_in_flight=pages_in_flight,
+        )
 
 
 class AsyncPager(Generic[M]):
@@ -383,6 +390,7 @@ class AsyncResource(_BaseResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         options: CallOptions,
     ) -> AsyncPager[M]:
         async def fetch(page_offset: int, page_limit: int | None) -> tuple[list[M], httpx.Response]:
@@ -400,7 +408,13 @@ class AsyncResource(_BaseResource):
             return items, response
 
         return AsyncPager(
-            lambda: AsyncPage.first(fetch, offset=offset, limit=limit, max_items=max_items)
+            lambda: AsyncPage.first(
+                fetch,
+                offset=offset,
+                limit=limit,
+                max_items=max_items,
+                pages_in_flight=pages_in_flight,
+            )
         )
 
 

@@ -61,6 +61,7 @@ class FaultManagementJobs(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.FaultManagementJob]:
         return self._list(
@@ -80,6 +81,7 @@ class FaultManagementJobs(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -216,6 +218,7 @@ class AsyncFaultManagementJobs(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.FaultManagementJob]:
         return self._list(
@@ -235,6 +238,7 @@ class AsyncFaultManagementJobs(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -366,6 +370,7 @@ class CancelFaultManagementJobs(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.CancelFaultManagementJob]:
         return self._list(
@@ -380,6 +385,7 @@ class CancelFaultManagementJobs(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -439,6 +445,7 @@ class AsyncCancelFaultManagementJobs(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.CancelFaultManagementJob]:
         return self._list(
@@ -453,6 +460,7 @@ class AsyncCancelFaultManagementJobs(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -514,6 +522,7 @@ class ModifyFaultManagementJobs(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ModifyFaultManagementJob]:
         return self._list(
@@ -528,6 +537,7 @@ class ModifyFaultManagementJobs(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -587,6 +597,7 @@ class AsyncModifyFaultManagementJobs(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ModifyFaultManagementJob]:
         return self._list(
@@ -601,6 +612,7 @@ class AsyncModifyFaultManagementJobs(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -658,6 +670,7 @@ class FaultManagementReports(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.FaultManagementReportFind]:
         return self._list(
@@ -682,6 +695,7 @@ class FaultManagementReports(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -778,6 +792,7 @@ class AsyncFaultManagementReports(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.FaultManagementReportFind]:
         return self._list(
@@ -802,6 +817,7 @@ class AsyncFaultManagementReports(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -888,6 +904,7 @@ class FaultManagementTrackingRecords(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.FmTrackingRecord]:
         return self._list(
@@ -902,6 +919,7 @@ class FaultManagementTrackingRecords(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -917,6 +935,7 @@ class AsyncFaultManagementTrackingRecords(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.FmTrackingRecord]:
         return self._list(
@@ -931,6 +950,7 @@ class AsyncFaultManagementTrackingRecords(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 

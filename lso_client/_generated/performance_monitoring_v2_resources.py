@@ -60,6 +60,7 @@ class PerformanceJobs(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PerformanceJobFind]:
         return self._list(
@@ -81,6 +82,7 @@ class PerformanceJobs(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -246,6 +248,7 @@ class AsyncPerformanceJobs(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PerformanceJobFind]:
         return self._list(
@@ -267,6 +270,7 @@ class AsyncPerformanceJobs(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -428,6 +432,7 @@ class CancelPerformanceJobs(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.CancelPerformanceJobFind]:
         return self._list(
@@ -442,6 +447,7 @@ class CancelPerformanceJobs(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -501,6 +507,7 @@ class AsyncCancelPerformanceJobs(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.CancelPerformanceJobFind]:
         return self._list(
@@ -515,6 +522,7 @@ class AsyncCancelPerformanceJobs(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -574,6 +582,7 @@ class ModifyPerformanceJobs(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ModifyPerformanceJobFind]:
         return self._list(
@@ -588,6 +597,7 @@ class ModifyPerformanceJobs(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -647,6 +657,7 @@ class AsyncModifyPerformanceJobs(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ModifyPerformanceJobFind]:
         return self._list(
@@ -661,6 +672,7 @@ class AsyncModifyPerformanceJobs(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -720,6 +732,7 @@ class SuspendPerformanceJobs(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.SuspendPerformanceJobFind]:
         return self._list(
@@ -734,6 +747,7 @@ class SuspendPerformanceJobs(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -793,6 +807,7 @@ class AsyncSuspendPerformanceJobs(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.SuspendPerformanceJobFind]:
         return self._list(
@@ -807,6 +822,7 @@ class AsyncSuspendPerformanceJobs(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -866,6 +882,7 @@ class ResumePerformanceJobs(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ResumePerformanceJobFind]:
         return self._list(
@@ -880,6 +897,7 @@ class ResumePerformanceJobs(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -939,6 +957,7 @@ class AsyncResumePerformanceJobs(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ResumePerformanceJobFind]:
         return self._list(
@@ -953,6 +972,7 @@ class AsyncResumePerformanceJobs(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -1016,6 +1036,7 @@ class PerformanceProfiles(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PerformanceProfileFind]:
         return self._list(
@@ -1034,6 +1055,7 @@ class PerformanceProfiles(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -1096,6 +1118,7 @@ class AsyncPerformanceProfiles(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PerformanceProfileFind]:
         return self._list(
@@ -1114,6 +1137,7 @@ class AsyncPerformanceProfiles(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -1178,6 +1202,7 @@ class PerformanceReports(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PerformanceReportFind]:
         return self._list(
@@ -1201,6 +1226,7 @@ class PerformanceReports(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -1325,6 +1351,7 @@ class AsyncPerformanceReports(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PerformanceReportFind]:
         return self._list(
@@ -1348,6 +1375,7 @@ class AsyncPerformanceReports(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -1452,6 +1480,7 @@ class PerformanceTrackingRecords(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.TrackingRecordFind]:
         return self._list(
@@ -1466,6 +1495,7 @@ class PerformanceTrackingRecords(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -1489,6 +1519,7 @@ class AsyncPerformanceTrackingRecords(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.TrackingRecordFind]:
         return self._list(
@@ -1503,6 +1534,7 @@ class AsyncPerformanceTrackingRecords(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 

@@ -62,6 +62,7 @@ class PerformanceJobs(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PerformanceJob]:
         return self._list(
@@ -85,6 +86,7 @@ class PerformanceJobs(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -234,6 +236,7 @@ class AsyncPerformanceJobs(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PerformanceJob]:
         return self._list(
@@ -257,6 +260,7 @@ class AsyncPerformanceJobs(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -400,6 +404,7 @@ class CancelPerformanceJobs(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.CancelPerformanceJob]:
         return self._list(
@@ -414,6 +419,7 @@ class CancelPerformanceJobs(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -473,6 +479,7 @@ class AsyncCancelPerformanceJobs(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.CancelPerformanceJob]:
         return self._list(
@@ -487,6 +494,7 @@ class AsyncCancelPerformanceJobs(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -546,6 +554,7 @@ class ModifyPerformanceJobs(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ModifyPerformanceJob]:
         return self._list(
@@ -560,6 +569,7 @@ class ModifyPerformanceJobs(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -619,6 +629,7 @@ class AsyncModifyPerformanceJobs(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ModifyPerformanceJob]:
         return self._list(
@@ -633,6 +644,7 @@ class AsyncModifyPerformanceJobs(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -693,6 +705,7 @@ class PerformanceProfiles(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PerformanceProfile]:
         return self._list(
@@ -708,6 +721,7 @@ class PerformanceProfiles(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -767,6 +781,7 @@ class AsyncPerformanceProfiles(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PerformanceProfile]:
         return self._list(
@@ -782,6 +797,7 @@ class AsyncPerformanceProfiles(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -847,6 +863,7 @@ class PerformanceReports(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PerformanceReportFind]:
         return self._list(
@@ -871,6 +888,7 @@ class PerformanceReports(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -996,6 +1014,7 @@ class AsyncPerformanceReports(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PerformanceReportFind]:
         return self._list(
@@ -1020,6 +1039,7 @@ class AsyncPerformanceReports(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -1125,6 +1145,7 @@ class PerformanceTrackingRecords(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PmTrackingRecord]:
         return self._list(
@@ -1140,6 +1161,7 @@ class PerformanceTrackingRecords(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -1156,6 +1178,7 @@ class AsyncPerformanceTrackingRecords(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PmTrackingRecord]:
         return self._list(
@@ -1171,6 +1194,7 @@ class AsyncPerformanceTrackingRecords(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 

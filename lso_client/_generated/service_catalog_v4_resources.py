@@ -41,6 +41,7 @@ class ServiceSpecifications(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ServiceSpecification]:
         return self._list(
@@ -50,6 +51,7 @@ class ServiceSpecifications(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -75,6 +77,7 @@ class AsyncServiceSpecifications(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ServiceSpecification]:
         return self._list(
@@ -84,6 +87,7 @@ class AsyncServiceSpecifications(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 

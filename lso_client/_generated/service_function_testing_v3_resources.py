@@ -53,6 +53,7 @@ class TestJobs(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.TestJobFind]:
         return self._list(
@@ -71,6 +72,7 @@ class TestJobs(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -188,6 +190,7 @@ class AsyncTestJobs(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.TestJobFind]:
         return self._list(
@@ -206,6 +209,7 @@ class AsyncTestJobs(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -323,6 +327,7 @@ class CancelTestJobs(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.CancelTestJob]:
         return self._list(
@@ -337,6 +342,7 @@ class CancelTestJobs(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -390,6 +396,7 @@ class AsyncCancelTestJobs(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.CancelTestJob]:
         return self._list(
@@ -404,6 +411,7 @@ class AsyncCancelTestJobs(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -457,6 +465,7 @@ class SuspendTestJobs(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.SuspendTestJob]:
         return self._list(
@@ -471,6 +480,7 @@ class SuspendTestJobs(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -527,6 +537,7 @@ class AsyncSuspendTestJobs(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.SuspendTestJob]:
         return self._list(
@@ -541,6 +552,7 @@ class AsyncSuspendTestJobs(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -597,6 +609,7 @@ class ResumeTestJobs(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ResumeTestJob]:
         return self._list(
@@ -611,6 +624,7 @@ class ResumeTestJobs(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -664,6 +678,7 @@ class AsyncResumeTestJobs(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ResumeTestJob]:
         return self._list(
@@ -678,6 +693,7 @@ class AsyncResumeTestJobs(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -731,6 +747,7 @@ class ModifyTestJobs(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ModifyTestJob]:
         return self._list(
@@ -745,6 +762,7 @@ class ModifyTestJobs(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -798,6 +816,7 @@ class AsyncModifyTestJobs(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ModifyTestJob]:
         return self._list(
@@ -812,6 +831,7 @@ class AsyncModifyTestJobs(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -866,6 +886,7 @@ class TestProfiles(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.TestProfile]:
         return self._list(
@@ -881,6 +902,7 @@ class TestProfiles(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -934,6 +956,7 @@ class AsyncTestProfiles(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.TestProfile]:
         return self._list(
@@ -949,6 +972,7 @@ class AsyncTestProfiles(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -995,6 +1019,7 @@ class TestResults(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.TestResultCommon]:
         return self._list(
@@ -1014,6 +1039,7 @@ class TestResults(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -1064,6 +1090,7 @@ class AsyncTestResults(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.TestResultCommon]:
         return self._list(
@@ -1083,6 +1110,7 @@ class AsyncTestResults(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 

@@ -52,6 +52,7 @@ class Services(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.Service]:
         return self._list(
@@ -76,6 +77,7 @@ class Services(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -104,6 +106,7 @@ class AsyncServices(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.Service]:
         return self._list(
@@ -128,6 +131,7 @@ class AsyncServices(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 

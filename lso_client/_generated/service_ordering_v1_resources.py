@@ -58,6 +58,7 @@ class ServiceOrders(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ServiceOrder]:
         return self._list(
@@ -77,6 +78,7 @@ class ServiceOrders(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -159,6 +161,7 @@ class AsyncServiceOrders(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ServiceOrder]:
         return self._list(
@@ -178,6 +181,7 @@ class AsyncServiceOrders(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 

@@ -40,6 +40,7 @@ class StreamingTopics(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.Topic]:
         return self._list(
@@ -49,6 +50,7 @@ class StreamingTopics(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -65,6 +67,7 @@ class AsyncStreamingTopics(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.Topic]:
         return self._list(
@@ -74,6 +77,7 @@ class AsyncStreamingTopics(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -106,6 +110,7 @@ class StreamingSubscriptions(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.TopicSubscription]:
         return self._list(
@@ -115,6 +120,7 @@ class StreamingSubscriptions(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 
@@ -152,6 +158,7 @@ class AsyncStreamingSubscriptions(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.TopicSubscription]:
         return self._list(
@@ -161,6 +168,7 @@ class AsyncStreamingSubscriptions(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            pages_in_flight=pages_in_flight,
             options=options,
         )
 

@@ -160,6 +160,32 @@ def test_listing_pages_through_every_order(seller: MockSeller, reference_point: 
         assert list(client.service_orders.list(state="failed")) == []
 
 
+@pytest.mark.parametrize("reference_point", ["allegro", "legato"])
+def test_listing_with_pages_in_flight_gives_the_same_orders(
+    seller: MockSeller, reference_point: str
+) -> None:
+    ids = seller.seed_orders(95, reference_point=reference_point)
+    with CLIENTS[reference_point](seller.url) as client:
+        orders = client.service_orders.list(limit=10, pages_in_flight=4)
+        assert [o.id for o in orders] == ids
+        capped = client.service_orders.list(limit=10, max_items=33, pages_in_flight=4)
+        assert [o.id for o in capped] == ids[:33]
+        pages = client.service_orders.list(limit=10, pages_in_flight=3).iter_pages()
+        assert [page.offset for page in pages] == list(range(0, 95, 10))
+
+
+@pytest.mark.parametrize("reference_point", ["allegro", "legato"])
+async def test_async_listing_with_pages_in_flight_gives_the_same_orders(
+    seller: MockSeller, reference_point: str
+) -> None:
+    ids = seller.seed_orders(95, reference_point=reference_point)
+    async with ASYNC_CLIENTS[reference_point](seller.url) as client:
+        pager = client.service_orders.list(limit=10, pages_in_flight=4)
+        assert [o.id async for o in pager] == ids
+        capped = client.service_orders.list(limit=10, max_items=33, pages_in_flight=4)
+        assert [o.id async for o in capped] == ids[:33]
+
+
 def test_errors_from_the_seller_are_typed(seller: MockSeller) -> None:
     with AllegroClient(seller.url) as client:
         with pytest.raises(NotFoundError) as caught:

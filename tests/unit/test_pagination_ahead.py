@@ -1,0 +1,211 @@
+"""Iteration with `pages_in_flight`: pages fetched concurrently, yielded in order, nothing
+lost or repeated, nothing left running."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from lso_client._pagination import AsyncPage, SyncPage
+
+
+class Seller:
+    """`data[offset:offset+limit]`, at most `max_limit` at a time, counting what is in flight."""
+
+    def __init__(
+        self,
+        size: int,
+        *,
+        max_limit: int | None = None,
+        total: bool = True,
+        short_at: set[int] | None = None,
+        fail_at: int | None = None,
+        grow_to: int | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        self.data = [f"item-{i}" for i in range(size)]
+        self.max_limit = max_limit
+        self.total = total
+        self.short_at = short_at or set()
+        self.fail_at = fail_at
+        self.grow_to = grow_to
+        self.delay = delay
+        self.calls: list[tuple[int, int | None]] = []
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    def _start(self, offset: int, limit: int | None) -> None:
+        with self.lock:
+            self.calls.append((offset, limit))
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+
+    def _end(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
+    def _answer(self, offset: int, limit: int | None) -> tuple[list[str], httpx.Response]:
+        if offset == self.fail_at:
+            raise RuntimeError(f"page at {offset} failed")
+        granted = 10 if limit is None else limit
+        if self.max_limit is not None:
+            granted = min(granted, self.max_limit)
+        if offset in self.short_at:
+            granted = max(1, granted // 3)
+        items = self.data[offset : offset + granted]
+        headers = {"X-Total-Count": str(len(self.data))} if self.total else {}
+        if self.grow_to is not None and offset + len(items) >= len(self.data):
+            # The seller gained items while we listed: the last page says so.
+            self.data += [f"item-{i}" for i in range(len(self.data), self.grow_to)]
+            headers = {"X-Total-Count": str(len(self.data))}
+        return list(items), httpx.Response(200, headers=headers, json=items)
+
+    def fetch(self, offset: int, limit: int | None) -> tuple[list[str], httpx.Response]:
+        self._start(offset, limit)
+        try:
+            time.sleep(self.delay)
+        finally:
+            self._end()
+        return self._answer(offset, limit)
+
+    async def afetch(self, offset: int, limit: int | None) -> tuple[list[str], httpx.Response]:
+        self._start(offset, limit)
+        try:
+            await asyncio.sleep(self.delay)  # cancelled here when iteration stops early
+        finally:
+            self._end()
+        return self._answer(offset, limit)
+
+
+def _sync_items(seller: Seller, **kwargs: int | None) -> list[str]:
+    return list(SyncPage.first(seller.fetch, **kwargs))  # type: ignore[arg-type]
+
+
+def _async_items(seller: Seller, **kwargs: int | None) -> list[str]:
+    async def run() -> list[str]:
+        page = await AsyncPage.first(seller.afetch, **kwargs)  # type: ignore[arg-type]
+        return [item async for item in page]
+
+    return asyncio.run(run())
+
+
+MODES: list[Callable[..., list[str]]] = [_sync_items, _async_items]
+IDS = ["sync", "async"]
+
+
+@pytest.mark.parametrize("items", MODES, ids=IDS)
+def test_all_items_in_order_with_pages_in_flight(items: Callable[..., list[str]]) -> None:
+    seller = Seller(1000, delay=0.005)
+    got = items(seller, limit=100, pages_in_flight=4)
+    assert got == seller.data
+    assert sorted(offset for offset, _ in seller.calls) == list(range(0, 1000, 100))
+    assert 1 < seller.most_in_flight <= 4
+
+
+@pytest.mark.parametrize("items", MODES, ids=IDS)
+def test_one_page_in_flight_is_sequential(items: Callable[..., list[str]]) -> None:
+    seller = Seller(500, delay=0.002)
+    assert items(seller, limit=100) == seller.data
+    assert seller.most_in_flight == 1
+
+
+@pytest.mark.parametrize("items", MODES, ids=IDS)
+def test_short_pages_are_completed_before_the_next(items: Callable[..., list[str]]) -> None:
+    seller = Seller(1000, short_at={300, 700}, delay=0.002)
+    assert items(seller, limit=100, pages_in_flight=3) == seller.data
+    # The rest of each short window was asked for exactly, not a whole page over the next one.
+    assert (333, 67) in seller.calls and (733, 67) in seller.calls
+
+
+@pytest.mark.parametrize("items", MODES, ids=IDS)
+def test_a_seller_that_caps_the_page_size(items: Callable[..., list[str]]) -> None:
+    seller = Seller(450, max_limit=40)
+    assert items(seller, limit=100, pages_in_flight=4) == seller.data
+
+
+@pytest.mark.parametrize("items", MODES, ids=IDS)
+def test_max_items_bounds_what_is_asked_and_yielded(items: Callable[..., list[str]]) -> None:
+    seller = Seller(1000)
+    assert items(seller, limit=100, max_items=250, pages_in_flight=4) == seller.data[:250]
+    assert sorted(seller.calls) == [(0, 100), (100, 100), (200, 50)]
+
+
+@pytest.mark.parametrize("items", MODES, ids=IDS)
+def test_without_a_total_count_pages_follow_one_by_one(items: Callable[..., list[str]]) -> None:
+    seller = Seller(450, total=False, delay=0.002)
+    assert items(seller, limit=100, pages_in_flight=4) == seller.data
+    assert seller.most_in_flight == 1
+
+
+@pytest.mark.parametrize("items", MODES, ids=IDS)
+def test_items_added_while_listing_are_followed(items: Callable[..., list[str]]) -> None:
+    seller = Seller(400, grow_to=530)
+    assert items(seller, limit=100, pages_in_flight=3) == [f"item-{i}" for i in range(530)]
+
+
+@pytest.mark.parametrize("items", MODES, ids=IDS)
+def test_a_failed_page_raises_when_reached_and_nothing_keeps_running(
+    items: Callable[..., list[str]],
+) -> None:
+    seller = Seller(1000, fail_at=300, delay=0.01)
+    with pytest.raises(RuntimeError, match="page at 300 failed"):
+        items(seller, limit=100, pages_in_flight=3)
+    time.sleep(0.1)
+    assert seller.in_flight == 0
+    assert max(offset for offset, _ in seller.calls) <= 600  # at most 3 ahead of the failure
+
+
+def test_stopping_early_cancels_what_was_fetched_ahead_sync() -> None:
+    seller = Seller(10_000, delay=0.02)
+    page = SyncPage.first(seller.fetch, limit=100, pages_in_flight=4)
+    taken = []
+    for item in page:
+        taken.append(item)
+        if len(taken) == 150:
+            break
+    time.sleep(0.2)
+    assert seller.in_flight == 0
+    assert len(seller.calls) <= 1 + 4 + 1
+
+
+def test_stopping_early_cancels_what_was_fetched_ahead_async() -> None:
+    seller = Seller(10_000, delay=0.02)
+
+    async def run() -> None:
+        page = await AsyncPage.first(seller.afetch, limit=100, pages_in_flight=4)
+        pages = page.iter_pages()
+        async for each in pages:
+            if each.offset >= 100:
+                break
+        await pages.aclose()  # type: ignore[attr-defined]
+
+    asyncio.run(run())
+    assert seller.in_flight == 0
+    assert len(seller.calls) <= 1 + 4 + 1
+
+
+def test_pages_are_really_concurrent_sync() -> None:
+    # Two planned pages must be in flight together to get past the barrier.
+    barrier = threading.Barrier(2, timeout=5)
+    seller = Seller(300)
+    plain = seller.fetch
+
+    def fetch(offset: int, limit: int | None) -> tuple[list[str], httpx.Response]:
+        if offset in (100, 200):
+            barrier.wait()
+        return plain(offset, limit)
+
+    page = SyncPage.first(fetch, limit=100, pages_in_flight=2)
+    assert list(page) == seller.data
+
+
+def test_pages_in_flight_must_be_positive() -> None:
+    seller = Seller(10)
+    with pytest.raises(ValueError, match="pages_in_flight"):
+        SyncPage.first(seller.fetch, limit=5, pages_in_flight=0)
