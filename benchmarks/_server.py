@@ -104,9 +104,12 @@ def _response(status: int, body: bytes, extra: bytes = b"") -> bytes:
 
 
 class Handler(asyncio.Protocol):
-    def __init__(self, store: Store, counters: Counters) -> None:
+    def __init__(self, store: Store, counters: Counters, latency: float = 0.0) -> None:
         self.store = store
         self.counters = counters
+        # A remote seller's round trip and processing: answers leave after `latency`
+        # seconds without blocking the server, so concurrent requests overlap.
+        self.latency = latency
         self.buffer = b""
         self.transport: Any = None
 
@@ -134,7 +137,11 @@ class Handler(asyncio.Protocol):
             body = self.buffer[end + 4 : end + 4 + length]
             self.buffer = self.buffer[end + 4 + length :]
             started = time.perf_counter()
-            self.transport.write(self.dispatch(head, body))
+            answer = self.dispatch(head, body)
+            if self.latency and b" /_" not in head[:16]:  # control requests answer at once
+                asyncio.get_running_loop().call_later(self.latency, self.transport.write, answer)
+            else:
+                self.transport.write(answer)
             counters = self.counters
             counters.busy += time.perf_counter() - started
             counters.requests += 1
@@ -168,13 +175,15 @@ class Handler(asyncio.Protocol):
         return _response(404, b"{}")
 
 
-async def _serve(store: Store) -> None:
+async def _serve(store: Store, latency: float) -> None:
     loop = asyncio.get_running_loop()
     counters = Counters()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    server = await loop.create_server(lambda: Handler(store, counters), sock=sock, backlog=1024)
+    server = await loop.create_server(
+        lambda: Handler(store, counters, latency), sock=sock, backlog=1024
+    )
     print(sock.getsockname()[1], flush=True)
     # Serve until the parent closes our stdin (or dies).
     await loop.run_in_executor(None, sys.stdin.read)
@@ -186,8 +195,9 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--generate", type=int, default=0, help="generator mode: total orders")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay of every answer")
     args = parser.parse_args()
-    asyncio.run(_serve(Store(args.orders, args.seed, args.generate)))
+    asyncio.run(_serve(Store(args.orders, args.seed, args.generate), args.latency_ms / 1000))
 
 
 if __name__ == "__main__":

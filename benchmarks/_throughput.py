@@ -219,19 +219,18 @@ async def _gather_pages(first: Any, fetch: Callable[[int], Any], total: int) -> 
     return [first, *rest]
 
 
-async def alist_sdk(client: Any) -> Checksum:
-    """What a user writes: the first page gives the total, then the other pages are
-    fetched 8 at a time with `asyncio.gather` (the SDK has no concurrent lister)."""
-    first = await client.service_orders.list(offset=0, limit=PAGE)
-
-    async def fetch(offset: int) -> Any:
-        return (await client.service_orders.list(offset=offset, limit=PAGE)).items
-
-    pages = await _gather_pages(first.items, fetch, first.total_count or 0)
+def list_sdk_ahead(client: Any) -> Checksum:
     check = Checksum()
-    for page in pages:
-        for order in page:
-            check.add(sdk_fields(order))
+    for order in client.service_orders.list(limit=PAGE, pages_in_flight=CONCURRENCY):
+        check.add(sdk_fields(order))
+    return check
+
+
+async def alist_sdk(client: Any) -> Checksum:
+    """The SDK's own concurrent iteration: `list(pages_in_flight=8)`."""
+    check = Checksum()
+    async for order in client.service_orders.list(limit=PAGE, pages_in_flight=CONCURRENCY):
+        check.add(sdk_fields(order))
     return check
 
 
@@ -282,6 +281,7 @@ class Throughput:
         self.client = AllegroClient(server.url)
         # Only digests, ids and a few bodies are kept: a large live heap in this
         # process would slow every contender's garbage collections.
+        self.order_count = len(orders)
         fields = [dict_fields(order) for order in orders]
         self.list_expected = _expected(fields)
         self.retrieve_ids = [orders[i % len(orders)]["id"] for i in range(retrieves)]
@@ -424,28 +424,42 @@ class Throughput:
             after_run=server_check,
         )
 
-    def scenario_async(self, runs: int) -> list[Row]:
-        from lso_client import AsyncAllegroClient
+    def scenario_async(self, runs: int, latency_ms: float = 0.0) -> list[Row]:
+        """(d): the sync list of (a) against concurrent listing, on this server or, with
+        `latency_ms`, on a second one that answers every request that much later."""
+        from lso_client import AllegroClient, AsyncAllegroClient
 
+        server = (
+            ServerProcess("--orders", str(self.order_count), "--latency-ms", str(latency_ms))
+            if latency_ms
+            else self.server
+        )
+        scenario = f"(d) {latency_ms:g} ms seller" if latency_ms else "(d) loopback"
         loop = asyncio.new_event_loop()
-        url = self.base + "serviceOrder"
+        url = server.url + BASE_PATH + "serviceOrder"
+        client = AllegroClient(server.url) if latency_ms else self.client
+        aclient = AsyncAllegroClient(server.url)
+        ahttp = httpx.AsyncClient()
         try:
-            aclient = AsyncAllegroClient(self.server.url)
-            ahttp = httpx.AsyncClient()
             contenders = [
-                Contender("lso_client list(), sync (a)", lambda: list_sdk(self.client)),
+                Contender("lso_client list(), sync (a)", lambda: list_sdk(client)),
                 Contender(
-                    "AsyncAllegroClient + gather, 8 in flight",
+                    "AsyncAllegroClient list(pages_in_flight=8)",
                     lambda: loop.run_until_complete(alist_sdk(aclient)),
-                    note="user code: gather over offsets",
+                ),
+                Contender(
+                    "AllegroClient list(pages_in_flight=8)",
+                    lambda: list_sdk_ahead(client),
+                    note="threads",
                 ),
                 Contender(
                     "httpx.AsyncClient + json.loads, 8 in flight",
                     lambda: loop.run_until_complete(alist_plain(ahttp, url)),
+                    diagnostic=True,
                 ),
             ]
             return run_interleaved(
-                "(d) async list",
+                scenario,
                 contenders,
                 self.list_expected,
                 runs=runs,
@@ -455,3 +469,6 @@ class Throughput:
             loop.run_until_complete(aclient.close())
             loop.run_until_complete(ahttp.aclose())
             loop.close()
+            if latency_ms:
+                client.close()
+                server.close()
