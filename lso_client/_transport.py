@@ -92,7 +92,6 @@ _NOT_SENT_ERRORS: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolT
 _DEADLINE_SLACK = 0.001
 
 TimeoutTypes = float | httpx.Timeout | None
-_T = TypeVar("_T")
 _C = TypeVar("_C", httpx.Client, httpx.AsyncClient)
 
 
