@@ -23,6 +23,8 @@ from lso_client._resource import AsyncPager
 def sync_usage(client: AllegroClient, legato: LegatoClient) -> None:
     assert_type(client.service_orders.retrieve("id"), so1.ServiceOrder)
     assert_type(client.service_orders.list(state="completed"), SyncPage[so1.ServiceOrder])
+    for order in client.service_orders.list(limit=500, pages_in_flight=8):
+        assert_type(order, so1.ServiceOrder)
     assert_type(client.service_orders.wait("id"), so1.ServiceOrder)
     assert_type(client.performance_jobs.suspend("id"), None)
     assert_type(client.performance_reports.wait_for_job("id"), list[pm5.PerformanceReportFind])
@@ -36,4 +38,6 @@ def sync_usage(client: AllegroClient, legato: LegatoClient) -> None:
 async def async_usage(client: AsyncLegatoClient) -> None:
     assert_type(await client.service_orders.retrieve("id"), so5.ServiceOrder)
     assert_type(client.service_orders.list(), AsyncPager[so5.ServiceOrder])
+    async for order in client.service_orders.list(limit=500, pages_in_flight=8):
+        assert_type(order, so5.ServiceOrder)
     assert_type(await client.service_orders.wait("id"), so5.ServiceOrder)
