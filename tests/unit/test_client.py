@@ -10,11 +10,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import httpx
 import pytest
 import respx
+from pydantic import Field
 
 import lso_client
 from lso_client import (
@@ -492,6 +493,13 @@ def test_service_configuration_with_a_null_survives_exactly(
     assert sent["serviceOrderItem"][0]["service"]["serviceConfiguration"] == config
 
 
+class _UniConfiguration(m1.MefServiceConfiguration):
+    # A product's configuration with a fixed `@type`, as a buyer would subclass it.
+    field_type: Annotated[
+        Literal["urn:mef:lso:spec:cantata-sonata:carrier-ethernet-uni"], Field(alias="@type")
+    ] = "urn:mef:lso:spec:cantata-sonata:carrier-ethernet-uni"
+
+
 def _without_nulls(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _without_nulls(v) for k, v in value.items() if v is not None}
@@ -518,6 +526,24 @@ def _without_nulls(value: Any) -> Any:
             lambda body: body.service_order_item[0].service.__setattr__("service_type", None),
             id="declared-nested-none",
         ),
+        pytest.param(
+            lambda body: body.service_order_item[0].service.__setattr__(
+                "service_configuration", _UniConfiguration(cir=100)
+            ),
+            id="subclass-default-left-out",
+        ),
+        pytest.param(
+            lambda body: body.service_order_item[0].service.service_configuration.__setattr__(
+                "site", m1.GeographicSiteRef(id="site-9")
+            ),
+            id="model-in-unknown-field",
+        ),
+        pytest.param(
+            lambda body: body.__setattr__(
+                "buyerRefs", {"sites": [m1.GeographicSiteRef(id="s-1", href=None)], "n": None}
+            ),
+            id="models-in-unknown-containers",
+        ),
     ],
 )
 @pytest.mark.parametrize("config_null", [True, False], ids=["config-null", "no-config-null"])
@@ -542,6 +568,9 @@ def test_request_body_drops_declared_nones_and_keeps_the_rest(
         if isinstance(model, list):
             for item, item_out in zip(model, out, strict=True):
                 prune(item, item_out)
+        elif isinstance(model, dict):
+            for key, value in model.items():
+                prune(value, out[key])
         elif isinstance(model, MefModel):
             for name, info in type(model).model_fields.items():
                 value = getattr(model, name)
@@ -549,6 +578,8 @@ def test_request_body_drops_declared_nones_and_keeps_the_rest(
                     out.pop(info.alias or name, None)
                 else:
                     prune(value, out[info.alias or name])
+            for key, value in (model.model_extra or {}).items():
+                prune(value, out[key])
 
     prune(body, expected)
     with respx.mock(base_url=ALLEGRO) as router:
