@@ -23,8 +23,17 @@ most n pages wait in memory besides the current one.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import itertools
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+)
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, TypeVar, overload
@@ -195,6 +204,8 @@ class _PageBase(Generic[T]):
         offset, total, limit = self.next_offset, self.total_count, self.limit
         if self._pages_in_flight < 2 or offset is None or total is None or limit is None:
             return
+        if len(self.items) > limit:
+            return  # the seller ignores `limit`: offsets cannot be planned
         seen = self._seen_before + len(self.items)
         while offset < total and (self.max_items is None or seen < self.max_items):
             size = _request_limit(limit, self.max_items, seen)
@@ -320,13 +331,17 @@ class SyncPage(_PageBase[T]):
         return _iter_items(self)
 
 
-def _iter_pages(page: SyncPage[T]) -> Iterator[SyncPage[T]]:
+def _iter_pages(page: SyncPage[T]) -> Generator[SyncPage[T], None, None]:
     # Rebinding `page` drops the previous one: iteration never holds earlier pages.
-    planned = list(page._planned())
-    if planned:
-        ahead = _iter_pages_ahead(page, planned)
+    windows = page._planned()
+    first = next(windows, None)
+    if first is not None:
+        ahead = _iter_pages_ahead(page, itertools.chain((first,), windows))
         del page
-        yield from ahead
+        try:
+            yield from ahead
+        finally:
+            ahead.close()
         return
     while True:
         yield page
@@ -337,9 +352,10 @@ def _iter_pages(page: SyncPage[T]) -> Iterator[SyncPage[T]]:
         page = follow()
 
 
-def _iter_pages_ahead(page: SyncPage[T], planned: list[_Window]) -> Iterator[SyncPage[T]]:
+def _iter_pages_ahead(
+    page: SyncPage[T], windows: Iterator[_Window]
+) -> Generator[SyncPage[T], None, None]:
     yield page
-    windows = iter(planned)
     in_flight = page._pages_in_flight
     pending: deque[tuple[_Window, Future[SyncPage[T]]]] = deque()
     pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="lso-client-pages")
@@ -349,25 +365,40 @@ def _iter_pages_ahead(page: SyncPage[T], planned: list[_Window]) -> Iterator[Syn
             window = next(windows, None)
             if window is None:
                 return
-            pending.append((window, pool.submit(page._follower(window))))
+            # Fetches run with the caller's context variables (logging, tracing).
+            fetch = page._follower(window)
+            pending.append((window, pool.submit(contextvars.copy_context().run, fetch)))
+
+    def cancel() -> None:
+        for _, future in pending:
+            future.cancel()
+        pending.clear()
 
     try:
         top_up()
         while pending:
             window, future = pending.popleft()
             page = future.result()
-            top_up()
+            as_planned = len(page.items) <= window.limit
+            if as_planned:
+                top_up()
+            else:
+                cancel()  # more items than asked for: the planned offsets are wrong
             yield page
+            if not as_planned:
+                break
             # A short page: fetch the rest of its window before the next one.
             while (rest := page._rest_of(window)) is not None:
                 page = page._follower(rest)()
                 yield page
+            if page.next_offset is None:
+                return  # the seller says this is the end, as one-by-one iteration would stop
         while page.has_next_page():
             page = page.get_next_page()
             yield page
     finally:
-        for _, future in pending:
-            future.cancel()
+        cancel()
+        # Requests already sent finish in their threads; their pages are dropped.
         pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -375,8 +406,11 @@ def _iter_items(page: SyncPage[T]) -> Iterator[T]:
     if page._pages_in_flight > 1:
         pages = _iter_pages(page)
         del page
-        for each in pages:
-            yield from each._visible_items()
+        try:
+            for each in pages:
+                yield from each._visible_items()
+        finally:
+            pages.close()
         return
     while True:
         yield from page._visible_items()
@@ -475,13 +509,17 @@ class AsyncPage(_PageBase[T]):
         return _aiter_items(self)
 
 
-async def _aiter_pages(page: AsyncPage[T]) -> AsyncIterator[AsyncPage[T]]:
-    planned = list(page._planned())
-    if planned:
-        ahead = _aiter_pages_ahead(page, planned)
+async def _aiter_pages(page: AsyncPage[T]) -> AsyncGenerator[AsyncPage[T], None]:
+    windows = page._planned()
+    first = next(windows, None)
+    if first is not None:
+        ahead = _aiter_pages_ahead(page, itertools.chain((first,), windows))
         del page
-        async for each in ahead:
-            yield each
+        try:
+            async for each in ahead:
+                yield each
+        finally:
+            await ahead.aclose()
         return
     while True:
         yield page
@@ -493,10 +531,9 @@ async def _aiter_pages(page: AsyncPage[T]) -> AsyncIterator[AsyncPage[T]]:
 
 
 async def _aiter_pages_ahead(
-    page: AsyncPage[T], planned: list[_Window]
-) -> AsyncIterator[AsyncPage[T]]:
+    page: AsyncPage[T], windows: Iterator[_Window]
+) -> AsyncGenerator[AsyncPage[T], None]:
     yield page
-    windows = iter(planned)
     in_flight = page._pages_in_flight
     pending: deque[tuple[_Window, asyncio.Task[AsyncPage[T]]]] = deque()
 
@@ -507,34 +544,49 @@ async def _aiter_pages_ahead(
                 return
             pending.append((window, asyncio.ensure_future(page._follower(window)())))
 
+    async def cancel() -> None:
+        tasks = [task for _, task in pending]
+        pending.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     try:
         top_up()
         while pending:
             window, task = pending.popleft()
             page = await task
-            top_up()
+            as_planned = len(page.items) <= window.limit
+            if as_planned:
+                top_up()
+            else:
+                await cancel()  # more items than asked for: the planned offsets are wrong
             yield page
+            if not as_planned:
+                break
             # A short page: fetch the rest of its window before the next one.
             while (rest := page._rest_of(window)) is not None:
                 page = await page._follower(rest)()
                 yield page
+            if page.next_offset is None:
+                return  # the seller says this is the end, as one-by-one iteration would stop
         while page.has_next_page():
             page = await page.get_next_page()
             yield page
     finally:
-        for _, task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*(task for _, task in pending), return_exceptions=True)
+        await cancel()
 
 
 async def _aiter_items(page: AsyncPage[T]) -> AsyncIterator[T]:
     if page._pages_in_flight > 1:
         pages = _aiter_pages(page)
         del page
-        async for each in pages:
-            for item in each._visible_items():
-                yield item
+        try:
+            async for each in pages:
+                for item in each._visible_items():
+                    yield item
+        finally:
+            await pages.aclose()
         return
     while True:
         for item in page._visible_items():

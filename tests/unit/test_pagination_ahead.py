@@ -4,9 +4,11 @@ lost or repeated, nothing left running."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -177,16 +179,21 @@ def test_stopping_early_cancels_what_was_fetched_ahead_sync() -> None:
 def test_stopping_early_cancels_what_was_fetched_ahead_async() -> None:
     seller = Seller(10_000, delay=0.02)
 
-    async def run() -> None:
+    async def run() -> tuple[int, int]:
         page = await AsyncPage.first(seller.afetch, limit=100, pages_in_flight=4)
-        pages = page.iter_pages()
-        async for each in pages:
-            if each.offset >= 100:
+        items = aiter(page)
+        async for item in items:
+            if item == "item-150":
                 break
-        await pages.aclose()  # type: ignore[attr-defined]
+        await items.aclose()  # type: ignore[attr-defined]
+        # Right after closing, not once the event loop winds down: nothing left running.
+        calls = len(seller.calls)
+        await asyncio.sleep(0.05)
+        return seller.in_flight, len(seller.calls) - calls
 
-    asyncio.run(run())
-    assert seller.in_flight == 0
+    in_flight, started_after_close = asyncio.run(run())
+    assert in_flight == 0
+    assert started_after_close == 0
     assert len(seller.calls) <= 1 + 4 + 1
 
 
@@ -209,3 +216,122 @@ def test_pages_in_flight_must_be_positive() -> None:
     seller = Seller(10)
     with pytest.raises(ValueError, match="pages_in_flight"):
         SyncPage.first(seller.fetch, limit=5, pages_in_flight=0)
+
+
+def test_following_pages_are_planned_as_they_are_needed() -> None:
+    planned: list[object] = []
+
+    class Counting(SyncPage[str]):
+        def _planned(self) -> Any:
+            for window in super()._planned():
+                planned.append(window)
+                yield window
+
+    seller = Seller(0)
+    seller.data = _Endless(10**6)  # type: ignore[assignment]
+    taken = []
+    for item in Counting.first(seller.fetch, limit=10, pages_in_flight=4):
+        taken.append(item)
+        if len(taken) == 25:
+            break
+    assert taken == [f"item-{i}" for i in range(25)]
+    assert len(planned) <= 4 + 3  # not the 99,999 pages the total allows
+
+
+def test_following_pages_are_planned_as_they_are_needed_async() -> None:
+    planned: list[object] = []
+
+    class Counting(AsyncPage[str]):
+        def _planned(self) -> Any:
+            for window in super()._planned():
+                planned.append(window)
+                yield window
+
+    seller = Seller(0)
+    seller.data = _Endless(10**6)  # type: ignore[assignment]
+
+    async def run() -> list[str]:
+        taken = []
+        items = aiter(await Counting.first(seller.afetch, limit=10, pages_in_flight=4))
+        async for item in items:
+            taken.append(item)
+            if len(taken) == 25:
+                break
+        await items.aclose()  # type: ignore[attr-defined]
+        return taken
+
+    assert asyncio.run(run()) == [f"item-{i}" for i in range(25)]
+    assert len(planned) <= 4 + 3
+
+
+class _Endless(list[str]):
+    """A seller's data of `size` items, made on demand."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: Any) -> Any:
+        return [f"item-{i}" for i in range(index.start, min(index.stop, self.size))]
+
+
+@pytest.mark.parametrize("items", MODES, ids=IDS)
+def test_a_seller_that_ignores_limit_gives_no_duplicates(items: Callable[..., list[str]]) -> None:
+    data = [f"item-{i}" for i in range(100)]
+
+    def fetch(offset: int, limit: int | None) -> tuple[list[str], httpx.Response]:
+        page = data[offset : offset + 25]  # its own page size, whatever was asked
+        return page, httpx.Response(200, headers={"X-Total-Count": str(len(data))})
+
+    seller = Seller(0)
+    seller.fetch = fetch  # type: ignore[method-assign]
+
+    async def afetch(offset: int, limit: int | None) -> tuple[list[str], httpx.Response]:
+        return fetch(offset, limit)
+
+    seller.afetch = afetch  # type: ignore[method-assign]
+    assert items(seller, limit=10, pages_in_flight=4) == data
+
+
+@pytest.mark.parametrize("items", MODES, ids=IDS)
+def test_a_page_that_ends_the_listing_ends_it(items: Callable[..., list[str]]) -> None:
+    # The total comes with the first page only; a later short page then means "no more",
+    # and iteration stops there as it would page by page, instead of skipping ahead.
+    data = [f"item-{i}" for i in range(300)]
+
+    def fetch(offset: int, limit: int | None) -> tuple[list[str], httpx.Response]:
+        page = data[offset : offset + min(limit or 40, 40)]
+        headers = {"X-Total-Count": str(len(data))} if offset == 0 else {}
+        return page, httpx.Response(200, headers=headers)
+
+    async def afetch(offset: int, limit: int | None) -> tuple[list[str], httpx.Response]:
+        return fetch(offset, limit)
+
+    seller = Seller(0)
+    seller.fetch = fetch  # type: ignore[method-assign]
+    seller.afetch = afetch  # type: ignore[method-assign]
+    sequential = list(SyncPage.first(fetch, limit=100))
+    assert items(seller, limit=100, pages_in_flight=3) == sequential
+
+
+def test_fetches_ahead_see_the_callers_context_variables() -> None:
+    seen: set[str | None] = set()
+    data = [f"item-{i}" for i in range(300)]
+
+    def fetch(offset: int, limit: int | None) -> tuple[list[str], httpx.Response]:
+        seen.add(_REQUEST_TAG.get(None))
+        page = data[offset : offset + (limit or 10)]
+        return page, httpx.Response(200, headers={"X-Total-Count": str(len(data))})
+
+    token = _REQUEST_TAG.set("job-7")
+    try:
+        assert list(SyncPage.first(fetch, limit=50, pages_in_flight=3)) == data
+    finally:
+        _REQUEST_TAG.reset(token)
+    assert seen == {"job-7"}
+
+
+_REQUEST_TAG: contextvars.ContextVar[str] = contextvars.ContextVar("request_tag")
