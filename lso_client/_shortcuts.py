@@ -30,6 +30,10 @@ _PLAIN_URL = re.compile(
 )
 
 
+# httpx's own limit (`httpx._urlparse.MAX_URL_LENGTH`).
+_MAX_URL_LENGTH = 65_536
+
+
 @functools.lru_cache(maxsize=256)
 def _origin(origin: str) -> httpx.URL | None:
     try:
@@ -44,6 +48,8 @@ def _origin(origin: str) -> httpx.URL | None:
 
 def request_url(url: str) -> httpx.URL | str:
     """`httpx.URL(url)`, parsing only the origin (cached); `url` unchanged when unsure."""
+    if len(url) > _MAX_URL_LENGTH:
+        return url  # httpx refuses it with a clear error
     match = _PLAIN_URL.fullmatch(url)
     # Dot segments are normalised by httpx: leave those URLs to it.
     if match is None or "/." in match[2]:

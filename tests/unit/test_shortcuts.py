@@ -73,6 +73,13 @@ def test_request_url_leaves_anything_unusual_to_httpx(url: str) -> None:
     assert request_url(url) == url
 
 
+def test_a_url_too_long_for_httpx_is_refused_by_httpx() -> None:
+    url = "https://seller.example/" + "a" * 66_000
+    assert request_url(url) == url
+    with pytest.raises(httpx.InvalidURL, match="too long"):
+        SyncTransport().request("GET", url)
+
+
 def test_request_url_matches_httpx_on_random_segments() -> None:
     rng = random.Random(7)
     alphabet = string.ascii_letters + string.digits + "-._~!$&'()*+,;=:@%/ "
