@@ -47,20 +47,25 @@ def paused_collector() -> Iterator[None]:
     if not ENABLED:
         yield
         return
-    with _lock:
-        if _depth == 0:
-            _restore = gc.isenabled()
-            if _restore:
-                gc.collect(1)
-                gc.disable()
-        _depth += 1
+    if gc.isenabled():
+        # Outside the lock: finalizers run here and may parse responses themselves.
+        gc.collect(1)
+    entered = False
     try:
+        with _lock:
+            if _depth == 0:
+                _restore = gc.isenabled()
+                if _restore:
+                    gc.disable()
+            _depth += 1
+            entered = True
         yield
     finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0 and _restore:
-                if gc.get_freeze_count() == 0:
-                    gc.freeze()
-                    gc.unfreeze()
-                gc.enable()
+        if entered:
+            with _lock:
+                _depth -= 1
+                if _depth == 0 and _restore:
+                    if gc.get_freeze_count() == 0:
+                        gc.freeze()
+                        gc.unfreeze()
+                    gc.enable()

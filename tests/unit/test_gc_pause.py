@@ -140,3 +140,28 @@ def test_switched_off_nothing_is_promoted(monkeypatch: pytest.MonkeyPatch) -> No
     with _gc.paused_collector():
         created = [[i] for i in range(10)]
     assert not _in_generation(created, 2)
+
+
+def test_a_finalizer_that_parses_while_the_pause_begins_does_not_deadlock() -> None:
+    ran = threading.Event()
+
+    class Node:
+        other: Node
+
+        def __del__(self) -> None:
+            with _gc.paused_collector():
+                ran.set()
+
+    def scenario() -> None:
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        del a, b
+        with _gc.paused_collector():  # collects the young cycle, running its finalizers
+            pass
+
+    worker = threading.Thread(target=scenario, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), "deadlocked"
+    assert ran.is_set()
+    assert gc.isenabled()
