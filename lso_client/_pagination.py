@@ -142,6 +142,16 @@ class _Window:
     seen: int
 
 
+def _windows(
+    offset: int, total: int, limit: int, max_items: int | None, seen: int
+) -> Iterator[_Window]:
+    while offset < total and (max_items is None or seen < max_items):
+        size = _request_limit(limit, max_items, seen)
+        assert size is not None
+        yield _Window(offset, size, seen)
+        offset, seen = offset + size, seen + size
+
+
 class _PageBase(Generic[T]):
     def __init__(
         self,
@@ -203,15 +213,11 @@ class _PageBase(Generic[T]):
         """The following pages as (offset, limit, seen), when they can be known in advance."""
         offset, total, limit = self.next_offset, self.total_count, self.limit
         if self._pages_in_flight < 2 or offset is None or total is None or limit is None:
-            return
+            return iter(())
         if len(self.items) > limit:
-            return  # the seller ignores `limit`: offsets cannot be planned
-        seen = self._seen_before + len(self.items)
-        while offset < total and (self.max_items is None or seen < self.max_items):
-            size = _request_limit(limit, self.max_items, seen)
-            assert size is not None
-            yield _Window(offset, size, seen)
-            offset, seen = offset + size, seen + size
+            return iter(())  # the seller ignores `limit`: offsets cannot be planned
+        # A generator of plain numbers: it must not keep this page alive.
+        return _windows(offset, total, limit, self.max_items, self._seen_before + len(self.items))
 
     def _rest_of(self, window: _Window) -> _Window | None:
         """What of `window` this page (its first part) left unfetched, if anything more exists."""

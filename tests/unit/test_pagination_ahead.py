@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -335,3 +337,40 @@ def test_fetches_ahead_see_the_callers_context_variables() -> None:
 
 
 _REQUEST_TAG: contextvars.ContextVar[str] = contextvars.ContextVar("request_tag")
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_pages_already_yielded_are_not_kept(mode: str) -> None:
+    data = [f"item-{i}" for i in range(1000)]
+    responses: list[weakref.ref[httpx.Response]] = []
+
+    def fetch(offset: int, limit: int | None) -> tuple[list[str], httpx.Response]:
+        response = httpx.Response(200, headers={"X-Total-Count": str(len(data))})
+        responses.append(weakref.ref(response))
+        return data[offset : offset + (limit or 10)], response
+
+    async def afetch(offset: int, limit: int | None) -> tuple[list[str], httpx.Response]:
+        return fetch(offset, limit)
+
+    alive_midway: list[list[int]] = []
+
+    def look(item: str) -> None:
+        if item == "item-450":
+            gc.collect()
+            alive_midway.append([i for i, ref in enumerate(responses) if ref() is not None])
+
+    if mode == "sync":
+        for item in SyncPage.first(fetch, limit=100, pages_in_flight=2):
+            look(item)
+    else:
+
+        async def run() -> None:
+            async for item in await AsyncPage.first(afetch, limit=100, pages_in_flight=2):
+                if item == "item-450":
+                    # A finished task is let go of by the event loop on its next turn.
+                    await asyncio.sleep(0)
+                look(item)
+
+        asyncio.run(run())
+    # Midway: the current page (the fifth) and at most the two fetched ahead, no earlier one.
+    assert alive_midway and alive_midway[0][0] == 4 and len(alive_midway[0]) <= 3
