@@ -41,26 +41,24 @@ def _config_extra(config: Any) -> dict[str, Any] | None:
     return None if config is None else config.model_extra
 
 
-def sdk_fields(order: Any) -> Fields:
-    return order_fields(
-        order.id,
-        order.state,
-        (
-            (i.id, i.state, i.service.id, _config_extra(i.service.service_configuration))
-            for i in order.service_order_item
-        ),
-    )
+def _fields_by(items: str, config: str) -> Callable[[Any], Fields]:
+    """Field extraction for models whose attributes are named `items` and `config`."""
+
+    def fields(order: Any) -> Fields:
+        return order_fields(
+            order.id,
+            order.state,
+            (
+                (i.id, i.state, i.service.id, _config_extra(getattr(i.service, config)))
+                for i in getattr(order, items)
+            ),
+        )
+
+    return fields
 
 
-def dmcg_fields(order: Any) -> Fields:
-    return order_fields(
-        order.id,
-        order.state,
-        (
-            (i.id, i.state, i.service.id, _config_extra(i.service.serviceConfiguration))
-            for i in order.serviceOrderItem
-        ),
-    )
+sdk_fields = _fields_by("service_order_item", "service_configuration")
+dmcg_fields = _fields_by("serviceOrderItem", "serviceConfiguration")  # field names as in the spec
 
 
 # -- (a) list ---------------------------------------------------------------------------

@@ -22,7 +22,6 @@ most n pages wait in memory besides the current one.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import itertools
 from collections import deque
@@ -34,13 +33,16 @@ from collections.abc import (
     Generator,
     Iterator,
 )
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
 import httpx
 
 from ._errors import LSOError
+
+if TYPE_CHECKING:
+    import asyncio
+    from concurrent.futures import Future
 
 __all__ = [
     "AsyncFetch",
@@ -135,6 +137,15 @@ def _request_limit(limit: int | None, max_items: int | None, seen: int) -> int |
     return max(1, min(limit, max_items - seen))
 
 
+def _first_limit(limit: int | None, max_items: int | None, pages_in_flight: int) -> int | None:
+    """Check a listing's arguments before anything is sent; the limit of its first page."""
+    if max_items is not None and max_items < 0:
+        raise ValueError("max_items must be >= 0")
+    if pages_in_flight < 1:
+        raise ValueError("pages_in_flight must be >= 1")
+    return _request_limit(limit, max_items, 0)
+
+
 @dataclass(frozen=True)
 class _Window:
     offset: int
@@ -164,8 +175,6 @@ class _PageBase(Generic[T]):
         seen_before: int,
         pages_in_flight: int = 1,
     ) -> None:
-        if pages_in_flight < 1:
-            raise ValueError("pages_in_flight must be >= 1")
         self.items = items
         self.response = response
         self.offset = offset
@@ -202,7 +211,10 @@ class _PageBase(Generic[T]):
             return self.items
         return self.items[: max(0, self.max_items - self._seen_before)]
 
-    def _next_args(self) -> tuple[int, int | None, int]:
+    def _fetch_args(self, window: _Window | None) -> tuple[int, int | None, int]:
+        """(offset, limit, seen) of `window`, or of the page after this one."""
+        if window is not None:
+            return window.offset, window.limit, window.seen
         offset = self.next_offset
         if offset is None:
             raise NoNextPageError("no next page")
@@ -287,11 +299,7 @@ class SyncPage(_PageBase[T]):
         pages_in_flight: int = 1,
     ) -> SyncPage[T]:
         """Fetch the page at `offset` and return it."""
-        if max_items is not None and max_items < 0:
-            raise ValueError("max_items must be >= 0")
-        if pages_in_flight < 1:
-            raise ValueError("pages_in_flight must be >= 1")
-        sent_limit = _request_limit(limit, max_items, 0)
+        sent_limit = _first_limit(limit, max_items, pages_in_flight)
         items, response = fetch(offset, sent_limit)
         return cls(
             items,
@@ -309,9 +317,7 @@ class SyncPage(_PageBase[T]):
 
     def _follower(self, window: _Window | None = None) -> Callable[[], SyncPage[T]]:
         """What fetches the following page (or `window`), holding none of this one."""
-        offset, limit, seen = (
-            self._next_args() if window is None else (window.offset, window.limit, window.seen)
-        )
+        offset, limit, seen = self._fetch_args(window)
         fetch, max_items, in_flight = self._fetch, self.max_items, self._pages_in_flight
 
         def follow() -> SyncPage[T]:
@@ -361,6 +367,9 @@ def _iter_pages(page: SyncPage[T]) -> Generator[SyncPage[T], None, None]:
 def _iter_pages_ahead(
     page: SyncPage[T], windows: Iterator[_Window]
 ) -> Generator[SyncPage[T], None, None]:
+    # Imported here, not at start-up: only iteration with pages in flight needs them.
+    from concurrent.futures import ThreadPoolExecutor
+
     yield page
     in_flight = page._pages_in_flight
     pending: deque[tuple[_Window, Future[SyncPage[T]]]] = deque()
@@ -465,11 +474,7 @@ class AsyncPage(_PageBase[T]):
         pages_in_flight: int = 1,
     ) -> AsyncPage[T]:
         """Fetch the page at `offset` and return it."""
-        if max_items is not None and max_items < 0:
-            raise ValueError("max_items must be >= 0")
-        if pages_in_flight < 1:
-            raise ValueError("pages_in_flight must be >= 1")
-        sent_limit = _request_limit(limit, max_items, 0)
+        sent_limit = _first_limit(limit, max_items, pages_in_flight)
         items, response = await fetch(offset, sent_limit)
         return cls(
             items,
@@ -487,9 +492,7 @@ class AsyncPage(_PageBase[T]):
 
     def _follower(self, window: _Window | None = None) -> Callable[[], Awaitable[AsyncPage[T]]]:
         """What fetches the following page (or `window`), holding none of this one."""
-        offset, limit, seen = (
-            self._next_args() if window is None else (window.offset, window.limit, window.seen)
-        )
+        offset, limit, seen = self._fetch_args(window)
         fetch, max_items, in_flight = self._fetch, self.max_items, self._pages_in_flight
 
         async def follow() -> AsyncPage[T]:
@@ -539,6 +542,8 @@ async def _aiter_pages(page: AsyncPage[T]) -> AsyncGenerator[AsyncPage[T], None]
 async def _aiter_pages_ahead(
     page: AsyncPage[T], windows: Iterator[_Window]
 ) -> AsyncGenerator[AsyncPage[T], None]:
+    import asyncio  # not at start-up: only iteration with pages in flight needs it
+
     yield page
     in_flight = page._pages_in_flight
     pending: deque[tuple[_Window, asyncio.Task[AsyncPage[T]]]] = deque()

@@ -13,7 +13,6 @@ the objects a job produces (reports, results) reaching one (`wait_for_job(id)`).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 import time
@@ -158,6 +157,8 @@ async def wait_async(
     poll_interval: float,
     max_poll_interval: float,
 ) -> T:
+    import asyncio  # only async waits need it: kept out of the first call of a resource
+
     loop = asyncio.get_running_loop()
     woken = asyncio.Event()
 
