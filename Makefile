@@ -43,3 +43,8 @@ $(BENCH_STAMP): $(PY_STAMP) pyproject.toml
 .PHONY: bench
 bench: $(BENCH_STAMP)
 	$(VENV_PY) -m benchmarks $(ARGS)
+
+# Faults at full size (benchmarks/chaos): `make chaos`, or `make chaos ARGS=--quick`.
+.PHONY: chaos
+chaos: $(PY_STAMP)
+	$(VENV_PY) -m benchmarks.chaos $(ARGS)
