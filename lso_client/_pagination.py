@@ -297,6 +297,7 @@ class SyncPage(_PageBase[T]):
         limit: int | None = None,
         max_items: int | None = None,
         pages_in_flight: int = 1,
+        max_pages: int | None = None,
     ) -> SyncPage[T]:
         """Fetch the page at `offset` and return it."""
         sent_limit = _first_limit(limit, max_items, pages_in_flight)
@@ -472,6 +473,7 @@ class AsyncPage(_PageBase[T]):
         limit: int | None = None,
         max_items: int | None = None,
         pages_in_flight: int = 1,
+        max_pages: int | None = None,
     ) -> AsyncPage[T]:
         """Fetch the page at `offset` and return it."""
         sent_limit = _first_limit(limit, max_items, pages_in_flight)

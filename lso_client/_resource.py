@@ -276,6 +276,7 @@ class SyncResource(_BaseResource):
         limit: int | None = None,
         max_items: int | None = None,
         pages_in_flight: int = 1,
+        max_pages: int | None = None,
         options: CallOptions,
     ) -> SyncPage[M]:
         def fetch(page_offset: int, page_limit: int | None) -> tuple[list[M], httpx.Response]:
@@ -298,6 +299,7 @@ class SyncResource(_BaseResource):
             limit=limit,
             max_items=max_items,
             pages_in_flight=pages_in_flight,
+            max_pages=max_pages,
         )
 
 
@@ -391,6 +393,7 @@ class AsyncResource(_BaseResource):
         limit: int | None = None,
         max_items: int | None = None,
         pages_in_flight: int = 1,
+        max_pages: int | None = None,
         options: CallOptions,
     ) -> AsyncPager[M]:
         async def fetch(page_offset: int, page_limit: int | None) -> tuple[list[M], httpx.Response]:
@@ -414,6 +417,7 @@ class AsyncResource(_BaseResource):
                 limit=limit,
                 max_items=max_items,
                 pages_in_flight=pages_in_flight,
+                max_pages=max_pages,
             )
         )
 
