@@ -25,6 +25,7 @@ __all__ = [
     "LSOError",
     "NotFoundError",
     "NotSupportedError",
+    "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestValidationError",
@@ -44,6 +45,26 @@ class RequestValidationError(LSOError, ValueError):
     def __init__(self, message: str, *, errors: Sequence[dict[str, Any]] = ()) -> None:
         super().__init__(message)
         self.errors = list(errors)
+
+
+class PaginationError(LSOError):
+    """Iteration over a listing stopped because the seller's pages cannot be followed safely.
+
+    `reason` says why: `"ignores_offset"` (a page holds the same items as the one before),
+    `"no_new_items"` (every item of a page was already yielded), `"throttled_no_progress"`
+    (`X-Pagination-Throttled: true` on a page that brings nothing new) or
+    `"empty_before_total"` (an empty page although `X-Total-Count` promises more).
+    `offset` is where the offending page starts, `pages` and `items` what the
+    iteration had fetched and yielded before stopping.
+    """
+
+    def __init__(self, message: str, *, reason: str, offset: int, pages: int, items: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+        self.offset = offset
+        self.pages = pages
+        self.items = items
 
 
 class APIError(LSOError):
