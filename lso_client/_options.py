@@ -1,0 +1,61 @@
+"""Per-call options and the defaults every transport starts from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+import httpx
+
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
+    "NO_OPTIONS",
+    "NotGiven",
+    "RequestOptions",
+    "TimeoutTypes",
+]
+
+
+class NotGiven:
+    """Sentinel for "not passed", so that ``None`` can keep its meaning (e.g. no timeout)."""
+
+    _instance: NotGiven | None = None
+
+    def __new__(cls) -> NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = NotGiven()
+
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
+DEFAULT_MAX_RETRIES = 2
+
+TimeoutTypes = float | httpx.Timeout | None
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    """Per-call options; anything left `NOT_GIVEN` falls back to the transport's setting."""
+
+    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN
+    max_retries: int | NotGiven = NOT_GIVEN
+    # Overall bound in seconds for the call, retries and waits included; None: unbounded.
+    deadline: float | NotGiven | None = NOT_GIVEN
+    extra_headers: Mapping[str, str] | None = None
+    extra_query: Mapping[str, object] | None = None
+    # Opt in to retrying POST/PATCH even when the request may have reached the server.
+    retry_non_idempotent: bool | NotGiven = NOT_GIVEN
+
+
+NO_OPTIONS: Final = RequestOptions()
