@@ -18,6 +18,25 @@ the offsets in advance, so it applies once a page reports `X-Total-Count` and wa
 `limit`; a page that comes back short is completed before the next one is yielded, and after
 the planned pages iteration goes on one page at a time if the seller says there is more. At
 most n pages wait in memory besides the current one.
+
+Iteration always ends, and never yields an item twice without saying so. Each page is checked,
+in order, against the ids of the items yielded recently (the last `_REMEMBERED_IDS` ids or so,
+whole pages; bounded memory, however long the listing):
+
+- a page whose every item was already yielded raises `PaginationError`: the seller ignores
+  `offset` (`reason="ignores_offset"`), repeats itself (`"no_new_items"`) or keeps saying
+  `X-Pagination-Throttled: true` without progress (`"throttled_no_progress"`);
+- items repeated among new ones are skipped, recorded in `spec_deviations` and logged;
+- an empty page before `X-Total-Count` is reached, or an empty throttled page, raises
+  `PaginationError` (`"empty_before_total"`, `"throttled_no_progress"`): items were lost;
+- a full page at or past `X-Total-Count` is followed by another request, so a total lower
+  than the seller's data loses nothing; the deviation is recorded and logged;
+- `max_pages=` stops iteration after that many pages, `max_items=` after that many items.
+
+Not detected: repeats of items older than the remembered window, and repeats of items with
+no `id`; a seller with endless distinct items is bounded only by `max_pages`/`max_items`.
+Deviations are recorded on the page where they were seen and on the page iteration began with
+(at most `_MAX_DEVIATIONS` there).
 """
 
 from __future__ import annotations
@@ -34,11 +53,12 @@ from collections.abc import (
     Iterator,
 )
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import httpx
 
-from ._errors import LSOError
+from ._errors import LSOError, PaginationError
+from ._logging import logger
 
 if TYPE_CHECKING:
     import asyncio
@@ -49,6 +69,7 @@ __all__ = [
     "AsyncPage",
     "NoNextPageError",
     "PageInfo",
+    "PaginationError",
     "SyncFetch",
     "SyncPage",
     "next_page_offset",
@@ -61,6 +82,11 @@ SyncFetch = Callable[[int, int | None], tuple[list[T], httpx.Response]]
 AsyncFetch = Callable[[int, int | None], Awaitable[tuple[list[T], httpx.Response]]]
 
 _REPR_ITEMS = 3
+# Ids of recently yielded items remembered to spot repeats (whole pages; the newest page is
+# always kept). Enough for a seller that wraps around a few thousand items.
+_REMEMBERED_IDS = 20_000
+# Deviations gathered on the page an iteration began with.
+_MAX_DEVIATIONS = 100
 
 
 class NoNextPageError(LSOError, LookupError):
@@ -111,7 +137,9 @@ def next_page_offset(info: PageInfo, item_count: int) -> int | None:
 
     The rule, in order:
     1. an empty page is the last one (also guards against a server that never ends);
-    2. if `X-Total-Count` is known, there is more iff `offset + len(items) < total`;
+    2. if `X-Total-Count` is known, there is more if `offset + len(items) < total`, and also
+       when the page came back full (`len(items) >= limit`): a total lower than the seller's
+       data must not lose items, so the next page is probed;
     3. else if the seller says the page was throttled (truncated), there is more;
     4. else if a limit was sent and the page is full (`len(items) >= limit`), probe the next one;
     5. otherwise this is the last page.
@@ -121,11 +149,10 @@ def next_page_offset(info: PageInfo, item_count: int) -> int | None:
     if item_count == 0:
         return None
     following = info.offset + item_count
+    full = info.limit is not None and item_count >= info.limit
     if info.total_count is not None:
-        return following if following < info.total_count else None
-    if info.throttled:
-        return following
-    if info.limit is not None and item_count >= info.limit:
+        return following if following < info.total_count or full else None
+    if info.throttled or full:
         return following
     return None
 
@@ -137,12 +164,16 @@ def _request_limit(limit: int | None, max_items: int | None, seen: int) -> int |
     return max(1, min(limit, max_items - seen))
 
 
-def _first_limit(limit: int | None, max_items: int | None, pages_in_flight: int) -> int | None:
+def _first_limit(
+    limit: int | None, max_items: int | None, pages_in_flight: int, max_pages: int | None
+) -> int | None:
     """Check a listing's arguments before anything is sent; the limit of its first page."""
     if max_items is not None and max_items < 0:
         raise ValueError("max_items must be >= 0")
     if pages_in_flight < 1:
         raise ValueError("pages_in_flight must be >= 1")
+    if max_pages is not None and max_pages < 1:
+        raise ValueError("max_pages must be >= 1")
     return _request_limit(limit, max_items, 0)
 
 
@@ -174,16 +205,21 @@ class _PageBase(Generic[T]):
         max_items: int | None,
         seen_before: int,
         pages_in_flight: int = 1,
+        max_pages: int | None = None,
     ) -> None:
         self.items = items
         self.response = response
         self.offset = offset
         self.limit = limit
         self.max_items = max_items
+        self.max_pages = max_pages
         # Items yielded by earlier pages, counted against `max_items`.
         self._seen_before = seen_before
         self._pages_in_flight = pages_in_flight
         self.total_count, self.result_count, self.throttled = parse_page_headers(response.headers)
+        # Departures from MEF pagination seen by iteration: on the page where they were seen,
+        # and gathered on the page iteration began with.
+        self.spec_deviations: list[dict[str, Any]] = []
 
     @property
     def info(self) -> PageInfo:
@@ -228,8 +264,14 @@ class _PageBase(Generic[T]):
             return iter(())
         if len(self.items) > limit:
             return iter(())  # the seller ignores `limit`: offsets cannot be planned
-        # A generator of plain numbers: it must not keep this page alive.
-        return _windows(offset, total, limit, self.max_items, self._seen_before + len(self.items))
+        # A generator of plain numbers: it must not keep this page alive. Planned lazily, so
+        # an absurd total plans no further than iteration goes; `max_pages` bounds it too.
+        windows = _windows(
+            offset, total, limit, self.max_items, self._seen_before + len(self.items)
+        )
+        if self.max_pages is not None:
+            return itertools.islice(windows, max(0, self.max_pages - 1))
+        return windows
 
     def _rest_of(self, window: _Window) -> _Window | None:
         """What of `window` this page (its first part) left unfetched, if anything more exists."""
@@ -262,6 +304,152 @@ class _PageBase(Generic[T]):
         )
 
 
+class _Guard:
+    """Checks the pages of one iteration in order; see the module docstring for the rules.
+
+    Holds numbers and ids, never a page, so iteration still keeps one page alive at a time.
+    """
+
+    def __init__(self, first: _PageBase[Any]) -> None:
+        self._max_pages = first.max_pages
+        self._gathered = first.spec_deviations
+        self.pages = 0
+        self.items = 0
+        # Ids of the items yielded from the last few pages, and each page's ids, oldest first.
+        self._recent: set[object] = set()
+        self._remembered_pages: deque[set[object]] = deque()
+        self._remembered = 0
+        self._low_total_noted = False
+
+    @property
+    def done(self) -> bool:
+        """Whether `max_pages` pages were yielded."""
+        return self._max_pages is not None and self.pages >= self._max_pages
+
+    def admit(self, page: _PageBase[T]) -> list[T]:
+        """Check the next page; return its items to yield (repeats left out)."""
+        self.pages += 1
+        if not page.items:
+            self._check_empty(page)
+            return []
+        total = page.total_count
+        if total is not None and page.offset >= total and not self._low_total_noted:
+            self._low_total_noted = True
+            self._deviate(
+                page,
+                "pagination_total_too_low",
+                ("X-Total-Count",),
+                f"X-Total-Count is {total} but the page at offset {page.offset} still has "
+                f"items: pages are followed while they come back full",
+                total,
+            )
+        items = page._visible_items()
+        ids = [getattr(item, "id", None) for item in items]
+        try:
+            fresh = set(ids)
+        except TypeError:  # an id that is not hashable (kept as received): the slow path
+            return self._sift(page, items, ids)
+        fresh.discard(None)
+        if len(fresh) == len(ids) - ids.count(None) and self._recent.isdisjoint(fresh):
+            self._remember(fresh)
+            self.items += len(items)
+            return items
+        return self._sift(page, items, ids)
+
+    def _sift(self, page: _PageBase[T], items: list[T], ids: list[Any]) -> list[T]:
+        fresh: list[T] = []
+        kept: set[object] = set()
+        repeated: list[object] = []
+        for item, key in zip(items, ids, strict=True):
+            try:
+                hash(key)
+            except TypeError:
+                key = None
+            if key is None:
+                fresh.append(item)
+            elif key in self._recent or key in kept:
+                repeated.append(key)
+            else:
+                kept.add(key)
+                fresh.append(item)
+        if not fresh:
+            raise self._stuck(page, set(repeated))
+        if repeated:
+            self._deviate(
+                page,
+                "pagination_repeated_items",
+                ("items",),
+                f"{len(repeated)} items of the page at offset {page.offset} were already "
+                f"yielded and are skipped",
+                repeated[:10],
+            )
+        self._remember(kept)
+        self.items += len(fresh)
+        return fresh
+
+    def _remember(self, ids: set[object]) -> None:
+        if not ids:
+            return
+        self._remembered_pages.append(ids)
+        self._recent |= ids
+        self._remembered += len(ids)
+        while self._remembered > _REMEMBERED_IDS and len(self._remembered_pages) > 1:
+            oldest = self._remembered_pages.popleft()
+            self._recent -= oldest
+            self._remembered -= len(oldest)
+
+    def _stuck(self, page: _PageBase[Any], ids: set[object]) -> PaginationError:
+        where = f"the page at offset {page.offset}"
+        if page.throttled:
+            reason = "throttled_no_progress"
+            why = (
+                f"the seller keeps answering X-Pagination-Throttled: true without new items: "
+                f"{where} holds only items already yielded"
+            )
+        elif self._remembered_pages and ids == self._remembered_pages[-1]:
+            reason = "ignores_offset"
+            why = (
+                f"{where} holds the same {len(ids)} items as the page before: the seller "
+                f"seems to ignore offset"
+            )
+        else:
+            reason = "no_new_items"
+            why = f"every item of {where} was already yielded: the seller repeats itself"
+        return self._error(reason, why, page)
+
+    def _check_empty(self, page: _PageBase[Any]) -> None:
+        where = f"the page at offset {page.offset}"
+        if page.throttled:
+            why = f"{where} is empty but says X-Pagination-Throttled: true"
+            raise self._error("throttled_no_progress", why, page)
+        total = page.total_count
+        if total is not None and page.offset < total:
+            why = (
+                f"{where} is empty although X-Total-Count is {total}: the items from "
+                f"{page.offset} on were not sent (or were removed while listing)"
+            )
+            raise self._error("empty_before_total", why, page)
+
+    def _error(self, reason: str, why: str, page: _PageBase[Any]) -> PaginationError:
+        message = (
+            f"Listing stopped after {self.pages} pages and {self.items} items: {why}. "
+            f"Iteration stops rather than loop or yield items twice."
+        )
+        return PaginationError(
+            message, reason=reason, offset=page.offset, pages=self.pages, items=self.items
+        )
+
+    def _deviate(
+        self, page: _PageBase[Any], kind: str, loc: tuple[str, ...], msg: str, value: object
+    ) -> None:
+        deviation = {"loc": loc, "type": kind, "msg": msg, "input": value}
+        page.spec_deviations.append(deviation)
+        gathered = self._gathered
+        if gathered is not page.spec_deviations and len(gathered) < _MAX_DEVIATIONS:
+            gathered.append(deviation)
+        logger.warning("Listing departs from MEF pagination: %s", msg)
+
+
 class SyncPage(_PageBase[T]):
     """One page of a list result; iterate it for every item from here on."""
 
@@ -276,6 +464,7 @@ class SyncPage(_PageBase[T]):
         max_items: int | None = None,
         seen_before: int = 0,
         pages_in_flight: int = 1,
+        max_pages: int | None = None,
     ) -> None:
         super().__init__(
             items,
@@ -285,6 +474,7 @@ class SyncPage(_PageBase[T]):
             max_items=max_items,
             seen_before=seen_before,
             pages_in_flight=pages_in_flight,
+            max_pages=max_pages,
         )
         self._fetch = fetch
 
@@ -299,8 +489,9 @@ class SyncPage(_PageBase[T]):
         pages_in_flight: int = 1,
         max_pages: int | None = None,
     ) -> SyncPage[T]:
-        """Fetch the page at `offset` and return it."""
-        sent_limit = _first_limit(limit, max_items, pages_in_flight)
+        """Fetch the page at `offset` and return it; iterating it yields at most `max_items`
+        items from at most `max_pages` pages."""
+        sent_limit = _first_limit(limit, max_items, pages_in_flight, max_pages)
         items, response = fetch(offset, sent_limit)
         return cls(
             items,
@@ -310,6 +501,7 @@ class SyncPage(_PageBase[T]):
             limit=sent_limit,
             max_items=max_items,
             pages_in_flight=pages_in_flight,
+            max_pages=max_pages,
         )
 
     def get_next_page(self) -> SyncPage[T]:
@@ -320,6 +512,7 @@ class SyncPage(_PageBase[T]):
         """What fetches the following page (or `window`), holding none of this one."""
         offset, limit, seen = self._fetch_args(window)
         fetch, max_items, in_flight = self._fetch, self.max_items, self._pages_in_flight
+        max_pages = self.max_pages
 
         def follow() -> SyncPage[T]:
             items, response = fetch(offset, limit)
@@ -332,6 +525,7 @@ class SyncPage(_PageBase[T]):
                 max_items=max_items,
                 seen_before=seen,
                 pages_in_flight=in_flight,
+                max_pages=max_pages,
             )
 
         return follow
@@ -345,11 +539,43 @@ class SyncPage(_PageBase[T]):
 
 
 def _iter_pages(page: SyncPage[T]) -> Generator[SyncPage[T], None, None]:
+    guard = _Guard(page)
+    pages = _raw_pages(page)
+    del page
+    try:
+        while (each := next(pages, None)) is not None:
+            guard.admit(each)
+            yield each
+            del each
+            if guard.done:
+                return
+    finally:
+        pages.close()
+
+
+def _iter_items(page: SyncPage[T]) -> Iterator[T]:
+    guard = _Guard(page)
+    pages = _raw_pages(page)
+    del page
+    try:
+        while (each := next(pages, None)) is not None:
+            items = guard.admit(each)
+            # Let go of this page before the next arrives: one page in memory, not two.
+            del each
+            yield from items
+            del items
+            if guard.done:
+                return
+    finally:
+        pages.close()
+
+
+def _raw_pages(page: SyncPage[T]) -> Generator[SyncPage[T], None, None]:
     # Rebinding `page` drops the previous one: iteration never holds earlier pages.
     windows = page._planned()
     first = next(windows, None)
     if first is not None:
-        ahead = _iter_pages_ahead(page, itertools.chain((first,), windows))
+        ahead = _raw_pages_ahead(page, itertools.chain((first,), windows))
         del page
         try:
             yield from ahead
@@ -365,7 +591,7 @@ def _iter_pages(page: SyncPage[T]) -> Generator[SyncPage[T], None, None]:
         page = follow()
 
 
-def _iter_pages_ahead(
+def _raw_pages_ahead(
     page: SyncPage[T], windows: Iterator[_Window]
 ) -> Generator[SyncPage[T], None, None]:
     # Imported here, not at start-up: only iteration with pages in flight needs them.
@@ -418,26 +644,6 @@ def _iter_pages_ahead(
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _iter_items(page: SyncPage[T]) -> Iterator[T]:
-    if page._pages_in_flight > 1:
-        pages = _iter_pages(page)
-        del page
-        try:
-            for each in pages:
-                yield from each._visible_items()
-        finally:
-            pages.close()
-        return
-    while True:
-        yield from page._visible_items()
-        if not page.has_next_page():
-            return
-        # Let go of this page before the next arrives: one page in memory, not two.
-        follow = page._follower()
-        del page
-        page = follow()
-
-
 class AsyncPage(_PageBase[T]):
     """One page of a list result; `async for` over it for every item from here on."""
 
@@ -452,6 +658,7 @@ class AsyncPage(_PageBase[T]):
         max_items: int | None = None,
         seen_before: int = 0,
         pages_in_flight: int = 1,
+        max_pages: int | None = None,
     ) -> None:
         super().__init__(
             items,
@@ -461,6 +668,7 @@ class AsyncPage(_PageBase[T]):
             max_items=max_items,
             seen_before=seen_before,
             pages_in_flight=pages_in_flight,
+            max_pages=max_pages,
         )
         self._fetch = fetch
 
@@ -475,8 +683,9 @@ class AsyncPage(_PageBase[T]):
         pages_in_flight: int = 1,
         max_pages: int | None = None,
     ) -> AsyncPage[T]:
-        """Fetch the page at `offset` and return it."""
-        sent_limit = _first_limit(limit, max_items, pages_in_flight)
+        """Fetch the page at `offset` and return it; iterating it yields at most `max_items`
+        items from at most `max_pages` pages."""
+        sent_limit = _first_limit(limit, max_items, pages_in_flight, max_pages)
         items, response = await fetch(offset, sent_limit)
         return cls(
             items,
@@ -486,6 +695,7 @@ class AsyncPage(_PageBase[T]):
             limit=sent_limit,
             max_items=max_items,
             pages_in_flight=pages_in_flight,
+            max_pages=max_pages,
         )
 
     async def get_next_page(self) -> AsyncPage[T]:
@@ -496,6 +706,7 @@ class AsyncPage(_PageBase[T]):
         """What fetches the following page (or `window`), holding none of this one."""
         offset, limit, seen = self._fetch_args(window)
         fetch, max_items, in_flight = self._fetch, self.max_items, self._pages_in_flight
+        max_pages = self.max_pages
 
         async def follow() -> AsyncPage[T]:
             items, response = await fetch(offset, limit)
@@ -508,6 +719,7 @@ class AsyncPage(_PageBase[T]):
                 max_items=max_items,
                 seen_before=seen,
                 pages_in_flight=in_flight,
+                max_pages=max_pages,
             )
 
         return follow
@@ -521,10 +733,42 @@ class AsyncPage(_PageBase[T]):
 
 
 async def _aiter_pages(page: AsyncPage[T]) -> AsyncGenerator[AsyncPage[T], None]:
+    guard = _Guard(page)
+    pages = _araw_pages(page)
+    del page
+    try:
+        while (each := await anext(pages, None)) is not None:
+            guard.admit(each)
+            yield each
+            del each
+            if guard.done:
+                return
+    finally:
+        await pages.aclose()
+
+
+async def _aiter_items(page: AsyncPage[T]) -> AsyncIterator[T]:
+    guard = _Guard(page)
+    pages = _araw_pages(page)
+    del page
+    try:
+        while (each := await anext(pages, None)) is not None:
+            items = guard.admit(each)
+            del each
+            for item in items:
+                yield item
+            del items
+            if guard.done:
+                return
+    finally:
+        await pages.aclose()
+
+
+async def _araw_pages(page: AsyncPage[T]) -> AsyncGenerator[AsyncPage[T], None]:
     windows = page._planned()
     first = next(windows, None)
     if first is not None:
-        ahead = _aiter_pages_ahead(page, itertools.chain((first,), windows))
+        ahead = _araw_pages_ahead(page, itertools.chain((first,), windows))
         del page
         try:
             async for each in ahead:
@@ -541,7 +785,7 @@ async def _aiter_pages(page: AsyncPage[T]) -> AsyncGenerator[AsyncPage[T], None]
         page = await follow()
 
 
-async def _aiter_pages_ahead(
+async def _araw_pages_ahead(
     page: AsyncPage[T], windows: Iterator[_Window]
 ) -> AsyncGenerator[AsyncPage[T], None]:
     import asyncio  # not at start-up: only iteration with pages in flight needs it
@@ -588,24 +832,3 @@ async def _aiter_pages_ahead(
             yield page
     finally:
         await cancel()
-
-
-async def _aiter_items(page: AsyncPage[T]) -> AsyncIterator[T]:
-    if page._pages_in_flight > 1:
-        pages = _aiter_pages(page)
-        del page
-        try:
-            async for each in pages:
-                for item in each._visible_items():
-                    yield item
-        finally:
-            await pages.aclose()
-        return
-    while True:
-        for item in page._visible_items():
-            yield item
-        if not page.has_next_page():
-            return
-        follow = page._follower()
-        del page
-        page = await follow()

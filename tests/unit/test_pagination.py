@@ -97,7 +97,9 @@ def test_parse_page_headers(
         (0, 10, None, True, 0, None),
         (0, 10, 25, None, 10, 10),  # total known: more
         (20, 10, 25, None, 5, None),  # total known: reached
-        (0, 10, 10, True, 10, None),  # total wins over throttled
+        (0, 10, 10, True, 10, 10),  # total reached by a full page: probe (it may be low)
+        (0, 10, 9, True, 9, None),  # total wins over throttled
+        (0, 10, 4, None, 9, None),  # past the total, short page: done
         (0, 10, 25, False, 4, 4),  # total known, short page (server cap): continue after it
         (0, 10, None, True, 4, 4),  # throttled: more, from where it stopped
         (0, 10, None, False, 10, 10),  # full page, no total: probe
@@ -153,12 +155,12 @@ def test_iteration_with_total_fetches_lazily_and_stops_exactly() -> None:
 
 
 def test_iter_pages_and_explicit_navigation() -> None:
-    seller = Seller(7)
+    seller = Seller(6)
     pages = list(SyncPage.first(seller.fetch, offset=1, limit=3).iter_pages())
     assert [p.offset for p in pages] == [1, 4]
     assert [p.items for p in pages] == [
         ["item-1", "item-2", "item-3"],
-        ["item-4", "item-5", "item-6"],
+        ["item-4", "item-5"],
     ]
     last = pages[-1]
     assert not last.has_next_page()
@@ -291,13 +293,13 @@ async def test_async_pages_probe_and_max_items() -> None:
 
 
 async def test_async_get_next_page_and_repr() -> None:
-    seller = Seller(4)
+    seller = Seller(3)
     page = await AsyncPage.first(seller.afetch, limit=2)
     nxt = await page.get_next_page()
-    assert nxt.items == ["item-2", "item-3"] and not nxt.has_next_page()
+    assert nxt.items == ["item-2"] and not nxt.has_next_page()
     with pytest.raises(NoNextPageError):
         await nxt.get_next_page()
-    assert repr(nxt).startswith("AsyncPage(offset=2, limit=2, count=2")
+    assert repr(nxt).startswith("AsyncPage(offset=2, limit=2, count=1")
 
 
 async def test_async_iteration_does_not_hold_earlier_pages() -> None:
