@@ -47,10 +47,10 @@ if TYPE_CHECKING:
         LegatoClient,
     )
     from ._index import OperationRecord, OperationTable, model, operations
-    from ._listener import Notification, NotificationListener
     from ._pagination import AsyncPage, SyncPage
     from ._resource import RawResponse, Subscription
     from ._waiting import WaitTimeoutError
+    from .notifications import Notification, NotificationListener
 
 from ._version import __version__ as __version__
 
@@ -64,8 +64,8 @@ _LAZY = {
     "BearerToken": "._auth",
     "OAuth2ClientCredentials": "._auth",
     "TokenRequestError": "._auth",
-    "Notification": "._listener",
-    "NotificationListener": "._listener",
+    "Notification": ".notifications",
+    "NotificationListener": ".notifications",
     "SyncPage": "._pagination",
     "AsyncPage": "._pagination",
     "RawResponse": "._resource",

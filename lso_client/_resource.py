@@ -431,17 +431,29 @@ def event_query(event_types: Iterator[str] | list[str] | tuple[str, ...] | None)
     return f"eventType={','.join(types)}" if types else None
 
 
-def _callback_of(target: Any) -> str:
+def _callback_of(target: Any, own_path: bool | str | None) -> str:
+    """The callback URL for `target` (a listener or a URL); with `own_path`, a path of
+    its own under it (`.../subscriptions/<id>`). None: own path for a listener that
+    offers one (`callback_url`), the URL as given otherwise."""
     url = getattr(target, "url", target)
     if not isinstance(url, str):
         raise TypeError("subscribe() takes a NotificationListener or a callback URL")
-    return url
+    if own_path is None:
+        own_path = callable(getattr(target, "callback_url", None))
+    if own_path is False:
+        return url
+    from .notifications._listener import subscription_callback
+
+    return subscription_callback(url, None if own_path is True else own_path)
 
 
 def _subscription_body(
-    listener: Any, event_types: list[str] | tuple[str, ...] | None, query: str | None
+    listener: Any,
+    event_types: list[str] | tuple[str, ...] | None,
+    query: str | None,
+    own_path: bool | str | None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"callback": _callback_of(listener)}
+    body: dict[str, Any] = {"callback": _callback_of(listener, own_path)}
     found = query if query is not None else event_query(event_types)
     if found is not None:
         body["query"] = found
@@ -449,14 +461,22 @@ def _subscription_body(
 
 
 class Subscription:
-    """A registered hub; unregistered when its `with` block ends."""
+    """A registered hub; unregistered when its `with` block ends.
 
-    def __init__(self, hub: Any, registration: Any) -> None:
+    `callback` is the URL registered; `path_id` the id of its own callback path
+    (`Notification.subscription` of the events it brings), None without one.
+    """
+
+    def __init__(self, hub: Any, registration: Any, callback: str | None = None) -> None:
         self.hub = hub
         self.registration = registration
+        self.callback = callback
+        marker = "/subscriptions/"
+        self.path_id = callback.rsplit(marker, 1)[1] if callback and marker in callback else None
 
     @property
     def id(self) -> str:
+        """The hub registration's id."""
         return str(self.registration.id)
 
 
@@ -473,13 +493,20 @@ class SyncHubResource(SyncResource):
         *,
         event_types: list[str] | tuple[str, ...] | None = None,
         query: str | None = None,
+        own_path: bool | str | None = None,
     ) -> _SyncSubscriptionContext:
         """Register `listener` (or a callback URL) on entry, unregister on exit.
 
         `with client.hubs.service_ordering.subscribe(listener, event_types=[...]) as sub:`
+
+        `own_path`: give this hub a callback path of its own under the listener
+        (`<url>/subscriptions/<id>`; a str is the id to use, True a new opaque one), so
+        its events say which subscription they came through (`Notification.subscription`)
+        and two sellers' equal `eventId`s are both delivered. The default does so for a
+        `NotificationListener` and registers a plain callback URL as given.
         """
         return _SyncSubscriptionContext(
-            self, _subscription_body(listener, event_types, query), listener
+            self, _subscription_body(listener, event_types, query, own_path), listener
         )
 
 
@@ -492,7 +519,7 @@ class _SyncSubscriptionContext:
 
     def __enter__(self) -> Subscription:
         registration = self._hub.register(self._body)
-        self.subscription = Subscription(self._hub, registration)
+        self.subscription = Subscription(self._hub, registration, self._body["callback"])
         self._hub._client._attach_listener(self._hub._module, self._listener)
         return self.subscription
 
@@ -515,10 +542,13 @@ class AsyncHubResource(AsyncResource):
         *,
         event_types: list[str] | tuple[str, ...] | None = None,
         query: str | None = None,
+        own_path: bool | str | None = None,
     ) -> _AsyncSubscriptionContext:
-        """`async with client.hubs.service_ordering.subscribe(listener, ...) as sub:`"""
+        """`async with client.hubs.service_ordering.subscribe(listener, ...) as sub:`
+
+        As the sync `subscribe`, `own_path` included."""
         return _AsyncSubscriptionContext(
-            self, _subscription_body(listener, event_types, query), listener
+            self, _subscription_body(listener, event_types, query, own_path), listener
         )
 
 
@@ -531,7 +561,7 @@ class _AsyncSubscriptionContext:
 
     async def __aenter__(self) -> Subscription:
         registration = await self._hub.register(self._body)
-        self.subscription = Subscription(self._hub, registration)
+        self.subscription = Subscription(self._hub, registration, self._body["callback"])
         self._hub._client._attach_listener(self._hub._module, self._listener)
         return self.subscription
 

@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any
 
 from .._operations import REFERENCE_POINTS
-from .._server import BackgroundServer
+from ..notifications._server import BackgroundServer
 from ._alarms import AlarmManagementApi
 from ._catalog import ServiceCatalogApi
 from ._http import (

@@ -167,13 +167,13 @@ def test_catalog_schemas_from_other_files_are_bundled() -> None:
 
 
 def test_spec_errors_are_corrected_in_the_models() -> None:
-    from lso_client._events import CatalogResolver
     from lso_client._generated import (
         alarm_notification_v3,
         performance_notification_v2,
         service_function_testing_notification_v3,
     )
     from lso_client._parsing import parse_python
+    from lso_client.notifications import CatalogResolver
 
     # Every alarm listener path resolves to its own event, not to AlarmEvent (whose
     # eventType allows only alarmAttributeValueChangeEvent).

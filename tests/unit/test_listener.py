@@ -17,9 +17,8 @@ import httpx
 import pytest
 from pydantic import BaseModel, Field
 
-from lso_client._listener import Notification, NotificationListener
 from lso_client._model import MefModel
-from lso_client._server import BackgroundServer
+from lso_client.notifications import BackgroundServer, Notification, NotificationListener
 
 BASE = "/hooks/mefApi/allegro/serviceOrderingNotification/v1/listener"
 STATE_CHANGE = "serviceOrderStateChangeEvent"
@@ -93,6 +92,7 @@ def serve() -> Iterator[Callable[..., NotificationListener]]:
 
     def make(**kwargs: Any) -> NotificationListener:
         kwargs.setdefault("resolver", Resolver())
+        kwargs.setdefault("inbox", "memory")
         listener = NotificationListener(**kwargs).start()
         started.append(listener)
         return listener
@@ -580,7 +580,8 @@ def test_failing_handler_is_logged_and_does_not_break_anything(
     client: httpx.Client,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    listener = serve()
+    # One attempt: the failures make dead letters at once (retries are tested apart).
+    listener = serve(max_attempts=1)
     after = Recorder()
 
     @listener.on()
@@ -599,7 +600,9 @@ def test_failing_handler_is_logged_and_does_not_break_anything(
     assert after.ids == ["1", "2"]
     stats = listener.stats
     assert stats.handler_errors == 4
-    assert stats.delivered == 2
+    # Not every handler succeeded: the events are dead letters, not delivered.
+    assert (stats.delivered, stats.dead_lettered) == (0, 2)
+    assert sorted(str(d.notification.event_id) for d in listener.dead_letters()) == ["1", "2"]
     failures = [r for r in caplog.records if r.exc_info is not None]
     assert {type(r.exc_info[1]) for r in failures if r.exc_info} == {RuntimeError, ValueError}
 
@@ -614,7 +617,7 @@ def test_responds_before_handlers_finish_and_stop_waits_for_them(
         release.wait(5)
         finished.append(str(n.event_id))
 
-    listener = NotificationListener().start()
+    listener = NotificationListener(inbox="memory").start()
     try:
         listener.add_handler(slow)
         started = time.monotonic()
@@ -749,7 +752,7 @@ def test_oversized_bodies_are_413(
 
 
 def test_mounted_inside_another_asgi_app(client: httpx.Client) -> None:
-    listener = NotificationListener(resolver=Resolver())
+    listener = NotificationListener(resolver=Resolver(), inbox="memory")
     rec = Recorder()
     listener.add_handler(rec)
 
@@ -773,7 +776,7 @@ def test_mounted_inside_another_asgi_app(client: httpx.Client) -> None:
 
 
 async def test_prefix_stripping_mount_reports_the_full_path() -> None:
-    listener = NotificationListener(resolver=Resolver())
+    listener = NotificationListener(resolver=Resolver(), inbox="memory")
     got: list[Notification] = []
     listener.add_handler(got.append)
     body = json.dumps(envelope()).encode()
@@ -801,7 +804,7 @@ async def test_prefix_stripping_mount_reports_the_full_path() -> None:
 
 
 async def test_lifespan_and_websocket_scopes() -> None:
-    listener = NotificationListener()
+    listener = NotificationListener(inbox="memory")
     incoming = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
     sent: list[MutableMapping[str, Any]] = []
 
@@ -823,7 +826,7 @@ async def test_lifespan_and_websocket_scopes() -> None:
 
 
 async def test_client_disconnect_while_reading_is_rejected() -> None:
-    listener = NotificationListener()
+    listener = NotificationListener(inbox="memory")
     incoming: list[MutableMapping[str, Any]] = [
         {"type": "http.request", "body": b'{"eventId"', "more_body": True},
         {"type": "http.disconnect"},
@@ -843,7 +846,7 @@ async def test_client_disconnect_while_reading_is_rejected() -> None:
 
 
 def test_context_manager_and_url() -> None:
-    listener = NotificationListener()
+    listener = NotificationListener(inbox="memory")
     with pytest.raises(RuntimeError):
         _ = listener.url
     with listener as running:

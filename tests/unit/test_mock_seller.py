@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lso_client._server import BackgroundServer
+from lso_client.notifications import BackgroundServer
 from lso_client.testing import SCENARIOS, MockSeller, Scenario, Step
 
 # The fixture the `pytest11` entry point provides, imported so that the tests also run
@@ -706,7 +706,8 @@ def test_plugin_import_is_light() -> None:
         "print(sorted(m for m in ('uvicorn', 'lso_client.testing._seller') "
         "if m in sys.modules))"
     )
-    root = Path(importlib.import_module("lso_client._server").__file__ or "").parents[1]
+    server = importlib.import_module("lso_client.notifications._server")
+    root = Path(server.__file__ or "").parents[2]
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     )

@@ -23,7 +23,7 @@ import yaml  # type: ignore[import-untyped]
 from pydantic import BaseModel, TypeAdapter
 
 from lso_client import AllegroClient, InterludeClient, LegatoClient
-from lso_client._server import BackgroundServer
+from lso_client.notifications import BackgroundServer
 from lso_client.testing import MockSeller, example_service_order
 
 REFERENCE_POINTS = ("allegro", "interlude", "legato")

@@ -24,7 +24,7 @@ from lso_client._errors import ConflictError, NotFoundError, UnprocessableEntity
 from lso_client._generated import fault_management_v3 as fm
 from lso_client._generated import performance_monitoring_v5 as pm
 from lso_client._generated import service_function_testing_v3 as sft
-from lso_client._server import BackgroundServer
+from lso_client.notifications import BackgroundServer
 from lso_client.testing._fault import FaultManagementApi
 from lso_client.testing._http import Receive, Router, Scope, Send, read_request, send_response
 from lso_client.testing._jobs import JobApi

@@ -13,13 +13,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ._operations import REFERENCE_POINTS, ApiDefinition, model_module
+from .._operations import REFERENCE_POINTS, ApiDefinition, model_module
 
 __all__ = ["CatalogResolver"]
 
 
 def _catalog() -> Any:
-    from ._generated import _catalog
+    from .._generated import _catalog
 
     return _catalog
 
