@@ -13,8 +13,15 @@ import httpx
 from typing_extensions import Self, Unpack
 
 from ._auth import BearerToken
+from ._logging import redact_url
 from ._operations import api_definition
-from ._transport import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncTransport, SyncTransport
+from ._transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    AsyncTransport,
+    SyncTransport,
+)
 
 __all__ = ["AsyncBaseClient", "AsyncHubs", "SyncBaseClient", "SyncHubs"]
 
@@ -28,6 +35,8 @@ class ClientSettings(TypedDict, total=False):
     max_retries: int
     deadline: float | None
     retry_non_idempotent: bool
+    max_retry_after: float
+    max_response_bytes: int | None
     strict: bool
     default_headers: Mapping[str, str] | None
     api_base_urls: Mapping[str, str] | None
@@ -40,6 +49,8 @@ class CallSettings(TypedDict, total=False):
     max_retries: int
     deadline: float | None
     retry_non_idempotent: bool
+    max_retry_after: float
+    max_response_bytes: int | None
     strict: bool
     default_headers: Mapping[str, str] | None
 
@@ -52,6 +63,9 @@ class _ClientConfig:
     `strict=True` raises on responses that depart from the spec instead of recording
     the departures. `api_base_urls` maps an API family (`"service_ordering"`) or a
     generated module to a full base URL, for sellers that deviate from the MEF paths.
+    `max_retry_after` is the longest `Retry-After` wait honoured (longer: the 429 is
+    raised); `max_response_bytes` the largest response body accepted, after decompression
+    (`ResponseTooLargeError` beyond; None: no limit).
     """
 
     reference_point: ClassVar[str]
@@ -67,6 +81,8 @@ class _ClientConfig:
         max_retries: int = DEFAULT_MAX_RETRIES,
         deadline: float | None = None,
         retry_non_idempotent: bool = False,
+        max_retry_after: float = 60.0,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
         strict: bool = False,
         default_headers: Mapping[str, str] | None = None,
         api_base_urls: Mapping[str, str] | None = None,
@@ -86,6 +102,8 @@ class _ClientConfig:
             "max_retries": max_retries,
             "deadline": deadline,
             "retry_non_idempotent": retry_non_idempotent,
+            "max_retry_after": max_retry_after,
+            "max_response_bytes": max_response_bytes,
             "default_headers": dict(default_headers or {}),
         }
         self._listeners: dict[str, list[Any]] = {}
@@ -138,7 +156,8 @@ class _ClientConfig:
         return clone
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r})"
+        # The base URL may carry userinfo or a key in its query: never shown.
+        return f"{type(self).__name__}(base_url={redact_url(self.base_url)!r})"
 
 
 class SyncBaseClient(_ClientConfig):

@@ -25,10 +25,13 @@ __all__ = [
     "LSOError",
     "NotFoundError",
     "NotSupportedError",
+    "OutcomeUnknownError",
+    "OutcomeUnknownTimeoutError",
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestValidationError",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "UnprocessableEntityError",
     "error_for_response",
@@ -71,6 +74,11 @@ class APIError(LSOError):
     """Something went wrong while talking to the seller."""
 
     def __init__(self, message: str, *, request: httpx.Request | None) -> None:
+        # Messages name URLs: their userinfo and credential query values never show
+        # (`str`, `repr`, tracebacks, logs). `exc.request` keeps the request as sent.
+        from ._logging import redact_text
+
+        message = redact_text(message)
         super().__init__(message)
         self.message = message
         self.request = request
@@ -92,6 +100,30 @@ class APITimeoutError(APIConnectionError):
         self, message: str = "Request timed out.", *, request: httpx.Request | None
     ) -> None:
         super().__init__(message, request=request)
+
+
+class OutcomeUnknownError(APIConnectionError):
+    """A POST or PATCH may have reached the seller, but no answer came back (the connection
+    dropped or timed out after the request was sent): the seller may or may not have acted.
+
+    `request` is the request sent. A request that never left (connection refused) raises a
+    plain `APIConnectionError` instead. For creates carrying a buyer-chosen key, the
+    resource's `reconcile(body)` finds out whether the object was created.
+    """
+
+
+class OutcomeUnknownTimeoutError(OutcomeUnknownError, APITimeoutError):
+    """An `OutcomeUnknownError` caused by a timeout or the deadline (also an `APITimeoutError`)."""
+
+
+class ResponseTooLargeError(APIError):
+    """The response body grew past `max_response_bytes` (counted after decompression), so
+    reading stopped. `limit` is the limit that applied; raise it per client or per call
+    (`max_response_bytes=`)."""
+
+    def __init__(self, message: str, *, request: httpx.Request | None, limit: int) -> None:
+        super().__init__(message, request=request)
+        self.limit = limit
 
 
 class ResponseValidationError(APIError):

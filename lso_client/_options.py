@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import httpx
 
@@ -56,6 +56,13 @@ class RequestOptions:
     extra_query: Mapping[str, object] | None = None
     # Opt in to retrying POST/PATCH even when the request may have reached the server.
     retry_non_idempotent: bool | NotGiven = NOT_GIVEN
+    # Largest response body accepted, in decoded bytes; None: no limit.
+    max_response_bytes: int | NotGiven | None = NOT_GIVEN
+    # Before re-sending a POST whose outcome is unknown: find what it created. Called with
+    # the seconds left before the deadline (None: no deadline); returns the response to
+    # answer the call with (the object found), or None when nothing was created. Returns
+    # an awaitable of that in the async transport.
+    reconcile: Callable[[float | None], Any] | None = None
 
 
 NO_OPTIONS: Final = RequestOptions()

@@ -61,11 +61,20 @@ class CallOptions(TypedDict, total=False):
     extra_headers: Mapping[str, str]
     extra_query: Mapping[str, object]
     retry_non_idempotent: bool
+    max_response_bytes: int | None
     strict: bool
 
 
 _TRANSPORT_OPTIONS = frozenset(
-    {"timeout", "max_retries", "deadline", "extra_headers", "extra_query", "retry_non_idempotent"}
+    {
+        "timeout",
+        "max_retries",
+        "deadline",
+        "extra_headers",
+        "extra_query",
+        "retry_non_idempotent",
+        "max_response_bytes",
+    }
 )
 
 

@@ -23,6 +23,7 @@ import httpx
 from typing_extensions import Self
 
 from . import _logging
+from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyBudget, read_body_async, read_body_sync
 from ._deadline import Deadline, as_timeout, cap_timeout
 from ._errors import error_for_response
 from ._headers import JSON_CONTENT_TYPE, USER_AGENT, build_headers
@@ -49,6 +50,7 @@ from ._retry import (
 from ._shortcuts import request_url, use_set_cookie_jar
 
 __all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "JSON_CONTENT_TYPE",
@@ -101,6 +103,7 @@ class _TransportBase(Generic[_C]):
         retry_non_idempotent: bool = False,
         max_retry_delay: float = 8.0,
         max_retry_after: float = 60.0,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
@@ -112,6 +115,7 @@ class _TransportBase(Generic[_C]):
         self.retry_non_idempotent = retry_non_idempotent
         self.max_retry_delay = max_retry_delay
         self.max_retry_after = max_retry_after
+        self.max_response_bytes = max_response_bytes
         # Injection points for tests and simulations; the defaults are the real thing.
         self._clock: Callable[[], float] = time.monotonic
         self._random: Callable[[], float] = random.random
@@ -154,6 +158,7 @@ class _TransportBase(Generic[_C]):
         retry_non_idempotent: bool | NotGiven = NOT_GIVEN,
         max_retry_delay: float | NotGiven = NOT_GIVEN,
         max_retry_after: float | NotGiven = NOT_GIVEN,
+        max_response_bytes: int | NotGiven | None = NOT_GIVEN,
     ) -> Self:
         """A copy with some settings changed, sharing this transport's httpx client and pool.
 
@@ -175,6 +180,7 @@ class _TransportBase(Generic[_C]):
             retry_non_idempotent=pick(retry_non_idempotent, self.retry_non_idempotent),
             max_retry_delay=pick(max_retry_delay, self.max_retry_delay),
             max_retry_after=pick(max_retry_after, self.max_retry_after),
+            max_response_bytes=pick(max_response_bytes, self.max_response_bytes),
         )
         copy._owns_client = False
         copy._clock, copy._random, copy._sleep = self._clock, self._random, self._sleep
@@ -240,6 +246,23 @@ class _TransportBase(Generic[_C]):
         _logging.log_request(request, retries=retries)
         return request
 
+    def _body_budget(
+        self, plan: CallPlan, request: httpx.Request, options: RequestOptions
+    ) -> BodyBudget:
+        """How much the body of `request`'s response may take: the size limit, and the
+        time left (the read timeout counted from the response head, and the deadline)."""
+        limit = (
+            self.max_response_bytes
+            if isinstance(options.max_response_bytes, NotGiven)
+            else options.max_response_bytes
+        )
+        timeouts = request.extensions.get("timeout")
+        seconds = timeouts.get("read") if isinstance(timeouts, dict) else None
+        if plan.deadline is not None:
+            remaining = plan.deadline.remaining()
+            seconds = remaining if seconds is None else min(seconds, remaining)
+        return BodyBudget(limit, seconds)
+
     def _finish(
         self, plan: CallPlan, request: httpx.Request, response: httpx.Response, started: float
     ) -> httpx.Response:
@@ -304,7 +327,8 @@ class SyncTransport(_TransportBase[httpx.Client]):
             )
             started = time.perf_counter()
             try:
-                response = self.http_client.send(request, auth=self._auth_for_send())
+                response = self.http_client.send(request, auth=self._auth_for_send(), stream=True)
+                read_body_sync(response, self._body_budget(plan, request, opts))
             except httpx.RequestError as exc:
                 self._fail(plan, request, exc, started)
             return self._finish(plan, request, response, started)
@@ -367,7 +391,10 @@ class AsyncTransport(_TransportBase[httpx.AsyncClient]):
             )
             started = time.perf_counter()
             try:
-                response = await self.http_client.send(request, auth=self._auth_for_send())
+                response = await self.http_client.send(
+                    request, auth=self._auth_for_send(), stream=True
+                )
+                await read_body_async(response, self._body_budget(plan, request, opts))
             except httpx.RequestError as exc:
                 self._fail(plan, request, exc, started)
             return self._finish(plan, request, response, started)

@@ -1,0 +1,264 @@
+"""Reading a response body within bounds of time and size.
+
+httpcore's read timeout applies to each socket read, so a seller that drips a body a byte
+at a time keeps a call alive indefinitely, and httpx inflates a compressed body whole, so a
+small gzip body can take gigabytes. Here the body is read from the stream:
+
+- against a wall-clock end (the earlier of the call's deadline and the read timeout counted
+  from the response head): checked between chunks; the first read waits at most until the
+  end (its per-read timeout is capped); a later read that would block is cut by the
+  watchdog, which shuts the connection's socket down at the end (sync), or by a cancel
+  scope (async);
+- against a size limit counted on the decoded bytes as they arrive: compressed input is
+  decoded in small slices, so a gzip bomb stops near the limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+import httpx
+
+from . import _logging
+from ._errors import ResponseTooLargeError
+
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "BodyBudget", "read_body_async", "read_body_sync"]
+
+DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
+# Compressed input is decoded this many bytes at a time; deflate expands at most ~1032x,
+# so one slice adds at most ~4 MiB beyond the limit.
+_DECODE_SLICE = 4096
+
+
+class BodyBudget:
+    """What one response body may take: a size limit (decoded bytes; None: no limit) and a
+    time left in seconds (None: no bound)."""
+
+    __slots__ = ("limit", "seconds")
+
+    def __init__(self, limit: int | None, seconds: float | None) -> None:
+        self.limit = limit
+        self.seconds = seconds
+
+
+def _too_large(request: httpx.Request, limit: int) -> ResponseTooLargeError:
+    return ResponseTooLargeError(
+        f"{request.method} {_logging.redact_url(request.url)}: the response body exceeds "
+        f"max_response_bytes={limit:,} (counted after decompression); pass a larger "
+        "max_response_bytes to the client or to the call to accept it",
+        request=request,
+        limit=limit,
+    )
+
+
+def _timed_out(request: httpx.Request) -> httpx.ReadTimeout:
+    return httpx.ReadTimeout("the response body did not arrive in time", request=request)
+
+
+class _Reader:
+    """The bookkeeping shared by the sync and async loops."""
+
+    def __init__(self, response: httpx.Response, budget: BodyBudget) -> None:
+        self.response = response
+        self.request = response.request
+        self.limit = budget.limit
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.end = None if budget.seconds is None else time.monotonic() + budget.seconds
+        headers = response.headers
+        encoding = headers.get("content-encoding")
+        self.decoder: Any = (
+            response._get_content_decoder() if encoding and encoding != "identity" else None
+        )
+        length = headers.get("content-length")
+        self.length = int(length) if length is not None and length.isdigit() else None
+        limit = self.limit
+        if limit is not None and self.decoder is None and (self.length or 0) > limit:
+            raise _too_large(self.request, limit)
+        if self.end is not None:
+            # The first read of the body waits no longer than the time left; httpcore reads
+            # this per-read timeout when the body's first read begins.
+            timeouts = self.request.extensions.get("timeout")
+            if isinstance(timeouts, dict):
+                current = timeouts.get("read")
+                left = max(budget.seconds or 0.0, 0.0)
+                timeouts["read"] = left if current is None else min(current, left)
+
+    def time_left(self) -> float | None:
+        return None if self.end is None else self.end - time.monotonic()
+
+    def check_time(self) -> None:
+        if self.end is not None and time.monotonic() >= self.end:
+            raise _timed_out(self.request)
+
+    def add(self, chunk: bytes) -> None:
+        if self.decoder is None:
+            self._keep(chunk)
+            return
+        for start in range(0, len(chunk), _DECODE_SLICE):
+            self._keep(self.decoder.decode(chunk[start : start + _DECODE_SLICE]))
+
+    def _keep(self, data: bytes) -> None:
+        if not data:
+            return
+        self.size += len(data)
+        if self.limit is not None and self.size > self.limit:
+            raise _too_large(self.request, self.limit)
+        self.parts.append(data)
+
+    def more_to_read(self) -> bool:
+        """Whether the next chunk may need the socket (it is known complete otherwise)."""
+        return self.length is None or self.response.num_bytes_downloaded < self.length
+
+    def finish(self) -> None:
+        if self.decoder is not None:
+            self._keep(self.decoder.flush())
+        parts = self.parts
+        self.response._content = parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def read_body_sync(response: httpx.Response, budget: BodyBudget) -> None:
+    """Read `response`'s body into `response.content` within `budget`; close the response.
+
+    Raises `httpx.ReadTimeout` when the time runs out, `ResponseTooLargeError` past the limit.
+    """
+    watch: _Watch | None = None
+    try:
+        reader = _Reader(response, budget)
+        try:
+            for chunk in response.iter_raw():
+                reader.add(chunk)
+                reader.check_time()
+                if watch is None and reader.end is not None and reader.more_to_read():
+                    watch = _arm_watchdog(response, reader.time_left() or 0.0)
+            reader.finish()
+        except httpx.TransportError:
+            if watch is not None and watch.fired:
+                raise _timed_out(reader.request) from None
+            raise
+    finally:
+        if watch is not None:
+            watch.cancel()
+        response.close()
+
+
+async def read_body_async(response: httpx.Response, budget: BodyBudget) -> None:
+    """`read_body_sync` for an async response; the end is enforced by a cancel scope."""
+    try:
+        reader = _Reader(response, budget)
+        left = reader.time_left()
+        if left is None:
+            async for chunk in response.aiter_raw():
+                reader.add(chunk)
+        else:
+            import anyio
+
+            with anyio.move_on_after(max(left, 0.0)) as scope:
+                async for chunk in response.aiter_raw():
+                    reader.add(chunk)
+                    reader.check_time()
+            if scope.cancelled_caught:
+                raise _timed_out(reader.request)
+        reader.finish()
+    finally:
+        await response.aclose()
+
+
+# --------------------------------------------------------------------------- the watchdog
+
+
+class _Watch:
+    """One armed bound: at `when`, shut down `sock` unless cancelled first."""
+
+    __slots__ = ("cancelled", "fired", "lock", "sock", "when")
+
+    def __init__(self, when: float, sock: socket.socket) -> None:
+        self.when = when
+        self.sock = sock
+        self.fired = False
+        self.cancelled = False
+        self.lock = threading.Lock()
+
+    def cancel(self) -> None:
+        with self.lock:
+            self.cancelled = True
+
+    def fire(self) -> None:
+        with self.lock:
+            if self.cancelled:
+                return
+            self.fired = True
+            # The plain socket's shutdown (not SSLSocket's, which drops its TLS object
+            # under the reader's feet): a blocked recv returns at once.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One daemon thread firing the watches of every slow body, earliest first."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, _Watch]] = []
+        self._counter = itertools.count()
+        self._wake = threading.Condition(threading.Lock())
+        self._thread: threading.Thread | None = None
+        self._compact_at = 1024
+
+    def arm(self, seconds: float, sock: socket.socket) -> _Watch:
+        watch = _Watch(time.monotonic() + seconds, sock)
+        with self._wake:
+            if len(self._heap) >= self._compact_at:
+                # Watches are cancelled where they are; drop the dead ones now and then.
+                self._heap = [entry for entry in self._heap if not entry[2].cancelled]
+                heapq.heapify(self._heap)
+                self._compact_at = max(1024, 2 * len(self._heap))
+            heapq.heappush(self._heap, (watch.when, next(self._counter), watch))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="lso-client-body-watchdog", daemon=True
+                )
+                self._thread.start()
+            elif self._heap[0][2] is watch:
+                self._wake.notify()
+        return watch
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._heap and self._heap[0][2].cancelled:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._wake.wait()
+                    continue
+                when, _, watch = self._heap[0]
+                now = time.monotonic()
+                if when > now:
+                    self._wake.wait(when - now)
+                    continue
+                heapq.heappop(self._heap)
+            watch.fire()
+
+
+_WATCHDOG = _Watchdog()
+
+
+def _arm_watchdog(response: httpx.Response, seconds: float) -> _Watch | None:
+    """Arm the watchdog on the socket of `response`'s HTTP/1.1 connection (an HTTP/2
+    socket is shared, and a mocked transport has none: those keep the per-read bound)."""
+    if response.http_version != "HTTP/1.1":
+        return None
+    stream = response.extensions.get("network_stream")
+    get_extra_info: Callable[[str], Any] | None = getattr(stream, "get_extra_info", None)
+    if get_extra_info is None:
+        return None
+    sock = get_extra_info("socket")
+    if not isinstance(sock, socket.socket):
+        return None
+    return _WATCHDOG.arm(seconds, sock)

@@ -1,0 +1,193 @@
+"""Every call ends, in bounded time and memory, and in an `LSOError`: over real loopback
+HTTP against the faulty seller."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import tracemalloc
+from collections.abc import Callable
+
+import pytest
+from _faulty import Drip, FaultySeller, Reply, Request, gzip_bomb
+
+from lso_client import (
+    AllegroClient,
+    APITimeoutError,
+    AsyncAllegroClient,
+    LSOError,
+    ResponseTooLargeError,
+)
+
+Start = Callable[..., FaultySeller]
+
+ORDER = {"id": "so-1", "state": "acknowledged", "externalId": "x-1", "href": "/so/so-1"}
+MIB = 1024 * 1024
+
+
+def order_reply() -> Reply:
+    return Reply.json(ORDER)
+
+
+# --------------------------------------------------------------------------- time bounds
+
+
+def test_a_dripping_body_ends_at_the_deadline(faulty_seller: Start) -> None:
+    seller = faulty_seller(lambda request: Drip(order_reply(), interval=0.2))
+    with AllegroClient(seller.url, max_retries=0) as client:
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError, match="Deadline of 2s"):
+            client.service_orders.retrieve("so-1", deadline=2)
+        assert time.monotonic() - started < 2 + 1.0
+
+
+def test_the_read_timeout_bounds_the_whole_body(faulty_seller: Start) -> None:
+    seller = faulty_seller(lambda request: Drip(order_reply(), interval=0.2))
+    with AllegroClient(seller.url, max_retries=0, timeout=1) as client:
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError):
+            client.service_orders.retrieve("so-1")
+        assert time.monotonic() - started < 1 + 1.0
+
+
+def test_a_read_that_blocks_after_part_of_the_body_is_cut_at_the_deadline(
+    faulty_seller: Start,
+) -> None:
+    # A chunk at 1.8 s, then nothing until 3.6 s: the second read would outlive the
+    # deadline by most of the per-read timeout; the watchdog ends it at the deadline.
+    seller = faulty_seller(lambda request: Drip(order_reply(), interval=1.8, chunk=10))
+    with AllegroClient(seller.url, max_retries=0) as client:
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError, match="Deadline of 2s"):
+            client.service_orders.retrieve("so-1", deadline=2)
+        assert time.monotonic() - started < 2 + 0.8
+
+
+def test_the_connection_pool_survives_a_watched_body(faulty_seller: Start) -> None:
+    # Bodies long enough to arm the watchdog, then cancelled: the pooled connection is
+    # reused and never shut down afterwards.
+    body = {"id": "so-1", "note": "x" * 300_000}
+    seller = faulty_seller(lambda request: Reply.json(body))
+    with AllegroClient(seller.url, max_retries=0) as client:
+        for _ in range(5):
+            raw = client.service_orders.with_raw_response.retrieve("so-1", deadline=0.5)
+            assert len(raw.http_response.content) > 300_000
+        time.sleep(0.7)  # past every watch's time
+        raw = client.service_orders.with_raw_response.retrieve("so-1")
+        assert raw.status_code == 200
+    assert seller.connections_accepted == 1
+
+
+def test_async_dripping_body_ends_at_the_deadline(faulty_seller: Start) -> None:
+    seller = faulty_seller(lambda request: Drip(order_reply(), interval=0.2))
+
+    async def main() -> None:
+        async with AsyncAllegroClient(seller.url, max_retries=0) as client:
+            with pytest.raises(APITimeoutError, match="Deadline of 2s"):
+                await client.service_orders.retrieve("so-1", deadline=2)
+
+    started = time.monotonic()
+    asyncio.run(main())
+    assert time.monotonic() - started < 2 + 1.0
+
+
+def test_async_read_timeout_bounds_the_whole_body(faulty_seller: Start) -> None:
+    seller = faulty_seller(lambda request: Drip(order_reply(), interval=0.2))
+
+    async def main() -> None:
+        async with AsyncAllegroClient(seller.url, max_retries=0, timeout=1) as client:
+            with pytest.raises(APITimeoutError):
+                await client.service_orders.retrieve("so-1")
+
+    started = time.monotonic()
+    asyncio.run(main())
+    assert time.monotonic() - started < 1 + 1.0
+
+
+# --------------------------------------------------------------------------- size bounds
+
+BOMB_SIZE = 200 * MIB
+LIMIT = 8 * MIB
+
+
+@pytest.fixture(scope="module")
+def bomb() -> bytes:
+    return gzip_bomb(BOMB_SIZE)
+
+
+def bomb_handler(body: bytes) -> Callable[[Request], Reply]:
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    return lambda request: Reply(200, headers, body)
+
+
+def test_a_gzip_bomb_stops_at_the_limit_in_bounded_memory(
+    faulty_seller: Start, bomb: bytes
+) -> None:
+    seller = faulty_seller(bomb_handler(bomb))
+    with AllegroClient(seller.url, max_retries=0, max_response_bytes=LIMIT) as client:
+        tracemalloc.start()
+        try:
+            with pytest.raises(ResponseTooLargeError, match="max_response_bytes") as caught:
+                client.service_orders.retrieve("so-1")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert caught.value.limit == LIMIT
+    assert isinstance(caught.value, LSOError)
+    assert peak < LIMIT + 16 * MIB, f"peak {peak / MIB:.0f} MiB"
+
+
+def test_the_limit_is_set_per_call(faulty_seller: Start, bomb: bytes) -> None:
+    seller = faulty_seller(bomb_handler(bomb))
+    with (
+        AllegroClient(seller.url, max_retries=0) as client,
+        pytest.raises(ResponseTooLargeError) as caught,
+    ):
+        client.service_orders.retrieve("so-1", max_response_bytes=MIB)
+    assert caught.value.limit == MIB
+
+
+def test_the_limit_is_set_by_with_options(faulty_seller: Start) -> None:
+    seller = faulty_seller(lambda request: Reply.json({"id": "so-1", "note": "x" * 5000}))
+    with AllegroClient(seller.url, max_retries=0) as client:
+        small = client.with_options(max_response_bytes=1000)
+        with pytest.raises(ResponseTooLargeError):
+            small.service_orders.retrieve("so-1")
+        assert client.service_orders.retrieve("so-1").id == "so-1"
+
+
+def test_an_oversized_plain_body_is_refused_before_it_is_read(faulty_seller: Start) -> None:
+    seller = faulty_seller(lambda request: Reply.json({"id": "so-1", "note": "x" * 3 * MIB}))
+    with (
+        AllegroClient(seller.url, max_retries=0, max_response_bytes=MIB) as client,
+        pytest.raises(ResponseTooLargeError),
+    ):
+        client.service_orders.retrieve("so-1")
+
+
+def test_async_gzip_bomb_stops_at_the_limit(faulty_seller: Start, bomb: bytes) -> None:
+    seller = faulty_seller(bomb_handler(bomb))
+
+    async def main() -> None:
+        async with AsyncAllegroClient(seller.url, max_retries=0) as client:
+            with pytest.raises(ResponseTooLargeError):
+                await client.service_orders.retrieve("so-1", max_response_bytes=LIMIT)
+
+    tracemalloc.start()
+    try:
+        asyncio.run(main())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < LIMIT + 16 * MIB, f"peak {peak / MIB:.0f} MiB"
+
+
+def test_a_gzip_body_under_the_limit_is_decoded(faulty_seller: Start) -> None:
+    import gzip
+    import json
+
+    body = gzip.compress(json.dumps(ORDER).encode())
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    seller = faulty_seller(lambda request: Reply(200, headers, body))
+    with AllegroClient(seller.url, max_retries=0, max_response_bytes=1000) as client:
+        assert client.service_orders.retrieve("so-1").external_id == "x-1"
