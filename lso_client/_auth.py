@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import httpx
 
 from ._errors import APIConnectionError, APITimeoutError, LSOError
+from ._logging import redact_text, redact_url
 
 if TYPE_CHECKING:
     import asyncio
@@ -70,7 +71,8 @@ class TokenRequestError(LSOError):
 
     `error`, `error_description` and `error_uri` are the RFC 6749 §5.2 fields of the
     error response when the server sent them. The client credentials are never part
-    of the message or the attributes.
+    of the message or the attributes, nor is the userinfo or a credential query value of
+    the token URL (`token_url` is redacted too).
     """
 
     def __init__(
@@ -83,9 +85,10 @@ class TokenRequestError(LSOError):
         error_description: str | None = None,
         error_uri: str | None = None,
     ) -> None:
+        message = redact_text(message)
         super().__init__(message)
         self.message = message
-        self.token_url = token_url
+        self.token_url = redact_url(token_url)
         self.status_code = status_code
         self.error = error
         self.error_description = error_description
@@ -131,7 +134,9 @@ class OAuth2ClientCredentials(httpx.Auth):
 
     Without `http_client` / `async_http_client`, each token request uses a short-lived
     client of its own, which keeps this object free of event-loop ties and of anything
-    to close.
+    to close. The token request never follows a redirect, even through a client made with
+    `follow_redirects=True`: it carries the client secret or a signed assertion, which must
+    not go to another address. A 3xx answer raises `TokenRequestError`.
     """
 
     requires_request_body = True  # a request re-sent after a 401 needs its body again
@@ -236,7 +241,7 @@ class OAuth2ClientCredentials(httpx.Auth):
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(token_url={self.token_url!r}, "
+            f"{type(self).__name__}(token_url={redact_url(self.token_url)!r}, "
             f"client_id={self.client_id!r}, scopes={list(self.scopes)!r})"
         )
 
@@ -361,11 +366,18 @@ class OAuth2ClientCredentials(httpx.Auth):
         try:
             if self._http_client is not None:
                 response = self._http_client.post(
-                    url, content=content, headers=headers, timeout=self._timeout, auth=_NO_AUTH
+                    url,
+                    content=content,
+                    headers=headers,
+                    timeout=self._timeout,
+                    auth=_NO_AUTH,
+                    follow_redirects=False,
                 )
             else:
                 with httpx.Client(timeout=self._timeout) as client:
-                    response = client.post(url, content=content, headers=headers)
+                    response = client.post(
+                        url, content=content, headers=headers, follow_redirects=False
+                    )
         except httpx.TransportError as exc:
             raise self._connection_error(exc) from exc
         return self._parse_token_response(response, started)
@@ -376,11 +388,18 @@ class OAuth2ClientCredentials(httpx.Auth):
         try:
             if self._async_http_client is not None:
                 response = await self._async_http_client.post(
-                    url, content=content, headers=headers, timeout=self._timeout, auth=_NO_AUTH
+                    url,
+                    content=content,
+                    headers=headers,
+                    timeout=self._timeout,
+                    auth=_NO_AUTH,
+                    follow_redirects=False,
                 )
             else:
                 async with httpx.AsyncClient(timeout=self._timeout) as client:
-                    response = await client.post(url, content=content, headers=headers)
+                    response = await client.post(
+                        url, content=content, headers=headers, follow_redirects=False
+                    )
         except httpx.TransportError as exc:
             raise self._connection_error(exc) from exc
         return self._parse_token_response(response, started)
@@ -399,6 +418,15 @@ class OAuth2ClientCredentials(httpx.Auth):
 
     def _parse_token_response(self, response: httpx.Response, started: float) -> _Token:
         status = response.status_code
+        if 300 <= status < 400:
+            # Not followed: where it points is not named either (it may carry secrets).
+            raise TokenRequestError(
+                f"Token request to {self.token_url} answered HTTP {status} (a redirect), which "
+                f"is not followed: the request carries the client credentials. Give the "
+                f"final token URL as token_url",
+                token_url=self.token_url,
+                status_code=status,
+            )
         try:
             data: Any = response.json()
         except ValueError:
@@ -448,7 +476,11 @@ class OAuth2ClientCredentials(httpx.Auth):
             # A margin larger than the lifetime itself would refetch on every call.
             margin = min(self._refresh_margin, expires_in / 2)
             refresh_at = started + expires_in - margin
-        logger.debug("Obtained an access token from %s (expires_in=%s)", self.token_url, expires_in)
+        logger.debug(
+            "Obtained an access token from %s (expires_in=%s)",
+            redact_url(self.token_url),
+            expires_in,
+        )
         return _Token(access_token=access_token, refresh_at=refresh_at)
 
 

@@ -4,14 +4,31 @@ The library adds no handler unless the ``LSO_CLIENT_LOG`` environment variable a
 (``debug``, ``info`` or ``warning``), so applications keep control of their logging setup.
 Request and response lines are logged at DEBUG, retries at INFO. Bodies are never logged and
 credentials are replaced by ``<redacted>`` in headers and query strings.
+
+What counts as a credential, by name (header, query or fragment parameter), case-insensitively:
+
+- a name containing ``token``, ``secret``, ``passw``, ``pwd``, ``apikey``, ``api_key``,
+  ``api-key``, ``signature``, ``credential``, ``assertion``, ``authorization``, ``cookie`` or
+  ``session`` (``access_token``, ``refresh_token``, ``client_secret``, ``password``,
+  ``client_assertion``, ``X-Amz-Signature``, ``Set-Cookie``, ``sessionId``...);
+- a name with one of the words ``key``, ``sig``, ``auth`` or ``pass`` (words split at
+  punctuation and camelCase: ``x-api-key``, ``apiKey``, ``AWSAccessKeyId``, ``sig``,
+  ``x-auth-user``; not ``keyword`` or ``author``);
+- the name ``code`` exactly (an OAuth authorization code; ``productCode`` is left alone).
+
+The userinfo of a URL (``user:password@``) is replaced as a whole: a user name alone is often
+a key. `redact_url` does URLs, `redact_headers` headers, and `redact_text` every URL inside a
+message (errors use it for their text).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import httpx
@@ -25,6 +42,7 @@ __all__ = [
     "log_retry",
     "logger",
     "redact_headers",
+    "redact_text",
     "redact_url",
 ]
 
@@ -34,13 +52,29 @@ LOG_ENV_VAR = "LSO_CLIENT_LOG"
 REDACTED = "<redacted>"
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
-_SENSITIVE_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+# Names containing these are credentials whatever their exact spelling (see the docstring).
+_SENSITIVE_FRAGMENTS = (
+    "token",
+    "secret",
+    "passw",
+    "pwd",
+    "apikey",
+    "api_key",
+    "api-key",
+    "signature",
+    "credential",
+    "assertion",
+    "authorization",
+    "cookie",
+    "session",
 )
-_SENSITIVE_QUERY = frozenset({"client_secret", "client_assertion", "access_token"})
-# Names containing these fragments (refresh_token, x-auth-token, client-secret...) are
-# credentials whatever their exact spelling.
-_SENSITIVE_FRAGMENTS = ("token", "secret")
+# Too short to match inside other words: matched as whole words of the name.
+_SENSITIVE_WORDS = frozenset({"key", "sig", "auth", "pass"})
+_SENSITIVE_NAMES = frozenset({"code"})
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+# A URL inside free text: scheme, "://", then anything up to whitespace or a quote.
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]+")
 
 
 class _EnvHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -67,9 +101,14 @@ def configure_from_env(environ: Mapping[str, str] | None = None) -> bool:
     return True
 
 
-def _is_sensitive(name: str, exact: frozenset[str]) -> bool:
-    lowered = name.lower()
-    return lowered in exact or any(fragment in lowered for fragment in _SENSITIVE_FRAGMENTS)
+@lru_cache(maxsize=512)
+def is_sensitive_name(name: str) -> bool:
+    """Whether a header, query or form parameter of this name carries a credential."""
+    lowered = name.strip().lower()
+    if lowered in _SENSITIVE_NAMES or any(part in lowered for part in _SENSITIVE_FRAGMENTS):
+        return True
+    words = _WORD_SPLIT.split(_CAMEL.sub(" ", name.strip()).lower())
+    return not _SENSITIVE_WORDS.isdisjoint(words)
 
 
 def redact_headers(
@@ -83,30 +122,50 @@ def redact_headers(
     )
     result: dict[str, str] = {}
     for name, value in items:
-        shown = REDACTED if _is_sensitive(name, _SENSITIVE_HEADERS) else value
+        shown = REDACTED if is_sensitive_name(name) else value
         # Repeated headers are shown comma-joined, as HTTP allows.
         result[name] = f"{result[name]}, {shown}" if name in result else shown
     return result
 
 
-def redact_url(url: httpx.URL | str) -> str:
-    """Return the URL with credential query values (and any userinfo password) redacted.
-
-    Works on the text so the rest of the URL stays exactly as sent, and the marker stays
-    readable rather than percent-encoded.
-    """
-    parts = urlsplit(str(url))
-    netloc = parts.netloc
-    userinfo, at, host = netloc.rpartition("@")
-    if at and ":" in userinfo:
-        netloc = f"{userinfo.split(':', 1)[0]}:{REDACTED}@{host}"
+def _redact_params(text: str) -> str:
     pieces = []
-    for piece in parts.query.split("&") if parts.query else []:
+    for piece in text.split("&"):
         name, sep, _ = piece.partition("=")
-        if sep and _is_sensitive(unquote_plus(name), _SENSITIVE_QUERY):
+        if sep and is_sensitive_name(unquote_plus(name)):
             piece = f"{name}={REDACTED}"
         pieces.append(piece)
-    return urlunsplit(parts._replace(netloc=netloc, query="&".join(pieces)))
+    return "&".join(pieces)
+
+
+def redact_url(url: httpx.URL | str) -> str:
+    """Return the URL with its userinfo and credential query (and fragment) values redacted.
+
+    Works on the text so the rest of the URL stays exactly as sent, and the marker stays
+    readable rather than percent-encoded. Text that does not parse as a URL is returned
+    with only what can be found redacted, never raising.
+    """
+    text = str(url)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # e.g. an unbalanced "[" in the host: redact what looks like params
+        return _redact_params(text)
+    netloc = parts.netloc
+    userinfo, at, host = netloc.rpartition("@")
+    if at and userinfo:
+        netloc = f"{REDACTED}@{host}"
+    query = _redact_params(parts.query) if parts.query else parts.query
+    fragment = _redact_params(parts.fragment) if "=" in parts.fragment else parts.fragment
+    if (netloc, query, fragment) == (parts.netloc, parts.query, parts.fragment):
+        return text
+    return urlunsplit(parts._replace(netloc=netloc, query=query, fragment=fragment))
+
+
+def redact_text(text: str) -> str:
+    """Return `text` with every URL in it passed through `redact_url`."""
+    if "://" not in text:
+        return text
+    return _URL_IN_TEXT.sub(lambda found: redact_url(found.group(0)), text)
 
 
 def log_request(request: httpx.Request, *, retries: int) -> None:

@@ -18,6 +18,7 @@ from lso_client._logging import (
     configure_from_env,
     logger,
     redact_headers,
+    redact_text,
     redact_url,
 )
 from lso_client._transport import SyncTransport
@@ -69,11 +70,67 @@ def test_redact_url_query_values_and_password() -> None:
         assert secret not in redacted
     assert "state=ok" in redacted
     assert redacted.count("<redacted>") == 4
-    assert redacted.startswith(
-        "https://u:<redacted>@seller.example/token?client_secret=<redacted>&"
-    )
+    # The whole userinfo goes: a user name alone is often a key.
+    assert redacted.startswith("https://<redacted>@seller.example/token?client_secret=<redacted>&")
     plain = "https://seller.example/x?state=ok&limit=10"
     assert redact_url(plain) == plain
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "access_token",
+        "ACCESS_TOKEN",
+        "api_key",
+        "apikey",
+        "apiKey",
+        "x-api-key",
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "pwd",
+        "signature",
+        "X-Amz-Signature",
+        "sig",
+        "key",
+        "AWSAccessKeyId",
+        "auth",
+        "x-auth-user",
+        "credential",
+        "client_assertion",
+        "sessionId",
+        "code",
+    ],
+)
+def test_credential_names_are_redacted_in_queries_and_headers(name: str) -> None:
+    url = f"https://seller.example/x?state=ok&{name}=s3cr3t&limit=10"
+    assert redact_url(url) == f"https://seller.example/x?state=ok&{name}={REDACTED}&limit=10"
+    assert redact_headers({name: "s3cr3t"}) == {name: REDACTED}
+
+
+@pytest.mark.parametrize(
+    "name", ["state", "limit", "offset", "keyword", "author", "productCode", "orderDate.gt"]
+)
+def test_ordinary_names_are_left_alone(name: str) -> None:
+    url = f"https://seller.example/x?{name}=visible"
+    assert redact_url(url) == url
+
+
+def test_userinfo_fragment_and_text() -> None:
+    assert redact_url("https://apikey123@seller.example/x") == (
+        f"https://{REDACTED}@seller.example/x"
+    )
+    assert redact_url("https://seller.example/cb#access_token=t0k&state=s") == (
+        f"https://seller.example/cb#access_token={REDACTED}&state=s"
+    )
+    text = "GET https://u:pw@a.example/x?sig=abc returned 404; see http://b.example/?token=t2 ok"
+    assert redact_text(text) == (
+        f"GET https://{REDACTED}@a.example/x?sig={REDACTED} returned 404; "
+        f"see http://b.example/?token={REDACTED} ok"
+    )
+    assert redact_text("no URL here: token=abc") == "no URL here: token=abc"
+    assert redact_url("http://[::1") == "http://[::1"  # unparsable: returned, never raises
 
 
 def test_env_var_installs_one_stderr_handler(clean_logger: None) -> None:
