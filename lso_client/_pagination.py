@@ -84,7 +84,7 @@ AsyncFetch = Callable[[int, int | None], Awaitable[tuple[list[T], httpx.Response
 _REPR_ITEMS = 3
 # Ids of recently yielded items remembered to spot repeats (whole pages; the newest page is
 # always kept). Enough for a seller that wraps around a few thousand items.
-_REMEMBERED_IDS = 20_000
+_REMEMBERED_IDS = 10_000
 # Deviations gathered on the page an iteration began with.
 _MAX_DEVIATIONS = 100
 
