@@ -92,6 +92,7 @@ def _signature(op: OperationInfo, *, is_async: bool) -> tuple[str, str]:
             "offset: int = 0",
             "limit: int | None = None",
             "max_items: int | None = None",
+            "max_pages: int | None = None",
             "pages_in_flight: int = 1",
         ]
         returns = f"AsyncPager[{model}]" if is_async else f"SyncPage[{model}]"
@@ -126,6 +127,7 @@ def _call(op: OperationInfo, *, is_async: bool) -> str:
             "offset=offset",
             "limit=limit",
             "max_items=max_items",
+            "max_pages=max_pages",
             "pages_in_flight=pages_in_flight",
         ]
         method = "_list"

@@ -231,7 +231,106 @@ def generate_module(entry: ApiEntry, doc: dict[str, Any], title: str) -> str:
         source = out.read_text(encoding="utf-8")
     # Rewrites below read one statement per line: format at the project's width first.
     source = route_by_type(ruff_format(source), discriminated_bases(doc))
-    return ruff_format(_tidy(source))
+    source = check_dropped_constraints(source, dropped_constraints(doc))
+    return ruff_format(_use_datetime(_tidy(source)))
+
+
+def _use_datetime(source: str) -> str:
+    """Date-times are `lso_client._model.DateTime`: a `datetime` that serialises back to
+    the text it was read from (pydantic's own writes `.382Z` as `.382000Z`)."""
+    if not re.search(r"\bAwareDatetime\b", source):
+        return source
+    source = re.sub(
+        r"^from pydantic import (.+)$",
+        lambda m: (
+            "from pydantic import "
+            + ", ".join(n for n in m.group(1).split(", ") if n != "AwareDatetime")
+        ),
+        source,
+        count=1,
+        flags=re.M,
+    )
+    source = re.sub(r"\bAwareDatetime\b", "DateTime", source)
+    return _add_model_imports(source, "DateTime")
+
+
+def _add_model_imports(source: str, *names: str) -> str:
+    return re.sub(
+        r"^from lso_client\._model import (.+)$",
+        lambda m: (
+            "from lso_client._model import " + ", ".join(sorted({*m.group(1).split(", "), *names}))
+        ),
+        source,
+        count=1,
+        flags=re.M,
+    )
+
+
+def _add_pydantic_imports(source: str, *names: str) -> str:
+    return re.sub(
+        r"^from pydantic import (.+)$",
+        lambda m: "from pydantic import " + ", ".join(sorted({*m.group(1).split(", "), *names})),
+        source,
+        count=1,
+        flags=re.M,
+    )
+
+
+def dropped_constraints(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The constraints the generator drops, per schema: `minProperties` (a count) and
+    `uniqueItems` (the wire names of the array properties that declare it, also in
+    `allOf` parts)."""
+    found: dict[str, dict[str, Any]] = {}
+    for name, schema in doc.get("components", {}).get("schemas", {}).items():
+        if not isinstance(schema, dict):
+            continue
+        if "minProperties" in schema:
+            found.setdefault(name, {})["minProperties"] = int(schema["minProperties"])
+        for part in [schema, *schema.get("allOf", [])]:
+            for prop, spec in part.get("properties", {}).items():
+                if isinstance(spec, dict) and spec.get("uniqueItems") is True:
+                    found.setdefault(name, {}).setdefault("uniqueItems", []).append(prop)
+    return found
+
+
+def check_dropped_constraints(source: str, constraints: dict[str, dict[str, Any]]) -> str:
+    """Give the classes of those schemas validators that check the dropped constraints
+    (`lso_client._model.min_properties`, `unique_items`). Fails when a target is not
+    found, rather than leaving a constraint silently unchecked."""
+    if not constraints:
+        return source
+    classes = class_names(source)
+    for schema, found in sorted(constraints.items()):
+        cls = schema_class(schema, classes)
+        match = re.search(rf"^class {cls}\(\w+\):\n((?:    .*\n|\n(?=    ))*)", source, flags=re.M)
+        if match is None:
+            raise RuntimeError(f"class {cls} of schema {schema} not found")
+        body = match.group(1)
+        for prop in found.get("uniqueItems", ()):
+            body, count = re.subn(
+                rf'(Field\(alias="{re.escape(prop)}"[^()\n]*\))',
+                r"\1, AfterValidator(unique_items)",
+                body,
+            )
+            if count != 1:
+                raise RuntimeError(f"{cls}.{prop}: cannot add the uniqueItems check")
+        if "minProperties" in found:
+            if body == "    pass\n":
+                body = ""
+            body = body.rstrip("\n") + "\n" if body.strip() else body
+            body += (
+                '    check_min_properties = model_validator(mode="after")('
+                f"min_properties({found['minProperties']}))\n"
+            )
+        source = source[: match.start(1)] + body + source[match.end(1) :]
+    names = {n for found in constraints.values() for n in found}
+    if "uniqueItems" in names:
+        source = _add_pydantic_imports(source, "AfterValidator")
+        source = _add_model_imports(source, "unique_items")
+    if "minProperties" in names:
+        source = _add_pydantic_imports(source, "model_validator")
+        source = _add_model_imports(source, "min_properties")
+    return source
 
 
 def _tidy(source: str) -> str:

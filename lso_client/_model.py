@@ -1,37 +1,204 @@
-"""Base class of every generated model.
+"""Base class of every generated model, and the types generated models share.
 
 Models keep what the spec does not name (`extra="allow"`), accept both the Python
 field names and the wire names (`orderDate` and `order_date`), and serialise to
-the wire names by default.
+the wire names by default. Date-times are `DateTime`: a `datetime` that writes back
+the exact text it was read from.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Discriminator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    PlainSerializer,
+)
+from pydantic_core import PydanticCustomError
 
-__all__ = ["OTHER_TYPE", "MefEnum", "MefModel", "by_type", "declared_nulls"]
+__all__ = [
+    "OTHER_TYPE",
+    "DateTime",
+    "MefEnum",
+    "MefModel",
+    "WireDatetime",
+    "by_type",
+    "declared_nulls",
+    "format_datetime",
+    "min_properties",
+    "unique_items",
+]
 
 
-# The tag of the branch that takes any `@type` outside a discriminator's mapping.
+# The tag of the branch that takes a union member's object when its `@type` is absent.
 OTHER_TYPE = "*"
 
 
 def by_type(*known: str) -> Discriminator:
-    """Route a union on `@type`: a value in `known` picks the subclass tagged with it,
-    any other value the base (tagged `OTHER_TYPE`), as the spec's discriminator says."""
+    """Route a union on `@type` as the spec's discriminator mapping says: a value in
+    `known` picks the subclass tagged with it, an absent `@type` the base (tagged
+    `OTHER_TYPE`, which reports the missing property), and any other value is outside
+    the mapping: a validation error (a recorded deviation when parsing leniently, which
+    keeps the object as the base)."""
     names = frozenset(known)
+    expected = ", ".join(known)
 
-    def tag(value: Any) -> str:
+    def tag(value: Any) -> str | None:
         found = (
             value.get("@type") if isinstance(value, dict) else getattr(value, "field_type", None)
         )
-        return found if isinstance(found, str) and found in names else OTHER_TYPE
+        if found is None:
+            return OTHER_TYPE
+        return found if isinstance(found, str) and found in names else None
 
-    return Discriminator(tag)
+    return Discriminator(
+        tag,
+        custom_error_type="discriminator",
+        custom_error_message=f"`@type` is none of the values the spec maps ({expected})",
+    )
+
+
+# ----------------------------------------------------------------------------- date-times
+
+
+class WireDatetime(datetime):
+    """A `datetime` read from text that is not the form `format_datetime` writes
+    (`.382Z`, `+00:00`, seven fraction digits, ...): it remembers that text, and a model
+    serialises it back unchanged. Arithmetic and `replace()` give values without it,
+    written afresh."""
+
+    __slots__ = ("_wire",)
+    _wire: str
+
+    def __copy__(self) -> WireDatetime:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> WireDatetime:
+        return self
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        text = getattr(self, "_wire", None)
+        if text is None:
+            return super().__reduce_ex__(protocol)
+        return (_from_text, (text,))
+
+
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:[Zz]|([+-])(\d\d):(\d\d))"
+)
+_OFFSETS: dict[tuple[str, str, str], timezone] = {}
+
+
+def _from_text(text: str) -> Any:
+    """`text` as a `WireDatetime`, or `text` itself when it is not an RFC 3339 date-time
+    (pydantic then says why)."""
+    match = _RFC3339.fullmatch(text)
+    if match is None:
+        return text
+    year, month, day, hour, minute, second, fraction, sign, hours, minutes = match.groups()
+    try:
+        if sign is None:
+            zone = timezone.utc
+        else:
+            key = (sign, hours, minutes)
+            zone = _OFFSETS.get(key)  # type: ignore[assignment]
+            if zone is None:
+                delta = timedelta(hours=int(hours), minutes=int(minutes))
+                zone = _OFFSETS[key] = timezone(-delta if sign == "-" else delta)
+        found = WireDatetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            # Python holds microseconds: further digits are kept in the text only.
+            int(fraction[:6].ljust(6, "0")) if fraction else 0,
+            zone,
+        )
+    except ValueError:
+        return text
+    found._wire = text
+    return found
+
+
+def _keep_text(value: Any) -> Any:
+    # `2024-05-01T09:30:00Z` is written back as it is read: pydantic-core parses it
+    # (the common case, and the fast one). Any other text is kept with its value.
+    if type(value) is str and not (len(value) == 20 and value[19] == "Z" and value[10] == "T"):
+        return _from_text(value)
+    return value
+
+
+def format_datetime(value: datetime) -> str:
+    """The JSON text of a date-time: the text it was read from when it was read (and not
+    changed since), else RFC 3339 with `Z` for UTC and the fraction without trailing zeros
+    (`2024-05-01T09:30:00.12Z`)."""
+    text: str | None = getattr(value, "_wire", None)
+    if text is not None:
+        return text
+    full = value.isoformat()
+    if value.microsecond:
+        head, zone = full[:26].rstrip("0"), full[26:]
+    else:
+        head, zone = full[:19], full[19:]
+    return head + ("Z" if zone == "+00:00" else zone)
+
+
+# The type of every `format: date-time` in the generated models: an aware `datetime`
+# (a `WireDatetime` when its text needs remembering) that serialises to JSON as received.
+DateTime = Annotated[
+    AwareDatetime,
+    BeforeValidator(_keep_text),
+    PlainSerializer(format_datetime, return_type=str, when_used="json"),
+]
+
+
+# ----------------------------------------------------------------------------- constraints
+# JSON Schema keywords the model generator drops, checked by validators it is given.
+
+
+def min_properties(count: int) -> Callable[[Any], Any]:
+    """An after-validator of a model: the JSON object has at least `count` properties
+    (those set, unknown ones included, and a `@type` filled in for the caller)."""
+
+    def check(model: Any) -> Any:
+        present = set(model.model_fields_set) | set(model.__pydantic_extra__ or ())
+        if "field_type" in type(model).model_fields and model.field_type is not None:
+            present.add("field_type")
+        if len(present) < count:
+            raise PydanticCustomError(
+                "min_properties",
+                "the object has {found} properties; the spec asks for at least {count}",
+                {"found": len(present), "count": count},
+            )
+        return model
+
+    return check
+
+
+def unique_items(value: list[Any] | None) -> list[Any] | None:
+    """An after-validator of a list the spec declares `uniqueItems` (None is left to the
+    null check)."""
+    if value is None:
+        return value
+    seen: list[Any] = []
+    for item in value:
+        key = item.to_dict() if isinstance(item, MefModel) else item
+        if key in seen:
+            raise PydanticCustomError(
+                "unique_items", "the spec asks for unique items; this list repeats one"
+            )
+        seen.append(key)
+    return value
 
 
 def declared_nulls(
@@ -84,10 +251,11 @@ class MefModel(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object as the seller sent it (or as it will be sent): wire names, no
-        invented nulls, unknown fields included."""
+        invented nulls, unknown fields included, date-times in the text received."""
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True, warnings=False)
 
     def to_json(self, *, indent: int | None = None) -> str:
+        """`to_dict()` as JSON text."""
         return self.model_dump_json(
             by_alias=True, exclude_unset=True, indent=indent, warnings=False
         )

@@ -6,6 +6,11 @@ what conforms and keeping every non-conforming value exactly as received
 (an unknown enum value stays a string, an unknown `@type` stays a dict, a
 missing required field stays missing). The validation errors of the first
 attempt are the record of what deviated from the spec.
+
+A body that is not the resource at all is refused in both modes: the wrong kind of
+JSON value (an array for an object, or the reverse), an object with none of the
+properties the spec declares for it (`{}`), an item of a list that is not such an
+object, and `NaN` or `Infinity`, which are not JSON.
 """
 
 from __future__ import annotations
@@ -67,15 +72,118 @@ def _is_json_error(exc: ValidationError) -> bool:
     return any(e.get("type") == "json_invalid" for e in exc.errors(include_url=False))
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_constants(raw: bytes | str) -> None:
+    """Refuse `NaN` and `Infinity` (which pydantic's parser and `json` accept) unless the
+    words only occur inside strings."""
+    found = (
+        (b"NaN" in raw or b"Infinity" in raw)
+        if isinstance(raw, bytes)
+        else ("NaN" in raw or "Infinity" in raw)
+    )
+    if found:
+        text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+        try:
+            json.loads(text, parse_constant=_no_constant)
+        except ValueError as exc:
+            if isinstance(exc, json.JSONDecodeError):
+                raise
+            raise json.JSONDecodeError(str(exc), text, 0) from None
+
+
+_DECLARED: dict[type[BaseModel], frozenset[str]] = {}
+
+
+def _declared(cls: type[BaseModel]) -> frozenset[str]:
+    found = _DECLARED.get(cls)
+    if found is None:
+        found = _DECLARED[cls] = frozenset(
+            key for name, info in cls.model_fields.items() for key in (name, info.alias or name)
+        )
+    return found
+
+
+def _not_the_resource(model: Any, data: Any) -> ValidationError | None:
+    """Why `data` (decoded JSON) is not the resource `model` at all, or None when it is
+    (even one that lacks required fields or holds unknown values)."""
+    problems: list[tuple[tuple[int, ...], Any, str]] = []
+    if _is_model(model):
+        problem = _object_problem(model, data)
+        if problem:
+            problems.append(((), data, problem))
+    elif get_origin(model) is list:
+        if not isinstance(data, list):
+            problems.append(((), data, f"expected a JSON array, got {_kind(data)}"))
+        else:
+            (item,) = get_args(model) or (Any,)
+            item = _unwrap(item)
+            if _is_model(item):
+                for index, value in enumerate(data):
+                    problem = _object_problem(item, value)
+                    if problem:
+                        problems.append(((index,), value, problem))
+    if not problems:
+        return None
+    return ValidationError.from_exception_data(
+        getattr(model, "__name__", None) or repr(model),
+        [
+            {
+                "type": PydanticCustomError("not_the_resource", "{problem}", {"problem": text}),
+                "loc": loc,
+                "input": value,
+            }
+            for loc, value, text in problems[:5]
+        ],
+    )
+
+
+def _object_problem(cls: type[BaseModel], data: Any) -> str | None:
+    if not isinstance(data, dict):
+        return f"expected a JSON object ({cls.__name__}), got {_kind(data)}"
+    declared = _declared(cls)
+    if declared and not any(key in declared for key in data):
+        what = "an empty object" if not data else "an object with none of its properties"
+        return f"expected {cls.__name__}, got {what}"
+    return None
+
+
+def _kind(data: Any) -> str:
+    if data is None:
+        return "null"
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
+        type(data), "a number"
+    )
+
+
+def _empty_models(model: Any, value: Any) -> bool:
+    """Whether the fast path let an empty object through (a model without required
+    fields): nothing set, nothing unknown."""
+    if isinstance(value, BaseModel):
+        return not value.model_fields_set and not value.__pydantic_extra__
+    if isinstance(value, list) and get_origin(model) is list:
+        return any(
+            isinstance(item, BaseModel)
+            and not item.model_fields_set
+            and not item.__pydantic_extra__
+            for item in value
+        )
+    return False
+
+
 def parse_json(
     model: type[T] | Any, raw: bytes | str, *, strict: bool = False, log_deviations: bool = True
 ) -> Parsed[T]:
     """Parse `raw` as `model` (a model class or a type such as `list[Model]`).
 
-    Raises `json.JSONDecodeError` when `raw` is not JSON, and `pydantic.ValidationError`
-    in strict mode or when the JSON's shape is unusable (a string where an object
-    belongs). In lenient mode the deviations are returned with the value.
+    Raises `json.JSONDecodeError` when `raw` is not JSON (`NaN` included), and
+    `pydantic.ValidationError` in strict mode or when the body is not the resource at
+    all (see the module docstring). In lenient mode the deviations are returned with
+    the value.
     """
+    _check_constants(raw)
     try:
         value: Any
         validate = (
@@ -88,6 +196,10 @@ def parse_json(
                 value = validate(raw)
         else:
             value = validate(raw)
+        if _empty_models(model, value):
+            problem = _not_the_resource(model, json.loads(raw))
+            if problem is not None:
+                raise problem
         # The models accept null for optional fields; the specs never do. Looking is
         # only worth it when the text has a null at all, which conforming JSON rarely does.
         if b"null" in raw if isinstance(raw, bytes) else "null" in raw:
@@ -100,9 +212,9 @@ def parse_json(
                 raw if isinstance(raw, str) else raw.decode("utf-8", "replace"),
                 0,
             ) from None
-        if strict:
-            raise
         data = json.loads(raw)
+        if strict:
+            raise _not_the_resource(model, data) or exc from None
         return _lenient_result(model, data, exc, log_deviations)
 
 
@@ -139,13 +251,14 @@ def parse_python(model: type[T] | Any, data: Any, *, strict: bool = False) -> Pa
         return Parsed(_adapter(model).validate_python(data))
     except ValidationError as exc:
         if strict:
-            raise
+            raise _not_the_resource(model, data) or exc from None
         return _lenient_result(model, data, exc, True)
 
 
 def _lenient_result(model: Any, data: Any, exc: ValidationError, log: bool) -> Parsed[Any]:
-    if not _shape_matches(model, data):
-        raise exc
+    problem = _not_the_resource(model, data)
+    if problem is not None:
+        raise problem
     deviations = [_describe(e) for e in exc.errors(include_url=False)]
     value = _lenient(model, data)
     record_deviations(value, deviations)
@@ -182,15 +295,6 @@ def record_deviations(value: Any, deviations: list[dict[str, Any]]) -> None:
         object.__setattr__(value, "__pydantic_private__", private)
 
 
-def _shape_matches(model: Any, data: Any) -> bool:
-    """Whether the top level is at least the right kind of JSON value."""
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return isinstance(data, dict)
-    if get_origin(model) is list:
-        return isinstance(data, list)
-    return True
-
-
 def _unwrap(tp: Any) -> Any:
     while get_origin(tp) is typing.Annotated:
         tp = get_args(tp)[0]
@@ -198,11 +302,12 @@ def _unwrap(tp: Any) -> Any:
 
 
 def _lenient(tp: Any, value: Any) -> Any:
-    tp = _unwrap(tp)
+    # Validate with the annotations first (a `by_type` discriminator routes a union).
     try:
         return _adapter(tp).validate_python(value)
     except (ValidationError, TypeError):
         pass
+    tp = _unwrap(tp)
     origin = get_origin(tp)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return _lenient_model(tp, value) if isinstance(value, dict) else value
@@ -250,16 +355,34 @@ def _member_for(members: list[Any], tag: Any) -> type[BaseModel] | None:
     return fallback
 
 
+_FIELD_TYPES: dict[tuple[type[BaseModel], str], Any] = {}
+
+
+def _annotated(args: tuple[Any, ...]) -> Any:
+    return typing.Annotated[args]
+
+
+def _field_type(cls: type[BaseModel], name: str) -> Any:
+    """The field's type with what pydantic moved out of it (`DateTime`'s validator and
+    serializer, constraints), so a value validates as it would inside the model."""
+    found = _FIELD_TYPES.get((cls, name))
+    if found is None:
+        info = cls.model_fields[name]
+        found = info.annotation
+        if info.metadata:
+            found = _annotated((found, *info.metadata))
+        _FIELD_TYPES[cls, name] = found
+    return found
+
+
 def _lenient_model(cls: type[BaseModel], data: dict[str, Any]) -> BaseModel:
     values: dict[str, Any] = {}
     known: set[str] = set()
     for name, info in cls.model_fields.items():
         key = info.alias or name
         known.update((key, name))
-        if key in data:
-            values[name] = _lenient(info.annotation, data[key])
-        elif name in data:
-            values[name] = _lenient(info.annotation, data[name])
+        if key in data or name in data:
+            values[name] = _lenient(_field_type(cls, name), data[key if key in data else name])
     instance = cls.model_construct(_fields_set=set(values), **values)
     extra = {k: v for k, v in data.items() if k not in known}
     if extra:

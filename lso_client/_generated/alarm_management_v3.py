@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 from typing import Annotated
-from pydantic import AwareDatetime, Field, RootModel
-from lso_client._model import MefEnum, MefModel
+from pydantic import Field, RootModel
+from lso_client._model import DateTime, MefEnum, MefModel
 
 
 class AlarmedObjectRef(MefModel):
@@ -48,7 +48,7 @@ class AlarmType(MefEnum):
 class Comment(MefModel):
     description: str | None = None
     system_identifier: Annotated[str | None, Field(alias="systemIdentifier")] = None
-    time: AwareDatetime | None = None
+    time: DateTime | None = None
     user_identifier: Annotated[str | None, Field(alias="userIdentifier")] = None
 
 
@@ -204,24 +204,12 @@ class ServiceRef(MefModel):
 
 class AlarmGetParametersQuery(MefModel):
     id: str | None = None
-    alarm_changed_time_gt: Annotated[AwareDatetime | None, Field(alias="alarmChangedTime.gt")] = (
-        None
-    )
-    alarm_changed_time_lt: Annotated[AwareDatetime | None, Field(alias="alarmChangedTime.lt")] = (
-        None
-    )
-    alarm_cleared_time_gt: Annotated[AwareDatetime | None, Field(alias="alarmClearedTime.gt")] = (
-        None
-    )
-    alarm_cleared_time_lt: Annotated[AwareDatetime | None, Field(alias="alarmClearedTime.lt")] = (
-        None
-    )
-    alarm_reporting_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="alarmReportingTime.gt")
-    ] = None
-    alarm_reporting_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="alarmReportingTime.lt")
-    ] = None
+    alarm_changed_time_gt: Annotated[DateTime | None, Field(alias="alarmChangedTime.gt")] = None
+    alarm_changed_time_lt: Annotated[DateTime | None, Field(alias="alarmChangedTime.lt")] = None
+    alarm_cleared_time_gt: Annotated[DateTime | None, Field(alias="alarmClearedTime.gt")] = None
+    alarm_cleared_time_lt: Annotated[DateTime | None, Field(alias="alarmClearedTime.lt")] = None
+    alarm_reporting_time_gt: Annotated[DateTime | None, Field(alias="alarmReportingTime.gt")] = None
+    alarm_reporting_time_lt: Annotated[DateTime | None, Field(alias="alarmReportingTime.lt")] = None
     alarm_type: Annotated[AlarmType | None, Field(alias="alarmType")] = None
     alarmed_object_type: Annotated[str | None, Field(alias="alarmedObjectType")] = None
     perceived_severity: Annotated[PerceivedSeverity | None, Field(alias="perceivedSeverity")] = None
@@ -241,12 +229,12 @@ class AlarmCommon(MefModel):
     id: str
     href: str | None = None
     affected_service: Annotated[list[ServiceRef] | None, Field(alias="affectedService")] = None
-    alarm_changed_time: Annotated[AwareDatetime | None, Field(alias="alarmChangedTime")] = None
-    alarm_cleared_time: Annotated[AwareDatetime | None, Field(alias="alarmClearedTime")] = None
+    alarm_changed_time: Annotated[DateTime | None, Field(alias="alarmChangedTime")] = None
+    alarm_cleared_time: Annotated[DateTime | None, Field(alias="alarmClearedTime")] = None
     alarm_details: Annotated[str, Field(alias="alarmDetails")]
     alarmed_object_type: Annotated[str | None, Field(alias="alarmedObjectType")] = None
-    alarm_raised_time: Annotated[AwareDatetime, Field(alias="alarmRaisedTime")]
-    alarm_reporting_time: Annotated[AwareDatetime, Field(alias="alarmReportingTime")]
+    alarm_raised_time: Annotated[DateTime, Field(alias="alarmRaisedTime")]
+    alarm_reporting_time: Annotated[DateTime, Field(alias="alarmReportingTime")]
     correlated_alarm: Annotated[list[AlarmRef] | None, Field(alias="correlatedAlarm")] = None
     alarm_type: Annotated[AlarmType, Field(alias="alarmType")]
     perceived_severity: Annotated[PerceivedSeverity, Field(alias="perceivedSeverity")]

@@ -54,6 +54,7 @@ class Alarms(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        max_pages: int | None = None,
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.AlarmCommon]:
@@ -81,6 +82,7 @@ class Alarms(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            max_pages=max_pages,
             pages_in_flight=pages_in_flight,
             options=options,
         )
@@ -114,6 +116,7 @@ class AsyncAlarms(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        max_pages: int | None = None,
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.AlarmCommon]:
@@ -141,6 +144,7 @@ class AsyncAlarms(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            max_pages=max_pages,
             pages_in_flight=pages_in_flight,
             options=options,
         )

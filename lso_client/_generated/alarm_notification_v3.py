@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AwareDatetime, Field
-from lso_client._model import MefEnum, MefModel
+from pydantic import Field
+from lso_client._model import DateTime, MefEnum, MefModel
 
 
 class EventType(MefEnum):
@@ -64,7 +64,7 @@ class AlarmType(MefEnum):
 class Comment(MefModel):
     description: str | None = None
     system_identifier: Annotated[str | None, Field(alias="systemIdentifier")] = None
-    time: AwareDatetime | None = None
+    time: DateTime | None = None
     user_identifier: Annotated[str | None, Field(alias="userIdentifier")] = None
 
 
@@ -136,7 +136,7 @@ class Error501(Error):
 
 class Event(MefModel):
     event_id: Annotated[str, Field(alias="eventId")]
-    event_time: Annotated[AwareDatetime, Field(alias="eventTime")]
+    event_time: Annotated[DateTime, Field(alias="eventTime")]
     event_type: Annotated[str, Field(alias="eventType")]
     event: dict[str, Any]
 
@@ -224,12 +224,12 @@ class AlarmCommon(MefModel):
     id: str
     href: str | None = None
     affected_service: Annotated[list[ServiceRef] | None, Field(alias="affectedService")] = None
-    alarm_changed_time: Annotated[AwareDatetime | None, Field(alias="alarmChangedTime")] = None
-    alarm_cleared_time: Annotated[AwareDatetime | None, Field(alias="alarmClearedTime")] = None
+    alarm_changed_time: Annotated[DateTime | None, Field(alias="alarmChangedTime")] = None
+    alarm_cleared_time: Annotated[DateTime | None, Field(alias="alarmClearedTime")] = None
     alarm_details: Annotated[str, Field(alias="alarmDetails")]
     alarmed_object_type: Annotated[str | None, Field(alias="alarmedObjectType")] = None
-    alarm_raised_time: Annotated[AwareDatetime, Field(alias="alarmRaisedTime")]
-    alarm_reporting_time: Annotated[AwareDatetime, Field(alias="alarmReportingTime")]
+    alarm_raised_time: Annotated[DateTime, Field(alias="alarmRaisedTime")]
+    alarm_reporting_time: Annotated[DateTime, Field(alias="alarmReportingTime")]
     correlated_alarm: Annotated[list[AlarmRef] | None, Field(alias="correlatedAlarm")] = None
     alarm_type: Annotated[AlarmType, Field(alias="alarmType")]
     perceived_severity: Annotated[PerceivedSeverity, Field(alias="perceivedSeverity")]

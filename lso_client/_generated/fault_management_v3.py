@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, Field, RootModel
+from pydantic import Field, RootModel
 from typing import Annotated, Literal
-from lso_client._model import MefEnum, MefModel
+from lso_client._model import DateTime, MefEnum, MefModel
 
 
 class AttachmentURL(MefModel):
-    retention_period: Annotated[AwareDatetime | None, Field(alias="retentionPeriod")] = None
+    retention_period: Annotated[DateTime | None, Field(alias="retentionPeriod")] = None
     url: str
 
 
@@ -179,8 +179,8 @@ class RecurringSchedule(MefModel):
 
 
 class ReportingTimeframe(MefModel):
-    reporting_start_date: Annotated[AwareDatetime | None, Field(alias="reportingStartDate")] = None
-    reporting_end_date: Annotated[AwareDatetime | None, Field(alias="reportingEndDate")] = None
+    reporting_start_date: Annotated[DateTime | None, Field(alias="reportingStartDate")] = None
+    reporting_end_date: Annotated[DateTime | None, Field(alias="reportingEndDate")] = None
 
 
 class ResultFormat(MefEnum):
@@ -251,12 +251,8 @@ class FaultManagementJobGetParametersQuery(MefModel):
     service_to_id: Annotated[str | None, Field(alias="serviceToId")] = None
     entity_id: Annotated[str | None, Field(alias="entityId")] = None
     state: FaultManagementJobStateType | None = None
-    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
-        None
-    )
-    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
-        None
-    )
+    creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
+    creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     job_priority: Annotated[str | None, Field(alias="jobPriority")] = None
     offset: int | None = None
@@ -266,12 +262,8 @@ class FaultManagementJobGetParametersQuery(MefModel):
 class CancelFaultManagementJobGetParametersQuery(MefModel):
     fault_management_job_id: Annotated[str | None, Field(alias="faultManagementJobId")] = None
     state: FaultManagementJobProcessStateType | None = None
-    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
-        None
-    )
-    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
-        None
-    )
+    creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
+    creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -279,12 +271,8 @@ class CancelFaultManagementJobGetParametersQuery(MefModel):
 class ModifyFaultManagementJobGetParametersQuery(MefModel):
     fault_management_job_id: Annotated[str | None, Field(alias="faultManagementJobId")] = None
     state: FaultManagementJobProcessStateType | None = None
-    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
-        None
-    )
-    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
-        None
-    )
+    creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
+    creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -296,23 +284,19 @@ class FaultManagementReportGetParametersQuery(MefModel):
     service_id: Annotated[str | None, Field(alias="serviceId")] = None
     entity_id: Annotated[str | None, Field(alias="entityId")] = None
     state: FaultManagementReportStateType | None = None
-    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
-        None
-    )
-    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
-        None
-    )
+    creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
+    creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     reporting_timeframe_start_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.startDate.gt")
+        DateTime | None, Field(alias="reportingTimeframe.startDate.gt")
     ] = None
     reporting_timeframe_start_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.startDate.lt")
+        DateTime | None, Field(alias="reportingTimeframe.startDate.lt")
     ] = None
     reporting_timeframe_end_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.endDate.gt")
+        DateTime | None, Field(alias="reportingTimeframe.endDate.gt")
     ] = None
     reporting_timeframe_end_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.endDate.lt")
+        DateTime | None, Field(alias="reportingTimeframe.endDate.lt")
     ] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
@@ -327,12 +311,8 @@ class TrackingRecordGetParametersQuery(MefModel):
     related_fault_management_report_id: Annotated[
         str | None, Field(alias="relatedFaultManagementReportId")
     ] = None
-    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
-        None
-    )
-    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
-        None
-    )
+    creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
+    creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -359,7 +339,7 @@ class Error422(Error):
 
 
 class FmTrackingRecord(MefModel):
-    creation_date_time: Annotated[AwareDatetime, Field(alias="creationDateTime")]
+    creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     description: str | None = None
     id: str
     related_object_id: Annotated[
@@ -428,19 +408,15 @@ class TrackingRecordGetResponse1(RootModel[list[Error422]]):
 
 
 class CancelFaultManagementJob(CancelFaultManagementJobCreate):
-    creation_date_time: Annotated[AwareDatetime, Field(alias="creationDateTime")]
+    creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     href: str | None = None
     id: str
     state: FaultManagementJobProcessStateType
 
 
 class FaultManagementReportComplexQueryCreate(MefModel):
-    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
-        None
-    )
-    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
-        None
-    )
+    creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
+    creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     fault_management_job: Annotated[
         FaultManagementJobRef | None, Field(alias="faultManagementJob")
     ] = None
@@ -451,16 +427,16 @@ class FaultManagementReportComplexQueryCreate(MefModel):
     ] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
     reporting_timeframe_start_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.startDate.gt")
+        DateTime | None, Field(alias="reportingTimeframe.startDate.gt")
     ] = None
     reporting_timeframe_start_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.startDate.lt")
+        DateTime | None, Field(alias="reportingTimeframe.startDate.lt")
     ] = None
     reporting_timeframe_end_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.endDate.gt")
+        DateTime | None, Field(alias="reportingTimeframe.endDate.gt")
     ] = None
     reporting_timeframe_end_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.endDate.lt")
+        DateTime | None, Field(alias="reportingTimeframe.endDate.lt")
     ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_specific_configuration: Annotated[
@@ -470,7 +446,7 @@ class FaultManagementReportComplexQueryCreate(MefModel):
 
 
 class FaultManagementReportFind(MefModel):
-    creation_date_time: Annotated[AwareDatetime, Field(alias="creationDateTime")]
+    creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     description: str | None = None
     fault_management_job: Annotated[FaultManagementJobRef, Field(alias="faultManagementJob")]
     granularity: TimeDuration
@@ -489,8 +465,8 @@ class FaultManagementReportFind(MefModel):
 
 
 class MeasurementTime(MefModel):
-    measurement_start_date: Annotated[AwareDatetime, Field(alias="measurementStartDate")]
-    measurement_end_date: Annotated[AwareDatetime | None, Field(alias="measurementEndDate")] = None
+    measurement_start_date: Annotated[DateTime, Field(alias="measurementStartDate")]
+    measurement_end_date: Annotated[DateTime | None, Field(alias="measurementEndDate")] = None
     measurement_interval: Annotated[TimeDuration | None, Field(alias="measurementInterval")] = None
 
 
@@ -503,10 +479,10 @@ class ReportContentItem(MefModel):
 
 class ScheduleDefinition(MefModel):
     schedule_definition_start_time: Annotated[
-        AwareDatetime | None, Field(alias="scheduleDefinitionStartTime")
+        DateTime | None, Field(alias="scheduleDefinitionStartTime")
     ] = None
     schedule_definition_end_time: Annotated[
-        AwareDatetime | None, Field(alias="scheduleDefinitionEndTime")
+        DateTime | None, Field(alias="scheduleDefinitionEndTime")
     ] = None
     recurring_schedule: Annotated[RecurringSchedule | None, Field(alias="recurringSchedule")] = None
     execution_duration: Annotated[TimeDuration | None, Field(alias="executionDuration")] = None
@@ -525,12 +501,8 @@ class FaultManagementReportComplexQueryPostResponse(RootModel[list[FaultManageme
 
 
 class FaultManagementJobComplexQueryCreate(MefModel):
-    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
-        None
-    )
-    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
-        None
-    )
+    creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
+    creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     granularity: TimeDuration | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
@@ -569,7 +541,7 @@ class FaultManagementJobCreate(MefModel):
 
 
 class FaultManagementReport(MefModel):
-    creation_date_time: Annotated[AwareDatetime, Field(alias="creationDateTime")]
+    creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     description: str | None = None
     fault_management_job: Annotated[FaultManagementJobRef, Field(alias="faultManagementJob")]
     granularity: TimeDuration
@@ -610,10 +582,10 @@ class ModifyFaultManagementJobCreate(MefModel):
 
 
 class FaultManagementJob(FaultManagementJobCreate):
-    creation_date_time: Annotated[AwareDatetime, Field(alias="creationDateTime")]
+    creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     href: str | None = None
     id: str
-    last_time_modified: Annotated[AwareDatetime | None, Field(alias="lastTimeModified")] = None
+    last_time_modified: Annotated[DateTime | None, Field(alias="lastTimeModified")] = None
     state: FaultManagementJobStateType
     termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
         None
@@ -621,7 +593,7 @@ class FaultManagementJob(FaultManagementJobCreate):
 
 
 class ModifyFaultManagementJob(ModifyFaultManagementJobCreate):
-    creation_date_time: Annotated[AwareDatetime, Field(alias="creationDateTime")]
+    creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     href: str | None = None
     id: str
     state: FaultManagementJobProcessStateType

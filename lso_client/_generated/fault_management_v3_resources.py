@@ -61,6 +61,7 @@ class FaultManagementJobs(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        max_pages: int | None = None,
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.FaultManagementJob]:
@@ -81,6 +82,7 @@ class FaultManagementJobs(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            max_pages=max_pages,
             pages_in_flight=pages_in_flight,
             options=options,
         )
@@ -218,6 +220,7 @@ class AsyncFaultManagementJobs(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        max_pages: int | None = None,
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.FaultManagementJob]:
@@ -238,6 +241,7 @@ class AsyncFaultManagementJobs(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            max_pages=max_pages,
             pages_in_flight=pages_in_flight,
             options=options,
         )
@@ -370,6 +374,7 @@ class CancelFaultManagementJobs(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        max_pages: int | None = None,
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.CancelFaultManagementJob]:
@@ -385,6 +390,7 @@ class CancelFaultManagementJobs(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            max_pages=max_pages,
             pages_in_flight=pages_in_flight,
             options=options,
         )
@@ -445,6 +451,7 @@ class AsyncCancelFaultManagementJobs(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        max_pages: int | None = None,
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.CancelFaultManagementJob]:
@@ -460,6 +467,7 @@ class AsyncCancelFaultManagementJobs(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            max_pages=max_pages,
             pages_in_flight=pages_in_flight,
             options=options,
         )
@@ -522,6 +530,7 @@ class ModifyFaultManagementJobs(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        max_pages: int | None = None,
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ModifyFaultManagementJob]:
@@ -537,6 +546,7 @@ class ModifyFaultManagementJobs(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            max_pages=max_pages,
             pages_in_flight=pages_in_flight,
             options=options,
         )
@@ -597,6 +607,7 @@ class AsyncModifyFaultManagementJobs(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        max_pages: int | None = None,
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ModifyFaultManagementJob]:
@@ -612,6 +623,7 @@ class AsyncModifyFaultManagementJobs(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            max_pages=max_pages,
             pages_in_flight=pages_in_flight,
             options=options,
         )
@@ -670,6 +682,7 @@ class FaultManagementReports(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        max_pages: int | None = None,
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.FaultManagementReportFind]:
@@ -695,6 +708,7 @@ class FaultManagementReports(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            max_pages=max_pages,
             pages_in_flight=pages_in_flight,
             options=options,
         )
@@ -792,6 +806,7 @@ class AsyncFaultManagementReports(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        max_pages: int | None = None,
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.FaultManagementReportFind]:
@@ -817,6 +832,7 @@ class AsyncFaultManagementReports(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            max_pages=max_pages,
             pages_in_flight=pages_in_flight,
             options=options,
         )
@@ -904,6 +920,7 @@ class FaultManagementTrackingRecords(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        max_pages: int | None = None,
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.FmTrackingRecord]:
@@ -919,6 +936,7 @@ class FaultManagementTrackingRecords(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            max_pages=max_pages,
             pages_in_flight=pages_in_flight,
             options=options,
         )
@@ -935,6 +953,7 @@ class AsyncFaultManagementTrackingRecords(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        max_pages: int | None = None,
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.FmTrackingRecord]:
@@ -950,6 +969,7 @@ class AsyncFaultManagementTrackingRecords(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            max_pages=max_pages,
             pages_in_flight=pages_in_flight,
             options=options,
         )

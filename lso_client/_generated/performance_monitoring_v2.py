@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-from lso_client._model import MefEnum, MefModel, OTHER_TYPE, by_type
+from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, by_type
 from typing import Annotated, Any, Literal
-from pydantic import AwareDatetime, Field, RootModel, Tag
+from pydantic import Field, RootModel, Tag
 
 
 class AttachmentURL(MefModel):
@@ -120,8 +120,8 @@ class FileTransferData(MefModel):
 
 
 class HourRange(MefModel):
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: DateTime | None = None
+    end: DateTime | None = None
 
 
 class Interval(MefEnum):
@@ -147,14 +147,14 @@ class JobType(MefEnum):
 
 
 class MeasurementTime1(MefModel):
-    measurement_start_date: Annotated[AwareDatetime, Field(alias="measurementStartDate")]
-    measurement_end_date: Annotated[AwareDatetime, Field(alias="measurementEndDate")]
+    measurement_start_date: Annotated[DateTime, Field(alias="measurementStartDate")]
+    measurement_end_date: Annotated[DateTime, Field(alias="measurementEndDate")]
     measurement_interval: Annotated[Interval | None, Field(alias="measurementInterval")] = None
 
 
 class MeasurementTime2(MefModel):
-    measurement_start_date: Annotated[AwareDatetime, Field(alias="measurementStartDate")]
-    measurement_end_date: Annotated[AwareDatetime | None, Field(alias="measurementEndDate")] = None
+    measurement_start_date: Annotated[DateTime, Field(alias="measurementStartDate")]
+    measurement_end_date: Annotated[DateTime | None, Field(alias="measurementEndDate")] = None
     measurement_interval: Annotated[Interval, Field(alias="measurementInterval")]
 
 
@@ -230,7 +230,7 @@ class PerformanceProfileStateType(MefEnum):
 
 class PerformanceProfileFind(MefModel):
     buyer_profile_id: Annotated[str | None, Field(alias="buyerProfileId")] = None
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     description: str | None = None
     granularity: Interval | None = None
     id: str
@@ -269,8 +269,8 @@ class RecurringFrequency(MefModel):
 
 
 class ReportingTimeframe(MefModel):
-    reporting_start_date: Annotated[AwareDatetime | None, Field(alias="reportingStartDate")] = None
-    reporting_end_date: Annotated[AwareDatetime | None, Field(alias="reportingEndDate")] = None
+    reporting_start_date: Annotated[DateTime | None, Field(alias="reportingStartDate")] = None
+    reporting_end_date: Annotated[DateTime | None, Field(alias="reportingEndDate")] = None
 
 
 class ResultFormat(MefEnum):
@@ -292,7 +292,7 @@ class ResumePerformanceJobCreate(ResumePerformanceJobCommon):
 
 
 class ResumePerformanceJobFind(MefModel):
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     id: str
     performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
     state: PerformanceJobProcessStateType
@@ -304,10 +304,10 @@ class WeeklyScheduledDefinitionItem(RootModel[int]):
 
 class ScheduleDefinition(MefModel):
     schedule_definition_start_time: Annotated[
-        AwareDatetime | None, Field(alias="scheduleDefinitionStartTime")
+        DateTime | None, Field(alias="scheduleDefinitionStartTime")
     ] = None
     schedule_definition_end_time: Annotated[
-        AwareDatetime | None, Field(alias="scheduleDefinitionEndTime")
+        DateTime | None, Field(alias="scheduleDefinitionEndTime")
     ] = None
     recurring_frequency: Annotated[RecurringFrequency | None, Field(alias="recurringFrequency")] = (
         None
@@ -339,14 +339,14 @@ class SuspendPerformanceJobCreate(SuspendPerformanceJobCommon):
 
 
 class SuspendPerformanceJobFind(MefModel):
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     id: str
     performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
     state: PerformanceJobProcessStateType
 
 
 class TrackingRecord(MefModel):
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     description: str | None = None
     id: str
     related_object_id: Annotated[str, Field(alias="relatedObjectId")]
@@ -356,7 +356,7 @@ class TrackingRecord(MefModel):
 
 
 class TrackingRecordFind(MefModel):
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     description: str | None = None
     id: str
     related_object_id: Annotated[str, Field(alias="relatedObjectId")]
@@ -379,8 +379,8 @@ class PerformanceJobGetParametersQuery(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
     performance_profile_id: Annotated[str | None, Field(alias="performanceProfileId")] = None
     state: State | None = None
-    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
-    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
+    creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     granularity: Interval | None = None
     reporting_period: Annotated[Interval | None, Field(alias="reportingPeriod")] = None
@@ -401,8 +401,8 @@ class State1(MefEnum):
 class CancelPerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
     state: State1 | None = None
-    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
-    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
+    creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -410,8 +410,8 @@ class CancelPerformanceJobGetParametersQuery(MefModel):
 class ModifyPerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
     state: State1 | None = None
-    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
-    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
+    creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -419,8 +419,8 @@ class ModifyPerformanceJobGetParametersQuery(MefModel):
 class ResumePerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
     state: State1 | None = None
-    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
-    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
+    creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -432,8 +432,8 @@ class ResumePerformanceJobGetResponse(RootModel[list[ResumePerformanceJobFind]])
 class SuspendPerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
     state: State1 | None = None
-    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
-    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
+    creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -453,8 +453,8 @@ class State5(MefEnum):
 class PerformanceProfileGetParametersQuery(MefModel):
     buyer_profile_id: Annotated[str | None, Field(alias="buyerProfileId")] = None
     state: State5 | None = None
-    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
-    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
+    creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     granularity: Interval | None = None
     reporting_period: Annotated[Interval | None, Field(alias="reportingPeriod")] = None
@@ -478,19 +478,19 @@ class State6(MefEnum):
 class PerformanceReportGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
     state: State6 | None = None
-    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
-    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
+    creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     reporting_timeframe_start_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.startDate.gt")
+        DateTime | None, Field(alias="reportingTimeframe.startDate.gt")
     ] = None
     reporting_timeframe_start_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.startDate.lt")
+        DateTime | None, Field(alias="reportingTimeframe.startDate.lt")
     ] = None
     reporting_timeframe_end_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.endDate.gt")
+        DateTime | None, Field(alias="reportingTimeframe.endDate.gt")
     ] = None
     reporting_timeframe_end_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.endDate.lt")
+        DateTime | None, Field(alias="reportingTimeframe.endDate.lt")
     ] = None
     granularity: Interval | None = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
@@ -503,8 +503,8 @@ class PerformanceReportGetParametersQuery(MefModel):
 
 class TrackingRecordGetParametersQuery(MefModel):
     related_object_id: Annotated[str | None, Field(alias="relatedObjectId")] = None
-    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
-    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
+    creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     user: str | None = None
     offset: int | None = None
     limit: int | None = None
@@ -524,7 +524,7 @@ class CancelPerformanceJobCreate(CancelPerformanceJobCommon):
 
 
 class CancelPerformanceJobFind(MefModel):
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     id: str
     performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
     state: PerformanceJobProcessStateType
@@ -548,7 +548,7 @@ class Error422(Error):
 
 
 class ModifyPerformanceJobFind(MefModel):
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     id: str
     performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
     state: PerformanceJobProcessStateType
@@ -565,7 +565,7 @@ class ModifyPerformanceJobProfileValue(MefModel):
 class PerformanceJobComplexQuery(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
-    creation_date: Annotated[AwareDatetime | None, Field(alias="creationDate")] = None
+    creation_date: Annotated[DateTime | None, Field(alias="creationDate")] = None
     description: str | None = None
     granularity: Interval | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
@@ -589,8 +589,8 @@ class PerformanceJobComplexQuery(MefModel):
 class PerformanceJobComplexQueryCreate(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
-    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
-    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
+    creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     granularity: Interval | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
@@ -660,7 +660,7 @@ class PerformanceProfileUpdate(MefModel):
 
 class PerformanceReportComplexQuery(MefModel):
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
-    creation_date: Annotated[AwareDatetime | None, Field(alias="creationDate")] = None
+    creation_date: Annotated[DateTime | None, Field(alias="creationDate")] = None
     description: str | None = None
     granularity: Interval | None = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
@@ -682,23 +682,23 @@ class PerformanceReportComplexQuery(MefModel):
 
 class PerformanceReportComplexQueryCreate(MefModel):
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
-    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
-    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
+    creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     granularity: Interval | None = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
     performance_job: Annotated[PerformanceJobRef | None, Field(alias="performanceJob")] = None
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     reporting_timeframe_start_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.startDate.gt")
+        DateTime | None, Field(alias="reportingTimeframe.startDate.gt")
     ] = None
     reporting_timeframe_start_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.startDate.lt")
+        DateTime | None, Field(alias="reportingTimeframe.startDate.lt")
     ] = None
     reporting_timeframe_end_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.endDate.gt")
+        DateTime | None, Field(alias="reportingTimeframe.endDate.gt")
     ] = None
     reporting_timeframe_end_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.endDate.lt")
+        DateTime | None, Field(alias="reportingTimeframe.endDate.lt")
     ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_payload_specific_attributes: Annotated[
@@ -720,7 +720,7 @@ class PerformanceReportCreate(PerformanceReportCommon):
 
 
 class PerformanceReportFind(MefModel):
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     description: str | None = None
     id: str
     performance_job: Annotated[
@@ -745,7 +745,7 @@ class ReportContentItem(MefModel):
 
 
 class ResumePerformanceJob(ResumePerformanceJobCommon):
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     href: str | None = None
     id: str
     resumption_denied_reason: Annotated[str | None, Field(alias="resumptionDeniedReason")] = None
@@ -753,7 +753,7 @@ class ResumePerformanceJob(ResumePerformanceJobCommon):
 
 
 class SuspendPerformanceJob(SuspendPerformanceJobCommon):
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     href: str | None = None
     id: str
     state: PerformanceJobProcessStateType
@@ -856,7 +856,7 @@ class CancelPerformanceJob(CancelPerformanceJobCommon):
     cancellation_denied_reason: Annotated[str | None, Field(alias="cancellationDeniedReason")] = (
         None
     )
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     href: str | None = None
     id: str
     state: PerformanceJobProcessStateType
@@ -917,7 +917,7 @@ class PerformanceJobCreate(PerformanceJobCommon):
 class PerformanceJobFind(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     description: str | None = None
     id: str
     performance_profile: Annotated[
@@ -937,20 +937,20 @@ class PerformanceJobFind(MefModel):
 
 
 class PerformanceProfile(PerformanceProfileCommon):
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     href: str | None = None
     id: str
-    last_modified_date: Annotated[AwareDatetime | None, Field(alias="lastModifiedDate")] = None
+    last_modified_date: Annotated[DateTime | None, Field(alias="lastModifiedDate")] = None
     rejection_reason: Annotated[str | None, Field(alias="rejectionReason")] = None
     state: PerformanceProfileStateType
 
 
 class PerformanceReport(PerformanceReportCommon):
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     failure_reason: Annotated[str | None, Field(alias="failureReason")] = None
     href: str | None = None
     id: str
-    last_modified_date: Annotated[AwareDatetime | None, Field(alias="lastModifiedDate")] = None
+    last_modified_date: Annotated[DateTime | None, Field(alias="lastModifiedDate")] = None
     performance_job: Annotated[
         Annotated[
             Annotated[PerformanceJobRef, Tag("PerformanceJobRef")]
@@ -971,7 +971,7 @@ class PerformanceJobGetResponse(RootModel[list[PerformanceJobFind]]):
 
 
 class ModifyPerformanceJob(ModifyPerformanceJobCommon):
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     href: str | None = None
     id: str
     modification_denied_reason: Annotated[str | None, Field(alias="modificationDeniedReason")] = (
@@ -981,9 +981,9 @@ class ModifyPerformanceJob(ModifyPerformanceJobCommon):
 
 
 class PerformanceJob(PerformanceJobCommon):
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     href: str | None = None
     id: str
-    last_modified_date: Annotated[AwareDatetime | None, Field(alias="lastModifiedDate")] = None
+    last_modified_date: Annotated[DateTime | None, Field(alias="lastModifiedDate")] = None
     rejection_reason: Annotated[str | None, Field(alias="rejectionReason")] = None
     state: PerformanceJobStateType

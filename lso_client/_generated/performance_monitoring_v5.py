@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, Field, RootModel
+from pydantic import AfterValidator, Field, RootModel
 from typing import Annotated, Literal
-from lso_client._model import MefEnum, MefModel
+from lso_client._model import DateTime, MefEnum, MefModel, unique_items
 
 
 class AttachmentURL(MefModel):
-    retention_period: Annotated[AwareDatetime | None, Field(alias="retentionPeriod")] = None
+    retention_period: Annotated[DateTime | None, Field(alias="retentionPeriod")] = None
     url: str
 
 
@@ -211,8 +211,8 @@ class RecurringSchedule(MefModel):
 
 
 class ReportingTimeframe(MefModel):
-    reporting_start_date: Annotated[AwareDatetime | None, Field(alias="reportingStartDate")] = None
-    reporting_end_date: Annotated[AwareDatetime | None, Field(alias="reportingEndDate")] = None
+    reporting_start_date: Annotated[DateTime | None, Field(alias="reportingStartDate")] = None
+    reporting_end_date: Annotated[DateTime | None, Field(alias="reportingEndDate")] = None
 
 
 class ResultFormat(MefEnum):
@@ -285,12 +285,8 @@ class PerformanceJobGetParametersQuery(MefModel):
     entity_id: Annotated[str | None, Field(alias="entityId")] = None
     performance_profile_id: Annotated[str | None, Field(alias="performanceProfileId")] = None
     state: PerformanceJobStateType | None = None
-    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
-        None
-    )
-    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
-        None
-    )
+    creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
+    creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     job_priority: Annotated[str | None, Field(alias="jobPriority")] = None
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
@@ -302,12 +298,8 @@ class PerformanceJobGetParametersQuery(MefModel):
 class CancelPerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
     state: PerformanceJobProcessStateType | None = None
-    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
-        None
-    )
-    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
-        None
-    )
+    creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
+    creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -315,23 +307,15 @@ class CancelPerformanceJobGetParametersQuery(MefModel):
 class ModifyPerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
     state: PerformanceJobProcessStateType | None = None
-    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
-        None
-    )
-    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
-        None
-    )
+    creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
+    creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
 
 class PerformanceProfileGetParametersQuery(MefModel):
-    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
-        None
-    )
-    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
-        None
-    )
+    creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
+    creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     job_priority: Annotated[str | None, Field(alias="jobPriority")] = None
     lifecycle_status: Annotated[
@@ -348,23 +332,19 @@ class PerformanceReportGetParametersQuery(MefModel):
     service_id: Annotated[str | None, Field(alias="serviceId")] = None
     entity_id: Annotated[str | None, Field(alias="entityId")] = None
     state: PerformanceReportStateType | None = None
-    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
-        None
-    )
-    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
-        None
-    )
+    creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
+    creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     reporting_timeframe_start_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.startDate.gt")
+        DateTime | None, Field(alias="reportingTimeframe.startDate.gt")
     ] = None
     reporting_timeframe_start_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.startDate.lt")
+        DateTime | None, Field(alias="reportingTimeframe.startDate.lt")
     ] = None
     reporting_timeframe_end_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.endDate.gt")
+        DateTime | None, Field(alias="reportingTimeframe.endDate.gt")
     ] = None
     reporting_timeframe_end_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.endDate.lt")
+        DateTime | None, Field(alias="reportingTimeframe.endDate.lt")
     ] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
@@ -380,12 +360,8 @@ class TrackingRecordGetParametersQuery(MefModel):
     related_performance_report_id: Annotated[
         str | None, Field(alias="relatedPerformanceReportId")
     ] = None
-    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
-        None
-    )
-    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
-        None
-    )
+    creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
+    creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -412,7 +388,7 @@ class Error422(Error):
 
 
 class PmTrackingRecord(MefModel):
-    creation_date_time: Annotated[AwareDatetime, Field(alias="creationDateTime")]
+    creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     description: str | None = None
     id: str
     related_object_id: Annotated[
@@ -497,15 +473,15 @@ class TrackingRecordGetResponse1(RootModel[list[Error422]]):
 
 
 class CancelPerformanceJob(CancelPerformanceJobCreate):
-    creation_date_time: Annotated[AwareDatetime, Field(alias="creationDateTime")]
+    creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     href: str | None = None
     id: str
     state: PerformanceJobProcessStateType
 
 
 class MeasurementTime(MefModel):
-    measurement_start_date: Annotated[AwareDatetime, Field(alias="measurementStartDate")]
-    measurement_end_date: Annotated[AwareDatetime | None, Field(alias="measurementEndDate")] = None
+    measurement_start_date: Annotated[DateTime, Field(alias="measurementStartDate")]
+    measurement_end_date: Annotated[DateTime | None, Field(alias="measurementEndDate")] = None
     measurement_interval: Annotated[TimeDuration | None, Field(alias="measurementInterval")] = None
 
 
@@ -582,12 +558,8 @@ class PerformanceProfileUpdate(MefModel):
 
 
 class PerformanceReportComplexQueryCreate(MefModel):
-    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
-        None
-    )
-    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
-        None
-    )
+    creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
+    creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     granularity: TimeDuration | None = None
     monitored_object: Annotated[
         list[
@@ -598,20 +570,21 @@ class PerformanceReportComplexQueryCreate(MefModel):
         ]
         | None,
         Field(alias="monitoredObject", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
     performance_job: Annotated[PerformanceJobRef | None, Field(alias="performanceJob")] = None
     reporting_timeframe_start_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.startDate.gt")
+        DateTime | None, Field(alias="reportingTimeframe.startDate.gt")
     ] = None
     reporting_timeframe_start_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.startDate.lt")
+        DateTime | None, Field(alias="reportingTimeframe.startDate.lt")
     ] = None
     reporting_timeframe_end_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.endDate.gt")
+        DateTime | None, Field(alias="reportingTimeframe.endDate.gt")
     ] = None
     reporting_timeframe_end_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="reportingTimeframe.endDate.lt")
+        DateTime | None, Field(alias="reportingTimeframe.endDate.lt")
     ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_specific_configuration: Annotated[
@@ -631,6 +604,7 @@ class PerformanceReportCreate(MefModel):
             ]
         ],
         Field(alias="monitoredObject", min_length=1),
+        AfterValidator(unique_items),
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
     reporting_timeframe: Annotated[ReportingTimeframe, Field(alias="reportingTimeframe")]
@@ -641,7 +615,7 @@ class PerformanceReportCreate(MefModel):
 
 
 class PerformanceReportFind(MefModel):
-    creation_date_time: Annotated[AwareDatetime, Field(alias="creationDateTime")]
+    creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     description: str | None = None
     granularity: TimeDuration
     id: str
@@ -653,6 +627,7 @@ class PerformanceReportFind(MefModel):
             ]
         ],
         Field(alias="monitoredObject", min_length=1),
+        AfterValidator(unique_items),
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
     performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
@@ -683,10 +658,10 @@ class ReportContentPerMonitoredObject(MefModel):
 
 class ScheduleDefinition(MefModel):
     schedule_definition_start_time: Annotated[
-        AwareDatetime | None, Field(alias="scheduleDefinitionStartTime")
+        DateTime | None, Field(alias="scheduleDefinitionStartTime")
     ] = None
     schedule_definition_end_time: Annotated[
-        AwareDatetime | None, Field(alias="scheduleDefinitionEndTime")
+        DateTime | None, Field(alias="scheduleDefinitionEndTime")
     ] = None
     recurring_schedule: Annotated[RecurringSchedule | None, Field(alias="recurringSchedule")] = None
     execution_duration: Annotated[TimeDuration | None, Field(alias="executionDuration")] = None
@@ -719,15 +694,15 @@ class ModifyPerformanceJobCreate(MefModel):
 
 
 class PerformanceProfile(PerformanceProfileCreate):
-    creation_date_time: Annotated[AwareDatetime, Field(alias="creationDateTime")]
+    creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     href: str | None = None
     id: str
     is_assigned: Annotated[bool, Field(alias="isAssigned")]
-    last_time_modified: Annotated[AwareDatetime | None, Field(alias="lastTimeModified")] = None
+    last_time_modified: Annotated[DateTime | None, Field(alias="lastTimeModified")] = None
 
 
 class PerformanceReport(PerformanceReportCreate):
-    creation_date_time: Annotated[AwareDatetime, Field(alias="creationDateTime")]
+    creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     href: str | None = None
     id: str
     performance_job: Annotated[PerformanceJobRef | None, Field(alias="performanceJob")] = None
@@ -746,7 +721,7 @@ class PerformanceProfileGetResponse(RootModel[list[PerformanceProfile]]):
 
 
 class ModifyPerformanceJob(ModifyPerformanceJobCreate):
-    creation_date_time: Annotated[AwareDatetime, Field(alias="creationDateTime")]
+    creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     href: str | None = None
     id: str
     state: PerformanceJobProcessStateType
@@ -755,12 +730,8 @@ class ModifyPerformanceJob(ModifyPerformanceJobCreate):
 class PerformanceJobComplexQueryCreate(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
-    creation_date_time_gt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.gt")] = (
-        None
-    )
-    creation_date_time_lt: Annotated[AwareDatetime | None, Field(alias="creationDateTime.lt")] = (
-        None
-    )
+    creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
+    creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     monitored_object: Annotated[
         EntityRef | ServiceFromToRef | ServiceRef | None,
         Field(alias="monitoredObject", discriminator="field_type"),
@@ -797,10 +768,10 @@ class ModifyPerformanceJobGetResponse(RootModel[list[ModifyPerformanceJob]]):
 
 
 class PerformanceJob(PerformanceJobCreate):
-    creation_date_time: Annotated[AwareDatetime, Field(alias="creationDateTime")]
+    creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     href: str | None = None
     id: str
-    last_time_modified: Annotated[AwareDatetime | None, Field(alias="lastTimeModified")] = None
+    last_time_modified: Annotated[DateTime | None, Field(alias="lastTimeModified")] = None
     state: PerformanceJobStateType
     termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
         None

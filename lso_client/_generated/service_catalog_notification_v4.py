@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AwareDatetime, Field
-from lso_client._model import MefEnum, MefModel
+from pydantic import Field
+from lso_client._model import DateTime, MefEnum, MefModel
 
 
 class Extensible(MefModel):
@@ -23,8 +23,8 @@ class Addressable(Extensible):
 
 
 class TimePeriod(MefModel):
-    end_date_time: Annotated[AwareDatetime | None, Field(alias="endDateTime")] = None
-    start_date_time: Annotated[AwareDatetime | None, Field(alias="startDateTime")] = None
+    end_date_time: Annotated[DateTime | None, Field(alias="endDateTime")] = None
+    start_date_time: Annotated[DateTime | None, Field(alias="startDateTime")] = None
 
 
 class ServiceSpecificationState(MefEnum):
@@ -87,7 +87,7 @@ class Error(MefModel):
 class Notification(Extensible):
     event_id: Annotated[str, Field(alias="eventId")]
     event_type: Annotated[str, Field(alias="eventType")]
-    event_time: Annotated[AwareDatetime, Field(alias="eventTime")]
+    event_time: Annotated[DateTime, Field(alias="eventTime")]
     resource_path: Annotated[str | None, Field(alias="resourcePath")] = None
     field_path: Annotated[str | None, Field(alias="fieldPath")] = None
 
@@ -130,7 +130,7 @@ class ServiceSpecification(Addressable):
     subcategory: str | None = None
     version: str | None = None
     is_bundle: Annotated[bool | None, Field(alias="isBundle")] = None
-    last_update: Annotated[AwareDatetime | None, Field(alias="lastUpdate")] = None
+    last_update: Annotated[DateTime | None, Field(alias="lastUpdate")] = None
     valid_for: Annotated[TimePeriod | None, Field(alias="validFor")] = None
     lifecycle_status: Annotated[
         ServiceSpecificationState | None, Field(alias="lifecycleStatus")

@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AwareDatetime, Field, RootModel
-from lso_client._model import MefEnum, MefModel
+from pydantic import Field, RootModel
+from lso_client._model import DateTime, MefEnum, MefModel
 
 
 class ServiceSpecificationState(MefEnum):
@@ -28,8 +28,8 @@ class Extensible(MefModel):
 
 
 class TimePeriod(MefModel):
-    end_date_time: Annotated[AwareDatetime | None, Field(alias="endDateTime")] = None
-    start_date_time: Annotated[AwareDatetime | None, Field(alias="startDateTime")] = None
+    end_date_time: Annotated[DateTime | None, Field(alias="endDateTime")] = None
+    start_date_time: Annotated[DateTime | None, Field(alias="startDateTime")] = None
 
 
 class ServiceSpecificationRelationshipType(MefEnum):
@@ -145,7 +145,7 @@ class ServiceSpecification(Addressable):
     subcategory: str | None = None
     version: str | None = None
     is_bundle: Annotated[bool | None, Field(alias="isBundle")] = None
-    last_update: Annotated[AwareDatetime | None, Field(alias="lastUpdate")] = None
+    last_update: Annotated[DateTime | None, Field(alias="lastUpdate")] = None
     valid_for: Annotated[TimePeriod | None, Field(alias="validFor")] = None
     lifecycle_status: Annotated[
         ServiceSpecificationState | None, Field(alias="lifecycleStatus")

@@ -41,6 +41,7 @@ class ServiceSpecifications(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        max_pages: int | None = None,
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ServiceSpecification]:
@@ -51,6 +52,7 @@ class ServiceSpecifications(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            max_pages=max_pages,
             pages_in_flight=pages_in_flight,
             options=options,
         )
@@ -77,6 +79,7 @@ class AsyncServiceSpecifications(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        max_pages: int | None = None,
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ServiceSpecification]:
@@ -87,6 +90,7 @@ class AsyncServiceSpecifications(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            max_pages=max_pages,
             pages_in_flight=pages_in_flight,
             options=options,
         )

@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from pydantic import AwareDatetime, Field
-from lso_client._model import MefEnum, MefModel
+from pydantic import Field
+from lso_client._model import DateTime, MefEnum, MefModel
 
 
 class EventType(MefEnum):
@@ -82,7 +82,7 @@ class Error501(Error):
 
 class Event(MefModel):
     event_id: Annotated[str, Field(alias="eventId")]
-    event_time: Annotated[AwareDatetime, Field(alias="eventTime")]
+    event_time: Annotated[DateTime, Field(alias="eventTime")]
     event_type: Annotated[str, Field(alias="eventType")]
     event: dict[str, Any]
 

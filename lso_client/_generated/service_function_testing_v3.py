@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from pydantic import AwareDatetime, Field, RootModel, Tag
-from lso_client._model import MefEnum, MefModel, OTHER_TYPE, by_type
+from pydantic import Field, RootModel, Tag, model_validator
+from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, by_type, min_properties
 
 
 class Error(MefModel):
@@ -175,8 +175,8 @@ class TestProfileValue(TestProfileRefOrValue):
 
 
 class TestResultCommon(MefModel):
-    actual_start_date_time: Annotated[AwareDatetime, Field(alias="actualStartDateTime")]
-    actual_end_date_time: Annotated[AwareDatetime, Field(alias="actualEndDateTime")]
+    actual_start_date_time: Annotated[DateTime, Field(alias="actualStartDateTime")]
+    actual_end_date_time: Annotated[DateTime, Field(alias="actualEndDateTime")]
     href: str
     id: str
     related_service_from: Annotated[ServiceRef, Field(alias="relatedServiceFrom")]
@@ -201,16 +201,16 @@ class TestJobGetParametersQuery(MefModel):
     test_profile_id: Annotated[str | None, Field(alias="testProfileId")] = None
     name: str | None = None
     requested_start_date_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="requestedStartDateTime.gt")
+        DateTime | None, Field(alias="requestedStartDateTime.gt")
     ] = None
     requested_start_date_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="requestedStartDateTime.lt")
+        DateTime | None, Field(alias="requestedStartDateTime.lt")
     ] = None
     requested_end_date_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="requestedEndDateTime.gt")
+        DateTime | None, Field(alias="requestedEndDateTime.gt")
     ] = None
     requested_end_date_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="requestedEndDateTime.lt")
+        DateTime | None, Field(alias="requestedEndDateTime.lt")
     ] = None
     offset: int | None = None
     limit: int | None = None
@@ -225,8 +225,8 @@ class State(MefEnum):
 class CancelTestJobGetParametersQuery(MefModel):
     test_job_id: Annotated[str | None, Field(alias="testJobId")] = None
     state: State | None = None
-    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
-    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
+    creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -234,8 +234,8 @@ class CancelTestJobGetParametersQuery(MefModel):
 class SuspendTestJobGetParametersQuery(MefModel):
     test_job_id: Annotated[str | None, Field(alias="testJobId")] = None
     state: State | None = None
-    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
-    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
+    creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -243,8 +243,8 @@ class SuspendTestJobGetParametersQuery(MefModel):
 class ResumeTestJobGetParametersQuery(MefModel):
     test_job_id: Annotated[str | None, Field(alias="testJobId")] = None
     state: State | None = None
-    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
-    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
+    creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -252,17 +252,17 @@ class ResumeTestJobGetParametersQuery(MefModel):
 class ModifyTestJobGetParametersQuery(MefModel):
     test_job_id: Annotated[str | None, Field(alias="testJobId")] = None
     state: State | None = None
-    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
-    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
+    creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
 
 class TestProfileGetParametersQuery(MefModel):
-    creation_date_gt: Annotated[AwareDatetime | None, Field(alias="creationDate.gt")] = None
-    creation_date_lt: Annotated[AwareDatetime | None, Field(alias="creationDate.lt")] = None
-    last_update_gt: Annotated[AwareDatetime | None, Field(alias="lastUpdate.gt")] = None
-    last_update_lt: Annotated[AwareDatetime | None, Field(alias="lastUpdate.lt")] = None
+    creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
+    creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
+    last_update_gt: Annotated[DateTime | None, Field(alias="lastUpdate.gt")] = None
+    last_update_lt: Annotated[DateTime | None, Field(alias="lastUpdate.lt")] = None
     related_service_specification_id: Annotated[
         str | None, Field(alias="relatedServiceSpecificationId")
     ] = None
@@ -281,16 +281,16 @@ class TestResultGetParametersQuery(MefModel):
         str | None, Field(alias="relatedContactInformationName")
     ] = None
     requested_start_date_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="requestedStartDateTime.gt")
+        DateTime | None, Field(alias="requestedStartDateTime.gt")
     ] = None
     requested_start_date_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="requestedStartDateTime.lt")
+        DateTime | None, Field(alias="requestedStartDateTime.lt")
     ] = None
     requested_end_date_time_gt: Annotated[
-        AwareDatetime | None, Field(alias="requestedEndDateTime.gt")
+        DateTime | None, Field(alias="requestedEndDateTime.gt")
     ] = None
     requested_end_date_time_lt: Annotated[
-        AwareDatetime | None, Field(alias="requestedEndDateTime.lt")
+        DateTime | None, Field(alias="requestedEndDateTime.lt")
     ] = None
     offset: int | None = None
     limit: int | None = None
@@ -355,7 +355,7 @@ class TestProfileRelationship(MefModel):
         ServiceSpecificationRef, Field(alias="relatedServiceSpecification")
     ]
     role: TestProfileRelationshipRole
-    valid_for: Annotated[AwareDatetime | None, Field(alias="validFor")] = None
+    valid_for: Annotated[DateTime | None, Field(alias="validFor")] = None
 
 
 class TestProfileCommon(MefModel):
@@ -365,7 +365,7 @@ class TestProfileCommon(MefModel):
         TestProfileLifecycleStatusType | None, Field(alias="lifecycleStatus")
     ] = None
     name: str | None = None
-    valid_for: Annotated[AwareDatetime | None, Field(alias="validFor")] = None
+    valid_for: Annotated[DateTime | None, Field(alias="validFor")] = None
     test_profile_relationship: Annotated[
         list[TestProfileRelationship] | None, Field(alias="testProfileRelationship")
     ] = None
@@ -382,7 +382,7 @@ class TestProfileCommon(MefModel):
 class TestProfileCreate(TestProfileCommon):
     lifecycle_status: Annotated[TestProfileLifecycleStatusType, Field(alias="lifecycleStatus")]
     name: str
-    valid_for: Annotated[AwareDatetime, Field(alias="validFor")]
+    valid_for: Annotated[DateTime, Field(alias="validFor")]
     is_bundled: Annotated[bool, Field(alias="isBundled")]
     related_service_specification: Annotated[
         ServiceSpecificationRef, Field(alias="relatedServiceSpecification")
@@ -390,7 +390,7 @@ class TestProfileCreate(TestProfileCommon):
 
 
 class TestProfileModify(TestProfileCommon):
-    pass
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class TestResult(TestResultCommon):
@@ -460,7 +460,7 @@ class CancelTestJob(CancelTestJobCommon):
     cancellation_denied_reason: Annotated[str | None, Field(alias="cancellationDeniedReason")] = (
         None
     )
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     href: str
     id: str
     state: TestJobProcessStateType
@@ -471,12 +471,10 @@ class ModifyTestJobCommon(MefModel):
     test_job: Annotated[TestJobRef, Field(alias="testJob")]
     name: str | None = None
     description: str | None = None
-    requested_start_date_time: Annotated[
-        AwareDatetime | None, Field(alias="requestedStartDateTime")
-    ] = None
-    requested_end_date_time: Annotated[
-        AwareDatetime | None, Field(alias="requestedEndDateTime")
-    ] = None
+    requested_start_date_time: Annotated[DateTime | None, Field(alias="requestedStartDateTime")] = (
+        None
+    )
+    requested_end_date_time: Annotated[DateTime | None, Field(alias="requestedEndDateTime")] = None
     test_profile: Annotated[
         Annotated[
             Annotated[TestProfileRef, Tag("TestProfileRef")]
@@ -497,7 +495,7 @@ class ModifyTestJobCommon(MefModel):
 
 class ResumeTestJob(ResumeTestJobCommon):
     resumption_denied_reason: Annotated[str | None, Field(alias="resumptionDeniedReason")] = None
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     href: str
     id: str
     state: TestJobProcessStateType
@@ -505,7 +503,7 @@ class ResumeTestJob(ResumeTestJobCommon):
 
 class SuspendTestJob(SuspendTestJobCommon):
     suspension_denied_reason: Annotated[str | None, Field(alias="suspensionDeniedReason")] = None
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     href: str
     id: str
     state: TestJobProcessStateType
@@ -514,10 +512,10 @@ class SuspendTestJob(SuspendTestJobCommon):
 class TestJobCommon(MefModel):
     name: str
     description: str | None = None
-    requested_start_date_time: Annotated[
-        AwareDatetime | None, Field(alias="requestedStartDateTime")
-    ] = None
-    requested_end_date_time: Annotated[AwareDatetime, Field(alias="requestedEndDateTime")]
+    requested_start_date_time: Annotated[DateTime | None, Field(alias="requestedStartDateTime")] = (
+        None
+    )
+    requested_end_date_time: Annotated[DateTime, Field(alias="requestedEndDateTime")]
     recurrence_period: Annotated[Duration | None, Field(alias="recurrencePeriod")] = None
     test_profile: Annotated[
         Annotated[
@@ -555,13 +553,13 @@ class TestJobFind(MefModel):
 
 
 class TestProfile(TestProfileCommon):
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     href: str
     id: str
     lifecycle_state: Annotated[
         TestProfileLifecycleStateType | None, Field(alias="lifecycleState")
     ] = None
-    last_update: Annotated[AwareDatetime | None, Field(alias="lastUpdate")] = None
+    last_update: Annotated[DateTime | None, Field(alias="lastUpdate")] = None
 
 
 class TestJobGetResponse(RootModel[list[TestJobFind]]):
@@ -588,21 +586,19 @@ class ModifyTestJob(ModifyTestJobCommon):
     modification_denied_reason: Annotated[str | None, Field(alias="modificationDeniedReason")] = (
         None
     )
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     href: str
     id: str
     state: TestJobProcessStateType
 
 
 class TestJob(TestJobCommon):
-    actual_start_date_time: Annotated[AwareDatetime | None, Field(alias="actualStartDateTime")] = (
-        None
-    )
-    actual_end_date_time: Annotated[AwareDatetime | None, Field(alias="actualEndDateTime")] = None
-    creation_date: Annotated[AwareDatetime, Field(alias="creationDate")]
+    actual_start_date_time: Annotated[DateTime | None, Field(alias="actualStartDateTime")] = None
+    actual_end_date_time: Annotated[DateTime | None, Field(alias="actualEndDateTime")] = None
+    creation_date: Annotated[DateTime, Field(alias="creationDate")]
     href: str
     id: str
-    last_modified_date: Annotated[AwareDatetime, Field(alias="lastModifiedDate")]
+    last_modified_date: Annotated[DateTime, Field(alias="lastModifiedDate")]
     state: TestJobStateType
     termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
         None

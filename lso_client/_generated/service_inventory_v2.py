@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from pydantic import AwareDatetime, Field, RootModel
-from lso_client._model import MefEnum, MefModel
+from pydantic import Field, RootModel, model_validator
+from lso_client._model import DateTime, MefEnum, MefModel, min_properties
 
 
 class BusSofType(MefEnum):
@@ -126,7 +126,7 @@ class MefServiceConfiguration(MefModel):
 
 class NoteBusSof(MefModel):
     author: str
-    date: AwareDatetime
+    date: DateTime
     id: str
     source: BusSofType
     text: str
@@ -173,12 +173,12 @@ class SubUnit(MefModel):
 
 class ServiceGetParametersQuery(MefModel):
     state: ServiceStateType | None = None
-    service_date_lt: Annotated[AwareDatetime | None, Field(alias="serviceDate.lt")] = None
-    service_date_gt: Annotated[AwareDatetime | None, Field(alias="serviceDate.gt")] = None
-    start_date_lt: Annotated[AwareDatetime | None, Field(alias="startDate.lt")] = None
-    start_date_gt: Annotated[AwareDatetime | None, Field(alias="startDate.gt")] = None
-    end_date_lt: Annotated[AwareDatetime | None, Field(alias="endDate.lt")] = None
-    end_date_gt: Annotated[AwareDatetime | None, Field(alias="endDate.gt")] = None
+    service_date_lt: Annotated[DateTime | None, Field(alias="serviceDate.lt")] = None
+    service_date_gt: Annotated[DateTime | None, Field(alias="serviceDate.gt")] = None
+    start_date_lt: Annotated[DateTime | None, Field(alias="startDate.lt")] = None
+    start_date_gt: Annotated[DateTime | None, Field(alias="startDate.gt")] = None
+    end_date_lt: Annotated[DateTime | None, Field(alias="endDate.lt")] = None
+    end_date_gt: Annotated[DateTime | None, Field(alias="endDate.gt")] = None
     service_order_id: Annotated[str | None, Field(alias="serviceOrder.id")] = None
     service_order_item_id: Annotated[str | None, Field(alias="serviceOrderItem.id")] = None
     external_id: Annotated[str | None, Field(alias="externalId")] = None
@@ -252,6 +252,7 @@ class GeographicAddressQuery(MefModel):
     field_type: Annotated[Literal["GeographicAddress_Query"], Field(alias="@type")] = (
         "GeographicAddress_Query"
     )
+    check_min_properties = model_validator(mode="after")(min_properties(2))
 
 
 class RelatedContactInformation(MefModel):
@@ -302,7 +303,7 @@ class Service(MefModel):
     id: str
     href: str | None = None
     description: str | None = None
-    end_date: Annotated[AwareDatetime | None, Field(alias="endDate")] = None
+    end_date: Annotated[DateTime | None, Field(alias="endDate")] = None
     external_id: Annotated[str | None, Field(alias="externalId")] = None
     note: list[NoteBusSof] | None = None
     place: list[RelatedPlaceRefOrQuery] | None = None
@@ -320,7 +321,7 @@ class Service(MefModel):
         list[ServiceRelationship] | None, Field(alias="serviceRelationship")
     ] = None
     service_type: Annotated[str | None, Field(alias="serviceType")] = None
-    start_date: Annotated[AwareDatetime | None, Field(alias="startDate")] = None
+    start_date: Annotated[DateTime | None, Field(alias="startDate")] = None
     start_mode: Annotated[StartMode | None, Field(alias="startMode")] = None
     state: ServiceStateType
 

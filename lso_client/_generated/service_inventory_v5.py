@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 from typing import Annotated
-from pydantic import AwareDatetime, Field, RootModel, Tag
-from lso_client._model import MefEnum, MefModel, OTHER_TYPE, by_type
+from pydantic import Field, RootModel, Tag
+from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, by_type
 
 
 class BusSofType(MefEnum):
@@ -87,7 +87,7 @@ class MefServiceConfiguration(MefModel):
 
 class NoteBusSof(MefModel):
     author: str
-    date: AwareDatetime
+    date: DateTime
     id: str
     source: BusSofType
     text: str
@@ -144,12 +144,12 @@ class State(MefEnum):
 
 class ServiceGetParametersQuery(MefModel):
     state: State | None = None
-    service_date_lt: Annotated[AwareDatetime | None, Field(alias="serviceDate.lt")] = None
-    service_date_gt: Annotated[AwareDatetime | None, Field(alias="serviceDate.gt")] = None
-    start_date_lt: Annotated[AwareDatetime | None, Field(alias="startDate.lt")] = None
-    start_date_gt: Annotated[AwareDatetime | None, Field(alias="startDate.gt")] = None
-    end_date_lt: Annotated[AwareDatetime | None, Field(alias="endDate.lt")] = None
-    end_date_gt: Annotated[AwareDatetime | None, Field(alias="endDate.gt")] = None
+    service_date_lt: Annotated[DateTime | None, Field(alias="serviceDate.lt")] = None
+    service_date_gt: Annotated[DateTime | None, Field(alias="serviceDate.gt")] = None
+    start_date_lt: Annotated[DateTime | None, Field(alias="startDate.lt")] = None
+    start_date_gt: Annotated[DateTime | None, Field(alias="startDate.gt")] = None
+    end_date_lt: Annotated[DateTime | None, Field(alias="endDate.lt")] = None
+    end_date_gt: Annotated[DateTime | None, Field(alias="endDate.gt")] = None
     service_order_id: Annotated[str | None, Field(alias="serviceOrder.id")] = None
     service_order_item_id: Annotated[str | None, Field(alias="serviceOrderItem.id")] = None
     external_id: Annotated[str | None, Field(alias="externalId")] = None
@@ -280,7 +280,7 @@ class RelatedContactInformation(MefModel):
 
 class Service(MefModel):
     description: str | None = None
-    end_date: Annotated[AwareDatetime | None, Field(alias="endDate")] = None
+    end_date: Annotated[DateTime | None, Field(alias="endDate")] = None
     external_id: Annotated[str | None, Field(alias="externalId")] = None
     note: list[NoteBusSof] | None = None
     place: (
@@ -319,7 +319,7 @@ class Service(MefModel):
         list[ServiceRelationship] | None, Field(alias="serviceRelationship")
     ] = None
     service_type: Annotated[str | None, Field(alias="serviceType")] = None
-    start_date: Annotated[AwareDatetime | None, Field(alias="startDate")] = None
+    start_date: Annotated[DateTime | None, Field(alias="startDate")] = None
     start_mode: Annotated[StartMode | None, Field(alias="startMode")] = None
     state: ServiceStateType | None = None
 

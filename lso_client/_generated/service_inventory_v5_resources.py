@@ -52,6 +52,7 @@ class Services(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        max_pages: int | None = None,
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.Service]:
@@ -77,6 +78,7 @@ class Services(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            max_pages=max_pages,
             pages_in_flight=pages_in_flight,
             options=options,
         )
@@ -106,6 +108,7 @@ class AsyncServices(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        max_pages: int | None = None,
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.Service]:
@@ -131,6 +134,7 @@ class AsyncServices(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            max_pages=max_pages,
             pages_in_flight=pages_in_flight,
             options=options,
         )

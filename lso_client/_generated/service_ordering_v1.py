@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from pydantic import AwareDatetime, Field, RootModel
-from lso_client._model import MefEnum, MefModel
+from pydantic import Field, RootModel, model_validator
+from lso_client._model import DateTime, MefEnum, MefModel, min_properties
 
 
 class BusSofType(MefEnum):
@@ -126,7 +126,7 @@ class MefServiceConfiguration(MefModel):
 
 class NoteBusSof(MefModel):
     author: str
-    date: AwareDatetime
+    date: DateTime
     id: str
     source: BusSofType
     text: str
@@ -230,18 +230,18 @@ class TimeUnit(MefEnum):
 
 class ServiceOrderGetParametersQuery(MefModel):
     state: ServiceOrderStateType | None = None
-    order_date_gt: Annotated[AwareDatetime | None, Field(alias="orderDate.gt")] = None
-    order_date_lt: Annotated[AwareDatetime | None, Field(alias="orderDate.lt")] = None
-    completion_date_gt: Annotated[AwareDatetime | None, Field(alias="completionDate.gt")] = None
-    completion_date_lt: Annotated[AwareDatetime | None, Field(alias="completionDate.lt")] = None
+    order_date_gt: Annotated[DateTime | None, Field(alias="orderDate.gt")] = None
+    order_date_lt: Annotated[DateTime | None, Field(alias="orderDate.lt")] = None
+    completion_date_gt: Annotated[DateTime | None, Field(alias="completionDate.gt")] = None
+    completion_date_lt: Annotated[DateTime | None, Field(alias="completionDate.lt")] = None
     expected_completion_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="expectedCompletionDate.gt")
+        DateTime | None, Field(alias="expectedCompletionDate.gt")
     ] = None
     expected_completion_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="expectedCompletionDate.lt")
+        DateTime | None, Field(alias="expectedCompletionDate.lt")
     ] = None
-    start_date_gt: Annotated[AwareDatetime | None, Field(alias="startDate.gt")] = None
-    start_date_lt: Annotated[AwareDatetime | None, Field(alias="startDate.lt")] = None
+    start_date_gt: Annotated[DateTime | None, Field(alias="startDate.gt")] = None
+    start_date_lt: Annotated[DateTime | None, Field(alias="startDate.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -312,6 +312,7 @@ class GeographicAddressQuery(MefModel):
     field_type: Annotated[Literal["GeographicAddress_Query"], Field(alias="@type")] = (
         "GeographicAddress_Query"
     )
+    check_min_properties = model_validator(mode="after")(min_properties(2))
 
 
 class OrderCoordinatedAction(MefModel):
@@ -355,8 +356,8 @@ class ServiceOrderCommon(MefModel):
     related_contact_information: Annotated[
         list[RelatedContactInformation] | None, Field(alias="relatedContactInformation")
     ] = None
-    requested_completion_date: Annotated[AwareDatetime, Field(alias="requestedCompletionDate")]
-    requested_start_date: Annotated[AwareDatetime, Field(alias="requestedStartDate")]
+    requested_completion_date: Annotated[DateTime, Field(alias="requestedCompletionDate")]
+    requested_start_date: Annotated[DateTime, Field(alias="requestedStartDate")]
 
 
 class ServiceOrderGetResponse1(RootModel[list[Error422]]):
@@ -400,8 +401,8 @@ class ServiceValue(MefModel):
     id: str | None = None
     description: str | None = None
     external_id: Annotated[str | None, Field(alias="externalId")] = None
-    start_date: Annotated[AwareDatetime | None, Field(alias="startDate")] = None
-    end_date: Annotated[AwareDatetime | None, Field(alias="endDate")] = None
+    start_date: Annotated[DateTime | None, Field(alias="startDate")] = None
+    end_date: Annotated[DateTime | None, Field(alias="endDate")] = None
     state: ServiceStateType | None = None
     note: list[NoteBusSof] | None = None
     service_type: Annotated[str | None, Field(alias="serviceType")] = None
@@ -458,16 +459,16 @@ class ServiceOrderItem(ServiceOrderItemCommon):
 class ServiceOrder(ServiceOrderCommon):
     href: str | None = None
     id: str
-    completion_date: Annotated[AwareDatetime | None, Field(alias="completionDate")] = None
-    expected_completion_date: Annotated[
-        AwareDatetime | None, Field(alias="expectedCompletionDate")
-    ] = None
+    completion_date: Annotated[DateTime | None, Field(alias="completionDate")] = None
+    expected_completion_date: Annotated[DateTime | None, Field(alias="expectedCompletionDate")] = (
+        None
+    )
     service_order_item: Annotated[
         list[ServiceOrderItem], Field(alias="serviceOrderItem", min_length=1)
     ]
-    start_date: Annotated[AwareDatetime | None, Field(alias="startDate")] = None
+    start_date: Annotated[DateTime | None, Field(alias="startDate")] = None
     state: ServiceOrderStateType
-    order_date: Annotated[AwareDatetime, Field(alias="orderDate")]
+    order_date: Annotated[DateTime, Field(alias="orderDate")]
 
 
 class ServiceOrderGetResponse(RootModel[list[ServiceOrder]]):

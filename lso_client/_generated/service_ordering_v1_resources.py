@@ -58,6 +58,7 @@ class ServiceOrders(SyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        max_pages: int | None = None,
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ServiceOrder]:
@@ -78,6 +79,7 @@ class ServiceOrders(SyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            max_pages=max_pages,
             pages_in_flight=pages_in_flight,
             options=options,
         )
@@ -161,6 +163,7 @@ class AsyncServiceOrders(AsyncResource):
         offset: int = 0,
         limit: int | None = None,
         max_items: int | None = None,
+        max_pages: int | None = None,
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ServiceOrder]:
@@ -181,6 +184,7 @@ class AsyncServiceOrders(AsyncResource):
             offset=offset,
             limit=limit,
             max_items=max_items,
+            max_pages=max_pages,
             pages_in_flight=pages_in_flight,
             options=options,
         )

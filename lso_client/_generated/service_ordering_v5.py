@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 from typing import Annotated
-from pydantic import AwareDatetime, Field, RootModel, Tag
-from lso_client._model import MefEnum, MefModel, OTHER_TYPE, by_type
+from pydantic import Field, RootModel, Tag
+from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, by_type
 
 
 class BusSofType(MefEnum):
@@ -87,7 +87,7 @@ class MefServiceConfiguration(MefModel):
 
 class NoteBusSof(MefModel):
     author: str
-    date: AwareDatetime
+    date: DateTime
     id: str
     source: BusSofType
     text: str
@@ -192,18 +192,18 @@ class State(MefEnum):
 
 class ServiceOrderGetParametersQuery(MefModel):
     state: State | None = None
-    order_date_gt: Annotated[AwareDatetime | None, Field(alias="orderDate.gt")] = None
-    order_date_lt: Annotated[AwareDatetime | None, Field(alias="orderDate.lt")] = None
-    completion_date_gt: Annotated[AwareDatetime | None, Field(alias="completionDate.gt")] = None
-    completion_date_lt: Annotated[AwareDatetime | None, Field(alias="completionDate.lt")] = None
+    order_date_gt: Annotated[DateTime | None, Field(alias="orderDate.gt")] = None
+    order_date_lt: Annotated[DateTime | None, Field(alias="orderDate.lt")] = None
+    completion_date_gt: Annotated[DateTime | None, Field(alias="completionDate.gt")] = None
+    completion_date_lt: Annotated[DateTime | None, Field(alias="completionDate.lt")] = None
     expected_completion_date_gt: Annotated[
-        AwareDatetime | None, Field(alias="expectedCompletionDate.gt")
+        DateTime | None, Field(alias="expectedCompletionDate.gt")
     ] = None
     expected_completion_date_lt: Annotated[
-        AwareDatetime | None, Field(alias="expectedCompletionDate.lt")
+        DateTime | None, Field(alias="expectedCompletionDate.lt")
     ] = None
-    start_date_gt: Annotated[AwareDatetime | None, Field(alias="startDate.gt")] = None
-    start_date_lt: Annotated[AwareDatetime | None, Field(alias="startDate.lt")] = None
+    start_date_gt: Annotated[DateTime | None, Field(alias="startDate.gt")] = None
+    start_date_lt: Annotated[DateTime | None, Field(alias="startDate.lt")] = None
     offset: int | None = None
     limit: int | None = None
 
@@ -359,8 +359,8 @@ class ServiceOrderCommon(MefModel):
     related_contact_information: Annotated[
         list[RelatedContactInformation] | None, Field(alias="relatedContactInformation")
     ] = None
-    requested_completion_date: Annotated[AwareDatetime, Field(alias="requestedCompletionDate")]
-    requested_start_date: Annotated[AwareDatetime, Field(alias="requestedStartDate")]
+    requested_completion_date: Annotated[DateTime, Field(alias="requestedCompletionDate")]
+    requested_start_date: Annotated[DateTime, Field(alias="requestedStartDate")]
 
 
 class ServiceValue(MefModel):
@@ -368,8 +368,8 @@ class ServiceValue(MefModel):
     id: str | None = None
     description: str | None = None
     external_id: Annotated[str | None, Field(alias="externalId")] = None
-    start_date: Annotated[AwareDatetime | None, Field(alias="startDate")] = None
-    end_date: Annotated[AwareDatetime | None, Field(alias="endDate")] = None
+    start_date: Annotated[DateTime | None, Field(alias="startDate")] = None
+    end_date: Annotated[DateTime | None, Field(alias="endDate")] = None
     state: ServiceStateType | None = None
     note: list[NoteBusSof] | None = None
     service_type: Annotated[str | None, Field(alias="serviceType")] = None
@@ -441,16 +441,16 @@ class ServiceOrderItem(ServiceOrderItemCommon):
 class ServiceOrder(ServiceOrderCommon):
     href: str | None = None
     id: str
-    completion_date: Annotated[AwareDatetime | None, Field(alias="completionDate")] = None
-    expected_completion_date: Annotated[
-        AwareDatetime | None, Field(alias="expectedCompletionDate")
-    ] = None
+    completion_date: Annotated[DateTime | None, Field(alias="completionDate")] = None
+    expected_completion_date: Annotated[DateTime | None, Field(alias="expectedCompletionDate")] = (
+        None
+    )
     service_order_item: Annotated[
         list[ServiceOrderItem], Field(alias="serviceOrderItem", min_length=1)
     ]
-    start_date: Annotated[AwareDatetime | None, Field(alias="startDate")] = None
+    start_date: Annotated[DateTime | None, Field(alias="startDate")] = None
     state: ServiceOrderStateType
-    order_date: Annotated[AwareDatetime, Field(alias="orderDate")]
+    order_date: Annotated[DateTime, Field(alias="orderDate")]
 
 
 class ServiceOrderGetResponse(RootModel[list[ServiceOrder]]):

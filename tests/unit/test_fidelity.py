@@ -1,0 +1,393 @@
+"""What the seller sent comes back as sent; a request carries exactly what the caller set.
+
+Every case goes through the real clients over loopback HTTP: the faulty seller serves
+the exact bytes (date-time texts, an array for an object, `{}`, `NaN`) and records the
+exact bytes of each request body."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from _faulty import FaultySeller, Reply, Request
+
+from lso_client import (
+    AllegroClient,
+    AsyncAllegroClient,
+    AsyncLegatoClient,
+    LegatoClient,
+    RequestValidationError,
+    ResponseValidationError,
+)
+from lso_client._generated import fault_management_v3 as fm
+from lso_client._generated import service_ordering_v1 as m1
+
+Start = Callable[[Callable[[Request], Any]], FaultySeller]
+OrderBuilder = Callable[..., dict[str, Any]]
+
+# Texts pydantic would rewrite: milliseconds (`.382000Z`), `+00:00` (`Z`), seven fraction
+# digits (one lost), nanoseconds, lower-case separators, a zero fraction (dropped).
+RECEIVED = {
+    "orderDate": "2023-06-01T10:00:57.382Z",
+    "requestedStartDate": "2024-05-10T00:00:00+00:00",
+    "requestedCompletionDate": "2024-06-01T00:00:00.9620906Z",
+    "expectedCompletionDate": "2024-05-28T17:00:00.123456789-05:00",
+    "startDate": "2024-05-02t08:00:00z",
+    "completionDate": "2024-05-03T08:00:00.000Z",
+}
+
+
+def _json_reply(body: bytes, status: int = 200) -> Reply:
+    return Reply(status, {"Content-Type": "application/json"}, body)
+
+
+# ----------------------------------------------------------------------------- date-times
+
+
+def _order_with_texts(so_allegro_order: OrderBuilder) -> dict[str, Any]:
+    order = so_allegro_order()
+    order.update(RECEIVED)
+    order["serviceOrderItem"][0]["note"][0]["date"] = RECEIVED["orderDate"]
+    return order
+
+
+def _check_texts(order: m1.ServiceOrder, sent: dict[str, Any]) -> None:
+    assert order.spec_deviations == []
+    out = order.to_dict()
+    for key, text in RECEIVED.items():
+        assert out[key] == text
+        assert isinstance(getattr(order, _snake(key)), datetime)
+    assert out["serviceOrderItem"][0]["note"][0]["date"] == RECEIVED["orderDate"]
+    assert json.loads(order.to_json()) == sent
+    assert order.order_date == datetime(2023, 6, 1, 10, 0, 57, 382000, tzinfo=timezone.utc)
+    assert order.requested_completion_date is not None
+    assert order.requested_completion_date.microsecond == 962090
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+def test_datetimes_come_back_as_the_text_received(
+    faulty_seller: Start, so_allegro_order: OrderBuilder
+) -> None:
+    sent = _order_with_texts(so_allegro_order)
+    seller = faulty_seller(lambda request: Reply.json(sent))
+    with AllegroClient(seller.url, max_retries=0) as client:
+        order = client.service_orders.retrieve("so-1001")
+        _check_texts(order, sent)
+        # Sent back unchanged in a request, they keep their text too.
+        body = m1.ServiceOrderCreate.model_validate(
+            {**so_allegro_order_create_from(sent), "requestedStartDate": order.requested_start_date}
+        )
+        client.service_orders.create(body)
+    created = json.loads(seller.requests[1].body)
+    assert created["requestedStartDate"] == RECEIVED["requestedStartDate"]
+    assert created["requestedCompletionDate"] == RECEIVED["requestedCompletionDate"]
+
+
+async def test_datetimes_come_back_as_the_text_received_async(
+    faulty_seller: Start, so_allegro_order: OrderBuilder
+) -> None:
+    sent = _order_with_texts(so_allegro_order)
+    seller = faulty_seller(lambda request: Reply.json([sent], headers={"X-Total-Count": "1"}))
+    async with AsyncAllegroClient(seller.url, max_retries=0) as client:
+        page = await client.service_orders.list()
+    (order,) = page.items
+    _check_texts(order, sent)
+
+
+def so_allegro_order_create_from(order: dict[str, Any]) -> dict[str, Any]:
+    body = json.loads(json.dumps(order))
+    for key in ("id", "href", "state", "orderDate", "expectedCompletionDate"):
+        body.pop(key, None)
+    body.pop("startDate", None)
+    body.pop("completionDate", None)
+    for item in body["serviceOrderItem"]:
+        del item["state"]
+    return body
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (datetime(2024, 5, 1, 9, 30, 0, 120000, tzinfo=timezone.utc), "2024-05-01T09:30:00.12Z"),
+        (datetime(2024, 5, 1, 9, 30, tzinfo=timezone.utc), "2024-05-01T09:30:00Z"),
+        (
+            datetime(2024, 5, 1, 9, 30, 0, 1, tzinfo=timezone(timedelta(hours=2))),
+            "2024-05-01T09:30:00.000001+02:00",
+        ),
+    ],
+)
+def test_a_datetime_the_caller_sets_is_rfc3339_without_padding(
+    faulty_seller: Start, so_allegro_order: OrderBuilder, value: datetime, text: str
+) -> None:
+    seller = faulty_seller(lambda request: Reply.json(so_allegro_order(), status=201))
+    body = so_allegro_order_create_from(so_allegro_order())
+    body["requestedStartDate"] = value
+    with AllegroClient(seller.url, max_retries=0) as client:
+        client.service_orders.create(body)
+    assert json.loads(seller.requests[0].body)["requestedStartDate"] == text
+    assert f'"requestedStartDate":"{text}"'.encode() in seller.requests[0].body
+
+
+def test_a_changed_datetime_is_written_afresh(
+    faulty_seller: Start, so_allegro_order: OrderBuilder
+) -> None:
+    sent = _order_with_texts(so_allegro_order)
+    seller = faulty_seller(lambda request: Reply.json(sent))
+    with AllegroClient(seller.url, max_retries=0) as client:
+        order = client.service_orders.retrieve("so-1001")
+    order.order_date = order.order_date + timedelta(hours=1)
+    assert order.to_dict()["orderDate"] == "2023-06-01T11:00:57.382Z"
+    assert order.to_dict()["requestedStartDate"] == RECEIVED["requestedStartDate"]
+
+
+# ----------------------------------------------------------------------------- @type mapping
+
+
+def _legato_with_place_type(so_legato_order: OrderBuilder, place_type: str) -> dict[str, Any]:
+    order = so_legato_order()
+    order["serviceOrderItem"][0]["service"]["place"].append(
+        {"@type": place_type, "role": "INSTALL_LOCATION", "cage": "C-12"}
+    )
+    return order
+
+
+def test_type_outside_the_mapping_is_a_recorded_deviation(
+    faulty_seller: Start, so_legato_order: OrderBuilder
+) -> None:
+    sent = _legato_with_place_type(so_legato_order, "DataCentreCage")
+    seller = faulty_seller(lambda request: Reply.json(sent))
+    with LegatoClient(seller.url, max_retries=0) as client:
+        order = client.service_orders.retrieve("so-5001")
+        place = order.service_order_item[0].service.place
+        assert place is not None
+        assert place[2].to_dict() == sent["serviceOrderItem"][0]["service"]["place"][2]
+        assert order.to_dict() == sent
+        (deviation,) = order.spec_deviations
+        assert deviation["loc"][:5] == ["serviceOrderItem", 0, "service", "place", 2]
+        assert "@type" in deviation["msg"]
+        with pytest.raises(ResponseValidationError, match="@type"):
+            client.service_orders.retrieve("so-5001", strict=True)
+
+
+async def test_type_outside_the_mapping_is_refused_in_strict_mode_async(
+    faulty_seller: Start, so_legato_order: OrderBuilder
+) -> None:
+    sent = _legato_with_place_type(so_legato_order, "DataCentreCage")
+    seller = faulty_seller(lambda request: Reply.json(sent))
+    async with AsyncLegatoClient(seller.url, max_retries=0, strict=True) as client:
+        with pytest.raises(ResponseValidationError) as caught:
+            await client.service_orders.retrieve("so-5001")
+        order = await client.service_orders.retrieve("so-5001", strict=False)
+    assert any(list(e["loc"])[3:5] == ["place", 2] for e in caught.value.errors)
+    assert order.spec_deviations
+
+
+def test_types_in_the_mapping_conform(faulty_seller: Start, so_legato_order: OrderBuilder) -> None:
+    sent = so_legato_order()
+    seller = faulty_seller(lambda request: Reply.json(sent))
+    with LegatoClient(seller.url, max_retries=0, strict=True) as client:
+        order = client.service_orders.retrieve("so-5001")
+    assert order.spec_deviations == []
+    assert order.to_dict() == sent
+
+
+# ----------------------------------------------------------------------------- constraints
+
+
+def _order_with_address_query(so_allegro_order: OrderBuilder) -> dict[str, Any]:
+    order = so_allegro_order()
+    # GeographicAddress_Query has minProperties 2: `@type` alone is not a query.
+    order["serviceOrderItem"][0]["service"]["place"][0]["place"] = {
+        "@type": "GeographicAddress_Query"
+    }
+    return order
+
+
+def test_min_properties_is_checked_in_responses(
+    faulty_seller: Start, so_allegro_order: OrderBuilder
+) -> None:
+    sent = _order_with_address_query(so_allegro_order)
+    seller = faulty_seller(lambda request: Reply.json(sent))
+    with AllegroClient(seller.url, max_retries=0) as client:
+        order = client.service_orders.retrieve("so-1001")
+        with pytest.raises(ResponseValidationError, match="at least 2"):
+            client.service_orders.retrieve("so-1001", strict=True)
+    assert order.to_dict() == sent
+    assert any(d["type"] == "min_properties" for d in order.spec_deviations)
+
+
+async def test_min_properties_is_checked_in_requests_async(
+    faulty_seller: Start, so_allegro_order: OrderBuilder
+) -> None:
+    seller = faulty_seller(lambda request: Reply.json(so_allegro_order(), status=201))
+    body = so_allegro_order_create_from(_order_with_address_query(so_allegro_order))
+    async with AsyncAllegroClient(seller.url, max_retries=0) as client:
+        with pytest.raises(RequestValidationError, match="at least 2"):
+            await client.service_orders.create(body)
+        place = body["serviceOrderItem"][0]["service"]["place"][0]["place"]
+        place["formattedAddressRepresentation"] = [{"formattedAddress": "1 Main St"}]
+        await client.service_orders.create(body)
+    assert len(seller.requests) == 1
+    assert json.loads(seller.requests[0].body)["serviceOrderItem"][0]["service"]["place"][0][
+        "place"
+    ] == {
+        "@type": "GeographicAddress_Query",
+        "formattedAddressRepresentation": [{"formattedAddress": "1 Main St"}],
+    }
+
+
+# ----------------------------------------------------------------------------- not the resource
+
+
+NOT_THE_RESOURCE = [
+    pytest.param("retrieve", b"{}", "empty object", id="empty-object"),
+    pytest.param("retrieve", b'{"error": "maintenance"}', "none of its properties", id="alien"),
+    pytest.param("retrieve", b"[]", "expected a JSON object", id="array-for-object"),
+    pytest.param("list", b'{"id": "so-1"}', "expected a JSON array", id="object-for-array"),
+    pytest.param("list", b"[[]]", "expected a JSON object", id="array-item"),
+    pytest.param("list", b"[{}]", "empty object", id="empty-item"),
+    pytest.param("list", b'["so-1"]', "got a string", id="string-item"),
+    pytest.param("retrieve", b'{"id": "so-1", "state": NaN}', "NaN is not JSON", id="nan"),
+    pytest.param("retrieve", b'{"id": "so-1", "x": -Infinity}', "Infinity is not JSON", id="inf"),
+    pytest.param("list", b'[{"id": "so-1", "x": Infinity}]', "Infinity is not JSON", id="inf-list"),
+]
+
+
+def _call(client: Any, how: str) -> Any:
+    if how == "retrieve":
+        return client.service_orders.retrieve("so-1")
+    return client.service_orders.list().items
+
+
+@pytest.mark.parametrize(("how", "body", "message"), NOT_THE_RESOURCE)
+@pytest.mark.parametrize("strict", [False, True], ids=["lenient", "strict"])
+def test_a_body_that_is_not_the_resource_is_a_typed_error(
+    faulty_seller: Start, how: str, body: bytes, message: str, strict: bool
+) -> None:
+    seller = faulty_seller(lambda request: _json_reply(body))
+    with (
+        AllegroClient(seller.url, max_retries=0, strict=strict) as client,
+        pytest.raises(ResponseValidationError, match=message) as caught,
+    ):
+        _call(client, how)
+    assert caught.value.response.content == body
+
+
+@pytest.mark.parametrize(("how", "body", "message"), NOT_THE_RESOURCE[::3])
+async def test_a_body_that_is_not_the_resource_is_a_typed_error_async(
+    faulty_seller: Start, how: str, body: bytes, message: str
+) -> None:
+    seller = faulty_seller(lambda request: _json_reply(body))
+    async with AsyncAllegroClient(seller.url, max_retries=0) as client:
+        with pytest.raises(ResponseValidationError, match=message):
+            if how == "retrieve":
+                await client.service_orders.retrieve("so-1")
+            else:
+                await client.service_orders.list()
+
+
+def test_a_real_resource_missing_fields_stays_lenient(
+    faulty_seller: Start, so_allegro_order: OrderBuilder
+) -> None:
+    order = so_allegro_order()
+    del order["serviceOrderItem"]
+    order["note"] = [{"text": "NaN and Infinity in a string are fine"}]
+    sent = json.dumps(order).encode()
+    seller = faulty_seller(lambda request: _json_reply(sent))
+    with AllegroClient(seller.url, max_retries=0) as client:
+        found = client.service_orders.retrieve("so-1001")
+    assert found.to_dict() == order
+    assert ["serviceOrderItem"] in [d["loc"] for d in found.spec_deviations]
+
+
+# ----------------------------------------------------------------------------- request bodies
+
+FM_JOB = {"@type": "FaultManagementJobRef", "faultManagementJobId": "fmj-1"}
+
+
+def _modified() -> dict[str, Any]:
+    return {
+        "id": "mod-1",
+        "state": "acknowledged",
+        "creationDateTime": "2024-05-01T09:30:00Z",
+        "faultManagementJob": FM_JOB,
+        "description": "shorter period",
+    }
+
+
+def test_no_spec_default_is_added_to_a_request(faulty_seller: Start) -> None:
+    """`jobPriority` defaults to 5 in the spec: a modify that never set it must not change
+    the job's priority, a complex query must not narrow to priority 5. A required
+    single-valued `@type` the caller left out is filled in."""
+    seller = faulty_seller(
+        lambda request: Reply.json(_modified() if "modify" in request.path.lower() else [])
+    )
+    with AllegroClient(seller.url, max_retries=0) as client:
+        client.modify_fault_management_jobs.create(
+            {"faultManagementJob": {"faultManagementJobId": "fmj-1"}, "description": "x"}
+        )
+        client.fault_management_jobs.complex_query({"state": "completed"})
+        client.modify_fault_management_jobs.create(
+            fm.ModifyFaultManagementJobCreate(
+                fault_management_job=fm.FaultManagementJobRef(fault_management_job_id="fmj-1")
+            )
+        )
+    modify, query, modify_model = (json.loads(r.body) for r in seller.requests)
+    assert modify == {"faultManagementJob": FM_JOB, "description": "x"}
+    assert query == {"state": "completed"}
+    assert modify_model == {"faultManagementJob": FM_JOB}
+
+
+async def test_no_spec_default_is_added_to_a_request_async(faulty_seller: Start) -> None:
+    seller = faulty_seller(lambda request: Reply.json([]))
+    async with AsyncAllegroClient(seller.url, max_retries=0) as client:
+        await client.fault_management_jobs.complex_query({"jobType": "proactive"})
+    assert seller.requests[0].body == b'{"jobType":"proactive"}'
+
+
+def test_a_null_the_caller_set_on_a_declared_field_is_refused(
+    faulty_seller: Start, so_allegro_order: OrderBuilder
+) -> None:
+    seller = faulty_seller(lambda request: Reply.json(so_allegro_order(), status=201))
+    body = so_allegro_order_create_from(so_allegro_order())
+    body["serviceOrderItem"][0]["service"]["serviceType"] = None
+    with AllegroClient(seller.url, max_retries=0) as client:
+        with pytest.raises(
+            RequestValidationError, match=r"serviceOrderItem\.0\.service\.serviceType"
+        ):
+            client.service_orders.create(body)
+        model = m1.ServiceOrderCreate.model_validate(
+            so_allegro_order_create_from(so_allegro_order())
+        )
+        model.description = None
+        with pytest.raises(RequestValidationError) as caught:
+            client.service_orders.create(model)
+        assert [e["loc"] for e in caught.value.errors] == [("description",)]
+        assert seller.requests == []
+        # Unknown fields go out as set, nulls included; a declared field left unset is absent.
+        model = m1.ServiceOrderCreate.model_validate(
+            so_allegro_order_create_from(so_allegro_order())
+        )
+        model.buyer_note = None
+        client.service_orders.create(model)
+    sent = json.loads(seller.requests[0].body)
+    assert sent["buyer_note"] is None
+    assert "description" in sent and "externalId" in sent
+
+
+async def test_a_null_the_caller_set_is_refused_async(
+    faulty_seller: Start, so_allegro_order: OrderBuilder
+) -> None:
+    seller = faulty_seller(lambda request: Reply.json(so_allegro_order(), status=201))
+    body = so_allegro_order_create_from(so_allegro_order())
+    body["externalId"] = None
+    async with AsyncAllegroClient(seller.url, max_retries=0) as client:
+        with pytest.raises(RequestValidationError, match="externalId"):
+            await client.service_orders.create(body)
+    assert seller.requests == []
