@@ -1,0 +1,267 @@
+"""At-least-once delivery: retries, dead letters, a killed process, many sellers, and
+event types that are not event types. Over real loopback HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from lso_client import AllegroClient
+from lso_client.notifications import Notification, NotificationListener, SQLiteInbox
+from lso_client.testing import MockSeller, example_service_order
+
+STATE_CHANGE = "serviceOrderStateChangeEvent"
+BASE = "/mefApi/allegro/serviceOrderingNotification/v1/listener"
+
+
+def envelope(event_id: str, resource: str = "so-1", state: str = "inProgress") -> dict[str, Any]:
+    return {
+        "eventId": event_id,
+        "eventTime": "2026-03-01T10:15:30Z",
+        "eventType": STATE_CHANGE,
+        "event": {"id": resource, "state": state},
+    }
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., NotificationListener]]:
+    started: list[NotificationListener] = []
+
+    def make(**kwargs: Any) -> NotificationListener:
+        kwargs.setdefault("inbox", "memory")
+        kwargs.setdefault("resolver", None)
+        listener = NotificationListener(**kwargs).start()
+        started.append(listener)
+        return listener
+
+    yield make
+    for listener in started:
+        listener.stop(timeout=5)
+
+
+@pytest.mark.parametrize("inbox", ["memory", "sqlite"])
+def test_a_failing_handler_is_retried_until_it_succeeds(
+    serve: Callable[..., NotificationListener], tmp_path: Path, inbox: str
+) -> None:
+    listener = serve(
+        inbox="memory" if inbox == "memory" else str(tmp_path / "in.sqlite3"),
+        retry_delay=0.05,
+        poll_interval=0.05,
+    )
+    calls: list[int] = []
+    steady: list[int] = []
+
+    @listener.on()
+    def flaky(n: Notification) -> None:
+        calls.append(n.attempt)
+        if len(calls) < 3:
+            raise RuntimeError("database is down")
+
+    @listener.on()
+    def fine(n: Notification) -> None:
+        steady.append(n.attempt)
+
+    with httpx.Client() as client:
+        resp = client.post(f"{listener.url}{BASE}/{STATE_CHANGE}", json=envelope("r1"))
+        assert resp.status_code == 204
+        # The seller's re-send is still a duplicate: the inbox has the event.
+        assert (
+            client.post(f"{listener.url}{BASE}/{STATE_CHANGE}", json=envelope("r1")).status_code
+            == 204
+        )
+    wait_until(lambda: listener.stats.delivered == 1)
+    assert calls == [1, 2, 3]
+    assert steady == [1]  # a handler that succeeded is not called again
+    stats = listener.stats
+    assert (stats.retries, stats.handler_errors, stats.duplicates) == (2, 2, 1)
+    assert listener.pending() == 0
+
+
+def test_dead_letters_can_be_listed_replayed_and_purged(
+    serve: Callable[..., NotificationListener],
+) -> None:
+    listener = serve(max_attempts=2, retry_delay=0.02, poll_interval=0.05)
+    broken = threading.Event()
+    broken.set()
+    handled: list[str] = []
+
+    @listener.on()
+    def handler(n: Notification) -> None:
+        if broken.is_set():
+            raise ValueError(f"cannot handle {n.event_id}")
+        handled.append(str(n.event_id))
+
+    with httpx.Client() as client:
+        for event_id in ("d1", "d2"):
+            url = f"{listener.url}{BASE}/{STATE_CHANGE}"
+            assert client.post(url, json=envelope(event_id, resource=event_id)).status_code == 204
+    wait_until(lambda: listener.stats.dead_lettered == 2)
+    dead = listener.dead_letters()
+    assert [d.notification.event_id for d in dead] == ["d1", "d2"]
+    assert dead[0].attempts == 2
+    assert dead[0].error is not None and "ValueError: cannot handle d1" in dead[0].error
+    assert dead[0].notification.event.id == "d1"
+    assert dead[0].failed_at is not None
+
+    broken.clear()
+    assert listener.replay_dead_letters([dead[0].id]) == 1
+    wait_until(lambda: handled == ["d1"])
+    assert [d.notification.event_id for d in listener.dead_letters()] == ["d2"]
+    assert listener.purge_dead_letters() == 1
+    assert listener.dead_letters() == []
+    assert listener.pending() == 0
+
+
+CHILD = textwrap.dedent(
+    """
+    import os, sys, threading
+    from lso_client.notifications import NotificationListener
+
+    inbox, url_file, started_file = sys.argv[1:4]
+    listener = NotificationListener(inbox=inbox, resolver=None)
+
+    @listener.on()
+    def stuck(n):
+        open(started_file, "w").close()
+        threading.Event().wait()  # the handler never finishes: the process is killed
+
+    listener.start()
+    with open(url_file + ".tmp", "w") as f:
+        f.write(listener.url)
+    os.replace(url_file + ".tmp", url_file)
+    threading.Event().wait()
+    """
+)
+
+
+def test_an_event_accepted_by_a_killed_process_is_handled_after_restart(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.sqlite3"
+    url_file, started = tmp_path / "url", tmp_path / "started"
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path), str(url_file), str(started)],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: url_file.exists() or child.poll() is not None, timeout=30)
+        assert child.poll() is None, "the child listener did not start"
+        with httpx.Client(timeout=10) as client:
+            resp = client.post(f"{url_file.read_text()}{BASE}/{STATE_CHANGE}", json=envelope("k1"))
+        assert resp.status_code == 204
+        wait_until(started.exists)  # 2xx sent, handler running, not finished
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
+
+    got: list[Notification] = []
+    # A lease far longer than the test: the dead owner is recognised, not waited out.
+    listener = NotificationListener(inbox=SQLiteInbox(path), resolver=None, lease=300)
+    listener.add_handler(got.append)
+    with listener:
+        wait_until(lambda: len(got) == 1)
+        with httpx.Client() as client:  # the seller's re-send is still a duplicate
+            resp = client.post(f"{listener.url}{BASE}/{STATE_CHANGE}", json=envelope("k1"))
+            assert resp.status_code == 204
+        assert listener.join(timeout=5)
+    assert [n.event_id for n in got] == ["k1"]
+    assert got[0].attempt == 1
+    assert listener.stats.duplicates == 1
+
+
+def test_two_sellers_with_the_same_event_id_are_both_delivered(
+    serve: Callable[..., NotificationListener],
+) -> None:
+    listener = serve()
+    got: list[Notification] = []
+    listener.add_handler(got.append)
+    first, second = listener.callback_url("seller-a"), listener.callback_url()
+    assert first == f"{listener.url}/subscriptions/seller-a"
+    with httpx.Client() as client:
+        for callback in (first, second, first):
+            resp = client.post(f"{callback}{BASE}/{STATE_CHANGE}", json=envelope("1"))
+            assert resp.status_code == 204
+        # Two hubs (APIs) of one seller at the plain listener URL: told apart by path.
+        other = "/mefApi/allegro/serviceInventoryNotification/v2/listener"
+        for base in (BASE, other):
+            body = dict(envelope("1"), eventType="serviceCreateEvent")
+            assert (
+                client.post(f"{listener.url}{base}/serviceCreateEvent", json=body).status_code
+                == 204
+            )
+    assert listener.join(timeout=5)
+    assert len(got) == 4
+    assert [n.subscription for n in got[:2]] == ["seller-a", second.rsplit("/", 1)[1]]
+    assert got[0].channel == f"/subscriptions/seller-a{BASE}"
+    assert [n.subscription for n in got[2:]] == [None, None]
+    assert listener.stats.duplicates == 1
+
+
+def test_subscribe_gives_each_hub_its_own_callback_path() -> None:
+    got: list[Notification] = []
+    with (
+        MockSeller(step_delay=0.01) as seller,
+        NotificationListener(inbox="memory", reference_point="allegro") as listener,
+        AllegroClient(seller.url) as client,
+    ):
+        listener.add_handler(got.append)
+        with client.hubs.service_ordering.subscribe(listener) as subscription:
+            assert subscription.path_id is not None
+            assert subscription.callback == f"{listener.url}/subscriptions/{subscription.path_id}"
+            order = client.service_orders.create(example_service_order())
+            client.service_orders.wait(order.id, timeout=20)
+            wait_until(lambda: len(got) > 0)
+        assert listener.join(timeout=5)
+        with client.hubs.service_ordering.subscribe(listener, own_path=False) as plain:
+            assert plain.callback == listener.url and plain.path_id is None
+    assert got and {n.subscription for n in got} == {subscription.path_id}
+
+
+def _raw_post(url: str, target: bytes) -> int:
+    host, port = url.removeprefix("http://").split(":")
+    body = b'{"eventId": "x", "eventType": "x", "event": {"id": "1"}}'
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(
+            b"POST " + target + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
+        )
+        data = b""
+        while chunk := sock.recv(4096):
+            data += chunk
+    return int(data.split(b" ", 2)[1])
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [b"..", b".", b"%2e%2e", b"a%00b", b"a%5cb", b"a\\b", b"%41bc", b"a.b", b"a%2fb", b"-x", b"9x"],
+)
+def test_catch_all_handlers_never_see_a_segment_that_is_not_an_event_type(
+    serve: Callable[..., NotificationListener], segment: bytes
+) -> None:
+    listener = serve()
+    got: list[Notification] = []
+    listener.add_handler(got.append)
+    assert _raw_post(listener.url, b"/hooks/listener/" + segment) == 404
+    assert _raw_post(listener.url, b"/hooks/listener/serviceCreateEvent") == 204
+    assert listener.join(timeout=5)
+    assert [n.event_type for n in got] == ["serviceCreateEvent"]
