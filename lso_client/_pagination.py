@@ -443,10 +443,10 @@ class _Guard:
         self, page: _PageBase[Any], kind: str, loc: tuple[str, ...], msg: str, value: object
     ) -> None:
         deviation = {"loc": loc, "type": kind, "msg": msg, "input": value}
-        page.spec_deviations.append(deviation)
-        gathered = self._gathered
-        if gathered is not page.spec_deviations and len(gathered) < _MAX_DEVIATIONS:
-            gathered.append(deviation)
+        # Walking the listing again finds the same departures: each is kept once.
+        for kept in (page.spec_deviations, self._gathered):
+            if len(kept) < _MAX_DEVIATIONS and deviation not in kept:
+                kept.append(deviation)
         logger.warning("Listing departs from MEF pagination: %s", msg)
 
 

@@ -8,10 +8,14 @@ import pytest
 
 from lso_client._errors import LSOError
 from lso_client._pagination import (
+    _REMEMBERED_IDS,
     AsyncPage,
     NoNextPageError,
     PageInfo,
+    PaginationError,
+    SyncFetch,
     SyncPage,
+    _Guard,
     next_page_offset,
     parse_page_headers,
 )
@@ -309,3 +313,116 @@ async def test_async_iteration_does_not_hold_earlier_pages() -> None:
         await anext(iterator)
     gc.collect()
     assert [ref() is not None for ref in seller.responses] == [False, False, True]
+
+
+# --------------------------------------------------------------------------- guards
+
+
+class Item:
+    """A list item with an `id`, as the generated models have."""
+
+    def __init__(self, id: object) -> None:
+        self.id = id
+
+    def __repr__(self) -> str:
+        return f"Item({self.id!r})"
+
+
+def serve(
+    pages: dict[int, list[object]], headers: dict[str, str] | None = None
+) -> tuple[SyncFetch[Item], list[tuple[int, int | None]]]:
+    """A fetch serving `pages[offset]` (ids), empty elsewhere, with `headers`."""
+    calls: list[tuple[int, int | None]] = []
+
+    def fetch(offset: int, limit: int | None) -> tuple[list[Item], httpx.Response]:
+        calls.append((offset, limit))
+        items = [Item(i) for i in pages.get(offset, [])]
+        return items, httpx.Response(200, headers=headers or {}, json=[])
+
+    return fetch, calls
+
+
+def test_unhashable_ids_are_yielded_not_compared() -> None:
+    fetch, _ = serve({0: [["a"], ["a"]], 2: ["b", {"x": 1}]})
+    assert [item.id for item in SyncPage.first(fetch, limit=2)] == [["a"], ["a"], "b", {"x": 1}]
+
+
+def test_items_without_ids_cannot_be_compared_so_max_pages_is_the_guard() -> None:
+    def fetch(offset: int, limit: int | None) -> tuple[list[str], httpx.Response]:
+        return ["same", "same"], httpx.Response(200, json=[])  # ignores offset, forever
+
+    page = SyncPage.first(fetch, limit=2, max_pages=4)
+    assert list(page) == ["same"] * 8
+    assert len(list(page.iter_pages())) == 4
+
+
+def test_deviations_are_gathered_once_on_the_first_page() -> None:
+    fetch, _ = serve({0: ["a", "b"], 2: ["b", "c"], 4: ["d"]})
+    page = SyncPage.first(fetch, limit=2)
+    assert [item.id for item in page] == ["a", "b", "c", "d"]
+    assert [item.id for item in page] == ["a", "b", "c", "d"]  # a second walk, same result
+    (deviation,) = page.spec_deviations
+    assert deviation["type"] == "pagination_repeated_items" and deviation["input"] == ["b"]
+    pages = list(page.iter_pages())
+    assert pages[1].spec_deviations == [deviation] and pages[1].items[0].id == "b"
+
+
+def test_a_repeat_within_one_page_is_skipped() -> None:
+    fetch, _ = serve({0: ["a", "a", "b"]})
+    assert [item.id for item in SyncPage.first(fetch, limit=5)] == ["a", "b"]
+
+
+def test_an_empty_page_past_the_total_is_the_normal_end() -> None:
+    fetch, calls = serve({0: ["a", "b"]}, {"X-Total-Count": "2"})
+    assert [item.id for item in SyncPage.first(fetch, limit=2)] == ["a", "b"]
+    assert calls == [(0, 2), (2, 2)]  # the probe after a full page reaching the total
+
+
+def test_an_empty_first_page_below_the_total_raises_on_iteration() -> None:
+    fetch, _ = serve({}, {"X-Total-Count": "5"})
+    page = SyncPage.first(fetch, limit=2)
+    with pytest.raises(PaginationError) as caught:
+        list(page)
+    assert caught.value.reason == "empty_before_total" and caught.value.items == 0
+
+
+def test_remembered_ids_stay_bounded() -> None:
+    size, limit = 40_000, 1_000
+
+    def fetch(offset: int, limit_: int | None) -> tuple[list[Item], httpx.Response]:
+        items = [Item(f"id-{n}") for n in range(offset, min(offset + limit, size))]
+        return items, httpx.Response(200, json=[])
+
+    guard = _Guard(SyncPage.first(fetch, limit=limit))
+    page: SyncPage[Item] | None = SyncPage.first(fetch, limit=limit)
+    while page is not None:
+        guard.admit(page)
+        page = page.get_next_page() if page.has_next_page() else None
+    assert guard.items == size
+    assert len(guard._recent) <= _REMEMBERED_IDS + limit
+
+
+def test_max_pages_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_pages"):
+        SyncPage.first(Seller(1).fetch, max_pages=0)
+
+
+async def test_async_pages_are_checked_too() -> None:
+    async def fetch(offset: int, limit: int | None) -> tuple[list[Item], httpx.Response]:
+        return [Item("a"), Item("b")], httpx.Response(200, json=[])  # ignores offset
+
+    page = await AsyncPage.first(fetch, limit=2)
+    seen: list[object] = []
+    with pytest.raises(PaginationError) as caught:
+        async for each in page.iter_pages():
+            seen.extend(item.id for item in each.items)
+    assert caught.value.reason == "ignores_offset" and seen == ["a", "b"]
+
+
+def test_a_deviation_of_the_first_page_is_kept_once() -> None:
+    fetch, _ = serve({0: ["a", "b"]}, {"X-Total-Count": "0"})
+    page = SyncPage.first(fetch, limit=2)
+    assert [item.id for item in page] == ["a", "b"]
+    assert [item.id for item in page] == ["a", "b"]
+    (deviation,) = page.spec_deviations
+    assert deviation["type"] == "pagination_total_too_low"
