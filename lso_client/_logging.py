@@ -17,8 +17,10 @@ What counts as a credential, by name (header, query or fragment parameter), case
 - the name ``code`` exactly (an OAuth authorization code; ``productCode`` is left alone).
 
 The userinfo of a URL (``user:password@``) is replaced as a whole: a user name alone is often
-a key. `redact_url` does URLs, `redact_headers` headers, and `redact_text` every URL inside a
-message (errors use it for their text).
+a key. The URLs httpx logs itself (``HTTP Request: ...`` on the ``httpx`` logger, at INFO) are
+redacted too, by a filter this module installs on that logger. `redact_url` does URLs,
+`redact_headers` headers, and `redact_text` every URL inside a message (errors use it for
+their text).
 """
 
 from __future__ import annotations
@@ -166,6 +168,29 @@ def redact_text(text: str) -> str:
     if "://" not in text:
         return text
     return _URL_IN_TEXT.sub(lambda found: redact_url(found.group(0)), text)
+
+
+class _RedactHttpxURLs(logging.Filter):
+    """Redacts the URLs httpx itself logs ("HTTP Request: GET <url> ..." at INFO), so an
+    application logging at INFO does not print the credentials of the calls made here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and any(isinstance(arg, httpx.URL) for arg in args):
+            record.args = tuple(
+                redact_url(arg) if isinstance(arg, httpx.URL) else arg for arg in args
+            )
+        return True
+
+
+def _redact_httpx_log() -> None:
+    """Install the filter on httpx's logger, once."""
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactHttpxURLs) for f in httpx_logger.filters):
+        httpx_logger.addFilter(_RedactHttpxURLs())
+
+
+_redact_httpx_log()
 
 
 def log_request(request: httpx.Request, *, retries: int) -> None:

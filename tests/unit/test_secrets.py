@@ -146,6 +146,25 @@ def test_debug_log_lines_have_no_secrets(
     assert_clean(caplog.text)
 
 
+def test_httpx_own_log_lines_have_no_secrets(
+    faulty_seller: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An application logging everything at INFO also gets httpx's "HTTP Request: ..." lines.
+    seller = faulty_seller(not_found)
+    with (
+        caplog.at_level(logging.INFO),
+        caplog.at_level(logging.INFO, logger="httpx"),
+        AllegroClient(with_userinfo(seller.url), max_retries=0) as client,
+        pytest.raises(NotFoundError),
+    ):
+        client.service_orders.retrieve("so-1", extra_query=SECRET_QUERY)
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert any(line.startswith("HTTP Request: GET") and "404" in line for line in lines)
+    assert any("access_token=<redacted>" in line for line in lines)
+    for line in lines:
+        assert_clean(line)
+
+
 # --------------------------------------------------------------------------- token redirects
 
 
