@@ -20,6 +20,7 @@ import itertools
 import json
 import threading
 import time
+import uuid
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Collection
@@ -36,8 +37,9 @@ live_owners: set[str] = set()
 class InboxEntry:
     """One accepted notification as the inbox keeps it.
 
-    `id` is unique per accepted request; `dedupe_key` (`channel` + `eventId`, None when
-    the event has no id or de-duplication is off) is what duplicates share. `body` is
+    `id` is unique per accepted request and sorts by arrival time (`new_id()`);
+    `dedupe_key` (`channel` + `eventId`, None when the event has no id or de-duplication
+    is off) is what duplicates share. `body` is
     the request body as received; `headers` omit `authorization`. `attempts` counts
     failed deliveries, `done` names the handlers that already succeeded (not run again),
     `error` describes the last failure, `failed_at` is when it became a dead letter.
@@ -57,6 +59,11 @@ class InboxEntry:
     done: tuple[str, ...] = ()
     error: str | None = None
     failed_at: float | None = None
+
+    @staticmethod
+    def new_id() -> str:
+        """A unique id that begins with the time, so ids sort by arrival."""
+        return f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}"
 
     def meta_json(self) -> str:
         """Everything but `body` and `id`, as JSON (for inboxes that store text)."""

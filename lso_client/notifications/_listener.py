@@ -1073,7 +1073,7 @@ def _subscription_of(path: str) -> str | None:
 def _entry_for(notification: Notification, raw: bytes) -> InboxEntry:
     event_id = notification.event_id
     return InboxEntry(
-        id=uuid.uuid4().hex,
+        id=InboxEntry.new_id(),
         dedupe_key=None if event_id is None else f"{notification.channel}\n{event_id}",
         channel=notification.channel,
         subscription=notification.subscription,

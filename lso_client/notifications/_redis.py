@@ -5,8 +5,9 @@ same time, and every time is Redis's own clock, so replicas need not agree on th
 Keys (under `prefix`): `:seen` (sorted set of recent de-duplication keys by arrival
 number) and `:n` (that number), `:meta` and `:body` (hashes by entry id), `:ready`
 (sorted set by due time), `:leased` (sorted set by lease end), `:dead` (sorted set by
-failure time). An entry whose lease ran out (its replica died or hung) is made ready
-again by the next `claim` of any replica.
+failure time), all in milliseconds of Redis's clock (entry ids, which begin with the
+time they arrived, order equal times). An entry whose lease ran out (its replica died
+or hung) is made ready again by the next `claim` of any replica.
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ from ._inbox import Inbox, InboxEntry, check_window
 
 __all__ = ["RedisInbox"]
 
-_NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) + tonumber(t[2]) / 1000000\n"
+# Milliseconds, whole: Lua formats numbers with 14 digits, too few for microseconds.
+_NOW = (
+    "local t = redis.call('TIME') "
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+)
 
 _PUT = """
 if ARGV[1] ~= '' then
@@ -34,7 +39,7 @@ redis.call('HSET', KEYS[4], ARGV[3], ARGV[5])
 if ARGV[6] == '1' then
   redis.call('ZADD', KEYS[6], now + tonumber(ARGV[7]), ARGV[3])
 else
-  redis.call('ZADD', KEYS[5], 0, ARGV[3])
+  redis.call('ZADD', KEYS[5], now, ARGV[3])
 end
 return 1
 """
@@ -105,6 +110,10 @@ redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 return 1
 """
+
+
+def _ms(seconds: float) -> int:
+    return max(0, round(seconds * 1000))
 
 
 def _redis_module() -> Any:
@@ -185,13 +194,13 @@ class RedisInbox(Inbox):
                     entry.meta_json(),
                     entry.body,
                     "1" if owner is not None else "0",
-                    lease,
+                    _ms(lease),
                 ],
             )
         )
 
     def claim(self, owner: str, limit: int, lease: float) -> list[InboxEntry]:
-        flat = self._run("claim", self._k("ready", "leased", "meta", "body"), [limit, lease])
+        flat = self._run("claim", self._k("ready", "leased", "meta", "body"), [limit, _ms(lease)])
         found: list[InboxEntry] = []
         for i in range(0, len(flat), 3):
             id, meta, body = flat[i : i + 3]
@@ -200,7 +209,7 @@ class RedisInbox(Inbox):
 
     def renew(self, owner: str, ids: Collection[str], lease: float) -> None:
         if ids:
-            self._run("renew", self._k("leased"), [lease, *ids])
+            self._run("renew", self._k("leased"), [_ms(lease), *ids])
 
     def ack(self, id: str) -> None:
         self._run("ack", self._k("ready", "leased", "meta", "body"), [id])
@@ -209,7 +218,7 @@ class RedisInbox(Inbox):
         self._run(
             "release",
             self._k("ready", "leased", "meta"),
-            [entry.id, entry.meta_json(), max(0.0, delay)],
+            [entry.id, entry.meta_json(), _ms(max(0.0, delay))],
         )
 
     def bury(self, entry: InboxEntry) -> None:

@@ -96,7 +96,7 @@ def make_inbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Calla
 
 def entry(event_id: str | None = "e1", channel: str = "/a/listener") -> InboxEntry:
     return InboxEntry(
-        id=uuid.uuid4().hex,
+        id=InboxEntry.new_id(),
         dedupe_key=None if event_id is None else f"{channel}\n{event_id}",
         channel=channel,
         subscription=None,
