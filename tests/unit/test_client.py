@@ -439,15 +439,12 @@ def test_model_body_is_sent_with_wire_names_and_unknown_fields(
     config = wire["serviceOrderItem"][0]["service"]["serviceConfiguration"]
     wire["buyerProjectCode"] = {"code": "P-17", "phase": 2}
     body = m1.ServiceOrderCreate.model_validate(wire)
-    body.description = None  # a declared field set to None is left out, never sent as null
     with respx.mock(base_url=ALLEGRO) as router:
         route = router.post("/serviceOrder").respond(201, json=_created(wire))
         created = allegro.service_orders.create(body)
     request = route.calls.last.request
     sent = json.loads(request.content)
-    expected = dict(wire)
-    del expected["description"]
-    assert sent == expected
+    assert sent == wire
     assert "serviceOrderItem" in sent and "service_order_item" not in sent
     assert sent["serviceOrderItem"][0]["service"]["serviceConfiguration"] == config
     assert len(sent["serviceOrderItem"][0]["service"]["serviceConfiguration"]) == 25
@@ -547,7 +544,7 @@ def _without_nulls(value: Any) -> Any:
     ],
 )
 @pytest.mark.parametrize("config_null", [True, False], ids=["config-null", "no-config-null"])
-def test_request_body_drops_declared_nones_and_keeps_the_rest(
+def test_request_body_sends_what_was_set_and_refuses_declared_nulls(
     allegro: AllegroClient,
     so_allegro_order_create: Any,
     change: Callable[[m1.ServiceOrderCreate], None],
@@ -560,9 +557,11 @@ def test_request_body_drops_declared_nones_and_keeps_the_rest(
         assert "null" not in json.dumps(wire)
     body = m1.ServiceOrderCreate.model_validate(wire)
     change(body)
-    # What the rule says, computed independently: the full dump (defaults included)
-    # without every declared field that holds None; unknown fields exactly as set.
+    # What the rule says, computed independently: the full dump (defaults included: the
+    # only non-null defaults here are fixed `@type`s) without the declared fields left
+    # unset; unknown fields exactly as set. A declared field set to None is refused.
     expected = body.model_dump(mode="json", by_alias=True, exclude_unset=False)
+    nulls: list[str] = []
 
     def prune(model: Any, out: Any) -> None:
         if isinstance(model, list):
@@ -575,6 +574,8 @@ def test_request_body_drops_declared_nones_and_keeps_the_rest(
             for name, info in type(model).model_fields.items():
                 value = getattr(model, name)
                 if value is None:
+                    if name in model.model_fields_set:
+                        nulls.append(info.alias or name)
                     out.pop(info.alias or name, None)
                 else:
                     prune(value, out[info.alias or name])
@@ -582,8 +583,13 @@ def test_request_body_drops_declared_nones_and_keeps_the_rest(
                 prune(value, out[key])
 
     prune(body, expected)
-    with respx.mock(base_url=ALLEGRO) as router:
+    with respx.mock(base_url=ALLEGRO, assert_all_called=False) as router:
         route = router.post("/serviceOrder").respond(201, json=_created(wire))
+        if nulls:
+            with pytest.raises(RequestValidationError, match=nulls[0]):
+                allegro.service_orders.create(body)
+            assert not route.called
+            return
         allegro.service_orders.create(body)
     sent = json.loads(route.calls.last.request.content)
     assert sent == expected
