@@ -20,8 +20,8 @@ the planned pages iteration goes on one page at a time if the seller says there 
 most n pages wait in memory besides the current one.
 
 Iteration always ends, and never yields an item twice without saying so. Each page is checked,
-in order, against the ids of the items yielded recently (the last `_REMEMBERED_IDS` ids or so,
-whole pages; bounded memory, however long the listing):
+in order, against the ids of the items yielded recently (at least the last `_REMEMBERED_IDS`,
+at most twice that and a page; bounded memory, however long the listing):
 
 - a page whose every item was already yielded raises `PaginationError`: the seller ignores
   `offset` (`reason="ignores_offset"`), repeats itself (`"no_new_items"`) or keeps saying
@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import contextvars
 import itertools
+import operator
 from collections import deque
 from collections.abc import (
     AsyncGenerator,
@@ -82,9 +83,10 @@ SyncFetch = Callable[[int, int | None], tuple[list[T], httpx.Response]]
 AsyncFetch = Callable[[int, int | None], Awaitable[tuple[list[T], httpx.Response]]]
 
 _REPR_ITEMS = 3
-# Ids of recently yielded items remembered to spot repeats (whole pages; the newest page is
-# always kept). Enough for a seller that wraps around a few thousand items.
-_REMEMBERED_IDS = 10_000
+# Ids of recently yielded items remembered to spot repeats, in two generations of this many
+# (whole pages): at least the last 5,000 ids are known, at most 10,000 and a page are kept.
+# Enough for a seller that wraps around a few thousand items.
+_REMEMBERED_IDS = 5_000
 # Deviations gathered on the page an iteration began with.
 _MAX_DEVIATIONS = 100
 
@@ -304,6 +306,9 @@ class _PageBase(Generic[T]):
         )
 
 
+_item_id = operator.attrgetter("id")
+
+
 class _Guard:
     """Checks the pages of one iteration in order; see the module docstring for the rules.
 
@@ -315,10 +320,11 @@ class _Guard:
         self._gathered = first.spec_deviations
         self.pages = 0
         self.items = 0
-        # Ids of the items yielded from the last few pages, and each page's ids, oldest first.
-        self._recent: set[object] = set()
-        self._remembered_pages: deque[set[object]] = deque()
-        self._remembered = 0
+        # Ids of the items yielded lately, in two generations (dropping the older one at once
+        # is cheaper than forgetting page by page), and the ids of the last page.
+        self._young: set[object] = set()
+        self._old: set[object] = set()
+        self._last: set[object] = set()
         self._low_total_noted = False
 
     @property
@@ -344,14 +350,24 @@ class _Guard:
                 total,
             )
         items = page._visible_items()
-        ids = [getattr(item, "id", None) for item in items]
+        try:
+            ids: list[Any] = list(map(_item_id, items))
+        except AttributeError:  # items without an `id` attribute
+            ids = [getattr(item, "id", None) for item in items]
         try:
             fresh = set(ids)
         except TypeError:  # an id that is not hashable (kept as received): the slow path
             return self._sift(page, items, ids)
-        fresh.discard(None)
-        if len(fresh) == len(ids) - ids.count(None) and self._recent.isdisjoint(fresh):
-            self._remember(fresh)
+        if None not in fresh:
+            if (
+                len(fresh) == len(ids)
+                and self._young.isdisjoint(fresh)
+                and self._old.isdisjoint(fresh)
+            ):
+                self._remember(fresh)
+                self.items += len(items)
+                return items
+        elif len(fresh) == 1:  # no item has an id: nothing to compare
             self.items += len(items)
             return items
         return self._sift(page, items, ids)
@@ -367,7 +383,7 @@ class _Guard:
                 key = None
             if key is None:
                 fresh.append(item)
-            elif key in self._recent or key in kept:
+            elif key in self._young or key in self._old or key in kept:
                 repeated.append(key)
             else:
                 kept.add(key)
@@ -390,13 +406,10 @@ class _Guard:
     def _remember(self, ids: set[object]) -> None:
         if not ids:
             return
-        self._remembered_pages.append(ids)
-        self._recent |= ids
-        self._remembered += len(ids)
-        while self._remembered > _REMEMBERED_IDS and len(self._remembered_pages) > 1:
-            oldest = self._remembered_pages.popleft()
-            self._recent -= oldest
-            self._remembered -= len(oldest)
+        self._last = ids
+        if len(self._young) >= _REMEMBERED_IDS:
+            self._old, self._young = self._young, set()
+        self._young |= ids
 
     def _stuck(self, page: _PageBase[Any], ids: set[object]) -> PaginationError:
         where = f"the page at offset {page.offset}"
@@ -406,7 +419,7 @@ class _Guard:
                 f"the seller keeps answering X-Pagination-Throttled: true without new items: "
                 f"{where} holds only items already yielded"
             )
-        elif self._remembered_pages and ids == self._remembered_pages[-1]:
+        elif ids == self._last:
             reason = "ignores_offset"
             why = (
                 f"{where} holds the same {len(ids)} items as the page before: the seller "

@@ -399,7 +399,7 @@ def test_remembered_ids_stay_bounded() -> None:
         guard.admit(page)
         page = page.get_next_page() if page.has_next_page() else None
     assert guard.items == size
-    assert len(guard._recent) <= _REMEMBERED_IDS + limit
+    assert len(guard._young) + len(guard._old) <= 2 * _REMEMBERED_IDS + limit
 
 
 def test_max_pages_must_be_positive() -> None:
