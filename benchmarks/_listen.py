@@ -13,16 +13,21 @@ connections busy; each request carries its send time (`CLOCK_MONOTONIC`, shared 
 the processes of one machine) in an `x-sent-ns` header.
 
 Receivers: `sdk` is `lso_client.NotificationListener` with an async handler (sync
-handlers run in a worker thread); `starlette` is a bare Starlette endpoint that only
-reads the body, the floor.
+handlers run in a worker thread) and the in-memory inbox; `sdk-sqlite` the same with
+the durable SQLite inbox (a fresh file, WAL, `synchronous=NORMAL`: every event is
+committed before its 204 and deleted once handled); both are served with the listener's
+connection guard (header timeout, connection cap). `starlette` is a bare Starlette
+endpoint that only reads the body, the floor, on plain uvicorn.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -49,10 +54,10 @@ class Record:
         self.last_seen = now
 
 
-def _sdk_app(record: Record) -> tuple[Any, Any]:
+def _sdk_app(record: Record, inbox: str = "memory") -> tuple[Any, Any]:
     from lso_client import Notification, NotificationListener
 
-    listener = NotificationListener(reference_point="allegro")
+    listener = NotificationListener(reference_point="allegro", inbox=inbox)
 
     @listener.on(EVENT_TYPE)
     async def handle(notification: Notification) -> None:
@@ -85,18 +90,30 @@ def serve(kind: str, count: int, profile_name: str | None) -> None:
     import uvicorn
 
     record = Record()
-    app, listener = (_sdk_app if kind == "sdk" else _starlette_app)(record)
+    scratch = tempfile.TemporaryDirectory(prefix="lso-bench-inbox-")
+    app: Any
+    if kind == "sdk":
+        app, listener = _sdk_app(record)
+    elif kind == "sdk-sqlite":
+        app, listener = _sdk_app(record, os.path.join(scratch.name, "inbox.sqlite3"))
+    else:
+        app, listener = _starlette_app(record)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(1024)
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        lifespan="off",
-        access_log=False,
-        timeout_graceful_shutdown=2,
-    )
+    if listener is not None:
+        from lso_client.notifications._server import guarded_config, new_guard
+
+        config = guarded_config(app, new_guard(), lifespan="on")
+    else:
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_graceful_shutdown=2,
+        )
     server = uvicorn.Server(config)
 
     async def watch() -> None:
@@ -128,6 +145,9 @@ def serve(kind: str, count: int, profile_name: str | None) -> None:
         profiler.stop()
         save(profile_name or "g", profiler)
         summary = summarise(profiler)
+    if listener is not None:
+        listener.close()
+    scratch.cleanup()
     seconds = (record.last_seen - (record.first_sent or 0)) / 1e9
     stats = getattr(listener, "stats", None)
     print(

@@ -18,9 +18,9 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import os
 import threading
 import time
-import uuid
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Collection
@@ -63,7 +63,7 @@ class InboxEntry:
     @staticmethod
     def new_id() -> str:
         """A unique id that begins with the time, so ids sort by arrival."""
-        return f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}"
+        return f"{time.time_ns():016x}{os.urandom(8).hex()}"
 
     def meta_json(self) -> str:
         """Everything but `body` and `id`, as JSON (for inboxes that store text)."""

@@ -339,6 +339,7 @@ class NotificationListener:
         self._lock = threading.Lock()
         # A list, not a dict: handlers need not be hashable (dataclass instances).
         self._handlers: list[_Entry] = []
+        self._keys: list[str] | None = None  # _handler_keys of _handlers, when computed
         self._taps: list[Tap] = []
         self._counts = dict.fromkeys(
             (
@@ -367,6 +368,10 @@ class NotificationListener:
         self._pump: asyncio.Task[None] | None = None
         self._pump_loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
+        # Requests reading their body, with deadlines, and those the watchdog cancelled.
+        self._watchdog: asyncio.Task[None] | None = None
+        self._reading: dict[asyncio.Task[Any], float] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
         self._server: BackgroundServer | None = None
 
     @property
@@ -402,12 +407,15 @@ class NotificationListener:
                         None if current is None or wanted is None else current | wanted
                     )
                     return
-            self._handlers.append(_Entry(handler, wanted))
+            # Copy on write: deliveries iterate a snapshot without the lock.
+            self._handlers = [*self._handlers, _Entry(handler, wanted)]
+            self._keys = None
 
     def remove_handler(self, handler: Handler) -> None:
         """Unregister `handler` for every event type; unknown handlers are ignored."""
         with self._lock:
             self._handlers = [e for e in self._handlers if e.handler != handler]
+            self._keys = None
 
     def add_tap(self, fn: Tap) -> None:
         """Call `fn` on the server thread for each accepted, non-duplicate notification,
@@ -424,10 +432,14 @@ class NotificationListener:
     def _handlers_for(self, event_type: str) -> list[tuple[str, Handler]]:
         key = event_type.casefold()
         with self._lock:
-            handlers = [e.handler for e in self._handlers]
-            wanted = [e.event_types is None or key in e.event_types for e in self._handlers]
+            handlers = self._handlers
+            keys = self._keys
+            if keys is None:
+                keys = self._keys = _handler_keys([e.handler for e in handlers])
         return [
-            (k, h) for k, h, w in zip(_handler_keys(handlers), handlers, wanted, strict=True) if w
+            (k, e.handler)
+            for k, e in zip(keys, handlers, strict=True)
+            if e.event_types is None or key in e.event_types
         ]
 
     # -- statistics and lifecycle -----------------------------------------------------
@@ -628,20 +640,19 @@ class NotificationListener:
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self._max_body:
             raise self._too_large()
-        try:
-            raw = await asyncio.wait_for(self._read_body(receive), self._body_timeout)
-        except asyncio.TimeoutError:
-            raise _Reject(
-                408, "requestTimeout", f"The body did not arrive within {self._body_timeout:g} s"
-            ) from None
+        self._ensure_pump()
+        raw = await self._read_body_in_time(receive)
 
         notification = await self._parse(path, event_type, raw, headers)
         entry = _entry_for(notification, raw)
-        self._ensure_pump()
-        await self._io(self._open)
+        if not self._inbox_open:
+            await self._io(self._open)
         deliver_now = self._in_flight < self._max_deliveries
-        accepted = await self._io(
-            self._inbox.put, entry, owner=self._owner if deliver_now else None, lease=self._lease
+        owner = self._owner if deliver_now else None
+        accepted = (
+            await self._io(self._inbox.put, entry, owner=owner, lease=self._lease)
+            if self._inbox.blocking
+            else self._inbox.put(entry, owner=owner, lease=self._lease)
         )
         if not accepted:
             self._count("duplicates")
@@ -700,6 +711,38 @@ class NotificationListener:
             "payloadTooLarge",
             f"The notification body exceeds {self._max_body} bytes",
         )
+
+    async def _read_body_in_time(self, receive: Receive) -> bytes:
+        """The body, or a 408 when it takes longer than `body_timeout` (uvicorn has no
+        body timeout). The watchdog cancels reads past their deadline: one task for all
+        requests instead of a timer, or a task (`asyncio.wait_for`), per request."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._reading[task] = time.monotonic() + self._body_timeout
+        try:
+            return await self._read_body(receive)
+        except asyncio.CancelledError:
+            if task not in self._expired:
+                raise
+            uncancel = getattr(task, "uncancel", None)
+            if uncancel is not None:  # Python 3.11+: this cancellation is handled
+                uncancel()
+            raise _Reject(
+                408, "requestTimeout", f"The body did not arrive within {self._body_timeout:g} s"
+            ) from None
+        finally:
+            del self._reading[task]
+            self._expired.discard(task)
+
+    async def _watch_reads(self) -> None:
+        """Cancel body reads past their deadline (checked every quarter timeout)."""
+        while True:
+            await asyncio.sleep(self._body_timeout / 4)
+            now = time.monotonic()
+            for task, deadline in list(self._reading.items()):
+                if deadline <= now and task not in self._expired:
+                    self._expired.add(task)
+                    task.cancel()
 
     async def _read_body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
@@ -862,12 +905,17 @@ class NotificationListener:
         self._pump_loop = loop
         self._wake = asyncio.Event()
         self._pump = loop.create_task(self._run_pump(self._wake))
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        self._watchdog = loop.create_task(self._watch_reads())
 
     async def _stop_pump(self) -> None:
         pump, self._pump = self._pump, None
-        if pump is not None and not pump.done():
-            pump.cancel()
-            await asyncio.wait({pump})
+        watchdog, self._watchdog = self._watchdog, None
+        for task in (pump, watchdog):
+            if task is not None and not task.done():
+                task.cancel()
+                await asyncio.wait({task})
 
     def _wake_threadsafe(self) -> None:
         loop, wake = self._pump_loop, self._wake

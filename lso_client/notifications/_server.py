@@ -39,7 +39,7 @@ try:
 except ImportError:  # pragma: no cover - Windows has no file-descriptor limit to read
     resource = None  # type: ignore[assignment]
 
-__all__ = ["BackgroundServer", "GuardStats"]
+__all__ = ["BackgroundServer", "GuardStats", "guarded_config", "new_guard"]
 
 logger = logging.getLogger("lso_client.server")
 
@@ -190,6 +190,45 @@ def _quiet(name: str) -> None:
         target.addFilter(_rate_limit)
 
 
+def guarded_config(
+    app: Any,
+    guard: _Guard,
+    *,
+    log_level: str = "warning",
+    lifespan: Literal["auto", "on", "off"] = "off",
+    keep_alive_timeout: float = 5.0,
+    max_header_bytes: int = 16 * 1024,
+) -> uvicorn.Config:
+    """The uvicorn settings of a guarded server (`BackgroundServer`, the benchmarks)."""
+    protocol = type("GuardedH11Protocol", (_GuardedH11Protocol,), {"guard": guard})
+    for name in ("uvicorn.error", "asyncio"):
+        _quiet(name)
+    return uvicorn.Config(
+        app,
+        http=protocol,
+        log_level=log_level,
+        lifespan=lifespan,
+        access_log=False,
+        timeout_graceful_shutdown=2,
+        timeout_keep_alive=int(max(1, keep_alive_timeout)),
+        # A backstop: the guard keeps connections (and so requests) below it.
+        limit_concurrency=guard.max_connections + 1,
+        h11_max_incomplete_event_size=max_header_bytes,
+    )
+
+
+def new_guard(header_timeout: float = 10.0, max_connections: int = 1000) -> _Guard:
+    """A connection guard, its connection cap kept below the file-descriptor limit."""
+    if header_timeout <= 0:
+        raise ValueError("header_timeout must be > 0")
+    if max_connections < 1:
+        raise ValueError("max_connections must be >= 1")
+    budget = _fd_budget()
+    return _Guard(
+        header_timeout, max_connections if budget is None else min(max_connections, budget)
+    )
+
+
 def _fd_budget() -> int | None:
     if resource is None:  # pragma: no cover
         return None
@@ -223,19 +262,14 @@ class BackgroundServer:
         max_header_bytes: int = 16 * 1024,
         lifespan: Literal["auto", "on", "off"] = "off",
     ) -> None:
-        if header_timeout <= 0 or keep_alive_timeout <= 0:
-            raise ValueError("timeouts must be > 0")
-        if max_connections < 1:
-            raise ValueError("max_connections must be >= 1")
+        if keep_alive_timeout <= 0:
+            raise ValueError("keep_alive_timeout must be > 0")
         self._app = app
         self._host = host
         self._port = port
         self._log_level = log_level
         self._startup_timeout = startup_timeout
-        budget = _fd_budget()
-        self._guard = _Guard(
-            header_timeout, max_connections if budget is None else min(max_connections, budget)
-        )
+        self._guard = new_guard(header_timeout, max_connections)
         self._keep_alive_timeout = keep_alive_timeout
         self._max_header_bytes = max_header_bytes
         self._lifespan = lifespan
@@ -279,21 +313,14 @@ class BackgroundServer:
         sock.listen(1024)
         sock.setblocking(False)
         self._socket = sock
-        protocol = type("GuardedH11Protocol", (_GuardedH11Protocol,), {"guard": self._guard})
-        config = uvicorn.Config(
+        config = guarded_config(
             self._app,
-            http=protocol,
+            self._guard,
             log_level=self._log_level,
             lifespan=self._lifespan,
-            access_log=False,
-            timeout_graceful_shutdown=2,
-            timeout_keep_alive=int(max(1, self._keep_alive_timeout)),
-            # A backstop: the guard keeps connections (and so requests) below it.
-            limit_concurrency=self._guard.max_connections + 1,
-            h11_max_incomplete_event_size=self._max_header_bytes,
+            keep_alive_timeout=self._keep_alive_timeout,
+            max_header_bytes=self._max_header_bytes,
         )
-        for name in ("uvicorn.error", "asyncio"):
-            _quiet(name)
         server = uvicorn.Server(config)
         # uvicorn installs no signal handlers outside the main thread.
         self._server = server
