@@ -18,6 +18,10 @@ from .._operations import REFERENCE_POINTS, ApiDefinition, model_module
 __all__ = ["CatalogResolver"]
 
 
+_MISSING = object()
+_CACHE_SIZE = 1024
+
+
 def _catalog() -> Any:
     from .._generated import _catalog
 
@@ -35,6 +39,7 @@ class CatalogResolver:
         if reference_point is not None and reference_point not in REFERENCE_POINTS:
             raise ValueError(f"unknown reference point {reference_point!r}")
         self.reference_point = reference_point
+        self._resolved: dict[tuple[str, str], object] = {}
 
     @cached_property
     def _by_base_path(self) -> list[tuple[str, str]]:
@@ -62,6 +67,7 @@ class CatalogResolver:
         return [d.module for d in sorted(notifications, key=rank)]
 
     def module_for(self, path: str, event_type: str) -> str | None:
+        """The generated module whose notification API sent `event_type` to `path`."""
         events = _catalog().EVENTS
         trimmed = path.rstrip("/")
         for base, module in self._by_base_path:
@@ -73,10 +79,18 @@ class CatalogResolver:
         return None
 
     def resolve(self, path: str, event_type: str) -> type[BaseModel] | None:
+        """The model of a notification POSTed to `path` with this event type, or None."""
+        key = (path, event_type)
+        cached = self._resolved.get(key, _MISSING)
+        if cached is not _MISSING:
+            return cached  # type: ignore[return-value]
         module = self.module_for(path, event_type)
-        if module is None:
-            return None
-        model: type[BaseModel] = getattr(
-            model_module(module), _catalog().EVENTS[module][event_type]
+        model: type[BaseModel] | None = (
+            None
+            if module is None
+            else getattr(model_module(module), _catalog().EVENTS[module][event_type])
         )
+        if len(self._resolved) >= _CACHE_SIZE:  # sellers may vary the path: stay bounded
+            self._resolved.clear()
+        self._resolved[key] = model
         return model

@@ -1111,6 +1111,8 @@ def _channel_of(path: str) -> str:
 
 
 def _subscription_of(path: str) -> str | None:
+    if f"/{_SUBSCRIPTIONS}/" not in path:
+        return None
     segments = path.split("/")
     for i, segment in enumerate(segments[:-3]):
         if segment == _SUBSCRIPTIONS and _SUBSCRIPTION_ID.fullmatch(segments[i + 1]):
