@@ -73,8 +73,11 @@ __all__ = [
 ]
 
 logger = logging.getLogger("lso_client.listener")
-# An attack (bad tokens, garbage bodies, slow bodies) must not flood the log.
-logger.addFilter(_RateLimit(burst=20))
+# What any caller can provoke (bad tokens, garbage or slow bodies, duplicates, an inbox
+# that is down) goes to a child logger that is rate-limited, so that an attack cannot
+# flood the log; what the application's own handlers do is logged in full.
+abuse_logger = logging.getLogger("lso_client.listener.requests")
+abuse_logger.addFilter(_RateLimit(burst=20))
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -599,12 +602,12 @@ class NotificationListener:
             await self._handle(scope, receive, send)
         except _Reject as rej:
             self._count("rejected")
-            log = logger.warning if rej.status in (401, 408) else logger.info
+            log = abuse_logger.warning if rej.status in (401, 408) else abuse_logger.info
             log("rejected notification %s: %s %s", _log_path(scope), rej.status, rej.reason)
             await _send_error(send, rej)
         except Exception:
             self._count("rejected")
-            logger.exception("failed to process notification %s", _log_path(scope))
+            abuse_logger.exception("failed to process notification %s", _log_path(scope))
             await _send_error(send, _Reject(500, "internalError", "Internal server error"))
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -656,7 +659,7 @@ class NotificationListener:
         )
         if not accepted:
             self._count("duplicates")
-            logger.info("duplicate notification %s ignored", notification.event_id)
+            abuse_logger.info("duplicate notification %s ignored", notification.event_id)
             await _send_no_content(send)
             return
         if notification.deviations:
@@ -950,7 +953,7 @@ class NotificationListener:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("the notification inbox failed; trying again")
+                abuse_logger.exception("the notification inbox failed; trying again")
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(wake.wait(), min(self._poll_interval, self._lease / 3))
 

@@ -265,3 +265,38 @@ def test_catch_all_handlers_never_see_a_segment_that_is_not_an_event_type(
     assert _raw_post(listener.url, b"/hooks/listener/serviceCreateEvent") == 204
     assert listener.join(timeout=5)
     assert [n.event_type for n in got] == ["serviceCreateEvent"]
+
+
+def test_events_beyond_max_deliveries_wait_in_the_inbox_and_are_all_delivered(
+    serve: Callable[..., NotificationListener],
+) -> None:
+    listener = serve(max_deliveries=2, poll_interval=0.05)
+    running = threading.Semaphore(0)
+    release = threading.Event()
+    active: list[int] = []
+    peak: list[int] = []
+    lock = threading.Lock()
+    done: list[str] = []
+
+    @listener.on()
+    def slow(n: Notification) -> None:
+        with lock:
+            active.append(1)
+            peak.append(len(active))
+        running.release()
+        release.wait(5)
+        with lock:
+            active.pop()
+            done.append(str(n.event_id))
+
+    with httpx.Client() as client:
+        for i in range(6):
+            url = f"{listener.url}{BASE}/{STATE_CHANGE}"
+            resp = client.post(url, json=envelope(f"b{i}", resource=f"so-{i}"))
+            assert resp.status_code == 204  # accepted at once, even with no slot free
+    assert running.acquire(timeout=5) and running.acquire(timeout=5)
+    assert listener.pending() == 6
+    release.set()
+    wait_until(lambda: len(done) == 6)
+    assert sorted(done) == [f"b{i}" for i in range(6)]
+    assert max(peak) <= 2
