@@ -59,7 +59,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from .. import _parsing
 from ._events import CatalogResolver
 from ._inbox import Inbox, InboxEntry, MemoryInbox, live_owners
-from ._server import BackgroundServer, _RateLimit
+from ._server import BackgroundServer, GuardStats, _RateLimit
 
 __all__ = [
     "DEFAULT_INBOX",
@@ -521,7 +521,7 @@ class NotificationListener:
         return self._server.url
 
     @property
-    def guard_stats(self) -> Any:
+    def guard_stats(self) -> GuardStats:
         """Connections the server closed or refused (slow headers, too many); see
         `start()`. Only for a listener started with `start()`."""
         if self._server is None:
