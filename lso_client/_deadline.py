@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import httpx
 
-from ._errors import APITimeoutError
+from ._errors import APIError, APITimeoutError, OutcomeUnknownTimeoutError, RateLimitError
 from ._options import TimeoutTypes
 
 __all__ = [
@@ -26,12 +26,38 @@ class DeadlineExceeded(APITimeoutError):
     """The overall per-call deadline expired (a timeout that is never retried)."""
 
 
-def deadline_error(seconds: float, request: httpx.Request | None, attempts: int) -> APITimeoutError:
-    """The error of a call whose deadline of `seconds` passed after `attempts` attempts."""
+class DeadlineOutcomeUnknown(DeadlineExceeded, OutcomeUnknownTimeoutError):
+    """The deadline expired while a POST or PATCH may have reached the seller."""
+
+
+def deadline_error(
+    seconds: float,
+    request: httpx.Request | None,
+    attempts: int,
+    *,
+    last: BaseException | None = None,
+    retry_after: float | None = None,
+    outcome_unknown: bool = False,
+) -> APITimeoutError:
+    """The error of a call whose deadline of `seconds` passed after `attempts` attempts.
+
+    `last` is the failure of the last attempt, named in the message when it was an answer
+    of the seller (a 429 asking to wait `retry_after` seconds, past the deadline);
+    `outcome_unknown` when an
+    attempt of a POST or PATCH may have reached the seller unanswered.
+    """
     plural = "attempt" if attempts == 1 else "attempts"
-    return DeadlineExceeded(
-        f"Deadline of {seconds:g}s reached after {attempts} {plural}.", request=request
-    )
+    message = f"Deadline of {seconds:g}s reached after {attempts} {plural}"
+    if isinstance(last, RateLimitError):
+        message += f"; the last answer was 429 {last.response.reason_phrase}".rstrip()
+        if retry_after is not None:
+            message += f", asking to wait {retry_after:g}s"
+    elif isinstance(last, APIError):
+        message += f"; the last attempt failed: {last.message}"
+    if outcome_unknown:
+        message += "; the seller may or may not have acted on the request"
+        return DeadlineOutcomeUnknown(message + ".", request=request)
+    return DeadlineExceeded(message + ".", request=request)
 
 
 class Deadline:

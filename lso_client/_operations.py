@@ -65,10 +65,15 @@ class Operation:
 
 
 def _quote_segment(value: str) -> str:
+    """`value` as one path segment: every reserved character percent-encoded, and the dot
+    segments `.` and `..` too, which URL normalisation (client, proxy or seller) would
+    otherwise resolve to another resource (`/performanceProfile/..` is the API root)."""
     from urllib.parse import quote
 
     if not isinstance(value, str) or not value:
         raise ValueError(f"a path identifier must be a non-empty string, got {value!r}")
+    if value in (".", ".."):
+        return "%2E" * len(value)
     return quote(value, safe="")
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from . import _reconcile
 from ._bodies import serialise_body
 from ._errors import RequestValidationError, ResponseValidationError
 from ._operations import Operation
@@ -32,6 +33,8 @@ from ._transport import NO_OPTIONS, RequestOptions
 from ._waiting import Goal, wait_async, wait_sync
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from ._client import AsyncBaseClient, SyncBaseClient
 
 __all__ = [
@@ -155,6 +158,10 @@ class _BaseResource:
         if body_model is not None:
             content = serialise_body(op.operation_id, body, body_model)
         transport_options = {k: v for k, v in options.items() if k in _TRANSPORT_OPTIONS}
+        if op.method == "POST" and body is not None:
+            hook = self._reconcile_hook(op, body, options)
+            if hook is not None:
+                transport_options["reconcile"] = hook
         return _Prepared(
             method=op.method,
             url=url,
@@ -165,6 +172,20 @@ class _BaseResource:
             else NO_OPTIONS,
             strict=bool(options.get("strict", self._client.strict)),
         )
+
+    def _reconcile_hook(self, op: Operation, body: Any, options: CallOptions) -> Any:
+        """For a create carrying a buyer-chosen key, sent with retry_non_idempotent: the
+        lookup the transport runs before sending it again (see `_reconcile`)."""
+        spec = _reconcile.for_create(self._module, op.operation_id)
+        if spec is None or not options.get(
+            "retry_non_idempotent", self._client._transport.retry_non_idempotent
+        ):
+            return None
+        key = _reconcile.key_of(body, spec)
+        return None if key is None else self._lookup_hook(spec, key)
+
+    def _lookup_hook(self, spec: _reconcile.CreateKey, key: str) -> Any:
+        raise NotImplementedError
 
     def _parse(self, op: Operation, response: httpx.Response, model: Any, strict: bool) -> Any:
         if model is None:
@@ -218,6 +239,20 @@ class SyncResource(_BaseResource):
     def with_raw_response(self) -> Any:
         """The same methods, returning `RawResponse` (headers, status, retries, `.parse()`)."""
         return self._copy(raw=True)
+
+    def reconcile(
+        self, body: Any, /, *, since: datetime | None = None, **options: Any
+    ) -> Any | None:
+        """What `create(body)` created, or None if it created nothing: for a create whose
+        outcome is unknown (`OutcomeUnknownError`). Looks the object up by the key the
+        buyer chose in `body` (a service order's `externalId`, a performance job's
+        `buyerJobId`); `since` bounds the search by creation date where the seller offers
+        no filter on the key. Resources whose creates carry no such key raise `TypeError`.
+        """
+        return _reconcile.reconcile_sync(self, body, since, options)  # type: ignore[arg-type]
+
+    def _lookup_hook(self, spec: _reconcile.CreateKey, key: str) -> Any:
+        return _reconcile.hook_sync(self, spec, key)
 
     def _send(self, prepared: _Prepared) -> httpx.Response:
         return self._client._transport.request(
@@ -335,6 +370,15 @@ class AsyncResource(_BaseResource):
     def with_raw_response(self) -> Any:
         """The same methods, returning `RawResponse` (headers, status, retries, `.parse()`)."""
         return self._copy(raw=True)
+
+    async def reconcile(
+        self, body: Any, /, *, since: datetime | None = None, **options: Any
+    ) -> Any | None:
+        """What `create(body)` created, or None: see `SyncResource.reconcile`."""
+        return await _reconcile.reconcile_async(self, body, since, options)  # type: ignore[arg-type]
+
+    def _lookup_hook(self, spec: _reconcile.CreateKey, key: str) -> Any:
+        return _reconcile.hook_async(self, spec, key)
 
     async def _send(self, prepared: _Prepared) -> httpx.Response:
         return await self._client._transport.request(

@@ -19,7 +19,15 @@ import httpx
 
 from . import _logging
 from ._deadline import DEADLINE_SLACK, Deadline, DeadlineExceeded, deadline_error
-from ._errors import APIConnectionError, APIStatusError, APITimeoutError
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    OutcomeUnknownError,
+    OutcomeUnknownTimeoutError,
+    RateLimitError,
+)
 
 if TYPE_CHECKING:
     from tenacity import AsyncRetrying, RetryCallState, Retrying
@@ -50,13 +58,18 @@ def is_retryable_error(exc: BaseException, method: str, *, retry_non_idempotent:
 
     Idempotent methods are retried on connection errors, timeouts and 408/429/500/502/503/504.
     POST and PATCH may create or change something twice, so by default they are retried only
-    when the request provably never reached the server (connect phase, pool exhaustion).
+    when the request provably never reached the server (connect phase, pool exhaustion) or
+    the seller answered 429 (it did not act).
     """
     if isinstance(exc, DeadlineExceeded):
         return False
     repeatable = method.upper() in IDEMPOTENT_METHODS or retry_non_idempotent
     if isinstance(exc, APIStatusError):
+        if exc.status_code == 429:
+            return True
         return exc.status_code in RETRYABLE_STATUSES and repeatable
+    if isinstance(exc, OutcomeUnknownError):
+        return repeatable
     if isinstance(exc, APIConnectionError):
         cause = exc.__cause__
         if isinstance(cause, NOT_SENT_ERRORS):
@@ -133,10 +146,25 @@ class CallPlan:
     next_wait: float = 0.0
     stop_reason: str | None = None
     last_request: httpx.Request | None = field(default=None, repr=False)
+    # The Retry-After of the last answer, in seconds, if it had one.
+    last_retry_after: float | None = None
+    # An attempt of a POST/PATCH may have reached the seller unanswered (and no lookup
+    # has shown since that nothing was created).
+    outcome_unknown: bool = False
+    # Look up what the last attempt may have created before sending again.
+    reconcile_due: bool = False
 
     @property
     def retries_taken(self) -> int:
         return max(0, self.attempts - 1)
+
+    @property
+    def idempotent(self) -> bool:
+        return self.method in IDEMPOTENT_METHODS
+
+    def time_left(self) -> float | None:
+        """Seconds left before the deadline (None: no deadline)."""
+        return None if self.deadline is None else self.deadline.remaining()
 
     def may_retry(self, exc: BaseException) -> bool:
         return is_retryable_error(exc, self.method, retry_non_idempotent=self.retry_non_idempotent)
@@ -155,6 +183,7 @@ class CallPlan:
         server_wait = (
             parse_retry_after(exc.response.headers) if isinstance(exc, APIStatusError) else None
         )
+        self.last_retry_after = server_wait
         if server_wait is not None and server_wait > self.max_retry_after:
             self.stop_reason = "retry-after"
             return True
@@ -168,6 +197,10 @@ class CallPlan:
             self.stop_reason = "deadline"
             return True
         self.next_wait = wait
+        self.reconcile_due = not self.idempotent and (
+            isinstance(exc, OutcomeUnknownError)
+            or (isinstance(exc, APIStatusError) and exc.status_code >= 500)
+        )
         return True
 
     def stop(self, state: RetryCallState) -> bool:
@@ -192,8 +225,47 @@ class CallPlan:
         exc = state.outcome.exception()
         assert exc is not None
         if self.stop_reason == "deadline" and self.deadline is not None:
-            raise deadline_error(self.deadline.seconds, self.last_request, self.attempts) from exc
+            raise deadline_error(
+                self.deadline.seconds,
+                self.last_request,
+                self.attempts,
+                last=exc,
+                retry_after=self.last_retry_after,
+                outcome_unknown=self.outcome_unknown,
+            ) from exc
+        if self.stop_reason == "retry-after" and isinstance(exc, RateLimitError):
+            raise RateLimitError(
+                f"{exc.message}; Retry-After {self.last_retry_after:g}s is above "
+                f"max_retry_after={self.max_retry_after:g}s, so the call was not retried",
+                response=exc.response,
+                body=exc.body,
+            ) from exc
         raise exc
+
+    def final_error(self, exc: APIError) -> APIError:
+        """The error to raise when the call ends with `exc`: an `OutcomeUnknownError` if
+        an earlier attempt may have reached the seller and `exc` proves nothing more."""
+        if not self.outcome_unknown or isinstance(exc, OutcomeUnknownError):
+            return exc
+        if isinstance(exc, APIConnectionError) or (
+            isinstance(exc, APIStatusError) and exc.status_code >= 500
+        ):
+            return OutcomeUnknownError(
+                f"{exc.message} An earlier attempt may have reached the seller: the seller "
+                "may or may not have acted on the request.",
+                request=self.last_request,
+            )
+        return exc
+
+    def unreconciled(self, exc: Exception) -> OutcomeUnknownError:
+        """The error when looking up what an unanswered attempt created failed (the
+        lookup counts as an attempt, so failing lookups use up the retries)."""
+        self.attempts += 1
+        return OutcomeUnknownError(
+            f"{self.method} {_logging.redact_url(self.url)}: an attempt may have reached the "
+            f"seller unanswered, and looking up whether it acted failed: {exc}",
+            request=self.last_request,
+        )
 
     def start_attempt(self) -> tuple[int, float | None]:
         """Count an attempt; return its retry number and the time left before the deadline."""
@@ -202,22 +274,54 @@ class CallPlan:
             return self.retries_taken, None
         remaining = self.deadline.remaining()
         if remaining <= 0:
-            raise deadline_error(self.deadline.seconds, self.last_request, self.attempts - 1)
+            raise deadline_error(
+                self.deadline.seconds,
+                self.last_request,
+                self.attempts - 1,
+                outcome_unknown=self.outcome_unknown,
+            )
         return self.retries_taken, remaining
 
     def translate(self, exc: httpx.RequestError, request: httpx.Request) -> APIConnectionError:
-        """Map an httpx failure to the SDK's error (the caller chains the cause)."""
+        """Map an httpx failure to the SDK's error (the caller chains the cause).
+
+        A POST or PATCH that failed after it may have been sent gives an
+        `OutcomeUnknownError`; one that never left (connect phase) a plain
+        `APIConnectionError` (or `APITimeoutError`).
+        """
+        where = f"{request.method} {_logging.redact_url(request.url)}"
+        name = type(exc).__name__
+        not_sent = isinstance(exc, NOT_SENT_ERRORS)
+        if not self.idempotent and not not_sent:
+            self.outcome_unknown = True
         if isinstance(exc, httpx.TimeoutException):
             if self.deadline is not None and self.deadline.remaining() <= DEADLINE_SLACK:
-                return deadline_error(self.deadline.seconds, request, self.attempts)
-            return APITimeoutError(
-                f"{request.method} {_logging.redact_url(request.url)} timed out "
-                f"({type(exc).__name__}).",
+                return deadline_error(
+                    self.deadline.seconds,
+                    request,
+                    self.attempts,
+                    outcome_unknown=self.outcome_unknown,
+                )
+            if self.idempotent:
+                return APITimeoutError(f"{where} timed out ({name}).", request=request)
+            if not_sent:
+                return APITimeoutError(
+                    f"{where} timed out before the request was sent ({name}).", request=request
+                )
+            return OutcomeUnknownTimeoutError(
+                f"{where} timed out ({name}) after the request was sent: the seller may or "
+                "may not have acted on it.",
                 request=request,
             )
-        return APIConnectionError(
-            f"{request.method} {_logging.redact_url(request.url)} failed: "
-            f"{type(exc).__name__}: {exc}",
+        if self.idempotent:
+            return APIConnectionError(f"{where} failed: {name}: {exc}", request=request)
+        if not_sent:
+            return APIConnectionError(
+                f"{where} failed before the request was sent: {name}: {exc}", request=request
+            )
+        return OutcomeUnknownError(
+            f"{where}: the connection failed after the request was sent ({name}: {exc}): the "
+            "seller may or may not have acted on it.",
             request=request,
         )
 
@@ -259,6 +363,11 @@ def retry_sync(
     )
     try:
         result: _R = retrying(again)
+    except APIError as exc:
+        final = plan.final_error(exc)
+        if final is exc:
+            raise
+        raise final from exc
     finally:
         _release(retrying)
     return result
@@ -293,6 +402,11 @@ async def retry_async(
     )
     try:
         result: _R = await retrying(again)
+    except APIError as exc:
+        final = plan.final_error(exc)
+        if final is exc:
+            raise
+        raise final from exc
     finally:
         _release(retrying)
     return result

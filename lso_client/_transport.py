@@ -25,7 +25,7 @@ from typing_extensions import Self
 from . import _logging
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyBudget, read_body_async, read_body_sync
 from ._deadline import Deadline, as_timeout, cap_timeout
-from ._errors import error_for_response
+from ._errors import LSOError, RequestValidationError, error_for_response
 from ._headers import JSON_CONTENT_TYPE, USER_AGENT, build_headers
 from ._options import (
     DEFAULT_MAX_RETRIES,
@@ -74,6 +74,8 @@ __all__ = [
 _logging.configure_from_env()
 
 RETRIES_TAKEN_EXTENSION = "lso_retries_taken"
+# Set on the response of a create answered by a lookup of what an earlier attempt created.
+RECONCILED_EXTENSION = "lso_reconciled"
 
 _C = TypeVar("_C", httpx.Client, httpx.AsyncClient)
 
@@ -221,27 +223,35 @@ class _TransportBase(Generic[_C]):
             self._timeout if isinstance(options.timeout, NotGiven) else as_timeout(options.timeout)
         )
         has_content = content is not None
-        if headers or options.extra_headers:
-            merged = build_headers(
-                self.default_headers, headers, options.extra_headers, has_content=has_content
-            )
-        else:
-            merged = self._headers[has_content]
-        if retries:
-            merged = merged.copy()
-            merged["X-Retry-Count"] = str(retries)
         # No params at all rather than empty ones: httpx parses the URL again for any params.
         query: tuple[tuple[str, str], ...] | None = None
         if params or options.extra_query:
             query = tuple(encode_query(params, options.extra_query))
-        request = client.build_request(
-            plan.method,
-            request_url(plan.url),
-            params=query,
-            content=content,
-            headers=merged,
-            timeout=cap_timeout(timeout, remaining),
-        )
+        try:
+            if headers or options.extra_headers:
+                merged = build_headers(
+                    self.default_headers, headers, options.extra_headers, has_content=has_content
+                )
+            else:
+                merged = self._headers[has_content]
+            if retries:
+                merged = merged.copy()
+                merged["X-Retry-Count"] = str(retries)
+            request = client.build_request(
+                plan.method,
+                request_url(plan.url),
+                params=query,
+                content=content,
+                headers=merged,
+                timeout=cap_timeout(timeout, remaining),
+            )
+        except (httpx.InvalidURL, UnicodeError) as exc:
+            # A URL httpx refuses (over its length limit, say) or a header that is not
+            # ASCII: the caller's input, reported as such rather than as httpx's error.
+            raise RequestValidationError(
+                f"{plan.method} {_logging.redact_url(plan.url)[:200]}: cannot be sent: "
+                f"{type(exc).__name__}: {str(exc)[:200]}"
+            ) from None
         plan.last_request = request
         _logging.log_request(request, retries=retries)
         return request
@@ -289,6 +299,24 @@ class _TransportBase(Generic[_C]):
         )
         raise plan.translate(exc, request) from exc
 
+    def _reconciled(self, plan: CallPlan, found: httpx.Response | None) -> httpx.Response | None:
+        """Take the answer of a lookup: the response of what an earlier attempt created, or
+        None when it created nothing (the request is then sent again)."""
+        if found is None:
+            plan.outcome_unknown = False
+            return None
+        _logging.logger.info(
+            "%s %s: found what an earlier attempt created; not sent again",
+            plan.method,
+            _logging.redact_url(plan.url),
+        )
+        found.extensions = {
+            **found.extensions,
+            RETRIES_TAKEN_EXTENSION: plan.retries_taken,
+            RECONCILED_EXTENSION: True,
+        }
+        return found
+
     def _auth_for_send(self) -> httpx.Auth | Any:
         return self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT
 
@@ -317,6 +345,15 @@ class SyncTransport(_TransportBase[httpx.Client]):
         plan = self._plan(method, url, opts)
 
         def attempt() -> httpx.Response:
+            if plan.reconcile_due and opts.reconcile is not None:
+                plan.reconcile_due = False
+                try:
+                    found = opts.reconcile(plan.time_left())
+                except LSOError as exc:
+                    raise plan.unreconciled(exc) from exc
+                done = self._reconciled(plan, found)
+                if done is not None:
+                    return done
             request = self._build_request(
                 self.http_client,
                 plan,
@@ -381,6 +418,15 @@ class AsyncTransport(_TransportBase[httpx.AsyncClient]):
         plan = self._plan(method, url, opts)
 
         async def attempt() -> httpx.Response:
+            if plan.reconcile_due and opts.reconcile is not None:
+                plan.reconcile_due = False
+                try:
+                    found = await opts.reconcile(plan.time_left())
+                except LSOError as exc:
+                    raise plan.unreconciled(exc) from exc
+                done = self._reconciled(plan, found)
+                if done is not None:
+                    return done
             request = self._build_request(
                 self.http_client,
                 plan,

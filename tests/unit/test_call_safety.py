@@ -16,6 +16,7 @@ from lso_client import (
     APITimeoutError,
     AsyncAllegroClient,
     LSOError,
+    RequestValidationError,
     ResponseTooLargeError,
 )
 
@@ -191,3 +192,26 @@ def test_a_gzip_body_under_the_limit_is_decoded(faulty_seller: Start) -> None:
     seller = faulty_seller(lambda request: Reply(200, headers, body))
     with AllegroClient(seller.url, max_retries=0, max_response_bytes=1000) as client:
         assert client.service_orders.retrieve("so-1").external_id == "x-1"
+
+
+# --------------------------------------------------------------------------- path parameters
+
+
+def test_dot_segments_in_ids_cannot_address_another_resource(faulty_seller: Start) -> None:
+    seller = faulty_seller(lambda request: Reply(204))
+    with AllegroClient(seller.url, max_retries=0) as client:
+        client.performance_profiles.delete(".")
+        client.hubs.service_ordering.unregister("..")
+    profile, hub = (request.path for request in seller.requests)
+    assert profile == "/mefApi/allegro/performanceMonitoring/v5/performanceProfile/%2E"
+    assert hub == "/mefApi/allegro/serviceOrderingManagement/v1/hub/%2E%2E"
+
+
+def test_an_id_too_long_for_a_url_is_an_lso_error(faulty_seller: Start) -> None:
+    seller = faulty_seller(lambda request: order_reply())
+    with (
+        AllegroClient(seller.url, max_retries=0) as client,
+        pytest.raises(RequestValidationError, match="cannot be sent"),
+    ):
+        client.service_orders.retrieve("x" * 70_000)
+    assert seller.requests == []

@@ -186,11 +186,17 @@ def _connection_error(cause: Exception) -> APIConnectionError:
     return error
 
 
-@pytest.mark.parametrize("status", sorted(RETRYABLE_STATUSES))
+@pytest.mark.parametrize("status", sorted(RETRYABLE_STATUSES - {429}))
 def test_retryable_statuses_for_get_only(status: int) -> None:
     assert is_retryable_error(_status_error(status, "GET"), "GET", retry_non_idempotent=False)
     assert not is_retryable_error(_status_error(status, "POST"), "POST", retry_non_idempotent=False)
     assert is_retryable_error(_status_error(status, "POST"), "POST", retry_non_idempotent=True)
+
+
+def test_429_is_retried_for_every_method() -> None:
+    # The seller says it did not act: resending a POST cannot duplicate anything.
+    for method in ("GET", "POST", "PATCH"):
+        assert is_retryable_error(_status_error(429, method), method, retry_non_idempotent=False)
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422, 501])
@@ -412,9 +418,19 @@ def test_post_read_timeout_is_not_retried(mock: respx.MockRouter, clock: FakeClo
     assert route.call_count == 1
 
 
-def test_post_429_is_not_retried_by_default(mock: respx.MockRouter, clock: FakeClock) -> None:
-    route = mock.post(URL).respond(429, headers={"Retry-After": "1"})
-    with pytest.raises(RateLimitError):
+def test_post_429_is_retried_after_retry_after(mock: respx.MockRouter, clock: FakeClock) -> None:
+    # 429: the seller did not act, so even a POST is sent again, after the wait it asked for.
+    route = mock.post(URL).mock(
+        side_effect=[httpx.Response(429, headers={"Retry-After": "1"}), httpx.Response(201)]
+    )
+    assert make_sync(clock).request("POST", URL, content=b"{}").status_code == 201
+    assert route.call_count == 2
+    assert clock.sleeps == [1.0]
+
+
+def test_post_500_is_not_retried_by_default(mock: respx.MockRouter, clock: FakeClock) -> None:
+    route = mock.post(URL).respond(500)
+    with pytest.raises(InternalServerError):
         make_sync(clock).request("POST", URL, content=b"{}")
     assert route.call_count == 1
 
