@@ -243,13 +243,12 @@ class CallPlan:
         raise exc
 
     def final_error(self, exc: APIError) -> APIError:
-        """The error to raise when the call ends with `exc`: an `OutcomeUnknownError` if
-        an earlier attempt may have reached the seller and `exc` proves nothing more."""
+        """The error to raise when the call ends with `exc`: an `OutcomeUnknownError`
+        (chaining `exc`) if an earlier attempt may have reached the seller unanswered, since
+        the answer to a later one says nothing of it."""
         if not self.outcome_unknown or isinstance(exc, OutcomeUnknownError):
             return exc
-        if isinstance(exc, APIConnectionError) or (
-            isinstance(exc, APIStatusError) and exc.status_code >= 500
-        ):
+        if isinstance(exc, (APIConnectionError, APIStatusError)):
             return OutcomeUnknownError(
                 f"{exc.message} An earlier attempt may have reached the seller: the seller "
                 "may or may not have acted on the request.",

@@ -22,6 +22,7 @@ from lso_client import (
     APITimeoutError,
     AsyncAllegroClient,
     InterludeClient,
+    InternalServerError,
     OutcomeUnknownError,
     RateLimitError,
     RequestValidationError,
@@ -313,3 +314,20 @@ def test_a_deadline_cutting_a_retry_after_wait_says_429(faulty_seller: Start) ->
         assert time.monotonic() - started < 2 + 1.5
     assert isinstance(caught.value.__cause__, RateLimitError)
     assert "asking to wait 5s" in str(caught.value)
+
+
+def test_an_unknown_outcome_is_not_hidden_by_a_later_answer(faulty_seller: Start) -> None:
+    # Sent blindly again (no key), the second attempt gets a 500: what the first did is
+    # still unknown, and the error says so.
+    failure = Reply.json({"code": "internalError", "reason": "oops"}, status=500)
+    store = OrderStore([(Reset("after_read"), True), (failure, False)])
+    seller = faulty_seller(store)
+    body = example_service_order()
+    body.pop("externalId", None)
+    with (
+        AllegroClient(seller.url, retry_non_idempotent=True, max_retries=1) as client,
+        pytest.raises(OutcomeUnknownError, match="earlier attempt") as caught,
+    ):
+        client.service_orders.create(body)
+    assert isinstance(caught.value.__cause__, InternalServerError)
+    assert store.posts == 2

@@ -19,6 +19,7 @@ from lso_client._errors import (
     NotSupportedError,
     RateLimitError,
     RequestValidationError,
+    ResponseTooLargeError,
     UnprocessableEntityError,
 )
 from lso_client._transport import (
@@ -645,3 +646,32 @@ def test_request_body_is_passed_through(mock: respx.MockRouter, clock: FakeClock
     body = json.dumps({"note": [{"text": "é"}]}).encode()
     make_sync(clock).request("PUT", URL, content=body)
     assert route.calls.last.request.content == body
+
+
+# --------------------------------------------------------------------------- bodies read already
+
+
+def _mock_client(body: bytes) -> httpx.Client:
+    return httpx.Client(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, content=body))
+    )
+
+
+def test_a_body_read_by_the_transport_is_taken_as_is_within_the_limit() -> None:
+    # A mocked transport answers with content httpx has read already: no stream to read.
+    transport = SyncTransport(http_client=_mock_client(b'{"id": "1"}'))
+    assert transport.request("GET", URL).content == b'{"id": "1"}'
+    small = transport.with_options(max_response_bytes=5)
+    with pytest.raises(ResponseTooLargeError):
+        small.request("GET", URL)
+
+
+async def test_async_a_body_read_by_the_transport_is_taken_as_is_within_the_limit() -> None:
+    body = b'{"id": "1"}'
+    client = httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, content=body))
+    )
+    transport = AsyncTransport(http_client=client)
+    assert (await transport.request("GET", URL)).content == body
+    with pytest.raises(ResponseTooLargeError):
+        await transport.request("GET", URL, options=RequestOptions(max_response_bytes=5))
