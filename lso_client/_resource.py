@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
+from typing_extensions import Unpack
 
 from . import _reconcile
 from ._bodies import serialise_body
@@ -241,7 +242,7 @@ class SyncResource(_BaseResource):
         return self._copy(raw=True)
 
     def reconcile(
-        self, body: Any, /, *, since: datetime | None = None, **options: Any
+        self, body: Any, /, *, since: datetime | None = None, **options: Unpack[CallOptions]
     ) -> Any | None:
         """What `create(body)` created, or None if it created nothing: for a create whose
         outcome is unknown (`OutcomeUnknownError`). Looks the object up by the key the
@@ -249,7 +250,7 @@ class SyncResource(_BaseResource):
         `buyerJobId`); `since` bounds the search by creation date where the seller offers
         no filter on the key. Resources whose creates carry no such key raise `TypeError`.
         """
-        return _reconcile.reconcile_sync(self, body, since, options)  # type: ignore[arg-type]
+        return _reconcile.reconcile_sync(self, body, since, options)
 
     def _lookup_hook(self, spec: _reconcile.CreateKey, key: str) -> Any:
         return _reconcile.hook_sync(self, spec, key)
@@ -372,10 +373,10 @@ class AsyncResource(_BaseResource):
         return self._copy(raw=True)
 
     async def reconcile(
-        self, body: Any, /, *, since: datetime | None = None, **options: Any
+        self, body: Any, /, *, since: datetime | None = None, **options: Unpack[CallOptions]
     ) -> Any | None:
         """What `create(body)` created, or None: see `SyncResource.reconcile`."""
-        return await _reconcile.reconcile_async(self, body, since, options)  # type: ignore[arg-type]
+        return await _reconcile.reconcile_async(self, body, since, options)
 
     def _lookup_hook(self, spec: _reconcile.CreateKey, key: str) -> Any:
         return _reconcile.hook_async(self, spec, key)
