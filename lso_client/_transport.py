@@ -437,10 +437,11 @@ class AsyncTransport(_TransportBase[httpx.AsyncClient]):
             )
             started = time.perf_counter()
             try:
-                response = await self.http_client.send(
-                    request, auth=self._auth_for_send(), stream=True
-                )
-                await read_body_async(response, self._body_budget(plan, request, opts))
+                left = plan.time_left()
+                if left is None:
+                    response = await self._send(plan, request, opts)
+                else:
+                    response = await self._send_by(left, plan, request, opts)
             except httpx.RequestError as exc:
                 self._fail(plan, request, exc, started)
             return self._finish(plan, request, response, started)
@@ -451,6 +452,24 @@ class AsyncTransport(_TransportBase[httpx.AsyncClient]):
             if not plan.may_retry(exc):
                 raise
             return await retry_async(plan, exc, attempt, lambda seconds: self._sleep(seconds))
+
+    async def _send(
+        self, plan: CallPlan, request: httpx.Request, options: RequestOptions
+    ) -> httpx.Response:
+        response = await self.http_client.send(request, auth=self._auth_for_send(), stream=True)
+        await read_body_async(response, self._body_budget(plan, request, options))
+        return response
+
+    async def _send_by(
+        self, seconds: float, plan: CallPlan, request: httpx.Request, options: RequestOptions
+    ) -> httpx.Response:
+        """`_send` cut at the deadline, `seconds` from now, whatever phase it is in: a
+        seller dripping its status line and headers cannot hold the call either."""
+        import anyio
+
+        with anyio.move_on_after(seconds):
+            return await self._send(plan, request, options)
+        raise httpx.ReadTimeout("the deadline passed before the answer was read", request=request)
 
     async def aclose(self) -> None:
         """Close the httpx client, if this transport created it."""

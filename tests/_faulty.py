@@ -123,11 +123,13 @@ class Reply:
 
 @dataclass(frozen=True)
 class Drip:
-    """Send `reply`'s head at once, then its body `chunk` bytes every `interval` seconds."""
+    """Send `reply`'s head at once, then its body `chunk` bytes every `interval` seconds
+    (with `head=True`, the status line and headers are dripped too)."""
 
     reply: Reply
     interval: float
     chunk: int = 1
+    head: bool = False
 
 
 @dataclass(frozen=True)
@@ -343,8 +345,11 @@ class FaultySeller:
             conn.sendall(action.head() + action.body)
             return True
         if isinstance(action, Drip):
-            conn.sendall(action.reply.head())
             body = action.reply.body
+            if action.head:
+                body = action.reply.head() + body
+            else:
+                conn.sendall(action.reply.head())
             for start in range(0, len(body), action.chunk):
                 if self._stopping.wait(action.interval):
                     return False

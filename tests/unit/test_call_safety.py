@@ -92,6 +92,20 @@ def test_async_dripping_body_ends_at_the_deadline(faulty_seller: Start) -> None:
     assert time.monotonic() - started < 2 + 1.0
 
 
+def test_async_dripping_head_ends_at_the_deadline(faulty_seller: Start) -> None:
+    # The status line and headers a byte every 0.2 s: the whole call is cut at the deadline.
+    seller = faulty_seller(lambda request: Drip(order_reply(), interval=0.2, head=True))
+
+    async def main() -> None:
+        async with AsyncAllegroClient(seller.url, max_retries=0) as client:
+            with pytest.raises(APITimeoutError, match="Deadline of 2s"):
+                await client.service_orders.retrieve("so-1", deadline=2)
+
+    started = time.monotonic()
+    asyncio.run(main())
+    assert time.monotonic() - started < 2 + 1.0
+
+
 def test_async_read_timeout_bounds_the_whole_body(faulty_seller: Start) -> None:
     seller = faulty_seller(lambda request: Drip(order_reply(), interval=0.2))
 

@@ -60,6 +60,14 @@ def test_drip_sends_the_body_slowly(faulty_seller) -> None:
     assert time.monotonic() - started >= 0.2
 
 
+def test_drip_can_send_the_head_slowly_too(faulty_seller) -> None:
+    seller = faulty_seller(lambda r: Drip(Reply(200, body=b"ab"), interval=0.01, head=True))
+    started = time.monotonic()
+    with httpx.Client(base_url=seller.url) as client:
+        assert client.get("/").content == b"ab"
+    assert time.monotonic() - started >= 0.2  # some 40 bytes of head, 0.01 s apart
+
+
 def test_gzip_bomb_inflates() -> None:
     bomb = gzip_bomb(3 * 1024 * 1024 + 5)
     assert len(bomb) < 20_000
