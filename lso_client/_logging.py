@@ -250,5 +250,5 @@ def log_retry(
         delay,
         retry,
         max_retries,
-        reason,
+        redact_text(reason),
     )

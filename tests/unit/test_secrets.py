@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from _faulty import FaultySeller, Reply, Request, Reset, Stall
+from _faulty import FaultySeller, Reply, Request, Reset, Script, Stall
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -125,7 +125,8 @@ def test_client_repr_hides_userinfo_and_query_keys() -> None:
 def test_debug_log_lines_have_no_secrets(
     faulty_seller: Start, caplog: pytest.LogCaptureFixture
 ) -> None:
-    seller = faulty_seller(not_found)
+    # A 503 first, so a retry line is logged too.
+    seller = faulty_seller(Script([Reply(503, {"Retry-After": "0"})], then=not_found))
     with (
         caplog.at_level(logging.DEBUG, logger="lso_client"),
         AllegroClient(
@@ -141,6 +142,7 @@ def test_debug_log_lines_have_no_secrets(
     lines = [record.getMessage() for record in caplog.records]
     assert any(line.startswith("HTTP request:") for line in lines)
     assert any(line.startswith("HTTP response:") for line in lines)
+    assert any(line.startswith("Retrying GET") for line in lines)
     for line in lines:
         assert_clean(line)
     assert_clean(caplog.text)
