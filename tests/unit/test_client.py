@@ -380,8 +380,9 @@ def test_filters_are_repeated_on_every_page(
     with respx.mock(base_url=ALLEGRO) as router:
         route = router.get("/serviceOrder").mock(side_effect=seller)
         list(allegro.service_orders.list(state="completed", offset=1, limit=1))
-    assert [c.request.url.params.get("state") for c in route.calls] == ["completed"] * 2
-    assert seller.seen == [(1, 1), (2, 1)]
+    # The last page is full, so one more request makes sure the total was not too low.
+    assert [c.request.url.params.get("state") for c in route.calls] == ["completed"] * 3
+    assert seller.seen == [(1, 1), (2, 1), (3, 1)]
 
 
 # --------------------------------------------------------------------------- request bodies
