@@ -130,12 +130,23 @@ def _from_text(text: str) -> Any:
     return found
 
 
+_fromisoformat = WireDatetime.fromisoformat
+
+
 def _keep_text(value: Any) -> Any:
     # `2024-05-01T09:30:00Z` is written back as it is read: pydantic-core parses it
-    # (the common case, and the fast one). Any other text is kept with its value.
-    if type(value) is str and not (len(value) == 20 and value[19] == "Z" and value[10] == "T"):
+    # (the common case, and the fast one). Other date-time text is kept with its value,
+    # parsed by `fromisoformat` where it can (Python 3.11+), else by `_from_text`.
+    if type(value) is not str or (len(value) == 20 and value[19] == "Z" and value[10] == "T"):
+        return value
+    if len(value) < 20 or value[4] != "-" or value[13] != ":" or value[16] != ":":
+        return value  # not shaped as a date-time: pydantic says why
+    try:
+        found = _fromisoformat(value)
+    except ValueError:
         return _from_text(value)
-    return value
+    found._wire = value
+    return found
 
 
 def format_datetime(value: datetime) -> str:

@@ -51,6 +51,14 @@ def _instants(value: Any) -> Any:
     return value
 
 
+def _instant(text: str) -> datetime:
+    """The instant an RFC 3339 text denotes, to the microsecond (also on Python 3.10)."""
+    found = re.fullmatch(r"(.{19})(?:\.(\d+))?(.*)", text.upper().replace("Z", "+00:00"))
+    assert found is not None
+    head, fraction, zone = found.groups()
+    return datetime.fromisoformat(f"{head}.{(fraction or '').ljust(6, '0')[:6]}{zone}")
+
+
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
@@ -138,7 +146,7 @@ def test_datetimes_round_trip_as_received(
     assert out["serviceOrderItem"][0]["note"][0]["date"] == received
     assert json.loads(order.to_json())["orderDate"] == received
     assert isinstance(order.order_date, datetime)
-    assert order.order_date == _instants(received.upper())
+    assert order.order_date == _instant(received)
 
 
 def test_nanoseconds_are_truncated_in_the_value_and_kept_in_the_text(
