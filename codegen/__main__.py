@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from ._emit import emit_catalog, emit_clients, emit_resources
-from ._models import class_names, generate_module, normalise, ruff_format
+from ._models import class_names, explicit_mappings, generate_module, normalise, ruff_format
 from ._operations import ApiInfo, read_api
 from ._spec import DEFAULT_SOURCE, REPO_ROOT, ApiEntry, SpecSource, load_manifest, strip_prose
 from .patches import absent_required, load_patched
@@ -76,10 +76,12 @@ def build(source: SpecSource) -> dict[Path, str]:
 
 
 def emit_specs(source: SpecSource, target: Path) -> None:
-    """Write each patched, bundled document (prose kept) as `<module>.yaml`."""
+    """Write each patched, bundled document (prose kept) as `<module>.yaml`, with
+    discriminator mappings spelt out for mock servers (`explicit_mappings`)."""
     target.mkdir(parents=True, exist_ok=True)
     for entry in load_manifest().apis:
         doc = load_patched(source, entry)
+        explicit_mappings(doc)
         (target / f"{entry.module}.yaml").write_text(
             yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8"
         )

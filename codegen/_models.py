@@ -100,6 +100,50 @@ def discriminated_bases(doc: dict[str, Any]) -> dict[str, dict[str, str]]:
     return found
 
 
+def explicit_mappings(doc: dict[str, Any]) -> None:
+    """Spell out, in JSON Schema terms, what a base's discriminator mapping means, for
+    mock servers that generate and check examples from the schema alone (Prism).
+
+    The SDK treats an `@type` outside a base's explicit mapping as a deviation; a mock
+    server reading only the schema sees an open string there and invents one. So each
+    mapped subclass pins its `@type` to its mapping value, and every use of the base
+    (other than as a subclass's parent) becomes a oneOf of its subclasses.
+    """
+    schemas = doc.get("components", {}).get("schemas", {})
+    for base, subclasses in discriminated_bases(doc).items():
+        base_ref = f"#/components/schemas/{base}"
+        for name, value in subclasses.items():
+            schemas[name].setdefault("allOf", []).append(
+                {"type": "object", "properties": {"@type": {"type": "string", "enum": [value]}}}
+            )
+        choice = {
+            "oneOf": [{"$ref": f"#/components/schemas/{name}"} for name in subclasses],
+            "discriminator": {
+                "propertyName": "@type",
+                "mapping": {v: f"#/components/schemas/{n}" for n, v in subclasses.items()},
+            },
+        }
+
+        def walk(
+            node: Any, parent: str | None, base_ref: str = base_ref, choice: Any = choice
+        ) -> Any:
+            if isinstance(node, dict):
+                if node.get("$ref") == base_ref and parent != "allOf":
+                    return {**{k: v for k, v in node.items() if k != "$ref"}, **choice}
+                return {k: walk(v, k) for k, v in node.items()}
+            if isinstance(node, list):
+                return [walk(v, parent) for v in node]
+            return node
+
+        for key in list(doc):
+            if key != "components":
+                doc[key] = walk(doc[key], key)
+        for section, entries in doc.get("components", {}).items():
+            for name, found in list(entries.items()):
+                if not (section == "schemas" and name == base):
+                    entries[name] = walk(found, None)
+
+
 def _enumerates_type(schema: dict[str, Any]) -> bool:
     parts = [schema, *schema.get("allOf", [])]
     return any("enum" in part.get("properties", {}).get("@type", {}) for part in parts)

@@ -18,6 +18,7 @@ from lso_client import (
     AllegroClient,
     AsyncAllegroClient,
     AsyncLegatoClient,
+    InternalServerError,
     LegatoClient,
     RequestValidationError,
     ResponseValidationError,
@@ -391,3 +392,28 @@ async def test_a_null_the_caller_set_is_refused_async(
         with pytest.raises(RequestValidationError, match="externalId"):
             await client.service_orders.create(body)
     assert seller.requests == []
+
+
+def _report_body(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "granularity": {"timeDurationValue": 15, "timeDurationUnits": "MIN"},
+        "monitoredObject": objects,
+        "outputFormat": "json",
+        "reportingTimeframe": {"reportingStartDate": "2024-05-01T00:00:00.000Z"},
+        "resultFormat": "payload",
+        "serviceSpecificConfiguration": {"@type": "urn:mef:lso:spec:pm:ethernet"},
+    }
+
+
+def test_unique_items_is_checked_in_requests(faulty_seller: Start) -> None:
+    """PerformanceReport_Create's `monitoredObject` is `uniqueItems`: a repeated object is
+    refused before anything is sent; distinct ones go out as set."""
+    seller = faulty_seller(lambda request: Reply(500))
+    ref = {"@type": "ServiceRef", "serviceId": "svc-1"}
+    with AllegroClient(seller.url, max_retries=0) as client:
+        with pytest.raises(RequestValidationError, match="unique"):
+            client.performance_reports.create(_report_body([ref, dict(ref)]))
+        assert seller.requests == []
+        with pytest.raises(InternalServerError):
+            client.performance_reports.create(_report_body([ref, {**ref, "serviceId": "svc-2"}]))
+    assert json.loads(seller.requests[0].body) == _report_body([ref, {**ref, "serviceId": "svc-2"}])
