@@ -11,6 +11,10 @@ small gzip body can take gigabytes. Here the body is read from the stream:
   scope (async);
 - against a size limit counted on the decoded bytes as they arrive: compressed input is
   decoded in small slices, so a gzip bomb stops near the limit.
+
+The httpx clients the SDK creates also read through `bound_reads`: every socket read and
+write of a sync call with a deadline waits at most until the deadline, and none starts
+after it, so a seller dripping its status line and headers cannot hold the call either.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ import itertools
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Final
 
 import httpx
@@ -29,7 +35,14 @@ import httpx
 from . import _logging
 from ._errors import ResponseTooLargeError
 
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "BodyBudget", "read_body_async", "read_body_sync"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "BodyBudget",
+    "bound_reads",
+    "ends_by",
+    "read_body_async",
+    "read_body_sync",
+]
 
 DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
 # Compressed input is decoded this many bytes at a time; deflate expands at most ~1032x,
@@ -284,3 +297,106 @@ def _arm_watchdog(response: httpx.Response, seconds: float) -> _Watch | None:
     if not isinstance(sock, socket.socket):
         return None
     return _WATCHDOG.arm(seconds, sock)
+
+
+# --------------------------------------------------------------------------- bounded sockets
+
+# When the sync call running in this context must be over (`time.monotonic()`), if it has a
+# deadline: read by the streams of the clients the SDK created.
+_CALL_END: ContextVar[float | None] = ContextVar("lso_client_call_end", default=None)
+
+
+@contextmanager
+def ends_by(seconds: float | None) -> Iterator[None]:
+    """Within the block, socket reads and writes of SDK-created clients end within
+    `seconds` from now (None: no bound)."""
+    if seconds is None:
+        yield
+        return
+    token = _CALL_END.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _CALL_END.reset(token)
+
+
+def _capped(timeout: float | None) -> float | None:
+    end = _CALL_END.get()
+    if end is None:
+        return timeout
+    left = end - time.monotonic()
+    if left <= 0:
+        import httpcore  # loaded already: httpx's transport uses it
+
+        raise httpcore.ReadTimeout("the deadline of the call passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _BoundedStream:
+    """An httpcore network stream whose every read and write waits no longer than the call
+    has left. (Duck-typed: importing httpcore here would import anyio with the package.)"""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        data: bytes = self._stream.read(max_bytes, _capped(timeout))
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _capped(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> _BoundedStream:
+        return _BoundedStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _BoundedBackend:
+    """An httpcore network backend opening `_BoundedStream`s over another's streams."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> _BoundedStream:
+        return _BoundedStream(
+            self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
+        )
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> _BoundedStream:
+        return _BoundedStream(self._backend.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def bound_reads(client: httpx.Client) -> bool:
+    """Make the connections of an httpx client the SDK created read through
+    `_BoundedStream`; False (and nothing changed) where httpx's internals differ."""
+    pool = getattr(getattr(client, "_transport", None), "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if not hasattr(backend, "connect_tcp") or isinstance(backend, _BoundedBackend):
+        return False
+    pool._network_backend = _BoundedBackend(backend)  # type: ignore[union-attr]
+    return True

@@ -23,7 +23,14 @@ import httpx
 from typing_extensions import Self
 
 from . import _logging
-from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyBudget, read_body_async, read_body_sync
+from ._body import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    BodyBudget,
+    bound_reads,
+    ends_by,
+    read_body_async,
+    read_body_sync,
+)
 from ._deadline import Deadline, as_timeout, cap_timeout
 from ._errors import LSOError, RequestValidationError, error_for_response
 from ._headers import JSON_CONTENT_TYPE, USER_AGENT, build_headers
@@ -328,7 +335,9 @@ class SyncTransport(_TransportBase[httpx.Client]):
     _default_sleep = staticmethod(time.sleep)
 
     def _new_client(self) -> httpx.Client:
-        return httpx.Client(verify=default_ssl_context())
+        client = httpx.Client(verify=default_ssl_context())
+        bound_reads(client)
+        return client
 
     def request(
         self,
@@ -364,8 +373,11 @@ class SyncTransport(_TransportBase[httpx.Client]):
             )
             started = time.perf_counter()
             try:
-                response = self.http_client.send(request, auth=self._auth_for_send(), stream=True)
-                read_body_sync(response, self._body_budget(plan, request, opts))
+                with ends_by(plan.time_left()):
+                    response = self.http_client.send(
+                        request, auth=self._auth_for_send(), stream=True
+                    )
+                    read_body_sync(response, self._body_budget(plan, request, opts))
             except httpx.RequestError as exc:
                 self._fail(plan, request, exc, started)
             return self._finish(plan, request, response, started)

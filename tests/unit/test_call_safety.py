@@ -92,6 +92,27 @@ def test_async_dripping_body_ends_at_the_deadline(faulty_seller: Start) -> None:
     assert time.monotonic() - started < 2 + 1.0
 
 
+def test_a_dripping_head_ends_at_the_deadline(faulty_seller: Start) -> None:
+    # The status line and headers a byte every 0.2 s: every socket read of the call ends
+    # by the deadline, not only those of the body.
+    seller = faulty_seller(lambda request: Drip(order_reply(), interval=0.2, head=True))
+    with AllegroClient(seller.url, max_retries=0) as client:
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError, match="Deadline of 2s"):
+            client.service_orders.retrieve("so-1", deadline=2)
+        assert time.monotonic() - started < 2 + 1.0
+
+
+def test_the_sdk_client_reads_through_bounded_streams() -> None:
+    # Guards the httpx/httpcore internals the bound relies on: an upgrade that moves them
+    # fails here rather than silently unbounding the head of a response.
+    from lso_client._body import _BoundedBackend
+
+    with AllegroClient("http://127.0.0.1:9") as client:
+        pool = client._transport.http_client._transport._pool  # type: ignore[attr-defined]
+        assert isinstance(pool._network_backend, _BoundedBackend)
+
+
 def test_async_dripping_head_ends_at_the_deadline(faulty_seller: Start) -> None:
     # The status line and headers a byte every 0.2 s: the whole call is cut at the deadline.
     seller = faulty_seller(lambda request: Drip(order_reply(), interval=0.2, head=True))
