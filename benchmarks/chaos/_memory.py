@@ -5,8 +5,9 @@
    one sent chunked (no length), against `max_response_bytes` (quick 8 MiB, full the default
    64 MiB); each in a fresh interpreter, whose peak RSS growth over the call is the figure.
    For scale, the 200 MiB bomb once more with no limit.
-2. Time: how long a call takes to end against a seller that drips its body a byte every
-   0.2 s, stalls before answering, or sends part of the body and then nothing, with
+2. Time: how long a call takes to end against a seller that drips its body (or its status
+   line and headers) a byte every 0.2 s, stalls before answering, or sends part of the
+   body and then nothing, with
    `deadline=2` (sync and async), and with `timeout=1` and no deadline.
 
 The sellers are the tests' `FaultySeller` (`tests/_faulty.py`) on 127.0.0.1.
@@ -196,6 +197,18 @@ def run(quick: bool) -> list[Figure]:
             lambda request: Drip(Reply.json(ORDER), interval=1.8, chunk=10),
             2.0,
             _sync_deadline(2.0),
+        ),
+        _time_figure(
+            "status line and headers 1 byte / 0.2 s, deadline=2: time to end",
+            lambda request: Drip(Reply.json(ORDER), interval=0.2, head=True),
+            2.0,
+            _sync_deadline(2.0),
+        ),
+        _time_figure(
+            "status line and headers 1 byte / 0.2 s, deadline=2, async: time to end",
+            lambda request: Drip(Reply.json(ORDER), interval=0.2, head=True),
+            2.0,
+            _async_deadline(2.0),
         ),
         _time_figure(
             "stall 30 s before answering, deadline=2: time to end",
