@@ -8,9 +8,10 @@ missing required field stays missing). The validation errors of the first
 attempt are the record of what deviated from the spec.
 
 A body that is not the resource at all is refused in both modes: the wrong kind of
-JSON value (an array for an object, or the reverse), an object with none of the
-properties the spec declares for it (`{}`), an item of a list that is not such an
-object, and `NaN` or `Infinity`, which are not JSON.
+JSON value (an array for an object, or the reverse), an empty object `{}`, an item
+of a list that is not a non-empty object, and `NaN` or `Infinity`, which are not
+JSON. An object with any property is a resource, however far it departs from the
+spec (missing required fields, unknown values): that stays a recorded deviation.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, Tag, TypeAdapter, ValidationError
+from pydantic import BaseModel, RootModel, Tag, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 
 from ._gc import paused_collector
@@ -94,18 +95,6 @@ def _check_constants(raw: bytes | str) -> None:
             raise json.JSONDecodeError(str(exc), text, 0) from None
 
 
-_DECLARED: dict[type[BaseModel], frozenset[str]] = {}
-
-
-def _declared(cls: type[BaseModel]) -> frozenset[str]:
-    found = _DECLARED.get(cls)
-    if found is None:
-        found = _DECLARED[cls] = frozenset(
-            key for name, info in cls.model_fields.items() for key in (name, info.alias or name)
-        )
-    return found
-
-
 def _not_the_resource(model: Any, data: Any) -> ValidationError | None:
     """Why `data` (decoded JSON) is not the resource `model` at all, or None when it is
     (even one that lacks required fields or holds unknown values)."""
@@ -141,12 +130,12 @@ def _not_the_resource(model: Any, data: Any) -> ValidationError | None:
 
 
 def _object_problem(cls: type[BaseModel], data: Any) -> str | None:
+    if issubclass(cls, RootModel):
+        return None
     if not isinstance(data, dict):
         return f"expected a JSON object ({cls.__name__}), got {_kind(data)}"
-    declared = _declared(cls)
-    if declared and not any(key in declared for key in data):
-        what = "an empty object" if not data else "an object with none of its properties"
-        return f"expected {cls.__name__}, got {what}"
+    if not data and cls.model_fields:
+        return f"expected {cls.__name__}, got an empty object"
     return None
 
 
@@ -158,19 +147,20 @@ def _kind(data: Any) -> str:
     )
 
 
+def _declares_nothing(value: Any) -> bool:
+    """Whether a model was validated from `{}` (possible when nothing is required)."""
+    return (
+        isinstance(value, BaseModel)
+        and not isinstance(value, RootModel)
+        and not value.model_fields_set
+    )
+
+
 def _empty_models(model: Any, value: Any) -> bool:
-    """Whether the fast path let an empty object through (a model without required
-    fields): nothing set, nothing unknown."""
-    if isinstance(value, BaseModel):
-        return not value.model_fields_set and not value.__pydantic_extra__
+    """Whether the fast path let through an object `_not_the_resource` refuses."""
     if isinstance(value, list) and get_origin(model) is list:
-        return any(
-            isinstance(item, BaseModel)
-            and not item.model_fields_set
-            and not item.__pydantic_extra__
-            for item in value
-        )
-    return False
+        return any(_declares_nothing(item) for item in value)
+    return _declares_nothing(value)
 
 
 def parse_json(
