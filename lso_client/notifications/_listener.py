@@ -546,6 +546,24 @@ class NotificationListener:
     ) -> None:
         self.stop()
 
+    async def __aenter__(self) -> NotificationListener:
+        """For a listener mounted in your own ASGI app (whose router may not pass it
+        lifespan events): open the inbox and start delivering on the running loop, so
+        events left in a durable inbox are delivered before the first request arrives.
+        Use it in the application's lifespan: `async with listener: yield`."""
+        await self._io(self._open)
+        self._ensure_pump()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stop_pump()
+        await self._io(self.close)
+
     # -- dead letters -----------------------------------------------------------------
 
     def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:

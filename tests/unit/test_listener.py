@@ -867,6 +867,9 @@ def test_rejects_bad_configuration() -> None:
         NotificationListener(max_body_bytes=0)
     with pytest.raises(ValueError):
         NotificationListener(authenticate="")
+    for bad in ({"max_attempts": 0}, {"max_deliveries": 0}, {"retry_delay": -1}, {"lease": 0}):
+        with pytest.raises(ValueError):
+            NotificationListener(inbox="memory", **bad)  # type: ignore[arg-type]
 
 
 def test_many_threads_many_events_each_delivered_exactly_once(

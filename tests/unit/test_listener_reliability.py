@@ -3,6 +3,8 @@ event types that are not event types. Over real loopback HTTP."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import socket
@@ -19,7 +21,7 @@ import httpx
 import pytest
 
 from lso_client import AllegroClient
-from lso_client.notifications import Notification, NotificationListener, SQLiteInbox
+from lso_client.notifications import InboxEntry, Notification, NotificationListener, SQLiteInbox
 from lso_client.testing import MockSeller, example_service_order
 
 STATE_CHANGE = "serviceOrderStateChangeEvent"
@@ -300,3 +302,42 @@ def test_events_beyond_max_deliveries_wait_in_the_inbox_and_are_all_delivered(
     wait_until(lambda: len(done) == 6)
     assert sorted(done) == [f"b{i}" for i in range(6)]
     assert max(peak) <= 2
+
+
+async def test_a_mounted_listener_delivers_what_a_previous_run_left_on_async_enter(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "inbox.sqlite3"
+    left = SQLiteInbox(path)
+    body = json.dumps(envelope("left-1")).encode()
+    left.put(
+        InboxEntry(
+            id=InboxEntry.new_id(),
+            dedupe_key=f"{BASE}\nleft-1",
+            channel=BASE,
+            subscription=None,
+            event_type=STATE_CHANGE,
+            event_id="left-1",
+            path=f"{BASE}/{STATE_CHANGE}",
+            body=body,
+            headers={},
+            received_at=time.time(),
+        ),
+        owner=None,
+        lease=30,
+    )
+    left.close()
+    got: list[Notification] = []
+    listener = NotificationListener(inbox=SQLiteInbox(path), resolver=None, poll_interval=0.05)
+
+    @listener.on()
+    async def handle(n: Notification) -> None:
+        got.append(n)
+
+    async with listener:  # no request, no lifespan: the application's own lifespan
+        for _ in range(200):
+            if got:
+                break
+            await asyncio.sleep(0.02)
+    assert [n.event_id for n in got] == ["left-1"]
+    assert SQLiteInbox(path).pending() == 0
