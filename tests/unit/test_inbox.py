@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -317,3 +318,25 @@ def test_listener_accepts_a_redis_url_as_inbox(redis_url: str) -> None:
     listener = NotificationListener(inbox=redis_url)
     assert isinstance(listener.inbox, RedisInbox)
     listener.close()
+
+
+def test_concurrent_puts_from_threads_keep_one_of_each_duplicate(
+    make_inbox: Callable[..., Inbox],
+) -> None:
+    inbox = make_inbox()
+    accepted: list[bool] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for i in range(50):
+            ok = inbox.put(entry(str(i)), owner=None, lease=5)
+            with lock:
+                accepted.append(ok)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert accepted.count(True) == 50
+    assert len(inbox.claim("me", 1000, lease=5)) == 50
