@@ -21,3 +21,11 @@ def faulty_seller() -> Iterator[Callable[[Handler], FaultySeller]]:
     yield start
     for seller in started:
         seller.stop()
+
+
+@pytest.fixture(autouse=True)
+def _listener_inbox_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Listeners built without `inbox=` keep their events in memory: a test (or an example
+    it runs) never leaves a file behind nor picks up another test's leftover events. Tests
+    of the durable inboxes name theirs."""
+    monkeypatch.setenv("LSO_CLIENT_INBOX", "memory")

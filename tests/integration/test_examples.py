@@ -168,6 +168,8 @@ def runs() -> Iterator[dict[str, Run]]:
     """Run every example at once; they are independent and mostly wait on timers."""
     env = {k: v for k, v in os.environ.items() if k != "LSO_CLIENT_LOG"}
     env["PYTHONUNBUFFERED"] = "1"
+    # Each example's listener keeps its own inbox, in memory: none leaves a file behind.
+    env["LSO_CLIENT_INBOX"] = "memory"
     started = {
         path.name: subprocess.Popen(
             [sys.executable, str(path)],
