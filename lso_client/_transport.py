@@ -304,6 +304,15 @@ class _TransportBase(Generic[_C]):
             retries=plan.retries_taken,
             error=exc,
         )
+        if isinstance(exc, httpx.LocalProtocolError):
+            # h11 refused to write the request (a header name or value with a line break or
+            # another character HTTP forbids, as a token read from a file keeps): nothing was
+            # sent, and its text quotes the value, which may be a credential.
+            raise RequestValidationError(
+                f"{request.method} {_logging.redact_url(request.url)}: cannot be sent: a "
+                "header name or value holds a character HTTP forbids (a line break?); the "
+                "value is not shown"
+            ) from None
         raise plan.translate(exc, request) from exc
 
     def _reconciled(self, plan: CallPlan, found: httpx.Response | None) -> httpx.Response | None:

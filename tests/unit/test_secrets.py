@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -24,8 +25,10 @@ from lso_client import (
     AsyncAllegroClient,
     NotFoundError,
     OAuth2ClientCredentials,
+    RequestValidationError,
     TokenRequestError,
 )
+from lso_client.testing import example_service_order
 
 Start = Callable[..., FaultySeller]
 
@@ -112,6 +115,42 @@ def test_a_timeout_message_has_no_secrets(faulty_seller: Start) -> None:
         client.service_orders.retrieve("so-1", extra_query=SECRET_QUERY)
     assert ACCESS_TOKEN in seller.requests[0].target
     assert_clean(str(caught.value) + repr(caught.value))
+
+
+def chain_text(error: BaseException) -> str:
+    """The text of `error` and of every exception a traceback of it shows."""
+    return "".join(traceback.format_exception(error)) + repr(error)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_header_value_http_forbids_is_refused_without_showing_it(
+    faulty_seller: Start, method: str
+) -> None:
+    # A token read from a file keeps its line break: h11 refuses the header and quotes it.
+    seller = faulty_seller(lambda request: Reply.json({"id": "so-1"}))
+    with (
+        AllegroClient(seller.url, token=f"{BEARER}\n") as client,
+        pytest.raises(RequestValidationError, match="cannot be sent") as caught,
+    ):
+        if method == "GET":
+            client.service_orders.retrieve("so-1")
+        else:
+            client.service_orders.create(example_service_order())
+    assert_clean(chain_text(caught.value))
+    assert seller.requests == []  # nothing left, nothing retried
+
+
+def test_an_async_header_value_http_forbids_too(faulty_seller: Start) -> None:
+    seller = faulty_seller(lambda request: Reply.json({"id": "so-1"}))
+
+    async def main() -> None:
+        async with AsyncAllegroClient(seller.url, token=f"{BEARER}\r\n") as client:
+            with pytest.raises(RequestValidationError) as caught:
+                await client.service_orders.retrieve("so-1")
+            assert_clean(chain_text(caught.value))
+
+    asyncio.run(main())
+    assert seller.requests == []
 
 
 def test_client_repr_hides_userinfo_and_query_keys() -> None:
