@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 import httpx
 from pydantic import BaseModel
 
-from ._errors import RequestValidationError
+from ._errors import OutcomeUnknownError, RequestValidationError
 from ._operations import model_module, operations_of
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ __all__ = ["CreateKey", "for_create", "for_resource", "key_of", "reconcile_async
 
 # How far back (seller's clock) a listing without a key filter starts, before the call.
 SINCE_MARGIN: Final = timedelta(minutes=10)
-# The most objects a lookup reads before concluding that nothing was created.
+# The most objects a lookup reads; past them it cannot conclude (OutcomeUnknownError).
 SCAN_LIMIT: Final = 2000
 
 
@@ -156,6 +156,17 @@ def _list_model(resource: _BaseResource, spec: CreateKey) -> Any:
     return op, getattr(model_module(resource._module), op.response_model or "")
 
 
+def _beyond_budget(spec: CreateKey, key: str) -> OutcomeUnknownError:
+    """The error when the listing holds more than a lookup reads: an object not among the
+    first `SCAN_LIMIT` may still be the one created, so nothing can be concluded (and a
+    create must not be sent again)."""
+    return OutcomeUnknownError(
+        f"{spec.list}: read {SCAN_LIMIT:,} objects without finding {spec.key}={key!r}, and "
+        "there are more: whether the create went through is still unknown",
+        request=None,
+    )
+
+
 def _found_id(item: Any, spec: CreateKey, key: str) -> str | None:
     if getattr(item, spec.attribute, None) == key:
         found = getattr(item, "id", None)
@@ -173,10 +184,13 @@ def find_sync(
 ) -> httpx.Response | None:
     """The response of reading the object created with `key`, or None if there is none."""
     op, model = _list_model(resource, spec)
+    # One more than the budget: reading it shows that the listing goes on.
     page = resource._list(
-        op, model, query=_query(spec, key, since), max_items=SCAN_LIMIT, options=options
+        op, model, query=_query(spec, key, since), max_items=SCAN_LIMIT + 1, options=options
     )
-    for item in page:
+    for scanned, item in enumerate(page):
+        if scanned == SCAN_LIMIT:
+            raise _beyond_budget(spec, key)
         found = _found_id(item, spec, key)
         if found is not None:
             retrieve = operations_of(resource._module)[spec.retrieve]
@@ -204,9 +218,13 @@ async def find_async(
     """`find_sync` for the async client."""
     op, model = _list_model(resource, spec)
     pager = resource._list(
-        op, model, query=_query(spec, key, since), max_items=SCAN_LIMIT, options=options
+        op, model, query=_query(spec, key, since), max_items=SCAN_LIMIT + 1, options=options
     )
+    scanned = 0
     async for item in pager:
+        if scanned == SCAN_LIMIT:
+            raise _beyond_budget(spec, key)
+        scanned += 1
         found = _found_id(item, spec, key)
         if found is not None:
             retrieve = operations_of(resource._module)[spec.retrieve]

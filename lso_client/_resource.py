@@ -248,7 +248,9 @@ class SyncResource(_BaseResource):
         outcome is unknown (`OutcomeUnknownError`). Looks the object up by the key the
         buyer chose in `body` (a service order's `externalId`, a performance job's
         `buyerJobId`); `since` bounds the search by creation date where the seller offers
-        no filter on the key. Resources whose creates carry no such key raise `TypeError`.
+        no filter on the key. Resources whose creates carry no such key raise `TypeError`;
+        a listing longer than a lookup reads without the object raises
+        `OutcomeUnknownError` (it may be further on).
         """
         return _reconcile.reconcile_sync(self, body, since, options)
 

@@ -331,3 +331,42 @@ def test_an_unknown_outcome_is_not_hidden_by_a_later_answer(faulty_seller: Start
         client.service_orders.create(body)
     assert isinstance(caught.value.__cause__, InternalServerError)
     assert store.posts == 2
+
+
+def test_a_lookup_that_reads_its_whole_budget_does_not_conclude_nothing_was_created(
+    faulty_seller: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # More recent orders than a lookup reads, the one created listed last: not finding it
+    # within the budget says nothing, so the create is not sent again (a duplicate).
+    monkeypatch.setattr("lso_client._reconcile.SCAN_LIMIT", 3)
+    store = OrderStore([(Reset("after_read"), True)])
+    for n in range(4):
+        store.orders[f"other-{n}"] = {**order_body(f"other-{n}"), "id": f"other-{n}"}
+    seller = faulty_seller(store)
+    with AllegroClient(seller.url, retry_non_idempotent=True) as client:
+        with pytest.raises(OutcomeUnknownError, match="looking up"):
+            client.service_orders.create(order_body("k-6"))
+        assert store.posts == 1
+        with pytest.raises(OutcomeUnknownError, match="3 "):
+            client.service_orders.reconcile(order_body("k-6"))
+    assert len(store.by_external_id("k-6")) == 1
+
+
+def test_an_async_lookup_that_reads_its_whole_budget_does_not_conclude(
+    faulty_seller: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("lso_client._reconcile.SCAN_LIMIT", 3)
+    store = OrderStore([(Reset("after_read"), True)])
+    for n in range(4):
+        store.orders[f"other-{n}"] = {**order_body(f"other-{n}"), "id": f"other-{n}"}
+    seller = faulty_seller(store)
+
+    async def main() -> None:
+        async with AsyncAllegroClient(seller.url, retry_non_idempotent=True) as client:
+            with pytest.raises(OutcomeUnknownError, match="looking up"):
+                await client.service_orders.create(order_body("k-7"))
+            with pytest.raises(OutcomeUnknownError):
+                await client.service_orders.reconcile(order_body("k-7"))
+
+    asyncio.run(main())
+    assert store.posts == 1
