@@ -15,7 +15,8 @@ Public surface:
   `purge_dead_letters()`), per-subscription callbacks (`callback_url()`).
 * `Notification`, `DeadLetter`, `ListenerStats`: what handlers and callers get.
 * Inboxes, where accepted events wait for their handlers (at-least-once delivery):
-  `MemoryInbox` (this process), `SQLiteInbox` (a file; the default), `RedisInbox`
+  `MemoryInbox` (this process), `SQLiteInbox` (a file; the default, see
+  `default_inbox()`), `RedisInbox`
   (shared by replicas; needs `pip install 'lso-client[redis]'`), and their base class
   `Inbox` with `InboxEntry`.
 * `CatalogResolver`: which generated model an event parses into; `EventResolver`,
@@ -39,6 +40,7 @@ from ._listener import (
     ListenerStats,
     Notification,
     NotificationListener,
+    default_inbox,
 )
 from ._server import BackgroundServer, GuardStats
 from ._sqlite import SQLiteInbox
@@ -63,6 +65,7 @@ __all__ = [
     "NotificationListener",
     "RedisInbox",
     "SQLiteInbox",
+    "default_inbox",
 ]
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import inspect
 import json
@@ -44,12 +45,14 @@ import os
 import re
 import secrets
 import socket
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Protocol, TypeVar
 
@@ -70,6 +73,7 @@ __all__ = [
     "ListenerStats",
     "Notification",
     "NotificationListener",
+    "default_inbox",
 ]
 
 logger = logging.getLogger("lso_client.listener")
@@ -84,10 +88,14 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-#: Where `NotificationListener()` keeps its inbox when neither `inbox=` nor the
-#: `LSO_CLIENT_INBOX` environment variable says otherwise (relative to the working
-#: directory).
-DEFAULT_INBOX = "lso-client-inbox.sqlite3"
+#: What `NotificationListener()` uses when neither `inbox=` nor the `LSO_CLIENT_INBOX`
+#: environment variable says otherwise: see `default_inbox()`.
+DEFAULT_INBOX = "default"
+
+# Default SQLite inboxes open in this process, by path: a second listener must not share
+# one implicitly (listeners sharing an inbox deliver each other's events).
+_default_paths_open: set[str] = set()
+_default_paths_lock = threading.Lock()
 
 # MEF event types are camelCase names: letters and digits only.
 _EVENT_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9]{0,199}")
@@ -210,21 +218,55 @@ class _Reject(Exception):
         self.headers = list(headers)
 
 
-def _open_inbox(inbox: Inbox | str | os.PathLike[str] | None, dedupe_window: int) -> Inbox:
+def _state_dir() -> Path:
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+    else:
+        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "lso-client"
+
+
+def default_inbox() -> str:
+    """Where `NotificationListener()` keeps its events by default: `"memory"` in an
+    interactive session (a notebook, a REPL, `python -c`), otherwise a SQLite file of
+    the running program in the user's state directory
+    (`$XDG_STATE_HOME/lso-client/inbox-<program>-<hash of its path>.sqlite3`, by default
+    under `~/.local/state`; `%LOCALAPPDATA%` on Windows).
+
+    The program (`sys.argv[0]`, resolved) names the file, so a restarted program finds
+    the events it left, while other programs, even started in the same directory, never
+    receive them.
+    """
+    program = sys.argv[0] if sys.argv else ""
+    if not program or program == "-c" or not os.path.isfile(program):
+        return "memory"
+    resolved = os.path.realpath(program)
+    digest = hashlib.sha256(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    stem = re.sub(r"[^A-Za-z0-9_-]", "_", Path(resolved).stem)[:40] or "program"
+    return str(_state_dir() / f"inbox-{stem}-{digest}.sqlite3")
+
+
+def _open_inbox(
+    inbox: Inbox | str | os.PathLike[str] | None, dedupe_window: int
+) -> tuple[Inbox, bool]:
+    """The inbox, and whether it is the implicit default SQLite file."""
     if isinstance(inbox, Inbox):
-        return inbox
+        return inbox, False
     where = os.fspath(inbox) if inbox is not None else os.environ.get("LSO_CLIENT_INBOX")
-    if not where:
-        where = DEFAULT_INBOX
+    implicit = not where or where == DEFAULT_INBOX
+    if implicit:
+        where = default_inbox()
+    assert where is not None
     if where == "memory":
+        return MemoryInbox(dedupe_window=dedupe_window), False
         return MemoryInbox(dedupe_window=dedupe_window)
     if where.startswith(("redis://", "rediss://", "unix://")):
         from ._redis import RedisInbox
 
-        return RedisInbox(where, dedupe_window=dedupe_window)
+        return RedisInbox(where, dedupe_window=dedupe_window), False
     from ._sqlite import SQLiteInbox
 
-    return SQLiteInbox(where, dedupe_window=dedupe_window)
+    return SQLiteInbox(where, dedupe_window=dedupe_window), implicit
 
 
 def _handler_keys(handlers: list[Handler]) -> list[str]:
@@ -263,8 +305,12 @@ class NotificationListener:
     this process (tests, notebooks); a path is a SQLite file (survives a crash); a
     `redis://` URL is a Redis inbox shared by replicas; or an `Inbox` instance
     (`MemoryInbox`, `SQLiteInbox`, `RedisInbox`). By default the `LSO_CLIENT_INBOX`
-    environment variable (same forms), else the SQLite file `lso-client-inbox.sqlite3`
-    in the working directory. The inbox is opened on first use, not when constructed.
+    environment variable (same forms), else `default_inbox()`: a SQLite file of the
+    running program in the user's state directory (memory in an interactive session),
+    which a second listener of the same process may not share (it raises when opened;
+    give it an `inbox=`). Listeners that share an inbox on purpose (replicas) must
+    register the same handlers: each delivers the others' events. The inbox is opened
+    on first use, not when constructed.
 
     `dedupe_window`: how many recent (channel, `eventId`) pairs an inbox created from
     `inbox` remembers; a repeat gets 204 and is not delivered again. `0` turns
@@ -328,7 +374,7 @@ class NotificationListener:
         self._accept_unknown = accept_unknown_events
         self._max_body = max_body_bytes
         self._body_timeout = body_timeout
-        self._inbox = _open_inbox(inbox, dedupe_window)
+        self._inbox, self._implicit_inbox = _open_inbox(inbox, dedupe_window)
         self._inbox_open = False
         self._open_lock = threading.Lock()
         self._max_attempts = max_attempts
@@ -512,6 +558,7 @@ class NotificationListener:
         if was_open:
             live_owners.discard(self._owner)
             self._inbox.close()
+            self._release_default_path()
 
     @property
     def url(self) -> str:
@@ -915,9 +962,32 @@ class NotificationListener:
         with self._open_lock:
             if self._inbox_open:
                 return
+            if self._implicit_inbox:
+                self._claim_default_path()
             live_owners.add(self._owner)
-            self._inbox.open()
+            try:
+                self._inbox.open()
+            except BaseException:
+                live_owners.discard(self._owner)
+                self._release_default_path()
+                raise
             self._inbox_open = True
+
+    def _claim_default_path(self) -> None:
+        path = str(getattr(self._inbox, "path", ""))
+        with _default_paths_lock:
+            if path in _default_paths_open:
+                raise RuntimeError(
+                    "another NotificationListener of this process already uses the default"
+                    f" inbox {path!r}; give each listener its own: inbox=<path>, or"
+                    " inbox='memory'"
+                )
+            _default_paths_open.add(path)
+
+    def _release_default_path(self) -> None:
+        if self._implicit_inbox:
+            with _default_paths_lock:
+                _default_paths_open.discard(str(getattr(self._inbox, "path", "")))
 
     def _ensure_pump(self) -> None:
         loop = asyncio.get_running_loop()

@@ -21,7 +21,13 @@ import httpx
 import pytest
 
 from lso_client import AllegroClient
-from lso_client.notifications import InboxEntry, Notification, NotificationListener, SQLiteInbox
+from lso_client.notifications import (
+    InboxEntry,
+    MemoryInbox,
+    Notification,
+    NotificationListener,
+    SQLiteInbox,
+)
 from lso_client.testing import MockSeller, example_service_order
 
 STATE_CHANGE = "serviceOrderStateChangeEvent"
@@ -341,3 +347,89 @@ async def test_a_mounted_listener_delivers_what_a_previous_run_left_on_async_ent
             await asyncio.sleep(0.02)
     assert [n.event_id for n in got] == ["left-1"]
     assert SQLiteInbox(path).pending() == 0
+
+
+# -- the default inbox ------------------------------------------------------------------
+
+
+def _leftover(event_id: str) -> InboxEntry:
+    return InboxEntry(
+        id=InboxEntry.new_id(),
+        dedupe_key=f"{BASE}\n{event_id}",
+        channel=BASE,
+        subscription=None,
+        event_type=STATE_CHANGE,
+        event_id=event_id,
+        path=f"{BASE}/{STATE_CHANGE}",
+        body=json.dumps(envelope(event_id)).encode(),
+        headers={},
+        received_at=time.time(),
+    )
+
+
+@pytest.fixture
+def programs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """Pretend to be a program (a script file in the working directory), with no
+    LSO_CLIENT_INBOX and a state directory of the test's own."""
+    monkeypatch.delenv("LSO_CLIENT_INBOX", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.chdir(tmp_path)
+
+    def run_as(name: str) -> None:
+        script = tmp_path / name
+        script.touch()
+        monkeypatch.setattr(sys, "argv", [str(script)])
+
+    return run_as
+
+
+def test_the_default_inbox_belongs_to_the_program_not_the_working_directory(
+    tmp_path: Path, programs: Callable[[str], None]
+) -> None:
+    programs("billing.py")
+    first = NotificationListener(resolver=None)
+    assert isinstance(first.inbox, SQLiteInbox)
+    assert first.inbox.put(_leftover("left-1"), owner=None, lease=5)
+    first.close()
+    path = first.inbox.path
+    assert path.parent == tmp_path / "state" / "lso-client"
+    assert list(tmp_path.glob("*.sqlite3*")) == []  # nothing in the working directory
+
+    # Another program started in the same directory never receives billing's events...
+    programs("inventory.py")
+    other = NotificationListener(resolver=None)
+    assert other.pending() == 0
+    other.close()
+    # ... while billing, restarted, finds them.
+    programs("billing.py")
+    again = NotificationListener(resolver=None)
+    assert isinstance(again.inbox, SQLiteInbox) and again.inbox.path == path
+    assert again.pending() == 1
+    again.close()
+
+
+def test_the_default_inbox_is_in_memory_without_a_program_file(
+    programs: Callable[[str], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for argv in ([""], ["-c"]):
+        monkeypatch.setattr(sys, "argv", argv)
+        assert isinstance(NotificationListener().inbox, MemoryInbox)
+
+
+def test_two_listeners_of_one_process_do_not_share_the_default_inbox(
+    programs: Callable[[str], None],
+) -> None:
+    programs("service.py")
+    first, second = NotificationListener(resolver=None), NotificationListener(resolver=None)
+    first.pending()  # opens the inbox
+    with pytest.raises(RuntimeError, match="default inbox"):
+        second.pending()
+    first.close()
+    assert second.pending() == 0  # free again once the first closed it
+    second.close()
+    # An inbox named on purpose may be shared (replicas).
+    named = NotificationListener(resolver=None, inbox=first.inbox.path)  # type: ignore[attr-defined]
+    also = NotificationListener(resolver=None, inbox=first.inbox.path)  # type: ignore[attr-defined]
+    assert named.pending() == also.pending() == 0
+    named.close()
+    also.close()
