@@ -171,6 +171,8 @@ def read_body_sync(response: httpx.Response, budget: BodyBudget) -> None:
                 reader.check_time()
                 if watch is None and reader.end is not None and reader.more_to_read():
                     watch = _arm_watchdog(response, reader.time_left() or 0.0)
+                    if watch is not None and isinstance(response.stream, httpx.SyncByteStream):
+                        response.stream = _DisarmOnClose(response.stream, watch)
             reader.finish()
         except httpx.TransportError:
             if watch is not None and watch.fired:
@@ -234,6 +236,23 @@ class _Watch:
             # under the reader's feet): a blocked recv returns at once.
             with contextlib.suppress(OSError):
                 socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
+
+
+class _DisarmOnClose(httpx.SyncByteStream):
+    """A watched response's body stream. httpx closes it as soon as the body is read, which
+    hands the connection back to the pool, where another call may take it at once: the watch
+    is cancelled first, so the watchdog never shuts down a socket another call is using."""
+
+    def __init__(self, stream: httpx.SyncByteStream, watch: _Watch) -> None:
+        self._stream = stream
+        self._watch = watch
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._stream)
+
+    def close(self) -> None:
+        self._watch.cancel()
+        self._stream.close()
 
 
 class _Watchdog:

@@ -4,10 +4,13 @@ HTTP against the faulty seller."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import httpx
 import pytest
 from _faulty import Drip, FaultySeller, Reply, Request, gzip_bomb
 
@@ -77,6 +80,59 @@ def test_the_connection_pool_survives_a_watched_body(faulty_seller: Start) -> No
         raw = client.service_orders.with_raw_response.retrieve("so-1")
         assert raw.status_code == 200
     assert seller.connections_accepted == 1
+
+
+class _RecordingStream(httpx.SyncByteStream):
+    """A body stream noting, when it is closed (the connection goes back to the pool),
+    whether every watch armed so far was cancelled."""
+
+    def __init__(self, stream: httpx.SyncByteStream, armed: list[Any], notes: list[bool]) -> None:
+        self._stream, self._armed, self._notes = stream, armed, notes
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._stream)
+
+    def close(self) -> None:
+        self._notes.append(all(watch.cancelled for watch in self._armed))
+        self._stream.close()
+
+
+class _RecordingTransport(httpx.HTTPTransport):
+    def __init__(self, armed: list[Any], notes: list[bool]) -> None:
+        super().__init__()
+        self._armed, self._notes = armed, notes
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        assert isinstance(response.stream, httpx.SyncByteStream)
+        response.stream = _RecordingStream(response.stream, self._armed, self._notes)
+        return response
+
+
+def test_a_watch_is_cancelled_before_its_connection_returns_to_the_pool(
+    faulty_seller: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Once pooled, the connection may carry another call at once (another thread's POST):
+    # a watch still armed then could shut its socket down under that call.
+    from lso_client import _body
+
+    armed: list[Any] = []
+    arm = _body._WATCHDOG.arm
+
+    def recording_arm(seconds: float, sock: socket.socket) -> Any:
+        armed.append(arm(seconds, sock))
+        return armed[-1]
+
+    monkeypatch.setattr(_body._WATCHDOG, "arm", recording_arm)
+    notes: list[bool] = []
+    seller = faulty_seller(lambda request: Drip(order_reply(), interval=0.005, chunk=8))
+    http_client = httpx.Client(transport=_RecordingTransport(armed, notes))
+    with AllegroClient(seller.url, http_client=http_client, max_retries=0) as client:
+        for _ in range(3):
+            assert client.service_orders.retrieve("so-1", deadline=10).id == "so-1"
+    http_client.close()
+    assert len(armed) == 3
+    assert notes == [True, True, True]
 
 
 def test_async_dripping_body_ends_at_the_deadline(faulty_seller: Start) -> None:
