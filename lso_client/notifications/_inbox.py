@@ -150,12 +150,18 @@ class Inbox(ABC):
         """Remove a delivered entry."""
 
     @abstractmethod
-    def release(self, entry: InboxEntry, delay: float) -> None:
-        """Store `entry`'s new `attempts`, `done` and `error`; due again in `delay` s."""
+    def release(self, entry: InboxEntry, delay: float, *, owner: str | None = None) -> bool:
+        """Store `entry`'s new `attempts`, `done` and `error`; due again in `delay` s.
+
+        With `owner`, only while no other owner has claimed the entry since (its lease
+        ran out and another listener is delivering it: that one settles it); returns
+        whether the entry was released.
+        """
 
     @abstractmethod
-    def bury(self, entry: InboxEntry) -> None:
-        """Make `entry` a dead letter (stored with its `attempts`, `done`, `error`)."""
+    def bury(self, entry: InboxEntry, *, owner: str | None = None) -> bool:
+        """Make `entry` a dead letter (stored with its `attempts`, `done`, `error`);
+        with `owner`, only as `release` allows. Returns whether it was buried."""
 
     @abstractmethod
     def dead_letters(self, limit: int | None = None) -> list[InboxEntry]:
@@ -262,24 +268,27 @@ class MemoryInbox(Inbox):
         with self._lock:
             self._slots.pop(id, None)
 
-    def release(self, entry: InboxEntry, delay: float) -> None:
+    def release(self, entry: InboxEntry, delay: float, *, owner: str | None = None) -> bool:
         with self._lock:
             slot = self._slots.get(entry.id)
-            if slot is None:
-                return
+            if slot is None or (owner is not None and slot.owner not in (owner, None)):
+                return False
             slot.entry = replace(entry)
             slot.owner = None
             slot.due = time.monotonic() + max(0.0, delay)
             heapq.heappush(self._ready, (slot.due, slot.seq, entry.id))
+            return True
 
-    def bury(self, entry: InboxEntry) -> None:
+    def bury(self, entry: InboxEntry, *, owner: str | None = None) -> bool:
         with self._lock:
-            slot = self._slots.pop(entry.id, None)
-            if slot is None:
-                return
+            slot = self._slots.get(entry.id)
+            if slot is None or (owner is not None and slot.owner not in (owner, None)):
+                return False
+            del self._slots[entry.id]
             slot.entry = replace(entry, failed_at=entry.failed_at or time.time())
             slot.owner = None
             self._dead[entry.id] = slot
+            return True
 
     def dead_letters(self, limit: int | None = None) -> list[InboxEntry]:
         with self._lock:

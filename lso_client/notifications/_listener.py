@@ -1132,7 +1132,9 @@ class NotificationListener:
         )
         if failed.attempts >= self._max_attempts:
             failed.failed_at = time.time()
-            await self._io(self._inbox.bury, failed)
+            if not await self._io(self._inbox.bury, failed, owner=self._owner):
+                self._lost_lease(notification)
+                return
             self._count("dead_lettered")
             logger.error(
                 "notification %s %s failed %d times and is now a dead letter (%s): %s",
@@ -1144,11 +1146,24 @@ class NotificationListener:
             )
             return
         delay = min(self._max_retry_delay, self._retry_delay * 2 ** (failed.attempts - 1))
-        await self._io(self._inbox.release, failed, delay)
+        if not await self._io(self._inbox.release, failed, delay, owner=self._owner):
+            self._lost_lease(notification)
+            return
         self._count("retries")
         wake = self._wake
         if wake is not None:
             asyncio.get_running_loop().call_later(delay, wake.set)
+
+    @staticmethod
+    def _lost_lease(notification: Notification) -> None:
+        # The lease ran out while the handlers ran (renewals failed or came too late) and
+        # another listener claimed the event: its delivery settles it, not this one.
+        logger.warning(
+            "notification %s %s: its lease ran out during delivery and another listener"
+            " claimed it; leaving the retry to that one",
+            notification.event_type,
+            notification.event_id,
+        )
 
 
 def subscription_callback(url: str, subscription: str | None = None) -> str:

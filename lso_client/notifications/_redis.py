@@ -36,8 +36,9 @@ if ARGV[1] ~= '' then
 end
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
 redis.call('HSET', KEYS[4], ARGV[3], ARGV[5])
-if ARGV[6] == '1' then
+if ARGV[6] ~= '' then
   redis.call('ZADD', KEYS[6], now + tonumber(ARGV[7]), ARGV[3])
+  redis.call('HSET', KEYS[7], ARGV[3], ARGV[6])
 else
   redis.call('ZADD', KEYS[5], now, ARGV[3])
 end
@@ -57,6 +58,7 @@ for _, id in ipairs(ids) do
   local meta = redis.call('HGET', KEYS[3], id)
   if meta then
     redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), id)
+    redis.call('HSET', KEYS[5], id, ARGV[3])
     table.insert(out, id)
     table.insert(out, meta)
     table.insert(out, redis.call('HGET', KEYS[4], id))
@@ -75,25 +77,38 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('HDEL', KEYS[5], ARGV[1])
 return 0
 """
 
-_RELEASE = """
+# Only an entry that is not a dead letter, and, with an owner (ARGV[4]), only while no
+# other owner claimed it since.
+_SETTLE_CHECK = """
 if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then return 0 end
+if redis.call('ZSCORE', KEYS[4], ARGV[1]) then return 0 end
+local holder = redis.call('HGET', KEYS[5], ARGV[1])
+if ARGV[4] ~= '' and holder and holder ~= ARGV[4] then return 0 end
+redis.call('HDEL', KEYS[5], ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[1])
+"""
+
+_RELEASE = (
+    _SETTLE_CHECK
+    + """
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
 return 1
 """
+)
 
-_BURY = """
-if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+_BURY = (
+    _SETTLE_CHECK
+    + """
 redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[4], now, ARGV[1])
 return 1
 """
+)
 
 # Replaying needs the entry's meta rewritten (attempts back to 0): done in Python, then
 # moved here only if it is still a dead letter.
@@ -152,7 +167,7 @@ class RedisInbox(Inbox):
         self.prefix = prefix
         self._keys = {
             name: f"{prefix}:{name}"
-            for name in ("seen", "n", "meta", "body", "ready", "leased", "dead")
+            for name in ("seen", "n", "meta", "body", "ready", "leased", "dead", "owner")
         }
         self._scripts = {
             name: self._client.register_script(_NOW + source)
@@ -186,21 +201,23 @@ class RedisInbox(Inbox):
         return bool(
             self._run(
                 "put",
-                self._k("seen", "n", "meta", "body", "ready", "leased"),
+                self._k("seen", "n", "meta", "body", "ready", "leased", "owner"),
                 [
                     key,
                     self._window,
                     entry.id,
                     entry.meta_json(),
                     entry.body,
-                    "1" if owner is not None else "0",
+                    owner or "",
                     _ms(lease),
                 ],
             )
         )
 
     def claim(self, owner: str, limit: int, lease: float) -> list[InboxEntry]:
-        flat = self._run("claim", self._k("ready", "leased", "meta", "body"), [limit, _ms(lease)])
+        flat = self._run(
+            "claim", self._k("ready", "leased", "meta", "body", "owner"), [limit, _ms(lease), owner]
+        )
         found: list[InboxEntry] = []
         for i in range(0, len(flat), 3):
             id, meta, body = flat[i : i + 3]
@@ -212,19 +229,27 @@ class RedisInbox(Inbox):
             self._run("renew", self._k("leased"), [_ms(lease), *ids])
 
     def ack(self, id: str) -> None:
-        self._run("ack", self._k("ready", "leased", "meta", "body"), [id])
+        self._run("ack", self._k("ready", "leased", "meta", "body", "owner"), [id])
 
-    def release(self, entry: InboxEntry, delay: float) -> None:
-        self._run(
-            "release",
-            self._k("ready", "leased", "meta"),
-            [entry.id, entry.meta_json(), _ms(max(0.0, delay))],
+    def release(self, entry: InboxEntry, delay: float, *, owner: str | None = None) -> bool:
+        return bool(
+            self._run(
+                "release",
+                self._k("ready", "leased", "meta", "dead", "owner"),
+                [entry.id, entry.meta_json(), _ms(max(0.0, delay)), owner or ""],
+            )
         )
 
-    def bury(self, entry: InboxEntry) -> None:
+    def bury(self, entry: InboxEntry, *, owner: str | None = None) -> bool:
         if entry.failed_at is None:
             entry.failed_at = time.time()
-        self._run("bury", self._k("ready", "leased", "meta", "dead"), [entry.id, entry.meta_json()])
+        return bool(
+            self._run(
+                "bury",
+                self._k("ready", "leased", "meta", "dead", "owner"),
+                [entry.id, entry.meta_json(), 0, owner or ""],
+            )
+        )
 
     def dead_letters(self, limit: int | None = None) -> list[InboxEntry]:
         ids = [i.decode() for i in self._client.zrange(self._keys["dead"], 0, -1)]

@@ -190,22 +190,25 @@ class SQLiteInbox(Inbox):
         with self._write() as db:
             db.execute("DELETE FROM inbox WHERE id = ?", (id,))
 
-    def release(self, entry: InboxEntry, delay: float) -> None:
+    def release(self, entry: InboxEntry, delay: float, *, owner: str | None = None) -> bool:
         with self._write() as db:
-            db.execute(
-                "UPDATE inbox SET meta = ?, due = ?, owner = NULL, lease_until = NULL WHERE id = ?",
-                (entry.meta_json(), time.time() + max(0.0, delay), entry.id),
+            cursor = db.execute(
+                "UPDATE inbox SET meta = ?, due = ?, owner = NULL, lease_until = NULL"
+                " WHERE id = ? AND dead = 0 AND (? IS NULL OR owner IS NULL OR owner = ?)",
+                (entry.meta_json(), time.time() + max(0.0, delay), entry.id, owner, owner),
             )
+            return cursor.rowcount > 0
 
-    def bury(self, entry: InboxEntry) -> None:
+    def bury(self, entry: InboxEntry, *, owner: str | None = None) -> bool:
         if entry.failed_at is None:
             entry.failed_at = time.time()
         with self._write() as db:
-            db.execute(
+            cursor = db.execute(
                 "UPDATE inbox SET meta = ?, dead = 1, owner = NULL, lease_until = NULL"
-                " WHERE id = ?",
-                (entry.meta_json(), entry.id),
+                " WHERE id = ? AND dead = 0 AND (? IS NULL OR owner IS NULL OR owner = ?)",
+                (entry.meta_json(), entry.id, owner, owner),
             )
+            return cursor.rowcount > 0
 
     def dead_letters(self, limit: int | None = None) -> list[InboxEntry]:
         with self._lock:

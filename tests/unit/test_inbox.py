@@ -151,6 +151,29 @@ def test_an_expired_lease_makes_the_entry_claimable(make_inbox: Callable[..., In
     assert [x.id for x in inbox.claim("b", 10, lease=30)] == [e.id]
 
 
+def test_a_listener_whose_lease_ran_out_cannot_release_or_bury_another_ones_claim(
+    make_inbox: Callable[..., Inbox],
+) -> None:
+    inbox = make_inbox()
+    e = entry("1")
+    inbox.put(e, owner="slow", lease=0.2)
+    time.sleep(0.35)
+    (taken,) = inbox.claim("b", 10, lease=30)  # "slow" lost its lease; "b" delivers
+    e.attempts, e.error = 1, "TimeoutError: slow"
+    assert inbox.release(e, 0, owner="slow") is False
+    assert inbox.bury(e, owner="slow") is False
+    # Still b's alone: not claimable again, not a dead letter, b's settling works.
+    assert inbox.claim("c", 10, lease=30) == []
+    assert inbox.dead_letters() == []
+    taken.attempts = 1
+    assert inbox.release(taken, 0, owner="b") is True
+    (again,) = inbox.claim("c", 10, lease=30)
+    assert (again.id, again.attempts) == (e.id, 1)
+    assert inbox.bury(again, owner="c") is True
+    assert [d.id for d in inbox.dead_letters()] == [e.id]
+    assert inbox.release(again, 0, owner="c") is False  # a dead letter stays one
+
+
 def test_release_delays_and_keeps_progress(make_inbox: Callable[..., Inbox]) -> None:
     inbox = make_inbox()
     e = entry("1")
