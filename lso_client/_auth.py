@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import httpx
 
+from ._body import bound_reads, call_time_left
 from ._errors import APIConnectionError, APITimeoutError, LSOError
 from ._logging import redact_text, redact_url
 
@@ -363,18 +364,23 @@ class OAuth2ClientCredentials(httpx.Auth):
     def _fetch_sync(self) -> _Token:
         url, headers, content = self._prepare_token_request()
         started = self._clock()
+        # Asked for inside a call with a deadline: the token request ends by it too (the
+        # async flow is cut by the call's cancel scope).
+        left = call_time_left()
+        timeout = self._timeout if left is None else max(min(self._timeout, left), 0.001)
         try:
             if self._http_client is not None:
                 response = self._http_client.post(
                     url,
                     content=content,
                     headers=headers,
-                    timeout=self._timeout,
+                    timeout=timeout,
                     auth=_NO_AUTH,
                     follow_redirects=False,
                 )
             else:
-                with httpx.Client(timeout=self._timeout) as client:
+                with httpx.Client(timeout=timeout) as client:
+                    bound_reads(client)  # a dripping answer ends by the deadline too
                     response = client.post(
                         url, content=content, headers=headers, follow_redirects=False
                     )

@@ -39,6 +39,7 @@ __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "BodyBudget",
     "bound_reads",
+    "call_time_left",
     "ends_by",
     "read_body_async",
     "read_body_sync",
@@ -337,6 +338,13 @@ def ends_by(seconds: float | None) -> Iterator[None]:
         yield
     finally:
         _CALL_END.reset(token)
+
+
+def call_time_left() -> float | None:
+    """Seconds the sync call running in this context has left (None: no deadline): for the
+    requests it makes on the side, such as a token request in its auth flow."""
+    end = _CALL_END.get()
+    return None if end is None else end - time.monotonic()
 
 
 def _capped(timeout: float | None) -> float | None:

@@ -12,13 +12,14 @@ from typing import Any
 
 import httpx
 import pytest
-from _faulty import Drip, FaultySeller, Reply, Request, gzip_bomb
+from _faulty import Action, Drip, FaultySeller, Reply, Request, Stall, gzip_bomb
 
 from lso_client import (
     AllegroClient,
     APITimeoutError,
     AsyncAllegroClient,
     LSOError,
+    OAuth2ClientCredentials,
     RequestValidationError,
     ResponseTooLargeError,
 )
@@ -181,6 +182,30 @@ def test_async_dripping_head_ends_at_the_deadline(faulty_seller: Start) -> None:
     started = time.monotonic()
     asyncio.run(main())
     assert time.monotonic() - started < 2 + 1.0
+
+
+TOKEN = {"access_token": "tok-1", "token_type": "Bearer", "expires_in": 3600}
+
+
+@pytest.mark.parametrize(
+    "slow",
+    [Stall(6), Drip(Reply.json(TOKEN), interval=0.2, head=True)],
+    ids=["stalled", "dripping"],
+)
+def test_a_slow_token_endpoint_ends_at_the_deadline(faulty_seller: Start, slow: Action) -> None:
+    # The token request runs inside the call: the call's deadline bounds it too, as it
+    # does for the async client (and not the token timeout, nor never for a drip).
+    seller = faulty_seller(lambda request: order_reply())
+    token_endpoint = faulty_seller(lambda request: slow)
+    auth = OAuth2ClientCredentials(
+        token_url=f"{token_endpoint.url}/token", client_id="c", client_secret="s", timeout=5
+    )
+    with AllegroClient(seller.url, auth=auth, max_retries=0) as client:
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError):
+            client.service_orders.retrieve("so-1", deadline=1)
+        assert time.monotonic() - started < 1 + 1.0
+    assert seller.requests == []
 
 
 def test_async_read_timeout_bounds_the_whole_body(faulty_seller: Start) -> None:
