@@ -651,6 +651,23 @@ class NotificationListener:
         self._open()
         return self._inbox.pending()
 
+    async def dead_letters_async(self, limit: int | None = None) -> list[DeadLetter]:
+        """`dead_letters` for async code (a network inbox is read in a worker thread)."""
+        found: list[DeadLetter] = await self._io(self.dead_letters, limit)
+        return found
+
+    async def replay_dead_letters_async(self, ids: Collection[str] | None = None) -> int:
+        """`replay_dead_letters` for async code."""
+        return int(await self._io(self.replay_dead_letters, ids))
+
+    async def purge_dead_letters_async(self, ids: Collection[str] | None = None) -> int:
+        """`purge_dead_letters` for async code."""
+        return int(await self._io(self.purge_dead_letters, ids))
+
+    async def pending_async(self) -> int:
+        """`pending` for async code."""
+        return int(await self._io(self.pending))
+
     # -- ASGI -------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -433,3 +433,39 @@ def test_two_listeners_of_one_process_do_not_share_the_default_inbox(
     assert named.pending() == also.pending() == 0
     named.close()
     also.close()
+
+
+async def test_dead_letters_have_async_twins(tmp_path: Path) -> None:
+    listener = NotificationListener(
+        inbox=SQLiteInbox(tmp_path / "inbox.sqlite3"),
+        resolver=None,
+        max_attempts=1,
+        poll_interval=0.05,
+    )
+    fixed = asyncio.Event()
+
+    @listener.on()
+    async def handle(n: Notification) -> None:
+        if not fixed.is_set():
+            raise ValueError(f"cannot handle {n.event_id}")
+
+    for event_id in ("a1", "a2"):
+        assert listener.inbox.put(_leftover(event_id), owner=None, lease=30)
+    async with listener:
+        for _ in range(200):
+            if len(await listener.dead_letters_async()) == 2:
+                break
+            await asyncio.sleep(0.02)
+        dead = await listener.dead_letters_async()
+        assert [d.notification.event_id for d in dead] == ["a1", "a2"]
+        assert await listener.pending_async() == 0
+        fixed.set()
+        assert await listener.replay_dead_letters_async([dead[0].id]) == 1
+        for _ in range(200):
+            if await listener.pending_async() == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert [d.id for d in await listener.dead_letters_async()] == [dead[1].id]
+        assert await listener.purge_dead_letters_async() == 1
+        assert await listener.dead_letters_async() == []
+    assert listener.stats.delivered == 1
