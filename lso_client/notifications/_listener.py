@@ -323,7 +323,10 @@ class NotificationListener:
     or this listener after a restart, delivers it once the lease runs out.
     `poll_interval`: how often the inbox is checked for events to deliver that did not
     arrive here (retries, replays, events of other replicas). `max_deliveries`: events
-    delivered at once; beyond it, accepted events wait in the inbox.
+    delivered at once; beyond it, accepted events wait in the inbox, up to `max_pending`
+    events waiting or being delivered (None: no bound): beyond that the seller gets 503
+    `serviceUnavailable` with `Retry-After` and re-sends later, so that callers (with no
+    token to check, anyone) cannot fill memory or disk faster than the handlers work.
 
     `max_body_bytes` and `body_timeout` bound the request body (413 beyond the size,
     408 when it takes longer to arrive).
@@ -334,7 +337,8 @@ class NotificationListener:
     non-JSON content type; 413 `payloadTooLarge` over `max_body_bytes`; 408
     `requestTimeout` for a body slower than `body_timeout`; 400 `invalidBody` for a body
     that is empty, not a JSON object, lacks `eventType` or `event`, or fails the model;
-    500 `internalError` when the authenticator, resolver or inbox raises; otherwise 204.
+    503 `serviceUnavailable` beyond `max_pending`; 500 `internalError` when the
+    authenticator, resolver or inbox raises; otherwise 204.
     Error bodies are MEF `Error` objects (`code`, `reason`, optional `message`).
     """
 
@@ -354,6 +358,7 @@ class NotificationListener:
         lease: float = 30.0,
         poll_interval: float = 1.0,
         max_deliveries: int = 1000,
+        max_pending: int | None = 10_000,
         max_body_bytes: int = 5_000_000,
         body_timeout: float = 10.0,
     ) -> None:
@@ -365,6 +370,8 @@ class NotificationListener:
             raise ValueError("the expected bearer token must not be empty")
         if max_attempts < 1 or max_deliveries < 1:
             raise ValueError("max_attempts and max_deliveries must be >= 1")
+        if max_pending is not None and max_pending < max_deliveries:
+            raise ValueError("max_pending must be >= max_deliveries")
         if min(retry_delay, max_retry_delay) < 0 or min(lease, poll_interval, body_timeout) <= 0:
             raise ValueError("delays must be >= 0 and lease, poll_interval, body_timeout > 0")
         # By default events parse into the generated models of the API that sent them.
@@ -383,6 +390,7 @@ class NotificationListener:
         self._lease = lease
         self._poll_interval = poll_interval
         self._max_deliveries = max_deliveries
+        self._max_pending = max_pending
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
         self._lock = threading.Lock()
@@ -684,7 +692,7 @@ class NotificationListener:
             await self._handle(scope, receive, send)
         except _Reject as rej:
             self._count("rejected")
-            log = abuse_logger.warning if rej.status in (401, 408) else abuse_logger.info
+            log = abuse_logger.warning if rej.status in (401, 408, 503) else abuse_logger.info
             log("rejected notification %s: %s %s", _log_path(scope), rej.status, rej.reason)
             await _send_error(send, rej)
         except Exception:
@@ -733,6 +741,18 @@ class NotificationListener:
         if not self._inbox_open:
             await self._io(self._open)
         deliver_now = self._in_flight < self._max_deliveries
+        # Counted only when events already wait: no per-event work while handlers keep up.
+        if (
+            not deliver_now
+            and self._max_pending is not None
+            and await self._io(self._inbox.pending) >= self._max_pending
+        ):
+            raise _Reject(
+                503,
+                "serviceUnavailable",
+                "Too many notifications wait for delivery; send it again later",
+                headers=[(b"retry-after", b"5")],
+            )
         owner = self._owner if deliver_now else None
         accepted = (
             await self._io(self._inbox.put, entry, owner=owner, lease=self._lease)

@@ -310,6 +310,41 @@ def test_events_beyond_max_deliveries_wait_in_the_inbox_and_are_all_delivered(
     assert max(peak) <= 2
 
 
+def test_beyond_max_pending_the_seller_is_told_to_send_again_later(
+    serve: Callable[..., NotificationListener],
+) -> None:
+    listener = serve(max_deliveries=1, max_pending=3, poll_interval=0.05)
+    release = threading.Event()
+    done: list[str] = []
+
+    @listener.on()
+    def slow(n: Notification) -> None:
+        release.wait(5)
+        done.append(str(n.event_id))
+
+    url = f"{listener.url}{BASE}/{STATE_CHANGE}"
+    with httpx.Client() as client:
+        statuses = [
+            client.post(url, json=envelope(f"p{i}", resource=f"so-{i}")).status_code
+            for i in range(6)
+        ]
+        assert statuses == [204, 204, 204, 503, 503, 503]
+        refused = client.post(url, json=envelope("p3", resource="so-3"))
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "5"
+        assert refused.json()["code"] == "serviceUnavailable"
+        assert listener.pending() == 3
+        release.set()
+        wait_until(lambda: len(done) == 3)
+        # The seller's re-sends are taken once there is room.
+        for i in range(3, 6):
+            resp = client.post(url, json=envelope(f"p{i}", resource=f"so-{i}"))
+            assert resp.status_code == 204
+    wait_until(lambda: len(done) == 6)
+    assert sorted(done) == [f"p{i}" for i in range(6)]
+    with pytest.raises(ValueError, match="max_pending"):
+        NotificationListener(inbox="memory", max_deliveries=10, max_pending=5)
+
+
 async def test_a_mounted_listener_delivers_what_a_previous_run_left_on_async_enter(
     tmp_path: Path,
 ) -> None:
