@@ -30,7 +30,9 @@ at most twice that and a page; bounded memory, however long the listing):
 - an empty page before `X-Total-Count` is reached, or an empty throttled page, raises
   `PaginationError` (`"empty_before_total"`, `"throttled_no_progress"`): items were lost;
 - a full page at or past `X-Total-Count` is followed by another request, so a total lower
-  than the seller's data loses nothing; the deviation is recorded and logged;
+  than the seller's data loses nothing; the deviation is recorded and logged. That probe
+  ends iteration quietly when it brings nothing new (empty, or repeats from a seller that
+  ignores offset or limit): the total was right;
 - `max_pages=` stops iteration after that many pages, `max_items=` after that many items.
 
 Not detected: repeats of items older than the remembered window, and repeats of items with
@@ -326,11 +328,13 @@ class _Guard:
         self._old: set[object] = set()
         self._last: set[object] = set()
         self._low_total_noted = False
+        # A probe past X-Total-Count brought nothing new: the total was right.
+        self._complete = False
 
     @property
     def done(self) -> bool:
-        """Whether `max_pages` pages were yielded."""
-        return self._max_pages is not None and self.pages >= self._max_pages
+        """Whether iteration is over: the listing is complete, or `max_pages` were yielded."""
+        return self._complete or (self._max_pages is not None and self.pages >= self._max_pages)
 
     def admit(self, page: _PageBase[T]) -> list[T]:
         """Check the next page; return its items to yield (repeats left out)."""
@@ -339,16 +343,21 @@ class _Guard:
             self._check_empty(page)
             return []
         total = page.total_count
-        if total is not None and page.offset >= total and not self._low_total_noted:
+        past_total = total is not None and page.offset >= total
+        items = self._new_items(page, past_total)
+        if items and past_total and not self._low_total_noted:
             self._low_total_noted = True
             self._deviate(
                 page,
                 "pagination_total_too_low",
                 ("X-Total-Count",),
                 f"X-Total-Count is {total} but the page at offset {page.offset} still has "
-                f"items: pages are followed while they come back full",
+                f"new items: pages are followed while they come back full",
                 total,
             )
+        return items
+
+    def _new_items(self, page: _PageBase[T], past_total: bool) -> list[T]:
         items = page._visible_items()
         try:
             ids: list[Any] = list(map(_item_id, items))
@@ -357,7 +366,7 @@ class _Guard:
         try:
             fresh = set(ids)
         except TypeError:  # an id that is not hashable (kept as received): the slow path
-            return self._sift(page, items, ids)
+            return self._sift(page, items, ids, past_total)
         if None not in fresh:
             if (
                 len(fresh) == len(ids)
@@ -370,9 +379,11 @@ class _Guard:
         elif len(fresh) == 1:  # no item has an id: nothing to compare
             self.items += len(items)
             return items
-        return self._sift(page, items, ids)
+        return self._sift(page, items, ids, past_total)
 
-    def _sift(self, page: _PageBase[T], items: list[T], ids: list[Any]) -> list[T]:
+    def _sift(
+        self, page: _PageBase[T], items: list[T], ids: list[Any], past_total: bool
+    ) -> list[T]:
         fresh: list[T] = []
         kept: set[object] = set()
         repeated: list[object] = []
@@ -389,6 +400,11 @@ class _Guard:
                 kept.add(key)
                 fresh.append(item)
         if not fresh:
+            if past_total:
+                # The probe that follows a full last page repeats what came (a seller that
+                # ignores offset or limit): the total was right, and the listing complete.
+                self._complete = True
+                return []
             raise self._stuck(page, set(repeated))
         if repeated:
             self._deviate(

@@ -284,3 +284,28 @@ def test_max_items_still_bounds_an_endless_seller(faulty_seller: Start) -> None:
     listing = collect("sync", seller, limit=20, max_items=45)
     assert listing.ids == [f"so-{n}" for n in range(45)]
     assert list_requests(seller) == [(0, 20), (20, 20), (40, 5)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("pages_in_flight", [1, 4])
+def test_a_seller_that_sends_everything_at_once_ends_cleanly(
+    faulty_seller: Start, mode: str, pages_in_flight: int
+) -> None:
+    # A simple seller ignores limit and offset and sends its 37 items every time, with a
+    # right total: the probe past the total brings nothing new, so the listing is complete.
+    seller = faulty_seller(lambda request: answer(range(37), X_Total_Count="37"))
+    listing = collect(mode, seller, limit=10, pages_in_flight=pages_in_flight)
+    assert listing.error is None
+    assert listing.ids == [f"so-{n}" for n in range(37)]
+    assert len(seller.requests) <= 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_full_page_that_is_all_there_is_ends_cleanly(faulty_seller: Start, mode: str) -> None:
+    # 50 items, one full page of 50 and a total of 50, offset ignored: the probe past the
+    # total repeats the page, which says the total was right, not that items were lost.
+    seller = faulty_seller(lambda request: answer(range(50), X_Total_Count="50"))
+    listing = collect(mode, seller, limit=50)
+    assert listing.error is None
+    assert listing.ids == [f"so-{n}" for n in range(50)]
+    assert list_requests(seller) == [(0, 50), (50, 50)]
