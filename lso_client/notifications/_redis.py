@@ -7,7 +7,16 @@ number) and `:n` (that number), `:meta` and `:body` (hashes by entry id), `:read
 (sorted set by due time), `:leased` (sorted set by lease end), `:dead` (sorted set by
 failure time), all in milliseconds of Redis's clock (entry ids, which begin with the
 time they arrived, order equal times). An entry whose lease ran out (its replica died
-or hung) is made ready again by the next `claim` of any replica.
+or hung) is made ready again by the next `claim` of any replica. The holder of each
+lease is kept (`:owner`), so that a replica whose lease ran out cannot release or bury
+an entry another replica claimed since. Scripts read `TIME` before writing, which
+needs Redis 5 or later (scripts replicated by their effects).
+
+Durability: the seller's 2xx follows Redis's reply to the write. Whether the event then
+survives a crash of Redis itself is the server's setting: with `appendonly yes` and
+`appendfsync always` it survives power loss, with `everysec` (Redis's default for the
+append-only file) up to a second of events may be lost, without persistence everything
+in Redis is. Run the inbox's Redis with the append-only file on.
 """
 
 from __future__ import annotations

@@ -2,8 +2,13 @@
 
 One table holds the entries, one the recent de-duplication keys. The database runs in
 WAL mode; every write is one transaction, committed before the listener answers the
-seller. `synchronous="NORMAL"` (the default) survives the process being killed;
-`"FULL"` also survives the machine losing power, at the cost of an fsync per event.
+seller. `synchronous="NORMAL"` (the default) survives the process being killed at
+any point (a committed transaction is in the WAL file, which the operating system
+writes out even when the process dies), which is what the listener promises; it does
+not survive the machine losing power or the operating system crashing: the events
+answered since the last checkpoint's fsync may be lost then. `"FULL"` survives those
+too, at the cost of an fsync of the WAL per event (a few milliseconds on most disks);
+choose it where a lost event costs more than that latency.
 
 Several listener processes on one host may share the file (SQLite locks it); leases
 decide which one delivers an entry. When a process opens the inbox, entries leased to
