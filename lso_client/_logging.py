@@ -75,6 +75,8 @@ _SENSITIVE_WORDS = frozenset({"key", "sig", "auth", "pass"})
 _SENSITIVE_NAMES = frozenset({"code"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+# The userinfo of a URL urlsplit cannot read: "scheme://" then up to the last "@" before the path.
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 # A URL inside free text: scheme, "://", then anything up to whitespace or a quote.
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]+")
 
@@ -150,8 +152,8 @@ def redact_url(url: httpx.URL | str) -> str:
     text = str(url)
     try:
         parts = urlsplit(text)
-    except ValueError:  # e.g. an unbalanced "[" in the host: redact what looks like params
-        return _redact_params(text)
+    except ValueError:  # e.g. an unbalanced "[" in the host: redact what looks like it
+        return _redact_params(_USERINFO.sub(rf"\1{REDACTED}@", text, count=1))
     netloc = parts.netloc
     userinfo, at, host = netloc.rpartition("@")
     if at and userinfo:

@@ -161,6 +161,17 @@ def test_client_repr_hides_userinfo_and_query_keys() -> None:
     client.close()
 
 
+def test_a_url_that_does_not_parse_still_hides_its_userinfo() -> None:
+    # An unbalanced "[" makes the URL unreadable to urlsplit: the userinfo is found anyway.
+    client = AllegroClient(f"https://{USER}:{PASSWORD}@[::1/?api_key={API_KEY}")
+    assert_clean(repr(client))
+    with pytest.raises(RequestValidationError) as caught:
+        client.service_orders.retrieve("so-1")
+    assert_clean(chain_text(caught.value))
+    assert "https://<redacted>@[::1" in str(caught.value)
+    client.close()
+
+
 def test_debug_log_lines_have_no_secrets(
     faulty_seller: Start, caplog: pytest.LogCaptureFixture
 ) -> None:
