@@ -333,15 +333,22 @@ def test_an_unknown_outcome_is_not_hidden_by_a_later_answer(faulty_seller: Start
     assert store.posts == 2
 
 
+def crowded_store(monkeypatch: pytest.MonkeyPatch) -> OrderStore:
+    """A store whose next create is stored unanswered, listed after 4 other orders, while
+    a lookup reads 3 orders at the most."""
+    monkeypatch.setattr("lso_client._reconcile.SCAN_LIMIT", 3)
+    store = OrderStore([(Reset("after_read"), True)])
+    for n in range(4):
+        store.orders[f"other-{n}"] = {**order_body(f"other-{n}"), "id": f"other-{n}"}
+    return store
+
+
 def test_a_lookup_that_reads_its_whole_budget_does_not_conclude_nothing_was_created(
     faulty_seller: Start, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # More recent orders than a lookup reads, the one created listed last: not finding it
     # within the budget says nothing, so the create is not sent again (a duplicate).
-    monkeypatch.setattr("lso_client._reconcile.SCAN_LIMIT", 3)
-    store = OrderStore([(Reset("after_read"), True)])
-    for n in range(4):
-        store.orders[f"other-{n}"] = {**order_body(f"other-{n}"), "id": f"other-{n}"}
+    store = crowded_store(monkeypatch)
     seller = faulty_seller(store)
     with AllegroClient(seller.url, retry_non_idempotent=True) as client:
         with pytest.raises(OutcomeUnknownError, match="looking up"):
@@ -355,10 +362,7 @@ def test_a_lookup_that_reads_its_whole_budget_does_not_conclude_nothing_was_crea
 def test_an_async_lookup_that_reads_its_whole_budget_does_not_conclude(
     faulty_seller: Start, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("lso_client._reconcile.SCAN_LIMIT", 3)
-    store = OrderStore([(Reset("after_read"), True)])
-    for n in range(4):
-        store.orders[f"other-{n}"] = {**order_body(f"other-{n}"), "id": f"other-{n}"}
+    store = crowded_store(monkeypatch)
     seller = faulty_seller(store)
 
     async def main() -> None:
