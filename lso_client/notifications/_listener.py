@@ -761,12 +761,13 @@ class NotificationListener:
         )
         if not accepted:
             self._count("duplicates")
-            abuse_logger.info("duplicate notification %s ignored", notification.event_id)
+            abuse_logger.info("duplicate notification %.200s ignored", notification.event_id)
             await _send_no_content(send)
             return
         if notification.deviations:
-            logger.warning(
-                "notification %s %s deviates from the spec: %s",
+            # What the body holds is the caller's: rate-limited and cut short.
+            abuse_logger.warning(
+                "notification %s %.200s deviates from the spec: %.500s",
                 event_type,
                 notification.event_id,
                 notification.deviations,
@@ -1134,7 +1135,7 @@ class NotificationListener:
             except Exception as exc:
                 self._count("handler_errors")
                 logger.exception(
-                    "notification handler %r failed for %s %s (attempt %d of %d)",
+                    "notification handler %r failed for %s %.200s (attempt %d of %d)",
                     handler,
                     notification.event_type,
                     notification.event_id,
@@ -1148,7 +1149,7 @@ class NotificationListener:
             await self._settle(entry, notification, done, failure)
         except Exception:
             logger.exception(
-                "the inbox failed to record the delivery of %s %s; it will be delivered again",
+                "the inbox failed to record the delivery of %s %.200s; it will be delivered again",
                 notification.event_type,
                 notification.event_id,
             )
@@ -1174,7 +1175,7 @@ class NotificationListener:
                 return
             self._count("dead_lettered")
             logger.error(
-                "notification %s %s failed %d times and is now a dead letter (%s): %s",
+                "notification %s %.200s failed %d times and is now a dead letter (%s): %s",
                 notification.event_type,
                 notification.event_id,
                 failed.attempts,
@@ -1196,7 +1197,7 @@ class NotificationListener:
         # The lease ran out while the handlers ran (renewals failed or came too late) and
         # another listener claimed the event: its delivery settles it, not this one.
         logger.warning(
-            "notification %s %s: its lease ran out during delivery and another listener"
+            "notification %s %.200s: its lease ran out during delivery and another listener"
             " claimed it; leaving the retry to that one",
             notification.event_type,
             notification.event_id,

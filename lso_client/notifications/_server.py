@@ -164,6 +164,11 @@ class _RateLimit(logging.Filter):
         self._lock = threading.Lock()
         self._windows: dict[tuple[str, object], list[float]] = {}  # key -> [start, seen]
 
+    def reset(self) -> None:
+        """Forget the records counted so far (tests)."""
+        with self._lock:
+            self._windows.clear()
+
     def filter(self, record: logging.LogRecord) -> bool:
         key = (record.name, record.msg)
         now = time.monotonic()

@@ -19,6 +19,8 @@ from pydantic import BaseModel, Field
 
 from lso_client._model import MefModel
 from lso_client.notifications import BackgroundServer, Notification, NotificationListener
+from lso_client.notifications._listener import abuse_logger
+from lso_client.notifications._server import _RateLimit
 
 BASE = "/hooks/mefApi/allegro/serviceOrderingNotification/v1/listener"
 STATE_CHANGE = "serviceOrderStateChangeEvent"
@@ -428,6 +430,9 @@ def test_body_event_type_differing_from_path_is_accepted_with_deviation(
     listener = serve(resolver=None)
     rec = Recorder()
     listener.add_handler(rec, STATE_CHANGE)
+    for limiter in abuse_logger.filters:  # earlier tests' lines count against the burst
+        if isinstance(limiter, _RateLimit):
+            limiter.reset()
     with caplog.at_level(logging.WARNING, logger="lso_client.listener"):
         resp = post(client, listener, envelope("ServiceOrderStateChangeNotification"))
         assert resp.status_code == 204

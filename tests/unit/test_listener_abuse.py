@@ -16,6 +16,8 @@ import httpx
 import pytest
 
 from lso_client.notifications import Notification, NotificationListener
+from lso_client.notifications._listener import abuse_logger
+from lso_client.notifications._server import _RateLimit
 
 EVENT_URL = "/hooks/mefApi/allegro/serviceOrderingNotification/v1/listener/serviceCreateEvent"
 SLOW_CONNECTIONS = 400
@@ -161,3 +163,28 @@ def test_a_slow_body_is_answered_408_within_the_body_timeout(
     assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
     assert b"requestTimeout" in answer or b"content-length" in answer.lower()
     assert listener.stats.rejected == 1
+
+
+def test_bodies_a_caller_sends_do_not_flood_the_log(
+    listener: NotificationListener, caplog: pytest.LogCaptureFixture
+) -> None:
+    for limiter in abuse_logger.filters:
+        if isinstance(limiter, _RateLimit):
+            limiter.reset()
+    junk = "x" * 20_000
+    with caplog.at_level(logging.DEBUG), httpx.Client(timeout=10) as client:
+        for i in range(150):
+            # Accepted (lenient mode), with deviations that quote what the caller sent.
+            body = {
+                "eventId": f"{junk}{i}",
+                "eventType": "serviceCreateEvent",
+                "eventTime": junk,
+                "event": {"id": "s"},
+            }
+            assert client.post(listener.url + EVENT_URL, json=body).status_code == 204
+            if i % 2:  # and the same again: a duplicate
+                assert client.post(listener.url + EVENT_URL, json=body).status_code == 204
+    assert listener.join(timeout=10)
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("lso_client")]
+    assert len(logged) <= 60, len(logged)
+    assert sum(map(len, logged)) < 60_000
