@@ -241,7 +241,7 @@ def error_for_response(response: httpx.Response) -> APIStatusError:
     """Build the typed error for a 4xx/5xx response; never raises itself."""
     try:
         body: Any = json.loads(response.content) if response.content else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep for the parser
         body = None
     status = response.status_code
     cls = _STATUS_ERRORS.get(status)

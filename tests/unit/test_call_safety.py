@@ -16,6 +16,7 @@ from _faulty import Action, Drip, FaultySeller, Reply, Request, Stall, gzip_bomb
 
 from lso_client import (
     AllegroClient,
+    APIStatusError,
     APITimeoutError,
     AsyncAllegroClient,
     LSOError,
@@ -331,3 +332,25 @@ def test_an_id_too_long_for_a_url_is_an_lso_error(faulty_seller: Start) -> None:
     ):
         client.service_orders.retrieve("x" * 70_000)
     assert seller.requests == []
+
+
+@pytest.mark.parametrize("status", [404, 503])
+def test_an_error_body_nested_too_deep_is_still_a_status_error(
+    faulty_seller: Start, status: int
+) -> None:
+    # json.loads raises RecursionError (not a ValueError) on 100,000 nested arrays.
+    deep = b"[" * 100_000 + b"]" * 100_000
+    seller = faulty_seller(
+        lambda request: Reply(status, {"Content-Type": "application/json"}, deep)
+    )
+    with AllegroClient(seller.url, max_retries=0) as client:
+        with pytest.raises(APIStatusError) as caught:
+            client.service_orders.retrieve("so-1")
+        assert caught.value.status_code == status and caught.value.body is None
+
+    async def main() -> None:
+        async with AsyncAllegroClient(seller.url, max_retries=0) as client:
+            with pytest.raises(APIStatusError):
+                await client.service_orders.retrieve("so-1")
+
+    asyncio.run(main())
