@@ -435,7 +435,7 @@ class OAuth2ClientCredentials(httpx.Auth):
             )
         try:
             data: Any = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep for the parser
             data = None
 
         if not response.is_success or not isinstance(data, dict) or "error" in data:

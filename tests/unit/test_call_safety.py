@@ -23,6 +23,7 @@ from lso_client import (
     OAuth2ClientCredentials,
     RequestValidationError,
     ResponseTooLargeError,
+    TokenRequestError,
 )
 
 Start = Callable[..., FaultySeller]
@@ -354,3 +355,20 @@ def test_an_error_body_nested_too_deep_is_still_a_status_error(
                 await client.service_orders.retrieve("so-1")
 
     asyncio.run(main())
+
+
+def test_a_token_answer_nested_too_deep_is_a_token_request_error(faulty_seller: Start) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    token_endpoint = faulty_seller(
+        lambda request: Reply(200, {"Content-Type": "application/json"}, deep)
+    )
+    seller = faulty_seller(lambda request: order_reply())
+    auth = OAuth2ClientCredentials(
+        token_url=f"{token_endpoint.url}/token", client_id="c", client_secret="s"
+    )
+    with (
+        AllegroClient(seller.url, auth=auth, max_retries=0) as client,
+        pytest.raises(TokenRequestError),
+    ):
+        client.service_orders.retrieve("so-1")
+    assert seller.requests == []
