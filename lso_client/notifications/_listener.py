@@ -630,7 +630,7 @@ class NotificationListener:
             found.append(
                 DeadLetter(
                     id=entry.id,
-                    notification=self._rebuild(entry),
+                    notification=self._rebuild(entry, strict=False),
                     attempts=entry.attempts,
                     error=entry.error,
                     failed_at=None
@@ -950,8 +950,13 @@ class NotificationListener:
             attempt=attempt,
         )
 
-    def _rebuild(self, entry: InboxEntry) -> Notification:
-        """The notification of an inbox entry (parsed again; it parsed when accepted)."""
+    def _rebuild(self, entry: InboxEntry, *, strict: bool = True) -> Notification:
+        """The notification of an inbox entry (parsed again; it parsed when accepted).
+
+        When it no longer parses into a model (the resolver or strictness changed, or
+        the resolver raises), the payload is the JSON object; a body that is not one
+        raises, or, with `strict=False` (listing dead letters), gives an empty payload.
+        """
         received = datetime.fromtimestamp(entry.received_at, timezone.utc)
         coroutine = self._parse(
             entry.path, entry.event_type, entry.body, entry.headers, received, entry.attempts + 1
@@ -962,10 +967,18 @@ class NotificationListener:
         except StopIteration as done:
             notification: Notification = done.value
             return notification
-        except _Reject as rej:
+        except Exception as exc:
             # The resolver or strictness changed since: hand over the JSON object.
-            logger.warning("stored notification %s no longer parses: %s", entry.id, rej.reason)
-            body = json.loads(entry.body)
+            reason = exc.reason if isinstance(exc, _Reject) else _describe_failure(exc)
+            logger.warning("stored notification %s no longer parses: %s", entry.id, reason)
+            try:
+                body = json.loads(entry.body)
+                if not isinstance(body, dict):
+                    raise ValueError("not a JSON object")
+            except (ValueError, RecursionError):
+                if strict:
+                    raise
+                body = {}
             return Notification(
                 event_type=entry.event_type,
                 event_id=entry.event_id,
@@ -1058,18 +1071,19 @@ class NotificationListener:
         are due, replayed dead letters, events of dead processes or other replicas, and
         events left waiting because `max_deliveries` were in flight; renew the leases of
         events being delivered."""
-        await self._io(self._open)
         renewed = time.monotonic()
         while True:
             wake.clear()
             try:
+                if not self._inbox_open:
+                    await self._io(self._open)
                 free = self._max_deliveries - self._in_flight
                 if free > 0:
                     entries = await self._io(self._inbox.claim, self._owner, free, self._lease)
                     if len(entries) < free:
                         self._backlog = False
                     for entry in entries:
-                        self._schedule(entry, self._rebuild(entry))
+                        await self._schedule_stored(entry)
                 if time.monotonic() - renewed >= self._lease / 3:
                     renewed = time.monotonic()
                     with self._lock:
@@ -1082,6 +1096,19 @@ class NotificationListener:
                 abuse_logger.exception("the notification inbox failed; trying again")
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(wake.wait(), min(self._poll_interval, self._lease / 3))
+
+    async def _schedule_stored(self, entry: InboxEntry) -> None:
+        """Deliver a claimed entry; one that cannot be made a notification again (a
+        resolver that now raises) becomes a dead letter instead of coming back forever."""
+        try:
+            notification = self._rebuild(entry)
+        except Exception as exc:
+            logger.exception("stored notification %s cannot be rebuilt", entry.id)
+            failed = replace(entry, error=_describe_failure(exc), failed_at=time.time())
+            if await self._io(self._inbox.bury, failed, owner=self._owner):
+                self._count("dead_lettered")
+            return
+        self._schedule(entry, notification)
 
     def _schedule(self, entry: InboxEntry, notification: Notification) -> None:
         loop = asyncio.get_running_loop()

@@ -259,20 +259,22 @@ def _start_replica(
     url: str, prefix: str, tmp_path: Path, name: str
 ) -> tuple[subprocess.Popen[bytes], str]:
     port_file = tmp_path / f"{name}.url"
+    log = tmp_path / f"{name}.log"
     root = Path(__file__).resolve().parents[2]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", REPLICA, url, prefix, str(port_file)],
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    # Its log goes to a file: a pipe nobody reads blocks the replica once it is full.
+    with log.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", REPLICA, url, prefix, str(port_file)],
+            cwd=root,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     deadline = time.monotonic() + 30
     while not port_file.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            raise AssertionError(
-                f"replica {name} did not start: {proc.stderr.read() if proc.stderr else ''!r}"
-            )
+            proc.wait(timeout=10)
+            raise AssertionError(f"replica {name} did not start: {log.read_text()[-2000:]}")
         time.sleep(0.05)
     return proc, port_file.read_text()
 

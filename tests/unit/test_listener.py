@@ -563,14 +563,14 @@ def test_concurrent_duplicates_are_delivered_once(
 
     def send() -> None:
         with httpx.Client(timeout=10) as c:
-            barrier.wait()
+            barrier.wait(timeout=30)
             statuses.append(post(c, listener, body).status_code)
 
     threads = [threading.Thread(target=send) for _ in range(20)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=60)
     assert listener.join(timeout=5)
     assert statuses == [204] * 20
     assert rec.ids == ["race"]

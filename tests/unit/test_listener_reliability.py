@@ -504,3 +504,36 @@ async def test_dead_letters_have_async_twins(tmp_path: Path) -> None:
         assert await listener.purge_dead_letters_async() == 1
         assert await listener.dead_letters_async() == []
     assert listener.stats.delivered == 1
+
+
+class _BrokenResolver:
+    def resolve(self, path: str, event_type: str) -> None:
+        raise RuntimeError("the resolver broke")
+
+
+def test_stored_events_that_no_longer_parse_are_delivered_or_dead_lettered(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "inbox.sqlite3"
+    left = SQLiteInbox(path)
+    assert left.put(_leftover("ok-1"), owner=None, lease=30)
+    corrupt = _leftover("bad-1")
+    corrupt.body = b"[1]"  # not a JSON object: can never become a notification
+    assert left.put(corrupt, owner=None, lease=30)
+    left.close()
+    got: list[Notification] = []
+    # The resolver of this run raises where the previous run's parsed the event.
+    listener = NotificationListener(
+        inbox=SQLiteInbox(path), resolver=_BrokenResolver(), poll_interval=0.05
+    )
+    listener.add_handler(got.append)
+    with listener:
+        wait_until(lambda: len(got) == 1 and listener.stats.dead_lettered == 1)
+        assert got[0].event_id == "ok-1"
+        assert isinstance(got[0].payload, dict) and got[0].payload["eventId"] == "ok-1"
+        (dead,) = listener.dead_letters()
+        assert dead.notification.event_id == "bad-1" and dead.notification.payload == {}
+        assert dead.error is not None and "not a JSON object" in dead.error
+        assert listener.join(timeout=5)
+    assert listener.pending() == 0
+    listener.close()
