@@ -38,6 +38,7 @@ import httpx
 __all__ = [
     "LOG_ENV_VAR",
     "REDACTED",
+    "RedactedRequest",
     "configure_from_env",
     "log_request",
     "log_response",
@@ -170,6 +171,15 @@ def redact_text(text: str) -> str:
     if "://" not in text:
         return text
     return _URL_IN_TEXT.sub(lambda found: redact_url(found.group(0)), text)
+
+
+class RedactedRequest(httpx.Request):
+    """An `httpx.Request` whose repr hides the credentials of its URL. The SDK's requests
+    are of this class, so `exc.request` shown with %r or in a debugger leaks nothing; the
+    request itself (its `url`) stays as sent."""
+
+    def __repr__(self) -> str:
+        return f"<Request({self.method!r}, {redact_url(self.url)!r})>"
 
 
 class _RedactHttpxURLs(logging.Filter):

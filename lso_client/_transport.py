@@ -259,6 +259,8 @@ class _TransportBase(Generic[_C]):
                 f"{plan.method} {_logging.redact_url(plan.url)[:200]}: cannot be sent: "
                 f"{type(exc).__name__}: {str(exc)[:200]}"
             ) from None
+        # Same request, a repr without credentials (errors carry it as `exc.request`).
+        request.__class__ = _logging.RedactedRequest
         plan.last_request = request
         _logging.log_request(request, retries=retries)
         return request

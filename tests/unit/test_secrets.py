@@ -153,6 +153,32 @@ def test_an_async_header_value_http_forbids_too(faulty_seller: Start) -> None:
     assert seller.requests == []
 
 
+@pytest.mark.parametrize("fault", ["status", "connection"])
+def test_the_request_an_error_carries_shows_no_secrets(faulty_seller: Start, fault: str) -> None:
+    # `exc.request` is the request as sent (its URL intact), but its repr, which a log
+    # line with %r or a debugger shows, is redacted.
+    seller = faulty_seller(
+        not_found if fault == "status" else lambda request: Reset("before_read", Reply())
+    )
+    with (
+        AllegroClient(with_userinfo(seller.url), max_retries=0) as client,
+        pytest.raises(APIStatusError if fault == "status" else APIConnectionError) as caught,
+    ):
+        client.service_orders.retrieve("so-1", extra_query=SECRET_QUERY)
+    request = caught.value.request
+    assert request is not None and ACCESS_TOKEN in str(request.url)
+    assert isinstance(request, httpx.Request)
+    assert_clean(repr(request))
+    assert "access_token=<redacted>" in repr(request)
+    if fault == "status":
+        assert isinstance(caught.value, APIStatusError)
+        assert_clean(repr(caught.value.response.request))
+    else:
+        cause = caught.value.__cause__
+        assert isinstance(cause, httpx.RequestError)
+        assert_clean(repr(cause.request))
+
+
 def test_client_repr_hides_userinfo_and_query_keys() -> None:
     client = AllegroClient(f"https://{USER}:{PASSWORD}@seller.example/?api_key={API_KEY}")
     text = repr(client)
