@@ -420,10 +420,17 @@ class _BoundedBackend:
 
 def bound_reads(client: httpx.Client) -> bool:
     """Make the connections of an httpx client the SDK created read through
-    `_BoundedStream`; False (and nothing changed) where httpx's internals differ."""
-    pool = getattr(getattr(client, "_transport", None), "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if not hasattr(backend, "connect_tcp") or isinstance(backend, _BoundedBackend):
+    `_BoundedStream`: its own transport's and those of the proxies it mounted (from
+    `HTTP_PROXY` and the like). False (and nothing changed) where httpx's internals differ."""
+    mounts: dict[Any, Any] = getattr(client, "_mounts", None) or {}
+    transports = [getattr(client, "_transport", None), *mounts.values()]
+    pools: list[Any] = [getattr(transport, "_pool", None) for transport in transports if transport]
+    backends = [getattr(pool, "_network_backend", None) for pool in pools]
+    if not backends or not all(hasattr(backend, "connect_tcp") for backend in backends):
         return False
-    pool._network_backend = _BoundedBackend(backend)  # type: ignore[union-attr]
-    return True
+    bounded = False
+    for pool, backend in zip(pools, backends, strict=True):
+        if not isinstance(backend, _BoundedBackend):
+            pool._network_backend = _BoundedBackend(backend)
+            bounded = True
+    return bounded

@@ -162,6 +162,23 @@ def test_a_dripping_head_ends_at_the_deadline(faulty_seller: Start) -> None:
         assert time.monotonic() - started < 2 + 1.0
 
 
+def test_a_dripping_head_through_a_proxy_from_the_environment_ends_at_the_deadline(
+    faulty_seller: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With HTTP_PROXY set, httpx sends through a transport of its own per proxy: its reads
+    # are bounded by the deadline too.
+    proxy = faulty_seller(lambda request: Drip(order_reply(), interval=0.2, head=True))
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with AllegroClient("http://seller.example", max_retries=0) as client:
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError, match="Deadline of 2s"):
+            client.service_orders.retrieve("so-1", deadline=2)
+        assert time.monotonic() - started < 2 + 1.0
+    assert proxy.requests[0].target.startswith("http://seller.example/")
+
+
 def test_the_sdk_client_reads_through_bounded_streams() -> None:
     # Guards the httpx/httpcore internals the bound relies on: an upgrade that moves them
     # fails here rather than silently unbounding the head of a response.
