@@ -103,13 +103,17 @@ class _Reader:
         limit = self.limit
         if limit is not None and self.decoder is None and (self.length or 0) > limit:
             raise _too_large(self.request, limit)
-        if self.end is not None:
+        if budget.seconds is not None:
+            if budget.seconds <= 0:
+                # The time ran out with the head (a zero per-read timeout would make the
+                # socket non-blocking: a ReadError, not a timeout).
+                raise _timed_out(self.request)
             # The first read of the body waits no longer than the time left; httpcore reads
             # this per-read timeout when the body's first read begins.
             timeouts = self.request.extensions.get("timeout")
             if isinstance(timeouts, dict):
                 current = timeouts.get("read")
-                left = max(budget.seconds or 0.0, 0.0)
+                left = budget.seconds
                 timeouts["read"] = left if current is None else min(current, left)
 
     def time_left(self) -> float | None:

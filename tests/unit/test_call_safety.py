@@ -179,6 +179,24 @@ def test_a_dripping_head_through_a_proxy_from_the_environment_ends_at_the_deadli
     assert proxy.requests[0].target.startswith("http://seller.example/")
 
 
+def test_a_body_begun_past_the_deadline_is_a_deadline_error(faulty_seller: Start) -> None:
+    # A caller's httpx client reads the head unbounded (each read within its timeout):
+    # it ends after the deadline, and reading the body must say so, not make the socket
+    # non-blocking with a zero timeout ("Resource temporarily unavailable", a ReadError).
+    # The head padded to whole chunks: the body is not yet there when its first read begins.
+    plain = order_reply()
+    pad = -len(Reply(200, {**plain.headers, "X-Pad": ""}, plain.body).head()) % 12
+    reply = Reply(200, {**plain.headers, "X-Pad": "x" * pad}, plain.body)
+    assert len(reply.head()) % 12 == 0
+    seller = faulty_seller(lambda request: Drip(reply, interval=0.2, chunk=12, head=True))
+    with (
+        httpx.Client() as http_client,
+        AllegroClient(seller.url, http_client=http_client, max_retries=0) as client,
+        pytest.raises(APITimeoutError, match="Deadline of 1s"),
+    ):
+        client.service_orders.retrieve("so-1", deadline=1)
+
+
 def test_the_sdk_client_reads_through_bounded_streams() -> None:
     # Guards the httpx/httpcore internals the bound relies on: an upgrade that moves them
     # fails here rather than silently unbounding the head of a response.
