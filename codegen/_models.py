@@ -54,6 +54,8 @@ def normalise(doc: dict[str, Any]) -> None:
 
     URIs stay plain strings: pydantic's URL type rewrites values (`http://a` becomes
     `http://a/`), which breaks re-serialisation, and rejects URIs RFC 3986 allows.
+
+    `format: int32` is a range the generator ignores: it becomes `minimum`/`maximum`.
     """
 
     def walk(node: Any) -> None:
@@ -68,6 +70,9 @@ def normalise(doc: dict[str, Any]) -> None:
                 node["type"] = "string"
             if node.get("type") == "string" and node.get("format") in _URI_FORMATS:
                 del node["format"]
+            if node.get("type") == "integer" and node.get("format") == "int32":
+                node.setdefault("minimum", -(2**31))
+                node.setdefault("maximum", 2**31 - 1)
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):

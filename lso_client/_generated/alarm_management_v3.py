@@ -222,7 +222,7 @@ class AlarmGetParametersQuery(MefModel):
     affected_service_id: Annotated[str | None, Field(alias="affectedServiceId")] = None
     correlated_alarm_id: Annotated[str | None, Field(alias="correlatedAlarmId")] = None
     offset: int | None = None
-    limit: int | None = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class AlarmCommon(MefModel):

@@ -256,7 +256,7 @@ class FaultManagementJobGetParametersQuery(MefModel):
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     job_priority: Annotated[str | None, Field(alias="jobPriority")] = None
     offset: int | None = None
-    limit: int | None = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class CancelFaultManagementJobGetParametersQuery(MefModel):
@@ -264,8 +264,8 @@ class CancelFaultManagementJobGetParametersQuery(MefModel):
     state: FaultManagementJobProcessStateType | None = None
     creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
     creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
-    offset: int | None = None
-    limit: int | None = None
+    offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class ModifyFaultManagementJobGetParametersQuery(MefModel):
@@ -273,8 +273,8 @@ class ModifyFaultManagementJobGetParametersQuery(MefModel):
     state: FaultManagementJobProcessStateType | None = None
     creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
     creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
-    offset: int | None = None
-    limit: int | None = None
+    offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class FaultManagementReportGetParametersQuery(MefModel):
@@ -301,7 +301,7 @@ class FaultManagementReportGetParametersQuery(MefModel):
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     offset: int | None = None
-    limit: int | None = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class TrackingRecordGetParametersQuery(MefModel):
@@ -314,7 +314,7 @@ class TrackingRecordGetParametersQuery(MefModel):
     creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
     creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     offset: int | None = None
-    limit: int | None = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class CancelFaultManagementJobCreate(MefModel):

@@ -388,7 +388,7 @@ class PerformanceJobGetParametersQuery(MefModel):
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     job_priority: Annotated[str | None, Field(alias="jobPriority")] = None
     offset: int | None = None
-    limit: int | None = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class State1(MefEnum):
@@ -403,8 +403,8 @@ class CancelPerformanceJobGetParametersQuery(MefModel):
     state: State1 | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
-    offset: int | None = None
-    limit: int | None = None
+    offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class ModifyPerformanceJobGetParametersQuery(MefModel):
@@ -412,8 +412,8 @@ class ModifyPerformanceJobGetParametersQuery(MefModel):
     state: State1 | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
-    offset: int | None = None
-    limit: int | None = None
+    offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class ResumePerformanceJobGetParametersQuery(MefModel):
@@ -421,8 +421,8 @@ class ResumePerformanceJobGetParametersQuery(MefModel):
     state: State1 | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
-    offset: int | None = None
-    limit: int | None = None
+    offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class ResumePerformanceJobGetResponse(RootModel[list[ResumePerformanceJobFind]]):
@@ -434,8 +434,8 @@ class SuspendPerformanceJobGetParametersQuery(MefModel):
     state: State1 | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
-    offset: int | None = None
-    limit: int | None = None
+    offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class SuspendPerformanceJobGetResponse(RootModel[list[SuspendPerformanceJobFind]]):
@@ -460,7 +460,7 @@ class PerformanceProfileGetParametersQuery(MefModel):
     reporting_period: Annotated[Interval | None, Field(alias="reportingPeriod")] = None
     job_priority: Annotated[str | None, Field(alias="jobPriority")] = None
     offset: int | None = None
-    limit: int | None = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class PerformanceProfileGetResponse(RootModel[list[PerformanceProfileFind]]):
@@ -498,7 +498,7 @@ class PerformanceReportGetParametersQuery(MefModel):
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     offset: int | None = None
-    limit: int | None = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class TrackingRecordGetParametersQuery(MefModel):
@@ -507,7 +507,7 @@ class TrackingRecordGetParametersQuery(MefModel):
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     user: str | None = None
     offset: int | None = None
-    limit: int | None = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class TrackingRecordGetResponse(RootModel[list[TrackingRecordFind]]):

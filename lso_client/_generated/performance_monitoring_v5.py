@@ -292,7 +292,7 @@ class PerformanceJobGetParametersQuery(MefModel):
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     offset: int | None = None
-    limit: int | None = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class CancelPerformanceJobGetParametersQuery(MefModel):
@@ -300,8 +300,8 @@ class CancelPerformanceJobGetParametersQuery(MefModel):
     state: PerformanceJobProcessStateType | None = None
     creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
     creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
-    offset: int | None = None
-    limit: int | None = None
+    offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class ModifyPerformanceJobGetParametersQuery(MefModel):
@@ -309,8 +309,8 @@ class ModifyPerformanceJobGetParametersQuery(MefModel):
     state: PerformanceJobProcessStateType | None = None
     creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
     creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
-    offset: int | None = None
-    limit: int | None = None
+    offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class PerformanceProfileGetParametersQuery(MefModel):
@@ -322,7 +322,7 @@ class PerformanceProfileGetParametersQuery(MefModel):
         PerformanceProfileLifecycleStatusType | None, Field(alias="lifecycleStatus")
     ] = None
     offset: int | None = None
-    limit: int | None = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class PerformanceReportGetParametersQuery(MefModel):
@@ -349,7 +349,7 @@ class PerformanceReportGetParametersQuery(MefModel):
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     offset: int | None = None
-    limit: int | None = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class TrackingRecordGetParametersQuery(MefModel):
@@ -363,7 +363,7 @@ class TrackingRecordGetParametersQuery(MefModel):
     creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
     creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     offset: int | None = None
-    limit: int | None = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class CancelPerformanceJobCreate(MefModel):

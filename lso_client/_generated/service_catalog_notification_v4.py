@@ -75,7 +75,7 @@ class TargetServiceSchema(Extensible):
 
 
 class Error(MefModel):
-    code: int
+    code: Annotated[int, Field(ge=-2147483648, le=2147483647)]
     reason: str
     message: Annotated[list[str] | None, Field(max_length=1, min_length=0)] = None
     status: Annotated[list[str] | None, Field(max_length=1, min_length=0)] = None

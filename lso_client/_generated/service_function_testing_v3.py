@@ -213,7 +213,7 @@ class TestJobGetParametersQuery(MefModel):
         DateTime | None, Field(alias="requestedEndDateTime.lt")
     ] = None
     offset: int | None = None
-    limit: int | None = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class State(MefEnum):
@@ -227,8 +227,8 @@ class CancelTestJobGetParametersQuery(MefModel):
     state: State | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
-    offset: int | None = None
-    limit: int | None = None
+    offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class SuspendTestJobGetParametersQuery(MefModel):
@@ -236,8 +236,8 @@ class SuspendTestJobGetParametersQuery(MefModel):
     state: State | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
-    offset: int | None = None
-    limit: int | None = None
+    offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class ResumeTestJobGetParametersQuery(MefModel):
@@ -245,8 +245,8 @@ class ResumeTestJobGetParametersQuery(MefModel):
     state: State | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
-    offset: int | None = None
-    limit: int | None = None
+    offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class ModifyTestJobGetParametersQuery(MefModel):
@@ -254,8 +254,8 @@ class ModifyTestJobGetParametersQuery(MefModel):
     state: State | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
-    offset: int | None = None
-    limit: int | None = None
+    offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class TestProfileGetParametersQuery(MefModel):
@@ -267,7 +267,7 @@ class TestProfileGetParametersQuery(MefModel):
         str | None, Field(alias="relatedServiceSpecificationId")
     ] = None
     offset: int | None = None
-    limit: int | None = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class TestResultGetParametersQuery(MefModel):
@@ -293,7 +293,7 @@ class TestResultGetParametersQuery(MefModel):
         DateTime | None, Field(alias="requestedEndDateTime.lt")
     ] = None
     offset: int | None = None
-    limit: int | None = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class TestResultGetResponse(RootModel[list[TestResultCommon]]):

@@ -187,8 +187,8 @@ class ServiceGetParametersQuery(MefModel):
     service_type: Annotated[str | None, Field(alias="serviceType")] = None
     field_type: Annotated[str | None, Field(alias="@type")] = None
     start_mode: Annotated[StartMode | None, Field(alias="startMode")] = None
-    offset: int | None = None
-    limit: int | None = None
+    offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class Error400(Error):

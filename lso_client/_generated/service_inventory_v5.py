@@ -157,8 +157,8 @@ class ServiceGetParametersQuery(MefModel):
     geographic_address_id: Annotated[str | None, Field(alias="geographicAddress.id")] = None
     service_type: Annotated[str | None, Field(alias="serviceType")] = None
     start_mode: Annotated[StartMode | None, Field(alias="startMode")] = None
-    offset: int | None = None
-    limit: int | None = None
+    offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class Error400(Error):

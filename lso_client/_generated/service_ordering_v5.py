@@ -204,8 +204,8 @@ class ServiceOrderGetParametersQuery(MefModel):
     ] = None
     start_date_gt: Annotated[DateTime | None, Field(alias="startDate.gt")] = None
     start_date_lt: Annotated[DateTime | None, Field(alias="startDate.lt")] = None
-    offset: int | None = None
-    limit: int | None = None
+    offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class Duration(MefModel):

@@ -97,15 +97,15 @@ class ChannelDescription(MefModel):
 class TopicGetParametersQuery(MefModel):
     category: str | None = None
     protocol: str | None = None
-    limit: int | None = None
-    offset: int | None = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
+    offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class SubscriptionGetParametersQuery(MefModel):
     topic_id: Annotated[str | None, Field(alias="topicId")] = None
     protocol: str | None = None
-    limit: int | None = None
-    offset: int | None = None
+    limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
+    offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
 class Error400(Error):

@@ -275,3 +275,13 @@ def test_mock_server_documents_spell_out_discriminator_mappings() -> None:
     for use in (schemas["Holder"]["properties"]["thing"], doc["paths"]["/x"]["get"]["schema"]):
         assert use["oneOf"] == [{"$ref": ref + "SubA"}, {"$ref": ref + "SubB"}]
         assert use["discriminator"]["mapping"] == {"A": ref + "SubA", "B": ref + "SubB"}
+
+
+def test_int32_is_a_range_in_the_models() -> None:
+    from pydantic import ValidationError
+
+    from lso_client._generated import service_catalog_v4 as catalog
+
+    assert catalog.Error.model_validate({"code": 2**31 - 1, "reason": "x"}).code == 2**31 - 1
+    with pytest.raises(ValidationError, match="less than or equal to 2147483647"):
+        catalog.Error.model_validate({"code": 2**31, "reason": "x"})
