@@ -6,7 +6,9 @@ exact bytes of each request body."""
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -80,6 +82,9 @@ def test_datetimes_come_back_as_the_text_received(
     with AllegroClient(seller.url, max_retries=0) as client:
         order = client.service_orders.retrieve("so-1001")
         _check_texts(order, sent)
+        # Copies keep the texts too.
+        assert copy.deepcopy(order).to_dict() == order.to_dict()
+        assert pickle.loads(pickle.dumps(order)).to_dict() == order.to_dict()
         # Sent back unchanged in a request, they keep their text too.
         body = m1.ServiceOrderCreate.model_validate(
             {**so_allegro_order_create_from(sent), "requestedStartDate": order.requested_start_date}
