@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import os
 import socket
 import threading
 import time
@@ -264,6 +265,11 @@ class _Watchdog:
     """One daemon thread firing the watches of every slow body, earliest first."""
 
     def __init__(self) -> None:
+        self._start()
+
+    def _start(self) -> None:
+        """A fresh state: at start-up, and in a forked child, which has none of the
+        parent's threads (and whose copy of the lock may be held)."""
         self._heap: list[tuple[float, int, _Watch]] = []
         self._counter = itertools.count()
         self._wake = threading.Condition(threading.Lock())
@@ -306,6 +312,8 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_WATCHDOG._start)
 
 
 def _arm_watchdog(response: httpx.Response, seconds: float) -> _Watch | None:

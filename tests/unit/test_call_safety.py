@@ -4,6 +4,7 @@ HTTP against the faulty seller."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 import tracemalloc
@@ -136,6 +137,44 @@ def test_a_watch_is_cancelled_before_its_connection_returns_to_the_pool(
     http_client.close()
     assert len(armed) == 3
     assert notes == [True, True, True]
+
+
+def _drip_in_child(url: str, results: Any) -> None:
+    with AllegroClient(url, max_retries=0, timeout=2) as client:
+        started = time.monotonic()
+        try:
+            client.service_orders.retrieve("so-1")
+            outcome = "answered"
+        except APITimeoutError:
+            outcome = "timeout"
+        results.put((outcome, time.monotonic() - started))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_the_watchdog_works_in_a_forked_child(faulty_seller: Start) -> None:
+    # The watchdog thread of a process that read a watched body is not in its forked
+    # children (multiprocessing's default on Linux): a child starts its own.
+    import multiprocessing
+
+    # A chunk at 1.8 s, then nothing until 3.6 s: only the watchdog ends the body at the
+    # read timeout (2 s, no deadline) rather than at 3.6 s.
+    seller = faulty_seller(lambda request: Drip(order_reply(), interval=1.8, chunk=10))
+    with (
+        AllegroClient(seller.url, max_retries=0, timeout=2) as client,
+        pytest.raises(APITimeoutError),
+    ):
+        client.service_orders.retrieve("so-1")
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_drip_in_child, args=(seller.url, results))
+    child.start()
+    try:
+        outcome, seconds = results.get(timeout=30)
+    finally:
+        child.join(timeout=10)
+        if child.is_alive():
+            child.kill()
+    assert outcome == "timeout" and seconds < 2 + 0.8
 
 
 def test_async_dripping_body_ends_at_the_deadline(faulty_seller: Start) -> None:
