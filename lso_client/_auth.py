@@ -316,6 +316,9 @@ class OAuth2ClientCredentials(httpx.Auth):
         response = yield request
         if response.status_code != 401:
             return
+        stream = _unread(response)
+        if isinstance(stream, httpx.SyncByteStream):
+            stream.close()
         self._invalidate_if_current(token)
         request.headers["Authorization"] = f"Bearer {self.token()}"
         yield request
@@ -329,6 +332,9 @@ class OAuth2ClientCredentials(httpx.Auth):
         response = yield request
         if response.status_code != 401:
             return
+        stream = _unread(response)
+        if isinstance(stream, httpx.AsyncByteStream):
+            await stream.aclose()
         self._invalidate_if_current(token)
         request.headers["Authorization"] = f"Bearer {await self.atoken()}"
         yield request
@@ -488,6 +494,15 @@ class OAuth2ClientCredentials(httpx.Auth):
             expires_in,
         )
         return _Token(access_token=access_token, refresh_at=refresh_at)
+
+
+def _unread(response: httpx.Response) -> httpx.SyncByteStream | httpx.AsyncByteStream:
+    """Give a 401 an empty body and return the one it had, for the caller to close unread:
+    httpx reads the body of a response an auth flow answers whole (no size or time bound:
+    a gzip bomb inflates in memory) before sending the next request, and it is not needed."""
+    stream = response.stream
+    response.stream = httpx.ByteStream(b"")
+    return stream
 
 
 def _load_private_key(data: str | bytes, algorithm: str) -> RSAKey | ECKey | OKPKey:

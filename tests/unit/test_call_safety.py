@@ -446,3 +446,36 @@ def test_a_token_answer_nested_too_deep_is_a_token_request_error(faulty_seller: 
     ):
         client.service_orders.retrieve("so-1")
     assert seller.requests == []
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_401_gzip_bomb_is_not_inflated_by_the_token_refresh(
+    faulty_seller: Start, bomb: bytes, mode: str
+) -> None:
+    # OAuth2ClientCredentials answers a 401 with a fresh token and sends again; httpx reads
+    # the 401's body first, whole and unbounded, unless the flow lets it go.
+    token_endpoint = faulty_seller(lambda request: Reply.json(TOKEN))
+    rejected = Reply(401, {"Content-Type": "application/json", "Content-Encoding": "gzip"}, bomb)
+    answers = iter([rejected])
+    seller = faulty_seller(lambda request: next(answers, None) or order_reply())
+    auth = OAuth2ClientCredentials(
+        token_url=f"{token_endpoint.url}/token", client_id="c", client_secret="s"
+    )
+
+    async def call_async() -> str:
+        async with AsyncAllegroClient(seller.url, auth=auth, max_retries=0) as client:
+            return (await client.service_orders.retrieve("so-1")).id
+
+    tracemalloc.start()
+    try:
+        if mode == "sync":
+            with AllegroClient(seller.url, auth=auth, max_retries=0) as client:
+                found = client.service_orders.retrieve("so-1").id
+        else:
+            found = asyncio.run(call_async())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert found == "so-1"
+    assert len(seller.requests) == 2
+    assert peak < 16 * MIB, f"peak {peak / MIB:.0f} MiB"
