@@ -134,13 +134,27 @@ _fromisoformat = WireDatetime.fromisoformat
 
 
 def _keep_text(value: Any) -> Any:
-    # `2024-05-01T09:30:00Z` is written back as it is read: pydantic-core parses it
-    # (the common case, and the fast one). Other date-time text is kept with its value,
-    # parsed by `fromisoformat` where it can (Python 3.11+), else by `_from_text`.
-    if type(value) is not str or (len(value) == 20 and value[19] == "Z" and value[10] == "T"):
+    # Text that `format_datetime` writes back unchanged (`2024-05-01T09:30:00Z`,
+    # `...57.382Z`, `...00.5-05:30`: `T`, a fraction without trailing zeros, `Z` or a
+    # non-zero offset) is parsed by pydantic-core: the common case, and the fast one.
+    # Other date-time text is kept with its value, parsed by `fromisoformat` where it
+    # can (Python 3.11+), else by `_from_text`.
+    if type(value) is not str:
         return value
-    if len(value) < 20 or value[4] != "-" or value[13] != ":" or value[16] != ":":
+    size = len(value)
+    if size == 20 and value[19] == "Z" and value[10] == "T":
+        return value
+    if size < 20 or value[4] != "-" or value[13] != ":" or value[16] != ":":
         return value  # not shaped as a date-time: pydantic says why
+    if value[10] == "T":
+        if value[-1] == "Z":
+            zone = size - 1
+        elif value[-6] in "+-" and value[-3] == ":" and value[-5:] != "00:00":
+            zone = size - 6
+        else:
+            zone = 0
+        if zone == 19 or (20 < zone <= 26 and value[19] == "." and value[zone - 1] != "0"):
+            return value
     try:
         found = _fromisoformat(value)
     except ValueError:
