@@ -77,7 +77,11 @@ return out
 """
 
 _RENEW = """
-for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[i]) end
+for i = 3, #ARGV do
+  if redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[2] then
+    redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[i])
+  end
+end
 return 0
 """
 
@@ -235,7 +239,7 @@ class RedisInbox(Inbox):
 
     def renew(self, owner: str, ids: Collection[str], lease: float) -> None:
         if ids:
-            self._run("renew", self._k("leased"), [_ms(lease), *ids])
+            self._run("renew", self._k("leased", "owner"), [_ms(lease), owner, *ids])
 
     def ack(self, id: str) -> None:
         self._run("ack", self._k("ready", "leased", "meta", "body", "owner"), [id])

@@ -174,6 +174,19 @@ def test_a_listener_whose_lease_ran_out_cannot_release_or_bury_another_ones_clai
     assert inbox.release(again, 0, owner="c") is False  # a dead letter stays one
 
 
+def test_a_listener_whose_lease_ran_out_cannot_renew_another_ones_claim(
+    make_inbox: Callable[..., Inbox],
+) -> None:
+    inbox = make_inbox()
+    e = entry("1")
+    inbox.put(e, owner="slow", lease=0.2)
+    time.sleep(0.35)
+    assert [x.id for x in inbox.claim("b", 10, lease=0.3)] == [e.id]
+    inbox.renew("slow", [e.id], lease=30)  # must not keep b's claim alive
+    time.sleep(0.45)
+    assert [x.id for x in inbox.claim("c", 10, lease=30)] == [e.id]
+
+
 def test_release_delays_and_keeps_progress(make_inbox: Callable[..., Inbox]) -> None:
     inbox = make_inbox()
     e = entry("1")
