@@ -44,6 +44,7 @@ class WaitTimeoutError(LSOError, TimeoutError):
 
 
 def state_of(obj: Any) -> str | None:
+    """The `state` of a model or dict, as text (an enum's value); None without one."""
     value = getattr(obj, "state", None)
     if value is None and isinstance(obj, dict):
         value = obj.get("state")
@@ -125,6 +126,10 @@ def wait_sync(
     poll_interval: float,
     max_poll_interval: float,
 ) -> T:
+    """Call `read` until `goal` is met and return what it read; poll with backoff from
+    `poll_interval` to `max_poll_interval`, and wake at once when one of `listeners`
+    accepts an event of `event_types` about `subject` (about anything: None). Raises
+    `WaitTimeoutError` after `timeout` seconds."""
     woken = threading.Event()
     tap = _waker(event_types, subject, woken.set)
     for listener in listeners:
@@ -157,6 +162,8 @@ async def wait_async(
     poll_interval: float,
     max_poll_interval: float,
 ) -> T:
+    """`wait_sync` for async code: `read` is awaited, the listener's wake-up is handed
+    to this event loop."""
     import asyncio  # only async waits need it: kept out of the first call of a resource
 
     loop = asyncio.get_running_loop()

@@ -182,6 +182,7 @@ class Inbox(ABC):
 
 
 def check_window(dedupe_window: int) -> int:
+    """`dedupe_window`, checked (a ValueError when negative)."""
     if dedupe_window < 0:
         raise ValueError("dedupe_window must be >= 0")
     return dedupe_window

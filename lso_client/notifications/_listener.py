@@ -106,7 +106,10 @@ _SUBSCRIPTION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 class EventResolver(Protocol):
     """Maps a callback path and event type to the model of the whole notification."""
 
-    def resolve(self, path: str, event_type: str) -> type[BaseModel] | None: ...
+    def resolve(self, path: str, event_type: str) -> type[BaseModel] | None:
+        """The model of the notification POSTed to `path` for `event_type`; None when
+        unknown (the listener then delivers the JSON object, or answers 400)."""
+        ...
 
 
 Authenticator = Callable[[str | None], "bool | Awaitable[bool]"]
