@@ -170,8 +170,10 @@ async def wait_async(
     woken = asyncio.Event()
 
     def wake() -> None:
-        # Taps run on the listener's thread: hand the wake-up to this loop.
-        loop.call_soon_threadsafe(woken.set)
+        # Taps run on the listener's thread: hand the wake-up to this loop. The listener
+        # may call a tap it took just before the wait ended and its loop closed.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(woken.set)
 
     tap = _waker(event_types, subject, wake)
     for listener in listeners:

@@ -14,6 +14,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -537,3 +538,47 @@ def test_stored_events_that_no_longer_parse_are_delivered_or_dead_lettered(
         assert listener.join(timeout=5)
     assert listener.pending() == 0
     listener.close()
+
+
+def test_a_tap_called_after_its_async_wait_ended_is_harmless() -> None:
+    from lso_client._waiting import final_state, wait_async
+
+    class Listener:  # the tap registry a wait uses
+        def __init__(self) -> None:
+            self.taps: list[Callable[[Any], None]] = []
+
+        def add_tap(self, fn: Callable[[Any], None]) -> None:
+            self.taps.append(fn)
+
+        def remove_tap(self, fn: Callable[[Any], None]) -> None:
+            pass  # the listener had taken it already: it calls it once more
+
+    async def read() -> dict[str, str]:
+        return {"state": "completed"}
+
+    listener = Listener()
+    done = asyncio.run(
+        wait_async(
+            read,
+            final_state("order", "so-1", {"completed"}),
+            subject="so-1",
+            event_types={STATE_CHANGE},
+            listeners=[listener],
+            timeout=5,
+            poll_interval=0.01,
+            max_poll_interval=0.01,
+        )
+    )
+    assert done == {"state": "completed"}
+    (tap,) = listener.taps
+    notification = Notification(
+        event_type=STATE_CHANGE,
+        event_id="1",
+        event_time=None,
+        payload=envelope("1"),
+        path=f"{BASE}/{STATE_CHANGE}",
+        headers={},
+        received_at=datetime.now(timezone.utc),
+        deviations=[],
+    )
+    tap(notification)  # its loop is closed: no error for the listener to log
