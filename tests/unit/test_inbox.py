@@ -144,9 +144,9 @@ def test_claim_leases_ready_entries_once_and_in_order(make_inbox: Callable[..., 
 def test_an_expired_lease_makes_the_entry_claimable(make_inbox: Callable[..., Inbox]) -> None:
     inbox = make_inbox()
     e = entry("1")
-    inbox.put(e, owner="dead replica", lease=0.3)
+    inbox.put(e, owner="dead replica", lease=30)
     assert inbox.claim("b", 10, lease=30) == []
-    inbox.renew("dead replica", [e.id], lease=0.3)
+    inbox.renew("dead replica", [e.id], lease=0.3)  # its last renewal
     time.sleep(0.5)
     assert [x.id for x in inbox.claim("b", 10, lease=30)] == [e.id]
 
@@ -192,9 +192,9 @@ def test_release_delays_and_keeps_progress(make_inbox: Callable[..., Inbox]) -> 
     e = entry("1")
     inbox.put(e, owner="me", lease=30)
     e.attempts, e.done, e.error = 1, ("mod:h#1",), "RuntimeError: x"
-    inbox.release(e, delay=0.3)
+    inbox.release(e, delay=1.0)
     assert inbox.claim("me", 10, lease=30) == []
-    time.sleep(0.45)
+    time.sleep(1.15)
     (again,) = inbox.claim("me", 10, lease=30)
     assert (again.attempts, again.done, again.error) == (1, ("mod:h#1",), "RuntimeError: x")
 

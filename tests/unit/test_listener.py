@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -643,12 +644,18 @@ def test_same_resource_delivered_in_order_other_resources_concurrently(
 ) -> None:
     listener = serve()
     order: list[str] = []
+    other_done = asyncio.Event()
 
     @listener.on()
     async def handler(n: Notification) -> None:
         if n.event.state == "acknowledged":
-            await asyncio.sleep(0.4)
+            # Held until B is handled (which needs B to run concurrently), not for a
+            # time a loaded machine might need just to send the next two events.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(other_done.wait(), 5)
         order.append(f"{n.event.id}:{n.event.state}")
+        if n.event.id == "B":
+            other_done.set()
 
     assert post(client, listener, envelope(resource="A", state="acknowledged")).status_code == 204
     assert post(client, listener, envelope(resource="A", state="completed")).status_code == 204
