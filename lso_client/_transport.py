@@ -339,6 +339,19 @@ class _TransportBase(Generic[_C]):
         return self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT
 
 
+class _Writing:
+    """An httpcore trace callback noting when the request began to be written."""
+
+    __slots__ = ("started",)
+
+    def __init__(self) -> None:
+        self.started = False
+
+    async def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        if event.endswith("send_request_headers.started"):
+            self.started = True
+
+
 class SyncTransport(_TransportBase[httpx.Client]):
     """Blocking transport over `httpx.Client`."""
 
@@ -490,8 +503,17 @@ class AsyncTransport(_TransportBase[httpx.AsyncClient]):
         seller dripping its status line and headers cannot hold the call either."""
         import anyio
 
+        # Whether the cut came before the request was written matters for a POST or PATCH
+        # (never sent, or an unknown outcome), as the sync transport's ConnectTimeout tells.
+        writing = _Writing() if not plan.idempotent and "trace" not in request.extensions else None
+        if writing is not None:
+            request.extensions = {**request.extensions, "trace": writing.trace}
         with anyio.move_on_after(seconds):
             return await self._send(plan, request, options)
+        if writing is not None and not writing.started:
+            raise httpx.ConnectTimeout(
+                "the deadline passed before the request was sent", request=request
+            )
         raise httpx.ReadTimeout("the deadline passed before the answer was read", request=request)
 
     async def aclose(self) -> None:

@@ -134,6 +134,22 @@ def test_a_post_cut_by_the_deadline_is_outcome_unknown(faulty_seller: Start) -> 
     assert isinstance(caught.value, APITimeoutError)
 
 
+def test_an_async_post_cut_by_the_deadline_after_it_was_sent_is_outcome_unknown(
+    faulty_seller: Start,
+) -> None:
+    store = OrderStore([(Stall(5), True)])
+    seller = faulty_seller(store)
+
+    async def main() -> None:
+        async with AsyncAllegroClient(seller.url) as client:
+            with pytest.raises(OutcomeUnknownError, match=r"Deadline of 0\.5s") as caught:
+                await client.service_orders.create(order_body(), deadline=0.5)
+            assert isinstance(caught.value, APITimeoutError)
+
+    asyncio.run(main())
+    assert store.posts == 1
+
+
 def test_a_post_never_sent_is_a_plain_connection_error() -> None:
     with (
         AllegroClient(f"http://127.0.0.1:{free_port()}", max_retries=0) as client,
@@ -374,3 +390,28 @@ def test_an_async_lookup_that_reads_its_whole_budget_does_not_conclude(
 
     asyncio.run(main())
     assert store.posts == 1
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_post_whose_connection_never_opened_by_the_deadline_was_not_sent(
+    faulty_seller: Start, mode: str
+) -> None:
+    # https:// to a plain HTTP seller: the TLS handshake hangs (part of connecting), so the
+    # POST never left. Cut by the deadline, it is a deadline error, not an unknown outcome.
+    seller = faulty_seller(lambda request: Reply.json({"id": "so-1"}))
+    url = seller.url.replace("http://", "https://")
+
+    async def create_async() -> None:
+        async with AsyncAllegroClient(url, max_retries=0) as client:
+            await client.service_orders.create(order_body(), deadline=1)
+
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError, match=r"Deadline of 1s") as caught:
+        if mode == "sync":
+            with AllegroClient(url, max_retries=0) as client:
+                client.service_orders.create(order_body(), deadline=1)
+        else:
+            asyncio.run(create_async())
+    assert time.monotonic() - started < 1 + 1.0
+    assert not isinstance(caught.value, OutcomeUnknownError)
+    assert seller.requests == []
