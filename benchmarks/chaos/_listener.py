@@ -124,6 +124,7 @@ def _load(kind: str, inbox: Any, count: int) -> list[Figure]:
     work = [(s, i) for i in range(per_seller) for s in range(SELLERS)]
     resend = {w for w in work if _crc("resend", *w) % 10 == 0}
     errors: list[str] = []
+    refused: list[int] = []
     listener.start()
     # Silence the handler's expected failures; the figures count them.
     quiet = logging.getLogger("lso_client.listener")
@@ -144,7 +145,14 @@ def _load(kind: str, inbox: Any, count: int) -> list[Figure]:
                     for _ in range(2 if (seller, index) in resend else 1):
                         headers = {"x-seller": str(seller), "x-sent-ns": str(time.monotonic_ns())}
                         url = f"{callbacks[seller]}{BASE}/{EVENT_TYPE}"
-                        resp = client.post(url, json=body, headers=headers)
+                        for _attempt in range(100):
+                            resp = client.post(url, json=body, headers=headers)
+                            if resp.status_code != 503:
+                                break
+                            # The listener's max_pending: send again later, as a seller.
+                            with lock:
+                                refused.append(1)
+                            time.sleep(0.1)
                         if resp.status_code != 204:
                             errors.append(str(resp.status_code))
 
@@ -181,6 +189,7 @@ def _load(kind: str, inbox: Any, count: int) -> list[Figure]:
     note = (
         f"{sent:,} requests from {SELLERS} sellers sharing eventIds, {stats.duplicates:,} "
         f"re-sends answered as duplicates, {stats.retries:,} retries"
+        + (f", {len(refused):,} answered 503 and sent again" if refused else "")
         + (f", {len(errors)} non-204 answers" if errors else "")
     )
     return [
