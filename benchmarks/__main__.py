@@ -297,7 +297,7 @@ def run_rss(settings: dict[str, Any]) -> tuple[list[Row], dict[str, Any]]:
 
 def run_listener(settings: dict[str, Any], profile: bool) -> tuple[list[Row], dict[str, Any]]:
     count = settings["events"]
-    samples: dict[str, list[dict[str, Any]]] = {"starlette": [], "sdk": []}
+    samples: dict[str, list[dict[str, Any]]] = {"starlette": [], "sdk": [], "sdk-sqlite": []}
     kinds = list(samples)
     for run in range(settings["runs"]):
         shift = run % 2
@@ -326,6 +326,7 @@ def run_listener(settings: dict[str, Any], profile: bool) -> tuple[list[Row], di
     for kind, name in (
         ("starlette", "bare Starlette endpoint (floor)"),
         ("sdk", "NotificationListener"),
+        ("sdk-sqlite", "NotificationListener, SQLite inbox"),
     ):
         s = summary[kind]
         check = "ok" if s["intact"] else f"FAIL: {s['lost']} lost, {s['doubled']} doubled"
