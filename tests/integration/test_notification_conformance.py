@@ -78,7 +78,7 @@ class _Inbox:
 
 @pytest.fixture(scope="module")
 def running() -> Iterator[tuple[NotificationListener, _Inbox]]:
-    listener = NotificationListener()
+    listener = NotificationListener(inbox="memory")
     inbox = _Inbox()
     listener.add_handler(inbox.handler)
     with listener:

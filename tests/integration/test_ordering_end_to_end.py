@@ -40,7 +40,7 @@ def seller() -> Any:
 
 @pytest.fixture
 def listener() -> Any:
-    with NotificationListener() as running:
+    with NotificationListener(inbox="memory") as running:
         yield running
 
 
