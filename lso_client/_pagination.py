@@ -328,13 +328,14 @@ class _Guard:
         self._old: set[object] = set()
         self._last: set[object] = set()
         self._low_total_noted = False
-        # A probe past X-Total-Count brought nothing new: the total was right.
-        self._complete = False
+        # A probe past X-Total-Count repeated what came: the total was right (that page is
+        # not one of the listing's).
+        self.complete = False
 
     @property
     def done(self) -> bool:
         """Whether iteration is over: the listing is complete, or `max_pages` were yielded."""
-        return self._complete or (self._max_pages is not None and self.pages >= self._max_pages)
+        return self.complete or (self._max_pages is not None and self.pages >= self._max_pages)
 
     def admit(self, page: _PageBase[T]) -> list[T]:
         """Check the next page; return its items to yield (repeats left out)."""
@@ -403,7 +404,7 @@ class _Guard:
             if past_total:
                 # The probe that follows a full last page repeats what came (a seller that
                 # ignores offset or limit): the total was right, and the listing complete.
-                self._complete = True
+                self.complete = True
                 return []
             raise self._stuck(page, set(repeated))
         if repeated:
@@ -574,6 +575,8 @@ def _iter_pages(page: SyncPage[T]) -> Generator[SyncPage[T], None, None]:
     try:
         while (each := next(pages, None)) is not None:
             guard.admit(each)
+            if guard.complete:
+                return
             yield each
             del each
             if guard.done:
@@ -768,6 +771,8 @@ async def _aiter_pages(page: AsyncPage[T]) -> AsyncGenerator[AsyncPage[T], None]
     try:
         while (each := await anext(pages, None)) is not None:
             guard.admit(each)
+            if guard.complete:
+                return
             yield each
             del each
             if guard.done:

@@ -309,3 +309,23 @@ def test_a_full_page_that_is_all_there_is_ends_cleanly(faulty_seller: Start, mod
     assert listing.error is None
     assert listing.ids == [f"so-{n}" for n in range(50)]
     assert list_requests(seller) == [(0, 50), (50, 50)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_probe_that_repeats_the_last_page_is_not_yielded_as_a_page(
+    faulty_seller: Start, mode: str
+) -> None:
+    seller = faulty_seller(lambda request: answer(range(37), X_Total_Count="37"))
+    if mode == "sync":
+        with AllegroClient(seller.url, max_retries=0) as client:
+            sizes = [len(page) for page in client.service_orders.list(limit=10).iter_pages()]
+    else:
+
+        async def run() -> list[int]:
+            async with AsyncAllegroClient(seller.url, max_retries=0) as client:
+                first = await client.service_orders.list(limit=10)
+                return [len(page) async for page in first.iter_pages()]
+
+        sizes = asyncio.run(run())
+    assert sizes == [37]
+    assert len(seller.requests) == 2
