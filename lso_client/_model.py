@@ -113,17 +113,24 @@ def _from_text(text: str) -> Any:
             if zone is None:
                 delta = timedelta(hours=int(hours), minutes=int(minutes))
                 zone = _OFFSETS[key] = timezone(-delta if sign == "-" else delta)
-        found = WireDatetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour),
-            int(minute),
-            int(second),
-            # Python holds microseconds: further digits are kept in the text only.
-            int(fraction[:6].ljust(6, "0")) if fraction else 0,
-            zone,
-        )
+        if second == "60":
+            # A leap second (RFC 3339 allows `:60`), which `datetime` cannot hold: the
+            # last instant of the second before, with the text kept.
+            found = WireDatetime(
+                int(year), int(month), int(day), int(hour), int(minute), 59, 999999, zone
+            )
+        else:
+            found = WireDatetime(
+                int(year),
+                int(month),
+                int(day),
+                int(hour),
+                int(minute),
+                int(second),
+                # Python holds microseconds: further digits are kept in the text only.
+                int(fraction[:6].ljust(6, "0")) if fraction else 0,
+                zone,
+            )
     except ValueError:
         return text
     found._wire = text
@@ -133,28 +140,41 @@ def _from_text(text: str) -> Any:
 _fromisoformat = WireDatetime.fromisoformat
 
 
+def _not_rfc3339(value: Any) -> PydanticCustomError:
+    return PydanticCustomError(
+        "datetime_format", "not an RFC 3339 date-time (the spec's format: date-time)"
+    )
+
+
 def _keep_text(value: Any) -> Any:
     # Text that `format_datetime` writes back unchanged (`2024-05-01T09:30:00Z`,
     # `...57.382Z`, `...00.5-05:30`: `T`, a fraction without trailing zeros, `Z` or a
     # non-zero offset) is parsed by pydantic-core: the common case, and the fast one.
-    # Other date-time text is kept with its value, parsed by `fromisoformat` where it
-    # can (Python 3.11+), else by `_from_text`.
+    # Other RFC 3339 text is kept with its value, parsed by `fromisoformat` where it
+    # can (Python 3.11+), else by `_from_text`. Anything else pydantic would accept and
+    # rewrite (no seconds, `_` or `+0530`, a number of seconds) is refused, so a lenient
+    # parse keeps it exactly as received, as a deviation.
     if type(value) is not str:
+        if isinstance(value, (int, float)):
+            raise _not_rfc3339(value)
         return value
     size = len(value)
-    if size == 20 and value[19] == "Z" and value[10] == "T":
+    # (`:60`, a leap second, which pydantic refuses, is for `_from_text`.)
+    if size == 20 and value[19] == "Z" and value[10] == "T" and value[17] != "6":
         return value
-    if size < 20 or value[4] != "-" or value[13] != ":" or value[16] != ":":
-        return value  # not shaped as a date-time: pydantic says why
-    if value[10] == "T":
+    if value[10:11] == "T" and value[4:5] == "-" and value[13:14] == ":" and value[17:18] != "6":
         if value[-1] == "Z":
             zone = size - 1
-        elif value[-6] in "+-" and value[-3] == ":" and value[-5:] != "00:00":
+        elif value[-6:-5] in ("+", "-") and value[-3] == ":" and value[-5:] != "00:00":
             zone = size - 6
         else:
             zone = 0
-        if zone == 19 or (20 < zone <= 26 and value[19] == "." and value[zone - 1] != "0"):
+        if (zone == 19 or (20 < zone <= 26 and value[19] == "." and value[zone - 1] != "0")) and (
+            value[16] == ":" and value[7] == "-"
+        ):
             return value
+    if _RFC3339.fullmatch(value) is None:
+        raise _not_rfc3339(value)
     try:
         found = _fromisoformat(value)
     except ValueError:
@@ -170,6 +190,9 @@ def format_datetime(value: datetime) -> str:
     text: str | None = getattr(value, "_wire", None)
     if text is not None:
         return text
+    if not isinstance(value, datetime):
+        # What a lenient parse kept as received because it is not a date-time.
+        return value
     full = value.isoformat()
     if value.microsecond:
         head, zone = full[:26].rstrip("0"), full[26:]
@@ -183,7 +206,7 @@ def format_datetime(value: datetime) -> str:
 DateTime = Annotated[
     AwareDatetime,
     BeforeValidator(_keep_text),
-    PlainSerializer(format_datetime, return_type=str, when_used="json"),
+    PlainSerializer(format_datetime, return_type=Any, when_used="json"),
 ]
 
 

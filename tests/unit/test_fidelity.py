@@ -152,6 +152,51 @@ def test_a_changed_datetime_is_written_afresh(
     assert order.to_dict()["requestedStartDate"] == RECEIVED["requestedStartDate"]
 
 
+# Texts pydantic accepts but would rewrite, none of them RFC 3339: no seconds, `_` for
+# `T`, an offset without its colon, a number of seconds since the epoch.
+NOT_RFC3339 = {
+    "orderDate": "2023-06-01T10:00Z",
+    "requestedStartDate": "2024-05-10_00:00:00z",
+    "requestedCompletionDate": "2024-06-01T00:00:00+0530",
+    "expectedCompletionDate": 1685613657,
+}
+LEAP_SECOND = "2016-12-31T23:59:60Z"
+
+
+def _order_with(so_allegro_order: OrderBuilder, **texts: Any) -> dict[str, Any]:
+    order = so_allegro_order()
+    order.update(texts)
+    return order
+
+
+def test_a_date_time_that_is_not_rfc3339_stays_as_received_and_is_a_deviation(
+    faulty_seller: Start, so_allegro_order: OrderBuilder
+) -> None:
+    sent = _order_with(so_allegro_order, **NOT_RFC3339)
+    seller = faulty_seller(lambda request: Reply.json(sent))
+    with AllegroClient(seller.url, max_retries=0) as client:
+        order = client.service_orders.retrieve("so-1001")
+        with pytest.raises(ResponseValidationError):
+            client.service_orders.retrieve("so-1001", strict=True)
+    out = order.to_dict()
+    for key, text in NOT_RFC3339.items():
+        assert out[key] == text
+    assert sorted(d["loc"][0] for d in order.spec_deviations) == sorted(NOT_RFC3339)
+    assert json.loads(order.to_json()) == sent
+
+
+async def test_a_leap_second_is_a_date_time_that_comes_back_as_received_async(
+    faulty_seller: Start, so_allegro_order: OrderBuilder
+) -> None:
+    sent = _order_with(so_allegro_order, orderDate=LEAP_SECOND)
+    seller = faulty_seller(lambda request: Reply.json(sent))
+    async with AsyncAllegroClient(seller.url, max_retries=0, strict=True) as client:
+        order = await client.service_orders.retrieve("so-1001")
+    assert order.order_date == datetime(2016, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)
+    assert order.to_dict()["orderDate"] == LEAP_SECOND
+    assert pickle.loads(pickle.dumps(order)).to_dict()["orderDate"] == LEAP_SECOND
+
+
 # ----------------------------------------------------------------------------- @type mapping
 
 
