@@ -401,6 +401,35 @@ async def test_no_spec_default_is_added_to_a_request_async(faulty_seller: Start)
     assert seller.requests[0].body == b'{"jobType":"proactive"}'
 
 
+class _TaggedNote(m1.NoteBusSof):
+    """A caller's own subclass of a generated model, with a field of its own."""
+
+    ticket: str | None = None
+
+
+def test_a_subclass_the_caller_sets_goes_out_with_its_own_fields(
+    faulty_seller: Start, so_allegro_order: OrderBuilder
+) -> None:
+    seller = faulty_seller(lambda request: Reply.json(so_allegro_order(), status=201))
+    model = m1.ServiceOrderCreate.model_validate(so_allegro_order_create_from(so_allegro_order()))
+    note = _TaggedNote(
+        author="Buyer", date="2024-05-01T09:30:00Z", id="n-1", source="bus", text="t"
+    )
+    note.ticket = "T-7"
+    model.service_order_item[0].note = [note]
+    with AllegroClient(seller.url, max_retries=0) as client:
+        client.service_orders.create(model)
+    (sent,) = json.loads(seller.requests[0].body)["serviceOrderItem"][0]["note"]
+    assert sent == {
+        "author": "Buyer",
+        "date": "2024-05-01T09:30:00Z",
+        "id": "n-1",
+        "source": "bus",
+        "text": "t",
+        "ticket": "T-7",
+    }
+
+
 def test_a_null_the_caller_set_on_a_declared_field_is_refused(
     faulty_seller: Start, so_allegro_order: OrderBuilder
 ) -> None:
