@@ -37,6 +37,8 @@ at most twice that and a page; bounded memory, however long the listing):
 
 Not detected: repeats of items older than the remembered window, and repeats of items with
 no `id`; a seller with endless distinct items is bounded only by `max_pages`/`max_items`.
+`max_items` counts items as the seller sent them, repeats included (pages are planned from
+those counts), so a seller that repeats items yields fewer than `max_items`.
 Deviations are recorded on the page where they were seen and on the page iteration began with
 (at most `_MAX_DEVIATIONS` there).
 """
