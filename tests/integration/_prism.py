@@ -51,6 +51,7 @@ __all__ = [
     "PrismError",
     "PrismFactory",
     "PrismServer",
+    "emitted_specs",
     "prism_executable",
     "spec_server_path",
     "start_prism",
@@ -389,3 +390,22 @@ def start_prism(
         return server
     assert last is not None
     raise last
+
+
+def emitted_specs(specs_dir: Path, temp_root: Path) -> Path:
+    """Every patched, bundled API definition as `<dir>/<module>.yaml`, as Prism serves them.
+
+    These are the documents `python -m codegen --emit-specs` writes: the upstream specs with
+    the project's patches and spelt-out discriminator mappings, so Prism only invents `@type`
+    values the models accept. They are written once under `temp_root` (the session's base
+    temporary directory), whichever test module asks first.
+    """
+    from codegen.__main__ import emit_specs  # type: ignore[import-untyped]
+    from codegen._spec import SpecSource  # type: ignore[import-untyped]
+
+    target = temp_root / "patched-specs"
+    done = target / ".complete"
+    if not done.exists():
+        emit_specs(SpecSource(str(specs_dir)), target)
+        done.touch()
+    return target

@@ -35,12 +35,10 @@ from _instances import (
     operation_schemas,
     query_value,
 )
-from _prism import PrismServer
+from _prism import PrismServer, emitted_specs
 from pydantic import TypeAdapter, ValidationError
 
 import lso_client
-from codegen.__main__ import emit_specs  # type: ignore[import-untyped]
-from codegen._spec import SpecSource  # type: ignore[import-untyped]
 from lso_client import (
     AsyncPage,
     InternalServerError,
@@ -49,6 +47,7 @@ from lso_client import (
 )
 from lso_client._generated import _catalog
 from lso_client._operations import Operation, api_definition, operations_of
+from lso_client._parsing import parse_python
 
 # Static mode (Prism's schema-built sample) and three dynamic seeds.
 SEEDS: tuple[int | None, ...] = (None, 1, 2, 3)
@@ -276,9 +275,7 @@ def test_instances_are_deterministic() -> None:
 @pytest.fixture(scope="session")
 def patched_specs(tmp_path_factory: pytest.TempPathFactory, specs_dir: Path) -> Path:
     """Every patched, bundled API definition as `<dir>/<module>.yaml` (written once)."""
-    target = tmp_path_factory.mktemp("patched-specs")
-    emit_specs(SpecSource(str(specs_dir)), target)
-    return target
+    return emitted_specs(specs_dir, tmp_path_factory.getbasetemp())
 
 
 # The C loader when PyYAML has it: the PM documents are large.
@@ -548,15 +545,24 @@ async def test_async_client_conforms(
         _check_prism(prism)
 
 
-def test_a_tagged_union_accepts_a_spec_valid_type_outside_its_mapping() -> None:
-    # TestProfileRefOrValue: `@type` is a plain string; the mapping only names subclasses.
+def test_a_tagged_union_records_a_type_outside_its_mapping() -> None:
+    # TestProfileRefOrValue: `@type` is a plain string, but the mapping is explicit: a value
+    # outside it is a spec deviation, refused in strict mode and recorded in lenient mode
+    # (the object kept as the base, exactly as received).
     models = importlib.import_module("lso_client._generated.service_function_testing_v3")
     field = models.TestJob.model_fields["test_profile"]
     annotated: Any = Annotated[(field.annotation, *field.metadata)]
     adapter: TypeAdapter[Any] = TypeAdapter(annotated)
-    other = adapter.validate_python({"@type": "urn:seller:profile", "id": "x"})
-    assert type(other) is models.TestProfileRefOrValue
-    assert other.to_dict() == {"@type": "urn:seller:profile", "id": "x"}
+    outside = {"@type": "urn:seller:profile", "id": "x"}
+    with pytest.raises(ValidationError) as refused:
+        adapter.validate_python(outside)
+    assert [e["type"] for e in refused.value.errors()] == ["discriminator"]
+    with pytest.raises(ValidationError):
+        parse_python(annotated, outside, strict=True)
+    lenient = parse_python(annotated, outside)
+    assert type(lenient.value) is models.TestProfileRefOrValue
+    assert lenient.value.to_dict() == outside
+    assert [d["type"] for d in lenient.deviations] == ["discriminator"]
     known = adapter.validate_python({"@type": "TestProfileRef", "id": "x"})
     assert type(known) is models.TestProfileRef
     with pytest.raises(ValidationError):  # a known `@type` must match its schema
