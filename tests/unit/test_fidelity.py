@@ -24,6 +24,7 @@ from lso_client import (
     LegatoClient,
     RequestValidationError,
     ResponseValidationError,
+    _model,
 )
 from lso_client._generated import fault_management_v3 as fm
 from lso_client._generated import service_ordering_v1 as m1
@@ -150,6 +151,28 @@ def test_a_changed_datetime_is_written_afresh(
     order.order_date = order.order_date + timedelta(hours=1)
     assert order.to_dict()["orderDate"] == "2023-06-01T11:00:57.382Z"
     assert order.to_dict()["requestedStartDate"] == RECEIVED["requestedStartDate"]
+
+
+def test_the_rfc3339_parser_python_310_relies_on_gives_the_same_values(
+    faulty_seller: Start, so_allegro_order: OrderBuilder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python 3.10's `fromisoformat` takes neither `Z` nor 1, 2, 4, 5 or 7+ fraction
+    digits, so there `_from_text` parses most kept texts: with `fromisoformat` out of the
+    way it must give the values 3.11+ gives, and keep the same texts."""
+    sent = _order_with_texts(so_allegro_order)
+    seller = faulty_seller(lambda request: Reply.json(sent))
+    with AllegroClient(seller.url, max_retries=0) as client:
+        expected = client.service_orders.retrieve("so-1001")
+
+        def refuse(text: str) -> datetime:
+            raise ValueError(text)
+
+        monkeypatch.setattr(_model, "_fromisoformat", refuse)
+        order = client.service_orders.retrieve("so-1001")
+    _check_texts(order, sent)
+    for key in RECEIVED:
+        assert getattr(order, _snake(key)) == getattr(expected, _snake(key))
+        assert getattr(order, _snake(key)).utcoffset() == getattr(expected, _snake(key)).utcoffset()
 
 
 # Texts pydantic accepts but would rewrite, none of them RFC 3339: no seconds, `_` for
