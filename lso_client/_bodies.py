@@ -67,9 +67,7 @@ def to_wire(instance: BaseModel, *, operation_id: str = "request", owned: bool =
             missing = _unset_fixed(instance, thorough=True)
         for model, names in missing:
             model.__pydantic_fields_set__.update(names)
-    data = instance.__pydantic_serializer__.to_json(
-        instance, by_alias=True, exclude_unset=True, serialize_as_any=True
-    )
+    data = instance.__pydantic_serializer__.to_json(instance, by_alias=True, exclude_unset=True)
     if b"null" in data:  # something set is null (or a string holds "null")
         nulls = list(_set_nulls(instance))
         if nulls:
