@@ -15,7 +15,8 @@ from lso_client import AllegroClient, LegatoClient, Notification, NotificationLi
 from lso_client.testing import MockSeller, example_service_order
 
 CLIENTS = {"allegro": AllegroClient, "legato": LegatoClient}
-_PRINT = threading.Lock()  # handlers print from the listener's worker threads
+# Handlers print from the listener's worker threads: every line goes through say().
+_PRINT = threading.Lock()
 
 
 def say(text: str) -> None:
@@ -29,7 +30,7 @@ def main(reference_point: str = "allegro") -> None:
         NotificationListener(reference_point=reference_point) as listener,
         CLIENTS[reference_point](seller.url, token="demo-token") as client,
     ):
-        print(f"mock seller at {seller.url}, listener at {listener.url}")
+        say(f"mock seller at {seller.url}, listener at {listener.url}")
 
         @listener.on()
         def show(notification: Notification) -> None:
@@ -48,22 +49,22 @@ def main(reference_point: str = "allegro") -> None:
             "serviceOrderItemStateChangeEvent",
         ]
         with client.hubs.service_ordering.subscribe(listener, event_types=events) as sub:
-            print(f"subscribed: hub {sub.id}")
+            say(f"subscribed: hub {sub.id}")
             order = client.service_orders.create(example_service_order(reference_point, items=2))
             items = len(order.service_order_item)
-            print(f"-> created order {order.id} ({order.state}) with {items} items")
+            say(f"-> created order {order.id} ({order.state}) with {items} items")
             done = client.service_orders.wait(order.id, timeout=60)
             listener.join(timeout=5)  # let the handlers print the last events first
-            print(f"order {done.id} is {done.state}; services:")
+            say(f"order {done.id} is {done.state}; services:")
             for item in done.service_order_item:
-                print(f"  item {item.id}: {item.state}, service {item.service.id}")
+                say(f"  item {item.id}: {item.state}, service {item.service.id}")
 
         seller.seed_orders(23, reference_point=reference_point)
-        print("all orders, 10 a page:")
+        say("all orders, 10 a page:")
         first = client.service_orders.list(limit=10)
         for number, page in enumerate(first.iter_pages(), start=1):
             states = sorted({str(o.state) for o in page})
-            print(
+            say(
                 f"  page {number}: {len(page)} orders (offset {page.offset}, "
                 f"total {page.total_count}), states {states}"
             )
