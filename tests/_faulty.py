@@ -46,6 +46,7 @@ __all__ = [
     "Request",
     "Reset",
     "Script",
+    "SlowClients",
     "Stall",
     "gzip_bomb",
 ]
@@ -374,3 +375,56 @@ def _abort(conn: socket.socket) -> None:
     with contextlib.suppress(OSError):
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     conn.close()
+
+
+class SlowClients:
+    """`count` connections to `url` that send a POST to `path` and then their headers a
+    byte every `interval` seconds (slowloris); one the server closes is opened again
+    while the attack lasts. A context manager: the attack runs in a background thread
+    from entry to exit. `closed_by_server` counts the connections the server closed."""
+
+    def __init__(self, url: str, path: str, count: int, interval: float) -> None:
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        self.address = (host, int(port))
+        self.path = path
+        self.count = count
+        self.interval = interval
+        self.closed_by_server = 0
+        self.opened = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="slow-clients", daemon=True)
+
+    def _connect(self) -> socket.socket:
+        sock = socket.create_connection(self.address, timeout=5)
+        sock.sendall(f"POST {self.path} HTTP/1.1\r\nHost: x\r\n".encode())
+        sock.setblocking(False)
+        self.opened += 1
+        return sock
+
+    def _run(self) -> None:
+        socks = [self._connect() for _ in range(self.count)]
+        try:
+            while not self._stop.wait(self.interval):
+                for i, sock in enumerate(socks):
+                    try:
+                        if sock.recv(1, socket.MSG_PEEK) == b"":
+                            raise ConnectionResetError
+                    except BlockingIOError:
+                        pass  # still open, nothing sent back
+                    except OSError:
+                        self.closed_by_server += 1
+                        sock.close()
+                        socks[i] = sock = self._connect()
+                    with contextlib.suppress(OSError):
+                        sock.send(b"X")
+        finally:
+            for sock in socks:
+                sock.close()
+
+    def __enter__(self) -> SlowClients:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)

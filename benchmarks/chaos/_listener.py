@@ -29,6 +29,7 @@ import signal
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -36,9 +37,13 @@ import uuid
 import zlib
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+from _faulty import SlowClients
 
 from lso_client.notifications import Notification, NotificationListener
 
@@ -214,53 +219,6 @@ def _load(kind: str, inbox: Any, count: int) -> list[Figure]:
     ]
 
 
-class _Slow:
-    """`count` connections sending their headers a byte every `interval` seconds; one the
-    server closes is opened again."""
-
-    def __init__(self, url: str, count: int, interval: float) -> None:
-        host, port = url.removeprefix("http://").split(":")
-        self.address = (host, int(port))
-        self.count, self.interval = count, interval
-        self.closed = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _open(self) -> socket.socket:
-        sock = socket.create_connection(self.address, timeout=5)
-        sock.sendall(f"POST {BASE}/{EVENT_TYPE} HTTP/1.1\r\nHost: x\r\n".encode())
-        sock.setblocking(False)
-        return sock
-
-    def _run(self) -> None:
-        socks = [self._open() for _ in range(self.count)]
-        try:
-            while not self._stop.wait(self.interval):
-                for i, sock in enumerate(socks):
-                    try:
-                        if sock.recv(1, socket.MSG_PEEK) == b"":
-                            raise ConnectionResetError
-                    except BlockingIOError:
-                        pass
-                    except OSError:
-                        self.closed += 1
-                        sock.close()
-                        socks[i] = sock = self._open()
-                    with contextlib.suppress(OSError):
-                        sock.send(b"X")
-        finally:
-            for sock in socks:
-                sock.close()
-
-    def __enter__(self) -> _Slow:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=60)
-
-
 class _Lines(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -292,7 +250,10 @@ def _slowloris(quick: bool) -> list[Figure]:
     failures = 0
     listener.start()
     try:
-        with _Slow(listener.url, count, 2.0) as slow, httpx.Client(timeout=5) as client:
+        with (
+            SlowClients(listener.url, f"{BASE}/{EVENT_TYPE}", count, 2.0) as slow,
+            httpx.Client(timeout=5) as client,
+        ):
             time.sleep(1.0)
             end = time.monotonic() + seconds
             i = 0
@@ -338,7 +299,7 @@ def _slowloris(quick: bool) -> list[Figure]:
             f"{guard.header_timeouts} header timeouts, {guard.evicted} evicted",
             "",
             None,
-            f"{slow.closed} seen closed by the attacker",
+            f"{slow.closed_by_server} seen closed by the attacker",
         ),
         Figure(
             scenario,

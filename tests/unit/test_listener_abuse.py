@@ -7,13 +7,12 @@ import contextlib
 import logging
 import resource
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
+from _faulty import SlowClients
 
 from lso_client.notifications import Notification, NotificationListener
 from lso_client.notifications._listener import abuse_logger
@@ -42,54 +41,9 @@ def listener() -> Iterator[NotificationListener]:
     running.stop(timeout=5)
 
 
-class Slowloris:
-    """Keeps `count` connections open, each sending its headers a byte at a time; a
-    connection the server closes is replaced while the attack lasts."""
-
-    def __init__(self, url: str, count: int, interval: float) -> None:
-        host, port = url.removeprefix("http://").split(":")
-        self.address = (host, int(port))
-        self.count = count
-        self.interval = interval
-        self.closed_by_server = 0
-        self.opened = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _connect(self) -> socket.socket:
-        sock = socket.create_connection(self.address, timeout=5)
-        sock.sendall(b"POST " + EVENT_URL.encode() + b" HTTP/1.1\r\nHost: x\r\n")
-        sock.setblocking(False)
-        self.opened += 1
-        return sock
-
-    def _run(self) -> None:
-        socks = [self._connect() for _ in range(self.count)]
-        try:
-            while not self._stop.wait(self.interval):
-                for i, sock in enumerate(socks):
-                    try:
-                        if sock.recv(1, socket.MSG_PEEK) == b"":
-                            raise ConnectionResetError
-                    except BlockingIOError:
-                        pass  # still open, nothing sent back
-                    except OSError:
-                        self.closed_by_server += 1
-                        sock.close()
-                        socks[i] = sock = self._connect()
-                    with contextlib.suppress(OSError):
-                        sock.send(b"X")
-        finally:
-            for sock in socks:
-                sock.close()
-
-    def __enter__(self) -> Slowloris:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
+def slowloris(url: str, count: int, interval: float) -> SlowClients:
+    """Slow clients against the listener's event path."""
+    return SlowClients(url, EVENT_URL, count, interval)
 
 
 def test_slow_connections_do_not_delay_normal_events_nor_flood_the_log(
@@ -98,7 +52,7 @@ def test_slow_connections_do_not_delay_normal_events_nor_flood_the_log(
     got: list[Notification] = []
     listener.add_handler(got.append)
     latencies: list[float] = []
-    with caplog.at_level(logging.DEBUG), Slowloris(listener.url, SLOW_CONNECTIONS, 0.5) as attack:
+    with caplog.at_level(logging.DEBUG), slowloris(listener.url, SLOW_CONNECTIONS, 0.5) as attack:
         time.sleep(0.5)
         with httpx.Client(timeout=5) as client:
             for i in range(12):
@@ -128,7 +82,7 @@ def test_more_connections_than_allowed_evict_the_slowest_not_the_seller() -> Non
     listener = NotificationListener(inbox="memory", resolver=None)
     listener.start(header_timeout=30, max_connections=50)
     try:
-        with Slowloris(listener.url, 80, 0.5) as attack:
+        with slowloris(listener.url, 80, 0.5) as attack:
             time.sleep(1.2)
             started = time.monotonic()
             with httpx.Client(timeout=5) as client:
