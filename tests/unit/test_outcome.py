@@ -5,6 +5,7 @@ against the faulty seller."""
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import itertools
 import socket
 import threading
@@ -307,6 +308,20 @@ def test_a_post_answered_429_is_sent_again_after_retry_after(faulty_seller: Star
         order = client.service_orders.create(order_body("k-429"))
     assert store.posts == 2
     assert [o["id"] for o in store.by_external_id("k-429")] == [order.id]
+
+
+def test_a_retry_after_given_as_an_http_date_is_honoured(faulty_seller: Start) -> None:
+    # An HTTP-date has whole seconds: two seconds ahead is at least one second away.
+    when = email.utils.formatdate(time.time() + 2, usegmt=True)
+    store = OrderStore([(Reply.json({"code": "tooMany"}, 429, {"Retry-After": when}), False)])
+    seller = faulty_seller(store)
+    with AllegroClient(seller.url) as client:
+        started = time.monotonic()
+        order = client.service_orders.create(order_body("k-429-date"))
+        waited = time.monotonic() - started
+    assert store.posts == 2
+    assert waited >= 0.9
+    assert [o["id"] for o in store.by_external_id("k-429-date")] == [order.id]
 
 
 def test_max_retry_after_is_set_per_client(faulty_seller: Start) -> None:
