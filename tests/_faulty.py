@@ -49,6 +49,7 @@ __all__ = [
     "SlowClients",
     "Stall",
     "gzip_bomb",
+    "minimal_order",
 ]
 
 _MAX_HEAD = 64 * 1024
@@ -187,6 +188,21 @@ def gzip_bomb(size: int) -> bytes:
         left -= len(piece)
     parts.append(compressor.flush())
     return b"".join(parts)
+
+
+def minimal_order(number: int) -> dict[str, Any]:
+    """A minimal valid Allegro service order with id `so-<number>`, as a seller sends it."""
+    return {
+        "id": f"so-{number}",
+        "href": f"/so/so-{number}",
+        "state": "acknowledged",
+        "orderDate": "2024-05-01T09:30:00Z",
+        "requestedStartDate": "2024-05-10T00:00:00Z",
+        "requestedCompletionDate": "2024-06-01T00:00:00Z",
+        "serviceOrderItem": [
+            {"id": "1", "action": "add", "state": "acknowledged", "service": {"serviceType": "x"}}
+        ],
+    }
 
 
 class FaultySeller:

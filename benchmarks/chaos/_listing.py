@@ -34,7 +34,7 @@ from lso_client import AllegroClient, AsyncAllegroClient, LSOError, PaginationEr
 from ._figures import Figure
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
-from _faulty import Action, Close, FaultySeller, Reply, Request, Reset
+from _faulty import Action, Close, FaultySeller, Reply, Request, Reset, minimal_order
 
 __all__ = ["run"]
 
@@ -43,27 +43,13 @@ FAULT_RATE = 0.10
 MAX_RETRIES = 4
 
 
-def _order(number: int) -> dict[str, Any]:
-    return {
-        "id": f"so-{number}",
-        "href": f"/so/so-{number}",
-        "state": "acknowledged",
-        "orderDate": "2024-05-01T09:30:00Z",
-        "requestedStartDate": "2024-05-10T00:00:00Z",
-        "requestedCompletionDate": "2024-06-01T00:00:00Z",
-        "serviceOrderItem": [
-            {"id": "1", "action": "add", "state": "acknowledged", "service": {"serviceType": "x"}}
-        ],
-    }
-
-
 def _page(request: Request) -> tuple[int, int]:
     query = parse_qs(request.query)
     return int(query.get("offset", ["0"])[0]), int(query.get("limit", ["10"])[0])
 
 
 def _reply(numbers: range | list[int], headers: dict[str, str]) -> Reply:
-    return Reply.json([_order(n) for n in numbers], headers=headers)
+    return Reply.json([minimal_order(n) for n in numbers], headers=headers)
 
 
 class _FaultySeller:

@@ -14,7 +14,7 @@ from typing import Any, cast
 from urllib.parse import parse_qs
 
 import pytest
-from _faulty import FaultySeller, Reply, Request
+from _faulty import FaultySeller, Reply, Request, minimal_order
 
 from lso_client import AllegroClient, AsyncAllegroClient, LSOError, PaginationError
 
@@ -26,21 +26,6 @@ CAP = 3000
 MODES = ["sync", "async"]
 
 
-def order(number: int) -> dict[str, Any]:
-    """A minimal valid Allegro service order."""
-    return {
-        "id": f"so-{number}",
-        "href": f"/so/so-{number}",
-        "state": "acknowledged",
-        "orderDate": "2024-05-01T09:30:00Z",
-        "requestedStartDate": "2024-05-10T00:00:00Z",
-        "requestedCompletionDate": "2024-06-01T00:00:00Z",
-        "serviceOrderItem": [
-            {"id": "1", "action": "add", "state": "acknowledged", "service": {"serviceType": "x"}}
-        ],
-    }
-
-
 def page_params(request: Request, default_limit: int = 10) -> tuple[int, int]:
     query = parse_qs(request.query)
     offset = int(query.get("offset", ["0"])[0])
@@ -50,7 +35,7 @@ def page_params(request: Request, default_limit: int = 10) -> tuple[int, int]:
 
 def answer(numbers: range | list[int], **headers: str) -> Reply:
     named = {name.replace("_", "-"): value for name, value in headers.items()}
-    return Reply.json([order(n) for n in numbers], headers=named)
+    return Reply.json([minimal_order(n) for n in numbers], headers=named)
 
 
 @dataclass
