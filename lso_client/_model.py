@@ -20,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Discriminator,
+    Field,
     PlainSerializer,
 )
 from pydantic_core import PydanticCustomError
@@ -29,6 +30,7 @@ __all__ = [
     "DateTime",
     "MefEnum",
     "MefModel",
+    "Payload",
     "WireDatetime",
     "by_type",
     "declared_nulls",
@@ -321,3 +323,15 @@ class MefModel(BaseModel):
             if isinstance(found, list):
                 return found
         return []
+
+
+class Payload(MefModel):
+    """A service payload: the object an `@type` URN selects at an API extension point.
+
+    Generated extension points (a service's configuration, a job's service-specific
+    configuration or result, alarm details...) and generated payload models both derive
+    from this class; a payload model fixes `type` to its URN.
+    """
+
+    type: Annotated[str, Field(alias="@type")]
+
