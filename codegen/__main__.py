@@ -18,6 +18,7 @@ import yaml
 from ._emit import emit_catalog, emit_clients, emit_resources
 from ._models import class_names, explicit_mappings, generate_module, normalise, ruff_format
 from ._operations import ApiInfo, read_api
+from ._public import emit_public
 from ._spec import DEFAULT_SOURCE, REPO_ROOT, ApiEntry, SpecSource, load_manifest, strip_prose
 from .patches import absent_required, load_patched
 
@@ -72,6 +73,7 @@ def build(source: SpecSource) -> dict[Path, str]:
     for path, content in files.items():
         if path.name.startswith("_") or path.name.endswith("_resources.py"):
             files[path] = ruff_format(content)
+    files.update(emit_public(files))
     return files
 
 
