@@ -339,8 +339,8 @@ def _resource_class(
         "operations": operations,
         "wait": _wait(by_id, verbs, spec["wait"]) if "wait" in spec else None,
         "collect": _collect(by_id, verbs, spec["collect"]) if "collect" in spec else None,
-        # A listing answers with pages, which keep their own responses.
         "raw_verbs": [op.verb for op in operations if not op.paginated],
+        "page_verbs": [op.verb for op in operations if op.paginated],
     }
 
 

@@ -180,6 +180,8 @@ class AlarmsWithRawResponse:
     def __init__(self, resource: Alarms) -> None:
         raw = resource._raw_copy()
         self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncAlarms(AsyncResource):
@@ -329,6 +331,8 @@ class AsyncAlarmsWithRawResponse:
     def __init__(self, resource: AsyncAlarms) -> None:
         raw = resource._raw_copy()
         self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AlarmManagementHub(SyncHubResource):

@@ -437,6 +437,8 @@ class FaultManagementJobsWithRawResponse:
         self.cancel = raw_method(raw.cancel)
         self.modify = raw_method(raw.modify)
         self.complex_query = raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncFaultManagementJobs(AsyncResource):
@@ -843,6 +845,8 @@ class AsyncFaultManagementJobsWithRawResponse:
         self.cancel = async_raw_method(raw.cancel)
         self.modify = async_raw_method(raw.modify)
         self.complex_query = async_raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class CancelFaultManagementJobs(SyncResource):
@@ -1019,6 +1023,8 @@ class CancelFaultManagementJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = raw_method(raw.create)
         self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncCancelFaultManagementJobs(AsyncResource):
@@ -1195,6 +1201,8 @@ class AsyncCancelFaultManagementJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = async_raw_method(raw.create)
         self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class ModifyFaultManagementJobs(SyncResource):
@@ -1371,6 +1379,8 @@ class ModifyFaultManagementJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = raw_method(raw.create)
         self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncModifyFaultManagementJobs(AsyncResource):
@@ -1547,6 +1557,8 @@ class AsyncModifyFaultManagementJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = async_raw_method(raw.create)
         self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class FaultManagementReports(SyncResource):
@@ -1778,6 +1790,8 @@ class FaultManagementReportsWithRawResponse:
         raw = resource._raw_copy()
         self.retrieve = raw_method(raw.retrieve)
         self.complex_query = raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncFaultManagementReports(AsyncResource):
@@ -2009,6 +2023,8 @@ class AsyncFaultManagementReportsWithRawResponse:
         raw = resource._raw_copy()
         self.retrieve = async_raw_method(raw.retrieve)
         self.complex_query = async_raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class FaultManagementTrackingRecords(SyncResource):
@@ -2085,6 +2101,8 @@ class FaultManagementTrackingRecordsWithRawResponse:
 
     def __init__(self, resource: FaultManagementTrackingRecords) -> None:
         raw = resource._raw_copy()
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncFaultManagementTrackingRecords(AsyncResource):
@@ -2161,6 +2179,8 @@ class AsyncFaultManagementTrackingRecordsWithRawResponse:
 
     def __init__(self, resource: AsyncFaultManagementTrackingRecords) -> None:
         raw = resource._raw_copy()
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class FaultManagementHub(SyncHubResource):

@@ -455,6 +455,8 @@ class PerformanceJobsWithRawResponse:
         self.cancel = raw_method(raw.cancel)
         self.modify = raw_method(raw.modify)
         self.complex_query = raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncPerformanceJobs(AsyncResource):
@@ -879,6 +881,8 @@ class AsyncPerformanceJobsWithRawResponse:
         self.cancel = async_raw_method(raw.cancel)
         self.modify = async_raw_method(raw.modify)
         self.complex_query = async_raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class CancelPerformanceJobs(SyncResource):
@@ -1058,6 +1062,8 @@ class CancelPerformanceJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = raw_method(raw.create)
         self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncCancelPerformanceJobs(AsyncResource):
@@ -1237,6 +1243,8 @@ class AsyncCancelPerformanceJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = async_raw_method(raw.create)
         self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class ModifyPerformanceJobs(SyncResource):
@@ -1416,6 +1424,8 @@ class ModifyPerformanceJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = raw_method(raw.create)
         self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncModifyPerformanceJobs(AsyncResource):
@@ -1595,6 +1605,8 @@ class AsyncModifyPerformanceJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = async_raw_method(raw.create)
         self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class SuspendPerformanceJobs(SyncResource):
@@ -1774,6 +1786,8 @@ class SuspendPerformanceJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = raw_method(raw.create)
         self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncSuspendPerformanceJobs(AsyncResource):
@@ -1953,6 +1967,8 @@ class AsyncSuspendPerformanceJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = async_raw_method(raw.create)
         self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class ResumePerformanceJobs(SyncResource):
@@ -2132,6 +2148,8 @@ class ResumePerformanceJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = raw_method(raw.create)
         self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncResumePerformanceJobs(AsyncResource):
@@ -2311,6 +2329,8 @@ class AsyncResumePerformanceJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = async_raw_method(raw.create)
         self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class PerformanceProfiles(SyncResource):
@@ -2558,6 +2578,8 @@ class PerformanceProfilesWithRawResponse:
         self.retrieve = raw_method(raw.retrieve)
         self.update = raw_method(raw.update)
         self.delete = raw_method(raw.delete)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncPerformanceProfiles(AsyncResource):
@@ -2805,6 +2827,8 @@ class AsyncPerformanceProfilesWithRawResponse:
         self.retrieve = async_raw_method(raw.retrieve)
         self.update = async_raw_method(raw.update)
         self.delete = async_raw_method(raw.delete)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class PerformanceReports(SyncResource):
@@ -3094,6 +3118,8 @@ class PerformanceReportsWithRawResponse:
         self.create = raw_method(raw.create)
         self.retrieve = raw_method(raw.retrieve)
         self.complex_query = raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncPerformanceReports(AsyncResource):
@@ -3383,6 +3409,8 @@ class AsyncPerformanceReportsWithRawResponse:
         self.create = async_raw_method(raw.create)
         self.retrieve = async_raw_method(raw.retrieve)
         self.complex_query = async_raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class PerformanceTrackingRecords(SyncResource):
@@ -3496,6 +3524,8 @@ class PerformanceTrackingRecordsWithRawResponse:
     def __init__(self, resource: PerformanceTrackingRecords) -> None:
         raw = resource._raw_copy()
         self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncPerformanceTrackingRecords(AsyncResource):
@@ -3609,6 +3639,8 @@ class AsyncPerformanceTrackingRecordsWithRawResponse:
     def __init__(self, resource: AsyncPerformanceTrackingRecords) -> None:
         raw = resource._raw_copy()
         self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class PerformanceMonitoringHub(SyncHubResource):

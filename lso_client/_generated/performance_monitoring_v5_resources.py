@@ -461,6 +461,8 @@ class PerformanceJobsWithRawResponse:
         self.cancel = raw_method(raw.cancel)
         self.modify = raw_method(raw.modify)
         self.complex_query = raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncPerformanceJobs(AsyncResource):
@@ -891,6 +893,8 @@ class AsyncPerformanceJobsWithRawResponse:
         self.cancel = async_raw_method(raw.cancel)
         self.modify = async_raw_method(raw.modify)
         self.complex_query = async_raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class CancelPerformanceJobs(SyncResource):
@@ -1067,6 +1071,8 @@ class CancelPerformanceJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = raw_method(raw.create)
         self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncCancelPerformanceJobs(AsyncResource):
@@ -1243,6 +1249,8 @@ class AsyncCancelPerformanceJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = async_raw_method(raw.create)
         self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class ModifyPerformanceJobs(SyncResource):
@@ -1419,6 +1427,8 @@ class ModifyPerformanceJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = raw_method(raw.create)
         self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncModifyPerformanceJobs(AsyncResource):
@@ -1595,6 +1605,8 @@ class AsyncModifyPerformanceJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = async_raw_method(raw.create)
         self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class PerformanceProfiles(SyncResource):
@@ -1832,6 +1844,8 @@ class PerformanceProfilesWithRawResponse:
         self.retrieve = raw_method(raw.retrieve)
         self.update = raw_method(raw.update)
         self.delete = raw_method(raw.delete)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncPerformanceProfiles(AsyncResource):
@@ -2069,6 +2083,8 @@ class AsyncPerformanceProfilesWithRawResponse:
         self.retrieve = async_raw_method(raw.retrieve)
         self.update = async_raw_method(raw.update)
         self.delete = async_raw_method(raw.delete)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class PerformanceReports(SyncResource):
@@ -2361,6 +2377,8 @@ class PerformanceReportsWithRawResponse:
         self.create = raw_method(raw.create)
         self.retrieve = raw_method(raw.retrieve)
         self.complex_query = raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncPerformanceReports(AsyncResource):
@@ -2653,6 +2671,8 @@ class AsyncPerformanceReportsWithRawResponse:
         self.create = async_raw_method(raw.create)
         self.retrieve = async_raw_method(raw.retrieve)
         self.complex_query = async_raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class PerformanceTrackingRecords(SyncResource):
@@ -2732,6 +2752,8 @@ class PerformanceTrackingRecordsWithRawResponse:
 
     def __init__(self, resource: PerformanceTrackingRecords) -> None:
         raw = resource._raw_copy()
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncPerformanceTrackingRecords(AsyncResource):
@@ -2811,6 +2833,8 @@ class AsyncPerformanceTrackingRecordsWithRawResponse:
 
     def __init__(self, resource: AsyncPerformanceTrackingRecords) -> None:
         raw = resource._raw_copy()
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class PerformanceMonitoringHub(SyncHubResource):

@@ -149,6 +149,8 @@ class ServiceSpecificationsWithRawResponse:
     def __init__(self, resource: ServiceSpecifications) -> None:
         raw = resource._raw_copy()
         self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncServiceSpecifications(AsyncResource):
@@ -267,6 +269,8 @@ class AsyncServiceSpecificationsWithRawResponse:
     def __init__(self, resource: AsyncServiceSpecifications) -> None:
         raw = resource._raw_copy()
         self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class ServiceCatalogHub(SyncHubResource):

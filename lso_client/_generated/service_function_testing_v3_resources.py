@@ -392,6 +392,8 @@ class TestJobsWithRawResponse:
         self.suspend = raw_method(raw.suspend)
         self.resume = raw_method(raw.resume)
         self.modify = raw_method(raw.modify)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncTestJobs(AsyncResource):
@@ -753,6 +755,8 @@ class AsyncTestJobsWithRawResponse:
         self.suspend = async_raw_method(raw.suspend)
         self.resume = async_raw_method(raw.resume)
         self.modify = async_raw_method(raw.modify)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class CancelTestJobs(SyncResource):
@@ -927,6 +931,8 @@ class CancelTestJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = raw_method(raw.create)
         self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncCancelTestJobs(AsyncResource):
@@ -1101,6 +1107,8 @@ class AsyncCancelTestJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = async_raw_method(raw.create)
         self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class SuspendTestJobs(SyncResource):
@@ -1275,6 +1283,8 @@ class SuspendTestJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = raw_method(raw.create)
         self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncSuspendTestJobs(AsyncResource):
@@ -1449,6 +1459,8 @@ class AsyncSuspendTestJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = async_raw_method(raw.create)
         self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class ResumeTestJobs(SyncResource):
@@ -1623,6 +1635,8 @@ class ResumeTestJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = raw_method(raw.create)
         self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncResumeTestJobs(AsyncResource):
@@ -1797,6 +1811,8 @@ class AsyncResumeTestJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = async_raw_method(raw.create)
         self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class ModifyTestJobs(SyncResource):
@@ -1971,6 +1987,8 @@ class ModifyTestJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = raw_method(raw.create)
         self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncModifyTestJobs(AsyncResource):
@@ -2145,6 +2163,8 @@ class AsyncModifyTestJobsWithRawResponse:
         raw = resource._raw_copy()
         self.create = async_raw_method(raw.create)
         self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class TestProfiles(SyncResource):
@@ -2382,6 +2402,8 @@ class TestProfilesWithRawResponse:
         self.retrieve = raw_method(raw.retrieve)
         self.update = raw_method(raw.update)
         self.delete = raw_method(raw.delete)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncTestProfiles(AsyncResource):
@@ -2619,6 +2641,8 @@ class AsyncTestProfilesWithRawResponse:
         self.retrieve = async_raw_method(raw.retrieve)
         self.update = async_raw_method(raw.update)
         self.delete = async_raw_method(raw.delete)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class TestResults(SyncResource):
@@ -2772,6 +2796,8 @@ class TestResultsWithRawResponse:
     def __init__(self, resource: TestResults) -> None:
         raw = resource._raw_copy()
         self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncTestResults(AsyncResource):
@@ -2925,6 +2951,8 @@ class AsyncTestResultsWithRawResponse:
     def __init__(self, resource: AsyncTestResults) -> None:
         raw = resource._raw_copy()
         self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class ServiceFunctionTestingHub(SyncHubResource):

@@ -177,6 +177,8 @@ class ServicesWithRawResponse:
     def __init__(self, resource: Services) -> None:
         raw = resource._raw_copy()
         self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncServices(AsyncResource):
@@ -323,6 +325,8 @@ class AsyncServicesWithRawResponse:
     def __init__(self, resource: AsyncServices) -> None:
         raw = resource._raw_copy()
         self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class ServiceInventoryHub(SyncHubResource):

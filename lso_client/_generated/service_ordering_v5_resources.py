@@ -246,6 +246,8 @@ class ServiceOrdersWithRawResponse:
         raw = resource._raw_copy()
         self.create = raw_method(raw.create)
         self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncServiceOrders(AsyncResource):
@@ -461,6 +463,8 @@ class AsyncServiceOrdersWithRawResponse:
         raw = resource._raw_copy()
         self.create = async_raw_method(raw.create)
         self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class ServiceOrderingHub(SyncHubResource):

@@ -137,6 +137,8 @@ class StreamingTopicsWithRawResponse:
     def __init__(self, resource: StreamingTopics) -> None:
         raw = resource._raw_copy()
         self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncStreamingTopics(AsyncResource):
@@ -243,6 +245,8 @@ class AsyncStreamingTopicsWithRawResponse:
     def __init__(self, resource: AsyncStreamingTopics) -> None:
         raw = resource._raw_copy()
         self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class StreamingSubscriptions(SyncResource):
@@ -425,6 +429,8 @@ class StreamingSubscriptionsWithRawResponse:
         self.create = raw_method(raw.create)
         self.retrieve = raw_method(raw.retrieve)
         self.delete = raw_method(raw.delete)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncStreamingSubscriptions(AsyncResource):
@@ -607,6 +613,8 @@ class AsyncStreamingSubscriptionsWithRawResponse:
         self.create = async_raw_method(raw.create)
         self.retrieve = async_raw_method(raw.retrieve)
         self.delete = async_raw_method(raw.delete)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class StreamingManagementV1Api(SyncApi):

@@ -7,7 +7,7 @@ from collections.abc import Awaitable
 
 from typing_extensions import assert_type
 
-from lso_client import AllegroClient, AsyncAllegroClient, AsyncLegatoClient, LegatoClient
+from lso_client import AllegroClient, AsyncAllegroClient, AsyncLegatoClient, LegatoClient, SyncPage
 from lso_client._generated import performance_monitoring_v2 as pm2
 from lso_client._generated import performance_monitoring_v2_resources as pm2_resources
 from lso_client._generated import performance_monitoring_v5 as pm5
@@ -15,7 +15,7 @@ from lso_client._generated import service_ordering_v1 as so1
 from lso_client._generated import service_ordering_v1_resources as so1_resources
 from lso_client._generated import service_ordering_v5 as so5
 from lso_client._generated import service_ordering_v5_resources as so5_resources
-from lso_client._resource import RawResponse
+from lso_client._resource import AsyncPager, RawResponse
 
 
 def raw_sync(client: AllegroClient, legato: LegatoClient) -> None:
@@ -24,6 +24,7 @@ def raw_sync(client: AllegroClient, legato: LegatoClient) -> None:
     assert_type(raw.create({}), RawResponse[so1.ServiceOrder])
     assert_type(raw.retrieve("id", timeout=5), RawResponse[so1.ServiceOrder])
     assert_type(raw.retrieve("id").parse(), so1.ServiceOrder)
+    assert_type(raw.list(state="completed"), SyncPage[so1.ServiceOrder])
     assert_type(client.hubs.service_ordering.with_raw_response.unregister("id"), RawResponse[None])
     assert_type(
         client.performance_jobs.with_raw_response.complex_query({}),
@@ -46,6 +47,7 @@ async def raw_async(client: AsyncLegatoClient) -> None:
     response = await raw.retrieve("id")
     assert_type(response, RawResponse[so5.ServiceOrder])
     assert_type(response.parse(), so5.ServiceOrder)
+    assert_type(raw.list(), AsyncPager[so5.ServiceOrder])
 
 
 async def waits(client: AllegroClient, async_client: AsyncAllegroClient) -> None:

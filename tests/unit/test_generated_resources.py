@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import respx
 
-from lso_client import AllegroClient, AsyncAllegroClient, WaitTimeoutError, _errors
+from lso_client import AllegroClient, AsyncAllegroClient, SyncPage, WaitTimeoutError, _errors
 from lso_client._generated import service_ordering_v1 as m1
 from lso_client._generated import service_ordering_v1_resources as r1
 from lso_client._generated._catalog import METHODS, OPERATIONS
@@ -65,11 +65,20 @@ def test_raw_twin_answers_with_raw_responses_and_leaves_the_resource_alone(
     assert isinstance(plain, m1.ServiceOrder)
 
 
-def test_raw_twin_offers_the_single_answer_operations_only() -> None:
-    # A listing answers with pages and the waits with parsed objects: neither is raw.
-    twin = r1.ServiceOrdersWithRawResponse(r1.ServiceOrders(None, "service_ordering_v1"))
-    assert {"create", "retrieve"} <= set(vars(twin))
-    assert not {"list", "wait", "create_and_wait"} & set(vars(twin))
+def test_raw_twin_lists_pages_that_keep_their_responses(
+    allegro: AllegroClient, so_allegro_order: OrderBuilder
+) -> None:
+    twin = allegro.service_orders.with_raw_response
+    # The waits answer with parsed objects only: they have no raw form.
+    assert not {"wait", "create_and_wait", "reconcile"} & set(vars(twin))
+    with respx.mock(base_url=ALLEGRO) as router:
+        router.get("/serviceOrder").respond(
+            200, json=[so_allegro_order("so-1")], headers={"X-Total-Count": "1"}
+        )
+        page = twin.list()
+    assert isinstance(page, SyncPage)
+    assert page.response.headers["x-total-count"] == "1"
+    assert [order.id for order in page] == ["so-1"]
 
 
 async def test_async_raw_twin_answers_with_raw_responses(
