@@ -4,7 +4,6 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from pydantic import Field, RootModel
 from typing import Annotated, Literal
 from lso_client._model import DateTime, MefEnum, MefModel

@@ -4,9 +4,8 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, by_type
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from pydantic import Field, RootModel, Tag
 
 
@@ -316,12 +315,10 @@ class ScheduleDefinition(MefModel):
         list[dict[str, Any]] | None, Field(alias="scheduleDefinitionHourRange")
     ] = None
     monthly_schedule_day_of_week_definition: Annotated[
-        MonthlyScheduleDayOfWeekDefinition | None,
-        Field(alias="monthlyScheduleDayOfWeekDefinition"),
+        MonthlyScheduleDayOfWeekDefinition | None, Field(alias="monthlyScheduleDayOfWeekDefinition")
     ] = None
     weekly_scheduled_definition: Annotated[
-        list[WeeklyScheduledDefinitionItem] | None,
-        Field(alias="weeklyScheduledDefinition"),
+        list[WeeklyScheduledDefinitionItem] | None, Field(alias="weeklyScheduledDefinition")
     ] = None
 
 
@@ -580,8 +577,7 @@ class PerformanceJobComplexQuery(MefModel):
         None
     )
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes | None,
-        Field(alias="servicePayloadSpecificAttributes"),
+        ServicePayloadSpecificAttributes | None, Field(alias="servicePayloadSpecificAttributes")
     ] = None
     state: PerformanceJobStateType | None = None
 
@@ -603,8 +599,7 @@ class PerformanceJobComplexQueryCreate(MefModel):
         None
     )
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes | None,
-        Field(alias="servicePayloadSpecificAttributes"),
+        ServicePayloadSpecificAttributes | None, Field(alias="servicePayloadSpecificAttributes")
     ] = None
     state: PerformanceJobStateType | None = None
 
@@ -618,8 +613,7 @@ class PerformanceJobValue(PerformanceJobRefOrValue):
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes,
-        Field(alias="servicePayloadSpecificAttributes"),
+        ServicePayloadSpecificAttributes, Field(alias="servicePayloadSpecificAttributes")
     ]
 
 
@@ -674,8 +668,7 @@ class PerformanceReportComplexQuery(MefModel):
     )
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes | None,
-        Field(alias="servicePayloadSpecificAttributes"),
+        ServicePayloadSpecificAttributes | None, Field(alias="servicePayloadSpecificAttributes")
     ] = None
     state: PerformanceReportStateType | None = None
 
@@ -702,8 +695,7 @@ class PerformanceReportComplexQueryCreate(MefModel):
     ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes | None,
-        Field(alias="servicePayloadSpecificAttributes"),
+        ServicePayloadSpecificAttributes | None, Field(alias="servicePayloadSpecificAttributes")
     ] = None
     state: PerformanceReportStateType | None = None
 
@@ -877,8 +869,7 @@ class ModifyPerformanceJobCommon(MefModel):
         None
     )
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes | None,
-        Field(alias="servicePayloadSpecificAttributes"),
+        ServicePayloadSpecificAttributes | None, Field(alias="servicePayloadSpecificAttributes")
     ] = None
 
 
@@ -905,8 +896,7 @@ class PerformanceJobCommon(MefModel):
         None
     )
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes,
-        Field(alias="servicePayloadSpecificAttributes"),
+        ServicePayloadSpecificAttributes, Field(alias="servicePayloadSpecificAttributes")
     ]
 
 

@@ -4,7 +4,6 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from pydantic import AfterValidator, Field, RootModel
 from typing import Annotated, Literal
 from lso_client._model import DateTime, MefEnum, MefModel, unique_items
@@ -563,10 +562,7 @@ class PerformanceReportComplexQueryCreate(MefModel):
     granularity: TimeDuration | None = None
     monitored_object: Annotated[
         list[
-            Annotated[
-                EntityRef | ServiceFromToRef | ServiceRef,
-                Field(discriminator="field_type"),
-            ]
+            Annotated[EntityRef | ServiceFromToRef | ServiceRef, Field(discriminator="field_type")]
         ]
         | None,
         Field(alias="monitoredObject", min_length=1),
@@ -598,10 +594,7 @@ class PerformanceReportCreate(MefModel):
     granularity: TimeDuration
     monitored_object: Annotated[
         list[
-            Annotated[
-                EntityRef | ServiceFromToRef | ServiceRef,
-                Field(discriminator="field_type"),
-            ]
+            Annotated[EntityRef | ServiceFromToRef | ServiceRef, Field(discriminator="field_type")]
         ],
         Field(alias="monitoredObject", min_length=1),
         AfterValidator(unique_items),
@@ -621,10 +614,7 @@ class PerformanceReportFind(MefModel):
     id: str
     monitored_object: Annotated[
         list[
-            Annotated[
-                EntityRef | ServiceFromToRef | ServiceRef,
-                Field(discriminator="field_type"),
-            ]
+            Annotated[EntityRef | ServiceFromToRef | ServiceRef, Field(discriminator="field_type")]
         ],
         Field(alias="monitoredObject", min_length=1),
         AfterValidator(unique_items),

@@ -4,7 +4,6 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Any
 from pydantic import Field, RootModel
 from lso_client._model import DateTime, MefEnum, MefModel
@@ -131,12 +130,10 @@ class ServiceSpecCharacteristic(Addressable):
     regex: str | None = None
     valid_for: Annotated[TimePeriod | None, Field(alias="validFor")] = None
     service_spec_char_relationship: Annotated[
-        list[ServiceSpecificationRelationship] | None,
-        Field(alias="serviceSpecCharRelationship"),
+        list[ServiceSpecificationRelationship] | None, Field(alias="serviceSpecCharRelationship")
     ] = None
     service_spec_characteristic_value: Annotated[
-        list[ServiceSpecCharacteristicValue] | None,
-        Field(alias="serviceSpecCharacteristicValue"),
+        list[ServiceSpecCharacteristicValue] | None, Field(alias="serviceSpecCharacteristicValue")
     ] = None
 
 
@@ -155,12 +152,10 @@ class ServiceSpecification(Addressable):
         list[RelatedPartyRef] | None, Field(alias="relatedParty", min_length=0)
     ] = None
     service_level_specification: Annotated[
-        list[ServiceLevelSpecificationRef] | None,
-        Field(alias="serviceLevelSpecification"),
+        list[ServiceLevelSpecificationRef] | None, Field(alias="serviceLevelSpecification")
     ] = None
     service_spec_relationship: Annotated[
-        list[ServiceSpecificationRelationship] | None,
-        Field(alias="serviceSpecRelationship"),
+        list[ServiceSpecificationRelationship] | None, Field(alias="serviceSpecRelationship")
     ] = None
     service_spec_characteristic: Annotated[
         list[ServiceSpecCharacteristic] | None, Field(alias="serviceSpecCharacteristic")

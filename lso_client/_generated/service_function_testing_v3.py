@@ -4,8 +4,7 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
-from typing import Annotated, Literal
+from typing import Annotated
 from pydantic import Field, RootModel, Tag, model_validator
 from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, by_type, min_properties
 
@@ -529,8 +528,7 @@ class TestJobCommon(MefModel):
     related_service_from: Annotated[ServiceRef, Field(alias="relatedServiceFrom")]
     related_service_to: Annotated[ServiceRef, Field(alias="relatedServiceTo")]
     service_specific_test_job_configuration: Annotated[
-        ServiceSpecificTestJobConfiguration,
-        Field(alias="serviceSpecificTestJobConfiguration"),
+        ServiceSpecificTestJobConfiguration, Field(alias="serviceSpecificTestJobConfiguration")
     ]
 
 

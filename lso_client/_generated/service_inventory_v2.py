@@ -4,7 +4,6 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
 from pydantic import Field, RootModel, model_validator
 from lso_client._model import DateTime, MefEnum, MefModel, min_properties
@@ -235,16 +234,13 @@ class FieldedAddressRepresentation(MefModel):
 
 class GeographicAddressQuery(MefModel):
     fielded_address_representation: Annotated[
-        list[FieldedAddressRepresentation] | None,
-        Field(alias="fieldedAddressRepresentation"),
+        list[FieldedAddressRepresentation] | None, Field(alias="fieldedAddressRepresentation")
     ] = None
     formatted_address_representation: Annotated[
-        list[FormattedAddressRepresentation] | None,
-        Field(alias="formattedAddressRepresentation"),
+        list[FormattedAddressRepresentation] | None, Field(alias="formattedAddressRepresentation")
     ] = None
     geographic_point_representation: Annotated[
-        list[GeographicPointRepresentation] | None,
-        Field(alias="geographicPointRepresentation"),
+        list[GeographicPointRepresentation] | None, Field(alias="geographicPointRepresentation")
     ] = None
     label_representation: Annotated[
         list[LabelRepresentation] | None, Field(alias="labelRepresentation")

@@ -4,7 +4,6 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated
 from pydantic import Field, RootModel, Tag
 from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, by_type
@@ -416,8 +415,7 @@ class ServiceOrderItemCommon(MefModel):
     note: list[NoteBusSof] | None = None
     service: ServiceValue
     service_order_item_relationship: Annotated[
-        list[ServiceOrderItemRelationship] | None,
-        Field(alias="serviceOrderItemRelationship"),
+        list[ServiceOrderItemRelationship] | None, Field(alias="serviceOrderItemRelationship")
     ] = None
 
 

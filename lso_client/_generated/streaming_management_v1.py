@@ -4,7 +4,6 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from lso_client._model import MefEnum, MefModel
 from typing import Annotated, Any
 from pydantic import ConfigDict, Field, RootModel
@@ -77,9 +76,7 @@ class Category(MefEnum):
 
 
 class TopicSubscriptionRequest(MefModel):
-    model_config = ConfigDict(
-        extra="allow",
-    )
+    model_config = ConfigDict(extra="allow")
     protocol: str
     topic_id: Annotated[str, Field(alias="topicId")]
 
@@ -126,9 +123,7 @@ class Error422(Error):
 
 
 class Topic(MefModel):
-    model_config = ConfigDict(
-        extra="allow",
-    )
+    model_config = ConfigDict(extra="allow")
     id: str
     category: Category | None = None
     model_ref: Annotated[str | None, Field(alias="modelRef")] = None
