@@ -8,6 +8,7 @@ tree is written back with `ast.unparse` and formatted with ruff.
 from __future__ import annotations
 
 import ast
+import json
 import re
 import subprocess
 import sys
@@ -34,6 +35,8 @@ OPTIONS = [
     "--base-class=lso_client._model.MefModel",
     "--snake-case-field",
     # `@type` is `type`, the name the `type=` list filter uses (not `field_type`).
+    "--aliases",
+    json.dumps({"@type": "type"}),
     "--use-subclass-enum",
     "--use-annotated",
     "--field-constraints",
@@ -366,7 +369,7 @@ def _type_field(default: str | None = None) -> ast.AnnAssign:
         "Annotated", ast.Name(id="str", ctx=ast.Load()), _call("Field", alias=ast.Constant("@type"))
     )
     return ast.AnnAssign(
-        target=ast.Name(id="field_type", ctx=ast.Store()),
+        target=ast.Name(id="type", ctx=ast.Store()),
         annotation=annotation,
         value=None if default is None else ast.Constant(default),
         simple=1,
@@ -497,7 +500,7 @@ def _open_type(cls: ast.ClassDef, value: str) -> None:
     kept = [
         s
         for s in cls.body
-        if not (isinstance(s, ast.AnnAssign) and _field_name(s) == "field_type")
+        if not (isinstance(s, ast.AnnAssign) and _field_name(s) == "type")
         and not isinstance(s, ast.Pass)
     ]
     cls.body = [_type_field(value), *kept]

@@ -21,7 +21,7 @@ class AlarmRef(MefModel):
 
 
 class AlarmSpecificAttributes(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
 
 
 class AlarmState(MefEnum):

@@ -37,7 +37,7 @@ class EventType4(MefEnum):
 
 
 class AlarmSpecificAttributes(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
 
 
 class AlarmState(MefEnum):

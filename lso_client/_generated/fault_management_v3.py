@@ -14,7 +14,7 @@ class AttachmentURL(MefModel):
     url: str
 
 
-class FieldType(MefEnum):
+class Type(MefEnum):
     entity_ref = "EntityRef"
 
 
@@ -22,7 +22,7 @@ class EntityRef(MefModel):
     field_referred_type: Annotated[str, Field(alias="@referredType")]
     entity_href: Annotated[str | None, Field(alias="entityHref")] = None
     entity_id: Annotated[str, Field(alias="entityId")]
-    field_type: Annotated[Literal["EntityRef"], Field(alias="@type")] = "EntityRef"
+    type: Annotated[Literal["EntityRef"], Field(alias="@type")] = "EntityRef"
 
 
 class Error(MefModel):
@@ -103,14 +103,14 @@ class FaultManagementJobProcessStateType(MefEnum):
     rejected = "rejected"
 
 
-class FieldType1(MefEnum):
+class Type1(MefEnum):
     fault_management_job_ref = "FaultManagementJobRef"
 
 
 class FaultManagementJobRef(MefModel):
     fault_management_job_href: Annotated[str | None, Field(alias="faultManagementJobHref")] = None
     fault_management_job_id: Annotated[str, Field(alias="faultManagementJobId")]
-    field_type: Annotated[Literal["FaultManagementJobRef"], Field(alias="@type")] = (
+    type: Annotated[Literal["FaultManagementJobRef"], Field(alias="@type")] = (
         "FaultManagementJobRef"
     )
 
@@ -128,7 +128,7 @@ class FaultManagementJobStateType(MefEnum):
     suspended = "suspended"
 
 
-class FieldType2(MefEnum):
+class Type2(MefEnum):
     fault_management_report_ref = "FaultManagementReportRef"
 
 
@@ -137,7 +137,7 @@ class FaultManagementReportRef(MefModel):
         str | None, Field(alias="faultManagementReportHref")
     ] = None
     fault_management_report_id: Annotated[str, Field(alias="faultManagementReportId")]
-    field_type: Annotated[Literal["FaultManagementReportRef"], Field(alias="@type")] = (
+    type: Annotated[Literal["FaultManagementReportRef"], Field(alias="@type")] = (
         "FaultManagementReportRef"
     )
 
@@ -197,32 +197,32 @@ class ServiceTo(MefModel):
     service_to_id: Annotated[str, Field(alias="serviceToId")]
 
 
-class FieldType3(MefEnum):
+class Type3(MefEnum):
     service_from_to_ref = "ServiceFromToRef"
 
 
 class ServiceFromToRef(MefModel):
     service_from: Annotated[ServiceFrom, Field(alias="serviceFrom")]
     service_to: Annotated[ServiceTo, Field(alias="serviceTo")]
-    field_type: Annotated[Literal["ServiceFromToRef"], Field(alias="@type")] = "ServiceFromToRef"
+    type: Annotated[Literal["ServiceFromToRef"], Field(alias="@type")] = "ServiceFromToRef"
 
 
-class FieldType4(MefEnum):
+class Type4(MefEnum):
     service_ref = "ServiceRef"
 
 
 class ServiceRef(MefModel):
     service_href: Annotated[str | None, Field(alias="serviceHref")] = None
     service_id: Annotated[str, Field(alias="serviceId")]
-    field_type: Annotated[Literal["ServiceRef"], Field(alias="@type")] = "ServiceRef"
+    type: Annotated[Literal["ServiceRef"], Field(alias="@type")] = "ServiceRef"
 
 
 class ServiceSpecificConfiguration(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
 
 
 class ServiceSpecificResult(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
 
 
 class TerminationError(MefModel):
@@ -343,7 +343,7 @@ class FmTrackingRecord(MefModel):
     id: str
     related_object_id: Annotated[
         FaultManagementJobRef | FaultManagementReportRef,
-        Field(alias="relatedObjectId", discriminator="field_type"),
+        Field(alias="relatedObjectId", discriminator="type"),
     ]
     request: str | None = None
     source: Source | None = None
@@ -422,7 +422,7 @@ class FaultManagementReportComplexQueryCreate(MefModel):
     granularity: TimeDuration | None = None
     monitored_object: Annotated[
         EntityRef | ServiceFromToRef | ServiceRef | None,
-        Field(alias="monitoredObject", discriminator="field_type"),
+        Field(alias="monitoredObject", discriminator="type"),
     ] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
     reporting_timeframe_start_date_gt: Annotated[
@@ -452,7 +452,7 @@ class FaultManagementReportFind(MefModel):
     id: str
     monitored_object: Annotated[
         EntityRef | ServiceFromToRef | ServiceRef,
-        Field(alias="monitoredObject", discriminator="field_type"),
+        Field(alias="monitoredObject", discriminator="type"),
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
     reporting_timeframe: Annotated[ReportingTimeframe, Field(alias="reportingTimeframe")]
@@ -507,7 +507,7 @@ class FaultManagementJobComplexQueryCreate(MefModel):
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     monitored_object: Annotated[
         EntityRef | ServiceFromToRef | ServiceRef | None,
-        Field(alias="monitoredObject", discriminator="field_type"),
+        Field(alias="monitoredObject", discriminator="type"),
     ] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
     reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = None
@@ -528,7 +528,7 @@ class FaultManagementJobCreate(MefModel):
     job_type: Annotated[JobType, Field(alias="jobType")]
     monitored_object: Annotated[
         EntityRef | ServiceFromToRef | ServiceRef,
-        Field(alias="monitoredObject", discriminator="field_type"),
+        Field(alias="monitoredObject", discriminator="type"),
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
     reporting_period: Annotated[TimeDuration, Field(alias="reportingPeriod")]
@@ -548,7 +548,7 @@ class FaultManagementReport(MefModel):
     id: str
     monitored_object: Annotated[
         EntityRef | ServiceFromToRef | ServiceRef,
-        Field(alias="monitoredObject", discriminator="field_type"),
+        Field(alias="monitoredObject", discriminator="type"),
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
     report_content: Annotated[list[ReportContentItem] | None, Field(alias="reportContent")] = None

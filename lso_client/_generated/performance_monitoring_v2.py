@@ -189,11 +189,11 @@ class PerformanceJobProcessStateType(MefEnum):
 
 
 class PerformanceJobRefOrValue(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
 
 
 class PerformanceJobRef(PerformanceJobRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "PerformanceJobRef"
+    type: Annotated[str, Field(alias="@type")] = "PerformanceJobRef"
     href: str | None = None
     id: str
 
@@ -211,11 +211,11 @@ class PerformanceJobStateType(MefEnum):
 
 
 class PerformanceProfileRefOrValue(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
 
 
 class PerformanceProfileRef(PerformanceProfileRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "PerformanceProfileRef"
+    type: Annotated[str, Field(alias="@type")] = "PerformanceProfileRef"
     href: str | None = None
     id: str
 
@@ -278,7 +278,7 @@ class ResultFormat(MefEnum):
 
 
 class ResultPayload(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
 
 
 class ResumePerformanceJobCommon(MefModel):
@@ -323,7 +323,7 @@ class ScheduleDefinition(MefModel):
 
 
 class ServicePayloadSpecificAttributes(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
 
 
 class SuspendPerformanceJobCommon(MefModel):
@@ -605,7 +605,7 @@ class PerformanceJobComplexQueryCreate(MefModel):
 
 
 class PerformanceJobValue(PerformanceJobRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "PerformanceJobValue"
+    type: Annotated[str, Field(alias="@type")] = "PerformanceJobValue"
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
     file_transfer_data: Annotated[FileTransferData | None, Field(alias="fileTransferData")] = None
     granularity: Interval | None = None
@@ -618,7 +618,7 @@ class PerformanceJobValue(PerformanceJobRefOrValue):
 
 
 class PerformanceProfileValue(PerformanceProfileRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "PerformanceProfileValue"
+    type: Annotated[str, Field(alias="@type")] = "PerformanceProfileValue"
     granularity: Interval | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType, Field(alias="jobType")]

@@ -14,7 +14,7 @@ class AttachmentURL(MefModel):
     url: str
 
 
-class FieldType(MefEnum):
+class Type(MefEnum):
     entity_ref = "EntityRef"
 
 
@@ -22,7 +22,7 @@ class EntityRef(MefModel):
     field_referred_type: Annotated[str, Field(alias="@referredType")]
     entity_href: Annotated[str | None, Field(alias="entityHref")] = None
     entity_id: Annotated[str, Field(alias="entityId")]
-    field_type: Annotated[Literal["EntityRef"], Field(alias="@type")] = "EntityRef"
+    type: Annotated[Literal["EntityRef"], Field(alias="@type")] = "EntityRef"
 
 
 class Error(MefModel):
@@ -125,14 +125,14 @@ class PerformanceJobProcessStateType(MefEnum):
     rejected = "rejected"
 
 
-class FieldType1(MefEnum):
+class Type1(MefEnum):
     performance_job_ref = "PerformanceJobRef"
 
 
 class PerformanceJobRef(MefModel):
     performance_job_href: Annotated[str | None, Field(alias="performanceJobHref")] = None
     performance_job_id: Annotated[str, Field(alias="performanceJobId")]
-    field_type: Annotated[Literal["PerformanceJobRef"], Field(alias="@type")] = "PerformanceJobRef"
+    type: Annotated[Literal["PerformanceJobRef"], Field(alias="@type")] = "PerformanceJobRef"
 
 
 class PerformanceJobStateType(MefEnum):
@@ -155,36 +155,34 @@ class PerformanceProfileLifecycleStatusType(MefEnum):
     pending = "pending"
 
 
-class FieldType2(MefEnum):
+class Type2(MefEnum):
     performance_profile_ref = "PerformanceProfileRef"
 
 
 class PerformanceProfileRef(MefModel):
     performance_profile_href: Annotated[str | None, Field(alias="performanceProfileHref")] = None
     performance_profile_id: Annotated[str, Field(alias="performanceProfileId")]
-    field_type: Annotated[Literal["PerformanceProfileRef"], Field(alias="@type")] = (
+    type: Annotated[Literal["PerformanceProfileRef"], Field(alias="@type")] = (
         "PerformanceProfileRef"
     )
 
 
-class FieldType3(MefEnum):
+class Type3(MefEnum):
     performance_profile_value = "PerformanceProfileValue"
 
 
-class FieldType4(MefEnum):
+class Type4(MefEnum):
     performance_profile_value_query = "PerformanceProfileValue_Query"
 
 
-class FieldType5(MefEnum):
+class Type5(MefEnum):
     performance_report_ref = "PerformanceReportRef"
 
 
 class PerformanceReportRef(MefModel):
     performance_report_href: Annotated[str | None, Field(alias="performanceReportHref")] = None
     performance_report_id: Annotated[str, Field(alias="performanceReportId")]
-    field_type: Annotated[Literal["PerformanceReportRef"], Field(alias="@type")] = (
-        "PerformanceReportRef"
-    )
+    type: Annotated[Literal["PerformanceReportRef"], Field(alias="@type")] = "PerformanceReportRef"
 
 
 class PerformanceReportStateType(MefEnum):
@@ -229,32 +227,32 @@ class ServiceTo(MefModel):
     service_to_id: Annotated[str, Field(alias="serviceToId")]
 
 
-class FieldType6(MefEnum):
+class Type6(MefEnum):
     service_from_to_ref = "ServiceFromToRef"
 
 
 class ServiceFromToRef(MefModel):
     service_from: Annotated[ServiceFrom, Field(alias="serviceFrom")]
     service_to: Annotated[ServiceTo, Field(alias="serviceTo")]
-    field_type: Annotated[Literal["ServiceFromToRef"], Field(alias="@type")] = "ServiceFromToRef"
+    type: Annotated[Literal["ServiceFromToRef"], Field(alias="@type")] = "ServiceFromToRef"
 
 
-class FieldType7(MefEnum):
+class Type7(MefEnum):
     service_ref = "ServiceRef"
 
 
 class ServiceRef(MefModel):
     service_href: Annotated[str | None, Field(alias="serviceHref")] = None
     service_id: Annotated[str, Field(alias="serviceId")]
-    field_type: Annotated[Literal["ServiceRef"], Field(alias="@type")] = "ServiceRef"
+    type: Annotated[Literal["ServiceRef"], Field(alias="@type")] = "ServiceRef"
 
 
 class ServiceSpecificConfiguration(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
 
 
 class ServiceSpecificResult(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
 
 
 class TerminationError(MefModel):
@@ -392,7 +390,7 @@ class PmTrackingRecord(MefModel):
     id: str
     related_object_id: Annotated[
         PerformanceProfileRef | PerformanceJobRef | PerformanceReportRef,
-        Field(alias="relatedObjectId", discriminator="field_type"),
+        Field(alias="relatedObjectId", discriminator="type"),
     ]
     request: str | None = None
     source: Source | None = None
@@ -494,7 +492,7 @@ class PerformanceProfileValue(MefModel):
     service_specific_configuration: Annotated[
         ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
     ]
-    field_type: Annotated[Literal["PerformanceProfileValue"], Field(alias="@type")] = (
+    type: Annotated[Literal["PerformanceProfileValue"], Field(alias="@type")] = (
         "PerformanceProfileValue"
     )
 
@@ -520,7 +518,7 @@ class PerformanceProfileValueQuery(MefModel):
     service_specific_configuration: Annotated[
         ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
     ] = None
-    field_type: Annotated[Literal["PerformanceProfileValue_Query"], Field(alias="@type")] = (
+    type: Annotated[Literal["PerformanceProfileValue_Query"], Field(alias="@type")] = (
         "PerformanceProfileValue_Query"
     )
 
@@ -561,9 +559,7 @@ class PerformanceReportComplexQueryCreate(MefModel):
     creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     granularity: TimeDuration | None = None
     monitored_object: Annotated[
-        list[
-            Annotated[EntityRef | ServiceFromToRef | ServiceRef, Field(discriminator="field_type")]
-        ]
+        list[Annotated[EntityRef | ServiceFromToRef | ServiceRef, Field(discriminator="type")]]
         | None,
         Field(alias="monitoredObject", min_length=1),
         AfterValidator(unique_items),
@@ -593,9 +589,7 @@ class PerformanceReportCreate(MefModel):
     description: str | None = None
     granularity: TimeDuration
     monitored_object: Annotated[
-        list[
-            Annotated[EntityRef | ServiceFromToRef | ServiceRef, Field(discriminator="field_type")]
-        ],
+        list[Annotated[EntityRef | ServiceFromToRef | ServiceRef, Field(discriminator="type")]],
         Field(alias="monitoredObject", min_length=1),
         AfterValidator(unique_items),
     ]
@@ -613,9 +607,7 @@ class PerformanceReportFind(MefModel):
     granularity: TimeDuration
     id: str
     monitored_object: Annotated[
-        list[
-            Annotated[EntityRef | ServiceFromToRef | ServiceRef, Field(discriminator="field_type")]
-        ],
+        list[Annotated[EntityRef | ServiceFromToRef | ServiceRef, Field(discriminator="type")]],
         Field(alias="monitoredObject", min_length=1),
         AfterValidator(unique_items),
     ]
@@ -639,7 +631,7 @@ class ReportContentItem(MefModel):
 class ReportContentPerMonitoredObject(MefModel):
     monitored_object: Annotated[
         EntityRef | ServiceFromToRef | ServiceRef,
-        Field(alias="monitoredObject", discriminator="field_type"),
+        Field(alias="monitoredObject", discriminator="type"),
     ]
     report_content_item: Annotated[
         list[ReportContentItem], Field(alias="reportContentItem", min_length=0)
@@ -724,11 +716,11 @@ class PerformanceJobComplexQueryCreate(MefModel):
     creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     monitored_object: Annotated[
         EntityRef | ServiceFromToRef | ServiceRef | None,
-        Field(alias="monitoredObject", discriminator="field_type"),
+        Field(alias="monitoredObject", discriminator="type"),
     ] = None
     performance_profile: Annotated[
         PerformanceProfileRef | PerformanceProfileValueQuery | None,
-        Field(alias="performanceProfile", discriminator="field_type"),
+        Field(alias="performanceProfile", discriminator="type"),
     ] = None
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
@@ -743,11 +735,11 @@ class PerformanceJobCreate(MefModel):
     description: str | None = None
     monitored_object: Annotated[
         EntityRef | ServiceFromToRef | ServiceRef,
-        Field(alias="monitoredObject", discriminator="field_type"),
+        Field(alias="monitoredObject", discriminator="type"),
     ]
     performance_profile: Annotated[
         PerformanceProfileRef | PerformanceProfileValue,
-        Field(alias="performanceProfile", discriminator="field_type"),
+        Field(alias="performanceProfile", discriminator="type"),
     ]
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     schedule_definition: Annotated[ScheduleDefinition, Field(alias="scheduleDefinition")]

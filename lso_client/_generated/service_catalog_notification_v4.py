@@ -10,7 +10,7 @@ from lso_client._model import DateTime, MefEnum, MefModel
 
 
 class Extensible(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
     field_base_type: Annotated[str | None, Field(alias="@baseType")] = None
     field_schema_location: Annotated[str | None, Field(alias="@schemaLocation")] = None
 

@@ -21,7 +21,7 @@ class ServiceSpecificationState(MefEnum):
 
 
 class Extensible(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
     field_base_type: Annotated[str | None, Field(alias="@baseType")] = None
     field_schema_location: Annotated[str | None, Field(alias="@schemaLocation")] = None
 

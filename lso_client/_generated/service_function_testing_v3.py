@@ -95,15 +95,15 @@ class ServiceRef(MefModel):
 
 
 class ServiceSpecificTestResultConfiguration(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
 
 
 class ServiceSpecificTestJobConfiguration(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
 
 
 class ServiceSpecificTestProfileConfiguration(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
 
 
 class ServiceSpecificationRef(MefModel):
@@ -153,7 +153,7 @@ class TestProfileLifecycleStatusType(MefEnum):
 
 
 class TestProfileRefOrValue(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
 
 
 class TestProfileRelationshipRole(MefEnum):
@@ -162,7 +162,7 @@ class TestProfileRelationshipRole(MefEnum):
 
 
 class TestProfileValue(TestProfileRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "TestProfileValue"
+    type: Annotated[str, Field(alias="@type")] = "TestProfileValue"
     service_specific_test_profile_configuration: Annotated[
         ServiceSpecificTestProfileConfiguration | None,
         Field(alias="serviceSpecificTestProfileConfiguration"),
@@ -341,7 +341,7 @@ class SuspendTestJobCommon(MefModel):
 
 
 class TestProfileRef(TestProfileRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "TestProfileRef"
+    type: Annotated[str, Field(alias="@type")] = "TestProfileRef"
     href: str | None = None
     id: str
 

@@ -80,19 +80,17 @@ class FormattedAddressRepresentation(MefModel):
     language: Annotated[str | None, Field(max_length=2, min_length=2)] = None
 
 
-class FieldType(MefEnum):
+class Type(MefEnum):
     geographic_address_ref = "GeographicAddressRef"
 
 
 class GeographicAddressRef(MefModel):
     href: str | None = None
     id: str
-    field_type: Annotated[Literal["GeographicAddressRef"], Field(alias="@type")] = (
-        "GeographicAddressRef"
-    )
+    type: Annotated[Literal["GeographicAddressRef"], Field(alias="@type")] = "GeographicAddressRef"
 
 
-class FieldType1(MefEnum):
+class Type1(MefEnum):
     geographic_address_query = "GeographicAddress_Query"
 
 
@@ -103,14 +101,14 @@ class GeographicPointRepresentation(MefModel):
     elevation: str | None = None
 
 
-class FieldType2(MefEnum):
+class Type2(MefEnum):
     geographic_site_ref = "GeographicSiteRef"
 
 
 class GeographicSiteRef(MefModel):
     href: str | None = None
     id: str
-    field_type: Annotated[Literal["GeographicSiteRef"], Field(alias="@type")] = "GeographicSiteRef"
+    type: Annotated[Literal["GeographicSiteRef"], Field(alias="@type")] = "GeographicSiteRef"
 
 
 class LabelRepresentation(MefModel):
@@ -120,7 +118,7 @@ class LabelRepresentation(MefModel):
 
 
 class MefServiceConfiguration(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
 
 
 class NoteBusSof(MefModel):
@@ -184,7 +182,7 @@ class ServiceGetParametersQuery(MefModel):
     geographic_site_id: Annotated[str | None, Field(alias="geographicSite.id")] = None
     geographic_address_id: Annotated[str | None, Field(alias="geographicAddress.id")] = None
     service_type: Annotated[str | None, Field(alias="serviceType")] = None
-    field_type: Annotated[str | None, Field(alias="@type")] = None
+    type: Annotated[str | None, Field(alias="@type")] = None
     start_mode: Annotated[StartMode | None, Field(alias="startMode")] = None
     offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
     limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
@@ -245,7 +243,7 @@ class GeographicAddressQuery(MefModel):
     label_representation: Annotated[
         list[LabelRepresentation] | None, Field(alias="labelRepresentation")
     ] = None
-    field_type: Annotated[Literal["GeographicAddress_Query"], Field(alias="@type")] = (
+    type: Annotated[Literal["GeographicAddress_Query"], Field(alias="@type")] = (
         "GeographicAddress_Query"
     )
     check_min_properties = model_validator(mode="after")(min_properties(2))
@@ -289,7 +287,7 @@ class ContactInformation(MefModel):
 class RelatedPlaceRefOrQuery(MefModel):
     place: Annotated[
         GeographicAddressRef | GeographicSiteRef | GeographicAddressQuery,
-        Field(discriminator="field_type"),
+        Field(discriminator="type"),
     ]
     role: str
     contact: list[ContactInformation] | None = None

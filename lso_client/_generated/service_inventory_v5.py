@@ -81,7 +81,7 @@ class GeographicSubAddressUnit(MefModel):
 
 
 class MefServiceConfiguration(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
 
 
 class NoteBusSof(MefModel):
@@ -93,7 +93,7 @@ class NoteBusSof(MefModel):
 
 
 class RelatedPlaceRefOrValue(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
     field_schema_location: Annotated[str | None, Field(alias="@schemaLocation")] = None
     role: str
 
@@ -178,7 +178,7 @@ class Error422(Error):
 
 
 class FormattedAddress(RelatedPlaceRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "FormattedAddress"
+    type: Annotated[str, Field(alias="@type")] = "FormattedAddress"
     addr_line1: Annotated[str, Field(alias="addrLine1")]
     addr_line2: Annotated[str | None, Field(alias="addrLine2")] = None
     city: str
@@ -190,19 +190,19 @@ class FormattedAddress(RelatedPlaceRefOrValue):
 
 
 class GeographicAddressLabel(RelatedPlaceRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "GeographicAddressLabel"
+    type: Annotated[str, Field(alias="@type")] = "GeographicAddressLabel"
     external_reference_id: Annotated[str, Field(alias="externalReferenceId")]
     external_reference_type: Annotated[str, Field(alias="externalReferenceType")]
 
 
 class GeographicAddressRef(RelatedPlaceRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "GeographicAddressRef"
+    type: Annotated[str, Field(alias="@type")] = "GeographicAddressRef"
     href: str | None = None
     id: str
 
 
 class GeographicPoint(RelatedPlaceRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "GeographicPoint"
+    type: Annotated[str, Field(alias="@type")] = "GeographicPoint"
     spatial_ref: Annotated[str, Field(alias="spatialRef")]
     x: str
     y: str
@@ -210,7 +210,7 @@ class GeographicPoint(RelatedPlaceRefOrValue):
 
 
 class GeographicSiteRef(RelatedPlaceRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "GeographicSiteRef"
+    type: Annotated[str, Field(alias="@type")] = "GeographicSiteRef"
     href: str | None = None
     id: str
 
@@ -229,7 +229,7 @@ class ServiceGetResponse1(RootModel[list[Error422]]):
 
 
 class FieldedAddress(RelatedPlaceRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "FieldedAddress"
+    type: Annotated[str, Field(alias="@type")] = "FieldedAddress"
     city: str
     country: str
     geographic_sub_address: Annotated[
