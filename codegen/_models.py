@@ -231,10 +231,13 @@ def run_generator(doc: dict[str, Any], label: str) -> str:
 
 def transform(tree: ast.Module, doc: dict[str, Any], extension_schemas: list[str]) -> None:
     """Apply, in order, every change the generator's options cannot make."""
+    schemas = schema_classes(doc, class_names(tree))
     use_mef_enums(tree)
     use_datetime(tree)
     route_by_type_tree(tree, discriminated_bases(doc))
     add_constraint_checks(tree, dropped_constraints(doc))
+    drop_unused_wrappers(tree, schemas)
+    name_after_owner(tree, schemas)
     drop_unused_imports(tree)
 
 

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated
-from pydantic import Field, RootModel
+from pydantic import Field
 from lso_client._model import DateTime, MefEnum, MefModel
 
 
@@ -83,12 +83,12 @@ class Error404(Error):
     code: Code
 
 
-class Code1(MefEnum):
+class Error409Code(MefEnum):
     conflict = "conflict"
 
 
 class Error409(Error):
-    code: Code1
+    code: Error409Code
 
 
 class Error422Code(MefEnum):
@@ -101,20 +101,20 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code2(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code2
+    code: Error500Code
 
 
-class Code3(MefEnum):
+class Error501Code(MefEnum):
     not_implemented = "notImplemented"
 
 
 class Error501(Error):
-    code: Code3
+    code: Error501Code
 
 
 class EventSubscriptionInput(MefModel):
@@ -264,14 +264,6 @@ class Error422(Error):
 
 class EventSubscription(EventSubscriptionInput):
     id: str
-
-
-class AlarmGetResponse(RootModel[list[AlarmCommon]]):
-    root: list[AlarmCommon]
-
-
-class AlarmGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
 
 
 class Alarm(AlarmCommon):

@@ -13,11 +13,11 @@ class EventType(MefEnum):
     alarm_attribute_value_change_event = "alarmAttributeValueChangeEvent"
 
 
-class EventType2(MefEnum):
+class AlarmCreateEventEventType(MefEnum):
     alarm_create_event = "alarmCreateEvent"
 
 
-class EventType3(MefEnum):
+class AlarmDeleteEventEventType(MefEnum):
     alarm_delete_event = "alarmDeleteEvent"
 
 
@@ -32,7 +32,7 @@ class AlarmRef(MefModel):
     href: str | None = None
 
 
-class EventType4(MefEnum):
+class AlarmStateChangeEventEventType(MefEnum):
     alarm_state_change_event = "alarmStateChangeEvent"
 
 
@@ -99,12 +99,12 @@ class Error404(Error):
     code: Code
 
 
-class Code1(MefEnum):
+class Error409Code(MefEnum):
     conflict = "conflict"
 
 
 class Error409(Error):
-    code: Code1
+    code: Error409Code
 
 
 class Error422Code(MefEnum):
@@ -117,20 +117,20 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code2(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code2
+    code: Error500Code
 
 
-class Code3(MefEnum):
+class Error501Code(MefEnum):
     not_implemented = "notImplemented"
 
 
 class Error501(Error):
-    code: Code3
+    code: Error501Code
 
 
 class Event(MefModel):
@@ -276,7 +276,7 @@ class AlarmEventPayload(MefModel):
 
 
 class AlarmStateChangeEvent(Event):
-    event_type: Annotated[EventType4, Field(alias="eventType")]
+    event_type: Annotated[AlarmStateChangeEventEventType, Field(alias="eventType")]
     event: AlarmEventPayload
 
 
@@ -291,10 +291,10 @@ class AlarmAttributeValueChangeEvent(Event):
 
 
 class AlarmCreateEvent(Event):
-    event_type: Annotated[EventType2, Field(alias="eventType")]
+    event_type: Annotated[AlarmCreateEventEventType, Field(alias="eventType")]
     event: AlarmEventPayload
 
 
 class AlarmDeleteEvent(Event):
-    event_type: Annotated[EventType3, Field(alias="eventType")]
+    event_type: Annotated[AlarmDeleteEventEventType, Field(alias="eventType")]
     event: AlarmEventPayload

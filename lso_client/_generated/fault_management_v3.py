@@ -4,7 +4,7 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from pydantic import Field, RootModel
+from pydantic import Field
 from typing import Annotated, Literal
 from lso_client._model import DateTime, MefEnum, MefModel
 
@@ -12,10 +12,6 @@ from lso_client._model import DateTime, MefEnum, MefModel
 class AttachmentURL(MefModel):
     retention_period: Annotated[DateTime | None, Field(alias="retentionPeriod")] = None
     url: str
-
-
-class Type(MefEnum):
-    entity_ref = "EntityRef"
 
 
 class EntityRef(MefModel):
@@ -69,20 +65,20 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code1(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code1
+    code: Error500Code
 
 
-class Code2(MefEnum):
+class Error501Code(MefEnum):
     not_implemented = "notImplemented"
 
 
 class Error501(Error):
-    code: Code2
+    code: Error501Code
 
 
 class EventSubscription(MefModel):
@@ -101,10 +97,6 @@ class FaultManagementJobProcessStateType(MefEnum):
     completed = "completed"
     in_progress = "inProgress"
     rejected = "rejected"
-
-
-class Type1(MefEnum):
-    fault_management_job_ref = "FaultManagementJobRef"
 
 
 class FaultManagementJobRef(MefModel):
@@ -126,10 +118,6 @@ class FaultManagementJobStateType(MefEnum):
     resources_unavailable = "resourcesUnavailable"
     scheduled = "scheduled"
     suspended = "suspended"
-
-
-class Type2(MefEnum):
-    fault_management_report_ref = "FaultManagementReportRef"
 
 
 class FaultManagementReportRef(MefModel):
@@ -197,18 +185,10 @@ class ServiceTo(MefModel):
     service_to_id: Annotated[str, Field(alias="serviceToId")]
 
 
-class Type3(MefEnum):
-    service_from_to_ref = "ServiceFromToRef"
-
-
 class ServiceFromToRef(MefModel):
     service_from: Annotated[ServiceFrom, Field(alias="serviceFrom")]
     service_to: Annotated[ServiceTo, Field(alias="serviceTo")]
     type: Annotated[Literal["ServiceFromToRef"], Field(alias="@type")] = "ServiceFromToRef"
-
-
-class Type4(MefEnum):
-    service_ref = "ServiceRef"
 
 
 class ServiceRef(MefModel):
@@ -354,58 +334,6 @@ class TimeDuration(MefModel):
     time_duration_units: Annotated[TimeDurationUnits, Field(alias="timeDurationUnits")]
 
 
-class FaultManagementJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class FaultManagementJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class FaultManagementJobIdResumePostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class FaultManagementJobIdSuspendPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class CancelFaultManagementJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class CancelFaultManagementJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ModifyFaultManagementJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ModifyFaultManagementJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class FaultManagementJobComplexQueryPostResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class FaultManagementReportGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class FaultManagementReportComplexQueryPostResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class TrackingRecordGetResponse(RootModel[list[FmTrackingRecord]]):
-    root: list[FmTrackingRecord]
-
-
-class TrackingRecordGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
 class CancelFaultManagementJob(CancelFaultManagementJobCreate):
     creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     href: str | None = None
@@ -485,18 +413,6 @@ class ScheduleDefinition(MefModel):
     ] = None
     recurring_schedule: Annotated[RecurringSchedule | None, Field(alias="recurringSchedule")] = None
     execution_duration: Annotated[TimeDuration | None, Field(alias="executionDuration")] = None
-
-
-class CancelFaultManagementJobGetResponse(RootModel[list[CancelFaultManagementJob]]):
-    root: list[CancelFaultManagementJob]
-
-
-class FaultManagementReportGetResponse(RootModel[list[FaultManagementReportFind]]):
-    root: list[FaultManagementReportFind]
-
-
-class FaultManagementReportComplexQueryPostResponse(RootModel[list[FaultManagementReportFind]]):
-    root: list[FaultManagementReportFind]
 
 
 class FaultManagementJobComplexQueryCreate(MefModel):
@@ -596,15 +512,3 @@ class ModifyFaultManagementJob(ModifyFaultManagementJobCreate):
     href: str | None = None
     id: str
     state: FaultManagementJobProcessStateType
-
-
-class FaultManagementJobGetResponse(RootModel[list[FaultManagementJob]]):
-    root: list[FaultManagementJob]
-
-
-class ModifyFaultManagementJobGetResponse(RootModel[list[ModifyFaultManagementJob]]):
-    root: list[ModifyFaultManagementJob]
-
-
-class FaultManagementJobComplexQueryPostResponse(RootModel[list[FaultManagementJob]]):
-    root: list[FaultManagementJob]

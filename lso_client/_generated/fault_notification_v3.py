@@ -52,13 +52,13 @@ class Event(MefModel):
     event: dict[str, Any]
 
 
-class EventType1(MefEnum):
+class FaultManagementJobAttributeValueChangeEventEventType(MefEnum):
     fault_management_job_attribute_value_change_event = (
         "faultManagementJobAttributeValueChangeEvent"
     )
 
 
-class EventType2(MefEnum):
+class FaultManagementJobCreateEventEventType(MefEnum):
     fault_management_job_create_event = "faultManagementJobCreateEvent"
 
 
@@ -74,7 +74,7 @@ class FaultManagementJobProcessStateType(MefEnum):
     rejected = "rejected"
 
 
-class EventType3(MefEnum):
+class FaultManagementJobReportPreparationErrorEventEventType(MefEnum):
     fault_management_job_report_preparation_error_event = (
         "faultManagementJobReportPreparationErrorEvent"
     )
@@ -85,7 +85,7 @@ class FaultManagementJobReportPreparationErrorEventPayload(MefModel):
     id: str
 
 
-class EventType4(MefEnum):
+class FaultManagementJobReportReadyEventEventType(MefEnum):
     fault_management_job_report_ready_event = "faultManagementJobReportReadyEvent"
 
 
@@ -96,7 +96,7 @@ class FaultManagementJobReportReadyEventPayload(MefModel):
     report_id: Annotated[str, Field(alias="reportId")]
 
 
-class EventType5(MefEnum):
+class FaultManagementJobStateChangeEventEventType(MefEnum):
     fault_management_job_state_change_event = "faultManagementJobStateChangeEvent"
 
 
@@ -113,7 +113,7 @@ class FaultManagementJobStateType(MefEnum):
     suspended = "suspended"
 
 
-class EventType6(MefEnum):
+class FaultManagementReportCreateEventEventType(MefEnum):
     fault_management_report_create_event = "faultManagementReportCreateEvent"
 
 
@@ -122,7 +122,7 @@ class FaultManagementReportEventPayload(MefModel):
     id: str
 
 
-class EventType7(MefEnum):
+class FaultManagementReportStateChangeEventEventType(MefEnum):
     fault_management_report_state_change_event = "faultManagementReportStateChangeEvent"
 
 
@@ -134,7 +134,7 @@ class FaultManagementReportStateType(MefEnum):
     rejected = "rejected"
 
 
-class EventType8(MefEnum):
+class ModifyFaultManagementJobStateChangeEventEventType(MefEnum):
     modify_fault_management_job_state_change_event = "modifyFaultManagementJobStateChangeEvent"
 
 
@@ -163,22 +163,26 @@ class Error403(Error):
 
 
 class FaultManagementJobAttributeValueChangeEvent(Event):
-    event_type: Annotated[EventType1, Field(alias="eventType")]
+    event_type: Annotated[
+        FaultManagementJobAttributeValueChangeEventEventType, Field(alias="eventType")
+    ]
     event: FaultManagementJobEventPayload
 
 
 class FaultManagementJobCreateEvent(Event):
-    event_type: Annotated[EventType2, Field(alias="eventType")]
+    event_type: Annotated[FaultManagementJobCreateEventEventType, Field(alias="eventType")]
     event: FaultManagementJobEventPayload
 
 
 class FaultManagementJobReportPreparationErrorEvent(Event):
-    event_type: Annotated[EventType3, Field(alias="eventType")]
+    event_type: Annotated[
+        FaultManagementJobReportPreparationErrorEventEventType, Field(alias="eventType")
+    ]
     event: FaultManagementJobReportPreparationErrorEventPayload
 
 
 class FaultManagementJobReportReadyEvent(Event):
-    event_type: Annotated[EventType4, Field(alias="eventType")]
+    event_type: Annotated[FaultManagementJobReportReadyEventEventType, Field(alias="eventType")]
     event: FaultManagementJobReportReadyEventPayload
 
 
@@ -189,7 +193,7 @@ class FaultManagementJobStateChangeEventPayload(MefModel):
 
 
 class FaultManagementReportCreateEvent(Event):
-    event_type: Annotated[EventType6, Field(alias="eventType")]
+    event_type: Annotated[FaultManagementReportCreateEventEventType, Field(alias="eventType")]
     event: FaultManagementReportEventPayload
 
 
@@ -200,7 +204,9 @@ class FaultManagementReportStateChangeEventPayload(MefModel):
 
 
 class ModifyFaultManagementJobStateChangeEvent(Event):
-    event_type: Annotated[EventType8, Field(alias="eventType")]
+    event_type: Annotated[
+        ModifyFaultManagementJobStateChangeEventEventType, Field(alias="eventType")
+    ]
     event: ModifyFaultManagementJobStateChangeEventPayload
 
 
@@ -210,10 +216,10 @@ class CancelFaultManagementJobStateChangeEvent(Event):
 
 
 class FaultManagementJobStateChangeEvent(Event):
-    event_type: Annotated[EventType5, Field(alias="eventType")]
+    event_type: Annotated[FaultManagementJobStateChangeEventEventType, Field(alias="eventType")]
     event: FaultManagementJobStateChangeEventPayload
 
 
 class FaultManagementReportStateChangeEvent(Event):
-    event_type: Annotated[EventType7, Field(alias="eventType")]
+    event_type: Annotated[FaultManagementReportStateChangeEventEventType, Field(alias="eventType")]
     event: FaultManagementReportStateChangeEventPayload

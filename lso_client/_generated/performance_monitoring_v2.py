@@ -53,12 +53,12 @@ class Error404(Error):
     code: Code
 
 
-class Code1(MefEnum):
+class Error409Code(MefEnum):
     conflict = "conflict"
 
 
 class Error409(Error):
-    code: Code1
+    code: Error409Code
 
 
 class Error422Code(MefEnum):
@@ -74,20 +74,20 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code2(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code2
+    code: Error500Code
 
 
-class Code3(MefEnum):
+class Error501Code(MefEnum):
     not_implemented = "notImplemented"
 
 
 class Error501(Error):
-    code: Code3
+    code: Error501Code
 
 
 class EventSubscription(MefModel):
@@ -388,7 +388,7 @@ class PerformanceJobGetParametersQuery(MefModel):
     limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
-class State1(MefEnum):
+class CancelPerformanceJobGetParametersQueryState(MefEnum):
     acknowledged = "acknowledged"
     accepted = "accepted"
     done = "done"
@@ -397,7 +397,7 @@ class State1(MefEnum):
 
 class CancelPerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
-    state: State1 | None = None
+    state: CancelPerformanceJobGetParametersQueryState | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
@@ -406,7 +406,7 @@ class CancelPerformanceJobGetParametersQuery(MefModel):
 
 class ModifyPerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
-    state: State1 | None = None
+    state: CancelPerformanceJobGetParametersQueryState | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
@@ -415,31 +415,23 @@ class ModifyPerformanceJobGetParametersQuery(MefModel):
 
 class ResumePerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
-    state: State1 | None = None
+    state: CancelPerformanceJobGetParametersQueryState | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
     limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
-
-
-class ResumePerformanceJobGetResponse(RootModel[list[ResumePerformanceJobFind]]):
-    root: list[ResumePerformanceJobFind]
 
 
 class SuspendPerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
-    state: State1 | None = None
+    state: CancelPerformanceJobGetParametersQueryState | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
     limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
-class SuspendPerformanceJobGetResponse(RootModel[list[SuspendPerformanceJobFind]]):
-    root: list[SuspendPerformanceJobFind]
-
-
-class State5(MefEnum):
+class PerformanceProfileGetParametersQueryState(MefEnum):
     acknowledged = "acknowledged"
     active = "active"
     cancelled = "cancelled"
@@ -449,7 +441,7 @@ class State5(MefEnum):
 
 class PerformanceProfileGetParametersQuery(MefModel):
     buyer_profile_id: Annotated[str | None, Field(alias="buyerProfileId")] = None
-    state: State5 | None = None
+    state: PerformanceProfileGetParametersQueryState | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
@@ -460,11 +452,7 @@ class PerformanceProfileGetParametersQuery(MefModel):
     limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
-class PerformanceProfileGetResponse(RootModel[list[PerformanceProfileFind]]):
-    root: list[PerformanceProfileFind]
-
-
-class State6(MefEnum):
+class PerformanceReportGetParametersQueryState(MefEnum):
     acknowledged = "acknowledged"
     completed = "completed"
     failed = "failed"
@@ -474,7 +462,7 @@ class State6(MefEnum):
 
 class PerformanceReportGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
-    state: State6 | None = None
+    state: PerformanceReportGetParametersQueryState | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     reporting_timeframe_start_date_gt: Annotated[
@@ -505,10 +493,6 @@ class TrackingRecordGetParametersQuery(MefModel):
     user: str | None = None
     offset: int | None = None
     limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
-
-
-class TrackingRecordGetResponse(RootModel[list[TrackingRecordFind]]):
-    root: list[TrackingRecordFind]
 
 
 class CancelPerformanceJobCommon(MefModel):
@@ -752,98 +736,6 @@ class SuspendPerformanceJob(SuspendPerformanceJobCommon):
     suspension_denied_reason: Annotated[str | None, Field(alias="suspensionDeniedReason")] = None
 
 
-class PerformanceJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class CancelPerformanceJobGetResponse(RootModel[list[CancelPerformanceJobFind]]):
-    root: list[CancelPerformanceJobFind]
-
-
-class CancelPerformanceJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class CancelPerformanceJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ModifyPerformanceJobGetResponse(RootModel[list[ModifyPerformanceJobFind]]):
-    root: list[ModifyPerformanceJobFind]
-
-
-class ModifyPerformanceJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ModifyPerformanceJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ResumePerformanceJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ResumePerformanceJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class SuspendPerformanceJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class SuspendPerformanceJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceJobComplexQueryPostResponse(RootModel[list[PerformanceJobComplexQuery]]):
-    root: list[PerformanceJobComplexQuery]
-
-
-class PerformanceJobComplexQueryPostResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceProfileGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceProfilePostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceProfileIdDeleteResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceReportGetResponse(RootModel[list[PerformanceReportFind]]):
-    root: list[PerformanceReportFind]
-
-
-class PerformanceReportGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceReportPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceReportComplexQueryPostResponse(RootModel[list[PerformanceReportComplexQuery]]):
-    root: list[PerformanceReportComplexQuery]
-
-
-class PerformanceReportComplexQueryPostResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class TrackingRecordGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
 class CancelPerformanceJob(CancelPerformanceJobCommon):
     cancellation_denied_reason: Annotated[str | None, Field(alias="cancellationDeniedReason")] = (
         None
@@ -954,10 +846,6 @@ class PerformanceReport(PerformanceReportCommon):
     report_content: Annotated[list[ReportContentItem] | None, Field(alias="reportContent")] = None
     report_url: Annotated[AttachmentURL | None, Field(alias="reportUrl")] = None
     state: PerformanceReportStateType
-
-
-class PerformanceJobGetResponse(RootModel[list[PerformanceJobFind]]):
-    root: list[PerformanceJobFind]
 
 
 class ModifyPerformanceJob(ModifyPerformanceJobCommon):

@@ -4,7 +4,7 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from pydantic import AfterValidator, Field, RootModel
+from pydantic import AfterValidator, Field
 from typing import Annotated, Literal
 from lso_client._model import DateTime, MefEnum, MefModel, unique_items
 
@@ -12,10 +12,6 @@ from lso_client._model import DateTime, MefEnum, MefModel, unique_items
 class AttachmentURL(MefModel):
     retention_period: Annotated[DateTime | None, Field(alias="retentionPeriod")] = None
     url: str
-
-
-class Type(MefEnum):
-    entity_ref = "EntityRef"
 
 
 class EntityRef(MefModel):
@@ -57,12 +53,12 @@ class Error404(Error):
     code: Code
 
 
-class Code1(MefEnum):
+class Error409Code(MefEnum):
     conflict = "conflict"
 
 
 class Error409(Error):
-    code: Code1
+    code: Error409Code
 
 
 class Error422Code(MefEnum):
@@ -78,20 +74,20 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code2(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code2
+    code: Error500Code
 
 
-class Code3(MefEnum):
+class Error501Code(MefEnum):
     not_implemented = "notImplemented"
 
 
 class Error501(Error):
-    code: Code3
+    code: Error501Code
 
 
 class EventSubscription(MefModel):
@@ -125,10 +121,6 @@ class PerformanceJobProcessStateType(MefEnum):
     rejected = "rejected"
 
 
-class Type1(MefEnum):
-    performance_job_ref = "PerformanceJobRef"
-
-
 class PerformanceJobRef(MefModel):
     performance_job_href: Annotated[str | None, Field(alias="performanceJobHref")] = None
     performance_job_id: Annotated[str, Field(alias="performanceJobId")]
@@ -155,28 +147,12 @@ class PerformanceProfileLifecycleStatusType(MefEnum):
     pending = "pending"
 
 
-class Type2(MefEnum):
-    performance_profile_ref = "PerformanceProfileRef"
-
-
 class PerformanceProfileRef(MefModel):
     performance_profile_href: Annotated[str | None, Field(alias="performanceProfileHref")] = None
     performance_profile_id: Annotated[str, Field(alias="performanceProfileId")]
     type: Annotated[Literal["PerformanceProfileRef"], Field(alias="@type")] = (
         "PerformanceProfileRef"
     )
-
-
-class Type3(MefEnum):
-    performance_profile_value = "PerformanceProfileValue"
-
-
-class Type4(MefEnum):
-    performance_profile_value_query = "PerformanceProfileValue_Query"
-
-
-class Type5(MefEnum):
-    performance_report_ref = "PerformanceReportRef"
 
 
 class PerformanceReportRef(MefModel):
@@ -227,18 +203,10 @@ class ServiceTo(MefModel):
     service_to_id: Annotated[str, Field(alias="serviceToId")]
 
 
-class Type6(MefEnum):
-    service_from_to_ref = "ServiceFromToRef"
-
-
 class ServiceFromToRef(MefModel):
     service_from: Annotated[ServiceFrom, Field(alias="serviceFrom")]
     service_to: Annotated[ServiceTo, Field(alias="serviceTo")]
     type: Annotated[Literal["ServiceFromToRef"], Field(alias="@type")] = "ServiceFromToRef"
-
-
-class Type7(MefEnum):
-    service_ref = "ServiceRef"
 
 
 class ServiceRef(MefModel):
@@ -399,74 +367,6 @@ class PmTrackingRecord(MefModel):
 class TimeDuration(MefModel):
     time_duration_value: Annotated[int, Field(alias="timeDurationValue")]
     time_duration_units: Annotated[TimeDurationUnits, Field(alias="timeDurationUnits")]
-
-
-class PerformanceJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceJobIdResumePostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceJobIdSuspendPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class CancelPerformanceJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class CancelPerformanceJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ModifyPerformanceJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ModifyPerformanceJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceJobComplexQueryPostResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceProfileGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceProfilePostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceProfileIdDeleteResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceReportGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceReportPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceReportComplexQueryPostResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class TrackingRecordGetResponse(RootModel[list[PmTrackingRecord]]):
-    root: list[PmTrackingRecord]
-
-
-class TrackingRecordGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
 
 
 class CancelPerformanceJob(CancelPerformanceJobCreate):
@@ -649,18 +549,6 @@ class ScheduleDefinition(MefModel):
     execution_duration: Annotated[TimeDuration | None, Field(alias="executionDuration")] = None
 
 
-class CancelPerformanceJobGetResponse(RootModel[list[CancelPerformanceJob]]):
-    root: list[CancelPerformanceJob]
-
-
-class PerformanceReportGetResponse(RootModel[list[PerformanceReportFind]]):
-    root: list[PerformanceReportFind]
-
-
-class PerformanceReportComplexQueryPostResponse(RootModel[list[PerformanceReportFind]]):
-    root: list[PerformanceReportFind]
-
-
 class ModifyPerformanceJobCreate(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
@@ -696,10 +584,6 @@ class PerformanceReport(PerformanceReportCreate):
     termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
         None
     )
-
-
-class PerformanceProfileGetResponse(RootModel[list[PerformanceProfile]]):
-    root: list[PerformanceProfile]
 
 
 class ModifyPerformanceJob(ModifyPerformanceJobCreate):
@@ -745,10 +629,6 @@ class PerformanceJobCreate(MefModel):
     schedule_definition: Annotated[ScheduleDefinition, Field(alias="scheduleDefinition")]
 
 
-class ModifyPerformanceJobGetResponse(RootModel[list[ModifyPerformanceJob]]):
-    root: list[ModifyPerformanceJob]
-
-
 class PerformanceJob(PerformanceJobCreate):
     creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     href: str | None = None
@@ -758,11 +638,3 @@ class PerformanceJob(PerformanceJobCreate):
     termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
         None
     )
-
-
-class PerformanceJobGetResponse(RootModel[list[PerformanceJob]]):
-    root: list[PerformanceJob]
-
-
-class PerformanceJobComplexQueryPostResponse(RootModel[list[PerformanceJob]]):
-    root: list[PerformanceJob]

@@ -52,15 +52,15 @@ class Event(MefModel):
     event: dict[str, Any]
 
 
-class EventType1(MefEnum):
+class ModifyPerformanceJobStateChangeEventEventType(MefEnum):
     modify_performance_job_state_change_event = "modifyPerformanceJobStateChangeEvent"
 
 
-class EventType2(MefEnum):
+class PerformanceJobAttributeValueChangeEventEventType(MefEnum):
     performance_job_attribute_value_change_event = "performanceJobAttributeValueChangeEvent"
 
 
-class EventType3(MefEnum):
+class PerformanceJobCreateEventEventType(MefEnum):
     performance_job_create_event = "performanceJobCreateEvent"
 
 
@@ -76,7 +76,7 @@ class PerformanceJobProcessStateType(MefEnum):
     rejected = "rejected"
 
 
-class EventType4(MefEnum):
+class PerformanceJobReportPreparationErrorEventEventType(MefEnum):
     performance_job_report_preparation_error_event = "performanceJobReportPreparationErrorEvent"
 
 
@@ -85,7 +85,7 @@ class PerformanceJobReportPreparationErrorEventPayload(MefModel):
     id: str
 
 
-class EventType5(MefEnum):
+class PerformanceJobReportReadyEventEventType(MefEnum):
     performance_job_report_ready_event = "performanceJobReportReadyEvent"
 
 
@@ -96,7 +96,7 @@ class PerformanceJobReportReadyEventPayload(MefModel):
     report_id: Annotated[str, Field(alias="reportId")]
 
 
-class EventType6(MefEnum):
+class PerformanceJobStateChangeEventEventType(MefEnum):
     performance_job_state_change_event = "performanceJobStateChangeEvent"
 
 
@@ -113,15 +113,15 @@ class PerformanceJobStateType(MefEnum):
     suspended = "suspended"
 
 
-class EventType7(MefEnum):
+class PerformanceProfileAttributeValueChangeEventEventType(MefEnum):
     performance_profile_attribute_value_change_event = "performanceProfileAttributeValueChangeEvent"
 
 
-class EventType8(MefEnum):
+class PerformanceProfileCreateEventEventType(MefEnum):
     performance_profile_create_event = "performanceProfileCreateEvent"
 
 
-class EventType9(MefEnum):
+class PerformanceProfileDeleteEventEventType(MefEnum):
     performance_profile_delete_event = "performanceProfileDeleteEvent"
 
 
@@ -130,7 +130,7 @@ class PerformanceProfileEventPayload(MefModel):
     id: str
 
 
-class EventType10(MefEnum):
+class PerformanceReportCreateEventEventType(MefEnum):
     performance_report_create_event = "performanceReportCreateEvent"
 
 
@@ -139,7 +139,7 @@ class PerformanceReportEventPayload(MefModel):
     id: str
 
 
-class EventType11(MefEnum):
+class PerformanceReportStateChangeEventEventType(MefEnum):
     performance_report_state_change_event = "performanceReportStateChangeEvent"
 
 
@@ -176,22 +176,26 @@ class ModifyPerformanceJobStateChangeEventPayload(MefModel):
 
 
 class PerformanceJobAttributeValueChangeEvent(Event):
-    event_type: Annotated[EventType2, Field(alias="eventType")]
+    event_type: Annotated[
+        PerformanceJobAttributeValueChangeEventEventType, Field(alias="eventType")
+    ]
     event: PerformanceJobEventPayload
 
 
 class PerformanceJobCreateEvent(Event):
-    event_type: Annotated[EventType3, Field(alias="eventType")]
+    event_type: Annotated[PerformanceJobCreateEventEventType, Field(alias="eventType")]
     event: PerformanceJobEventPayload
 
 
 class PerformanceJobReportPreparationErrorEvent(Event):
-    event_type: Annotated[EventType4, Field(alias="eventType")]
+    event_type: Annotated[
+        PerformanceJobReportPreparationErrorEventEventType, Field(alias="eventType")
+    ]
     event: PerformanceJobReportPreparationErrorEventPayload
 
 
 class PerformanceJobReportReadyEvent(Event):
-    event_type: Annotated[EventType5, Field(alias="eventType")]
+    event_type: Annotated[PerformanceJobReportReadyEventEventType, Field(alias="eventType")]
     event: PerformanceJobReportReadyEventPayload
 
 
@@ -202,22 +206,24 @@ class PerformanceJobStateChangeEventPayload(MefModel):
 
 
 class PerformanceProfileAttributeValueChangeEvent(Event):
-    event_type: Annotated[EventType7, Field(alias="eventType")]
+    event_type: Annotated[
+        PerformanceProfileAttributeValueChangeEventEventType, Field(alias="eventType")
+    ]
     event: PerformanceProfileEventPayload
 
 
 class PerformanceProfileCreateEvent(Event):
-    event_type: Annotated[EventType8, Field(alias="eventType")]
+    event_type: Annotated[PerformanceProfileCreateEventEventType, Field(alias="eventType")]
     event: PerformanceProfileEventPayload
 
 
 class PerformanceProfileDeleteEvent(Event):
-    event_type: Annotated[EventType9, Field(alias="eventType")]
+    event_type: Annotated[PerformanceProfileDeleteEventEventType, Field(alias="eventType")]
     event: PerformanceProfileEventPayload
 
 
 class PerformanceReportCreateEvent(Event):
-    event_type: Annotated[EventType10, Field(alias="eventType")]
+    event_type: Annotated[PerformanceReportCreateEventEventType, Field(alias="eventType")]
     event: PerformanceReportEventPayload
 
 
@@ -233,15 +239,15 @@ class CancelPerformanceJobStateChangeEvent(Event):
 
 
 class ModifyPerformanceJobStateChangeEvent(Event):
-    event_type: Annotated[EventType1, Field(alias="eventType")]
+    event_type: Annotated[ModifyPerformanceJobStateChangeEventEventType, Field(alias="eventType")]
     event: ModifyPerformanceJobStateChangeEventPayload
 
 
 class PerformanceJobStateChangeEvent(Event):
-    event_type: Annotated[EventType6, Field(alias="eventType")]
+    event_type: Annotated[PerformanceJobStateChangeEventEventType, Field(alias="eventType")]
     event: PerformanceJobStateChangeEventPayload
 
 
 class PerformanceReportStateChangeEvent(Event):
-    event_type: Annotated[EventType11, Field(alias="eventType")]
+    event_type: Annotated[PerformanceReportStateChangeEventEventType, Field(alias="eventType")]
     event: PerformanceReportStateChangeEventPayload

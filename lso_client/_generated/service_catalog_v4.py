@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated, Any
-from pydantic import Field, RootModel
+from pydantic import Field
 from lso_client._model import DateTime, MefEnum, MefModel
 
 
@@ -164,7 +164,3 @@ class ServiceSpecification(Addressable):
         TargetServiceSchema | None, Field(alias="targetServiceSchema")
     ] = None
     description: str | None = None
-
-
-class ServiceSpecificationGetResponse(RootModel[list[ServiceSpecification]]):
-    root: list[ServiceSpecification]

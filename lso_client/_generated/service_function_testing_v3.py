@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated
-from pydantic import Field, RootModel, Tag, model_validator
+from pydantic import Field, Tag, model_validator
 from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, by_type, min_properties
 
 
@@ -41,12 +41,12 @@ class Error404(Error):
     code: Code
 
 
-class Code1(MefEnum):
+class Error409Code(MefEnum):
     conflict = "conflict"
 
 
 class Error409(Error):
-    code: Code1
+    code: Error409Code
 
 
 class Error422Code(MefEnum):
@@ -59,20 +59,20 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code2(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code2
+    code: Error500Code
 
 
-class Code3(MefEnum):
+class Error501Code(MefEnum):
     not_implemented = "notImplemented"
 
 
 class Error501(Error):
-    code: Code3
+    code: Error501Code
 
 
 class EventSubscriptionInput(MefModel):
@@ -295,10 +295,6 @@ class TestResultGetParametersQuery(MefModel):
     limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
-class TestResultGetResponse(RootModel[list[TestResultCommon]]):
-    root: list[TestResultCommon]
-
-
 class CancelTestJobCommon(MefModel):
     cancellation_reason: Annotated[str | None, Field(alias="cancellationReason")] = None
     test_job: Annotated[TestJobRef, Field(alias="testJob")]
@@ -397,62 +393,6 @@ class TestResult(TestResultCommon):
         ServiceSpecificTestResultConfiguration,
         Field(alias="serviceSpecificTestResultConfiguration"),
     ]
-
-
-class TestJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class TestJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class CancelTestJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class CancelTestJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class SuspendTestJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class SuspendTestJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ResumeTestJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ResumeTestJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ModifyTestJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ModifyTestJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class TestProfileGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class TestProfilePostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class TestProfileIdDeleteResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class TestResultGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
 
 
 class CancelTestJob(CancelTestJobCommon):
@@ -560,26 +500,6 @@ class TestProfile(TestProfileCommon):
     last_update: Annotated[DateTime | None, Field(alias="lastUpdate")] = None
 
 
-class TestJobGetResponse(RootModel[list[TestJobFind]]):
-    root: list[TestJobFind]
-
-
-class CancelTestJobGetResponse(RootModel[list[CancelTestJob]]):
-    root: list[CancelTestJob]
-
-
-class SuspendTestJobGetResponse(RootModel[list[SuspendTestJob]]):
-    root: list[SuspendTestJob]
-
-
-class ResumeTestJobGetResponse(RootModel[list[ResumeTestJob]]):
-    root: list[ResumeTestJob]
-
-
-class TestProfileGetResponse(RootModel[list[TestProfile]]):
-    root: list[TestProfile]
-
-
 class ModifyTestJob(ModifyTestJobCommon):
     modification_denied_reason: Annotated[str | None, Field(alias="modificationDeniedReason")] = (
         None
@@ -601,7 +521,3 @@ class TestJob(TestJobCommon):
     termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
         None
     )
-
-
-class ModifyTestJobGetResponse(RootModel[list[ModifyTestJob]]):
-    root: list[ModifyTestJob]

@@ -52,11 +52,11 @@ class EventType(MefEnum):
     service_attribute_value_change_event = "serviceAttributeValueChangeEvent"
 
 
-class EventType1(MefEnum):
+class ServiceCreateEventEventType(MefEnum):
     service_create_event = "serviceCreateEvent"
 
 
-class EventType2(MefEnum):
+class ServiceDeleteEventEventType(MefEnum):
     service_delete_event = "serviceDeleteEvent"
 
 
@@ -65,7 +65,7 @@ class ServiceEventPayload(MefModel):
     href: str | None = None
 
 
-class EventType3(MefEnum):
+class ServiceStateChangeEventEventType(MefEnum):
     service_state_change_event = "serviceStateChangeEvent"
 
 
@@ -96,12 +96,12 @@ class ServiceAttributeValueChangeEvent(Event):
 
 
 class ServiceCreateEvent(Event):
-    event_type: Annotated[EventType1, Field(alias="eventType")]
+    event_type: Annotated[ServiceCreateEventEventType, Field(alias="eventType")]
     event: ServiceEventPayload
 
 
 class ServiceDeleteEvent(Event):
-    event_type: Annotated[EventType2, Field(alias="eventType")]
+    event_type: Annotated[ServiceDeleteEventEventType, Field(alias="eventType")]
     event: ServiceEventPayload
 
 
@@ -112,5 +112,5 @@ class ServiceStateChangeEventPayload(MefModel):
 
 
 class ServiceStateChangeEvent(Event):
-    event_type: Annotated[EventType3, Field(alias="eventType")]
+    event_type: Annotated[ServiceStateChangeEventEventType, Field(alias="eventType")]
     event: ServiceStateChangeEventPayload

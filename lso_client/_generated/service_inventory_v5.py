@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated
-from pydantic import Field, RootModel, Tag
+from pydantic import Field, Tag
 from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, by_type
 
 
@@ -56,12 +56,12 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code1(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code1
+    code: Error500Code
 
 
 class EventSubscription(MefModel):
@@ -224,10 +224,6 @@ class GeographicSubAddress(MefModel):
     sub_unit: Annotated[list[GeographicSubAddressUnit] | None, Field(alias="subUnit")] = None
 
 
-class ServiceGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
 class FieldedAddress(RelatedPlaceRefOrValue):
     type: Annotated[str, Field(alias="@type")] = "FieldedAddress"
     city: str
@@ -321,7 +317,3 @@ class Service(MefModel):
     start_date: Annotated[DateTime | None, Field(alias="startDate")] = None
     start_mode: Annotated[StartMode | None, Field(alias="startMode")] = None
     state: ServiceStateType | None = None
-
-
-class ServiceGetResponse(RootModel[list[Service]]):
-    root: list[Service]

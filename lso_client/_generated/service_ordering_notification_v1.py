@@ -62,20 +62,20 @@ class ServiceOrderCreateEvent(Event):
     event: ServiceOrderEventPayload
 
 
-class EventType1(MefEnum):
+class ServiceOrderItemStateChangeEventEventType(MefEnum):
     service_order_item_state_change_event = "serviceOrderItemStateChangeEvent"
 
 
-class EventType2(MefEnum):
+class ServiceOrderStateChangeEventEventType(MefEnum):
     service_order_state_change_event = "serviceOrderStateChangeEvent"
 
 
-class EventType3(MefEnum):
+class ServiceOrderInformationRequiredEventEventType(MefEnum):
     service_order_information_required_event = "serviceOrderInformationRequiredEvent"
 
 
 class ServiceOrderInformationRequiredEvent(Event):
-    event_type: Annotated[EventType3, Field(alias="eventType")]
+    event_type: Annotated[ServiceOrderInformationRequiredEventEventType, Field(alias="eventType")]
     event: ServiceOrderEventPayload
 
 
@@ -126,10 +126,10 @@ class ServiceOrderStateChangeEventPayload(MefModel):
 
 
 class ServiceOrderItemStateChangeEvent(Event):
-    event_type: Annotated[EventType1, Field(alias="eventType")]
+    event_type: Annotated[ServiceOrderItemStateChangeEventEventType, Field(alias="eventType")]
     event: ServiceOrderItemStateChangeEventPayload
 
 
 class ServiceOrderStateChangeEvent(Event):
-    event_type: Annotated[EventType2, Field(alias="eventType")]
+    event_type: Annotated[ServiceOrderStateChangeEventEventType, Field(alias="eventType")]
     event: ServiceOrderStateChangeEventPayload

@@ -41,12 +41,12 @@ class Error408(Error):
     code: Code
 
 
-class Code1(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code1
+    code: Error500Code
 
 
 class Event(MefModel):

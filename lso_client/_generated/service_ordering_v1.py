@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field, RootModel, model_validator
+from pydantic import Field, model_validator
 from lso_client._model import DateTime, MefEnum, MefModel, min_properties
 
 
@@ -56,12 +56,12 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code1(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code1
+    code: Error500Code
 
 
 class EventSubscription(MefModel):
@@ -80,18 +80,10 @@ class FormattedAddressRepresentation(MefModel):
     language: Annotated[str | None, Field(max_length=2, min_length=2)] = None
 
 
-class Type(MefEnum):
-    geographic_address_ref = "GeographicAddressRef"
-
-
 class GeographicAddressRef(MefModel):
     href: str | None = None
     id: str
     type: Annotated[Literal["GeographicAddressRef"], Field(alias="@type")] = "GeographicAddressRef"
-
-
-class Type1(MefEnum):
-    geographic_address_query = "GeographicAddress_Query"
 
 
 class GeographicPointRepresentation(MefModel):
@@ -99,10 +91,6 @@ class GeographicPointRepresentation(MefModel):
     latitude: str
     longitude: str
     elevation: str | None = None
-
-
-class Type2(MefEnum):
-    geographic_site_ref = "GeographicSiteRef"
 
 
 class GeographicSiteRef(MefModel):
@@ -354,22 +342,6 @@ class ServiceOrderCommon(MefModel):
     requested_start_date: Annotated[DateTime, Field(alias="requestedStartDate")]
 
 
-class ServiceOrderGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ServiceOrderPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class HubPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class HubIdDeleteResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
 class ContactInformation(MefModel):
     number: str
     email_address: Annotated[str, Field(alias="emailAddress")]
@@ -462,7 +434,3 @@ class ServiceOrder(ServiceOrderCommon):
     start_date: Annotated[DateTime | None, Field(alias="startDate")] = None
     state: ServiceOrderStateType
     order_date: Annotated[DateTime, Field(alias="orderDate")]
-
-
-class ServiceOrderGetResponse(RootModel[list[ServiceOrder]]):
-    root: list[ServiceOrder]

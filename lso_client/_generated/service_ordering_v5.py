@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated
-from pydantic import Field, RootModel, Tag
+from pydantic import Field, Tag
 from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, by_type
 
 
@@ -56,12 +56,12 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code1(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code1
+    code: Error500Code
 
 
 class EventSubscription(MefModel):
@@ -292,10 +292,6 @@ class OrderItemCoordinatedAction(MefModel):
     item_id: Annotated[str, Field(alias="itemId")]
 
 
-class ServiceOrderPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
 class FieldedAddress(RelatedPlaceRefOrValue):
     type: Annotated[str, Field(alias="@type")] = "FieldedAddress"
     city: str
@@ -449,7 +445,3 @@ class ServiceOrder(ServiceOrderCommon):
     start_date: Annotated[DateTime | None, Field(alias="startDate")] = None
     state: ServiceOrderStateType
     order_date: Annotated[DateTime, Field(alias="orderDate")]
-
-
-class ServiceOrderGetResponse(RootModel[list[ServiceOrder]]):
-    root: list[ServiceOrder]

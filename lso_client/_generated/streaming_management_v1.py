@@ -6,7 +6,7 @@
 from __future__ import annotations
 from lso_client._model import MefEnum, MefModel
 from typing import Annotated, Any
-from pydantic import ConfigDict, Field, RootModel
+from pydantic import ConfigDict, Field
 
 
 class AsyncAPIModel(MefModel):
@@ -57,12 +57,12 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code1(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code1
+    code: Error500Code
 
 
 class Category(MefEnum):
@@ -137,14 +137,6 @@ class ConnectionConfig(MefModel):
     channel: Channel | None = None
 
 
-class TopicGetResponse(RootModel[list[Topic]]):
-    root: list[Topic]
-
-
-class SubscriptionPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
 class Subscription(MefModel):
     id: str
     description: str | None = None
@@ -154,7 +146,3 @@ class Subscription(MefModel):
 
 class TopicSubscription(Subscription, TopicSubscriptionRequest):
     pass
-
-
-class SubscriptionGetResponse(RootModel[list[TopicSubscription]]):
-    root: list[TopicSubscription]
