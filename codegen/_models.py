@@ -238,6 +238,7 @@ def transform(tree: ast.Module, doc: dict[str, Any], extension_schemas: list[str
     add_constraint_checks(tree, dropped_constraints(doc))
     drop_unused_wrappers(tree, schemas)
     name_after_owner(tree, schemas)
+    derive_from_payload(tree, extension_schemas)
     drop_unused_imports(tree)
 
 

@@ -4,9 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated
+from typing import Annotated, TypeAlias
 from pydantic import Field
-from lso_client._model import DateTime, MefEnum, MefModel
+from lso_client._model import DateTime, MefEnum, MefModel, Payload
 
 
 class AlarmedObjectRef(MefModel):
@@ -20,8 +20,7 @@ class AlarmRef(MefModel):
     href: str | None = None
 
 
-class AlarmSpecificAttributes(MefModel):
-    type: Annotated[str, Field(alias="@type")]
+AlarmSpecificAttributes: TypeAlias = Payload
 
 
 class AlarmState(MefEnum):

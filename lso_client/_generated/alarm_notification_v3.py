@@ -4,9 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias
 from pydantic import Field
-from lso_client._model import DateTime, MefEnum, MefModel
+from lso_client._model import DateTime, MefEnum, MefModel, Payload
 
 
 class EventType(MefEnum):
@@ -36,8 +36,7 @@ class AlarmStateChangeEventEventType(MefEnum):
     alarm_state_change_event = "alarmStateChangeEvent"
 
 
-class AlarmSpecificAttributes(MefModel):
-    type: Annotated[str, Field(alias="@type")]
+AlarmSpecificAttributes: TypeAlias = Payload
 
 
 class AlarmState(MefEnum):

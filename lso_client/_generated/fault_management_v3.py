@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from pydantic import Field
-from typing import Annotated, Literal
-from lso_client._model import DateTime, MefEnum, MefModel
+from typing import Annotated, Literal, TypeAlias
+from lso_client._model import DateTime, MefEnum, MefModel, Payload
 
 
 class AttachmentURL(MefModel):
@@ -197,12 +197,8 @@ class ServiceRef(MefModel):
     type: Annotated[Literal["ServiceRef"], Field(alias="@type")] = "ServiceRef"
 
 
-class ServiceSpecificConfiguration(MefModel):
-    type: Annotated[str, Field(alias="@type")]
-
-
-class ServiceSpecificResult(MefModel):
-    type: Annotated[str, Field(alias="@type")]
+ServiceSpecificConfiguration: TypeAlias = Payload
+ServiceSpecificResult: TypeAlias = Payload
 
 
 class TerminationError(MefModel):

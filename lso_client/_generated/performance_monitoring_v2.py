@@ -4,8 +4,8 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, by_type
-from typing import Annotated, Any
+from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, Payload, by_type
+from typing import Annotated, Any, TypeAlias
 from pydantic import Field, RootModel, Tag
 
 
@@ -277,8 +277,7 @@ class ResultFormat(MefEnum):
     attachment = "attachment"
 
 
-class ResultPayload(MefModel):
-    type: Annotated[str, Field(alias="@type")]
+ResultPayload: TypeAlias = Payload
 
 
 class ResumePerformanceJobCommon(MefModel):
@@ -322,8 +321,7 @@ class ScheduleDefinition(MefModel):
     ] = None
 
 
-class ServicePayloadSpecificAttributes(MefModel):
-    type: Annotated[str, Field(alias="@type")]
+ServicePayloadSpecificAttributes: TypeAlias = Payload
 
 
 class SuspendPerformanceJobCommon(MefModel):

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from pydantic import AfterValidator, Field
-from typing import Annotated, Literal
-from lso_client._model import DateTime, MefEnum, MefModel, unique_items
+from typing import Annotated, Literal, TypeAlias
+from lso_client._model import DateTime, MefEnum, MefModel, Payload, unique_items
 
 
 class AttachmentURL(MefModel):
@@ -215,12 +215,8 @@ class ServiceRef(MefModel):
     type: Annotated[Literal["ServiceRef"], Field(alias="@type")] = "ServiceRef"
 
 
-class ServiceSpecificConfiguration(MefModel):
-    type: Annotated[str, Field(alias="@type")]
-
-
-class ServiceSpecificResult(MefModel):
-    type: Annotated[str, Field(alias="@type")]
+ServiceSpecificConfiguration: TypeAlias = Payload
+ServiceSpecificResult: TypeAlias = Payload
 
 
 class TerminationError(MefModel):

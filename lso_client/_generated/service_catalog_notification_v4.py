@@ -6,11 +6,10 @@
 from __future__ import annotations
 from typing import Annotated, Any
 from pydantic import Field
-from lso_client._model import DateTime, MefEnum, MefModel
+from lso_client._model import DateTime, MefEnum, MefModel, Payload
 
 
-class Extensible(MefModel):
-    type: Annotated[str, Field(alias="@type")]
+class Extensible(Payload):
     field_base_type: Annotated[str | None, Field(alias="@baseType")] = None
     field_schema_location: Annotated[str | None, Field(alias="@schemaLocation")] = None
 

@@ -4,9 +4,17 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated
+from typing import Annotated, TypeAlias
 from pydantic import Field, Tag, model_validator
-from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, by_type, min_properties
+from lso_client._model import (
+    DateTime,
+    MefEnum,
+    MefModel,
+    OTHER_TYPE,
+    Payload,
+    by_type,
+    min_properties,
+)
 
 
 class Error(MefModel):
@@ -94,16 +102,9 @@ class ServiceRef(MefModel):
     id: str
 
 
-class ServiceSpecificTestResultConfiguration(MefModel):
-    type: Annotated[str, Field(alias="@type")]
-
-
-class ServiceSpecificTestJobConfiguration(MefModel):
-    type: Annotated[str, Field(alias="@type")]
-
-
-class ServiceSpecificTestProfileConfiguration(MefModel):
-    type: Annotated[str, Field(alias="@type")]
+ServiceSpecificTestResultConfiguration: TypeAlias = Payload
+ServiceSpecificTestJobConfiguration: TypeAlias = Payload
+ServiceSpecificTestProfileConfiguration: TypeAlias = Payload
 
 
 class ServiceSpecificationRef(MefModel):

@@ -4,9 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeAlias
 from pydantic import Field, model_validator
-from lso_client._model import DateTime, MefEnum, MefModel, min_properties
+from lso_client._model import DateTime, MefEnum, MefModel, Payload, min_properties
 
 
 class BusSofType(MefEnum):
@@ -105,8 +105,7 @@ class LabelRepresentation(MefModel):
     language: Annotated[str | None, Field(max_length=2, min_length=2)] = None
 
 
-class MefServiceConfiguration(MefModel):
-    type: Annotated[str, Field(alias="@type")]
+MefServiceConfiguration: TypeAlias = Payload
 
 
 class NoteBusSof(MefModel):

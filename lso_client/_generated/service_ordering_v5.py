@@ -4,9 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated
+from typing import Annotated, TypeAlias
 from pydantic import Field, Tag
-from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, by_type
+from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, Payload, by_type
 
 
 class BusSofType(MefEnum):
@@ -80,8 +80,7 @@ class GeographicSubAddressUnit(MefModel):
     sub_unit_type: Annotated[str, Field(alias="subUnitType")]
 
 
-class MefServiceConfiguration(MefModel):
-    type: Annotated[str, Field(alias="@type")]
+MefServiceConfiguration: TypeAlias = Payload
 
 
 class NoteBusSof(MefModel):
