@@ -239,6 +239,7 @@ def transform(tree: ast.Module, doc: dict[str, Any], extension_schemas: list[str
     drop_unused_wrappers(tree, schemas)
     name_after_owner(tree, schemas)
     derive_from_payload(tree, extension_schemas)
+    serialize_as_any(tree)
     drop_unused_imports(tree)
 
 
@@ -718,7 +719,9 @@ def serialize_as_any(tree: ast.Module) -> None:
     """A field typed with a model serialises the value's own class (a caller's subclass,
     a payload model at an extension point) with all its fields: each model in a field's
     type is `SerializeAsAny[...]`. Per field, because `serialize_as_any=True` at dump time
-    also bypasses `DateTime`'s serializer."""
+    also bypasses `DateTime`'s serializer; every model, because the generator's own
+    `--use-serialize-as-any` wraps only classes with subclasses in the same module, which
+    misses a caller's subclasses and the payload models."""
     models = _model_names(tree)
     wrapper = _SerializeAsAny(models)
     for cls in _classes(tree).values():

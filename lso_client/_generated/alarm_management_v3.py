@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated, TypeAlias
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from lso_client._model import DateTime, MefEnum, MefModel, Payload
 
 
@@ -226,14 +226,18 @@ class AlarmGetParametersQuery(MefModel):
 class AlarmCommon(MefModel):
     id: str
     href: str | None = None
-    affected_service: Annotated[list[ServiceRef] | None, Field(alias="affectedService")] = None
+    affected_service: Annotated[
+        list[SerializeAsAny[ServiceRef]] | None, Field(alias="affectedService")
+    ] = None
     alarm_changed_time: Annotated[DateTime | None, Field(alias="alarmChangedTime")] = None
     alarm_cleared_time: Annotated[DateTime | None, Field(alias="alarmClearedTime")] = None
     alarm_details: Annotated[str, Field(alias="alarmDetails")]
     alarmed_object_type: Annotated[str | None, Field(alias="alarmedObjectType")] = None
     alarm_raised_time: Annotated[DateTime, Field(alias="alarmRaisedTime")]
     alarm_reporting_time: Annotated[DateTime, Field(alias="alarmReportingTime")]
-    correlated_alarm: Annotated[list[AlarmRef] | None, Field(alias="correlatedAlarm")] = None
+    correlated_alarm: Annotated[
+        list[SerializeAsAny[AlarmRef]] | None, Field(alias="correlatedAlarm")
+    ] = None
     alarm_type: Annotated[AlarmType, Field(alias="alarmType")]
     perceived_severity: Annotated[PerceivedSeverity, Field(alias="perceivedSeverity")]
     planned_outage_indicator: Annotated[
@@ -266,14 +270,14 @@ class EventSubscription(EventSubscriptionInput):
 
 
 class Alarm(AlarmCommon):
-    alarmed_object: Annotated[list[AlarmedObjectRef], Field(alias="alarmedObject")]
-    comment: list[Comment] | None = None
+    alarmed_object: Annotated[list[SerializeAsAny[AlarmedObjectRef]], Field(alias="alarmedObject")]
+    comment: list[SerializeAsAny[Comment]] | None = None
     external_alarm_id: Annotated[str | None, Field(alias="externalAlarmId")] = None
     is_root_cause: Annotated[bool, Field(alias="isRootCause")]
-    parent_alarm: Annotated[AlarmRef | None, Field(alias="parentAlarm")] = None
+    parent_alarm: Annotated[SerializeAsAny[AlarmRef] | None, Field(alias="parentAlarm")] = None
     probable_cause: Annotated[ProbableCause | None, Field(alias="probableCause")] = None
     alarm_specific_attributes: Annotated[
-        AlarmSpecificAttributes | None, Field(alias="alarmSpecificAttributes")
+        SerializeAsAny[AlarmSpecificAttributes] | None, Field(alias="alarmSpecificAttributes")
     ] = None
     source_system_id: Annotated[str | None, Field(alias="sourceSystemId")] = None
     specific_problem: Annotated[str | None, Field(alias="specificProblem")] = None

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated, Any, TypeAlias
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from lso_client._model import DateTime, MefEnum, MefModel, Payload
 
 
@@ -221,14 +221,18 @@ class ServiceRef(MefModel):
 class AlarmCommon(MefModel):
     id: str
     href: str | None = None
-    affected_service: Annotated[list[ServiceRef] | None, Field(alias="affectedService")] = None
+    affected_service: Annotated[
+        list[SerializeAsAny[ServiceRef]] | None, Field(alias="affectedService")
+    ] = None
     alarm_changed_time: Annotated[DateTime | None, Field(alias="alarmChangedTime")] = None
     alarm_cleared_time: Annotated[DateTime | None, Field(alias="alarmClearedTime")] = None
     alarm_details: Annotated[str, Field(alias="alarmDetails")]
     alarmed_object_type: Annotated[str | None, Field(alias="alarmedObjectType")] = None
     alarm_raised_time: Annotated[DateTime, Field(alias="alarmRaisedTime")]
     alarm_reporting_time: Annotated[DateTime, Field(alias="alarmReportingTime")]
-    correlated_alarm: Annotated[list[AlarmRef] | None, Field(alias="correlatedAlarm")] = None
+    correlated_alarm: Annotated[
+        list[SerializeAsAny[AlarmRef]] | None, Field(alias="correlatedAlarm")
+    ] = None
     alarm_type: Annotated[AlarmType, Field(alias="alarmType")]
     perceived_severity: Annotated[PerceivedSeverity, Field(alias="perceivedSeverity")]
     planned_outage_indicator: Annotated[
@@ -257,43 +261,45 @@ class Error422(Error):
 
 
 class Alarm(AlarmCommon):
-    alarmed_object: Annotated[list[AlarmedObjectRef] | None, Field(alias="alarmedObject")] = None
-    comment: list[Comment] | None = None
+    alarmed_object: Annotated[
+        list[SerializeAsAny[AlarmedObjectRef]] | None, Field(alias="alarmedObject")
+    ] = None
+    comment: list[SerializeAsAny[Comment]] | None = None
     external_alarm_id: Annotated[str | None, Field(alias="externalAlarmId")] = None
     is_root_cause: Annotated[bool, Field(alias="isRootCause")]
-    parent_alarm: Annotated[AlarmRef | None, Field(alias="parentAlarm")] = None
+    parent_alarm: Annotated[SerializeAsAny[AlarmRef] | None, Field(alias="parentAlarm")] = None
     probable_cause: Annotated[ProbableCause | None, Field(alias="probableCause")] = None
     alarm_specific_attributes: Annotated[
-        AlarmSpecificAttributes | None, Field(alias="alarmSpecificAttributes")
+        SerializeAsAny[AlarmSpecificAttributes] | None, Field(alias="alarmSpecificAttributes")
     ] = None
     source_system_id: Annotated[str | None, Field(alias="sourceSystemId")] = None
     specific_problem: Annotated[str | None, Field(alias="specificProblem")] = None
 
 
 class AlarmEventPayload(MefModel):
-    alarm: Alarm
+    alarm: SerializeAsAny[Alarm]
 
 
 class AlarmStateChangeEvent(Event):
     event_type: Annotated[AlarmStateChangeEventEventType, Field(alias="eventType")]
-    event: AlarmEventPayload
+    event: SerializeAsAny[AlarmEventPayload]
 
 
 class AlarmEvent(Event):
     event_type: Annotated[EventType, Field(alias="eventType")]
-    event: AlarmEventPayload
+    event: SerializeAsAny[AlarmEventPayload]
 
 
 class AlarmAttributeValueChangeEvent(Event):
     event_type: Annotated[EventType, Field(alias="eventType")]
-    event: AlarmEventPayload
+    event: SerializeAsAny[AlarmEventPayload]
 
 
 class AlarmCreateEvent(Event):
     event_type: Annotated[AlarmCreateEventEventType, Field(alias="eventType")]
-    event: AlarmEventPayload
+    event: SerializeAsAny[AlarmEventPayload]
 
 
 class AlarmDeleteEvent(Event):
     event_type: Annotated[AlarmDeleteEventEventType, Field(alias="eventType")]
-    event: AlarmEventPayload
+    event: SerializeAsAny[AlarmEventPayload]

@@ -4,7 +4,7 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from typing import Annotated, Literal, TypeAlias
 from lso_client._model import DateTime, MefEnum, MefModel, Payload
 
@@ -186,8 +186,8 @@ class ServiceTo(MefModel):
 
 
 class ServiceFromToRef(MefModel):
-    service_from: Annotated[ServiceFrom, Field(alias="serviceFrom")]
-    service_to: Annotated[ServiceTo, Field(alias="serviceTo")]
+    service_from: Annotated[SerializeAsAny[ServiceFrom], Field(alias="serviceFrom")]
+    service_to: Annotated[SerializeAsAny[ServiceTo], Field(alias="serviceTo")]
     type: Annotated[Literal["ServiceFromToRef"], Field(alias="@type")] = "ServiceFromToRef"
 
 
@@ -293,7 +293,9 @@ class TrackingRecordGetParametersQuery(MefModel):
 
 
 class CancelFaultManagementJobCreate(MefModel):
-    fault_management_job: Annotated[FaultManagementJobRef, Field(alias="faultManagementJob")]
+    fault_management_job: Annotated[
+        SerializeAsAny[FaultManagementJobRef], Field(alias="faultManagementJob")
+    ]
 
 
 class Error400(Error):
@@ -318,7 +320,7 @@ class FmTrackingRecord(MefModel):
     description: str | None = None
     id: str
     related_object_id: Annotated[
-        FaultManagementJobRef | FaultManagementReportRef,
+        SerializeAsAny[FaultManagementJobRef] | SerializeAsAny[FaultManagementReportRef],
         Field(alias="relatedObjectId", discriminator="type"),
     ]
     request: str | None = None
@@ -341,11 +343,14 @@ class FaultManagementReportComplexQueryCreate(MefModel):
     creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
     creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     fault_management_job: Annotated[
-        FaultManagementJobRef | None, Field(alias="faultManagementJob")
+        SerializeAsAny[FaultManagementJobRef] | None, Field(alias="faultManagementJob")
     ] = None
-    granularity: TimeDuration | None = None
+    granularity: SerializeAsAny[TimeDuration] | None = None
     monitored_object: Annotated[
-        EntityRef | ServiceFromToRef | ServiceRef | None,
+        SerializeAsAny[EntityRef]
+        | SerializeAsAny[ServiceFromToRef]
+        | SerializeAsAny[ServiceRef]
+        | None,
         Field(alias="monitoredObject", discriminator="type"),
     ] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
@@ -363,7 +368,8 @@ class FaultManagementReportComplexQueryCreate(MefModel):
     ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration] | None,
+        Field(alias="serviceSpecificConfiguration"),
     ] = None
     state: FaultManagementReportStateType | None = None
 
@@ -371,18 +377,22 @@ class FaultManagementReportComplexQueryCreate(MefModel):
 class FaultManagementReportFind(MefModel):
     creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     description: str | None = None
-    fault_management_job: Annotated[FaultManagementJobRef, Field(alias="faultManagementJob")]
-    granularity: TimeDuration
+    fault_management_job: Annotated[
+        SerializeAsAny[FaultManagementJobRef], Field(alias="faultManagementJob")
+    ]
+    granularity: SerializeAsAny[TimeDuration]
     id: str
     monitored_object: Annotated[
-        EntityRef | ServiceFromToRef | ServiceRef,
+        SerializeAsAny[EntityRef] | SerializeAsAny[ServiceFromToRef] | SerializeAsAny[ServiceRef],
         Field(alias="monitoredObject", discriminator="type"),
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
-    reporting_timeframe: Annotated[ReportingTimeframe, Field(alias="reportingTimeframe")]
+    reporting_timeframe: Annotated[
+        SerializeAsAny[ReportingTimeframe], Field(alias="reportingTimeframe")
+    ]
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration], Field(alias="serviceSpecificConfiguration")
     ]
     state: FaultManagementReportStateType
 
@@ -390,13 +400,15 @@ class FaultManagementReportFind(MefModel):
 class MeasurementTime(MefModel):
     measurement_start_date: Annotated[DateTime, Field(alias="measurementStartDate")]
     measurement_end_date: Annotated[DateTime | None, Field(alias="measurementEndDate")] = None
-    measurement_interval: Annotated[TimeDuration | None, Field(alias="measurementInterval")] = None
+    measurement_interval: Annotated[
+        SerializeAsAny[TimeDuration] | None, Field(alias="measurementInterval")
+    ] = None
 
 
 class ReportContentItem(MefModel):
-    measurement_time: Annotated[MeasurementTime, Field(alias="measurementTime")]
+    measurement_time: Annotated[SerializeAsAny[MeasurementTime], Field(alias="measurementTime")]
     measurement_data: Annotated[
-        list[ServiceSpecificResult], Field(alias="measurementData", min_length=0)
+        list[SerializeAsAny[ServiceSpecificResult]], Field(alias="measurementData", min_length=0)
     ]
 
 
@@ -407,88 +419,111 @@ class ScheduleDefinition(MefModel):
     schedule_definition_end_time: Annotated[
         DateTime | None, Field(alias="scheduleDefinitionEndTime")
     ] = None
-    recurring_schedule: Annotated[RecurringSchedule | None, Field(alias="recurringSchedule")] = None
-    execution_duration: Annotated[TimeDuration | None, Field(alias="executionDuration")] = None
+    recurring_schedule: Annotated[
+        SerializeAsAny[RecurringSchedule] | None, Field(alias="recurringSchedule")
+    ] = None
+    execution_duration: Annotated[
+        SerializeAsAny[TimeDuration] | None, Field(alias="executionDuration")
+    ] = None
 
 
 class FaultManagementJobComplexQueryCreate(MefModel):
     creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
     creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
-    granularity: TimeDuration | None = None
+    granularity: SerializeAsAny[TimeDuration] | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     monitored_object: Annotated[
-        EntityRef | ServiceFromToRef | ServiceRef | None,
+        SerializeAsAny[EntityRef]
+        | SerializeAsAny[ServiceFromToRef]
+        | SerializeAsAny[ServiceRef]
+        | None,
         Field(alias="monitoredObject", discriminator="type"),
     ] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = None
+    reporting_period: Annotated[
+        SerializeAsAny[TimeDuration] | None, Field(alias="reportingPeriod")
+    ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
-    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
-        None
-    )
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition] | None, Field(alias="scheduleDefinition")
+    ] = None
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration] | None,
+        Field(alias="serviceSpecificConfiguration"),
     ] = None
     state: FaultManagementJobStateType | None = None
 
 
 class FaultManagementJobCreate(MefModel):
     description: str | None = None
-    granularity: TimeDuration
+    granularity: SerializeAsAny[TimeDuration]
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType, Field(alias="jobType")]
     monitored_object: Annotated[
-        EntityRef | ServiceFromToRef | ServiceRef,
+        SerializeAsAny[EntityRef] | SerializeAsAny[ServiceFromToRef] | SerializeAsAny[ServiceRef],
         Field(alias="monitoredObject", discriminator="type"),
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
-    reporting_period: Annotated[TimeDuration, Field(alias="reportingPeriod")]
+    reporting_period: Annotated[SerializeAsAny[TimeDuration], Field(alias="reportingPeriod")]
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
-    schedule_definition: Annotated[ScheduleDefinition, Field(alias="scheduleDefinition")]
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition], Field(alias="scheduleDefinition")
+    ]
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration], Field(alias="serviceSpecificConfiguration")
     ]
 
 
 class FaultManagementReport(MefModel):
     creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     description: str | None = None
-    fault_management_job: Annotated[FaultManagementJobRef, Field(alias="faultManagementJob")]
-    granularity: TimeDuration
+    fault_management_job: Annotated[
+        SerializeAsAny[FaultManagementJobRef], Field(alias="faultManagementJob")
+    ]
+    granularity: SerializeAsAny[TimeDuration]
     href: str | None = None
     id: str
     monitored_object: Annotated[
-        EntityRef | ServiceFromToRef | ServiceRef,
+        SerializeAsAny[EntityRef] | SerializeAsAny[ServiceFromToRef] | SerializeAsAny[ServiceRef],
         Field(alias="monitoredObject", discriminator="type"),
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
-    report_content: Annotated[list[ReportContentItem] | None, Field(alias="reportContent")] = None
-    reporting_timeframe: Annotated[ReportingTimeframe, Field(alias="reportingTimeframe")]
-    report_url: Annotated[AttachmentURL | None, Field(alias="reportUrl")] = None
+    report_content: Annotated[
+        list[SerializeAsAny[ReportContentItem]] | None, Field(alias="reportContent")
+    ] = None
+    reporting_timeframe: Annotated[
+        SerializeAsAny[ReportingTimeframe], Field(alias="reportingTimeframe")
+    ]
+    report_url: Annotated[SerializeAsAny[AttachmentURL] | None, Field(alias="reportUrl")] = None
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration], Field(alias="serviceSpecificConfiguration")
     ]
     state: FaultManagementReportStateType
-    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
-        None
-    )
+    termination_error: Annotated[
+        list[SerializeAsAny[TerminationError]] | None, Field(alias="terminationError")
+    ] = None
 
 
 class ModifyFaultManagementJobCreate(MefModel):
     description: str | None = None
-    fault_management_job: Annotated[FaultManagementJobRef, Field(alias="faultManagementJob")]
-    granularity: TimeDuration | None = None
+    fault_management_job: Annotated[
+        SerializeAsAny[FaultManagementJobRef], Field(alias="faultManagementJob")
+    ]
+    granularity: SerializeAsAny[TimeDuration] | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = None
+    reporting_period: Annotated[
+        SerializeAsAny[TimeDuration] | None, Field(alias="reportingPeriod")
+    ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
-    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
-        None
-    )
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition] | None, Field(alias="scheduleDefinition")
+    ] = None
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration] | None,
+        Field(alias="serviceSpecificConfiguration"),
     ] = None
 
 
@@ -498,9 +533,9 @@ class FaultManagementJob(FaultManagementJobCreate):
     id: str
     last_time_modified: Annotated[DateTime | None, Field(alias="lastTimeModified")] = None
     state: FaultManagementJobStateType
-    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
-        None
-    )
+    termination_error: Annotated[
+        list[SerializeAsAny[TerminationError]] | None, Field(alias="terminationError")
+    ] = None
 
 
 class ModifyFaultManagementJob(ModifyFaultManagementJobCreate):

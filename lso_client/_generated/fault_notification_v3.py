@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated, Any
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from lso_client._model import DateTime, MefEnum, MefModel
 
 
@@ -166,24 +166,24 @@ class FaultManagementJobAttributeValueChangeEvent(Event):
     event_type: Annotated[
         FaultManagementJobAttributeValueChangeEventEventType, Field(alias="eventType")
     ]
-    event: FaultManagementJobEventPayload
+    event: SerializeAsAny[FaultManagementJobEventPayload]
 
 
 class FaultManagementJobCreateEvent(Event):
     event_type: Annotated[FaultManagementJobCreateEventEventType, Field(alias="eventType")]
-    event: FaultManagementJobEventPayload
+    event: SerializeAsAny[FaultManagementJobEventPayload]
 
 
 class FaultManagementJobReportPreparationErrorEvent(Event):
     event_type: Annotated[
         FaultManagementJobReportPreparationErrorEventEventType, Field(alias="eventType")
     ]
-    event: FaultManagementJobReportPreparationErrorEventPayload
+    event: SerializeAsAny[FaultManagementJobReportPreparationErrorEventPayload]
 
 
 class FaultManagementJobReportReadyEvent(Event):
     event_type: Annotated[FaultManagementJobReportReadyEventEventType, Field(alias="eventType")]
-    event: FaultManagementJobReportReadyEventPayload
+    event: SerializeAsAny[FaultManagementJobReportReadyEventPayload]
 
 
 class FaultManagementJobStateChangeEventPayload(MefModel):
@@ -194,7 +194,7 @@ class FaultManagementJobStateChangeEventPayload(MefModel):
 
 class FaultManagementReportCreateEvent(Event):
     event_type: Annotated[FaultManagementReportCreateEventEventType, Field(alias="eventType")]
-    event: FaultManagementReportEventPayload
+    event: SerializeAsAny[FaultManagementReportEventPayload]
 
 
 class FaultManagementReportStateChangeEventPayload(MefModel):
@@ -207,19 +207,19 @@ class ModifyFaultManagementJobStateChangeEvent(Event):
     event_type: Annotated[
         ModifyFaultManagementJobStateChangeEventEventType, Field(alias="eventType")
     ]
-    event: ModifyFaultManagementJobStateChangeEventPayload
+    event: SerializeAsAny[ModifyFaultManagementJobStateChangeEventPayload]
 
 
 class CancelFaultManagementJobStateChangeEvent(Event):
     event_type: Annotated[EventType, Field(alias="eventType")]
-    event: CancelFaultManagementJobStateChangeEventPayload
+    event: SerializeAsAny[CancelFaultManagementJobStateChangeEventPayload]
 
 
 class FaultManagementJobStateChangeEvent(Event):
     event_type: Annotated[FaultManagementJobStateChangeEventEventType, Field(alias="eventType")]
-    event: FaultManagementJobStateChangeEventPayload
+    event: SerializeAsAny[FaultManagementJobStateChangeEventPayload]
 
 
 class FaultManagementReportStateChangeEvent(Event):
     event_type: Annotated[FaultManagementReportStateChangeEventEventType, Field(alias="eventType")]
-    event: FaultManagementReportStateChangeEventPayload
+    event: SerializeAsAny[FaultManagementReportStateChangeEventPayload]

@@ -6,7 +6,7 @@
 from __future__ import annotations
 from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, Payload, by_type
 from typing import Annotated, Any, TypeAlias
-from pydantic import Field, RootModel, Tag
+from pydantic import Field, RootModel, SerializeAsAny, Tag
 
 
 class AttachmentURL(MefModel):
@@ -281,7 +281,7 @@ ResultPayload: TypeAlias = Payload
 
 
 class ResumePerformanceJobCommon(MefModel):
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
     resumption_reason: Annotated[str | None, Field(alias="resumptionReason")] = None
 
 
@@ -292,7 +292,7 @@ class ResumePerformanceJobCreate(ResumePerformanceJobCommon):
 class ResumePerformanceJobFind(MefModel):
     creation_date: Annotated[DateTime, Field(alias="creationDate")]
     id: str
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
     state: PerformanceJobProcessStateType
 
 
@@ -307,14 +307,15 @@ class ScheduleDefinition(MefModel):
     schedule_definition_end_time: Annotated[
         DateTime | None, Field(alias="scheduleDefinitionEndTime")
     ] = None
-    recurring_frequency: Annotated[RecurringFrequency | None, Field(alias="recurringFrequency")] = (
-        None
-    )
+    recurring_frequency: Annotated[
+        SerializeAsAny[RecurringFrequency] | None, Field(alias="recurringFrequency")
+    ] = None
     schedule_definition_hour_range: Annotated[
         list[dict[str, Any]] | None, Field(alias="scheduleDefinitionHourRange")
     ] = None
     monthly_schedule_day_of_week_definition: Annotated[
-        MonthlyScheduleDayOfWeekDefinition | None, Field(alias="monthlyScheduleDayOfWeekDefinition")
+        SerializeAsAny[MonthlyScheduleDayOfWeekDefinition] | None,
+        Field(alias="monthlyScheduleDayOfWeekDefinition"),
     ] = None
     weekly_scheduled_definition: Annotated[
         list[WeeklyScheduledDefinitionItem] | None, Field(alias="weeklyScheduledDefinition")
@@ -325,7 +326,7 @@ ServicePayloadSpecificAttributes: TypeAlias = Payload
 
 
 class SuspendPerformanceJobCommon(MefModel):
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
     suspension_reason: Annotated[str | None, Field(alias="suspensionReason")] = None
 
 
@@ -336,7 +337,7 @@ class SuspendPerformanceJobCreate(SuspendPerformanceJobCommon):
 class SuspendPerformanceJobFind(MefModel):
     creation_date: Annotated[DateTime, Field(alias="creationDate")]
     id: str
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
     state: PerformanceJobProcessStateType
 
 
@@ -495,7 +496,7 @@ class TrackingRecordGetParametersQuery(MefModel):
 
 class CancelPerformanceJobCommon(MefModel):
     cancellation_reason: Annotated[str | None, Field(alias="cancellationReason")] = None
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
 
 
 class CancelPerformanceJobCreate(CancelPerformanceJobCommon):
@@ -505,7 +506,7 @@ class CancelPerformanceJobCreate(CancelPerformanceJobCommon):
 class CancelPerformanceJobFind(MefModel):
     creation_date: Annotated[DateTime, Field(alias="creationDate")]
     id: str
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
     state: PerformanceJobProcessStateType
 
 
@@ -529,7 +530,7 @@ class Error422(Error):
 class ModifyPerformanceJobFind(MefModel):
     creation_date: Annotated[DateTime, Field(alias="creationDate")]
     id: str
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
     state: PerformanceJobProcessStateType
 
 
@@ -549,17 +550,20 @@ class PerformanceJobComplexQuery(MefModel):
     granularity: Interval | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
-    performance_job: Annotated[PerformanceJobRef | None, Field(alias="performanceJob")] = None
+    performance_job: Annotated[
+        SerializeAsAny[PerformanceJobRef] | None, Field(alias="performanceJob")
+    ] = None
     performance_profile: Annotated[
-        PerformanceProfileRef | None, Field(alias="performanceProfile")
+        SerializeAsAny[PerformanceProfileRef] | None, Field(alias="performanceProfile")
     ] = None
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     reporting_period: Annotated[Interval | None, Field(alias="reportingPeriod")] = None
-    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
-        None
-    )
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition] | None, Field(alias="scheduleDefinition")
+    ] = None
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes | None, Field(alias="servicePayloadSpecificAttributes")
+        SerializeAsAny[ServicePayloadSpecificAttributes] | None,
+        Field(alias="servicePayloadSpecificAttributes"),
     ] = None
     state: PerformanceJobStateType | None = None
 
@@ -573,15 +577,16 @@ class PerformanceJobComplexQueryCreate(MefModel):
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     performance_profile: Annotated[
-        PerformanceProfileRef | None, Field(alias="performanceProfile")
+        SerializeAsAny[PerformanceProfileRef] | None, Field(alias="performanceProfile")
     ] = None
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     reporting_period: Annotated[Interval | None, Field(alias="reportingPeriod")] = None
-    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
-        None
-    )
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition] | None, Field(alias="scheduleDefinition")
+    ] = None
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes | None, Field(alias="servicePayloadSpecificAttributes")
+        SerializeAsAny[ServicePayloadSpecificAttributes] | None,
+        Field(alias="servicePayloadSpecificAttributes"),
     ] = None
     state: PerformanceJobStateType | None = None
 
@@ -589,13 +594,16 @@ class PerformanceJobComplexQueryCreate(MefModel):
 class PerformanceJobValue(PerformanceJobRefOrValue):
     type: Annotated[str, Field(alias="@type")] = "PerformanceJobValue"
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
-    file_transfer_data: Annotated[FileTransferData | None, Field(alias="fileTransferData")] = None
+    file_transfer_data: Annotated[
+        SerializeAsAny[FileTransferData] | None, Field(alias="fileTransferData")
+    ] = None
     granularity: Interval | None = None
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes, Field(alias="servicePayloadSpecificAttributes")
+        SerializeAsAny[ServicePayloadSpecificAttributes],
+        Field(alias="servicePayloadSpecificAttributes"),
     ]
 
 
@@ -640,17 +648,20 @@ class PerformanceReportComplexQuery(MefModel):
     description: str | None = None
     granularity: Interval | None = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    performance_job: Annotated[PerformanceJobRef | None, Field(alias="performanceJob")] = None
-    performance_report: Annotated[PerformanceReportRef | None, Field(alias="performanceReport")] = (
-        None
-    )
+    performance_job: Annotated[
+        SerializeAsAny[PerformanceJobRef] | None, Field(alias="performanceJob")
+    ] = None
+    performance_report: Annotated[
+        SerializeAsAny[PerformanceReportRef] | None, Field(alias="performanceReport")
+    ] = None
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
-    reporting_timeframe: Annotated[ReportingTimeframe | None, Field(alias="reportingTimeframe")] = (
-        None
-    )
+    reporting_timeframe: Annotated[
+        SerializeAsAny[ReportingTimeframe] | None, Field(alias="reportingTimeframe")
+    ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes | None, Field(alias="servicePayloadSpecificAttributes")
+        SerializeAsAny[ServicePayloadSpecificAttributes] | None,
+        Field(alias="servicePayloadSpecificAttributes"),
     ] = None
     state: PerformanceReportStateType | None = None
 
@@ -661,7 +672,9 @@ class PerformanceReportComplexQueryCreate(MefModel):
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     granularity: Interval | None = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    performance_job: Annotated[PerformanceJobRef | None, Field(alias="performanceJob")] = None
+    performance_job: Annotated[
+        SerializeAsAny[PerformanceJobRef] | None, Field(alias="performanceJob")
+    ] = None
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     reporting_timeframe_start_date_gt: Annotated[
         DateTime | None, Field(alias="reportingTimeframe.startDate.gt")
@@ -677,20 +690,21 @@ class PerformanceReportComplexQueryCreate(MefModel):
     ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes | None, Field(alias="servicePayloadSpecificAttributes")
+        SerializeAsAny[ServicePayloadSpecificAttributes] | None,
+        Field(alias="servicePayloadSpecificAttributes"),
     ] = None
     state: PerformanceReportStateType | None = None
 
 
 class PerformanceReportCommon(MefModel):
     description: str | None = None
-    reporting_timeframe: Annotated[ReportingTimeframe | None, Field(alias="reportingTimeframe")] = (
-        None
-    )
+    reporting_timeframe: Annotated[
+        SerializeAsAny[ReportingTimeframe] | None, Field(alias="reportingTimeframe")
+    ] = None
 
 
 class PerformanceReportCreate(PerformanceReportCommon):
-    performance_job: Annotated[PerformanceJobValue, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobValue], Field(alias="performanceJob")]
 
 
 class PerformanceReportFind(MefModel):
@@ -699,23 +713,28 @@ class PerformanceReportFind(MefModel):
     id: str
     performance_job: Annotated[
         Annotated[
-            Annotated[PerformanceJobRef, Tag("PerformanceJobRef")]
-            | Annotated[PerformanceJobValue, Tag("PerformanceJobValue")]
-            | Annotated[PerformanceJobRefOrValue, Tag(OTHER_TYPE)],
+            Annotated[SerializeAsAny[PerformanceJobRef], Tag("PerformanceJobRef")]
+            | Annotated[SerializeAsAny[PerformanceJobValue], Tag("PerformanceJobValue")]
+            | Annotated[SerializeAsAny[PerformanceJobRefOrValue], Tag(OTHER_TYPE)],
             by_type("PerformanceJobRef", "PerformanceJobValue"),
         ]
         | None,
         Field(alias="performanceJob"),
     ] = None
-    reporting_timeframe: Annotated[ReportingTimeframe | None, Field(alias="reportingTimeframe")] = (
-        None
-    )
+    reporting_timeframe: Annotated[
+        SerializeAsAny[ReportingTimeframe] | None, Field(alias="reportingTimeframe")
+    ] = None
     state: PerformanceReportStateType
 
 
 class ReportContentItem(MefModel):
-    measurement_time: Annotated[MeasurementTime1 | MeasurementTime2, Field(alias="measurementTime")]
-    measurement_data_points: Annotated[list[ResultPayload], Field(alias="measurementDataPoints")]
+    measurement_time: Annotated[
+        SerializeAsAny[MeasurementTime1] | SerializeAsAny[MeasurementTime2],
+        Field(alias="measurementTime"),
+    ]
+    measurement_data_points: Annotated[
+        list[SerializeAsAny[ResultPayload]], Field(alias="measurementDataPoints")
+    ]
 
 
 class ResumePerformanceJob(ResumePerformanceJobCommon):
@@ -748,18 +767,21 @@ class ModifyPerformanceJobCommon(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
     description: str | None = None
-    file_transfer_data: Annotated[FileTransferData | None, Field(alias="fileTransferData")] = None
+    file_transfer_data: Annotated[
+        SerializeAsAny[FileTransferData] | None, Field(alias="fileTransferData")
+    ] = None
     modification_reason: Annotated[str | None, Field(alias="modificationReason")] = None
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
     performance_profile: Annotated[
-        ModifyPerformanceJobProfileValue | None, Field(alias="performanceProfile")
+        SerializeAsAny[ModifyPerformanceJobProfileValue] | None, Field(alias="performanceProfile")
     ] = None
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
-    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
-        None
-    )
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition] | None, Field(alias="scheduleDefinition")
+    ] = None
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes | None, Field(alias="servicePayloadSpecificAttributes")
+        SerializeAsAny[ServicePayloadSpecificAttributes] | None,
+        Field(alias="servicePayloadSpecificAttributes"),
     ] = None
 
 
@@ -771,22 +793,25 @@ class PerformanceJobCommon(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
     description: str | None = None
-    file_transfer_data: Annotated[FileTransferData | None, Field(alias="fileTransferData")] = None
+    file_transfer_data: Annotated[
+        SerializeAsAny[FileTransferData] | None, Field(alias="fileTransferData")
+    ] = None
     performance_profile: Annotated[
         Annotated[
-            Annotated[PerformanceProfileRef, Tag("PerformanceProfileRef")]
-            | Annotated[PerformanceProfileValue, Tag("PerformanceProfileValue")]
-            | Annotated[PerformanceProfileRefOrValue, Tag(OTHER_TYPE)],
+            Annotated[SerializeAsAny[PerformanceProfileRef], Tag("PerformanceProfileRef")]
+            | Annotated[SerializeAsAny[PerformanceProfileValue], Tag("PerformanceProfileValue")]
+            | Annotated[SerializeAsAny[PerformanceProfileRefOrValue], Tag(OTHER_TYPE)],
             by_type("PerformanceProfileRef", "PerformanceProfileValue"),
         ],
         Field(alias="performanceProfile"),
     ]
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
-    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
-        None
-    )
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition] | None, Field(alias="scheduleDefinition")
+    ] = None
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes, Field(alias="servicePayloadSpecificAttributes")
+        SerializeAsAny[ServicePayloadSpecificAttributes],
+        Field(alias="servicePayloadSpecificAttributes"),
     ]
 
 
@@ -802,17 +827,17 @@ class PerformanceJobFind(MefModel):
     id: str
     performance_profile: Annotated[
         Annotated[
-            Annotated[PerformanceProfileRef, Tag("PerformanceProfileRef")]
-            | Annotated[PerformanceProfileValue, Tag("PerformanceProfileValue")]
-            | Annotated[PerformanceProfileRefOrValue, Tag(OTHER_TYPE)],
+            Annotated[SerializeAsAny[PerformanceProfileRef], Tag("PerformanceProfileRef")]
+            | Annotated[SerializeAsAny[PerformanceProfileValue], Tag("PerformanceProfileValue")]
+            | Annotated[SerializeAsAny[PerformanceProfileRefOrValue], Tag(OTHER_TYPE)],
             by_type("PerformanceProfileRef", "PerformanceProfileValue"),
         ],
         Field(alias="performanceProfile"),
     ]
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
-    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
-        None
-    )
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition] | None, Field(alias="scheduleDefinition")
+    ] = None
     state: PerformanceJobStateType
 
 
@@ -833,16 +858,18 @@ class PerformanceReport(PerformanceReportCommon):
     last_modified_date: Annotated[DateTime | None, Field(alias="lastModifiedDate")] = None
     performance_job: Annotated[
         Annotated[
-            Annotated[PerformanceJobRef, Tag("PerformanceJobRef")]
-            | Annotated[PerformanceJobValue, Tag("PerformanceJobValue")]
-            | Annotated[PerformanceJobRefOrValue, Tag(OTHER_TYPE)],
+            Annotated[SerializeAsAny[PerformanceJobRef], Tag("PerformanceJobRef")]
+            | Annotated[SerializeAsAny[PerformanceJobValue], Tag("PerformanceJobValue")]
+            | Annotated[SerializeAsAny[PerformanceJobRefOrValue], Tag(OTHER_TYPE)],
             by_type("PerformanceJobRef", "PerformanceJobValue"),
         ]
         | None,
         Field(alias="performanceJob"),
     ] = None
-    report_content: Annotated[list[ReportContentItem] | None, Field(alias="reportContent")] = None
-    report_url: Annotated[AttachmentURL | None, Field(alias="reportUrl")] = None
+    report_content: Annotated[
+        list[SerializeAsAny[ReportContentItem]] | None, Field(alias="reportContent")
+    ] = None
+    report_url: Annotated[SerializeAsAny[AttachmentURL] | None, Field(alias="reportUrl")] = None
     state: PerformanceReportStateType
 
 

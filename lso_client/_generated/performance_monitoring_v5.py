@@ -4,7 +4,7 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, SerializeAsAny
 from typing import Annotated, Literal, TypeAlias
 from lso_client._model import DateTime, MefEnum, MefModel, Payload, unique_items
 
@@ -204,8 +204,8 @@ class ServiceTo(MefModel):
 
 
 class ServiceFromToRef(MefModel):
-    service_from: Annotated[ServiceFrom, Field(alias="serviceFrom")]
-    service_to: Annotated[ServiceTo, Field(alias="serviceTo")]
+    service_from: Annotated[SerializeAsAny[ServiceFrom], Field(alias="serviceFrom")]
+    service_to: Annotated[SerializeAsAny[ServiceTo], Field(alias="serviceTo")]
     type: Annotated[Literal["ServiceFromToRef"], Field(alias="@type")] = "ServiceFromToRef"
 
 
@@ -328,7 +328,7 @@ class TrackingRecordGetParametersQuery(MefModel):
 
 
 class CancelPerformanceJobCreate(MefModel):
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
 
 
 class Error400(Error):
@@ -353,7 +353,9 @@ class PmTrackingRecord(MefModel):
     description: str | None = None
     id: str
     related_object_id: Annotated[
-        PerformanceProfileRef | PerformanceJobRef | PerformanceReportRef,
+        SerializeAsAny[PerformanceProfileRef]
+        | SerializeAsAny[PerformanceJobRef]
+        | SerializeAsAny[PerformanceReportRef],
         Field(alias="relatedObjectId", discriminator="type"),
     ]
     request: str | None = None
@@ -375,18 +377,20 @@ class CancelPerformanceJob(CancelPerformanceJobCreate):
 class MeasurementTime(MefModel):
     measurement_start_date: Annotated[DateTime, Field(alias="measurementStartDate")]
     measurement_end_date: Annotated[DateTime | None, Field(alias="measurementEndDate")] = None
-    measurement_interval: Annotated[TimeDuration | None, Field(alias="measurementInterval")] = None
+    measurement_interval: Annotated[
+        SerializeAsAny[TimeDuration] | None, Field(alias="measurementInterval")
+    ] = None
 
 
 class PerformanceProfileValue(MefModel):
-    granularity: TimeDuration
+    granularity: SerializeAsAny[TimeDuration]
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType, Field(alias="jobType")]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
-    reporting_period: Annotated[TimeDuration, Field(alias="reportingPeriod")]
+    reporting_period: Annotated[SerializeAsAny[TimeDuration], Field(alias="reportingPeriod")]
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration], Field(alias="serviceSpecificConfiguration")
     ]
     type: Annotated[Literal["PerformanceProfileValue"], Field(alias="@type")] = (
         "PerformanceProfileValue"
@@ -394,25 +398,31 @@ class PerformanceProfileValue(MefModel):
 
 
 class PerformanceProfileValueModify(MefModel):
-    granularity: TimeDuration | None = None
+    granularity: SerializeAsAny[TimeDuration] | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = None
+    reporting_period: Annotated[
+        SerializeAsAny[TimeDuration] | None, Field(alias="reportingPeriod")
+    ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration] | None,
+        Field(alias="serviceSpecificConfiguration"),
     ] = None
 
 
 class PerformanceProfileValueQuery(MefModel):
-    granularity: TimeDuration | None = None
+    granularity: SerializeAsAny[TimeDuration] | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = None
+    reporting_period: Annotated[
+        SerializeAsAny[TimeDuration] | None, Field(alias="reportingPeriod")
+    ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration] | None,
+        Field(alias="serviceSpecificConfiguration"),
     ] = None
     type: Annotated[Literal["PerformanceProfileValue_Query"], Field(alias="@type")] = (
         "PerformanceProfileValue_Query"
@@ -421,47 +431,59 @@ class PerformanceProfileValueQuery(MefModel):
 
 class PerformanceProfileCreate(MefModel):
     description: str | None = None
-    granularity: TimeDuration
+    granularity: SerializeAsAny[TimeDuration]
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType, Field(alias="jobType")]
     lifecycle_status: Annotated[
         PerformanceProfileLifecycleStatusType, Field(alias="lifecycleStatus")
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
-    reporting_period: Annotated[TimeDuration, Field(alias="reportingPeriod")]
+    reporting_period: Annotated[SerializeAsAny[TimeDuration], Field(alias="reportingPeriod")]
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration], Field(alias="serviceSpecificConfiguration")
     ]
 
 
 class PerformanceProfileUpdate(MefModel):
     description: str | None = None
-    granularity: TimeDuration | None = None
+    granularity: SerializeAsAny[TimeDuration] | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     lifecycle_status: Annotated[
         PerformanceProfileLifecycleStatusType | None, Field(alias="lifecycleStatus")
     ] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = None
+    reporting_period: Annotated[
+        SerializeAsAny[TimeDuration] | None, Field(alias="reportingPeriod")
+    ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration] | None,
+        Field(alias="serviceSpecificConfiguration"),
     ] = None
 
 
 class PerformanceReportComplexQueryCreate(MefModel):
     creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
     creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
-    granularity: TimeDuration | None = None
+    granularity: SerializeAsAny[TimeDuration] | None = None
     monitored_object: Annotated[
-        list[Annotated[EntityRef | ServiceFromToRef | ServiceRef, Field(discriminator="type")]]
+        list[
+            Annotated[
+                SerializeAsAny[EntityRef]
+                | SerializeAsAny[ServiceFromToRef]
+                | SerializeAsAny[ServiceRef],
+                Field(discriminator="type"),
+            ]
+        ]
         | None,
         Field(alias="monitoredObject", min_length=1),
         AfterValidator(unique_items),
     ] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    performance_job: Annotated[PerformanceJobRef | None, Field(alias="performanceJob")] = None
+    performance_job: Annotated[
+        SerializeAsAny[PerformanceJobRef] | None, Field(alias="performanceJob")
+    ] = None
     reporting_timeframe_start_date_gt: Annotated[
         DateTime | None, Field(alias="reportingTimeframe.startDate.gt")
     ] = None
@@ -476,61 +498,80 @@ class PerformanceReportComplexQueryCreate(MefModel):
     ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration] | None,
+        Field(alias="serviceSpecificConfiguration"),
     ] = None
     state: PerformanceReportStateType | None = None
 
 
 class PerformanceReportCreate(MefModel):
     description: str | None = None
-    granularity: TimeDuration
+    granularity: SerializeAsAny[TimeDuration]
     monitored_object: Annotated[
-        list[Annotated[EntityRef | ServiceFromToRef | ServiceRef, Field(discriminator="type")]],
+        list[
+            Annotated[
+                SerializeAsAny[EntityRef]
+                | SerializeAsAny[ServiceFromToRef]
+                | SerializeAsAny[ServiceRef],
+                Field(discriminator="type"),
+            ]
+        ],
         Field(alias="monitoredObject", min_length=1),
         AfterValidator(unique_items),
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
-    reporting_timeframe: Annotated[ReportingTimeframe, Field(alias="reportingTimeframe")]
+    reporting_timeframe: Annotated[
+        SerializeAsAny[ReportingTimeframe], Field(alias="reportingTimeframe")
+    ]
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration], Field(alias="serviceSpecificConfiguration")
     ]
 
 
 class PerformanceReportFind(MefModel):
     creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     description: str | None = None
-    granularity: TimeDuration
+    granularity: SerializeAsAny[TimeDuration]
     id: str
     monitored_object: Annotated[
-        list[Annotated[EntityRef | ServiceFromToRef | ServiceRef, Field(discriminator="type")]],
+        list[
+            Annotated[
+                SerializeAsAny[EntityRef]
+                | SerializeAsAny[ServiceFromToRef]
+                | SerializeAsAny[ServiceRef],
+                Field(discriminator="type"),
+            ]
+        ],
         Field(alias="monitoredObject", min_length=1),
         AfterValidator(unique_items),
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
-    reporting_timeframe: Annotated[ReportingTimeframe, Field(alias="reportingTimeframe")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
+    reporting_timeframe: Annotated[
+        SerializeAsAny[ReportingTimeframe], Field(alias="reportingTimeframe")
+    ]
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration], Field(alias="serviceSpecificConfiguration")
     ]
     state: PerformanceReportStateType
 
 
 class ReportContentItem(MefModel):
-    measurement_time: Annotated[MeasurementTime, Field(alias="measurementTime")]
+    measurement_time: Annotated[SerializeAsAny[MeasurementTime], Field(alias="measurementTime")]
     measurement_data: Annotated[
-        list[ServiceSpecificResult], Field(alias="measurementData", min_length=0)
+        list[SerializeAsAny[ServiceSpecificResult]], Field(alias="measurementData", min_length=0)
     ]
 
 
 class ReportContentPerMonitoredObject(MefModel):
     monitored_object: Annotated[
-        EntityRef | ServiceFromToRef | ServiceRef,
+        SerializeAsAny[EntityRef] | SerializeAsAny[ServiceFromToRef] | SerializeAsAny[ServiceRef],
         Field(alias="monitoredObject", discriminator="type"),
     ]
     report_content_item: Annotated[
-        list[ReportContentItem], Field(alias="reportContentItem", min_length=0)
+        list[SerializeAsAny[ReportContentItem]], Field(alias="reportContentItem", min_length=0)
     ]
 
 
@@ -541,22 +582,26 @@ class ScheduleDefinition(MefModel):
     schedule_definition_end_time: Annotated[
         DateTime | None, Field(alias="scheduleDefinitionEndTime")
     ] = None
-    recurring_schedule: Annotated[RecurringSchedule | None, Field(alias="recurringSchedule")] = None
-    execution_duration: Annotated[TimeDuration | None, Field(alias="executionDuration")] = None
+    recurring_schedule: Annotated[
+        SerializeAsAny[RecurringSchedule] | None, Field(alias="recurringSchedule")
+    ] = None
+    execution_duration: Annotated[
+        SerializeAsAny[TimeDuration] | None, Field(alias="executionDuration")
+    ] = None
 
 
 class ModifyPerformanceJobCreate(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
     description: str | None = None
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
     performance_profile: Annotated[
-        PerformanceProfileValueModify | None, Field(alias="performanceProfile")
+        SerializeAsAny[PerformanceProfileValueModify] | None, Field(alias="performanceProfile")
     ] = None
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
-    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
-        None
-    )
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition] | None, Field(alias="scheduleDefinition")
+    ] = None
 
 
 class PerformanceProfile(PerformanceProfileCreate):
@@ -571,15 +616,17 @@ class PerformanceReport(PerformanceReportCreate):
     creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     href: str | None = None
     id: str
-    performance_job: Annotated[PerformanceJobRef | None, Field(alias="performanceJob")] = None
-    report_content: Annotated[
-        list[ReportContentPerMonitoredObject] | None, Field(alias="reportContent")
+    performance_job: Annotated[
+        SerializeAsAny[PerformanceJobRef] | None, Field(alias="performanceJob")
     ] = None
-    report_url: Annotated[AttachmentURL | None, Field(alias="reportUrl")] = None
+    report_content: Annotated[
+        list[SerializeAsAny[ReportContentPerMonitoredObject]] | None, Field(alias="reportContent")
+    ] = None
+    report_url: Annotated[SerializeAsAny[AttachmentURL] | None, Field(alias="reportUrl")] = None
     state: PerformanceReportStateType
-    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
-        None
-    )
+    termination_error: Annotated[
+        list[SerializeAsAny[TerminationError]] | None, Field(alias="terminationError")
+    ] = None
 
 
 class ModifyPerformanceJob(ModifyPerformanceJobCreate):
@@ -595,17 +642,20 @@ class PerformanceJobComplexQueryCreate(MefModel):
     creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
     creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     monitored_object: Annotated[
-        EntityRef | ServiceFromToRef | ServiceRef | None,
+        SerializeAsAny[EntityRef]
+        | SerializeAsAny[ServiceFromToRef]
+        | SerializeAsAny[ServiceRef]
+        | None,
         Field(alias="monitoredObject", discriminator="type"),
     ] = None
     performance_profile: Annotated[
-        PerformanceProfileRef | PerformanceProfileValueQuery | None,
+        SerializeAsAny[PerformanceProfileRef] | SerializeAsAny[PerformanceProfileValueQuery] | None,
         Field(alias="performanceProfile", discriminator="type"),
     ] = None
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
-    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
-        None
-    )
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition] | None, Field(alias="scheduleDefinition")
+    ] = None
     state: PerformanceJobStateType | None = None
 
 
@@ -614,15 +664,17 @@ class PerformanceJobCreate(MefModel):
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
     description: str | None = None
     monitored_object: Annotated[
-        EntityRef | ServiceFromToRef | ServiceRef,
+        SerializeAsAny[EntityRef] | SerializeAsAny[ServiceFromToRef] | SerializeAsAny[ServiceRef],
         Field(alias="monitoredObject", discriminator="type"),
     ]
     performance_profile: Annotated[
-        PerformanceProfileRef | PerformanceProfileValue,
+        SerializeAsAny[PerformanceProfileRef] | SerializeAsAny[PerformanceProfileValue],
         Field(alias="performanceProfile", discriminator="type"),
     ]
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
-    schedule_definition: Annotated[ScheduleDefinition, Field(alias="scheduleDefinition")]
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition], Field(alias="scheduleDefinition")
+    ]
 
 
 class PerformanceJob(PerformanceJobCreate):
@@ -631,6 +683,6 @@ class PerformanceJob(PerformanceJobCreate):
     id: str
     last_time_modified: Annotated[DateTime | None, Field(alias="lastTimeModified")] = None
     state: PerformanceJobStateType
-    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
-        None
-    )
+    termination_error: Annotated[
+        list[SerializeAsAny[TerminationError]] | None, Field(alias="terminationError")
+    ] = None

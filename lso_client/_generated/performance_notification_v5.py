@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated, Any
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from lso_client._model import DateTime, MefEnum, MefModel
 
 
@@ -179,24 +179,24 @@ class PerformanceJobAttributeValueChangeEvent(Event):
     event_type: Annotated[
         PerformanceJobAttributeValueChangeEventEventType, Field(alias="eventType")
     ]
-    event: PerformanceJobEventPayload
+    event: SerializeAsAny[PerformanceJobEventPayload]
 
 
 class PerformanceJobCreateEvent(Event):
     event_type: Annotated[PerformanceJobCreateEventEventType, Field(alias="eventType")]
-    event: PerformanceJobEventPayload
+    event: SerializeAsAny[PerformanceJobEventPayload]
 
 
 class PerformanceJobReportPreparationErrorEvent(Event):
     event_type: Annotated[
         PerformanceJobReportPreparationErrorEventEventType, Field(alias="eventType")
     ]
-    event: PerformanceJobReportPreparationErrorEventPayload
+    event: SerializeAsAny[PerformanceJobReportPreparationErrorEventPayload]
 
 
 class PerformanceJobReportReadyEvent(Event):
     event_type: Annotated[PerformanceJobReportReadyEventEventType, Field(alias="eventType")]
-    event: PerformanceJobReportReadyEventPayload
+    event: SerializeAsAny[PerformanceJobReportReadyEventPayload]
 
 
 class PerformanceJobStateChangeEventPayload(MefModel):
@@ -209,22 +209,22 @@ class PerformanceProfileAttributeValueChangeEvent(Event):
     event_type: Annotated[
         PerformanceProfileAttributeValueChangeEventEventType, Field(alias="eventType")
     ]
-    event: PerformanceProfileEventPayload
+    event: SerializeAsAny[PerformanceProfileEventPayload]
 
 
 class PerformanceProfileCreateEvent(Event):
     event_type: Annotated[PerformanceProfileCreateEventEventType, Field(alias="eventType")]
-    event: PerformanceProfileEventPayload
+    event: SerializeAsAny[PerformanceProfileEventPayload]
 
 
 class PerformanceProfileDeleteEvent(Event):
     event_type: Annotated[PerformanceProfileDeleteEventEventType, Field(alias="eventType")]
-    event: PerformanceProfileEventPayload
+    event: SerializeAsAny[PerformanceProfileEventPayload]
 
 
 class PerformanceReportCreateEvent(Event):
     event_type: Annotated[PerformanceReportCreateEventEventType, Field(alias="eventType")]
-    event: PerformanceReportEventPayload
+    event: SerializeAsAny[PerformanceReportEventPayload]
 
 
 class PerformanceReportStateChangeEventPayload(MefModel):
@@ -235,19 +235,19 @@ class PerformanceReportStateChangeEventPayload(MefModel):
 
 class CancelPerformanceJobStateChangeEvent(Event):
     event_type: Annotated[EventType, Field(alias="eventType")]
-    event: CancelPerformanceJobStateChangeEventPayload
+    event: SerializeAsAny[CancelPerformanceJobStateChangeEventPayload]
 
 
 class ModifyPerformanceJobStateChangeEvent(Event):
     event_type: Annotated[ModifyPerformanceJobStateChangeEventEventType, Field(alias="eventType")]
-    event: ModifyPerformanceJobStateChangeEventPayload
+    event: SerializeAsAny[ModifyPerformanceJobStateChangeEventPayload]
 
 
 class PerformanceJobStateChangeEvent(Event):
     event_type: Annotated[PerformanceJobStateChangeEventEventType, Field(alias="eventType")]
-    event: PerformanceJobStateChangeEventPayload
+    event: SerializeAsAny[PerformanceJobStateChangeEventPayload]
 
 
 class PerformanceReportStateChangeEvent(Event):
     event_type: Annotated[PerformanceReportStateChangeEventEventType, Field(alias="eventType")]
-    event: PerformanceReportStateChangeEventPayload
+    event: SerializeAsAny[PerformanceReportStateChangeEventPayload]

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated, Any
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from lso_client._model import DateTime, MefEnum, MefModel
 
 
@@ -187,12 +187,12 @@ class Error422(Error):
 
 class TestJobCreateEvent(Event):
     event_type: Annotated[TestJobCreateEventEventType, Field(alias="eventType")]
-    event: TestJobEventPayload
+    event: SerializeAsAny[TestJobEventPayload]
 
 
 class TestJobAttributeValueChangeEvent(Event):
     event_type: Annotated[TestJobAttributeValueChangeEventEventType, Field(alias="eventType")]
-    event: TestJobEventPayload
+    event: SerializeAsAny[TestJobEventPayload]
 
 
 class TestJobStateChangeEventPayload(TestJobEventPayload):
@@ -207,17 +207,17 @@ class TestJobProcessEventPayload(MefModel):
 
 class TestProfileCreateEvent(Event):
     event_type: Annotated[TestProfileCreateEventEventType, Field(alias="eventType")]
-    event: TestProfileEventPayload
+    event: SerializeAsAny[TestProfileEventPayload]
 
 
 class TestProfileAttributeValueChangeEvent(Event):
     event_type: Annotated[TestProfileAttributeValueChangeEventEventType, Field(alias="eventType")]
-    event: TestProfileEventPayload
+    event: SerializeAsAny[TestProfileEventPayload]
 
 
 class TestProfileDeleteEvent(Event):
     event_type: Annotated[TestProfileDeleteEventEventType, Field(alias="eventType")]
-    event: TestProfileEventPayload
+    event: SerializeAsAny[TestProfileEventPayload]
 
 
 class TestProfileLifecycleStateChangeEventPayload(TestProfileEventPayload):
@@ -226,34 +226,34 @@ class TestProfileLifecycleStateChangeEventPayload(TestProfileEventPayload):
 
 class TestResultCreateEvent(Event):
     event_type: Annotated[TestResultCreateEventEventType, Field(alias="eventType")]
-    event: TestResultEventPayload
+    event: SerializeAsAny[TestResultEventPayload]
 
 
 class CancelTestJobProcessStateChangeEvent(Event):
     event_type: Annotated[EventType, Field(alias="eventType")]
-    event: TestJobProcessEventPayload
+    event: SerializeAsAny[TestJobProcessEventPayload]
 
 
 class ModifyTestJobProcessStateChangeEvent(Event):
     event_type: Annotated[ModifyTestJobProcessStateChangeEventEventType, Field(alias="eventType")]
-    event: TestJobProcessEventPayload
+    event: SerializeAsAny[TestJobProcessEventPayload]
 
 
 class SuspendTestJobProcessStateChangeEvent(Event):
     event_type: Annotated[SuspendTestJobProcessStateChangeEventEventType, Field(alias="eventType")]
-    event: TestJobProcessEventPayload
+    event: SerializeAsAny[TestJobProcessEventPayload]
 
 
 class ResumeTestJobProcessStateChangeEvent(Event):
     event_type: Annotated[ResumeTestJobProcessStateChangeEventEventType, Field(alias="eventType")]
-    event: TestJobProcessEventPayload
+    event: SerializeAsAny[TestJobProcessEventPayload]
 
 
 class TestJobStateChangeEvent(Event):
     event_type: Annotated[TestJobStateChangeEventEventType, Field(alias="eventType")]
-    event: TestJobStateChangeEventPayload
+    event: SerializeAsAny[TestJobStateChangeEventPayload]
 
 
 class TestProfileLifecycleStateChangeEvent(Event):
     event_type: Annotated[TestProfileLifecycleStateChangeEventEventType, Field(alias="eventType")]
-    event: TestProfileLifecycleStateChangeEventPayload
+    event: SerializeAsAny[TestProfileLifecycleStateChangeEventPayload]

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated, TypeAlias
-from pydantic import Field, Tag, model_validator
+from pydantic import Field, SerializeAsAny, Tag, model_validator
 from lso_client._model import (
     DateTime,
     MefEnum,
@@ -165,13 +165,15 @@ class TestProfileRelationshipRole(MefEnum):
 class TestProfileValue(TestProfileRefOrValue):
     type: Annotated[str, Field(alias="@type")] = "TestProfileValue"
     service_specific_test_profile_configuration: Annotated[
-        ServiceSpecificTestProfileConfiguration | None,
+        SerializeAsAny[ServiceSpecificTestProfileConfiguration] | None,
         Field(alias="serviceSpecificTestProfileConfiguration"),
     ] = None
     related_service_specification: Annotated[
-        ServiceSpecificationRef | None, Field(alias="relatedServiceSpecification")
+        SerializeAsAny[ServiceSpecificationRef] | None, Field(alias="relatedServiceSpecification")
     ] = None
-    related_contact: Annotated[list[RelatedContact] | None, Field(alias="relatedContact")] = None
+    related_contact: Annotated[
+        list[SerializeAsAny[RelatedContact]] | None, Field(alias="relatedContact")
+    ] = None
 
 
 class TestResultCommon(MefModel):
@@ -179,9 +181,9 @@ class TestResultCommon(MefModel):
     actual_end_date_time: Annotated[DateTime, Field(alias="actualEndDateTime")]
     href: str
     id: str
-    related_service_from: Annotated[ServiceRef, Field(alias="relatedServiceFrom")]
-    related_service_to: Annotated[ServiceRef, Field(alias="relatedServiceTo")]
-    test_job: Annotated[TestJobRef, Field(alias="testJob")]
+    related_service_from: Annotated[SerializeAsAny[ServiceRef], Field(alias="relatedServiceFrom")]
+    related_service_to: Annotated[SerializeAsAny[ServiceRef], Field(alias="relatedServiceTo")]
+    test_job: Annotated[SerializeAsAny[TestJobRef], Field(alias="testJob")]
 
 
 class TimeUnit(MefEnum):
@@ -298,7 +300,7 @@ class TestResultGetParametersQuery(MefModel):
 
 class CancelTestJobCommon(MefModel):
     cancellation_reason: Annotated[str | None, Field(alias="cancellationReason")] = None
-    test_job: Annotated[TestJobRef, Field(alias="testJob")]
+    test_job: Annotated[SerializeAsAny[TestJobRef], Field(alias="testJob")]
 
 
 class Duration(MefModel):
@@ -329,12 +331,12 @@ class EventSubscription(EventSubscriptionInput):
 
 class ResumeTestJobCommon(MefModel):
     resumption_reason: Annotated[str | None, Field(alias="resumptionReason")] = None
-    test_job: Annotated[TestJobRef, Field(alias="testJob")]
+    test_job: Annotated[SerializeAsAny[TestJobRef], Field(alias="testJob")]
 
 
 class SuspendTestJobCommon(MefModel):
     suspension_reason: Annotated[str | None, Field(alias="suspensionReason")] = None
-    test_job: Annotated[TestJobRef, Field(alias="testJob")]
+    test_job: Annotated[SerializeAsAny[TestJobRef], Field(alias="testJob")]
 
 
 class TestProfileRef(TestProfileRefOrValue):
@@ -348,7 +350,7 @@ class TestProfileRelationship(MefModel):
     name: str
     order: int | None = None
     related_service_specification: Annotated[
-        ServiceSpecificationRef, Field(alias="relatedServiceSpecification")
+        SerializeAsAny[ServiceSpecificationRef], Field(alias="relatedServiceSpecification")
     ]
     role: TestProfileRelationshipRole
     valid_for: Annotated[DateTime | None, Field(alias="validFor")] = None
@@ -363,16 +365,18 @@ class TestProfileCommon(MefModel):
     name: str | None = None
     valid_for: Annotated[DateTime | None, Field(alias="validFor")] = None
     test_profile_relationship: Annotated[
-        list[TestProfileRelationship] | None, Field(alias="testProfileRelationship")
+        list[SerializeAsAny[TestProfileRelationship]] | None, Field(alias="testProfileRelationship")
     ] = None
     service_specific_test_profile_configuration: Annotated[
-        ServiceSpecificTestProfileConfiguration | None,
+        SerializeAsAny[ServiceSpecificTestProfileConfiguration] | None,
         Field(alias="serviceSpecificTestProfileConfiguration"),
     ] = None
     related_service_specification: Annotated[
-        ServiceSpecificationRef | None, Field(alias="relatedServiceSpecification")
+        SerializeAsAny[ServiceSpecificationRef] | None, Field(alias="relatedServiceSpecification")
     ] = None
-    related_contact: Annotated[list[RelatedContact] | None, Field(alias="relatedContact")] = None
+    related_contact: Annotated[
+        list[SerializeAsAny[RelatedContact]] | None, Field(alias="relatedContact")
+    ] = None
 
 
 class TestProfileCreate(TestProfileCommon):
@@ -381,7 +385,7 @@ class TestProfileCreate(TestProfileCommon):
     valid_for: Annotated[DateTime, Field(alias="validFor")]
     is_bundled: Annotated[bool, Field(alias="isBundled")]
     related_service_specification: Annotated[
-        ServiceSpecificationRef, Field(alias="relatedServiceSpecification")
+        SerializeAsAny[ServiceSpecificationRef], Field(alias="relatedServiceSpecification")
     ]
 
 
@@ -391,7 +395,7 @@ class TestProfileModify(TestProfileCommon):
 
 class TestResult(TestResultCommon):
     service_specific_test_result_configuration: Annotated[
-        ServiceSpecificTestResultConfiguration,
+        SerializeAsAny[ServiceSpecificTestResultConfiguration],
         Field(alias="serviceSpecificTestResultConfiguration"),
     ]
 
@@ -408,7 +412,7 @@ class CancelTestJob(CancelTestJobCommon):
 
 class ModifyTestJobCommon(MefModel):
     modification_reason: Annotated[str | None, Field(alias="modificationReason")] = None
-    test_job: Annotated[TestJobRef, Field(alias="testJob")]
+    test_job: Annotated[SerializeAsAny[TestJobRef], Field(alias="testJob")]
     name: str | None = None
     description: str | None = None
     requested_start_date_time: Annotated[DateTime | None, Field(alias="requestedStartDateTime")] = (
@@ -417,18 +421,22 @@ class ModifyTestJobCommon(MefModel):
     requested_end_date_time: Annotated[DateTime | None, Field(alias="requestedEndDateTime")] = None
     test_profile: Annotated[
         Annotated[
-            Annotated[TestProfileRef, Tag("TestProfileRef")]
-            | Annotated[TestProfileValue, Tag("TestProfileValue")]
-            | Annotated[TestProfileRefOrValue, Tag(OTHER_TYPE)],
+            Annotated[SerializeAsAny[TestProfileRef], Tag("TestProfileRef")]
+            | Annotated[SerializeAsAny[TestProfileValue], Tag("TestProfileValue")]
+            | Annotated[SerializeAsAny[TestProfileRefOrValue], Tag(OTHER_TYPE)],
             by_type("TestProfileRef", "TestProfileValue"),
         ]
         | None,
         Field(alias="testProfile"),
     ] = None
-    related_service_from: Annotated[ServiceRef | None, Field(alias="relatedServiceFrom")] = None
-    related_service_to: Annotated[ServiceRef | None, Field(alias="relatedServiceTo")] = None
+    related_service_from: Annotated[
+        SerializeAsAny[ServiceRef] | None, Field(alias="relatedServiceFrom")
+    ] = None
+    related_service_to: Annotated[
+        SerializeAsAny[ServiceRef] | None, Field(alias="relatedServiceTo")
+    ] = None
     service_specific_test_job_configuration: Annotated[
-        ServiceSpecificTestJobConfiguration | None,
+        SerializeAsAny[ServiceSpecificTestJobConfiguration] | None,
         Field(alias="serviceSpecificTestJobConfiguration"),
     ] = None
 
@@ -456,20 +464,23 @@ class TestJobCommon(MefModel):
         None
     )
     requested_end_date_time: Annotated[DateTime, Field(alias="requestedEndDateTime")]
-    recurrence_period: Annotated[Duration | None, Field(alias="recurrencePeriod")] = None
+    recurrence_period: Annotated[
+        SerializeAsAny[Duration] | None, Field(alias="recurrencePeriod")
+    ] = None
     test_profile: Annotated[
         Annotated[
-            Annotated[TestProfileRef, Tag("TestProfileRef")]
-            | Annotated[TestProfileValue, Tag("TestProfileValue")]
-            | Annotated[TestProfileRefOrValue, Tag(OTHER_TYPE)],
+            Annotated[SerializeAsAny[TestProfileRef], Tag("TestProfileRef")]
+            | Annotated[SerializeAsAny[TestProfileValue], Tag("TestProfileValue")]
+            | Annotated[SerializeAsAny[TestProfileRefOrValue], Tag(OTHER_TYPE)],
             by_type("TestProfileRef", "TestProfileValue"),
         ],
         Field(alias="testProfile"),
     ]
-    related_service_from: Annotated[ServiceRef, Field(alias="relatedServiceFrom")]
-    related_service_to: Annotated[ServiceRef, Field(alias="relatedServiceTo")]
+    related_service_from: Annotated[SerializeAsAny[ServiceRef], Field(alias="relatedServiceFrom")]
+    related_service_to: Annotated[SerializeAsAny[ServiceRef], Field(alias="relatedServiceTo")]
     service_specific_test_job_configuration: Annotated[
-        ServiceSpecificTestJobConfiguration, Field(alias="serviceSpecificTestJobConfiguration")
+        SerializeAsAny[ServiceSpecificTestJobConfiguration],
+        Field(alias="serviceSpecificTestJobConfiguration"),
     ]
 
 
@@ -477,14 +488,14 @@ class TestJobFind(MefModel):
     requested_end_date_time: Annotated[str, Field(alias="requestedEndDateTime")]
     id: str | None = None
     name: str
-    related_service_from: Annotated[ServiceRef, Field(alias="relatedServiceFrom")]
-    related_service_to: Annotated[ServiceRef, Field(alias="relatedServiceTo")]
+    related_service_from: Annotated[SerializeAsAny[ServiceRef], Field(alias="relatedServiceFrom")]
+    related_service_to: Annotated[SerializeAsAny[ServiceRef], Field(alias="relatedServiceTo")]
     requested_start_date_time: Annotated[str, Field(alias="requestedStartDateTime")]
     test_profile: Annotated[
         Annotated[
-            Annotated[TestProfileRef, Tag("TestProfileRef")]
-            | Annotated[TestProfileValue, Tag("TestProfileValue")]
-            | Annotated[TestProfileRefOrValue, Tag(OTHER_TYPE)],
+            Annotated[SerializeAsAny[TestProfileRef], Tag("TestProfileRef")]
+            | Annotated[SerializeAsAny[TestProfileValue], Tag("TestProfileValue")]
+            | Annotated[SerializeAsAny[TestProfileRefOrValue], Tag(OTHER_TYPE)],
             by_type("TestProfileRef", "TestProfileValue"),
         ],
         Field(alias="testProfile"),
@@ -519,6 +530,6 @@ class TestJob(TestJobCommon):
     id: str
     last_modified_date: Annotated[DateTime, Field(alias="lastModifiedDate")]
     state: TestJobStateType
-    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
-        None
-    )
+    termination_error: Annotated[
+        list[SerializeAsAny[TerminationError]] | None, Field(alias="terminationError")
+    ] = None

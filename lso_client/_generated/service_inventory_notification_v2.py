@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated, Any
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from lso_client._model import DateTime, MefEnum, MefModel
 
 
@@ -92,17 +92,17 @@ class Error403(Error):
 
 class ServiceAttributeValueChangeEvent(Event):
     event_type: Annotated[EventType, Field(alias="eventType")]
-    event: ServiceEventPayload
+    event: SerializeAsAny[ServiceEventPayload]
 
 
 class ServiceCreateEvent(Event):
     event_type: Annotated[ServiceCreateEventEventType, Field(alias="eventType")]
-    event: ServiceEventPayload
+    event: SerializeAsAny[ServiceEventPayload]
 
 
 class ServiceDeleteEvent(Event):
     event_type: Annotated[ServiceDeleteEventEventType, Field(alias="eventType")]
-    event: ServiceEventPayload
+    event: SerializeAsAny[ServiceEventPayload]
 
 
 class ServiceStateChangeEventPayload(MefModel):
@@ -113,4 +113,4 @@ class ServiceStateChangeEventPayload(MefModel):
 
 class ServiceStateChangeEvent(Event):
     event_type: Annotated[ServiceStateChangeEventEventType, Field(alias="eventType")]
-    event: ServiceStateChangeEventPayload
+    event: SerializeAsAny[ServiceStateChangeEventPayload]

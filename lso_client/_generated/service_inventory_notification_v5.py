@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from lso_client._model import DateTime, MefEnum, MefModel
 
 
@@ -80,4 +80,4 @@ class Error403(Error):
 
 class ServiceEvent(Event):
     event_type: Annotated[ServiceEventType, Field(alias="eventType")]
-    event: ServiceEventPayload
+    event: SerializeAsAny[ServiceEventPayload]

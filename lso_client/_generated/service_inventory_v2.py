@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal, TypeAlias
-from pydantic import Field, model_validator
+from pydantic import Field, SerializeAsAny, model_validator
 from lso_client._model import DateTime, MefEnum, MefModel, Payload, min_properties
 
 
@@ -138,7 +138,7 @@ class ServiceRef(MefModel):
 
 class ServiceRelationship(MefModel):
     relationship_type: Annotated[str, Field(alias="relationshipType")]
-    service: ServiceRef
+    service: SerializeAsAny[ServiceRef]
 
 
 class ServiceStateType(MefEnum):
@@ -210,7 +210,7 @@ class FieldedAddressRepresentation(MefModel):
     country_code: Annotated[str | None, Field(alias="countryCode", max_length=2, min_length=2)] = (
         None
     )
-    sub_unit: Annotated[list[SubUnit] | None, Field(alias="subUnit")] = None
+    sub_unit: Annotated[list[SerializeAsAny[SubUnit]] | None, Field(alias="subUnit")] = None
     building_name: Annotated[str | None, Field(alias="buildingName")] = None
     private_street_number: Annotated[str | None, Field(alias="privateStreetNumber")] = None
     private_street_name: Annotated[str | None, Field(alias="privateStreetName")] = None
@@ -219,16 +219,19 @@ class FieldedAddressRepresentation(MefModel):
 
 class GeographicAddressQuery(MefModel):
     fielded_address_representation: Annotated[
-        list[FieldedAddressRepresentation] | None, Field(alias="fieldedAddressRepresentation")
+        list[SerializeAsAny[FieldedAddressRepresentation]] | None,
+        Field(alias="fieldedAddressRepresentation"),
     ] = None
     formatted_address_representation: Annotated[
-        list[FormattedAddressRepresentation] | None, Field(alias="formattedAddressRepresentation")
+        list[SerializeAsAny[FormattedAddressRepresentation]] | None,
+        Field(alias="formattedAddressRepresentation"),
     ] = None
     geographic_point_representation: Annotated[
-        list[GeographicPointRepresentation] | None, Field(alias="geographicPointRepresentation")
+        list[SerializeAsAny[GeographicPointRepresentation]] | None,
+        Field(alias="geographicPointRepresentation"),
     ] = None
     label_representation: Annotated[
-        list[LabelRepresentation] | None, Field(alias="labelRepresentation")
+        list[SerializeAsAny[LabelRepresentation]] | None, Field(alias="labelRepresentation")
     ] = None
     type: Annotated[Literal["GeographicAddress_Query"], Field(alias="@type")] = (
         "GeographicAddress_Query"
@@ -240,9 +243,9 @@ class RelatedContactInformation(MefModel):
     role: str
     number: str
     email_address: Annotated[str, Field(alias="emailAddress")]
-    postal_address: Annotated[FieldedAddressRepresentation | None, Field(alias="postalAddress")] = (
-        None
-    )
+    postal_address: Annotated[
+        SerializeAsAny[FieldedAddressRepresentation] | None, Field(alias="postalAddress")
+    ] = None
     organization: str | None = None
     name: str
     number_extension: Annotated[str | None, Field(alias="numberExtension")] = None
@@ -251,9 +254,9 @@ class RelatedContactInformation(MefModel):
 class ContactInformation(MefModel):
     number: str
     email_address: Annotated[str, Field(alias="emailAddress")]
-    postal_address: Annotated[FieldedAddressRepresentation | None, Field(alias="postalAddress")] = (
-        None
-    )
+    postal_address: Annotated[
+        SerializeAsAny[FieldedAddressRepresentation] | None, Field(alias="postalAddress")
+    ] = None
     organization: str | None = None
     name: str
     number_extension: Annotated[str | None, Field(alias="numberExtension")] = None
@@ -261,11 +264,13 @@ class ContactInformation(MefModel):
 
 class RelatedPlaceRefOrQuery(MefModel):
     place: Annotated[
-        GeographicAddressRef | GeographicSiteRef | GeographicAddressQuery,
+        SerializeAsAny[GeographicAddressRef]
+        | SerializeAsAny[GeographicSiteRef]
+        | SerializeAsAny[GeographicAddressQuery],
         Field(discriminator="type"),
     ]
     role: str
-    contact: list[ContactInformation] | None = None
+    contact: list[SerializeAsAny[ContactInformation]] | None = None
 
 
 class Service(MefModel):
@@ -274,20 +279,21 @@ class Service(MefModel):
     description: str | None = None
     end_date: Annotated[DateTime | None, Field(alias="endDate")] = None
     external_id: Annotated[str | None, Field(alias="externalId")] = None
-    note: list[NoteBusSof] | None = None
-    place: list[RelatedPlaceRefOrQuery] | None = None
+    note: list[SerializeAsAny[NoteBusSof]] | None = None
+    place: list[SerializeAsAny[RelatedPlaceRefOrQuery]] | None = None
     related_contact_information: Annotated[
-        list[RelatedContactInformation] | None, Field(alias="relatedContactInformation")
+        list[SerializeAsAny[RelatedContactInformation]] | None,
+        Field(alias="relatedContactInformation"),
     ] = None
     service_configuration: Annotated[
-        MefServiceConfiguration | None, Field(alias="serviceConfiguration")
+        SerializeAsAny[MefServiceConfiguration] | None, Field(alias="serviceConfiguration")
     ] = None
     service_date: Annotated[str | None, Field(alias="serviceDate")] = None
     service_order_item: Annotated[
-        list[ServiceOrderItemRef] | None, Field(alias="serviceOrderItem")
+        list[SerializeAsAny[ServiceOrderItemRef]] | None, Field(alias="serviceOrderItem")
     ] = None
     service_relationship: Annotated[
-        list[ServiceRelationship] | None, Field(alias="serviceRelationship")
+        list[SerializeAsAny[ServiceRelationship]] | None, Field(alias="serviceRelationship")
     ] = None
     service_type: Annotated[str | None, Field(alias="serviceType")] = None
     start_date: Annotated[DateTime | None, Field(alias="startDate")] = None

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated, TypeAlias
-from pydantic import Field, Tag
+from pydantic import Field, SerializeAsAny, Tag
 from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, Payload, by_type
 
 
@@ -119,7 +119,7 @@ class ServiceRef(MefModel):
 
 class ServiceRelationship(MefModel):
     relationship_type: Annotated[str, Field(alias="relationshipType")]
-    service: ServiceRef
+    service: SerializeAsAny[ServiceRef]
 
 
 class ServiceStateType(MefEnum):
@@ -220,7 +220,9 @@ class GeographicSubAddress(MefModel):
     level_type: Annotated[str | None, Field(alias="levelType")] = None
     private_street_name: Annotated[str | None, Field(alias="privateStreetName")] = None
     private_street_number: Annotated[str | None, Field(alias="privateStreetNumber")] = None
-    sub_unit: Annotated[list[GeographicSubAddressUnit] | None, Field(alias="subUnit")] = None
+    sub_unit: Annotated[
+        list[SerializeAsAny[GeographicSubAddressUnit]] | None, Field(alias="subUnit")
+    ] = None
 
 
 class FieldedAddress(RelatedPlaceRefOrValue):
@@ -228,7 +230,7 @@ class FieldedAddress(RelatedPlaceRefOrValue):
     city: str
     country: str
     geographic_sub_address: Annotated[
-        GeographicSubAddress | None, Field(alias="geographicSubAddress")
+        SerializeAsAny[GeographicSubAddress] | None, Field(alias="geographicSubAddress")
     ] = None
     locality: str | None = None
     postcode: str | None = None
@@ -247,7 +249,7 @@ class FieldedAddressValue(MefModel):
     city: str
     country: str
     geographic_sub_address: Annotated[
-        GeographicSubAddress | None, Field(alias="geographicSubAddress")
+        SerializeAsAny[GeographicSubAddress] | None, Field(alias="geographicSubAddress")
     ] = None
     locality: str | None = None
     postcode: str | None = None
@@ -268,7 +270,9 @@ class RelatedContactInformation(MefModel):
     number: str
     number_extension: Annotated[str | None, Field(alias="numberExtension")] = None
     organization: str | None = None
-    postal_address: Annotated[FieldedAddressValue | None, Field(alias="postalAddress")] = None
+    postal_address: Annotated[
+        SerializeAsAny[FieldedAddressValue] | None, Field(alias="postalAddress")
+    ] = None
     role: str
 
 
@@ -276,17 +280,17 @@ class Service(MefModel):
     description: str | None = None
     end_date: Annotated[DateTime | None, Field(alias="endDate")] = None
     external_id: Annotated[str | None, Field(alias="externalId")] = None
-    note: list[NoteBusSof] | None = None
+    note: list[SerializeAsAny[NoteBusSof]] | None = None
     place: (
         list[
             Annotated[
-                Annotated[FieldedAddress, Tag("FieldedAddress")]
-                | Annotated[FormattedAddress, Tag("FormattedAddress")]
-                | Annotated[GeographicAddressLabel, Tag("GeographicAddressLabel")]
-                | Annotated[GeographicAddressRef, Tag("GeographicAddressRef")]
-                | Annotated[GeographicPoint, Tag("GeographicPoint")]
-                | Annotated[GeographicSiteRef, Tag("GeographicSiteRef")]
-                | Annotated[RelatedPlaceRefOrValue, Tag(OTHER_TYPE)],
+                Annotated[SerializeAsAny[FieldedAddress], Tag("FieldedAddress")]
+                | Annotated[SerializeAsAny[FormattedAddress], Tag("FormattedAddress")]
+                | Annotated[SerializeAsAny[GeographicAddressLabel], Tag("GeographicAddressLabel")]
+                | Annotated[SerializeAsAny[GeographicAddressRef], Tag("GeographicAddressRef")]
+                | Annotated[SerializeAsAny[GeographicPoint], Tag("GeographicPoint")]
+                | Annotated[SerializeAsAny[GeographicSiteRef], Tag("GeographicSiteRef")]
+                | Annotated[SerializeAsAny[RelatedPlaceRefOrValue], Tag(OTHER_TYPE)],
                 by_type(
                     "FieldedAddress",
                     "FormattedAddress",
@@ -300,17 +304,18 @@ class Service(MefModel):
         | None
     ) = None
     related_contact_information: Annotated[
-        list[RelatedContactInformation] | None, Field(alias="relatedContactInformation")
+        list[SerializeAsAny[RelatedContactInformation]] | None,
+        Field(alias="relatedContactInformation"),
     ] = None
     service_configuration: Annotated[
-        MefServiceConfiguration | None, Field(alias="serviceConfiguration")
+        SerializeAsAny[MefServiceConfiguration] | None, Field(alias="serviceConfiguration")
     ] = None
     service_date: Annotated[str | None, Field(alias="serviceDate")] = None
     service_order_item: Annotated[
-        list[ServiceOrderItemRef] | None, Field(alias="serviceOrderItem")
+        list[SerializeAsAny[ServiceOrderItemRef]] | None, Field(alias="serviceOrderItem")
     ] = None
     service_relationship: Annotated[
-        list[ServiceRelationship] | None, Field(alias="serviceRelationship")
+        list[SerializeAsAny[ServiceRelationship]] | None, Field(alias="serviceRelationship")
     ] = None
     service_type: Annotated[str | None, Field(alias="serviceType")] = None
     start_date: Annotated[DateTime | None, Field(alias="startDate")] = None

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated, Any
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from lso_client._model import DateTime, MefEnum, MefModel
 
 
@@ -59,7 +59,7 @@ class EventType(MefEnum):
 
 class ServiceOrderCreateEvent(Event):
     event_type: Annotated[EventType, Field(alias="eventType")]
-    event: ServiceOrderEventPayload
+    event: SerializeAsAny[ServiceOrderEventPayload]
 
 
 class ServiceOrderItemStateChangeEventEventType(MefEnum):
@@ -76,7 +76,7 @@ class ServiceOrderInformationRequiredEventEventType(MefEnum):
 
 class ServiceOrderInformationRequiredEvent(Event):
     event_type: Annotated[ServiceOrderInformationRequiredEventEventType, Field(alias="eventType")]
-    event: ServiceOrderEventPayload
+    event: SerializeAsAny[ServiceOrderEventPayload]
 
 
 class ServiceOrderItemStateType(MefEnum):
@@ -127,9 +127,9 @@ class ServiceOrderStateChangeEventPayload(MefModel):
 
 class ServiceOrderItemStateChangeEvent(Event):
     event_type: Annotated[ServiceOrderItemStateChangeEventEventType, Field(alias="eventType")]
-    event: ServiceOrderItemStateChangeEventPayload
+    event: SerializeAsAny[ServiceOrderItemStateChangeEventPayload]
 
 
 class ServiceOrderStateChangeEvent(Event):
     event_type: Annotated[ServiceOrderStateChangeEventEventType, Field(alias="eventType")]
-    event: ServiceOrderStateChangeEventPayload
+    event: SerializeAsAny[ServiceOrderStateChangeEventPayload]

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from lso_client._model import DateTime, MefEnum, MefModel
 
 
@@ -81,4 +81,4 @@ class Error403(Error):
 
 class ServiceOrderEvent(Event):
     event_type: Annotated[ServiceOrderEventType, Field(alias="eventType")]
-    event: ServiceOrderEventPayload
+    event: SerializeAsAny[ServiceOrderEventPayload]

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated, TypeAlias
-from pydantic import Field, Tag
+from pydantic import Field, SerializeAsAny, Tag
 from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, Payload, by_type
 
 
@@ -117,7 +117,7 @@ class ServiceOrderItemRef(MefModel):
 
 
 class ServiceOrderItemRelationship(MefModel):
-    order_item: Annotated[ServiceOrderItemRef, Field(alias="orderItem")]
+    order_item: Annotated[SerializeAsAny[ServiceOrderItemRef], Field(alias="orderItem")]
     relationship_type: Annotated[str, Field(alias="relationshipType")]
 
 
@@ -127,7 +127,7 @@ class ServiceOrderRef(MefModel):
 
 
 class ServiceOrderRelationship(MefModel):
-    service_order: Annotated[ServiceOrderRef, Field(alias="serviceOrder")]
+    service_order: Annotated[SerializeAsAny[ServiceOrderRef], Field(alias="serviceOrder")]
     relationship_type: Annotated[str, Field(alias="relationshipType")]
 
 
@@ -149,7 +149,7 @@ class ServiceRef(MefModel):
 
 class ServiceRelationship(MefModel):
     relationship_type: Annotated[str, Field(alias="relationshipType")]
-    service: ServiceRef
+    service: SerializeAsAny[ServiceRef]
 
 
 class ServiceStateType(MefEnum):
@@ -272,11 +272,15 @@ class GeographicSubAddress(MefModel):
     level_type: Annotated[str | None, Field(alias="levelType")] = None
     private_street_name: Annotated[str | None, Field(alias="privateStreetName")] = None
     private_street_number: Annotated[str | None, Field(alias="privateStreetNumber")] = None
-    sub_unit: Annotated[list[GeographicSubAddressUnit] | None, Field(alias="subUnit")] = None
+    sub_unit: Annotated[
+        list[SerializeAsAny[GeographicSubAddressUnit]] | None, Field(alias="subUnit")
+    ] = None
 
 
 class OrderCoordinatedAction(MefModel):
-    coordinated_action_delay: Annotated[Duration, Field(alias="coordinatedActionDelay")]
+    coordinated_action_delay: Annotated[
+        SerializeAsAny[Duration], Field(alias="coordinatedActionDelay")
+    ]
     coordination_dependency: Annotated[
         OrderItemCoordinationDependencyType, Field(alias="coordinationDependency")
     ]
@@ -284,7 +288,9 @@ class OrderCoordinatedAction(MefModel):
 
 
 class OrderItemCoordinatedAction(MefModel):
-    coordinated_action_delay: Annotated[Duration, Field(alias="coordinatedActionDelay")]
+    coordinated_action_delay: Annotated[
+        SerializeAsAny[Duration], Field(alias="coordinatedActionDelay")
+    ]
     coordination_dependency: Annotated[
         OrderItemCoordinationDependencyType, Field(alias="coordinationDependency")
     ]
@@ -296,7 +302,7 @@ class FieldedAddress(RelatedPlaceRefOrValue):
     city: str
     country: str
     geographic_sub_address: Annotated[
-        GeographicSubAddress | None, Field(alias="geographicSubAddress")
+        SerializeAsAny[GeographicSubAddress] | None, Field(alias="geographicSubAddress")
     ] = None
     locality: str | None = None
     postcode: str | None = None
@@ -315,7 +321,7 @@ class FieldedAddressValue(MefModel):
     city: str
     country: str
     geographic_sub_address: Annotated[
-        GeographicSubAddress | None, Field(alias="geographicSubAddress")
+        SerializeAsAny[GeographicSubAddress] | None, Field(alias="geographicSubAddress")
     ] = None
     locality: str | None = None
     postcode: str | None = None
@@ -336,22 +342,25 @@ class RelatedContactInformation(MefModel):
     number: str
     number_extension: Annotated[str | None, Field(alias="numberExtension")] = None
     organization: str | None = None
-    postal_address: Annotated[FieldedAddressValue | None, Field(alias="postalAddress")] = None
+    postal_address: Annotated[
+        SerializeAsAny[FieldedAddressValue] | None, Field(alias="postalAddress")
+    ] = None
     role: str
 
 
 class ServiceOrderCommon(MefModel):
     coordinated_action: Annotated[
-        list[OrderCoordinatedAction] | None, Field(alias="coordinatedAction")
+        list[SerializeAsAny[OrderCoordinatedAction]] | None, Field(alias="coordinatedAction")
     ] = None
     description: str | None = None
     external_id: Annotated[str | None, Field(alias="externalId")] = None
-    note: list[NoteBusSof] | None = None
+    note: list[SerializeAsAny[NoteBusSof]] | None = None
     order_relationship: Annotated[
-        list[ServiceOrderRelationship] | None, Field(alias="orderRelationship")
+        list[SerializeAsAny[ServiceOrderRelationship]] | None, Field(alias="orderRelationship")
     ] = None
     related_contact_information: Annotated[
-        list[RelatedContactInformation] | None, Field(alias="relatedContactInformation")
+        list[SerializeAsAny[RelatedContactInformation]] | None,
+        Field(alias="relatedContactInformation"),
     ] = None
     requested_completion_date: Annotated[DateTime, Field(alias="requestedCompletionDate")]
     requested_start_date: Annotated[DateTime, Field(alias="requestedStartDate")]
@@ -365,25 +374,26 @@ class ServiceValue(MefModel):
     start_date: Annotated[DateTime | None, Field(alias="startDate")] = None
     end_date: Annotated[DateTime | None, Field(alias="endDate")] = None
     state: ServiceStateType | None = None
-    note: list[NoteBusSof] | None = None
+    note: list[SerializeAsAny[NoteBusSof]] | None = None
     service_type: Annotated[str | None, Field(alias="serviceType")] = None
     name: str | None = None
     service_relationship: Annotated[
-        list[ServiceRelationship] | None, Field(alias="serviceRelationship")
+        list[SerializeAsAny[ServiceRelationship]] | None, Field(alias="serviceRelationship")
     ] = None
     related_contact_information: Annotated[
-        list[RelatedContactInformation] | None, Field(alias="relatedContactInformation")
+        list[SerializeAsAny[RelatedContactInformation]] | None,
+        Field(alias="relatedContactInformation"),
     ] = None
     place: (
         list[
             Annotated[
-                Annotated[FieldedAddress, Tag("FieldedAddress")]
-                | Annotated[FormattedAddress, Tag("FormattedAddress")]
-                | Annotated[GeographicAddressLabel, Tag("GeographicAddressLabel")]
-                | Annotated[GeographicAddressRef, Tag("GeographicAddressRef")]
-                | Annotated[GeographicPoint, Tag("GeographicPoint")]
-                | Annotated[GeographicSiteRef, Tag("GeographicSiteRef")]
-                | Annotated[RelatedPlaceRefOrValue, Tag(OTHER_TYPE)],
+                Annotated[SerializeAsAny[FieldedAddress], Tag("FieldedAddress")]
+                | Annotated[SerializeAsAny[FormattedAddress], Tag("FormattedAddress")]
+                | Annotated[SerializeAsAny[GeographicAddressLabel], Tag("GeographicAddressLabel")]
+                | Annotated[SerializeAsAny[GeographicAddressRef], Tag("GeographicAddressRef")]
+                | Annotated[SerializeAsAny[GeographicPoint], Tag("GeographicPoint")]
+                | Annotated[SerializeAsAny[GeographicSiteRef], Tag("GeographicSiteRef")]
+                | Annotated[SerializeAsAny[RelatedPlaceRefOrValue], Tag(OTHER_TYPE)],
                 by_type(
                     "FieldedAddress",
                     "FormattedAddress",
@@ -397,7 +407,7 @@ class ServiceValue(MefModel):
         | None
     ) = None
     service_configuration: Annotated[
-        MefServiceConfiguration | None, Field(alias="serviceConfiguration")
+        SerializeAsAny[MefServiceConfiguration] | None, Field(alias="serviceConfiguration")
     ] = None
 
 
@@ -405,12 +415,13 @@ class ServiceOrderItemCommon(MefModel):
     id: str
     action: ServiceActionType
     coordinated_action: Annotated[
-        list[OrderItemCoordinatedAction] | None, Field(alias="coordinatedAction")
+        list[SerializeAsAny[OrderItemCoordinatedAction]] | None, Field(alias="coordinatedAction")
     ] = None
-    note: list[NoteBusSof] | None = None
-    service: ServiceValue
+    note: list[SerializeAsAny[NoteBusSof]] | None = None
+    service: SerializeAsAny[ServiceValue]
     service_order_item_relationship: Annotated[
-        list[ServiceOrderItemRelationship] | None, Field(alias="serviceOrderItemRelationship")
+        list[SerializeAsAny[ServiceOrderItemRelationship]] | None,
+        Field(alias="serviceOrderItemRelationship"),
     ] = None
 
 
@@ -420,15 +431,15 @@ class ServiceOrderItemCreate(ServiceOrderItemCommon):
 
 class ServiceOrderCreate(ServiceOrderCommon):
     service_order_item: Annotated[
-        list[ServiceOrderItemCreate], Field(alias="serviceOrderItem", min_length=1)
+        list[SerializeAsAny[ServiceOrderItemCreate]], Field(alias="serviceOrderItem", min_length=1)
     ]
 
 
 class ServiceOrderItem(ServiceOrderItemCommon):
     state: ServiceOrderStateType
-    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
-        None
-    )
+    termination_error: Annotated[
+        list[SerializeAsAny[TerminationError]] | None, Field(alias="terminationError")
+    ] = None
 
 
 class ServiceOrder(ServiceOrderCommon):
@@ -439,7 +450,7 @@ class ServiceOrder(ServiceOrderCommon):
         None
     )
     service_order_item: Annotated[
-        list[ServiceOrderItem], Field(alias="serviceOrderItem", min_length=1)
+        list[SerializeAsAny[ServiceOrderItem]], Field(alias="serviceOrderItem", min_length=1)
     ]
     start_date: Annotated[DateTime | None, Field(alias="startDate")] = None
     state: ServiceOrderStateType

@@ -6,7 +6,7 @@
 from __future__ import annotations
 from lso_client._model import MefEnum, MefModel
 from typing import Annotated, Any
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, SerializeAsAny
 
 
 class AsyncAPIModel(MefModel):
@@ -128,20 +128,23 @@ class Topic(MefModel):
     category: Category | None = None
     model_ref: Annotated[str | None, Field(alias="modelRef")] = None
     available_channels: Annotated[
-        list[ChannelDescription] | None, Field(alias="availableChannels", min_length=1)
+        list[SerializeAsAny[ChannelDescription]] | None,
+        Field(alias="availableChannels", min_length=1),
     ] = None
 
 
 class ConnectionConfig(MefModel):
     servers: dict[str, Any] | None = None
-    channel: Channel | None = None
+    channel: SerializeAsAny[Channel] | None = None
 
 
 class Subscription(MefModel):
     id: str
     description: str | None = None
     priority: str | None = None
-    connection_config: Annotated[ConnectionConfig | None, Field(alias="connectionConfig")] = None
+    connection_config: Annotated[
+        SerializeAsAny[ConnectionConfig] | None, Field(alias="connectionConfig")
+    ] = None
 
 
 class TopicSubscription(Subscription, TopicSubscriptionRequest):

@@ -8,9 +8,11 @@ import importlib
 import re
 from functools import cache
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import pytest
 import yaml
+from pydantic import Field
 
 from codegen._models import class_names, schema_classes
 from codegen._spec import DEFAULT_SOURCE, REPO_ROOT, SpecSource, load_manifest
@@ -61,9 +63,8 @@ def test_root_wrappers_are_generated_only_when_used(module: str) -> None:
     for node in tree.body:
         if not isinstance(node, ast.ClassDef) or node.name in _schemas(module):
             continue
-        if any(
-            isinstance(b, ast.Subscript) and ast.unparse(b.value) == "RootModel" for b in node.bases
-        ):
+        bases = [ast.unparse(b.value) for b in node.bases if isinstance(b, ast.Subscript)]
+        if "RootModel" in bases:
             others = [n for n in tree.body if n is not node]
             used = {n.id for o in others for n in ast.walk(o) if isinstance(n, ast.Name)}
             assert node.name in used, f"{module}.{node.name} is an unused root wrapper"
@@ -97,6 +98,42 @@ def test_an_extension_point_is_a_payload(module: str, schema: str) -> None:
 
 def test_an_extension_point_without_other_properties_is_payload_itself() -> None:
     assert m1.MefServiceConfiguration is Payload
+
+
+class _UniPayload(Payload):
+    """A payload model as the payload modules define them: `type` fixed to its URN."""
+
+    type: Annotated[Literal["urn:example:uni"], Field(alias="@type")] = "urn:example:uni"
+    mtu: int
+
+
+def test_a_payload_model_at_an_extension_point_goes_out_with_its_own_fields() -> None:
+    payload = _UniPayload(type="urn:example:uni", mtu=1522)
+    service = m1.ServiceValue(service_configuration=payload)
+    assert service.to_dict()["serviceConfiguration"] == {"@type": "urn:example:uni", "mtu": 1522}
+
+
+class _TaggedNote(m1.NoteBusSof):
+    """A caller's own subclass of a generated model, with a field of its own."""
+
+    ticket: str | None = None
+
+
+def test_a_subclass_in_a_list_goes_out_with_its_own_fields() -> None:
+    note = _TaggedNote(
+        author="Buyer", date="2024-05-01T09:30:00.50Z", id="n-1", source="bus", text="t", ticket="T"
+    )
+    sent: dict[str, Any] = m1.ServiceValue(note=[note]).to_dict()
+    assert sent["note"] == [
+        {
+            "author": "Buyer",
+            "date": "2024-05-01T09:30:00.50Z",
+            "id": "n-1",
+            "source": "bus",
+            "text": "t",
+            "ticket": "T",
+        }
+    ]
 
 
 def test_generated_files_are_marked_generated() -> None:
