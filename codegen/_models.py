@@ -572,8 +572,26 @@ def _has(schema: str, classes: set[str]) -> bool:
     return True
 
 
+def _tidy(source: str) -> str:
+    """Module text in, module text out: enums are `MefEnum` (`use_mef_enums`), for
+    callers that hold the generator's text rather than a tree. Comments are not kept."""
+    tree = ast.parse(source)
+    use_mef_enums(tree)
+    drop_unused_imports(tree)
+    return ruff_format(_unparse(tree) + "\n")
+
+
+def _use_datetime(source: str) -> str:
+    """Module text in, module text out: date-times are `DateTime` (`use_datetime`).
+    Comments are not kept."""
+    tree = ast.parse(source)
+    use_datetime(tree)
+    drop_unused_imports(tree)
+    return ruff_format(_unparse(tree) + "\n")
+
+
 def check_dropped_constraints(source: str, constraints: dict[str, dict[str, Any]]) -> str:
-    """`add_constraint_checks` on module text."""
+    """`add_constraint_checks` on module text (comments in it are not kept)."""
     if not constraints:
         return source
     tree = ast.parse(source)
