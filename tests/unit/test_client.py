@@ -493,7 +493,7 @@ def test_service_configuration_with_a_null_survives_exactly(
 
 class _UniConfiguration(m1.MefServiceConfiguration):
     # A product's configuration with a fixed `@type`, as a buyer would subclass it.
-    field_type: Annotated[
+    type: Annotated[
         Literal["urn:mef:lso:spec:cantata-sonata:carrier-ethernet-uni"], Field(alias="@type")
     ] = "urn:mef:lso:spec:cantata-sonata:carrier-ethernet-uni"
 
@@ -927,7 +927,7 @@ def test_create_and_wait(
             side_effect=_states(so_allegro_order, "inProgress", "completed")
         )
         order = allegro.service_orders.create_and_wait(
-            so_allegro_order_create(), poll_interval=0.001, timeout=5
+            so_allegro_order_create(), poll_interval=0.001, wait_timeout=5
         )
     assert order.state is m1.ServiceOrderStateType.completed
     assert post.call_count == 1
