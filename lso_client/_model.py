@@ -58,9 +58,7 @@ def by_type(*known: str) -> Discriminator:
     expected = ", ".join(known)
 
     def tag(value: Any) -> str | None:
-        found = (
-            value.get("@type") if isinstance(value, dict) else getattr(value, "type", None)
-        )
+        found = value.get("@type") if isinstance(value, dict) else getattr(value, "type", None)
         if found is None:
             return OTHER_TYPE
         return found if isinstance(found, str) and found in names else None

@@ -9,10 +9,7 @@ from pydantic import Field, RootModel
 from lso_client._model import MefEnum, MefModel, Payload
 from ..common.carrier_ethernet.subscriber_ethernet_common import evc_egress_maps
 from . import carrier_ethernet_common
-from ..common.carrier_ethernet import (
-    carrier_ethernet_enums,
-    carrier_ethernet_utility_classes,
-)
+from ..common.carrier_ethernet import carrier_ethernet_enums, carrier_ethernet_utility_classes
 
 
 class Role(MefEnum):
@@ -66,8 +63,7 @@ class CarrierEthernetEvcEndPoint(Payload):
         carrier_ethernet_common.ColorIdentifier | None, Field(alias="colorMap")
     ] = None
     egress_map: Annotated[
-        list[Any] | EgressMap | None,
-        Field(alias="egressMap", max_length=1, min_length=0),
+        list[Any] | EgressMap | None, Field(alias="egressMap", max_length=1, min_length=0)
     ] = None
     ingress_bwp: Annotated[
         carrier_ethernet_common.IngressBwpFlow | None, Field(alias="ingressBwp")

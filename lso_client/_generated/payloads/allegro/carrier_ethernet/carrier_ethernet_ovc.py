@@ -62,8 +62,7 @@ class CarrierEthernetOvc(Payload):
         Field(alias="carrierEthernetServiceLevelSpecification"),
     ] = None
     frame_disposition: Annotated[
-        carrier_ethernet_utility_classes.FrameDisposition | None,
-        Field(alias="frameDisposition"),
+        carrier_ethernet_utility_classes.FrameDisposition | None, Field(alias="frameDisposition")
     ] = None
     available_meg_level: Annotated[
         carrier_ethernet_enums.MegLevel | None, Field(alias="availableMegLevel")

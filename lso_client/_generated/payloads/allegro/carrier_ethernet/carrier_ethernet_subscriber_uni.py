@@ -27,8 +27,7 @@ class UniConnectorType(MefEnum):
 
 class SubscriberUniPhysicalLinks(MefModel):
     physical_link: Annotated[
-        carrier_ethernet_common.CarrierEthernetPhysicalLink | None,
-        Field(alias="physicalLink"),
+        carrier_ethernet_common.CarrierEthernetPhysicalLink | None, Field(alias="physicalLink")
     ] = None
     synchronous_ethernet: Annotated[
         common.EnabledDisabled | None, Field(alias="synchronousEthernet")
@@ -56,8 +55,7 @@ class CarrierEthernetSubscriberUni(Payload):
         evc_external_interfaces.VirtualFrameMap | None, Field(alias="virtualFrameMap")
     ] = None
     list_of_phy_links: Annotated[
-        list[SubscriberUniPhysicalLinks] | None,
-        Field(alias="listOfPhyLinks", min_length=0),
+        list[SubscriberUniPhysicalLinks] | None, Field(alias="listOfPhyLinks", min_length=0)
     ] = None
     link_aggregation: Annotated[
         carrier_ethernet_common.LinkAggregation | None, Field(alias="linkAggregation")
@@ -67,8 +65,7 @@ class CarrierEthernetSubscriberUni(Payload):
         Field(alias="aggregationLinkMap", min_length=0),
     ] = None
     service_frame_format: Annotated[
-        carrier_ethernet_common.EthernetFrameFormat | None,
-        Field(alias="serviceFrameFormat"),
+        carrier_ethernet_common.EthernetFrameFormat | None, Field(alias="serviceFrameFormat")
     ] = None
     maximum_frame_size: Annotated[int | None, Field(alias="maximumFrameSize")] = None
     maximum_number_of_evc_end_points: Annotated[
@@ -86,6 +83,5 @@ class CarrierEthernetSubscriberUni(Payload):
         carrier_ethernet_enums.L2cpAddressSet | None, Field(alias="l2cpAddressSet")
     ] = None
     l2cp_peering: Annotated[
-        list[carrier_ethernet_l2cp.L2cpPeering] | None,
-        Field(alias="l2cpPeering", min_length=0),
+        list[carrier_ethernet_l2cp.L2cpPeering] | None, Field(alias="l2cpPeering", min_length=0)
     ] = None

@@ -7,11 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from pydantic import Field, RootModel
 from lso_client._model import MefEnum, MefModel
-from ..common.ip._internal import (
-    ControlProtocolAddressing,
-    L1Technology,
-    RoutingProtocols,
-)
+from ..common.ip._internal import ControlProtocolAddressing, L1Technology, RoutingProtocols
 
 
 class Model(RootModel[Any]):

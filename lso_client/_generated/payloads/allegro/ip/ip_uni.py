@@ -6,7 +6,7 @@
 from __future__ import annotations
 from typing import Annotated, Literal
 from pydantic import Field
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from ..common.ip._internal import (
     ControlProtocol,
     IpUniEgressBwpEnvelope,
@@ -32,8 +32,7 @@ class IpUni(Payload):
         IpUniEgressBwpEnvelope | None, Field(alias="egressBwpEnvelope")
     ] = None
     list_of_control_protocols: Annotated[
-        list[ControlProtocol] | None,
-        Field(alias="listOfControlProtocols", min_length=0),
+        list[ControlProtocol] | None, Field(alias="listOfControlProtocols", min_length=0)
     ] = None
     routing_protocols: Annotated[RoutingProtocols | None, Field(alias="routingProtocols")] = None
     reverse_path_forwarding: Annotated[

@@ -7,10 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from pydantic import Field
 from lso_client._model import MefEnum, MefModel, Payload
-from ..common.ip._internal import (
-    EthernetPhysicalLink,
-    UniAccessLinkEthernetLinkAggregation,
-)
+from ..common.ip._internal import EthernetPhysicalLink, UniAccessLinkEthernetLinkAggregation
 from ..common import common
 
 
@@ -20,12 +17,10 @@ class OtherUniAccessLink(MefEnum):
 
 class EthernetUniAccessLinkTrunk(MefModel):
     ethernet_physical_link: Annotated[
-        list[EthernetPhysicalLink] | None,
-        Field(alias="ethernetPhysicalLink", min_length=1),
+        list[EthernetPhysicalLink] | None, Field(alias="ethernetPhysicalLink", min_length=1)
     ] = None
     ethernet_link_aggregation: Annotated[
-        UniAccessLinkEthernetLinkAggregation | None,
-        Field(alias="ethernetLinkAggregation"),
+        UniAccessLinkEthernetLinkAggregation | None, Field(alias="ethernetLinkAggregation")
     ] = None
     ethernet_link_oam: Annotated[common.EnabledDisabled | None, Field(alias="ethernetLinkOam")] = (
         None

@@ -57,8 +57,7 @@ class ClassOfServiceEgressBandwidthProfile(MefModel):
 class VlanIdListOrUntag(MefModel):
     type: VlanIdMappingTypeOrUntag | None = None
     vlan_id_list: Annotated[
-        list[carrier_ethernet_common.VlanId] | None,
-        Field(alias="vlanIdList", min_length=0),
+        list[carrier_ethernet_common.VlanId] | None, Field(alias="vlanIdList", min_length=0)
     ] = None
 
 

@@ -116,8 +116,7 @@ class OvcEpEgressMap(MefModel):
 class VlanIdListing(MefModel):
     type: VlanIdMappingType | None = None
     vlan_id_list: Annotated[
-        list[carrier_ethernet_common.VlanId] | None,
-        Field(alias="vlanIdList", min_length=0),
+        list[carrier_ethernet_common.VlanId] | None, Field(alias="vlanIdList", min_length=0)
     ] = None
 
 

@@ -116,8 +116,7 @@ class OvcEpEgressMap(MefModel):
 class VlanIdListing(MefModel):
     type: VlanIdMappingType | None = None
     vlan_id_list: Annotated[
-        list[carrier_ethernet_common.VlanId] | None,
-        Field(alias="vlanIdList", min_length=0),
+        list[carrier_ethernet_common.VlanId] | None, Field(alias="vlanIdList", min_length=0)
     ] = None
 
 
@@ -171,8 +170,7 @@ class CarrierEthernetOvcEndPoint(CarrierEthernetServiceEndPoint, Payload):
         carrier_ethernet_common.EecMap, Field(alias="egressEquivalenceClassIdentifier")
     ]
     egress_bandwidth_profile_per_end_point: Annotated[
-        carrier_ethernet_common.BwpFlow | None,
-        Field(alias="egressBandwidthProfilePerEndPoint"),
+        carrier_ethernet_common.BwpFlow | None, Field(alias="egressBandwidthProfilePerEndPoint")
     ] = None
     egress_bandwidth_profile_per_eec: Annotated[
         list[BandwidthProfilePerEquivalenceClassName] | None,

@@ -22,8 +22,7 @@ class SubscriberUniPhysicalLinks(MefModel):
         carrier_ethernet_common.PhysicalLayer | None, Field(alias="physicalLink")
     ] = None
     synchronous_ethernet: Annotated[
-        carrier_ethernet_common.EnabledDisabled | None,
-        Field(alias="synchronousEthernet"),
+        carrier_ethernet_common.EnabledDisabled | None, Field(alias="synchronousEthernet")
     ] = None
     precision_timing: Annotated[
         carrier_ethernet_common.EnabledDisabled | None, Field(alias="precisionTiming")
@@ -43,6 +42,5 @@ class CarrierEthernetSubscriberUni(CarrierEthernetUni, Payload):
     instantiation: Instantiation
     virtual_frame_map: Annotated[VirtualFrameMap | None, Field(alias="virtualFrameMap")] = None
     list_of_phy_links: Annotated[
-        list[SubscriberUniPhysicalLinks] | None,
-        Field(alias="listOfPhyLinks", min_length=0),
+        list[SubscriberUniPhysicalLinks] | None, Field(alias="listOfPhyLinks", min_length=0)
     ] = None

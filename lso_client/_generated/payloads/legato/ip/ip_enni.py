@@ -38,8 +38,7 @@ class IpEnni(IpServicesExternalInterface, Payload):
     enni_type: Annotated[EnniType, Field(alias="enniType")]
     routing_information: Annotated[EnniRoutingInformation, Field(alias="routingInformation")]
     ingress_bwp_envelopes: Annotated[
-        ip_common.IpEnniIngressBwpEnvelopePerEnniLink,
-        Field(alias="ingressBwpEnvelopes"),
+        ip_common.IpEnniIngressBwpEnvelopePerEnniLink, Field(alias="ingressBwpEnvelopes")
     ]
     egress_bwp_envelopes: Annotated[
         ip_common.IpEnniEgressBwpEnvelopePerEnniLink, Field(alias="egressBwpEnvelopes")

@@ -6,7 +6,7 @@
 from __future__ import annotations
 from typing import Annotated
 from pydantic import Field
-from lso_client._model import MefEnum, MefModel
+from lso_client._model import MefModel
 from . import ip_common
 
 

@@ -103,8 +103,7 @@ class L1Sls(Payload):
     start_time: Annotated[TimeAndDate | None, Field(alias="startTime")] = None
     duration: TimeIntervalT | None = None
     sls1w_delay_performance_metric: Annotated[
-        list[Sls1wDelayPerformanceMetric] | None,
-        Field(alias="sls1wDelayPerformanceMetric"),
+        list[Sls1wDelayPerformanceMetric] | None, Field(alias="sls1wDelayPerformanceMetric")
     ] = None
     sls1w_errored_second_performance_metric: Annotated[
         list[Sls1wErroredSecondPerformanceMetric] | None,

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from uuid import UUID
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from typing import Annotated, Literal
 from pydantic import Field
 from .l1_cs_common import L1EndPoint, L1Vc

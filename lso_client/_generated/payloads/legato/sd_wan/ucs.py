@@ -6,7 +6,7 @@
 from __future__ import annotations
 from typing import Annotated, Literal
 from pydantic import Field
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from . import sd_wan_common, ucs_end_point as ucs_end_point_1
 
 
@@ -22,6 +22,5 @@ class Ucs(Payload):
         sd_wan_common.UcsBillingMethod | None, Field(alias="ucsBillingMethod")
     ] = None
     ucs_end_point: Annotated[
-        list[ucs_end_point_1.UcsEndPoint] | None,
-        Field(alias="ucsEndPoint", min_length=0),
+        list[ucs_end_point_1.UcsEndPoint] | None, Field(alias="ucsEndPoint", min_length=0)
     ] = None

@@ -6,7 +6,7 @@
 from __future__ import annotations
 from typing import Annotated, Any
 from pydantic import Field, RootModel
-from lso_client._model import DateTime, MefEnum, MefModel
+from lso_client._model import DateTime, MefModel
 from ipaddress import IPv4Address, IPv6Address
 
 

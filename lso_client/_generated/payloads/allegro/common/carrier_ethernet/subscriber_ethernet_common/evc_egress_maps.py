@@ -6,7 +6,7 @@
 from __future__ import annotations
 from typing import Annotated, Any
 from pydantic import Field, RootModel
-from lso_client._model import MefEnum, MefModel
+from lso_client._model import MefModel
 from .. import carrier_ethernet_enums
 
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import Field, RootModel
-from lso_client._model import DateTime, MefEnum, MefModel, Payload
+from lso_client._model import DateTime, MefModel, Payload
 
 
 class Interface(MefModel):

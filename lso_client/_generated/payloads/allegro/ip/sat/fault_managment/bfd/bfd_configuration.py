@@ -6,7 +6,7 @@
 from __future__ import annotations
 from typing import Annotated, Literal
 from pydantic import Field
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from .... import ip_sls
 from .....common.ip._internal import Ipv4OrIpv6Address
 from .. import fm_common
