@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import importlib
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -35,17 +34,6 @@ from lso_client.types.service_ordering_v1 import ServiceOrderCreate, ServiceOrde
 
 OrderBuilder = Callable[..., dict[str, Any]]
 
-# The generated API models type their extension points as `Payload` (a service's
-# configuration, alarm details...); until a build's models do, typing cannot happen there.
-EXTENSION_POINTS_ARE_PAYLOADS = issubclass(
-    importlib.import_module("lso_client._generated.service_ordering_v1").MefServiceConfiguration,
-    Payload,
-)
-needs_extension_points = pytest.mark.xfail(
-    not EXTENSION_POINTS_ARE_PAYLOADS,
-    reason="the generated extension points are not Payload yet",
-    strict=True,
-)
 
 SELLER = "https://seller.example"
 ALLEGRO = SELLER + "/mefApi/allegro/serviceOrderingManagement/v1"
@@ -86,7 +74,6 @@ def test_the_shipped_model_is_the_registered_one() -> None:
     assert payloads.model_for(OVC_EP) is CarrierEthernetOvcEndPoint
 
 
-@needs_extension_points
 @pytest.mark.parametrize(
     ("client_class", "base", "builder"),
     [
@@ -111,7 +98,6 @@ def test_a_response_payload_is_typed_at_every_reference_point(
     assert found.to_dict() == order
 
 
-@needs_extension_points
 def test_a_broken_known_payload_is_a_deviation_with_its_path_and_kept_whole(
     so_allegro_order: OrderBuilder,
 ) -> None:
@@ -129,7 +115,6 @@ def test_a_broken_known_payload_is_a_deviation_with_its_path_and_kept_whole(
     assert found.to_dict() == order
 
 
-@needs_extension_points
 def test_a_broken_known_payload_is_refused_in_strict_mode(so_allegro_order: OrderBuilder) -> None:
     order = with_configuration(so_allegro_order("so-1"), ovc_end_point(level=9))
     with AllegroClient(SELLER, token="t", strict=True) as client, respx.mock() as router:
@@ -141,7 +126,6 @@ def test_a_broken_known_payload_is_refused_in_strict_mode(so_allegro_order: Orde
     )
 
 
-@needs_extension_points
 def test_an_unknown_urn_stays_generic_without_deviation(so_allegro_order: OrderBuilder) -> None:
     unknown = {"@type": UNKNOWN, "lambda": {"nm": 1550.12}, "channels": [1, 2]}
     order = with_configuration(so_allegro_order("so-1"), unknown)
@@ -153,7 +137,6 @@ def test_an_unknown_urn_stays_generic_without_deviation(so_allegro_order: OrderB
     assert found.to_dict() == order
 
 
-@needs_extension_points
 def test_async_client_and_list_pages_type_payloads(so_allegro_order: OrderBuilder) -> None:
     page = [
         with_configuration(so_allegro_order("so-1"), ovc_end_point()),
@@ -182,7 +165,6 @@ def test_async_client_and_list_pages_type_payloads(so_allegro_order: OrderBuilde
     assert [o.to_dict() for o in (first, second, third)] == page
 
 
-@needs_extension_points
 def test_sync_list_pages_type_payloads(so_allegro_order: OrderBuilder) -> None:
     page = [with_configuration(so_allegro_order(f"so-{i}"), ovc_end_point()) for i in range(3)]
     with AllegroClient(SELLER, token="t") as client, respx.mock() as router:
@@ -194,7 +176,6 @@ def test_sync_list_pages_type_payloads(so_allegro_order: OrderBuilder) -> None:
 # ----------------------------------------------------------------------------- requests
 
 
-@needs_extension_points
 def test_a_bad_request_payload_is_refused_before_sending_with_its_path(
     so_allegro_order_create: OrderBuilder,
 ) -> None:
@@ -237,7 +218,6 @@ def test_a_dict_payload_is_sent_as_given(
     assert configuration(created).to_dict() == payload
 
 
-@needs_extension_points
 def test_a_payload_model_is_sent_with_all_its_fields(
     so_allegro_order_create: OrderBuilder,
 ) -> None:
@@ -262,7 +242,6 @@ def test_a_payload_model_is_sent_with_all_its_fields(
     assert type(configuration(created)) is CarrierEthernetOvcEndPoint
 
 
-@needs_extension_points
 def test_a_payload_model_placed_in_a_typed_body_is_taken_as_it_is() -> None:
     typed = CarrierEthernetOvcEndPoint(identifier="ep-8")
     item = ServiceOrderItemCreate.model_validate(
@@ -308,7 +287,6 @@ def alarm_event(event_id: str, details: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@needs_extension_points
 def test_events_through_the_listener_carry_typed_payloads(
     listener: NotificationListener,
 ) -> None:
