@@ -20,7 +20,7 @@ from ._models import class_names, explicit_mappings, generate_module, normalise,
 from ._operations import ApiInfo, read_api
 from ._payloads import OUTPUT as PAYLOADS
 from ._payloads import build_payloads
-from ._public import emit_public
+from ._public import PUBLIC, emit_public
 from ._spec import DEFAULT_SOURCE, REPO_ROOT, ApiEntry, SpecSource, load_manifest, strip_prose
 from .patches import absent_required, load_patched
 
@@ -93,6 +93,15 @@ def emit_specs(source: SpecSource, target: Path) -> None:
         )
 
 
+def not_generated(files: dict[Path, str], roots: tuple[Path, ...] | None = None) -> list[Path]:
+    """Python files in the generated packages that `files` no longer contains: the
+    top level of `_generated/`, and every level of its payload package and of the
+    public `types` package."""
+    top, *trees = roots or (OUTPUT, PAYLOADS, PUBLIC)
+    found = [*top.glob("*.py"), *(path for tree in trees for path in tree.rglob("*.py"))]
+    return sorted(path for path in found if path not in files)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m codegen", description=__doc__)
     parser.add_argument("--source", default=str(DEFAULT_SOURCE), help="directory or base URL")
@@ -108,11 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         for path, content in files.items()
         if not path.exists() or path.read_text(encoding="utf-8") != content
     )
-    extra = sorted(
-        str(path.relative_to(REPO_ROOT))
-        for path in [*OUTPUT.glob("*.py"), *PAYLOADS.rglob("*.py")]
-        if path not in files
-    )
+    extra = [str(path.relative_to(REPO_ROOT)) for path in not_generated(files)]
     if args.check:
         if stale or extra:
             print("out of date:", *stale, *(f"{p} (not generated)" for p in extra), sep="\n  ")
@@ -124,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(content, encoding="utf-8")
     for name in extra:
         (REPO_ROOT / name).unlink()
-    for folder in sorted(PAYLOADS.rglob("*"), reverse=True):
+    for folder in sorted([*PAYLOADS.rglob("*"), *PUBLIC.rglob("*")], reverse=True):
         if folder.is_dir() and not any(folder.glob("*.py")):
             for leftover in folder.iterdir():
                 if leftover.name == "__pycache__":

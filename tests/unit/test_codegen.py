@@ -288,3 +288,16 @@ def test_int32_is_a_range_in_the_models() -> None:
     assert catalog.Error.model_validate({"code": 2**31 - 1, "reason": "x"}).code == 2**31 - 1
     with pytest.raises(ValidationError, match="less than or equal to 2147483647"):
         catalog.Error.model_validate({"code": 2**31, "reason": "x"})
+
+
+def test_a_module_left_behind_in_any_generated_package_is_found(tmp_path: Path) -> None:
+    from codegen.__main__ import not_generated
+
+    top, payloads, public = tmp_path / "_generated", tmp_path / "payloads", tmp_path / "types"
+    kept = {top / "a.py": "", payloads / "x" / "b.py": "", public / "y" / "c.py": ""}
+    left = [top / "old.py", payloads / "x" / "old.py", public / "y" / "z" / "old.py"]
+    for path in [*kept, *left]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("", encoding="utf-8")
+
+    assert not_generated(kept, (top, payloads, public)) == sorted(left)
