@@ -166,8 +166,9 @@ def _pointer(doc: Any, fragment: str) -> Any:
 
 def defects(path: str, doc: Any, docs: dict[str, Any]) -> list[str]:
     """What the generator cannot read in `doc` (after patches): a keyword or value where
-    a property's schema belongs, and references to files or definitions that do not
-    exist. Each needs a patch in `codegen/payload_patches.py`."""
+    a property's schema belongs, a `required` property that does not exist, and
+    references to files or definitions that do not exist. Each needs a patch in
+    `codegen/payload_patches.py`."""
     found: list[str] = []
 
     def walk(node: Any, where: str) -> None:
@@ -184,6 +185,7 @@ def defects(path: str, doc: Any, docs: dict[str, Any]) -> list[str]:
                 walk(value, f"{where}/{index}")
 
     walk(doc, "")
+    found.extend(absent_required(doc))
     for ref in references(doc):
         if ref.startswith(("http://", "https://", "urn:")):
             found.append(f"$ref {ref} is not a relative reference")
@@ -196,6 +198,30 @@ def defects(path: str, doc: Any, docs: dict[str, Any]) -> list[str]:
             _pointer(docs[target], fragment)
         except KeyError:
             found.append(f"$ref {ref}: {target} has no {fragment}")
+    return found
+
+
+def absent_required(doc: Any) -> list[str]:
+    """`required` entries naming no property of a plain object schema (one without
+    `allOf`, whose parts may declare it): the generator drops them silently."""
+    found: list[str] = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            required, properties = node.get("required"), node.get("properties")
+            if isinstance(required, list) and isinstance(properties, dict) and "allOf" not in node:
+                found.extend(
+                    f"{where or '/'} requires {name}, which is none of its properties"
+                    for name in required
+                    if name not in properties
+                )
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{where}/{index}")
+
+    walk(doc, "")
     return found
 
 

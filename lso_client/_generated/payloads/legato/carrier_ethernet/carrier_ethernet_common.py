@@ -568,7 +568,7 @@ class CarrierEthernetExternalInterface(MefModel):
 
 
 class CarrierEthernetServiceEndPoint(MefModel):
-    administrative_state: Annotated[AdminState | None, Field(alias="administrativeState")] = None
+    administrative_state: Annotated[AdminState, Field(alias="administrativeState")]
     operational_state: Annotated[OperationalState, Field(alias="operationalState")]
     ingress_class_of_service_map: Annotated[CosMap, Field(alias="ingressClassOfServiceMap")]
     color_map: Annotated[ColorIdentifier, Field(alias="colorMap")]
@@ -595,7 +595,7 @@ class CarrierEthernetUni(CarrierEthernetExternalInterface):
 
 
 class CarrierEthernetService(MefModel):
-    administrative_state: Annotated[AdminState | None, Field(alias="administrativeState")] = None
+    administrative_state: Annotated[AdminState, Field(alias="administrativeState")]
     operational_state: Annotated[OperationalState, Field(alias="operationalState")]
     c_tag_pcp_preservation: Annotated[EnabledDisabled, Field(alias="cTagPcpPreservation")]
     c_tag_dei_preservation: Annotated[EnabledDisabled, Field(alias="cTagDeiPreservation")]

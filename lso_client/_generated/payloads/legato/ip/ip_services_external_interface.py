@@ -10,4 +10,4 @@ from lso_client._model import MefEnum, MefModel
 
 
 class IpServicesExternalInterface(MefModel):
-    identifier: Annotated[str | None, Field(max_length=53)] = None
+    identifier: Annotated[str, Field(max_length=53)]

@@ -15,9 +15,8 @@ class SwVcEndPoint(Payload):
         Literal["urn:mef:lso:spec:legato:swVcEndPoint:v0.0.1:all"], Field(alias="@type")
     ] = "urn:mef:lso:spec:legato:swVcEndPoint:v0.0.1:all"
     sw_vc_end_point_identifier: Annotated[
-        str | None,
-        Field(alias="swVcEndPointIdentifier", max_length=53, pattern="[ -\x7f]+"),
-    ] = None
+        str, Field(alias="swVcEndPointIdentifier", max_length=53, pattern="[ -\x7f]+")
+    ]
     ucs_end_point_list: Annotated[
         list[ucs_end_point.UcsEndPoint], Field(alias="ucsEndPointList", min_length=1)
     ]
