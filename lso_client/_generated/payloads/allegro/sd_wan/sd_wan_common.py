@@ -8,8 +8,8 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Any
 
-from lso_client._model import MefEnum, MefModel
-from pydantic import Field, RootModel
+from lso_client._model import MefEnum, MefModel, min_properties, unique_items
+from pydantic import AfterValidator, Field, RootModel, model_validator
 
 from ...legato.sd_wan import sd_wan_common
 from ..common import common
@@ -238,6 +238,7 @@ class Ipv4Any(MefEnum):
 class Ipv4AddressOrAny(MefModel):
     ipv4_address: Annotated[IPv4Address | None, Field(alias="ipv4Address")] = None
     ipv4_any: Annotated[Ipv4Any | None, Field(alias="ipv4Any")] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class Ipv6Any(MefEnum):
@@ -247,6 +248,7 @@ class Ipv6Any(MefEnum):
 class Ipv6AddressOrAny(MefModel):
     ipv6_address: Annotated[IPv6Address | None, Field(alias="ipv6Address")] = None
     ipv6_any: Annotated[Ipv6Any | None, Field(alias="ipv6Any")] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class RemovalBehavior(MefEnum):
@@ -391,6 +393,7 @@ class ServiceNameAndTransportProtocolsOrAny(MefModel):
         ServiceNameAndTransportProtocolsAny | None,
         Field(alias="serviceNameAndTransportProtocolsAny"),
     ] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class PolicyDirection(MefEnum):
@@ -535,6 +538,7 @@ class IanaProtocolsIntegerOrKeyword(MefModel):
     iana_protocol_integer: Annotated[
         int | None, Field(alias="ianaProtocolInteger", ge=0, le=255)
     ] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class IpPortProtocolFilteringSecurityFunctionPolicy(MefModel):
@@ -628,7 +632,9 @@ class RateLimiter(MefModel):
 
 
 class SecurityEventNotification(MefModel):
-    receipients: list[Receipient] | None = None
+    receipients: Annotated[
+        list[Receipient] | None, Field(alias="receipients"), AfterValidator(unique_items)
+    ] = None
     timestamp: TimeAndDate | None = None
 
 

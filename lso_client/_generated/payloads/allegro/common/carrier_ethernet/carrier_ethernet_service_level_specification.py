@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from lso_client._model import DateTime, MefEnum, MefModel
-from pydantic import Field, RootModel
+from lso_client._model import DateTime, MefEnum, MefModel, unique_items
+from pydantic import AfterValidator, Field, RootModel
 
 from .. import common
 
@@ -28,13 +28,17 @@ class OrderedPair(MefModel):
 
 class OrderedPairList(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[OrderedPair] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
 
 
 class OneWayFrameLostRatioPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[OrderedPair] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     one_way_flr_objective: Annotated[
         float | None, Field(alias="oneWayFlrObjective", ge=0.0, le=100.0)
@@ -43,7 +47,9 @@ class OneWayFrameLostRatioPmMetric(MefModel):
 
 class OneWayAvailabilityPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[OrderedPair] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     one_way_availability_objective: Annotated[
         float | None, Field(alias="oneWayAvailabilityObjective", ge=0.0, le=100.0)
@@ -52,7 +58,9 @@ class OneWayAvailabilityPmMetric(MefModel):
 
 class OneWayHighLossIntervalPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[OrderedPair] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     one_way_high_loss_intervals_objective: Annotated[
         int | None, Field(alias="oneWayHighLossIntervalsObjective", ge=0)
@@ -61,7 +69,9 @@ class OneWayHighLossIntervalPmMetric(MefModel):
 
 class OneWayConsecutiveHighLossIntervalsPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[OrderedPair] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     consecutive_number_p: Annotated[int | None, Field(alias="consecutiveNumberP", ge=1)] = None
     one_way_chli_objective: Annotated[int | None, Field(alias="oneWayChliObjective", ge=1)] = None
@@ -69,7 +79,9 @@ class OneWayConsecutiveHighLossIntervalsPmMetric(MefModel):
 
 class OneWayGroupAvailabilityPmMetric(MefModel):
     set_of_ordered_pairs: Annotated[
-        list[OrderedPairList] | None, Field(alias="setOfOrderedPairs", min_length=1)
+        list[OrderedPairList] | None,
+        Field(alias="setOfOrderedPairs", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     minimum_number_of_sets_available_k: Annotated[
         int | None, Field(alias="minimumNumberOfSetsAvailableK", ge=1)
@@ -81,7 +93,9 @@ class OneWayGroupAvailabilityPmMetric(MefModel):
 
 class OneWayFrameDelayPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[OrderedPair] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     one_way_fd_percentile: Annotated[
         float | None, Field(alias="oneWayFdPercentile", ge=0.0, le=100.0)
@@ -93,7 +107,9 @@ class OneWayFrameDelayPmMetric(MefModel):
 
 class OneWayMeanFrameDelayPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[OrderedPair] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     one_way_mfd_objective: Annotated[
         common.TimeDuration | None, Field(alias="oneWayMfdObjective")
@@ -127,7 +143,9 @@ class OneWayInterFrameDelayVariationPmMetric(MefModel):
 
 class OneWayCompositePmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[OrderedPair] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     composite_performance_indicator_threshold: Annotated[
         float | None,
@@ -159,42 +177,52 @@ class SlsCosNameEntry(MefModel):
     one_way_frame_delay_pm_metric: Annotated[
         list[OneWayFrameDelayPmMetric] | None,
         Field(alias="oneWayFrameDelayPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_mean_frame_delay_pm_metric: Annotated[
         list[OneWayMeanFrameDelayPmMetric] | None,
         Field(alias="oneWayMeanFrameDelayPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_frame_delay_range_pm_metric: Annotated[
         list[OneWayFrameDelayRangePmMetric] | None,
         Field(alias="oneWayFrameDelayRangePmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_inter_frame_delay_variation_pm_metric: Annotated[
         list[OneWayInterFrameDelayVariationPmMetric] | None,
         Field(alias="oneWayInterFrameDelayVariationPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_frame_loss_ratio_pm_metric: Annotated[
         list[OneWayFrameLostRatioPmMetric] | None,
         Field(alias="oneWayFrameLossRatioPmMetric", max_length=1, min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_availability_pm_metric: Annotated[
         list[OneWayAvailabilityPmMetric] | None,
         Field(alias="oneWayAvailabilityPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_high_loss_intervals_pm_metric: Annotated[
         list[OneWayHighLossIntervalPmMetric] | None,
         Field(alias="oneWayHighLossIntervalsPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_consecutive_high_loss_intervals_pm_metric: Annotated[
         list[OneWayConsecutiveHighLossIntervalsPmMetric] | None,
         Field(alias="oneWayConsecutiveHighLossIntervalsPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_composite_pm_metric: Annotated[
         list[OneWayCompositePmMetric] | None,
         Field(alias="oneWayCompositePmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_group_availability_pm_metric: Annotated[
         list[OneWayAvailabilityPmMetric] | None,
         Field(alias="oneWayGroupAvailabilityPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
 
 
@@ -202,5 +230,7 @@ class CarrierEthernetSls(MefModel):
     start_time: Annotated[DateTime | None, Field(alias="startTime")] = None
     time_duration: Annotated[common.TimeDuration | None, Field(alias="timeDuration")] = None
     sls_cos_name_entry: Annotated[
-        list[SlsCosNameEntry] | None, Field(alias="slsCosNameEntry", min_length=1)
+        list[SlsCosNameEntry] | None,
+        Field(alias="slsCosNameEntry", min_length=1),
+        AfterValidator(unique_items),
     ] = None

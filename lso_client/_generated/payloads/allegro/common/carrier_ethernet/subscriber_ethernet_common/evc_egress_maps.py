@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from lso_client._model import MefEnum, MefModel
-from pydantic import Field, RootModel
+from lso_client._model import MefEnum, MefModel, unique_items
+from pydantic import AfterValidator, Field, RootModel
 
 from .. import carrier_ethernet_enums
 
@@ -35,5 +35,7 @@ class EvcEgressMapEntry(MefModel):
 
 class EvcEgressMap(MefModel):
     evc_egress_map_entries: Annotated[
-        list[EvcEgressMapEntry] | None, Field(alias="evcEgressMapEntries", min_length=0)
+        list[EvcEgressMapEntry] | None,
+        Field(alias="evcEgressMapEntries", min_length=0),
+        AfterValidator(unique_items),
     ] = None
