@@ -18,6 +18,8 @@ import yaml
 from ._emit import emit_catalog, emit_clients, emit_resources
 from ._models import class_names, explicit_mappings, generate_module, normalise, ruff_format
 from ._operations import ApiInfo, read_api
+from ._payloads import OUTPUT as PAYLOADS
+from ._payloads import build_payloads
 from ._spec import DEFAULT_SOURCE, REPO_ROOT, ApiEntry, SpecSource, load_manifest, strip_prose
 from .patches import absent_required, load_patched
 
@@ -56,6 +58,7 @@ def build(source: SpecSource) -> dict[Path, str]:
         return entry, code, api
 
     with ThreadPoolExecutor(max_workers=4) as pool:
+        payloads = pool.submit(build_payloads, source)
         results = list(pool.map(one, manifest.apis))
 
     files: dict[Path, str] = {OUTPUT / "__init__.py": PACKAGE_INIT}
@@ -72,6 +75,7 @@ def build(source: SpecSource) -> dict[Path, str]:
     for path, content in files.items():
         if path.name.startswith("_") or path.name.endswith("_resources.py"):
             files[path] = ruff_format(content)
+    files.update(payloads.result())
     return files
 
 
@@ -103,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         if not path.exists() or path.read_text(encoding="utf-8") != content
     )
     extra = sorted(
-        str(path.relative_to(REPO_ROOT)) for path in OUTPUT.glob("*.py") if path not in files
+        str(path.relative_to(REPO_ROOT))
+        for path in [*OUTPUT.glob("*.py"), *PAYLOADS.rglob("*.py")]
+        if path not in files
     )
     if args.check:
         if stale or extra:
@@ -111,11 +117,20 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"up to date: {len(files)} files")
         return 0
-    OUTPUT.mkdir(parents=True, exist_ok=True)
     for path, content in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
     for name in extra:
         (REPO_ROOT / name).unlink()
+    for folder in sorted(PAYLOADS.rglob("*"), reverse=True):
+        if folder.is_dir() and not any(folder.glob("*.py")):
+            for leftover in folder.iterdir():
+                if leftover.name == "__pycache__":
+                    for cached in leftover.iterdir():
+                        cached.unlink()
+                    leftover.rmdir()
+            if not any(folder.iterdir()):
+                folder.rmdir()
     print(f"wrote {len(files)} files ({len(stale)} changed, {len(extra)} removed)")
     return 0
 
