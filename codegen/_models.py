@@ -29,14 +29,15 @@ HEADER = """\
 
 EXTENSION_POINTS = Path(__file__).resolve().parent / "extension_points.yaml"
 
+# `@type` is `type`, the name the `type=` list filter uses (not `field_type`).
+TYPE_ALIASES = ["--aliases", json.dumps({"@type": "type"})]
+
 OPTIONS = [
     "--input-file-type=openapi",
     "--output-model-type=pydantic_v2.BaseModel",
     "--base-class=lso_client._model.MefModel",
     "--snake-case-field",
-    # `@type` is `type`, the name the `type=` list filter uses (not `field_type`).
-    "--aliases",
-    json.dumps({"@type": "type"}),
+    *TYPE_ALIASES,
     "--use-subclass-enum",
     "--use-annotated",
     "--field-constraints",
@@ -398,7 +399,8 @@ def ensure_import(tree: ast.Module, module: str, *names: str) -> None:
 
 def drop_unused_imports(tree: ast.Module) -> None:
     """Imported names nothing uses any more (`Enum` once enums are `MefEnum`,
-    `AwareDatetime` once date-times are `DateTime`, ...) are not imported."""
+    `AwareDatetime` once date-times are `DateTime`, ...) are not imported. Names the
+    module lists in `__all__` are used (re-exported)."""
     used = {
         node.id
         for statement in tree.body
@@ -406,6 +408,7 @@ def drop_unused_imports(tree: ast.Module) -> None:
         for node in ast.walk(statement)
         if isinstance(node, ast.Name)
     }
+    used |= _listed_in_all(tree)
     kept: list[ast.stmt] = []
     for statement in tree.body:
         if isinstance(statement, ast.ImportFrom) and statement.module != "__future__":
@@ -414,6 +417,19 @@ def drop_unused_imports(tree: ast.Module) -> None:
                 continue
         kept.append(statement)
     tree.body = kept
+
+
+def _listed_in_all(tree: ast.Module) -> set[str]:
+    """The names in the module's `__all__` list, if it has one."""
+    for statement in tree.body:
+        if (
+            isinstance(statement, ast.Assign)
+            and [ast.dump(t) for t in statement.targets]
+            == [ast.dump(ast.Name(id="__all__", ctx=ast.Store()))]
+            and isinstance(statement.value, (ast.List, ast.Tuple))
+        ):
+            return {str(e.value) for e in statement.value.elts if isinstance(e, ast.Constant)}
+    return set()
 
 
 def _rename(tree: ast.Module, renames: dict[str, str]) -> None:
@@ -572,24 +588,6 @@ def _has(schema: str, classes: set[str]) -> bool:
     return True
 
 
-def _tidy(source: str) -> str:
-    """Module text in, module text out: enums are `MefEnum` (`use_mef_enums`), for
-    callers that hold the generator's text rather than a tree. Comments are not kept."""
-    tree = ast.parse(source)
-    use_mef_enums(tree)
-    drop_unused_imports(tree)
-    return ruff_format(_unparse(tree) + "\n")
-
-
-def _use_datetime(source: str) -> str:
-    """Module text in, module text out: date-times are `DateTime` (`use_datetime`).
-    Comments are not kept."""
-    tree = ast.parse(source)
-    use_datetime(tree)
-    drop_unused_imports(tree)
-    return ruff_format(_unparse(tree) + "\n")
-
-
 def check_dropped_constraints(source: str, constraints: dict[str, dict[str, Any]]) -> str:
     """`add_constraint_checks` on module text (comments in it are not kept)."""
     if not constraints:
@@ -733,14 +731,15 @@ def derive_from_payload(tree: ast.Module, extension_schemas: list[str]) -> None:
         ensure_import(tree, MODEL_HELPERS, "Payload")
 
 
-def serialize_as_any(tree: ast.Module) -> None:
+def serialize_as_any(tree: ast.Module, imported: frozenset[str] = frozenset()) -> None:
     """A field typed with a model serialises the value's own class (a caller's subclass,
     a payload model at an extension point) with all its fields: each model in a field's
     type is `SerializeAsAny[...]`. Per field, because `serialize_as_any=True` at dump time
     also bypasses `DateTime`'s serializer; every model, because the generator's own
     `--use-serialize-as-any` wraps only classes with subclasses in the same module, which
-    misses a caller's subclasses and the payload models."""
-    models = _model_names(tree)
+    misses a caller's subclasses and the payload models. `imported`: models of other
+    modules, used by name or as `module.Name`."""
+    models = _model_names(tree) | imported
     wrapper = _SerializeAsAny(models)
     for cls in _classes(tree).values():
         for stmt in _fields(cls):
@@ -782,8 +781,8 @@ class _SerializeAsAny:
         self.used = False
 
     def wrap(self, node: ast.expr) -> ast.expr:
-        if isinstance(node, ast.Name):
-            if node.id in self.models:
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            if (node.id if isinstance(node, ast.Name) else node.attr) in self.models:
                 self.used = True
                 return _subscript("SerializeAsAny", node)
             return node

@@ -6,13 +6,20 @@ path. Each is read (checksum verified), patched (`payload_patches.py`), stripped
 prose and written under the package layout it will have (`allegro/carrier_ethernet/
 carrier_ethernet_ovc_end_point.yaml`, references rewritten to match), and the generator
 turns that tree into a package in one run: shared definitions are one module each,
-imported where used. The top-level class of a schema with a `$id` derives from
-`lso_client._model.Payload` and fixes `@type` to that URN; `_registry.py` maps each URN
-to its module and class.
+imported where used. Each module then goes through the API models' syntax-tree
+transforms (`_models`: MefEnum, DateTime, dropped-constraint checks, unused wrappers
+dropped, numbered names after their owner, SerializeAsAny, unused imports) and a few
+of its own: the top-level class of a schema with a `$id` derives from
+`lso_client._model.Payload` and fixes `@type` to that URN (`derive_payload`), variants
+combined by inheritance declare the fields their bases disagree on
+(`combine_variants`), and the generator's placeholder root of a definitions-only file
+is dropped (`drop_placeholder_root`). `_registry.py` maps each URN to its module and
+class.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
 import posixpath
 import re
@@ -27,14 +34,31 @@ from typing import Any, TypeVar
 import yaml
 
 from ._models import (
-    _tidy,
-    _use_datetime,
-    check_dropped_constraints,
+    MODEL_HELPERS,
+    TYPE_ALIASES,
+    _base_names,
+    _call,
+    _classes,
+    _field_name,
+    _fields,
+    _set_body,
+    _subscript,
+    _unparse,
+    _wire_name,
+    add_constraint_checks,
     class_names,
+    drop_unused_imports,
+    drop_unused_wrappers,
     dropped_constraints,
+    ensure_import,
+    name_after_owner,
     normalise,
     ruff_format,
     schema_class,
+    schema_classes,
+    serialize_as_any,
+    use_datetime,
+    use_mef_enums,
 )
 from ._spec import MANIFEST, REPO_ROOT, PinnedFile, SpecError, SpecSource, strip_prose
 from .payload_patches import apply_payload_patches
@@ -84,6 +108,7 @@ OPTIONS = [
     "--output-model-type=pydantic_v2.BaseModel",
     "--base-class=lso_client._model.MefModel",
     "--snake-case-field",
+    *TYPE_ALIASES,
     "--use-subclass-enum",
     "--use-annotated",
     "--field-constraints",
@@ -93,7 +118,7 @@ OPTIONS = [
     "--disable-timestamp",
     "--collapse-root-models",
     "--use-one-literal-as-default",
-    # Formatted once, all modules together, after post-processing (`_format_all`).
+    # Formatted once, all modules together, after the transforms (`_format_all`).
     "--formatters",
     "builtin",
 ]
@@ -382,31 +407,8 @@ def _run_generator(tree: Path, out: Path) -> None:
         raise RuntimeError(f"payload model generation failed:\n{result.stderr}")
 
 
-def _payload_class(source: str, cls: str, urn: str, payloads: set[str]) -> str:
-    """Make `cls` the payload class for `urn`: it derives from `Payload` and its `type`
-    is the URN (a Literal, defaulting to it). A payload that extends another payload
-    (EthernetUniAccessLinkTrunk extends IpUniAccessLinkTrunk) narrows `type` to its own
-    URN, which a type checker reports as an incompatible override: it is meant."""
-    match = re.search(rf"^class {cls}\(([\w.]+(?:, [\w.]+)*)\):\n", source, flags=re.M)
-    if match is None:
-        raise RuntimeError(f"top-level class {cls} not found")
-    bases = [b for b in match.group(1).split(", ") if b != "MefModel"]
-    extends = any(base.rsplit(".", 1)[-1] in payloads for base in bases)
-    ignore = "  # type: ignore[assignment]" if extends else ""
-    line = (
-        f"class {cls}({', '.join([*bases, 'Payload'])}):\n"
-        f'    type: Annotated[Literal[{urn!r}], Field(alias="@type")] = {urn!r}{ignore}\n'
-    )
-    rest = source[match.end() :]
-    rest = re.sub(r"\A    pass\n", "", rest)
-    source = source[: match.start()] + line + rest
-    source = _ensure_import(source, "lso_client._model", "Payload")
-    source = _ensure_import(source, "typing", "Annotated", "Literal")
-    return _ensure_import(source, "pydantic", "Field")
-
-
 def _constraints_by_module(
-    inputs: dict[str, Any], produced: dict[str, str]
+    inputs: dict[str, Any], produced: dict[str, ast.Module]
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """The constraints the generator drops (`minProperties`, `uniqueItems`), per
     generated module: each schema file's definitions and top-level schema, found in
@@ -428,26 +430,7 @@ def _constraints_by_module(
     return found
 
 
-def _alias_plain_fields(source: str, constraints: dict[str, dict[str, Any]]) -> str:
-    """A list property whose Python name is its wire name (`receipients`) is written
-    without `Field(alias=...)`, where the uniqueItems check is attached: give it one."""
-    for found in constraints.values():
-        for prop in found.get("uniqueItems", ()):
-            if f'alias="{prop}"' in source:
-                continue
-            source, count = re.subn(
-                rf"^    {re.escape(prop)}: (.+?) = None$",
-                rf'    {prop}: Annotated[\1, Field(alias="{prop}")] = None',
-                source,
-                flags=re.M,
-            )
-            if count:
-                source = _ensure_import(source, "typing", "Annotated")
-                source = _ensure_import(source, "pydantic", "Field")
-    return source
-
-
-def _has_class(schema: str, source: str) -> bool:
+def _has_class(schema: str, source: str | ast.Module) -> bool:
     try:
         schema_class(schema, class_names(source))
     except KeyError:
@@ -468,31 +451,159 @@ def _format_all(files: dict[_K, str]) -> dict[_K, str]:
         return {path: name.read_text(encoding="utf-8") for path, name in names.items()}
 
 
-def _variants_of_one_schema(source: str) -> str:
-    """A schema whose `oneOf` lists alternative `required` sets (IpvcEpBwpEnvelope) is
-    generated as numbered variants combined by multiple inheritance; the variants
-    declare the same field required in one and optional in another, by design. The
-    type checker's complaint about the combination is silenced on that line only."""
-    return re.sub(
-        r"^(class (\w+?)\d+\(\2\d+, \2\d+\):)$",
-        r"\1  # type: ignore[misc]",
-        source,
-        flags=re.M,
+def derive_payload(tree: ast.Module, cls_name: str, urn: str, payloads: set[str]) -> bool:
+    """Make class `cls_name` the payload model for `urn`: it derives from `Payload` and
+    its `type` is the URN (a Literal, defaulting to it). True when it extends another
+    payload model (EthernetUniAccessLinkTrunk extends IpUniAccessLinkTrunk) and so
+    narrows that model's `type` to another URN (`mark_narrowed_type`)."""
+    classes = _classes(tree)
+    if cls_name not in classes:
+        raise RuntimeError(f"top-level class {cls_name} not found")
+    cls = classes[cls_name]
+    cls.bases = [
+        *(b for b in cls.bases if not (isinstance(b, ast.Name) and b.id == "MefModel")),
+        ast.Name(id="Payload", ctx=ast.Load()),
+    ]
+    extends = bool(set(_base_names(cls)) & (payloads - {cls_name}))
+    annotation = _subscript(
+        "Annotated",
+        _subscript("Literal", ast.Constant(urn)),
+        _call("Field", alias=ast.Constant("@type")),
     )
+    field = ast.AnnAssign(
+        target=ast.Name(id="type", ctx=ast.Store()),
+        annotation=annotation,
+        value=ast.Constant(urn),
+        simple=1,
+    )
+    kept = [
+        s
+        for s in cls.body
+        if not isinstance(s, ast.Pass)
+        and not (isinstance(s, ast.AnnAssign) and _wire_name(s) == "@type")
+    ]
+    _set_body(cls, [field, *kept])
+    ensure_import(tree, MODEL_HELPERS, "Payload")
+    ensure_import(tree, "typing", "Annotated", "Literal")
+    ensure_import(tree, "pydantic", "Field")
+    return extends
 
 
-def _ensure_import(source: str, module: str, *names: str) -> str:
-    pattern = rf"^from {re.escape(module)} import (.+)$"
-    match = re.search(pattern, source, flags=re.M)
-    if match is None:
-        future = re.search(r"^from __future__ import .*\n", source, flags=re.M)
-        first = re.search(r"^(from|import) ", source, flags=re.M)
-        at = future.end() if future else first.start() if first else 0
-        line = f"from {module} import {', '.join(sorted(names))}\n"
-        return source[:at] + line + source[at:]
-    found = {n.strip() for n in match.group(1).strip("()").split(",") if n.strip()}
-    line = f"from {module} import {', '.join(sorted(found | set(names)))}"
-    return source[: match.start()] + line + source[match.end() :]
+def combine_variants(tree: ast.Module) -> None:
+    """A schema whose `oneOf` lists alternative `required` sets (IpvcEpBwpEnvelope) is
+    generated as variants combined by multiple inheritance, whose bases declare one
+    field required in one and optional in another. The combination declares such a
+    field itself, as its first base does: the declaration pydantic uses already, and
+    one a type checker can check against both bases."""
+    classes = _classes(tree)
+    for cls in classes.values():
+        bases = [classes[name] for name in _base_names(cls) if name in classes]
+        if len(bases) < 2:
+            continue
+        own = {_field_name(s) for s in _fields(cls)}
+        first: dict[str, ast.AnnAssign] = {}
+        differing: list[str] = []
+        for base in bases:
+            for stmt in _fields(base):
+                name = _field_name(stmt)
+                if name not in first:
+                    first[name] = stmt
+                elif (
+                    ast.dump(first[name]) != ast.dump(stmt)
+                    and name not in own
+                    and name not in differing
+                ):
+                    differing.append(name)
+        if differing:
+            added: list[ast.stmt] = [copy.deepcopy(first[name]) for name in differing]
+            _set_body(cls, [*added, *(s for s in cls.body if not isinstance(s, ast.Pass))])
+
+
+def mark_narrowed_type(source: str, cls_name: str) -> str:
+    """`source` (formatted) with the `type` field of class `cls_name` marked as a
+    deliberate incompatible override for the type checker: a payload model that extends
+    another narrows `type` from that model's URN to its own, and pydantic checks each
+    class by its own declaration. The comment goes on the statement's last line, found
+    from the syntax tree of the formatted text."""
+    classes = _classes(ast.parse(source))
+    stmt = next(s for s in _fields(classes[cls_name]) if _field_name(s) == "type")
+    assert stmt.end_lineno is not None
+    lines = source.split("\n")
+    lines[stmt.end_lineno - 1] += "  # type: ignore[assignment]"
+    return "\n".join(lines)
+
+
+def drop_placeholder_root(tree: ast.Module) -> None:
+    """A schema file with definitions only gets, from the generator, a root class
+    `Model(RootModel[Any])` that stands for no schema (and re-exports of it, in a
+    module whose definitions went to the shared module of its folder): not kept."""
+
+    def placeholder(node: ast.stmt) -> bool:
+        return (
+            isinstance(node, ast.ClassDef)
+            and node.name == _PLACEHOLDER
+            and [ast.dump(b) for b in node.bases]
+            == [ast.dump(_subscript("RootModel", ast.Name(id="Any", ctx=ast.Load())))]
+        )
+
+    tree.body = [node for node in tree.body if not placeholder(node)]
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.level > 0:
+            node.names = [a for a in node.names if a.name != _PLACEHOLDER]
+        elif (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+            and isinstance(node.value, ast.List)
+        ):
+            node.value.elts = [
+                e
+                for e in node.value.elts
+                if not (isinstance(e, ast.Constant) and e.value == _PLACEHOLDER)
+            ]
+    tree.body = [n for n in tree.body if not (isinstance(n, ast.ImportFrom) and not n.names)]
+    if any(isinstance(n, ast.Name) and n.id == _PLACEHOLDER for n in ast.walk(tree)):
+        raise RuntimeError(f"{_PLACEHOLDER} is used: it is not only the generator's placeholder")
+
+
+_PLACEHOLDER = "Model"
+
+
+def _exported_names(trees: Iterable[ast.Module]) -> set[str]:
+    """Names other modules of the package use: imported by name (`from .x import A`) or
+    read as `module.A`. Kept as they are in the module that defines them."""
+    found: set[str] = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level > 0:
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                found.add(node.attr)
+    return found
+
+
+def _model_classes(trees: Iterable[ast.Module]) -> frozenset[str]:
+    """Names of the package's model classes (deriving from `MefModel` or another model
+    class), leaving out names that some module also gives a class of another kind."""
+    bases = {
+        node.name: _base_names(node)
+        for tree in trees
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+    }
+    others: set[str] = set()
+    models = {"MefModel"}
+    changed = True
+    while changed:
+        changed = False
+        for name, names in bases.items():
+            if name not in models and set(names) & models:
+                models.add(name)
+                changed = True
+    for tree in trees:
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and not set(_base_names(node)) & models:
+                others.add(node.name)
+    return frozenset(models - others - {"MefModel"})
 
 
 def build_payloads(source: SpecSource) -> dict[Path, str]:
@@ -510,27 +621,45 @@ def build_payloads(source: SpecSource) -> dict[Path, str]:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(yaml.safe_dump(schema, sort_keys=False), encoding="utf-8")
         _run_generator(tree, out)
-        # Rewrites below read one statement per line: format at the project's width first.
-        produced = {
-            str(p.relative_to(out).with_suffix("")): p.read_text(encoding="utf-8")
+        trees = {
+            str(p.relative_to(out).with_suffix("")): ast.parse(p.read_text(encoding="utf-8"))
             for p in out.rglob("*.py")
+            if p.stem != "__init__"
         }
-        produced = {str(k): v for k, v in _format_all(produced).items()}
 
     sources = {layout(path): path for path in prepared.generated}
-    missing = sorted(set(sources) - set(produced))
+    missing = sorted(set(sources) - set(trees))
     if missing:
         raise RuntimeError(f"the generator wrote no module for {missing}")
 
     payloads = {class_name(layout(path)) for path in prepared.ids}
-    constraints = _constraints_by_module(inputs, produced)
+    constraints = _constraints_by_module(inputs, trees)
+    names = {
+        name
+        for schema in inputs.values()
+        for name in [
+            *schema.get("definitions", {}),
+            *([schema["title"]] if "title" in schema else []),
+        ]
+    }
+    for code in trees.values():
+        drop_placeholder_root(code)
+    exported = _exported_names(trees.values())
+    models = _model_classes(trees.values())
+    narrowed: dict[str, str] = {}
 
-    def finish(module: str) -> tuple[Path, str]:
-        code = re.sub(r"\A(#.*\n)+\n*", "", produced[module])
-        # Enums print as their wire value (MefEnum); date-times keep their text.
-        code = _use_datetime(_tidy(code))
-        if "(MefEnum):" in code:
-            code = _ensure_import(code, "lso_client._model", "MefEnum")
+    def finish(module: str) -> tuple[str, str]:
+        code = trees[module]
+        schemas = schema_classes(
+            {"components": {"schemas": dict.fromkeys(names)}}, class_names(code)
+        )
+        # What other modules use keeps its name and place; so does a class the module
+        # refers to by a forward reference in quotes, which a rename would not reach.
+        quoted = {n.value for n in ast.walk(code) if isinstance(n, ast.Constant)}
+        schemas |= (exported | quoted) & class_names(code)
+        use_mef_enums(code)
+        use_datetime(code)
+        add_constraint_checks(code, constraints.get(module, {}))
         path = sources.get(module)
         if path is None:
             # A module of its own for definitions that refer to each other across files.
@@ -538,15 +667,22 @@ def build_payloads(source: SpecSource) -> dict[Path, str]:
         else:
             header = HEADER.format(path=path, sha256=pinned[path].sha256)
             if path in prepared.ids:
-                code = _payload_class(code, class_name(module), prepared.ids[path], payloads)
-        code = _alias_plain_fields(code, constraints.get(module, {}))
-        code = check_dropped_constraints(code, constraints.get(module, {}))
-        code = _variants_of_one_schema(code)
-        return OUTPUT / f"{module}.py", header + "\n\n" + code
+                cls = class_name(module)
+                if derive_payload(code, cls, prepared.ids[path], payloads):
+                    narrowed[module] = cls
+        drop_unused_wrappers(code, schemas)
+        name_after_owner(code, schemas)
+        combine_variants(code)
+        serialize_as_any(code, models)
+        drop_unused_imports(code)
+        return module, f"{header}\n\n{_unparse(code)}\n"
 
-    files = _format_all(
-        dict(map(finish, sorted(m for m in produced if not m.endswith("__init__"))))
-    )
+    formatted = _format_all(dict(map(finish, sorted(trees))))
+    files: dict[Path, str] = {}
+    for module, code in formatted.items():
+        if module in narrowed:
+            code = mark_narrowed_type(code, narrowed[module])
+        files[OUTPUT / f"{module}.py"] = code
     files[OUTPUT / "__init__.py"] = PACKAGE_INIT
     for written in list(files):
         parent = written.parent

@@ -54,9 +54,7 @@ def by_type(*known: str) -> Discriminator:
     expected = ", ".join(known)
 
     def tag(value: Any) -> str | None:
-        found = (
-            value.get("@type") if isinstance(value, dict) else getattr(value, "type", None)
-        )
+        found = value.get("@type") if isinstance(value, dict) else getattr(value, "type", None)
         if found is None:
             return OTHER_TYPE
         return found if isinstance(found, str) and found in names else None
@@ -335,3 +333,12 @@ class Payload(MefModel):
 
     type: Annotated[str, Field(alias="@type")]
 
+    def model_post_init(self, context: Any, /) -> None:
+        """A payload model's fixed URN is part of the object it stands for: `type` counts
+        as set (and `to_dict()` writes `@type`) even when the caller built the model by
+        field name without it."""
+        super().model_post_init(context)
+        if "type" not in self.model_fields_set and isinstance(
+            type(self).model_fields["type"].default, str
+        ):
+            self.model_fields_set.add("type")

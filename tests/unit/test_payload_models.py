@@ -297,6 +297,84 @@ def test_a_payload_is_built_by_field_name_and_knows_its_urn() -> None:
     assert _model(urn)(type=urn).to_dict() == {"@type": urn}
 
 
+def test_a_payload_built_without_its_urn_still_sends_it() -> None:
+    """The fixed URN is part of the object: `to_dict()` writes `@type` although the
+    caller passed only other fields."""
+    urn = "urn:mef:lso:spec:service:carrier-ethernet-ovc-end-point:v1.0.0:all"
+    payload = _model(urn)(identifier="ep-1")
+    assert "type" in payload.model_fields_set
+    assert payload.to_dict() == {"@type": urn, "identifier": "ep-1"}
+    assert json.loads(payload.to_json()) == {"@type": urn, "identifier": "ep-1"}
+    # A payload without a fixed URN (an extension point's own class) is left as it is.
+    assert Payload(type="urn:x").to_dict() == {"@type": "urn:x"}
+
+
+def test_variants_combined_by_inheritance_declare_the_fields_their_bases_disagree_on() -> None:
+    """IpvcEpBwpEnvelope: one variant requires `bwpFlowPerCosName`, another makes it
+    optional; the combination declares it as its first base does, and validates so."""
+    from lso_client._generated.payloads.allegro.common.ip import _internal
+
+    both = _internal.IpvcEpBwpEnvelope4
+    assert "bwp_flow_per_cos_name" in both.__annotations__
+    assert both.model_fields["bwp_flow_per_cos_name"].is_required()
+    assert not both.model_fields["bwp_flow_all"].is_required()
+    with pytest.raises(ValidationError):
+        both.model_validate({})
+
+
+def test_combine_variants_copies_the_first_bases_declaration() -> None:
+    import ast
+
+    from codegen._models import _unparse
+    from codegen._payloads import combine_variants
+
+    tree = ast.parse(
+        "class A(MefModel):\n    x: int\n    y: int | None = None\n"
+        "class B(MefModel):\n    x: int | None = None\n    y: int | None = None\n"
+        "class C(A, B):\n    pass\n"
+    )
+    combine_variants(tree)
+    assert _unparse(tree).endswith("class C(A, B):\n    x: int")
+
+
+def test_generated_payload_code_has_no_placeholder_root_and_one_type_ignore() -> None:
+    """Definitions-only schema files add no `Model(RootModel[Any])`; the one comment a
+    type checker needs is the narrowed URN of a payload extending another payload."""
+    ignores = []
+    for path in OUTPUT.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"^class Model\(", text, flags=re.M), path
+        assert '"Model"' not in text, path
+        ignores += [(path.name, line) for line in text.splitlines() if "type: ignore" in line]
+    assert len(ignores) == 1
+    name, line = ignores[0]
+    assert name == "ethernet_uni_access_link_trunk.py"
+    assert line.endswith('ethernet-uni-access-link-trunk:v0.0.4:all"  # type: ignore[assignment]')
+
+
+def test_a_payload_extending_another_payload_is_marked_once_on_its_type_line() -> None:
+    import ast
+
+    from codegen._models import _unparse, ruff_format
+    from codegen._payloads import derive_payload, mark_narrowed_type
+
+    tree = ast.parse(
+        "from .base import Base\n\n\nclass Child(Base):\n    type: str | None = None\n"
+        "    other: int | None = None\n"
+    )
+    assert derive_payload(tree, "Child", "urn:child", {"Base", "Child"})
+    out = mark_narrowed_type(ruff_format(_unparse(tree) + "\n"), "Child")
+    assert "class Child(Base, Payload):" in out
+    marked = [line for line in out.splitlines() if "type: ignore" in line]
+    assert marked == [
+        '    type: Annotated[Literal["urn:child"], Field(alias="@type")] = "urn:child"'
+        "  # type: ignore[assignment]"
+    ]
+    assert "other: int | None = None" in out
+    plain = ast.parse("class Alone(MefModel):\n    pass\n")
+    assert not derive_payload(plain, "Alone", "urn:alone", {"Alone"})
+
+
 # ----------------------------------------------------------------------------- loading
 
 

@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
-from pydantic import Field
-
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from ..common import common
 from ..common.carrier_ethernet import (
     carrier_ethernet_service_level_specification as carrier_ethernet_service_level_specification_1,
@@ -30,7 +27,7 @@ class CarrierEthernetEvc(Payload):
         carrier_ethernet_common.ConnectionTypeWithRooted | None, Field(alias="evcType")
     ] = None
     frame_disposition: Annotated[
-        carrier_ethernet_utility_classes.FrameDisposition | None,
+        SerializeAsAny[carrier_ethernet_utility_classes.FrameDisposition] | None,
         Field(alias="frameDisposition"),
     ] = None
     c_tag_pcp_preservation: Annotated[
@@ -43,11 +40,11 @@ class CarrierEthernetEvc(Payload):
         None
     )
     carrier_ethernet_service_level_specification: Annotated[
-        carrier_ethernet_service_level_specification_1.CarrierEthernetSls | None,
+        SerializeAsAny[carrier_ethernet_service_level_specification_1.CarrierEthernetSls] | None,
         Field(alias="carrierEthernetServiceLevelSpecification"),
     ] = None
     group_membership: Annotated[
-        carrier_ethernet_common.EvcGroupMembership | None,
+        SerializeAsAny[carrier_ethernet_common.EvcGroupMembership] | None,
         Field(alias="groupMembership"),
     ] = None
     maximum_frame_size: Annotated[int | None, Field(alias="maximumFrameSize")] = None

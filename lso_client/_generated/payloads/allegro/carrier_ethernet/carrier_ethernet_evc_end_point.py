@@ -4,16 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Any, Literal
-
 from lso_client._model import MefEnum, MefModel, Payload, unique_items
-from pydantic import AfterValidator, Field, RootModel
-
-from ..common.carrier_ethernet import (
-    carrier_ethernet_enums,
-    carrier_ethernet_utility_classes,
-)
+from pydantic import AfterValidator, Field, RootModel, SerializeAsAny
+from ..common.carrier_ethernet import carrier_ethernet_enums, carrier_ethernet_utility_classes
 from ..common.carrier_ethernet.subscriber_ethernet_common import evc_egress_maps
 from . import carrier_ethernet_common
 
@@ -44,14 +38,14 @@ class EvcEndPointMap(MefModel):
 
 class EgressMap(MefModel):
     evc_egress_map_entries: Annotated[
-        list[evc_egress_maps.EvcEgressMapEntry] | None,
+        list[SerializeAsAny[evc_egress_maps.EvcEgressMapEntry]] | None,
         Field(alias="evcEgressMapEntries", min_length=0),
     ] = None
 
 
 class EvcEpEgressMap(MefModel):
     evc_egress_map_entries: Annotated[
-        list[evc_egress_maps.EvcEgressMapEntry] | None,
+        list[SerializeAsAny[evc_egress_maps.EvcEgressMapEntry]] | None,
         Field(alias="evcEgressMapEntries", min_length=0),
         AfterValidator(unique_items),
     ] = None
@@ -64,34 +58,37 @@ class CarrierEthernetEvcEndPoint(Payload):
     ] = "urn:mef:lso:spec:service:carrier-ethernet-evc-end-point:v1.0.0:all"
     identifier: Annotated[str, Field(max_length=45, min_length=1, pattern="[ -\x7f]+")]
     role: Role
-    map: EvcEndPointMap | None = None
+    map: SerializeAsAny[EvcEndPointMap] | None = None
     ingress_class_of_service_map: Annotated[
-        carrier_ethernet_common.CosMap | None, Field(alias="ingressClassOfServiceMap")
+        SerializeAsAny[carrier_ethernet_common.CosMap] | None,
+        Field(alias="ingressClassOfServiceMap"),
     ] = None
     color_map: Annotated[
-        carrier_ethernet_common.ColorIdentifier | None, Field(alias="colorMap")
+        SerializeAsAny[carrier_ethernet_common.ColorIdentifier] | None, Field(alias="colorMap")
     ] = None
     egress_map: Annotated[
-        list[Any] | EgressMap | None,
+        list[Any] | SerializeAsAny[EgressMap] | None,
         Field(alias="egressMap", max_length=1, min_length=0),
         AfterValidator(unique_items),
     ] = None
     ingress_bwp: Annotated[
-        carrier_ethernet_common.IngressBwpFlow | None, Field(alias="ingressBwp")
+        SerializeAsAny[carrier_ethernet_common.IngressBwpFlow] | None, Field(alias="ingressBwp")
     ] = None
     cos_ingress_bwp: Annotated[
-        list[carrier_ethernet_common.IngressBandwidthProfilePerClassOfServiceName] | None,
+        list[SerializeAsAny[carrier_ethernet_common.IngressBandwidthProfilePerClassOfServiceName]]
+        | None,
         Field(alias="cosIngressBwp", min_length=0),
     ] = None
     egress_bwp: Annotated[
-        carrier_ethernet_common.EgressBwpFlow | None, Field(alias="egressBwp")
+        SerializeAsAny[carrier_ethernet_common.EgressBwpFlow] | None, Field(alias="egressBwp")
     ] = None
     cos_egress_bwp: Annotated[
-        list[carrier_ethernet_common.EgressBandwidthProfilePerClassOfServiceName] | None,
+        list[SerializeAsAny[carrier_ethernet_common.EgressBandwidthProfilePerClassOfServiceName]]
+        | None,
         Field(alias="cosEgressBwp", min_length=0),
     ] = None
     source_mac_address_limit: Annotated[
-        carrier_ethernet_utility_classes.SourceMacAddressLimit | None,
+        SerializeAsAny[carrier_ethernet_utility_classes.SourceMacAddressLimit] | None,
         Field(alias="sourceMacAddressLimit"),
     ] = None
     subscriber_meg_mip: Annotated[

@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
-from pydantic import Field
-
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from ..common import common
 from ..common.carrier_ethernet import carrier_ethernet_enums, carrier_ethernet_l2cp
 from . import carrier_ethernet_common
@@ -24,23 +21,22 @@ class CarrierEthernetOperatorUni(Payload):
         None
     )
     physical_layer: Annotated[
-        list[carrier_ethernet_common.CarrierEthernetPhysicalLink] | None,
+        list[SerializeAsAny[carrier_ethernet_common.CarrierEthernetPhysicalLink]] | None,
         Field(alias="physicalLayer", min_length=1),
     ] = None
     synchronous_mode: Annotated[
-        list[common.EnabledDisabled] | None,
-        Field(alias="synchronousMode", min_length=1),
+        list[common.EnabledDisabled] | None, Field(alias="synchronousMode", min_length=1)
     ] = None
     number_of_links: Annotated[int | None, Field(alias="numberOfLinks", ge=1)] = None
     link_aggregation: Annotated[
         carrier_ethernet_common.LinkAggregation | None, Field(alias="linkAggregation")
     ] = None
     aggregation_link_map: Annotated[
-        list[carrier_ethernet_common.ConversationIdToAggregationLinkMap] | None,
+        list[SerializeAsAny[carrier_ethernet_common.ConversationIdToAggregationLinkMap]] | None,
         Field(alias="aggregationLinkMap", min_length=0),
     ] = None
     service_frame_format: Annotated[
-        carrier_ethernet_common.EthernetFrameFormat | None,
+        SerializeAsAny[carrier_ethernet_common.EthernetFrameFormat] | None,
         Field(alias="serviceFrameFormat"),
     ] = None
     maximum_frame_size: Annotated[int | None, Field(alias="maximumFrameSize", ge=1522)] = None
@@ -52,11 +48,11 @@ class CarrierEthernetOperatorUni(Payload):
         int | None, Field(alias="maxNumOfCtagVlanIdsPerEndPoint", ge=1, le=4094)
     ] = None
     ingress_bandwidth_profile: Annotated[
-        carrier_ethernet_common.IngressBwpFlow | None,
+        SerializeAsAny[carrier_ethernet_common.IngressBwpFlow] | None,
         Field(alias="ingressBandwidthProfile"),
     ] = None
     egress_bandwidth_profile: Annotated[
-        carrier_ethernet_common.EgressBwpFlow | None,
+        SerializeAsAny[carrier_ethernet_common.EgressBwpFlow] | None,
         Field(alias="egressBandwidthProfile"),
     ] = None
     link_oam: Annotated[common.EnabledDisabled | None, Field(alias="linkOam")] = None
@@ -64,11 +60,13 @@ class CarrierEthernetOperatorUni(Payload):
     lag_link_meg: Annotated[common.EnabledDisabled | None, Field(alias="lagLinkMeg")] = None
     elmi: common.EnabledDisabled | None = None
     token_share: Annotated[common.EnabledDisabled | None, Field(alias="tokenShare")] = None
-    envelopes: Annotated[list[carrier_ethernet_common.Envelope] | None, Field(min_length=0)] = None
+    envelopes: Annotated[
+        list[SerializeAsAny[carrier_ethernet_common.Envelope]] | None, Field(min_length=0)
+    ] = None
     l2cp_address_set: Annotated[
         carrier_ethernet_enums.L2cpAddressSet | None, Field(alias="l2cpAddressSet")
     ] = None
     l2cp_peering: Annotated[
-        list[carrier_ethernet_l2cp.L2cpPeering] | None,
+        list[SerializeAsAny[carrier_ethernet_l2cp.L2cpPeering]] | None,
         Field(alias="l2cpPeering", min_length=0),
     ] = None

@@ -4,17 +4,11 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
 from lso_client._model import MefEnum, MefModel, Payload, min_properties
-from pydantic import Field, model_validator
-
+from pydantic import Field, SerializeAsAny, model_validator
 from ..common import common
-from ..common.ip._internal import (
-    EthernetPhysicalLink,
-    UniAccessLinkEthernetLinkAggregation,
-)
+from ..common.ip._internal import EthernetPhysicalLink, UniAccessLinkEthernetLinkAggregation
 
 
 class OtherUniAccessLink(MefEnum):
@@ -23,11 +17,11 @@ class OtherUniAccessLink(MefEnum):
 
 class EthernetUniAccessLinkTrunk(MefModel):
     ethernet_physical_link: Annotated[
-        list[EthernetPhysicalLink] | None,
+        list[SerializeAsAny[EthernetPhysicalLink]] | None,
         Field(alias="ethernetPhysicalLink", min_length=1),
     ] = None
     ethernet_link_aggregation: Annotated[
-        UniAccessLinkEthernetLinkAggregation | None,
+        SerializeAsAny[UniAccessLinkEthernetLinkAggregation] | None,
         Field(alias="ethernetLinkAggregation"),
     ] = None
     ethernet_link_oam: Annotated[common.EnabledDisabled | None, Field(alias="ethernetLinkOam")] = (
@@ -40,7 +34,7 @@ class UniAccessLinkTrunk(MefModel):
         OtherUniAccessLink | None, Field(alias="otherUniAccessLink")
     ] = None
     ethernet_access_link_trunk: Annotated[
-        EthernetUniAccessLinkTrunk | None, Field(alias="ethernetAccessLinkTrunk")
+        SerializeAsAny[EthernetUniAccessLinkTrunk] | None, Field(alias="ethernetAccessLinkTrunk")
     ] = None
     check_min_properties = model_validator(mode="after")(min_properties(1))
 
@@ -52,4 +46,6 @@ class IpUniAccessLinkTrunk(Payload):
     identifier: Annotated[str | None, Field(max_length=53, min_length=1, pattern="[ -\x7f]+")] = (
         None
     )
-    access_link_trunk: Annotated[UniAccessLinkTrunk | None, Field(alias="accessLinkTrunk")] = None
+    access_link_trunk: Annotated[
+        SerializeAsAny[UniAccessLinkTrunk] | None, Field(alias="accessLinkTrunk")
+    ] = None

@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
 from lso_client._model import MefEnum, MefModel, Payload
-from pydantic import Field
-
+from pydantic import Field, SerializeAsAny
 from ..common.ip._internal import (
     EgressClassOfServiceMap,
     ExternalInterfaceType,
@@ -49,7 +46,7 @@ class EgressBwpEnvelopeNone(MefEnum):
 
 class EgressBandwidthProfileEnvelope(MefModel):
     egress_bwp_envelope_value: Annotated[
-        IpvcEpEgressBwpEnvelope | None, Field(alias="egressBwpEnvelopeValue")
+        SerializeAsAny[IpvcEpEgressBwpEnvelope] | None, Field(alias="egressBwpEnvelopeValue")
     ] = None
     egress_bwp_envelope_none: Annotated[
         EgressBwpEnvelopeNone | None, Field(alias="egressBwpEnvelopeNone")
@@ -69,29 +66,26 @@ class IpvcEndPoint(Payload):
     enni_service_mapping_identifier: Annotated[
         str | None,
         Field(
-            alias="enniServiceMappingIdentifier",
-            max_length=53,
-            min_length=1,
-            pattern="[ -\x7f]+",
+            alias="enniServiceMappingIdentifier", max_length=53, min_length=1, pattern="[ -\x7f]+"
         ),
     ] = None
     maximum_number_of_ipv4_routes: Annotated[
-        MaximumNumberOfIpv4Routes | None, Field(alias="maximumNumberOfIpv4Routes")
+        SerializeAsAny[MaximumNumberOfIpv4Routes] | None, Field(alias="maximumNumberOfIpv4Routes")
     ] = None
     maximum_number_of_ipv6_routes: Annotated[
-        MaximumNumberOfIpv6Routes | None, Field(alias="maximumNumberOfIpv6Routes")
+        SerializeAsAny[MaximumNumberOfIpv6Routes] | None, Field(alias="maximumNumberOfIpv6Routes")
     ] = None
     ingress_class_of_service_map: Annotated[
-        IngressClassOfServiceMap | None, Field(alias="ingressClassOfServiceMap")
+        SerializeAsAny[IngressClassOfServiceMap] | None, Field(alias="ingressClassOfServiceMap")
     ] = None
     egress_class_of_service_map: Annotated[
-        EgressClassOfServiceMap | None, Field(alias="egressClassOfServiceMap")
+        SerializeAsAny[EgressClassOfServiceMap] | None, Field(alias="egressClassOfServiceMap")
     ] = None
     ingress_bandwidth_profile_envelope: Annotated[
-        IpvcEpIngressBwpEnvelopeOrNone | None,
+        SerializeAsAny[IpvcEpIngressBwpEnvelopeOrNone] | None,
         Field(alias="ingressBandwidthProfileEnvelope"),
     ] = None
     egress_bandwidth_profile_envelope: Annotated[
-        EgressBandwidthProfileEnvelope | None,
+        SerializeAsAny[EgressBandwidthProfileEnvelope] | None,
         Field(alias="egressBandwidthProfileEnvelope"),
     ] = None

@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
-from pydantic import Field
-
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from . import l1_service_level_specification as l1_service_level_specification_1
 
 
@@ -21,6 +18,6 @@ class L1OperatorVc(Payload):
         None
     )
     l1_service_level_specification: Annotated[
-        l1_service_level_specification_1.L1ServiceLevelSpecification | None,
+        SerializeAsAny[l1_service_level_specification_1.L1ServiceLevelSpecification] | None,
         Field(alias="l1ServiceLevelSpecification"),
     ] = None

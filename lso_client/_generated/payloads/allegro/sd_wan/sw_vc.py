@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
-from pydantic import Field
-
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from ..common.ip._internal import Ipv4OrIpv6Prefix
 from . import sd_wan_common
 
@@ -19,47 +16,46 @@ class SwVc(Payload):
         "urn:mef:lso:spec:service:swvc:v0.0.3:all"
     )
     sw_vc_identifier: Annotated[
-        str | None,
-        Field(alias="swVcIdentifier", max_length=53, min_length=1, pattern="[ -\x7f]+"),
+        str | None, Field(alias="swVcIdentifier", max_length=53, min_length=1, pattern="[ -\x7f]+")
     ] = None
     reserved_prefixes: Annotated[
         list[Ipv4OrIpv6Prefix] | None, Field(alias="reservedPrefixes", min_length=0)
     ] = None
-    zone_list: Annotated[list[sd_wan_common.Zone] | None, Field(alias="zoneList", min_length=1)] = (
-        None
-    )
+    zone_list: Annotated[
+        list[SerializeAsAny[sd_wan_common.Zone]] | None, Field(alias="zoneList", min_length=1)
+    ] = None
     virtual_topologies_list: Annotated[
-        list[sd_wan_common.VirtualTopology] | None,
+        list[SerializeAsAny[sd_wan_common.VirtualTopology]] | None,
         Field(alias="virtualTopologiesList", min_length=1),
     ] = None
     performance_time_intervals: Annotated[
-        sd_wan_common.PerformanceTimeIntervals | None,
+        SerializeAsAny[sd_wan_common.PerformanceTimeIntervals] | None,
         Field(alias="performanceTimeIntervals"),
     ] = None
     performance_objectives_reporting_periods: Annotated[
-        sd_wan_common.ServicePerformanceObjectivesReportingPeriods | None,
+        SerializeAsAny[sd_wan_common.ServicePerformanceObjectivesReportingPeriods] | None,
         Field(alias="performanceObjectivesReportingPeriods"),
     ] = None
     rate_limiter_list: Annotated[
-        list[sd_wan_common.RateLimiter] | None,
+        list[SerializeAsAny[sd_wan_common.RateLimiter]] | None,
         Field(alias="rateLimiterList", min_length=0),
     ] = None
     security_function_policy_list: Annotated[
-        list[sd_wan_common.SecurityFunctionPolicy] | None,
+        list[SerializeAsAny[sd_wan_common.SecurityFunctionPolicy]] | None,
         Field(alias="securityFunctionPolicyList", min_length=0),
     ] = None
     application_flow_business_importance_levels_list: Annotated[
-        list[sd_wan_common.ApplicationFlowBusinessImportanceLevels] | None,
+        list[SerializeAsAny[sd_wan_common.ApplicationFlowBusinessImportanceLevels]] | None,
         Field(alias="applicationFlowBusinessImportanceLevelsList", min_length=0),
     ] = None
     policy_list: Annotated[
-        list[sd_wan_common.Policy] | None, Field(alias="policyList", min_length=1)
+        list[SerializeAsAny[sd_wan_common.Policy]] | None, Field(alias="policyList", min_length=1)
     ] = None
     application_flow_specification_group_list: Annotated[
-        list[sd_wan_common.ApplicationFlowSpecificationGroup] | None,
+        list[SerializeAsAny[sd_wan_common.ApplicationFlowSpecificationGroup]] | None,
         Field(alias="applicationFlowSpecificationGroupList", min_length=0),
     ] = None
     application_flow_specification_list: Annotated[
-        list[sd_wan_common.ApplicationFlowSpecification] | None,
+        list[SerializeAsAny[sd_wan_common.ApplicationFlowSpecification]] | None,
         Field(alias="applicationFlowSpecificationList", min_length=1),
     ] = None

@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
-from pydantic import Field
-
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from . import ip_common
 
 
@@ -21,7 +18,7 @@ class IpvcEndPoint(Payload):
     ei_type: Annotated[ip_common.ExternalInterfaceType, Field(alias="eiType")]
     role: ip_common.IpvcEndPointRole
     prefix_mapping: Annotated[
-        ip_common.Ipv4OrIpv6Prefix1 | ip_common.Ipv4OrIpv6Prefix2,
+        SerializeAsAny[ip_common.Ipv4OrIpv6Prefix1] | SerializeAsAny[ip_common.Ipv4OrIpv6Prefix2],
         Field(alias="prefixMapping"),
     ]
     enni_service_mapping_identifier: Annotated[
@@ -34,14 +31,14 @@ class IpvcEndPoint(Payload):
         int | None, Field(alias="maximumNumberOfIpv6Routes")
     ] = None
     ingress_class_of_service_map: Annotated[
-        ip_common.IngressClassOfServiceMap, Field(alias="ingressClassOfServiceMap")
+        SerializeAsAny[ip_common.IngressClassOfServiceMap], Field(alias="ingressClassOfServiceMap")
     ]
     egress_class_of_service_map: Annotated[
-        ip_common.EgressClassOfServiceMap, Field(alias="egressClassOfServiceMap")
+        SerializeAsAny[ip_common.EgressClassOfServiceMap], Field(alias="egressClassOfServiceMap")
     ]
     ingress_bwp_envelope: Annotated[
-        ip_common.IpvcEpIngressBwpEnvelope | None, Field(alias="ingressBwpEnvelope")
+        SerializeAsAny[ip_common.IpvcEpIngressBwpEnvelope] | None, Field(alias="ingressBwpEnvelope")
     ] = None
     egress_bwp_envelope: Annotated[
-        ip_common.IpvcEpEgressBwpEnvelope | None, Field(alias="egressBwpEnvelope")
+        SerializeAsAny[ip_common.IpvcEpEgressBwpEnvelope] | None, Field(alias="egressBwpEnvelope")
     ] = None

@@ -6,14 +6,6 @@
 from __future__ import annotations
 from lso_client._model import MefEnum
 
-from typing import Any
-
-from pydantic import RootModel
-
-
-class Model(RootModel[Any]):
-    root: Any
-
 
 class AdministrativeState(MefEnum):
     error = "ERROR"

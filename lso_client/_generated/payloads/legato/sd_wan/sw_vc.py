@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload, unique_items
-from pydantic import AfterValidator, Field
-
+from lso_client._model import Payload, unique_items
+from pydantic import AfterValidator, Field, SerializeAsAny
 from . import sd_wan_common
 from .common import ip_common
 
@@ -27,40 +24,44 @@ class SwVc(Payload):
         AfterValidator(unique_items),
     ]
     reserved_prefixes: Annotated[
-        list[ip_common.Ipv4OrIpv6Prefix | ip_common.Ipv4OrIpv6Prefix5] | None,
+        list[ip_common.Ipv4OrIpv6Prefix | SerializeAsAny[ip_common.Ipv4OrIpv6Prefix5]] | None,
         Field(alias="reservedPrefixes", min_length=0),
     ] = None
-    zone_list: Annotated[list[sd_wan_common.Zone], Field(alias="zoneList", min_length=1)]
+    zone_list: Annotated[
+        list[SerializeAsAny[sd_wan_common.Zone]], Field(alias="zoneList", min_length=1)
+    ]
     virtual_topologies_list: Annotated[
-        list[sd_wan_common.VirtualTopology],
+        list[SerializeAsAny[sd_wan_common.VirtualTopology]],
         Field(alias="virtualTopologiesList", min_length=1),
     ]
     performance_time_intervals: Annotated[
-        sd_wan_common.PerformanceTimeIntervals | None,
+        SerializeAsAny[sd_wan_common.PerformanceTimeIntervals] | None,
         Field(alias="performanceTimeIntervals"),
     ] = None
     performance_objectives_reporting_periods: Annotated[
-        sd_wan_common.ServicePerformanceObjectivesReportingPeriods | None,
+        SerializeAsAny[sd_wan_common.ServicePerformanceObjectivesReportingPeriods] | None,
         Field(alias="performanceObjectivesReportingPeriods"),
     ] = None
     rate_limiter_list: Annotated[
-        list[sd_wan_common.RateLimiter] | None,
+        list[SerializeAsAny[sd_wan_common.RateLimiter]] | None,
         Field(alias="rateLimiterList", min_length=0),
     ] = None
     security_policy_list: Annotated[
-        list[sd_wan_common.SecurityPolicy] | None,
+        list[SerializeAsAny[sd_wan_common.SecurityPolicy]] | None,
         Field(alias="securityPolicyList", min_length=0),
     ] = None
     application_flow_business_importance_levels_list: Annotated[
-        list[sd_wan_common.ApplicationFlowBusinessImportanceLevels] | None,
+        list[SerializeAsAny[sd_wan_common.ApplicationFlowBusinessImportanceLevels]] | None,
         Field(alias="applicationFlowBusinessImportanceLevelsList", min_length=0),
     ] = None
-    policy_list: Annotated[list[sd_wan_common.Policy], Field(alias="policyList", min_length=1)]
+    policy_list: Annotated[
+        list[SerializeAsAny[sd_wan_common.Policy]], Field(alias="policyList", min_length=1)
+    ]
     application_flow_specification_group_list: Annotated[
-        list[sd_wan_common.ApplicationFlowSpecificationGroup] | None,
+        list[SerializeAsAny[sd_wan_common.ApplicationFlowSpecificationGroup]] | None,
         Field(alias="applicationFlowSpecificationGroupList", min_length=0),
     ] = None
     application_flow_specification_list: Annotated[
-        list[sd_wan_common.ApplicationFlowSpecification],
+        list[SerializeAsAny[sd_wan_common.ApplicationFlowSpecification]],
         Field(alias="applicationFlowSpecificationList", min_length=1),
     ]

@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
-from pydantic import Field
-
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from . import sd_wan_common, ucs_end_point
 
 
@@ -21,10 +18,13 @@ class SwVcEndPoint(Payload):
         str, Field(alias="swVcEndPointIdentifier", max_length=53, pattern="[ -\x7f]+")
     ]
     ucs_end_point_list: Annotated[
-        list[ucs_end_point.UcsEndPoint], Field(alias="ucsEndPointList", min_length=1)
+        list[SerializeAsAny[ucs_end_point.UcsEndPoint]],
+        Field(alias="ucsEndPointList", min_length=1),
     ]
-    policy_map: Annotated[list[sd_wan_common.PolicyMap] | None, Field(alias="policyMap")] = None
+    policy_map: Annotated[
+        list[SerializeAsAny[sd_wan_common.PolicyMap]] | None, Field(alias="policyMap")
+    ] = None
     network_address_translation: Annotated[
-        sd_wan_common.NetworkAddressTranslation | None,
+        SerializeAsAny[sd_wan_common.NetworkAddressTranslation] | None,
         Field(alias="networkAddressTranslation"),
     ] = None

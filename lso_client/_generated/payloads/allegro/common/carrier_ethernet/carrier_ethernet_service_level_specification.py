@@ -4,17 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
-from typing import Annotated, Any
-
-from lso_client._model import DateTime, MefEnum, MefModel, unique_items
-from pydantic import AfterValidator, Field, RootModel
-
+from typing import Annotated
+from lso_client._model import DateTime, MefModel, unique_items
+from pydantic import AfterValidator, Field, SerializeAsAny
 from .. import common
-
-
-class Model(RootModel[Any]):
-    root: Any
 
 
 class OrderedPair(MefModel):
@@ -28,7 +21,7 @@ class OrderedPair(MefModel):
 
 class OrderedPairList(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None,
+        list[SerializeAsAny[OrderedPair]] | None,
         Field(alias="orderedPairList", min_length=1),
         AfterValidator(unique_items),
     ] = None
@@ -36,7 +29,7 @@ class OrderedPairList(MefModel):
 
 class OneWayFrameLostRatioPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None,
+        list[SerializeAsAny[OrderedPair]] | None,
         Field(alias="orderedPairList", min_length=1),
         AfterValidator(unique_items),
     ] = None
@@ -47,7 +40,7 @@ class OneWayFrameLostRatioPmMetric(MefModel):
 
 class OneWayAvailabilityPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None,
+        list[SerializeAsAny[OrderedPair]] | None,
         Field(alias="orderedPairList", min_length=1),
         AfterValidator(unique_items),
     ] = None
@@ -58,7 +51,7 @@ class OneWayAvailabilityPmMetric(MefModel):
 
 class OneWayHighLossIntervalPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None,
+        list[SerializeAsAny[OrderedPair]] | None,
         Field(alias="orderedPairList", min_length=1),
         AfterValidator(unique_items),
     ] = None
@@ -69,7 +62,7 @@ class OneWayHighLossIntervalPmMetric(MefModel):
 
 class OneWayConsecutiveHighLossIntervalsPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None,
+        list[SerializeAsAny[OrderedPair]] | None,
         Field(alias="orderedPairList", min_length=1),
         AfterValidator(unique_items),
     ] = None
@@ -79,7 +72,7 @@ class OneWayConsecutiveHighLossIntervalsPmMetric(MefModel):
 
 class OneWayGroupAvailabilityPmMetric(MefModel):
     set_of_ordered_pairs: Annotated[
-        list[OrderedPairList] | None,
+        list[SerializeAsAny[OrderedPairList]] | None,
         Field(alias="setOfOrderedPairs", min_length=1),
         AfterValidator(unique_items),
     ] = None
@@ -93,7 +86,7 @@ class OneWayGroupAvailabilityPmMetric(MefModel):
 
 class OneWayFrameDelayPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None,
+        list[SerializeAsAny[OrderedPair]] | None,
         Field(alias="orderedPairList", min_length=1),
         AfterValidator(unique_items),
     ] = None
@@ -101,55 +94,56 @@ class OneWayFrameDelayPmMetric(MefModel):
         float | None, Field(alias="oneWayFdPercentile", ge=0.0, le=100.0)
     ] = None
     one_way_fd_objective: Annotated[
-        common.TimeDuration | None, Field(alias="oneWayFdObjective")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="oneWayFdObjective")
     ] = None
 
 
 class OneWayMeanFrameDelayPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None,
+        list[SerializeAsAny[OrderedPair]] | None,
         Field(alias="orderedPairList", min_length=1),
         AfterValidator(unique_items),
     ] = None
     one_way_mfd_objective: Annotated[
-        common.TimeDuration | None, Field(alias="oneWayMfdObjective")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="oneWayMfdObjective")
     ] = None
 
 
 class OneWayFrameDelayRangePmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None, Field(alias="orderedPairList", min_length=1)
     ] = None
     one_way_fdr_percentile: Annotated[
         float | None, Field(alias="oneWayFdrPercentile", ge=0.0, le=100.0)
     ] = None
     one_way_fdr_objective: Annotated[
-        common.TimeDuration | None, Field(alias="oneWayFdrObjective")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="oneWayFdrObjective")
     ] = None
 
 
 class OneWayInterFrameDelayVariationPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None, Field(alias="orderedPairList", min_length=1)
     ] = None
-    time_duration: Annotated[common.TimeDuration | None, Field(alias="timeDuration")] = None
+    time_duration: Annotated[
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="timeDuration")
+    ] = None
     one_way_ifdv_pencentile: Annotated[
         float | None, Field(alias="oneWayIfdvPencentile", ge=0.0, le=100.0)
     ] = None
     one_way_ifdv_objective: Annotated[
-        common.TimeDuration | None, Field(alias="oneWayIfdvObjective")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="oneWayIfdvObjective")
     ] = None
 
 
 class OneWayCompositePmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None,
+        list[SerializeAsAny[OrderedPair]] | None,
         Field(alias="orderedPairList", min_length=1),
         AfterValidator(unique_items),
     ] = None
     composite_performance_indicator_threshold: Annotated[
-        float | None,
-        Field(alias="compositePerformanceIndicatorThreshold", ge=0.0, le=1.0),
+        float | None, Field(alias="compositePerformanceIndicatorThreshold", ge=0.0, le=1.0)
     ] = None
     composite_frame_loss: Annotated[int | None, Field(alias="compositeFrameLoss", ge=0, le=1)] = (
         None
@@ -161,10 +155,10 @@ class OneWayCompositePmMetric(MefModel):
         int | None, Field(alias="compositeFrameDelayVariation", ge=0, le=1)
     ] = None
     one_way_fd_threshold: Annotated[
-        common.TimeDuration | None, Field(alias="oneWayFdThreshold")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="oneWayFdThreshold")
     ] = None
     one_way_ifdv_threshold: Annotated[
-        common.TimeDuration | None, Field(alias="oneWayIfdvThreshold")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="oneWayIfdvThreshold")
     ] = None
     cpm_objective: Annotated[float | None, Field(alias="cpmObjective", ge=0.0, le=100.0)] = None
 
@@ -175,52 +169,52 @@ class SlsCosNameEntry(MefModel):
     threshold_c: Annotated[float | None, Field(alias="thresholdC", ge=0.0, le=1.0)] = None
     consecutive_interval_n: Annotated[int | None, Field(alias="consecutiveIntervalN", ge=1)] = None
     one_way_frame_delay_pm_metric: Annotated[
-        list[OneWayFrameDelayPmMetric] | None,
+        list[SerializeAsAny[OneWayFrameDelayPmMetric]] | None,
         Field(alias="oneWayFrameDelayPmMetric", min_length=0),
         AfterValidator(unique_items),
     ] = None
     one_way_mean_frame_delay_pm_metric: Annotated[
-        list[OneWayMeanFrameDelayPmMetric] | None,
+        list[SerializeAsAny[OneWayMeanFrameDelayPmMetric]] | None,
         Field(alias="oneWayMeanFrameDelayPmMetric", min_length=0),
         AfterValidator(unique_items),
     ] = None
     one_way_frame_delay_range_pm_metric: Annotated[
-        list[OneWayFrameDelayRangePmMetric] | None,
+        list[SerializeAsAny[OneWayFrameDelayRangePmMetric]] | None,
         Field(alias="oneWayFrameDelayRangePmMetric", min_length=0),
         AfterValidator(unique_items),
     ] = None
     one_way_inter_frame_delay_variation_pm_metric: Annotated[
-        list[OneWayInterFrameDelayVariationPmMetric] | None,
+        list[SerializeAsAny[OneWayInterFrameDelayVariationPmMetric]] | None,
         Field(alias="oneWayInterFrameDelayVariationPmMetric", min_length=0),
         AfterValidator(unique_items),
     ] = None
     one_way_frame_loss_ratio_pm_metric: Annotated[
-        list[OneWayFrameLostRatioPmMetric] | None,
+        list[SerializeAsAny[OneWayFrameLostRatioPmMetric]] | None,
         Field(alias="oneWayFrameLossRatioPmMetric", max_length=1, min_length=0),
         AfterValidator(unique_items),
     ] = None
     one_way_availability_pm_metric: Annotated[
-        list[OneWayAvailabilityPmMetric] | None,
+        list[SerializeAsAny[OneWayAvailabilityPmMetric]] | None,
         Field(alias="oneWayAvailabilityPmMetric", min_length=0),
         AfterValidator(unique_items),
     ] = None
     one_way_high_loss_intervals_pm_metric: Annotated[
-        list[OneWayHighLossIntervalPmMetric] | None,
+        list[SerializeAsAny[OneWayHighLossIntervalPmMetric]] | None,
         Field(alias="oneWayHighLossIntervalsPmMetric", min_length=0),
         AfterValidator(unique_items),
     ] = None
     one_way_consecutive_high_loss_intervals_pm_metric: Annotated[
-        list[OneWayConsecutiveHighLossIntervalsPmMetric] | None,
+        list[SerializeAsAny[OneWayConsecutiveHighLossIntervalsPmMetric]] | None,
         Field(alias="oneWayConsecutiveHighLossIntervalsPmMetric", min_length=0),
         AfterValidator(unique_items),
     ] = None
     one_way_composite_pm_metric: Annotated[
-        list[OneWayCompositePmMetric] | None,
+        list[SerializeAsAny[OneWayCompositePmMetric]] | None,
         Field(alias="oneWayCompositePmMetric", min_length=0),
         AfterValidator(unique_items),
     ] = None
     one_way_group_availability_pm_metric: Annotated[
-        list[OneWayAvailabilityPmMetric] | None,
+        list[SerializeAsAny[OneWayAvailabilityPmMetric]] | None,
         Field(alias="oneWayGroupAvailabilityPmMetric", min_length=0),
         AfterValidator(unique_items),
     ] = None
@@ -228,9 +222,11 @@ class SlsCosNameEntry(MefModel):
 
 class CarrierEthernetSls(MefModel):
     start_time: Annotated[DateTime | None, Field(alias="startTime")] = None
-    time_duration: Annotated[common.TimeDuration | None, Field(alias="timeDuration")] = None
+    time_duration: Annotated[
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="timeDuration")
+    ] = None
     sls_cos_name_entry: Annotated[
-        list[SlsCosNameEntry] | None,
+        list[SerializeAsAny[SlsCosNameEntry]] | None,
         Field(alias="slsCosNameEntry", min_length=1),
         AfterValidator(unique_items),
     ] = None

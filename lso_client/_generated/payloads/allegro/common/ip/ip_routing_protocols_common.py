@@ -4,7 +4,6 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from ._internal import ConnectionType_1 as ConnectionType
-from ._internal import Model_1 as Model
 from ._internal import TwoOctetInteger_1 as TwoOctetInteger
 from ._internal import (
     AccessLinkBfd,
@@ -96,7 +95,6 @@ __all__ = [
     "IpvcEpBwpEnvelope3",
     "IpvcEpBwpEnvelope4",
     "IpvcEpBwpEnvelope5",
-    "Model",
     "Ospf",
     "OspfAreaType",
     "OspfAuthenticationType",

@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
-from pydantic import Field
-
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from .. import sd_wan_uni
 
 
@@ -18,9 +15,9 @@ class TvcPmMonitoredEntity(Payload):
         Literal["urn:mef:lso:spec:legato:TvcPmMonitoredEntity:v2.0.0:all"], Field(alias="@type")
     ] = "urn:mef:lso:spec:legato:TvcPmMonitoredEntity:v2.0.0:all"
     ingress_ucs_end_point: Annotated[
-        sd_wan_uni.SdWanUni | None, Field(alias="ingressUcsEndPoint")
+        SerializeAsAny[sd_wan_uni.SdWanUni] | None, Field(alias="ingressUcsEndPoint")
     ] = None
     egress_ucs_end_point: Annotated[
-        sd_wan_uni.SdWanUni | None, Field(alias="egressUcsEndPoint")
+        SerializeAsAny[sd_wan_uni.SdWanUni] | None, Field(alias="egressUcsEndPoint")
     ] = None
     cos_name: Annotated[str | None, Field(alias="cosName")] = None

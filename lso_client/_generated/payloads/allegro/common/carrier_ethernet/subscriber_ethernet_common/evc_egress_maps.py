@@ -4,17 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
-from typing import Annotated, Any
-
-from lso_client._model import MefEnum, MefModel, unique_items
-from pydantic import AfterValidator, Field, RootModel
-
+from typing import Annotated
+from lso_client._model import MefModel, unique_items
+from pydantic import AfterValidator, Field, SerializeAsAny
 from .. import carrier_ethernet_enums
-
-
-class Model(RootModel[Any]):
-    root: Any
 
 
 class EvcEgressMapEntry(MefModel):
@@ -35,7 +28,7 @@ class EvcEgressMapEntry(MefModel):
 
 class EvcEgressMap(MefModel):
     evc_egress_map_entries: Annotated[
-        list[EvcEgressMapEntry] | None,
+        list[SerializeAsAny[EvcEgressMapEntry]] | None,
         Field(alias="evcEgressMapEntries", min_length=0),
         AfterValidator(unique_items),
     ] = None

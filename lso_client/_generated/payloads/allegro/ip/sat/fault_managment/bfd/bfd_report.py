@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
-from pydantic import Field
-
+from lso_client._model import MefEnum, Payload
+from pydantic import Field, SerializeAsAny
 from .....common import common
 from .....common.ip._internal import Ipv4OrIpv6Address
 
@@ -28,6 +25,6 @@ class BfdReport(Payload):
     source_ip_address: Annotated[Ipv4OrIpv6Address, Field(alias="sourceIpAddress")]
     destination_ip_address: Annotated[Ipv4OrIpv6Address, Field(alias="destinationIpAddress")]
     status: Status
-    latency: common.TimeDuration | None = None
+    latency: SerializeAsAny[common.TimeDuration] | None = None
     packet_loss: Annotated[float | None, Field(alias="packetLoss", ge=0.0)] = None
     jitter: Annotated[float | None, Field(ge=0.0)] = None

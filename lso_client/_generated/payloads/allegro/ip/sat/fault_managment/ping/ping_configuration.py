@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
-from pydantic import Field
-
+from lso_client._model import MefEnum, Payload
+from pydantic import Field, SerializeAsAny
 from .....common import common
 from .....common.ip._internal import Ipv4OrIpv6Address
 from .... import ip_sls
@@ -32,7 +29,7 @@ class PingConfiguration(Payload):
         Ipv4OrIpv6Address | None, Field(alias="destinationIpAddress")
     ] = None
     transmission_interval: Annotated[
-        common.TimeDuration | None, Field(alias="transmissionInterval")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="transmissionInterval")
     ] = None
     protocol: Protocol | None = None
     count: int | None = None

@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
-from pydantic import Field
-
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from .....common import common
 from .....common.ip._internal import Ipv4OrIpv6Address
 from .... import ip_sls
@@ -28,8 +25,8 @@ class TraceRouteConfiguration(Payload):
     as_lookups: Annotated[bool | None, Field(alias="asLookups")] = None
     fragment: bool | None = None
     icmp_echo: Annotated[bool | None, Field(alias="icmpEcho")] = None
-    first_ttl: Annotated[common.TimeDuration | None, Field(alias="firstTtl")] = None
-    max_ttl: Annotated[common.TimeDuration | None, Field(alias="maxTtl")] = None
+    first_ttl: Annotated[SerializeAsAny[common.TimeDuration] | None, Field(alias="firstTtl")] = None
+    max_ttl: Annotated[SerializeAsAny[common.TimeDuration] | None, Field(alias="maxTtl")] = None
     mask: str | None = None
     time_to_live: Annotated[int | None, Field(alias="timeToLive")] = None
     pattern: str | None = None
