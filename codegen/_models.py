@@ -174,19 +174,28 @@ def _enumerates_type(schema: dict[str, Any]) -> bool:
 
 
 def dropped_constraints(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The constraints the generator drops, per schema: `minProperties` (a count) and
-    `uniqueItems` (the wire names of the array properties that declare it, also in
-    `allOf` parts)."""
+    """The constraints the generator drops, per schema: `minProperties` and
+    `maxProperties` (counts), `uniqueItems` (the wire names of the array properties that
+    declare it, also in `allOf` parts) and `not` with an `enum` on a property (wire
+    name -> the values refused)."""
     found: dict[str, dict[str, Any]] = {}
     for name, schema in doc.get("components", {}).get("schemas", {}).items():
         if not isinstance(schema, dict):
             continue
-        if "minProperties" in schema:
-            found.setdefault(name, {})["minProperties"] = int(schema["minProperties"])
+        for count in ("minProperties", "maxProperties"):
+            if count in schema:
+                found.setdefault(name, {})[count] = int(schema[count])
         for part in [schema, *schema.get("allOf", [])]:
             for prop, spec in part.get("properties", {}).items():
-                if isinstance(spec, dict) and spec.get("uniqueItems") is True:
+                if not isinstance(spec, dict):
+                    continue
+                if spec.get("uniqueItems") is True:
                     found.setdefault(name, {}).setdefault("uniqueItems", []).append(prop)
+                refused = (
+                    spec.get("not", {}).get("enum") if isinstance(spec.get("not"), dict) else None
+                )
+                if isinstance(refused, list):
+                    found.setdefault(name, {}).setdefault("notEnum", {})[prop] = list(refused)
     return found
 
 
@@ -599,8 +608,9 @@ def check_dropped_constraints(source: str, constraints: dict[str, dict[str, Any]
 
 def add_constraint_checks(tree: ast.Module, constraints: dict[str, dict[str, Any]]) -> None:
     """Give the classes of those schemas validators that check the dropped constraints
-    (`lso_client._model.min_properties`, `unique_items`). Fails when a target is not
-    found, rather than leaving a constraint silently unchecked."""
+    (`lso_client._model.min_properties`, `max_properties`, `unique_items`,
+    `not_one_of`). Fails when a target is not found, rather than leaving a constraint
+    silently unchecked."""
     if not constraints:
         return
     classes = _classes(tree)
@@ -615,24 +625,37 @@ def add_constraint_checks(tree: ast.Module, constraints: dict[str, dict[str, Any
                 raise RuntimeError(f"{cls.name}.{prop}: cannot add the uniqueItems check")
             check = _call("AfterValidator", ast.Name(id="unique_items", ctx=ast.Load()))
             _add_metadata(targets[0], check)
-        if "minProperties" in found:
-            check = _call("model_validator", mode=ast.Constant("after"))
-            statement = ast.Assign(
-                targets=[ast.Name(id="check_min_properties", ctx=ast.Store())],
-                value=ast.Call(
-                    func=check,
-                    args=[_call("min_properties", ast.Constant(found["minProperties"]))],
-                    keywords=[],
-                ),
-            )
-            _set_body(cls, [s for s in cls.body if not isinstance(s, ast.Pass)] + [statement])
+        for prop, refused in sorted(found.get("notEnum", {}).items()):
+            targets = [s for s in _fields(cls) if _wire_name(s) == prop]
+            if len(targets) != 1:
+                raise RuntimeError(f"{cls.name}.{prop}: cannot add the `not` check")
+            values = [ast.Constant(v) for v in refused]
+            _add_metadata(targets[0], _call("AfterValidator", _call("not_one_of", *values)))
+        for count, helper in _COUNT_CHECKS:
+            if count in found:
+                check = _call("model_validator", mode=ast.Constant("after"))
+                statement = ast.Assign(
+                    targets=[ast.Name(id=f"check_{helper}", ctx=ast.Store())],
+                    value=ast.Call(
+                        func=check, args=[_call(helper, ast.Constant(found[count]))], keywords=[]
+                    ),
+                )
+                _set_body(cls, [s for s in cls.body if not isinstance(s, ast.Pass)] + [statement])
     names = {n for found in constraints.values() for n in found}
     if "uniqueItems" in names:
         ensure_import(tree, "pydantic", "AfterValidator")
         ensure_import(tree, MODEL_HELPERS, "unique_items")
-    if "minProperties" in names:
-        ensure_import(tree, "pydantic", "model_validator")
-        ensure_import(tree, MODEL_HELPERS, "min_properties")
+    if "notEnum" in names:
+        ensure_import(tree, "pydantic", "AfterValidator")
+        ensure_import(tree, MODEL_HELPERS, "not_one_of")
+    for count, helper in _COUNT_CHECKS:
+        if count in names:
+            ensure_import(tree, "pydantic", "model_validator")
+            ensure_import(tree, MODEL_HELPERS, helper)
+
+
+# Object-size keywords and the `lso_client._model` validators that check them.
+_COUNT_CHECKS = (("minProperties", "min_properties"), ("maxProperties", "max_properties"))
 
 
 def _add_metadata(stmt: ast.AnnAssign, item: ast.expr) -> None:

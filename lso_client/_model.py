@@ -35,7 +35,9 @@ __all__ = [
     "by_type",
     "declared_nulls",
     "format_datetime",
+    "max_properties",
     "min_properties",
+    "not_one_of",
     "unique_items",
 ]
 
@@ -214,14 +216,21 @@ DateTime = Annotated[
 # JSON Schema keywords the model generator drops, checked by validators it is given.
 
 
+def _present(model: Any) -> set[str]:
+    """The properties of the model's JSON object: those set, unknown ones included, and
+    a `@type` filled in for the caller."""
+    present = set(model.model_fields_set) | set(model.__pydantic_extra__ or ())
+    if "type" in type(model).model_fields and model.type is not None:
+        present.add("type")
+    return present
+
+
 def min_properties(count: int) -> Callable[[Any], Any]:
     """An after-validator of a model: the JSON object has at least `count` properties
     (those set, unknown ones included, and a `@type` filled in for the caller)."""
 
     def check(model: Any) -> Any:
-        present = set(model.model_fields_set) | set(model.__pydantic_extra__ or ())
-        if "type" in type(model).model_fields and model.type is not None:
-            present.add("type")
+        present = _present(model)
         if len(present) < count:
             raise PydanticCustomError(
                 "min_properties",
@@ -229,6 +238,39 @@ def min_properties(count: int) -> Callable[[Any], Any]:
                 {"found": len(present), "count": count},
             )
         return model
+
+    return check
+
+
+def max_properties(count: int) -> Callable[[Any], Any]:
+    """An after-validator of a model: the JSON object has at most `count` properties
+    (counted as `min_properties` counts them)."""
+
+    def check(model: Any) -> Any:
+        present = _present(model)
+        if len(present) > count:
+            raise PydanticCustomError(
+                "max_properties",
+                "the object has {found} properties; the spec allows at most {count}",
+                {"found": len(present), "count": count},
+            )
+        return model
+
+    return check
+
+
+def not_one_of(*refused: Any) -> Callable[[Any], Any]:
+    """An after-validator of a field whose schema is `not: {enum: refused}`: the value is
+    none of those (None is left to the null check)."""
+
+    def check(value: Any) -> Any:
+        if value is not None and value in refused:
+            raise PydanticCustomError(
+                "not_one_of",
+                "the spec refuses {value!r} here",
+                {"value": value},
+            )
+        return value
 
     return check
 

@@ -289,6 +289,26 @@ def test_constraints_the_generator_drops_are_checked() -> None:
     ]
 
 
+def test_max_properties_and_not_enum_are_checked() -> None:
+    """`maxProperties` (a choice of one property) and `not: {enum: ...}` on a name, which
+    the generator leaves out, refuse a body with the path inside the payload."""
+    trunk = "urn:mef:lso:spec:service:ip-uni-access-link-trunk:1.0.0:all"
+    body = {"@type": trunk, "accessLinkTrunk": {"otherUniAccessLink": "OTHER"}}
+    assert _model(trunk).model_validate(body).to_dict() == body
+    both = {"otherUniAccessLink": "OTHER", "ethernetAccessLinkTrunk": {}}
+    with pytest.raises(ValidationError) as caught:
+        _model(trunk).model_validate({"@type": trunk, "accessLinkTrunk": both})
+    assert [(e["type"], e["loc"]) for e in caught.value.errors()] == [
+        ("max_properties", ("accessLinkTrunk",))
+    ]
+    from lso_client._generated.payloads.legato.sd_wan import sd_wan_common
+
+    assert sd_wan_common.Zone.model_validate({"zoneName": "LAN"}).to_dict() == {"zoneName": "LAN"}
+    with pytest.raises(ValidationError) as caught:
+        sd_wan_common.Zone.model_validate({"zoneName": "INTERNET"})
+    assert [(e["type"], e["loc"]) for e in caught.value.errors()] == [("not_one_of", ("zoneName",))]
+
+
 def test_a_payload_is_built_by_field_name_and_knows_its_urn() -> None:
     urn = "urn:mef:lso:spec:service:carrier-ethernet-ovc-end-point:v1.0.0:all"
     payload = _model(urn)(identifier="ep-1", ep_type="ENNI")

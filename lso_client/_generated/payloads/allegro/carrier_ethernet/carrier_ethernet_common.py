@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated, Any
-from lso_client._model import MefEnum, MefModel, min_properties, unique_items
+from lso_client._model import MefEnum, MefModel, max_properties, min_properties, unique_items
 from pydantic import AfterValidator, Field, RootModel, SerializeAsAny, model_validator
 from ..common import common
 from ..common.carrier_ethernet import carrier_ethernet_color_identifier, carrier_ethernet_l2cp
@@ -182,6 +182,7 @@ class DscpValues(MefModel):
     ] = None
     dscp_options: Annotated[DscpOptions | None, Field(alias="dscpOptions")] = None
     check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class EecMappingTypeValue(MefEnum):

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from lso_client._model import MefEnum, MefModel, Payload, min_properties
+from lso_client._model import MefEnum, MefModel, Payload, max_properties, min_properties
 from pydantic import Field, SerializeAsAny, model_validator
 from ..common import common
 from ..common.ip._internal import EthernetPhysicalLink, UniAccessLinkEthernetLinkAggregation
@@ -37,6 +37,7 @@ class UniAccessLinkTrunk(MefModel):
         SerializeAsAny[EthernetUniAccessLinkTrunk] | None, Field(alias="ethernetAccessLinkTrunk")
     ] = None
     check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class IpUniAccessLinkTrunk(Payload):

@@ -6,7 +6,14 @@
 from __future__ import annotations
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Any
-from lso_client._model import MefEnum, MefModel, min_properties, unique_items
+from lso_client._model import (
+    MefEnum,
+    MefModel,
+    max_properties,
+    min_properties,
+    not_one_of,
+    unique_items,
+)
 from pydantic import AfterValidator, Field, RootModel, SerializeAsAny, model_validator
 from ...legato.sd_wan import sd_wan_common
 from ..common import common
@@ -232,6 +239,7 @@ class Ipv4AddressOrAny(MefModel):
     ipv4_address: Annotated[IPv4Address | None, Field(alias="ipv4Address")] = None
     ipv4_any: Annotated[Ipv4Any | None, Field(alias="ipv4Any")] = None
     check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class Ipv6Any(MefEnum):
@@ -242,6 +250,7 @@ class Ipv6AddressOrAny(MefModel):
     ipv6_address: Annotated[IPv6Address | None, Field(alias="ipv6Address")] = None
     ipv6_any: Annotated[Ipv6Any | None, Field(alias="ipv6Any")] = None
     check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class RemovalBehavior(MefEnum):
@@ -389,6 +398,7 @@ class ServiceNameAndTransportProtocolsOrAny(MefModel):
         Field(alias="serviceNameAndTransportProtocolsAny"),
     ] = None
     check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class PolicyDirection(MefEnum):
@@ -540,6 +550,7 @@ class IanaProtocolsIntegerOrKeyword(MefModel):
         int | None, Field(alias="ianaProtocolInteger", ge=0, le=255)
     ] = None
     check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class IpPortProtocolFilteringSecurityFunctionPolicy(MefModel):
@@ -706,7 +717,9 @@ class VirtualTopologyEndPoint(RootModel[VirtualTopologyEndPoint3 | VirtualTopolo
 
 
 class Zone(MefModel):
-    zone_name: Annotated[str | None, Field(alias="zoneName")] = None
+    zone_name: Annotated[
+        str | None, Field(alias="zoneName"), AfterValidator(not_one_of("SELF", "INTERNET", "ALL"))
+    ] = None
     zone_prefixes: Annotated[
         list[Ipv4OrIpv6Prefix] | None, Field(alias="zonePrefixes", min_length=1)
     ] = None
@@ -775,7 +788,7 @@ class SecurityFunctionPolicy(MefModel):
 
 
 class VirtualTopology(MefModel):
-    vt_name: Annotated[str | None, Field(alias="vtName")] = None
+    vt_name: Annotated[str | None, Field(alias="vtName"), AfterValidator(not_one_of("Swvc"))] = None
     vt_type: Annotated[VtType | None, Field(alias="vtType")] = None
     vt_ep: Annotated[
         SerializeAsAny[VirtualTopologyEndPoint3] | SerializeAsAny[VirtualTopologyEndPoint4] | None,
@@ -821,7 +834,9 @@ class PolicyCriteria(MefModel):
 
 
 class Policy(MefModel):
-    pol_name: Annotated[str | None, Field(alias="polName")] = None
+    pol_name: Annotated[
+        str | None, Field(alias="polName"), AfterValidator(not_one_of("NONE", "BLOCK"))
+    ] = None
     pol_cl: Annotated[
         list[SerializeAsAny[PolicyCriteria]] | None, Field(alias="polCl", min_length=1)
     ] = None

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Any
-from lso_client._model import MefEnum, MefModel
-from pydantic import Field, RootModel, SerializeAsAny
+from lso_client._model import MefEnum, MefModel, not_one_of
+from pydantic import AfterValidator, Field, RootModel, SerializeAsAny
 from .common import ip_common
 
 
@@ -434,7 +434,9 @@ class VirtualTopologyEndPoint(RootModel[VirtualTopologyEndPoint1 | VirtualTopolo
 
 
 class Zone(MefModel):
-    zone_name: Annotated[str | None, Field(alias="zoneName")] = None
+    zone_name: Annotated[
+        str | None, Field(alias="zoneName"), AfterValidator(not_one_of("SELF", "INTERNET", "ALL"))
+    ] = None
     zone_prefixes: Annotated[
         list[ip_common.Ipv4OrIpv6Prefix | SerializeAsAny[ip_common.Ipv4OrIpv6Prefix5]] | None,
         Field(alias="zonePrefixes", min_length=1),
@@ -504,7 +506,7 @@ class ServicePerformanceObjectivesReportingPeriods(MefModel):
 
 
 class VirtualTopology(MefModel):
-    vt_name: Annotated[str | None, Field(alias="vtName")] = None
+    vt_name: Annotated[str | None, Field(alias="vtName"), AfterValidator(not_one_of("Swvc"))] = None
     vt_type: Annotated[VtType | None, Field(alias="vtType")] = None
     vt_ep: Annotated[
         SerializeAsAny[VirtualTopologyEndPoint1] | SerializeAsAny[VirtualTopologyEndPoint2] | None,
@@ -548,7 +550,9 @@ class PolicyCriteria(MefModel):
 
 
 class Policy(MefModel):
-    pol_name: Annotated[str | None, Field(alias="polName")] = None
+    pol_name: Annotated[
+        str | None, Field(alias="polName"), AfterValidator(not_one_of("NONE", "BLOCK"))
+    ] = None
     pol_cl: Annotated[
         list[SerializeAsAny[PolicyCriteria]] | None, Field(alias="polCl", min_length=1)
     ] = None

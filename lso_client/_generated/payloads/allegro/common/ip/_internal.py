@@ -6,7 +6,14 @@
 from __future__ import annotations
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Any
-from lso_client._model import DateTime, MefEnum, MefModel, min_properties, unique_items
+from lso_client._model import (
+    DateTime,
+    MefEnum,
+    MefModel,
+    max_properties,
+    min_properties,
+    unique_items,
+)
 from pydantic import AfterValidator, Field, RootModel, SerializeAsAny, model_validator
 from .. import common
 
@@ -211,6 +218,7 @@ class MaximumNumberOfIpv4Routes(MefModel):
         NumOfIpv4RoutesUnlimited | None, Field(alias="numOfIpv4RoutesUnlimited")
     ] = None
     check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class NumOfIpv6RoutesUnlimited(MefEnum):
@@ -223,6 +231,7 @@ class MaximumNumberOfIpv6Routes(MefModel):
         NumOfIpv6RoutesUnlimited | None, Field(alias="numOfIpv6RoutesUnlimited")
     ] = None
     check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class PacketDelivery(MefEnum):
@@ -526,12 +535,14 @@ class Ipv4OrIpv6Address(MefModel):
     ipv4_address: Annotated[IPv4Address | None, Field(alias="ipv4Address")] = None
     ipv6_address: Annotated[IPv6Address | None, Field(alias="ipv6Address")] = None
     check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class Ipv4OrIpv6Prefix(MefModel):
     ipv4_prefix: Annotated[SerializeAsAny[Ipv4Prefix] | None, Field(alias="ipv4Prefix")] = None
     ipv6_prefix: Annotated[SerializeAsAny[Ipv6Prefix] | None, Field(alias="ipv6Prefix")] = None
     check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class Ipv4PrimarySubnet(Ipv4SecondarySubnet):
@@ -565,6 +576,7 @@ class IpvcEpEgressBwpEnvelopeOrNone(MefModel):
         EgressBwpEnvelopeNone | None, Field(alias="egressBwpEnvelopeNone")
     ] = None
     check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class IpvcEpIngressBwpEnvelope(IpBwpEnvelope):
@@ -584,6 +596,7 @@ class IpvcEpIngressBwpEnvelopeOrNone(MefModel):
         IngressBwpEnvelopeNone | None, Field(alias="ingressBwpEnvelopeNone")
     ] = None
     check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class StaticRoute(MefModel):
@@ -728,6 +741,7 @@ class DhcpRelay(MefModel):
         SerializeAsAny[DhcpRelayEnabled] | None, Field(alias="dhcpRelayEnabled")
     ] = None
     check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class Model_1(RootModel[Any]):
@@ -953,6 +967,7 @@ class ForwardingInformation(MefModel):
         str | None, Field(alias="uniAccessLink", max_length=53, pattern="[ -\x7f]+")
     ] = None
     check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class IpUniCommon(MefModel):
@@ -1057,6 +1072,7 @@ class BgpExtendedCommunityType(MefModel):
     regular: SerializeAsAny[BgpRegularType] | None = None
     extended: SerializeAsAny[BgpExtendedType] | None = None
     check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class Static(MefModel):
