@@ -29,14 +29,15 @@ HEADER = """\
 
 EXTENSION_POINTS = Path(__file__).resolve().parent / "extension_points.yaml"
 
+# `@type` is `type`, the name the `type=` list filter uses (not `field_type`).
+TYPE_ALIASES = ["--aliases", json.dumps({"@type": "type"})]
+
 OPTIONS = [
     "--input-file-type=openapi",
     "--output-model-type=pydantic_v2.BaseModel",
     "--base-class=lso_client._model.MefModel",
     "--snake-case-field",
-    # `@type` is `type`, the name the `type=` list filter uses (not `field_type`).
-    "--aliases",
-    json.dumps({"@type": "type"}),
+    *TYPE_ALIASES,
     "--use-subclass-enum",
     "--use-annotated",
     "--field-constraints",
@@ -173,19 +174,28 @@ def _enumerates_type(schema: dict[str, Any]) -> bool:
 
 
 def dropped_constraints(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The constraints the generator drops, per schema: `minProperties` (a count) and
-    `uniqueItems` (the wire names of the array properties that declare it, also in
-    `allOf` parts)."""
+    """The constraints the generator drops, per schema: `minProperties` and
+    `maxProperties` (counts), `uniqueItems` (the wire names of the array properties that
+    declare it, also in `allOf` parts) and `not` with an `enum` on a property (wire
+    name -> the values refused)."""
     found: dict[str, dict[str, Any]] = {}
     for name, schema in doc.get("components", {}).get("schemas", {}).items():
         if not isinstance(schema, dict):
             continue
-        if "minProperties" in schema:
-            found.setdefault(name, {})["minProperties"] = int(schema["minProperties"])
+        for count in ("minProperties", "maxProperties"):
+            if count in schema:
+                found.setdefault(name, {})[count] = int(schema[count])
         for part in [schema, *schema.get("allOf", [])]:
             for prop, spec in part.get("properties", {}).items():
-                if isinstance(spec, dict) and spec.get("uniqueItems") is True:
+                if not isinstance(spec, dict):
+                    continue
+                if spec.get("uniqueItems") is True:
                     found.setdefault(name, {}).setdefault("uniqueItems", []).append(prop)
+                refused = (
+                    spec.get("not", {}).get("enum") if isinstance(spec.get("not"), dict) else None
+                )
+                if isinstance(refused, list):
+                    found.setdefault(name, {}).setdefault("notEnum", {})[prop] = list(refused)
     return found
 
 
@@ -398,7 +408,8 @@ def ensure_import(tree: ast.Module, module: str, *names: str) -> None:
 
 def drop_unused_imports(tree: ast.Module) -> None:
     """Imported names nothing uses any more (`Enum` once enums are `MefEnum`,
-    `AwareDatetime` once date-times are `DateTime`, ...) are not imported."""
+    `AwareDatetime` once date-times are `DateTime`, ...) are not imported. Names the
+    module lists in `__all__` are used (re-exported)."""
     used = {
         node.id
         for statement in tree.body
@@ -406,6 +417,7 @@ def drop_unused_imports(tree: ast.Module) -> None:
         for node in ast.walk(statement)
         if isinstance(node, ast.Name)
     }
+    used |= _listed_in_all(tree)
     kept: list[ast.stmt] = []
     for statement in tree.body:
         if isinstance(statement, ast.ImportFrom) and statement.module != "__future__":
@@ -414,6 +426,19 @@ def drop_unused_imports(tree: ast.Module) -> None:
                 continue
         kept.append(statement)
     tree.body = kept
+
+
+def _listed_in_all(tree: ast.Module) -> set[str]:
+    """The names in the module's `__all__` list, if it has one."""
+    for statement in tree.body:
+        if (
+            isinstance(statement, ast.Assign)
+            and [ast.dump(t) for t in statement.targets]
+            == [ast.dump(ast.Name(id="__all__", ctx=ast.Store()))]
+            and isinstance(statement.value, (ast.List, ast.Tuple))
+        ):
+            return {str(e.value) for e in statement.value.elts if isinstance(e, ast.Constant)}
+    return set()
 
 
 def _rename(tree: ast.Module, renames: dict[str, str]) -> None:
@@ -572,24 +597,6 @@ def _has(schema: str, classes: set[str]) -> bool:
     return True
 
 
-def _tidy(source: str) -> str:
-    """Module text in, module text out: enums are `MefEnum` (`use_mef_enums`), for
-    callers that hold the generator's text rather than a tree. Comments are not kept."""
-    tree = ast.parse(source)
-    use_mef_enums(tree)
-    drop_unused_imports(tree)
-    return ruff_format(_unparse(tree) + "\n")
-
-
-def _use_datetime(source: str) -> str:
-    """Module text in, module text out: date-times are `DateTime` (`use_datetime`).
-    Comments are not kept."""
-    tree = ast.parse(source)
-    use_datetime(tree)
-    drop_unused_imports(tree)
-    return ruff_format(_unparse(tree) + "\n")
-
-
 def check_dropped_constraints(source: str, constraints: dict[str, dict[str, Any]]) -> str:
     """`add_constraint_checks` on module text (comments in it are not kept)."""
     if not constraints:
@@ -601,8 +608,9 @@ def check_dropped_constraints(source: str, constraints: dict[str, dict[str, Any]
 
 def add_constraint_checks(tree: ast.Module, constraints: dict[str, dict[str, Any]]) -> None:
     """Give the classes of those schemas validators that check the dropped constraints
-    (`lso_client._model.min_properties`, `unique_items`). Fails when a target is not
-    found, rather than leaving a constraint silently unchecked."""
+    (`lso_client._model.min_properties`, `max_properties`, `unique_items`,
+    `not_one_of`). Fails when a target is not found, rather than leaving a constraint
+    silently unchecked."""
     if not constraints:
         return
     classes = _classes(tree)
@@ -617,24 +625,37 @@ def add_constraint_checks(tree: ast.Module, constraints: dict[str, dict[str, Any
                 raise RuntimeError(f"{cls.name}.{prop}: cannot add the uniqueItems check")
             check = _call("AfterValidator", ast.Name(id="unique_items", ctx=ast.Load()))
             _add_metadata(targets[0], check)
-        if "minProperties" in found:
-            check = _call("model_validator", mode=ast.Constant("after"))
-            statement = ast.Assign(
-                targets=[ast.Name(id="check_min_properties", ctx=ast.Store())],
-                value=ast.Call(
-                    func=check,
-                    args=[_call("min_properties", ast.Constant(found["minProperties"]))],
-                    keywords=[],
-                ),
-            )
-            _set_body(cls, [s for s in cls.body if not isinstance(s, ast.Pass)] + [statement])
+        for prop, refused in sorted(found.get("notEnum", {}).items()):
+            targets = [s for s in _fields(cls) if _wire_name(s) == prop]
+            if len(targets) != 1:
+                raise RuntimeError(f"{cls.name}.{prop}: cannot add the `not` check")
+            values = [ast.Constant(v) for v in refused]
+            _add_metadata(targets[0], _call("AfterValidator", _call("not_one_of", *values)))
+        for count, helper in _COUNT_CHECKS:
+            if count in found:
+                check = _call("model_validator", mode=ast.Constant("after"))
+                statement = ast.Assign(
+                    targets=[ast.Name(id=f"check_{helper}", ctx=ast.Store())],
+                    value=ast.Call(
+                        func=check, args=[_call(helper, ast.Constant(found[count]))], keywords=[]
+                    ),
+                )
+                _set_body(cls, [s for s in cls.body if not isinstance(s, ast.Pass)] + [statement])
     names = {n for found in constraints.values() for n in found}
     if "uniqueItems" in names:
         ensure_import(tree, "pydantic", "AfterValidator")
         ensure_import(tree, MODEL_HELPERS, "unique_items")
-    if "minProperties" in names:
-        ensure_import(tree, "pydantic", "model_validator")
-        ensure_import(tree, MODEL_HELPERS, "min_properties")
+    if "notEnum" in names:
+        ensure_import(tree, "pydantic", "AfterValidator")
+        ensure_import(tree, MODEL_HELPERS, "not_one_of")
+    for count, helper in _COUNT_CHECKS:
+        if count in names:
+            ensure_import(tree, "pydantic", "model_validator")
+            ensure_import(tree, MODEL_HELPERS, helper)
+
+
+# Object-size keywords and the `lso_client._model` validators that check them.
+_COUNT_CHECKS = (("minProperties", "min_properties"), ("maxProperties", "max_properties"))
 
 
 def _add_metadata(stmt: ast.AnnAssign, item: ast.expr) -> None:
@@ -733,14 +754,15 @@ def derive_from_payload(tree: ast.Module, extension_schemas: list[str]) -> None:
         ensure_import(tree, MODEL_HELPERS, "Payload")
 
 
-def serialize_as_any(tree: ast.Module) -> None:
+def serialize_as_any(tree: ast.Module, imported: frozenset[str] = frozenset()) -> None:
     """A field typed with a model serialises the value's own class (a caller's subclass,
     a payload model at an extension point) with all its fields: each model in a field's
     type is `SerializeAsAny[...]`. Per field, because `serialize_as_any=True` at dump time
     also bypasses `DateTime`'s serializer; every model, because the generator's own
     `--use-serialize-as-any` wraps only classes with subclasses in the same module, which
-    misses a caller's subclasses and the payload models."""
-    models = _model_names(tree)
+    misses a caller's subclasses and the payload models. `imported`: models of other
+    modules, used by name or as `module.Name`."""
+    models = _model_names(tree) | imported
     wrapper = _SerializeAsAny(models)
     for cls in _classes(tree).values():
         for stmt in _fields(cls):
@@ -782,8 +804,8 @@ class _SerializeAsAny:
         self.used = False
 
     def wrap(self, node: ast.expr) -> ast.expr:
-        if isinstance(node, ast.Name):
-            if node.id in self.models:
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            if (node.id if isinstance(node, ast.Name) else node.attr) in self.models:
                 self.used = True
                 return _subscript("SerializeAsAny", node)
             return node

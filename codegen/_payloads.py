@@ -6,13 +6,20 @@ path. Each is read (checksum verified), patched (`payload_patches.py`), stripped
 prose and written under the package layout it will have (`allegro/carrier_ethernet/
 carrier_ethernet_ovc_end_point.yaml`, references rewritten to match), and the generator
 turns that tree into a package in one run: shared definitions are one module each,
-imported where used. The top-level class of a schema with a `$id` derives from
-`lso_client._model.Payload` and fixes `@type` to that URN; `_registry.py` maps each URN
-to its module and class.
+imported where used. Each module then goes through the API models' syntax-tree
+transforms (`_models`: MefEnum, DateTime, dropped-constraint checks, unused wrappers
+dropped, numbered names after their owner, SerializeAsAny, unused imports) and a few
+of its own: the top-level class of a schema with a `$id` derives from
+`lso_client._model.Payload` and fixes `@type` to that URN (`derive_payload`), variants
+combined by inheritance declare the fields their bases disagree on
+(`combine_variants`), and the generator's placeholder root of a definitions-only file
+is dropped (`drop_placeholder_root`). `_registry.py` maps each URN to its module and
+class.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
 import posixpath
 import re
@@ -20,14 +27,39 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
-from ._models import _tidy, _use_datetime, normalise, ruff_format
+from ._models import (
+    MODEL_HELPERS,
+    TYPE_ALIASES,
+    _base_names,
+    _call,
+    _classes,
+    _field_name,
+    _fields,
+    _set_body,
+    _subscript,
+    _unparse,
+    _wire_name,
+    add_constraint_checks,
+    class_names,
+    drop_unused_imports,
+    drop_unused_wrappers,
+    dropped_constraints,
+    ensure_import,
+    name_after_owner,
+    normalise,
+    ruff_format,
+    schema_class,
+    schema_classes,
+    serialize_as_any,
+    use_datetime,
+    use_mef_enums,
+)
 from ._spec import MANIFEST, REPO_ROOT, PinnedFile, SpecError, SpecSource, strip_prose
 from .payload_patches import apply_payload_patches
 
@@ -76,6 +108,7 @@ OPTIONS = [
     "--output-model-type=pydantic_v2.BaseModel",
     "--base-class=lso_client._model.MefModel",
     "--snake-case-field",
+    *TYPE_ALIASES,
     "--use-subclass-enum",
     "--use-annotated",
     "--field-constraints",
@@ -85,9 +118,15 @@ OPTIONS = [
     "--disable-timestamp",
     "--collapse-root-models",
     "--use-one-literal-as-default",
+    # Formatted once, all modules together, after the transforms (`_format_all`).
     "--formatters",
-    "ruff-format",
+    "builtin",
 ]
+
+_K = TypeVar("_K")
+
+# The C parser when PyYAML has it: the payload files are many.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -166,8 +205,9 @@ def _pointer(doc: Any, fragment: str) -> Any:
 
 def defects(path: str, doc: Any, docs: dict[str, Any]) -> list[str]:
     """What the generator cannot read in `doc` (after patches): a keyword or value where
-    a property's schema belongs, and references to files or definitions that do not
-    exist. Each needs a patch in `codegen/payload_patches.py`."""
+    a property's schema belongs, a `required` property that does not exist, and
+    references to files or definitions that do not exist. Each needs a patch in
+    `codegen/payload_patches.py`."""
     found: list[str] = []
 
     def walk(node: Any, where: str) -> None:
@@ -184,6 +224,7 @@ def defects(path: str, doc: Any, docs: dict[str, Any]) -> list[str]:
                 walk(value, f"{where}/{index}")
 
     walk(doc, "")
+    found.extend(absent_required(doc))
     for ref in references(doc):
         if ref.startswith(("http://", "https://", "urn:")):
             found.append(f"$ref {ref} is not a relative reference")
@@ -196,6 +237,30 @@ def defects(path: str, doc: Any, docs: dict[str, Any]) -> list[str]:
             _pointer(docs[target], fragment)
         except KeyError:
             found.append(f"$ref {ref}: {target} has no {fragment}")
+    return found
+
+
+def absent_required(doc: Any) -> list[str]:
+    """`required` entries naming no property of a plain object schema (one without
+    `allOf`, whose parts may declare it): the generator drops them silently."""
+    found: list[str] = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            required, properties = node.get("required"), node.get("properties")
+            if isinstance(required, list) and isinstance(properties, dict) and "allOf" not in node:
+                found.extend(
+                    f"{where or '/'} requires {name}, which is none of its properties"
+                    for name in required
+                    if name not in properties
+                )
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{where}/{index}")
+
+    walk(doc, "")
     return found
 
 
@@ -258,7 +323,7 @@ def prepare(source: SpecSource) -> _Prepared:
         raise SpecError("specs/manifest.yaml pins no payload schema")
     raw: dict[str, Any] = {}
     for entry in entries:
-        raw[entry.file.path] = yaml.safe_load(source.read(entry.file))
+        raw[entry.file.path] = yaml.load(source.read(entry.file), Loader=_LOADER)
     docs = copy.deepcopy(raw)
     for entry in entries:
         if docs[entry.file.path] is not None and entry.same_as is None:
@@ -342,54 +407,203 @@ def _run_generator(tree: Path, out: Path) -> None:
         raise RuntimeError(f"payload model generation failed:\n{result.stderr}")
 
 
-def _payload_class(source: str, cls: str, urn: str, payloads: set[str]) -> str:
-    """Make `cls` the payload class for `urn`: it derives from `Payload` and its `type`
-    is the URN (a Literal, defaulting to it). A payload that extends another payload
-    (EthernetUniAccessLinkTrunk extends IpUniAccessLinkTrunk) narrows `type` to its own
-    URN, which a type checker reports as an incompatible override: it is meant."""
-    match = re.search(rf"^class {cls}\(([\w.]+(?:, [\w.]+)*)\):\n", source, flags=re.M)
-    if match is None:
-        raise RuntimeError(f"top-level class {cls} not found")
-    bases = [b for b in match.group(1).split(", ") if b != "MefModel"]
-    extends = any(base.rsplit(".", 1)[-1] in payloads for base in bases)
-    ignore = "  # type: ignore[assignment]" if extends else ""
-    line = (
-        f"class {cls}({', '.join([*bases, 'Payload'])}):\n"
-        f'    type: Annotated[Literal[{urn!r}], Field(alias="@type")] = {urn!r}{ignore}\n'
+def _constraints_by_module(
+    inputs: dict[str, Any], produced: dict[str, ast.Module]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The constraints the generator drops (`minProperties`, `uniqueItems`), per
+    generated module: each schema file's definitions and top-level schema, found in
+    the file's own module or in the shared module of its folder (`_internal`), where
+    the generator puts definitions that refer to each other across files."""
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for module, schema in inputs.items():
+        schemas = dict(schema.get("definitions", {}))
+        if "title" in schema:
+            schemas[schema["title"]] = schema
+        for name, wanted in dropped_constraints({"components": {"schemas": schemas}}).items():
+            internal = module.rsplit("/", 1)[0] + "/_internal"
+            for candidate in (module, internal):
+                if candidate in produced and _has_class(name, produced[candidate]):
+                    found.setdefault(candidate, {})[name] = wanted
+                    break
+            else:
+                raise RuntimeError(f"{module}: no class for schema {name}")
+    return found
+
+
+def _has_class(schema: str, source: str | ast.Module) -> bool:
+    try:
+        schema_class(schema, class_names(source))
+    except KeyError:
+        return False
+    return True
+
+
+def _format_all(files: dict[_K, str]) -> dict[_K, str]:
+    """`files` formatted as `ruff_format` formats one module, in one run for all."""
+    with tempfile.TemporaryDirectory() as tmp:
+        names = {path: Path(tmp) / f"m{index}.py" for index, path in enumerate(files)}
+        for path, name in names.items():
+            name.write_text(files[path], encoding="utf-8")
+        command = [sys.executable, "-m", "ruff", "format", "--line-length=100", "--quiet", tmp]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"formatting generated code failed:\n{result.stderr}")
+        return {path: name.read_text(encoding="utf-8") for path, name in names.items()}
+
+
+def derive_payload(tree: ast.Module, cls_name: str, urn: str, payloads: set[str]) -> bool:
+    """Make class `cls_name` the payload model for `urn`: it derives from `Payload` and
+    its `type` is the URN (a Literal, defaulting to it). True when it extends another
+    payload model (EthernetUniAccessLinkTrunk extends IpUniAccessLinkTrunk) and so
+    narrows that model's `type` to another URN (`mark_narrowed_type`)."""
+    classes = _classes(tree)
+    if cls_name not in classes:
+        raise RuntimeError(f"top-level class {cls_name} not found")
+    cls = classes[cls_name]
+    cls.bases = [
+        *(b for b in cls.bases if not (isinstance(b, ast.Name) and b.id == "MefModel")),
+        ast.Name(id="Payload", ctx=ast.Load()),
+    ]
+    extends = bool(set(_base_names(cls)) & (payloads - {cls_name}))
+    annotation = _subscript(
+        "Annotated",
+        _subscript("Literal", ast.Constant(urn)),
+        _call("Field", alias=ast.Constant("@type")),
     )
-    rest = source[match.end() :]
-    rest = re.sub(r"\A    pass\n", "", rest)
-    source = source[: match.start()] + line + rest
-    source = _ensure_import(source, "lso_client._model", "Payload")
-    source = _ensure_import(source, "typing", "Annotated", "Literal")
-    return _ensure_import(source, "pydantic", "Field")
+    field = ast.AnnAssign(
+        target=ast.Name(id="type", ctx=ast.Store()),
+        annotation=annotation,
+        value=ast.Constant(urn),
+        simple=1,
+    )
+    kept = [
+        s
+        for s in cls.body
+        if not isinstance(s, ast.Pass)
+        and not (isinstance(s, ast.AnnAssign) and _wire_name(s) == "@type")
+    ]
+    _set_body(cls, [field, *kept])
+    ensure_import(tree, MODEL_HELPERS, "Payload")
+    ensure_import(tree, "typing", "Annotated", "Literal")
+    ensure_import(tree, "pydantic", "Field")
+    return extends
 
 
-def _variants_of_one_schema(source: str) -> str:
+def combine_variants(tree: ast.Module) -> None:
     """A schema whose `oneOf` lists alternative `required` sets (IpvcEpBwpEnvelope) is
-    generated as numbered variants combined by multiple inheritance; the variants
-    declare the same field required in one and optional in another, by design. The
-    type checker's complaint about the combination is silenced on that line only."""
-    return re.sub(
-        r"^(class (\w+?)\d+\(\2\d+, \2\d+\):)$",
-        r"\1  # type: ignore[misc]",
-        source,
-        flags=re.M,
-    )
+    generated as variants combined by multiple inheritance, whose bases declare one
+    field required in one and optional in another. The combination declares such a
+    field itself, as its first base does: the declaration pydantic uses already, and
+    one a type checker can check against both bases."""
+    classes = _classes(tree)
+    for cls in classes.values():
+        bases = [classes[name] for name in _base_names(cls) if name in classes]
+        if len(bases) < 2:
+            continue
+        own = {_field_name(s) for s in _fields(cls)}
+        first: dict[str, ast.AnnAssign] = {}
+        differing: list[str] = []
+        for base in bases:
+            for stmt in _fields(base):
+                name = _field_name(stmt)
+                if name not in first:
+                    first[name] = stmt
+                elif (
+                    ast.dump(first[name]) != ast.dump(stmt)
+                    and name not in own
+                    and name not in differing
+                ):
+                    differing.append(name)
+        if differing:
+            added: list[ast.stmt] = [copy.deepcopy(first[name]) for name in differing]
+            _set_body(cls, [*added, *(s for s in cls.body if not isinstance(s, ast.Pass))])
 
 
-def _ensure_import(source: str, module: str, *names: str) -> str:
-    pattern = rf"^from {re.escape(module)} import (.+)$"
-    match = re.search(pattern, source, flags=re.M)
-    if match is None:
-        future = re.search(r"^from __future__ import .*\n", source, flags=re.M)
-        first = re.search(r"^(from|import) ", source, flags=re.M)
-        at = future.end() if future else first.start() if first else 0
-        line = f"from {module} import {', '.join(sorted(names))}\n"
-        return source[:at] + line + source[at:]
-    found = {n.strip() for n in match.group(1).strip("()").split(",") if n.strip()}
-    line = f"from {module} import {', '.join(sorted(found | set(names)))}"
-    return source[: match.start()] + line + source[match.end() :]
+def mark_narrowed_type(source: str, cls_name: str) -> str:
+    """`source` (formatted) with the `type` field of class `cls_name` marked as a
+    deliberate incompatible override for the type checker: a payload model that extends
+    another narrows `type` from that model's URN to its own, and pydantic checks each
+    class by its own declaration. The comment goes on the statement's last line, found
+    from the syntax tree of the formatted text."""
+    classes = _classes(ast.parse(source))
+    stmt = next(s for s in _fields(classes[cls_name]) if _field_name(s) == "type")
+    assert stmt.end_lineno is not None
+    lines = source.split("\n")
+    lines[stmt.end_lineno - 1] += "  # type: ignore[assignment]"
+    return "\n".join(lines)
+
+
+def drop_placeholder_root(tree: ast.Module) -> None:
+    """A schema file with definitions only gets, from the generator, a root class
+    `Model(RootModel[Any])` that stands for no schema (and re-exports of it, in a
+    module whose definitions went to the shared module of its folder): not kept."""
+
+    def placeholder(node: ast.stmt) -> bool:
+        return (
+            isinstance(node, ast.ClassDef)
+            and node.name == _PLACEHOLDER
+            and [ast.dump(b) for b in node.bases]
+            == [ast.dump(_subscript("RootModel", ast.Name(id="Any", ctx=ast.Load())))]
+        )
+
+    tree.body = [node for node in tree.body if not placeholder(node)]
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.level > 0:
+            node.names = [a for a in node.names if a.name != _PLACEHOLDER]
+        elif (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+            and isinstance(node.value, ast.List)
+        ):
+            node.value.elts = [
+                e
+                for e in node.value.elts
+                if not (isinstance(e, ast.Constant) and e.value == _PLACEHOLDER)
+            ]
+    tree.body = [n for n in tree.body if not (isinstance(n, ast.ImportFrom) and not n.names)]
+    if any(isinstance(n, ast.Name) and n.id == _PLACEHOLDER for n in ast.walk(tree)):
+        raise RuntimeError(f"{_PLACEHOLDER} is used: it is not only the generator's placeholder")
+
+
+_PLACEHOLDER = "Model"
+
+
+def _exported_names(trees: Iterable[ast.Module]) -> set[str]:
+    """Names other modules of the package use: imported by name (`from .x import A`) or
+    read as `module.A`. Kept as they are in the module that defines them."""
+    found: set[str] = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level > 0:
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                found.add(node.attr)
+    return found
+
+
+def _model_classes(trees: Iterable[ast.Module]) -> frozenset[str]:
+    """Names of the package's model classes (deriving from `MefModel` or another model
+    class), leaving out names that some module also gives a class of another kind."""
+    bases = {
+        node.name: _base_names(node)
+        for tree in trees
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+    }
+    others: set[str] = set()
+    models = {"MefModel"}
+    changed = True
+    while changed:
+        changed = False
+        for name, names in bases.items():
+            if name not in models and set(names) & models:
+                models.add(name)
+                changed = True
+    for tree in trees:
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and not set(_base_names(node)) & models:
+                others.add(node.name)
+    return frozenset(models - others - {"MefModel"})
 
 
 def build_payloads(source: SpecSource) -> dict[Path, str]:
@@ -399,32 +613,53 @@ def build_payloads(source: SpecSource) -> dict[Path, str]:
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "in"
         out = Path(tmp) / "out"
-        for path in prepared.generated:
-            target = tree / f"{layout(path)}.yaml"
+        inputs = {
+            layout(path): _generator_input(path, prepared.docs[path]) for path in prepared.generated
+        }
+        for module, schema in inputs.items():
+            target = tree / f"{module}.yaml"
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(
-                yaml.safe_dump(_generator_input(path, prepared.docs[path]), sort_keys=False),
-                encoding="utf-8",
-            )
+            target.write_text(yaml.safe_dump(schema, sort_keys=False), encoding="utf-8")
         _run_generator(tree, out)
-        produced = {
-            str(p.relative_to(out).with_suffix("")): p.read_text(encoding="utf-8")
+        trees = {
+            str(p.relative_to(out).with_suffix("")): ast.parse(p.read_text(encoding="utf-8"))
             for p in out.rglob("*.py")
+            if p.stem != "__init__"
         }
 
     sources = {layout(path): path for path in prepared.generated}
-    missing = sorted(set(sources) - set(produced))
+    missing = sorted(set(sources) - set(trees))
     if missing:
         raise RuntimeError(f"the generator wrote no module for {missing}")
 
     payloads = {class_name(layout(path)) for path in prepared.ids}
+    constraints = _constraints_by_module(inputs, trees)
+    names = {
+        name
+        for schema in inputs.values()
+        for name in [
+            *schema.get("definitions", {}),
+            *([schema["title"]] if "title" in schema else []),
+        ]
+    }
+    for code in trees.values():
+        drop_placeholder_root(code)
+    exported = _exported_names(trees.values())
+    models = _model_classes(trees.values())
+    narrowed: dict[str, str] = {}
 
-    def finish(module: str) -> tuple[Path, str]:
-        code = re.sub(r"\A(#.*\n)+\n*", "", produced[module])
-        # Enums print as their wire value (MefEnum); date-times keep their text.
-        code = _use_datetime(_tidy(code))
-        if "(MefEnum):" in code:
-            code = _ensure_import(code, "lso_client._model", "MefEnum")
+    def finish(module: str) -> tuple[str, str]:
+        code = trees[module]
+        schemas = schema_classes(
+            {"components": {"schemas": dict.fromkeys(names)}}, class_names(code)
+        )
+        # What other modules use keeps its name and place; so does a class the module
+        # refers to by a forward reference in quotes, which a rename would not reach.
+        quoted = {n.value for n in ast.walk(code) if isinstance(n, ast.Constant)}
+        schemas |= (exported | quoted) & class_names(code)
+        use_mef_enums(code)
+        use_datetime(code)
+        add_constraint_checks(code, constraints.get(module, {}))
         path = sources.get(module)
         if path is None:
             # A module of its own for definitions that refer to each other across files.
@@ -432,12 +667,22 @@ def build_payloads(source: SpecSource) -> dict[Path, str]:
         else:
             header = HEADER.format(path=path, sha256=pinned[path].sha256)
             if path in prepared.ids:
-                code = _payload_class(code, class_name(module), prepared.ids[path], payloads)
-        code = _variants_of_one_schema(code)
-        return OUTPUT / f"{module}.py", ruff_format(header + "\n\n" + code)
+                cls = class_name(module)
+                if derive_payload(code, cls, prepared.ids[path], payloads):
+                    narrowed[module] = cls
+        drop_unused_wrappers(code, schemas)
+        name_after_owner(code, schemas)
+        combine_variants(code)
+        serialize_as_any(code, models)
+        drop_unused_imports(code)
+        return module, f"{header}\n\n{_unparse(code)}\n"
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        files = dict(pool.map(finish, sorted(m for m in produced if not m.endswith("__init__"))))
+    formatted = _format_all(dict(map(finish, sorted(trees))))
+    files: dict[Path, str] = {}
+    for module, code in formatted.items():
+        if module in narrowed:
+            code = mark_narrowed_type(code, narrowed[module])
+        files[OUTPUT / f"{module}.py"] = code
     files[OUTPUT / "__init__.py"] = PACKAGE_INIT
     for written in list(files):
         parent = written.parent

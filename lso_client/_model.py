@@ -39,7 +39,9 @@ __all__ = [
     "by_type",
     "declared_nulls",
     "format_datetime",
+    "max_properties",
     "min_properties",
+    "not_one_of",
     "unique_items",
 ]
 
@@ -218,14 +220,21 @@ DateTime = Annotated[
 # JSON Schema keywords the model generator drops, checked by validators it is given.
 
 
+def _present(model: Any) -> set[str]:
+    """The properties of the model's JSON object: those set, unknown ones included, and
+    a `@type` filled in for the caller."""
+    present = set(model.model_fields_set) | set(model.__pydantic_extra__ or ())
+    if "type" in type(model).model_fields and model.type is not None:
+        present.add("type")
+    return present
+
+
 def min_properties(count: int) -> Callable[[Any], Any]:
     """An after-validator of a model: the JSON object has at least `count` properties
     (those set, unknown ones included, and a `@type` filled in for the caller)."""
 
     def check(model: Any) -> Any:
-        present = set(model.model_fields_set) | set(model.__pydantic_extra__ or ())
-        if "type" in type(model).model_fields and model.type is not None:
-            present.add("type")
+        present = _present(model)
         if len(present) < count:
             raise PydanticCustomError(
                 "min_properties",
@@ -233,6 +242,39 @@ def min_properties(count: int) -> Callable[[Any], Any]:
                 {"found": len(present), "count": count},
             )
         return model
+
+    return check
+
+
+def max_properties(count: int) -> Callable[[Any], Any]:
+    """An after-validator of a model: the JSON object has at most `count` properties
+    (counted as `min_properties` counts them)."""
+
+    def check(model: Any) -> Any:
+        present = _present(model)
+        if len(present) > count:
+            raise PydanticCustomError(
+                "max_properties",
+                "the object has {found} properties; the spec allows at most {count}",
+                {"found": len(present), "count": count},
+            )
+        return model
+
+    return check
+
+
+def not_one_of(*refused: Any) -> Callable[[Any], Any]:
+    """An after-validator of a field whose schema is `not: {enum: refused}`: the value is
+    none of those (None is left to the null check)."""
+
+    def check(value: Any) -> Any:
+        if value is not None and value in refused:
+            raise PydanticCustomError(
+                "not_one_of",
+                "the spec refuses {value!r} here",
+                {"value": value},
+            )
+        return value
 
     return check
 
@@ -367,6 +409,14 @@ class Payload(MefModel):
     # It validates as `BaseModel.__init__` does: pydantic-core need not call it after
     # validating (it would validate twice).
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    def model_post_init(self, context: Any, /) -> None:
+        """A payload model's fixed URN is part of the object it stands for: `type` counts
+        as set (and `to_dict()` writes `@type`) even when the caller built the model by
+        field name without it."""
+        super().model_post_init(context)
+        if self.__lso_urn__ is not None and "type" not in self.model_fields_set:
+            self.model_fields_set.add("type")
 
     @model_validator(mode="wrap")
     @classmethod

@@ -106,10 +106,7 @@ def test_conforming_order_round_trips_exactly(
     assert json.loads(order.to_json()) == payload
     config = order.service_order_item[0].service.service_configuration
     assert config is not None
-    assert (
-        config.type
-        == payload["serviceOrderItem"][0]["service"]["serviceConfiguration"]["@type"]
-    )
+    assert config.type == payload["serviceOrderItem"][0]["service"]["serviceConfiguration"]["@type"]
     assert len(config.to_dict()) == 26
     assert order.model_extra == {"sellerTrackingCode": {"ticket": "INC-42", "escalated": False}}
 

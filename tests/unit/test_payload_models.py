@@ -17,10 +17,12 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+import codegen.__main__ as codegen_main
 from codegen._payloads import (
     OUTPUT,
     class_name,
     comparable,
+    defects,
     layout,
     load_payload_manifest,
     prepare,
@@ -177,6 +179,30 @@ def test_a_description_patch_on_a_corrected_copy_fails(raw: dict[str, Any]) -> N
         apply_payload_patches(path, doc)
 
 
+def test_defects_the_generator_would_pass_over_are_reported() -> None:
+    path = "legato/serviceSchema/ip/example.yaml"
+    doc = {
+        "type": "object",
+        "properties": {
+            "identifier": {"type": "string"},
+            "required": ["identifier"],
+            "site": {"$ref": "./ipCommon.yaml#/definitions/NoSuchSite"},
+            "other": {"$ref": "./IpCommon.yaml#/definitions/Site"},
+        },
+        "required": ["identfier"],
+    }
+    docs = {"legato/serviceSchema/ip/ipCommon.yaml": {"definitions": {"Site": {}}}}
+    found = defects(path, doc, docs)
+    assert found == [
+        "/properties/required is not a schema",
+        "/ requires identfier, which is none of its properties",
+        "$ref ./ipCommon.yaml#/definitions/NoSuchSite: legato/serviceSchema/ip/ipCommon.yaml "
+        "has no /definitions/NoSuchSite",
+        "$ref ./IpCommon.yaml#/definitions/Site: no pinned file "
+        "legato/serviceSchema/ip/IpCommon.yaml",
+    ]
+
+
 def test_generation_reads_every_pinned_file_and_finds_no_defect_left(source: SpecSource) -> None:
     prepared = prepare(source)
     assert len(prepared.docs) == len(load_payload_manifest())
@@ -243,6 +269,46 @@ def test_a_bad_body_names_the_path_inside_the_payload() -> None:
     assert good.to_dict()["maintenanceEndPointList"] == [{"level": 3}]
 
 
+def test_constraints_the_generator_drops_are_checked() -> None:
+    """`uniqueItems` and `minProperties`, which the generator leaves out, are checked by
+    the validators the API models use, with the path inside the payload."""
+    evc_ep = "urn:mef:lso:spec:service:carrier-ethernet-evc-end-point:v1.0.0:all"
+    cls = _model(evc_ep)
+    body = {"@type": evc_ep, "identifier": "ep", "role": "ROOT", "map": {"vlanId": [10, 11]}}
+    assert cls.model_validate(body).to_dict() == body
+    with pytest.raises(ValidationError) as caught:
+        cls.model_validate({**body, "map": {"vlanId": [10, 10]}})
+    assert [(e["type"], e["loc"]) for e in caught.value.errors()] == [
+        ("unique_items", ("map", "vlanId"))
+    ]
+    trunk = "urn:mef:lso:spec:service:ip-uni-access-link-trunk:1.0.0:all"
+    with pytest.raises(ValidationError) as caught:
+        _model(trunk).model_validate({"@type": trunk, "accessLinkTrunk": {}})
+    assert [(e["type"], e["loc"]) for e in caught.value.errors()] == [
+        ("min_properties", ("accessLinkTrunk",))
+    ]
+
+
+def test_max_properties_and_not_enum_are_checked() -> None:
+    """`maxProperties` (a choice of one property) and `not: {enum: ...}` on a name, which
+    the generator leaves out, refuse a body with the path inside the payload."""
+    trunk = "urn:mef:lso:spec:service:ip-uni-access-link-trunk:1.0.0:all"
+    body = {"@type": trunk, "accessLinkTrunk": {"otherUniAccessLink": "OTHER"}}
+    assert _model(trunk).model_validate(body).to_dict() == body
+    both = {"otherUniAccessLink": "OTHER", "ethernetAccessLinkTrunk": {}}
+    with pytest.raises(ValidationError) as caught:
+        _model(trunk).model_validate({"@type": trunk, "accessLinkTrunk": both})
+    assert [(e["type"], e["loc"]) for e in caught.value.errors()] == [
+        ("max_properties", ("accessLinkTrunk",))
+    ]
+    from lso_client._generated.payloads.legato.sd_wan import sd_wan_common
+
+    assert sd_wan_common.Zone.model_validate({"zoneName": "LAN"}).to_dict() == {"zoneName": "LAN"}
+    with pytest.raises(ValidationError) as caught:
+        sd_wan_common.Zone.model_validate({"zoneName": "INTERNET"})
+    assert [(e["type"], e["loc"]) for e in caught.value.errors()] == [("not_one_of", ("zoneName",))]
+
+
 def test_a_payload_is_built_by_field_name_and_knows_its_urn() -> None:
     urn = "urn:mef:lso:spec:service:carrier-ethernet-ovc-end-point:v1.0.0:all"
     payload = _model(urn)(identifier="ep-1", ep_type="ENNI")
@@ -251,7 +317,119 @@ def test_a_payload_is_built_by_field_name_and_knows_its_urn() -> None:
     assert _model(urn)(type=urn).to_dict() == {"@type": urn}
 
 
+def test_a_payload_built_without_its_urn_still_sends_it() -> None:
+    """The fixed URN is part of the object: `to_dict()` writes `@type` although the
+    caller passed only other fields."""
+    urn = "urn:mef:lso:spec:service:carrier-ethernet-ovc-end-point:v1.0.0:all"
+    payload = _model(urn)(identifier="ep-1")
+    assert "type" in payload.model_fields_set
+    assert payload.to_dict() == {"@type": urn, "identifier": "ep-1"}
+    assert json.loads(payload.to_json()) == {"@type": urn, "identifier": "ep-1"}
+    # A payload without a fixed URN (an extension point's own class) is left as it is.
+    assert Payload(type="urn:x").to_dict() == {"@type": "urn:x"}
+
+
+def test_variants_combined_by_inheritance_declare_the_fields_their_bases_disagree_on() -> None:
+    """IpvcEpBwpEnvelope: one variant requires `bwpFlowPerCosName`, another makes it
+    optional; the combination declares it as its first base does, and validates so."""
+    from lso_client._generated.payloads.allegro.common.ip import _internal
+
+    both = _internal.IpvcEpBwpEnvelope4
+    assert "bwp_flow_per_cos_name" in both.__annotations__
+    assert both.model_fields["bwp_flow_per_cos_name"].is_required()
+    assert not both.model_fields["bwp_flow_all"].is_required()
+    with pytest.raises(ValidationError):
+        both.model_validate({})
+
+
+def test_combine_variants_copies_the_first_bases_declaration() -> None:
+    import ast
+
+    from codegen._models import _unparse
+    from codegen._payloads import combine_variants
+
+    tree = ast.parse(
+        "class A(MefModel):\n    x: int\n    y: int | None = None\n"
+        "class B(MefModel):\n    x: int | None = None\n    y: int | None = None\n"
+        "class C(A, B):\n    pass\n"
+    )
+    combine_variants(tree)
+    assert _unparse(tree).endswith("class C(A, B):\n    x: int")
+
+
+def test_generated_payload_code_has_no_placeholder_root_and_one_type_ignore() -> None:
+    """Definitions-only schema files add no `Model(RootModel[Any])`; the one comment a
+    type checker needs is the narrowed URN of a payload extending another payload."""
+    ignores = []
+    for path in OUTPUT.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"^class Model\(", text, flags=re.M), path
+        assert '"Model"' not in text, path
+        ignores += [(path.name, line) for line in text.splitlines() if "type: ignore" in line]
+    assert len(ignores) == 1
+    name, line = ignores[0]
+    assert name == "ethernet_uni_access_link_trunk.py"
+    assert line.endswith('ethernet-uni-access-link-trunk:v0.0.4:all"  # type: ignore[assignment]')
+
+
+def test_a_payload_extending_another_payload_is_marked_once_on_its_type_line() -> None:
+    import ast
+
+    from codegen._models import _unparse, ruff_format
+    from codegen._payloads import derive_payload, mark_narrowed_type
+
+    tree = ast.parse(
+        "from .base import Base\n\n\nclass Child(Base):\n    type: str | None = None\n"
+        "    other: int | None = None\n"
+    )
+    assert derive_payload(tree, "Child", "urn:child", {"Base", "Child"})
+    out = mark_narrowed_type(ruff_format(_unparse(tree) + "\n"), "Child")
+    assert "class Child(Base, Payload):" in out
+    marked = [line for line in out.splitlines() if "type: ignore" in line]
+    assert marked == [
+        '    type: Annotated[Literal["urn:child"], Field(alias="@type")] = "urn:child"'
+        "  # type: ignore[assignment]"
+    ]
+    assert "other: int | None = None" in out
+    plain = ast.parse("class Alone(MefModel):\n    pass\n")
+    assert not derive_payload(plain, "Alone", "urn:alone", {"Alone"})
+
+
 # ----------------------------------------------------------------------------- loading
+
+
+def test_check_and_write_cover_the_payload_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--check` reports a payload module that is not generated (or out of date), and a
+    run removes it and the folder it leaves empty."""
+    output = tmp_path / "_generated"
+    payloads = output / "payloads"
+    files = {
+        output / "__init__.py": "# top\n",
+        payloads / "__init__.py": "# payloads\n",
+        payloads / "allegro" / "__init__.py": "# allegro\n",
+        payloads / "allegro" / "ip" / "__init__.py": "# ip\n",
+        payloads / "allegro" / "ip" / "ipvc.py": "# ipvc\n",
+    }
+    monkeypatch.setattr(codegen_main, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(codegen_main, "OUTPUT", output)
+    monkeypatch.setattr(codegen_main, "PAYLOADS", payloads)
+    monkeypatch.setattr(codegen_main, "build", lambda source: files)
+    assert codegen_main.main([]) == 0
+    stale = payloads / "legato" / "sd_wan" / "ucs.py"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("# gone upstream\n", encoding="utf-8")
+    (payloads / "allegro" / "ip" / "ipvc.py").write_text("# edited\n", encoding="utf-8")
+    capsys.readouterr()
+    assert codegen_main.main(["--check"]) == 1
+    report = capsys.readouterr().out
+    assert "_generated/payloads/legato/sd_wan/ucs.py (not generated)" in report
+    assert "_generated/payloads/allegro/ip/ipvc.py" in report
+    assert codegen_main.main([]) == 0
+    assert not (payloads / "legato").exists()
+    assert (payloads / "allegro" / "ip" / "ipvc.py").read_text(encoding="utf-8") == "# ipvc\n"
+    assert codegen_main.main(["--check"]) == 0
 
 
 def test_importing_the_sdk_loads_no_payload_model() -> None:

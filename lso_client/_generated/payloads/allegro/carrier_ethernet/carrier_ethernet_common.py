@@ -5,14 +5,10 @@
 
 from __future__ import annotations
 from typing import Annotated, Any
-from pydantic import Field, RootModel
-from lso_client._model import MefEnum, MefModel
-from ..common.carrier_ethernet import carrier_ethernet_color_identifier, carrier_ethernet_l2cp
+from lso_client._model import MefEnum, MefModel, max_properties, min_properties, unique_items
+from pydantic import AfterValidator, Field, RootModel, SerializeAsAny, model_validator
 from ..common import common
-
-
-class Model(RootModel[Any]):
-    root: Any
+from ..common.carrier_ethernet import carrier_ethernet_color_identifier, carrier_ethernet_l2cp
 
 
 class PhysicalLink(MefEnum):
@@ -159,14 +155,14 @@ class ConversationIdRange(MefModel):
     end: Annotated[int | None, Field(ge=0, le=4094)] = None
 
 
-class Value7(MefEnum):
+class CosMappingTypeValue(MefEnum):
     dscp = "DSCP"
     end_point = "END_POINT"
     pcp = "PCP"
 
 
 class CosMappingType(MefModel):
-    value: Value7 | None = None
+    value: CosMappingTypeValue | None = None
 
 
 class DscpValue(RootModel[int]):
@@ -179,17 +175,23 @@ class DscpOptions(MefEnum):
 
 
 class DscpValues(MefModel):
-    dscp_values: Annotated[list[DscpValue] | None, Field(alias="dscpValues", min_length=1)] = None
+    dscp_values: Annotated[
+        list[DscpValue] | None,
+        Field(alias="dscpValues", min_length=1),
+        AfterValidator(unique_items),
+    ] = None
     dscp_options: Annotated[DscpOptions | None, Field(alias="dscpOptions")] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
-class Value8(MefEnum):
+class EecMappingTypeValue(MefEnum):
     dscp = "DSCP"
     pcp = "PCP"
 
 
 class EecMappingType(MefModel):
-    value: Value8 | None = None
+    value: EecMappingTypeValue | None = None
 
 
 class Envelope(MefModel):
@@ -250,20 +252,28 @@ class TaggedL2cpProcessing(MefEnum):
 
 class ConversationIdToAggregationLinkMap(MefModel):
     conversation_i_ds: Annotated[
-        list[ConversationIdRange] | None, Field(alias="conversationIDs", min_length=1)
+        list[SerializeAsAny[ConversationIdRange]] | None,
+        Field(alias="conversationIDs", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     agg_link_list: Annotated[
-        list[AggLinkListItem] | None, Field(alias="aggLinkList", min_length=1)
+        list[AggLinkListItem] | None,
+        Field(alias="aggLinkList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
 
 
 class DscpCosIdPac(MefModel):
-    dscp_value_list: Annotated[DscpValues | None, Field(alias="dscpValueList")] = None
+    dscp_value_list: Annotated[SerializeAsAny[DscpValues] | None, Field(alias="dscpValueList")] = (
+        None
+    )
     ip_version: Annotated[IpVersion | None, Field(alias="ipVersion")] = None
 
 
 class DscpEecIdPac(MefModel):
-    dscp_value_list: Annotated[DscpValues | None, Field(alias="dscpValueList")] = None
+    dscp_value_list: Annotated[SerializeAsAny[DscpValues] | None, Field(alias="dscpValueList")] = (
+        None
+    )
     ip_version: Annotated[IpVersion | None, Field(alias="ipVersion")] = None
 
 
@@ -281,77 +291,87 @@ class PcpEecIdPac(MefModel):
 
 class ColorIdentifier(MefModel):
     color_from_ep: Annotated[
-        carrier_ethernet_color_identifier.ColorFromEp | None, Field(alias="colorFromEp")
+        SerializeAsAny[carrier_ethernet_color_identifier.ColorFromEp] | None,
+        Field(alias="colorFromEp"),
     ] = None
     color_from_dei: Annotated[
-        carrier_ethernet_color_identifier.ColorFromDei | None, Field(alias="colorFromDei")
+        SerializeAsAny[carrier_ethernet_color_identifier.ColorFromDei] | None,
+        Field(alias="colorFromDei"),
     ] = None
     color_from_pcp: Annotated[
-        carrier_ethernet_color_identifier.ColorFromPCP | None, Field(alias="colorFromPcp")
+        SerializeAsAny[carrier_ethernet_color_identifier.ColorFromPCP] | None,
+        Field(alias="colorFromPcp"),
     ] = None
     color_from_dscp: Annotated[
-        carrier_ethernet_color_identifier.ColorFromDscp | None, Field(alias="colorFromDscp")
+        SerializeAsAny[carrier_ethernet_color_identifier.ColorFromDscp] | None,
+        Field(alias="colorFromDscp"),
     ] = None
 
 
 class CosIdentifier(MefModel):
     cos_name: Annotated[str | None, Field(alias="cosName")] = None
     l2cp_protocol_list: Annotated[
-        list[carrier_ethernet_l2cp.L2cpProtocol] | None,
+        list[SerializeAsAny[carrier_ethernet_l2cp.L2cpProtocol]] | None,
         Field(alias="l2cpProtocolList", min_length=0),
     ] = None
     sep_cos_id_pac: Annotated[Any | None, Field(alias="sepCosIdPac")] = None
-    pcp_cos_id_pac: Annotated[PcpCosIdPac | None, Field(alias="pcpCosIdPac")] = None
+    pcp_cos_id_pac: Annotated[SerializeAsAny[PcpCosIdPac] | None, Field(alias="pcpCosIdPac")] = None
     dscp_cos_id_pac: Annotated[
-        list[DscpCosIdPac] | None, Field(alias="dscpCosIdPac", max_length=2, min_length=0)
+        list[SerializeAsAny[DscpCosIdPac]] | None,
+        Field(alias="dscpCosIdPac", max_length=2, min_length=0),
     ] = None
 
 
 class CosMap(MefModel):
-    cos_mapping_type: Annotated[CosMappingType | None, Field(alias="cosMappingType")] = None
-    cos_mapping: Annotated[list[CosIdentifier] | None, Field(alias="cosMapping", min_length=1)] = (
-        None
-    )
+    cos_mapping_type: Annotated[
+        SerializeAsAny[CosMappingType] | None, Field(alias="cosMappingType")
+    ] = None
+    cos_mapping: Annotated[
+        list[SerializeAsAny[CosIdentifier]] | None, Field(alias="cosMapping", min_length=1)
+    ] = None
 
 
 class EecIdentifier(MefModel):
     eec_name: Annotated[str | None, Field(alias="eecName")] = None
     l2cp_protocol_list: Annotated[
-        list[carrier_ethernet_l2cp.L2cpProtocol] | None,
+        list[SerializeAsAny[carrier_ethernet_l2cp.L2cpProtocol]] | None,
         Field(alias="l2cpProtocolList", min_length=0),
     ] = None
-    pcp_eec_id_pac: Annotated[PcpEecIdPac | None, Field(alias="pcpEecIdPac")] = None
+    pcp_eec_id_pac: Annotated[SerializeAsAny[PcpEecIdPac] | None, Field(alias="pcpEecIdPac")] = None
     dscp_eec_id_pac: Annotated[
-        list[DscpEecIdPac] | None, Field(alias="dscpEecIdPac", max_length=2, min_length=0)
+        list[SerializeAsAny[DscpEecIdPac]] | None,
+        Field(alias="dscpEecIdPac", max_length=2, min_length=0),
     ] = None
 
 
 class EecMap(MefModel):
-    eec_mapping_type: Annotated[EecMappingType | None, Field(alias="eecMappingType")] = None
-    eec_mapping: Annotated[list[EecIdentifier] | None, Field(alias="eecMapping", min_length=1)] = (
-        None
-    )
+    eec_mapping_type: Annotated[
+        SerializeAsAny[EecMappingType] | None, Field(alias="eecMappingType")
+    ] = None
+    eec_mapping: Annotated[
+        list[SerializeAsAny[EecIdentifier]] | None, Field(alias="eecMapping", min_length=1)
+    ] = None
 
 
 class EgressBwpFlow(MefModel):
-    cir: common.InformationRate | None = None
-    cir_max: Annotated[common.InformationRate | None, Field(alias="cirMax")] = None
+    cir: SerializeAsAny[common.InformationRate] | None = None
+    cir_max: Annotated[SerializeAsAny[common.InformationRate] | None, Field(alias="cirMax")] = None
     coupling_flag: Annotated[bool | None, Field(alias="couplingFlag")] = None
-    color_mode: Annotated[ColorMode | None, Field(alias="colorMode")] = None
+    color_mode: Annotated[SerializeAsAny[ColorMode] | None, Field(alias="colorMode")] = None
     envelope_id: Annotated[str | None, Field(alias="envelopeId")] = None
     envelope_rank: Annotated[int | None, Field(alias="envelopeRank", ge=0)] = None
     token_request_offset: Annotated[int | None, Field(alias="tokenRequestOffset")] = None
 
 
 class IngressBwpFlow(MefModel):
-    cir: common.InformationRate | None = None
-    cir_max: Annotated[common.InformationRate | None, Field(alias="cirMax")] = None
-    cbs: common.DataSize | None = None
-    eir: common.InformationRate | None = None
-    eir_max: Annotated[common.InformationRate | None, Field(alias="eirMax")] = None
-    ebs: common.DataSize | None = None
+    cir: SerializeAsAny[common.InformationRate] | None = None
+    cir_max: Annotated[SerializeAsAny[common.InformationRate] | None, Field(alias="cirMax")] = None
+    cbs: SerializeAsAny[common.DataSize] | None = None
+    eir: SerializeAsAny[common.InformationRate] | None = None
+    eir_max: Annotated[SerializeAsAny[common.InformationRate] | None, Field(alias="eirMax")] = None
+    ebs: SerializeAsAny[common.DataSize] | None = None
     coupling_flag: Annotated[bool | None, Field(alias="couplingFlag")] = None
-    color_mode: Annotated[ColorMode | None, Field(alias="colorMode")] = None
+    color_mode: Annotated[SerializeAsAny[ColorMode] | None, Field(alias="colorMode")] = None
     envelope_id: Annotated[str | None, Field(alias="envelopeId")] = None
     envelope_rank: Annotated[int | None, Field(alias="envelopeRank", ge=0)] = None
     token_request_offset: Annotated[int | None, Field(alias="tokenRequestOffset")] = None
@@ -359,9 +379,13 @@ class IngressBwpFlow(MefModel):
 
 class EgressBandwidthProfilePerClassOfServiceName(MefModel):
     class_of_service_name: Annotated[str | None, Field(alias="classOfServiceName")] = None
-    egress_bwp_flow: Annotated[EgressBwpFlow | None, Field(alias="egressBwpFlow")] = None
+    egress_bwp_flow: Annotated[
+        SerializeAsAny[EgressBwpFlow] | None, Field(alias="egressBwpFlow")
+    ] = None
 
 
 class IngressBandwidthProfilePerClassOfServiceName(MefModel):
     class_of_service_name: Annotated[str | None, Field(alias="classOfServiceName")] = None
-    ingress_bwp_flow: Annotated[IngressBwpFlow | None, Field(alias="ingressBwpFlow")] = None
+    ingress_bwp_flow: Annotated[
+        SerializeAsAny[IngressBwpFlow] | None, Field(alias="ingressBwpFlow")
+    ] = None

@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
-from . import carrier_ethernet_common
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from ..common import common
 from ..common.carrier_ethernet import carrier_ethernet_l2cp
+from . import carrier_ethernet_common
 
 
 class CarrierEthernetEnni(Payload):
@@ -21,25 +21,27 @@ class CarrierEthernetEnni(Payload):
         Field(alias="peeringIdentifier", max_length=45, min_length=1, pattern="[ -\x7f]+"),
     ] = None
     physical_layer: Annotated[
-        list[carrier_ethernet_common.CarrierEthernetPhysicalLink] | None,
+        list[SerializeAsAny[carrier_ethernet_common.CarrierEthernetPhysicalLink]] | None,
         Field(alias="physicalLayer", min_length=1),
     ] = None
     frame_format: Annotated[
-        carrier_ethernet_common.EthernetFrameFormat | None, Field(alias="frameFormat")
+        SerializeAsAny[carrier_ethernet_common.EthernetFrameFormat] | None,
+        Field(alias="frameFormat"),
     ] = None
     number_of_links: Annotated[int | None, Field(alias="numberOfLinks", ge=1)] = None
     link_aggregation: Annotated[
         carrier_ethernet_common.LinkAggregation | None, Field(alias="linkAggregation")
     ] = None
     aggregation_link_map: Annotated[
-        list[carrier_ethernet_common.ConversationIdToAggregationLinkMap] | None,
+        list[SerializeAsAny[carrier_ethernet_common.ConversationIdToAggregationLinkMap]] | None,
         Field(alias="aggregationLinkMap", min_length=0),
     ] = None
     meg: common.EnabledDisabled | None = None
     lag_link_meg: Annotated[common.EnabledDisabled | None, Field(alias="lagLinkMeg")] = None
     link_oam: Annotated[common.EnabledDisabled | None, Field(alias="linkOam")] = None
     l2cp_peering: Annotated[
-        list[carrier_ethernet_l2cp.L2cpPeering] | None, Field(alias="l2cpPeering", min_length=0)
+        list[SerializeAsAny[carrier_ethernet_l2cp.L2cpPeering]] | None,
+        Field(alias="l2cpPeering", min_length=0),
     ] = None
     tagged_l2cp_frame_processing: Annotated[
         carrier_ethernet_common.TaggedL2cpProcessing | None,

@@ -5,15 +5,15 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
-from . import carrier_ethernet_common
-from ..common.carrier_ethernet import (
-    carrier_ethernet_enums,
-    carrier_ethernet_service_level_specification as carrier_ethernet_service_level_specification_1,
-    carrier_ethernet_utility_classes,
-)
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from ..common import common
+from ..common.carrier_ethernet import (
+    carrier_ethernet_service_level_specification as carrier_ethernet_service_level_specification_1,
+)
+from ..common.carrier_ethernet import carrier_ethernet_enums
+from ..common.carrier_ethernet import carrier_ethernet_utility_classes
+from . import carrier_ethernet_common
 
 
 class CarrierEthernetEvc(Payload):
@@ -27,7 +27,8 @@ class CarrierEthernetEvc(Payload):
         carrier_ethernet_common.ConnectionTypeWithRooted | None, Field(alias="evcType")
     ] = None
     frame_disposition: Annotated[
-        carrier_ethernet_utility_classes.FrameDisposition | None, Field(alias="frameDisposition")
+        SerializeAsAny[carrier_ethernet_utility_classes.FrameDisposition] | None,
+        Field(alias="frameDisposition"),
     ] = None
     c_tag_pcp_preservation: Annotated[
         common.EnabledDisabled | None, Field(alias="cTagPcpPreservation")
@@ -39,11 +40,12 @@ class CarrierEthernetEvc(Payload):
         None
     )
     carrier_ethernet_service_level_specification: Annotated[
-        carrier_ethernet_service_level_specification_1.CarrierEthernetSls | None,
+        SerializeAsAny[carrier_ethernet_service_level_specification_1.CarrierEthernetSls] | None,
         Field(alias="carrierEthernetServiceLevelSpecification"),
     ] = None
     group_membership: Annotated[
-        carrier_ethernet_common.EvcGroupMembership | None, Field(alias="groupMembership")
+        SerializeAsAny[carrier_ethernet_common.EvcGroupMembership] | None,
+        Field(alias="groupMembership"),
     ] = None
     maximum_frame_size: Annotated[int | None, Field(alias="maximumFrameSize")] = None
     available_meg_level: Annotated[

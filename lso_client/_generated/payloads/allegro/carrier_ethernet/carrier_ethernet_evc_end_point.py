@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 from typing import Annotated, Any, Literal
-from pydantic import Field, RootModel
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefEnum, MefModel, Payload, unique_items
+from pydantic import AfterValidator, Field, RootModel, SerializeAsAny
+from ..common.carrier_ethernet import carrier_ethernet_enums, carrier_ethernet_utility_classes
 from ..common.carrier_ethernet.subscriber_ethernet_common import evc_egress_maps
 from . import carrier_ethernet_common
-from ..common.carrier_ethernet import carrier_ethernet_enums, carrier_ethernet_utility_classes
 
 
 class Role(MefEnum):
@@ -30,21 +30,24 @@ class VlanIdItem(RootModel[int]):
 class EvcEndPointMap(MefModel):
     vlan_type: Annotated[VlanType | None, Field(alias="vlanType")] = None
     vlan_id: Annotated[
-        list[VlanIdItem] | None, Field(alias="vlanId", max_length=4094, min_length=1)
+        list[VlanIdItem] | None,
+        Field(alias="vlanId", max_length=4094, min_length=1),
+        AfterValidator(unique_items),
     ] = None
 
 
 class EgressMap(MefModel):
     evc_egress_map_entries: Annotated[
-        list[evc_egress_maps.EvcEgressMapEntry] | None,
+        list[SerializeAsAny[evc_egress_maps.EvcEgressMapEntry]] | None,
         Field(alias="evcEgressMapEntries", min_length=0),
     ] = None
 
 
 class EvcEpEgressMap(MefModel):
     evc_egress_map_entries: Annotated[
-        list[evc_egress_maps.EvcEgressMapEntry] | None,
+        list[SerializeAsAny[evc_egress_maps.EvcEgressMapEntry]] | None,
         Field(alias="evcEgressMapEntries", min_length=0),
+        AfterValidator(unique_items),
     ] = None
 
 
@@ -55,32 +58,37 @@ class CarrierEthernetEvcEndPoint(Payload):
     ] = "urn:mef:lso:spec:service:carrier-ethernet-evc-end-point:v1.0.0:all"
     identifier: Annotated[str, Field(max_length=45, min_length=1, pattern="[ -\x7f]+")]
     role: Role
-    map: EvcEndPointMap | None = None
+    map: SerializeAsAny[EvcEndPointMap] | None = None
     ingress_class_of_service_map: Annotated[
-        carrier_ethernet_common.CosMap | None, Field(alias="ingressClassOfServiceMap")
+        SerializeAsAny[carrier_ethernet_common.CosMap] | None,
+        Field(alias="ingressClassOfServiceMap"),
     ] = None
     color_map: Annotated[
-        carrier_ethernet_common.ColorIdentifier | None, Field(alias="colorMap")
+        SerializeAsAny[carrier_ethernet_common.ColorIdentifier] | None, Field(alias="colorMap")
     ] = None
     egress_map: Annotated[
-        list[Any] | EgressMap | None, Field(alias="egressMap", max_length=1, min_length=0)
+        list[Any] | SerializeAsAny[EgressMap] | None,
+        Field(alias="egressMap", max_length=1, min_length=0),
+        AfterValidator(unique_items),
     ] = None
     ingress_bwp: Annotated[
-        carrier_ethernet_common.IngressBwpFlow | None, Field(alias="ingressBwp")
+        SerializeAsAny[carrier_ethernet_common.IngressBwpFlow] | None, Field(alias="ingressBwp")
     ] = None
     cos_ingress_bwp: Annotated[
-        list[carrier_ethernet_common.IngressBandwidthProfilePerClassOfServiceName] | None,
+        list[SerializeAsAny[carrier_ethernet_common.IngressBandwidthProfilePerClassOfServiceName]]
+        | None,
         Field(alias="cosIngressBwp", min_length=0),
     ] = None
     egress_bwp: Annotated[
-        carrier_ethernet_common.EgressBwpFlow | None, Field(alias="egressBwp")
+        SerializeAsAny[carrier_ethernet_common.EgressBwpFlow] | None, Field(alias="egressBwp")
     ] = None
     cos_egress_bwp: Annotated[
-        list[carrier_ethernet_common.EgressBandwidthProfilePerClassOfServiceName] | None,
+        list[SerializeAsAny[carrier_ethernet_common.EgressBandwidthProfilePerClassOfServiceName]]
+        | None,
         Field(alias="cosEgressBwp", min_length=0),
     ] = None
     source_mac_address_limit: Annotated[
-        carrier_ethernet_utility_classes.SourceMacAddressLimit | None,
+        SerializeAsAny[carrier_ethernet_utility_classes.SourceMacAddressLimit] | None,
         Field(alias="sourceMacAddressLimit"),
     ] = None
     subscriber_meg_mip: Annotated[

@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
-from . import carrier_ethernet_common
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from ..common import common
 from ..common.carrier_ethernet import carrier_ethernet_enums, carrier_ethernet_l2cp
+from . import carrier_ethernet_common
 
 
 class CarrierEthernetOperatorUni(Payload):
@@ -21,7 +21,7 @@ class CarrierEthernetOperatorUni(Payload):
         None
     )
     physical_layer: Annotated[
-        list[carrier_ethernet_common.CarrierEthernetPhysicalLink] | None,
+        list[SerializeAsAny[carrier_ethernet_common.CarrierEthernetPhysicalLink]] | None,
         Field(alias="physicalLayer", min_length=1),
     ] = None
     synchronous_mode: Annotated[
@@ -32,11 +32,12 @@ class CarrierEthernetOperatorUni(Payload):
         carrier_ethernet_common.LinkAggregation | None, Field(alias="linkAggregation")
     ] = None
     aggregation_link_map: Annotated[
-        list[carrier_ethernet_common.ConversationIdToAggregationLinkMap] | None,
+        list[SerializeAsAny[carrier_ethernet_common.ConversationIdToAggregationLinkMap]] | None,
         Field(alias="aggregationLinkMap", min_length=0),
     ] = None
     service_frame_format: Annotated[
-        carrier_ethernet_common.EthernetFrameFormat | None, Field(alias="serviceFrameFormat")
+        SerializeAsAny[carrier_ethernet_common.EthernetFrameFormat] | None,
+        Field(alias="serviceFrameFormat"),
     ] = None
     maximum_frame_size: Annotated[int | None, Field(alias="maximumFrameSize", ge=1522)] = None
     default_ce_vlan_id: Annotated[int | None, Field(alias="defaultCeVlanId", ge=1, le=4094)] = None
@@ -47,20 +48,25 @@ class CarrierEthernetOperatorUni(Payload):
         int | None, Field(alias="maxNumOfCtagVlanIdsPerEndPoint", ge=1, le=4094)
     ] = None
     ingress_bandwidth_profile: Annotated[
-        carrier_ethernet_common.IngressBwpFlow | None, Field(alias="ingressBandwidthProfile")
+        SerializeAsAny[carrier_ethernet_common.IngressBwpFlow] | None,
+        Field(alias="ingressBandwidthProfile"),
     ] = None
     egress_bandwidth_profile: Annotated[
-        carrier_ethernet_common.EgressBwpFlow | None, Field(alias="egressBandwidthProfile")
+        SerializeAsAny[carrier_ethernet_common.EgressBwpFlow] | None,
+        Field(alias="egressBandwidthProfile"),
     ] = None
     link_oam: Annotated[common.EnabledDisabled | None, Field(alias="linkOam")] = None
     meg: common.EnabledDisabled | None = None
     lag_link_meg: Annotated[common.EnabledDisabled | None, Field(alias="lagLinkMeg")] = None
     elmi: common.EnabledDisabled | None = None
     token_share: Annotated[common.EnabledDisabled | None, Field(alias="tokenShare")] = None
-    envelopes: Annotated[list[carrier_ethernet_common.Envelope] | None, Field(min_length=0)] = None
+    envelopes: Annotated[
+        list[SerializeAsAny[carrier_ethernet_common.Envelope]] | None, Field(min_length=0)
+    ] = None
     l2cp_address_set: Annotated[
         carrier_ethernet_enums.L2cpAddressSet | None, Field(alias="l2cpAddressSet")
     ] = None
     l2cp_peering: Annotated[
-        list[carrier_ethernet_l2cp.L2cpPeering] | None, Field(alias="l2cpPeering", min_length=0)
+        list[SerializeAsAny[carrier_ethernet_l2cp.L2cpPeering]] | None,
+        Field(alias="l2cpPeering", min_length=0),
     ] = None

@@ -5,15 +5,15 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefEnum, MefModel, Payload
-from . import carrier_ethernet_common
+from lso_client._model import MefEnum, Payload
+from pydantic import Field, SerializeAsAny
 from ..common import common
 from ..common.carrier_ethernet import (
-    carrier_ethernet_enums,
     carrier_ethernet_service_level_specification as carrier_ethernet_service_level_specification_1,
-    carrier_ethernet_utility_classes,
 )
+from ..common.carrier_ethernet import carrier_ethernet_enums
+from ..common.carrier_ethernet import carrier_ethernet_utility_classes
+from . import carrier_ethernet_common
 
 
 class VlanIdPreservation(MefEnum):
@@ -58,11 +58,12 @@ class CarrierEthernetOvc(Payload):
         None
     )
     carrier_ethernet_service_level_specification: Annotated[
-        carrier_ethernet_service_level_specification_1.CarrierEthernetSls | None,
+        SerializeAsAny[carrier_ethernet_service_level_specification_1.CarrierEthernetSls] | None,
         Field(alias="carrierEthernetServiceLevelSpecification"),
     ] = None
     frame_disposition: Annotated[
-        carrier_ethernet_utility_classes.FrameDisposition | None, Field(alias="frameDisposition")
+        SerializeAsAny[carrier_ethernet_utility_classes.FrameDisposition] | None,
+        Field(alias="frameDisposition"),
     ] = None
     available_meg_level: Annotated[
         carrier_ethernet_enums.MegLevel | None, Field(alias="availableMegLevel")

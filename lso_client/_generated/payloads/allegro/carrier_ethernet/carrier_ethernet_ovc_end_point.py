@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
 from lso_client._model import MefEnum, MefModel, Payload
-from ..common.carrier_ethernet import carrier_ethernet_enums, carrier_ethernet_utility_classes
+from pydantic import Field, SerializeAsAny
 from ..common import common
+from ..common.carrier_ethernet import carrier_ethernet_enums, carrier_ethernet_utility_classes
 from . import carrier_ethernet_common
 
 
@@ -77,16 +77,19 @@ class VlanIdMappingType(MefEnum):
 
 
 class OvcEpEgressMap(MefModel):
-    egress_map_type: Annotated[OvcEgressMapType | None, Field(alias="egressMapType")] = None
+    egress_map_type: Annotated[
+        SerializeAsAny[OvcEgressMapType] | None, Field(alias="egressMapType")
+    ] = None
     cos_name_and_color_to_dei_pac_list: Annotated[
-        list[CosNameAndColorToDeiPac] | None,
+        list[SerializeAsAny[CosNameAndColorToDeiPac]] | None,
         Field(alias="cosNameAndColorToDeiPacList", min_length=0),
     ] = None
     cos_name_to_pcp_pac_list: Annotated[
-        list[CosNameToPcpPac] | None, Field(alias="cosNameToPcpPacList", min_length=0)
+        list[SerializeAsAny[CosNameToPcpPac]] | None,
+        Field(alias="cosNameToPcpPacList", min_length=0),
     ] = None
     cos_name_and_color_to_pcp_pac_list: Annotated[
-        list[CosNameAndColorToPcpPac] | None,
+        list[SerializeAsAny[CosNameAndColorToPcpPac]] | None,
         Field(alias="cosNameAndColorToPcpPacList", min_length=0),
     ] = None
 
@@ -107,20 +110,28 @@ class BandwidthProfilePerEquivalenceClassName(MefModel):
     egress_equivalence_class_name: Annotated[
         str | None, Field(alias="egressEquivalenceClassName")
     ] = None
-    bwp_flow: Annotated[carrier_ethernet_common.EgressBwpFlow | None, Field(alias="bwpFlow")] = None
+    bwp_flow: Annotated[
+        SerializeAsAny[carrier_ethernet_common.EgressBwpFlow] | None, Field(alias="bwpFlow")
+    ] = None
 
 
 class OvcEndPointMapFormE(MefModel):
-    s_vlan_id_list: Annotated[VlanIdListing | None, Field(alias="sVlanIdList")] = None
+    s_vlan_id_list: Annotated[SerializeAsAny[VlanIdListing] | None, Field(alias="sVlanIdList")] = (
+        None
+    )
 
 
 class OvcEndPointMapFormV(MefModel):
     s_vlan: Annotated[int | None, Field(alias="sVlan", ge=1, le=4094)] = None
-    enni_ce_vlan_id_list: Annotated[VlanIdListing | None, Field(alias="enniCeVlanIdList")] = None
+    enni_ce_vlan_id_list: Annotated[
+        SerializeAsAny[VlanIdListing] | None, Field(alias="enniCeVlanIdList")
+    ] = None
 
 
 class OvcEndPointMapFormU(MefModel):
-    ce_vlan_id_list: Annotated[VlanIdListing | None, Field(alias="ceVlanIdList")] = None
+    ce_vlan_id_list: Annotated[
+        SerializeAsAny[VlanIdListing] | None, Field(alias="ceVlanIdList")
+    ] = None
 
 
 class OvcEndPointMap(MefModel):
@@ -128,19 +139,19 @@ class OvcEndPointMap(MefModel):
         OvcEndPointMapForm | None, Field(alias="ovcEndPointMapForm")
     ] = None
     ovc_end_point_map_form_t: Annotated[
-        list[OvcEndPointMapFormT] | None,
+        list[SerializeAsAny[OvcEndPointMapFormT]] | None,
         Field(alias="ovcEndPointMapFormT", max_length=1, min_length=0),
     ] = None
     ovc_end_point_map_form_v: Annotated[
-        list[OvcEndPointMapFormV] | None,
+        list[SerializeAsAny[OvcEndPointMapFormV]] | None,
         Field(alias="ovcEndPointMapFormV", max_length=1, min_length=0),
     ] = None
     ovc_end_point_map_form_u: Annotated[
-        list[OvcEndPointMapFormU] | None,
+        list[SerializeAsAny[OvcEndPointMapFormU]] | None,
         Field(alias="ovcEndPointMapFormU", max_length=1, min_length=0),
     ] = None
     ovc_end_point_map_form_e: Annotated[
-        list[OvcEndPointMapFormE] | None,
+        list[SerializeAsAny[OvcEndPointMapFormE]] | None,
         Field(alias="ovcEndPointMapFormE", max_length=1, min_length=0),
     ] = None
 
@@ -155,44 +166,50 @@ class CarrierEthernetOvcEndPoint(Payload):
     )
     ep_type: Annotated[EpType | None, Field(alias="epType")] = None
     role: Role | None = None
-    end_point_map: Annotated[OvcEndPointMap | None, Field(alias="endPointMap")] = None
-    class_of_service_map: Annotated[
-        carrier_ethernet_common.CosMap | None, Field(alias="classOfServiceMap")
-    ] = None
-    color_identifier: Annotated[
-        carrier_ethernet_common.ColorIdentifier | None, Field(alias="colorIdentifier")
-    ] = None
-    egress_map: Annotated[list[OvcEpEgressMap] | None, Field(alias="egressMap", min_length=0)] = (
+    end_point_map: Annotated[SerializeAsAny[OvcEndPointMap] | None, Field(alias="endPointMap")] = (
         None
     )
+    class_of_service_map: Annotated[
+        SerializeAsAny[carrier_ethernet_common.CosMap] | None, Field(alias="classOfServiceMap")
+    ] = None
+    color_identifier: Annotated[
+        SerializeAsAny[carrier_ethernet_common.ColorIdentifier] | None,
+        Field(alias="colorIdentifier"),
+    ] = None
+    egress_map: Annotated[
+        list[SerializeAsAny[OvcEpEgressMap]] | None, Field(alias="egressMap", min_length=0)
+    ] = None
     egress_equivalence_class_identifier: Annotated[
-        carrier_ethernet_common.EecMap | None, Field(alias="egressEquivalenceClassIdentifier")
+        SerializeAsAny[carrier_ethernet_common.EecMap] | None,
+        Field(alias="egressEquivalenceClassIdentifier"),
     ] = None
     ingress_bwp: Annotated[
-        carrier_ethernet_common.IngressBwpFlow | None, Field(alias="ingressBwp")
+        SerializeAsAny[carrier_ethernet_common.IngressBwpFlow] | None, Field(alias="ingressBwp")
     ] = None
     egress_bwp: Annotated[
-        carrier_ethernet_common.EgressBwpFlow | None, Field(alias="egressBwp")
+        SerializeAsAny[carrier_ethernet_common.EgressBwpFlow] | None, Field(alias="egressBwp")
     ] = None
     cos_ingress_bwp: Annotated[
-        list[carrier_ethernet_common.IngressBandwidthProfilePerClassOfServiceName] | None,
+        list[SerializeAsAny[carrier_ethernet_common.IngressBandwidthProfilePerClassOfServiceName]]
+        | None,
         Field(alias="cosIngressBwp", min_length=0),
     ] = None
     egress_bwp_per_eec: Annotated[
-        list[BandwidthProfilePerEquivalenceClassName] | None,
+        list[SerializeAsAny[BandwidthProfilePerEquivalenceClassName]] | None,
         Field(alias="egressBwpPerEec", min_length=0),
     ] = None
     aggregation_link_depth: Annotated[
-        carrier_ethernet_utility_classes.AggLinkDepth | None, Field(alias="aggregationLinkDepth")
+        SerializeAsAny[carrier_ethernet_utility_classes.AggLinkDepth] | None,
+        Field(alias="aggregationLinkDepth"),
     ] = None
     source_mac_address_limit: Annotated[
-        carrier_ethernet_utility_classes.SourceMacAddressLimit | None,
+        SerializeAsAny[carrier_ethernet_utility_classes.SourceMacAddressLimit] | None,
         Field(alias="sourceMacAddressLimit"),
     ] = None
     maintenance_intermediate_point: Annotated[
         common.EnabledDisabled | None, Field(alias="maintenanceIntermediatePoint")
     ] = None
     maintenance_end_point_list: Annotated[
-        list[carrier_ethernet_utility_classes.MepLevelAndDirection] | None,
+        list[SerializeAsAny[carrier_ethernet_utility_classes.MepLevelAndDirection]] | None,
         Field(alias="maintenanceEndPointList", min_length=0),
     ] = None

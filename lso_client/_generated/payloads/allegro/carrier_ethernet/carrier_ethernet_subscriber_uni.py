@@ -5,12 +5,12 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
 from lso_client._model import MefEnum, MefModel, Payload
-from . import carrier_ethernet_common
+from pydantic import Field, SerializeAsAny
 from ..common import common
-from ..common.carrier_ethernet.subscriber_ethernet_common import evc_external_interfaces
 from ..common.carrier_ethernet import carrier_ethernet_enums, carrier_ethernet_l2cp
+from ..common.carrier_ethernet.subscriber_ethernet_common import evc_external_interfaces
+from . import carrier_ethernet_common
 
 
 class Instantiation(MefEnum):
@@ -27,7 +27,8 @@ class UniConnectorType(MefEnum):
 
 class SubscriberUniPhysicalLinks(MefModel):
     physical_link: Annotated[
-        carrier_ethernet_common.CarrierEthernetPhysicalLink | None, Field(alias="physicalLink")
+        SerializeAsAny[carrier_ethernet_common.CarrierEthernetPhysicalLink] | None,
+        Field(alias="physicalLink"),
     ] = None
     synchronous_ethernet: Annotated[
         common.EnabledDisabled | None, Field(alias="synchronousEthernet")
@@ -52,20 +53,23 @@ class CarrierEthernetSubscriberUni(Payload):
     )
     instantiation: Instantiation | None = None
     virtual_frame_map: Annotated[
-        evc_external_interfaces.VirtualFrameMap | None, Field(alias="virtualFrameMap")
+        SerializeAsAny[evc_external_interfaces.VirtualFrameMap] | None,
+        Field(alias="virtualFrameMap"),
     ] = None
     list_of_phy_links: Annotated[
-        list[SubscriberUniPhysicalLinks] | None, Field(alias="listOfPhyLinks", min_length=0)
+        list[SerializeAsAny[SubscriberUniPhysicalLinks]] | None,
+        Field(alias="listOfPhyLinks", min_length=0),
     ] = None
     link_aggregation: Annotated[
         carrier_ethernet_common.LinkAggregation | None, Field(alias="linkAggregation")
     ] = None
     aggregation_link_map: Annotated[
-        list[carrier_ethernet_common.ConversationIdToAggregationLinkMap] | None,
+        list[SerializeAsAny[carrier_ethernet_common.ConversationIdToAggregationLinkMap]] | None,
         Field(alias="aggregationLinkMap", min_length=0),
     ] = None
     service_frame_format: Annotated[
-        carrier_ethernet_common.EthernetFrameFormat | None, Field(alias="serviceFrameFormat")
+        SerializeAsAny[carrier_ethernet_common.EthernetFrameFormat] | None,
+        Field(alias="serviceFrameFormat"),
     ] = None
     maximum_frame_size: Annotated[int | None, Field(alias="maximumFrameSize")] = None
     maximum_number_of_evc_end_points: Annotated[
@@ -75,7 +79,9 @@ class CarrierEthernetSubscriberUni(Payload):
         int | None, Field(alias="maxNumOfCtagVlanIdsPerEvcEndPoint", ge=1, le=4094)
     ] = None
     token_share: Annotated[common.EnabledDisabled | None, Field(alias="tokenShare")] = None
-    envelopes: Annotated[list[carrier_ethernet_common.Envelope] | None, Field(min_length=0)] = None
+    envelopes: Annotated[
+        list[SerializeAsAny[carrier_ethernet_common.Envelope]] | None, Field(min_length=0)
+    ] = None
     link_oam: Annotated[common.EnabledDisabled | None, Field(alias="linkOam")] = None
     lag_link_meg: Annotated[common.EnabledDisabled | None, Field(alias="lagLinkMeg")] = None
     meg: common.EnabledDisabled | None = None
@@ -83,5 +89,6 @@ class CarrierEthernetSubscriberUni(Payload):
         carrier_ethernet_enums.L2cpAddressSet | None, Field(alias="l2cpAddressSet")
     ] = None
     l2cp_peering: Annotated[
-        list[carrier_ethernet_l2cp.L2cpPeering] | None, Field(alias="l2cpPeering", min_length=0)
+        list[SerializeAsAny[carrier_ethernet_l2cp.L2cpPeering]] | None,
+        Field(alias="l2cpPeering", min_length=0),
     ] = None

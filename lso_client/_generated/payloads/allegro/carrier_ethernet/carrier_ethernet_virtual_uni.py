@@ -5,14 +5,14 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
-from . import carrier_ethernet_common
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from ..common.carrier_ethernet import (
     carrier_ethernet_enums,
     carrier_ethernet_l2cp,
     carrier_ethernet_utility_classes,
 )
+from . import carrier_ethernet_common
 
 
 class CarrierEthernetVirtualUni(Payload):
@@ -34,18 +34,21 @@ class CarrierEthernetVirtualUni(Payload):
         int | None, Field(alias="maximumNumberOfEnniCeVlanIdsPerOvcEndPoint")
     ] = None
     ingress_bandwidth_profile: Annotated[
-        carrier_ethernet_common.IngressBwpFlow | None, Field(alias="ingressBandwidthProfile")
+        SerializeAsAny[carrier_ethernet_common.IngressBwpFlow] | None,
+        Field(alias="ingressBandwidthProfile"),
     ] = None
     egress_bandwidth_profile: Annotated[
-        carrier_ethernet_common.EgressBwpFlow | None, Field(alias="egressBandwidthProfile")
+        SerializeAsAny[carrier_ethernet_common.EgressBwpFlow] | None,
+        Field(alias="egressBandwidthProfile"),
     ] = None
     l2cp_address_set: Annotated[
         carrier_ethernet_enums.L2cpAddressSet | None, Field(alias="l2cpAddressSet")
     ] = None
     l2cp_peering: Annotated[
-        list[carrier_ethernet_l2cp.L2cpPeering] | None, Field(alias="l2cpPeering", min_length=0)
+        list[SerializeAsAny[carrier_ethernet_l2cp.L2cpPeering]] | None,
+        Field(alias="l2cpPeering", min_length=0),
     ] = None
     mep_list: Annotated[
-        list[carrier_ethernet_utility_classes.MepLevelAndDirection] | None,
+        list[SerializeAsAny[carrier_ethernet_utility_classes.MepLevelAndDirection]] | None,
         Field(alias="mepList", min_length=0),
     ] = None

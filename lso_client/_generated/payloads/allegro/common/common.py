@@ -4,13 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Any
-from pydantic import Field, RootModel
+from typing import Annotated
 from lso_client._model import MefEnum, MefModel
-
-
-class Model(RootModel[Any]):
-    root: Any
+from pydantic import Field, RootModel, SerializeAsAny
 
 
 class ConnectorType(MefEnum):
@@ -166,8 +162,10 @@ class Percentage(RootModel[float]):
 
 
 class Price(MefModel):
-    duty_free_amount: Annotated[Money, Field(alias="dutyFreeAmount")]
-    tax_included_amount: Annotated[Money | None, Field(alias="taxIncludedAmount")] = None
+    duty_free_amount: Annotated[SerializeAsAny[Money], Field(alias="dutyFreeAmount")]
+    tax_included_amount: Annotated[
+        SerializeAsAny[Money] | None, Field(alias="taxIncludedAmount")
+    ] = None
     tax_rate: Annotated[float | None, Field(alias="taxRate")] = None
 
 
@@ -235,5 +233,5 @@ class TimeDuration(MefModel):
 
 
 class BiDirSimpleBandwidth(MefModel):
-    downstream: InformationRate | None = None
-    upstream: InformationRate | None = None
+    downstream: SerializeAsAny[InformationRate] | None = None
+    upstream: SerializeAsAny[InformationRate] | None = None

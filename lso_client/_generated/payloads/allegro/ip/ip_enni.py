@@ -4,9 +4,8 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from lso_client._model import Payload
 from typing import Annotated, Literal
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from ..common.ip._internal import (
     EnniRoutingInformation,
     EnniType,
@@ -14,6 +13,7 @@ from ..common.ip._internal import (
     IpEnniIngressBwpEnvelopePerEnniLink,
 )
 from .ip_enni_common import IpEnniCommon
+from lso_client._model import Payload
 
 
 class IpEnni(IpEnniCommon, Payload):
@@ -25,11 +25,12 @@ class IpEnni(IpEnniCommon, Payload):
     )
     enni_type: Annotated[EnniType | None, Field(alias="enniType")] = None
     routing_information: Annotated[
-        EnniRoutingInformation | None, Field(alias="routingInformation")
+        SerializeAsAny[EnniRoutingInformation] | None, Field(alias="routingInformation")
     ] = None
     ingress_bwp_envelopes: Annotated[
-        IpEnniIngressBwpEnvelopePerEnniLink | None, Field(alias="ingressBwpEnvelopes")
+        SerializeAsAny[IpEnniIngressBwpEnvelopePerEnniLink] | None,
+        Field(alias="ingressBwpEnvelopes"),
     ] = None
     egress_bwp_envelopes: Annotated[
-        IpEnniEgressBwpEnvelopePerEnniLink | None, Field(alias="egressBwpEnvelopes")
+        SerializeAsAny[IpEnniEgressBwpEnvelopePerEnniLink] | None, Field(alias="egressBwpEnvelopes")
     ] = None

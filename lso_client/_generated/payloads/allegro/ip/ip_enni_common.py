@@ -5,13 +5,9 @@
 
 from __future__ import annotations
 from typing import Annotated, Any
-from pydantic import Field, RootModel
 from lso_client._model import MefEnum, MefModel
+from pydantic import Field, RootModel, SerializeAsAny
 from ..common.ip._internal import ControlProtocolAddressing, L1Technology, RoutingProtocols
-
-
-class Model(RootModel[Any]):
-    root: Any
 
 
 class EnniPeeringType(MefEnum):
@@ -51,9 +47,11 @@ class ControlProtocolsList(MefModel):
 
 class EnniServiceMap(MefModel):
     enni_service_mapping_context: Annotated[
-        EnniServiceMappingContext | None, Field(alias="enniServiceMappingContext")
+        SerializeAsAny[EnniServiceMappingContext] | None, Field(alias="enniServiceMappingContext")
     ] = None
-    enni_links: Annotated[list[EnniList] | None, Field(alias="enniLinks", min_length=1)] = None
+    enni_links: Annotated[
+        list[SerializeAsAny[EnniList]] | None, Field(alias="enniLinks", min_length=1)
+    ] = None
 
 
 class IpEnniCommon(MefModel):
@@ -63,8 +61,10 @@ class IpEnniCommon(MefModel):
     ] = None
     peering_type: Annotated[EnniPeeringType | None, Field(alias="peeringType")] = None
     control_protocols_list: Annotated[
-        list[list[Any] | ControlProtocolsList] | None,
+        list[list[Any] | SerializeAsAny[ControlProtocolsList]] | None,
         Field(alias="controlProtocolsList", min_length=0),
     ] = None
-    routing_protocols: Annotated[RoutingProtocols | None, Field(alias="routingProtocols")] = None
-    service_map: Annotated[EnniServiceMap | None, Field(alias="serviceMap")] = None
+    routing_protocols: Annotated[
+        SerializeAsAny[RoutingProtocols] | None, Field(alias="routingProtocols")
+    ] = None
+    service_map: Annotated[SerializeAsAny[EnniServiceMap] | None, Field(alias="serviceMap")] = None

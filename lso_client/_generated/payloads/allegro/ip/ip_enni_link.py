@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from ..common.ip._internal import (
     AccessLinkBfd,
     EnniIpv4ConnectionAddressing,
@@ -22,12 +22,14 @@ class IpEnniLink(Payload):
     identifier: Annotated[str | None, Field(max_length=53, min_length=1, pattern="[ -\x7f]+")] = (
         None
     )
-    l2_technology: Annotated[L2Technology | None, Field(alias="l2Technology")] = None
+    l2_technology: Annotated[SerializeAsAny[L2Technology] | None, Field(alias="l2Technology")] = (
+        None
+    )
     ipv4_connection_addressing: Annotated[
-        EnniIpv4ConnectionAddressing | None, Field(alias="ipv4ConnectionAddressing")
+        SerializeAsAny[EnniIpv4ConnectionAddressing] | None, Field(alias="ipv4ConnectionAddressing")
     ] = None
     ipv6_connection_addressing: Annotated[
-        EnniIpv6ConnectionAddressing | None, Field(alias="ipv6ConnectionAddressing")
+        SerializeAsAny[EnniIpv6ConnectionAddressing] | None, Field(alias="ipv6ConnectionAddressing")
     ] = None
-    bfd: AccessLinkBfd | None = None
+    bfd: SerializeAsAny[AccessLinkBfd] | None = None
     mtu: Annotated[int | None, Field(gt=576)] = None

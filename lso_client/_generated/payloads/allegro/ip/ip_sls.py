@@ -4,14 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Any
-from pydantic import Field, RootModel
+from typing import Annotated
 from lso_client._model import DateTime, MefModel
+from pydantic import Field, RootModel, SerializeAsAny
 from ..common import common
-
-
-class Model(RootModel[Any]):
-    root: Any
 
 
 class IpvcEndPointIdentifier(RootModel[str]):
@@ -29,8 +25,12 @@ class SlsReferencePoint(MefModel):
 
 
 class SlsRpPair(MefModel):
-    from_sls_reference_point: Annotated[SlsReferencePoint, Field(alias="fromSlsReferencePoint")]
-    to_sls_reference_point: Annotated[SlsReferencePoint, Field(alias="toSlsReferencePoint")]
+    from_sls_reference_point: Annotated[
+        SerializeAsAny[SlsReferencePoint], Field(alias="fromSlsReferencePoint")
+    ]
+    to_sls_reference_point: Annotated[
+        SerializeAsAny[SlsReferencePoint], Field(alias="toSlsReferencePoint")
+    ]
 
 
 class IpvcEndPointRef(SlsReferencePoint):
@@ -41,11 +41,15 @@ class IpvcEndPointRef(SlsReferencePoint):
 
 class MeanTimeToRepair(MefModel):
     name: str | None = None
-    mttr_objective: Annotated[common.TimeDuration | None, Field(alias="mttrObjective")] = None
+    mttr_objective: Annotated[
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="mttrObjective")
+    ] = None
 
 
 class OneWayMeanPacketDelay(MefModel):
-    sls_rp_pair: Annotated[list[SlsRpPair] | None, Field(alias="slsRpPair", min_length=1)] = None
+    sls_rp_pair: Annotated[
+        list[SerializeAsAny[SlsRpPair]] | None, Field(alias="slsRpPair", min_length=1)
+    ] = None
     mean_packet_delay_objective: Annotated[
         float | None, Field(alias="meanPacketDelayObjective")
     ] = None
@@ -53,7 +57,9 @@ class OneWayMeanPacketDelay(MefModel):
 
 
 class OneWayInterPacketDelayVariation(MefModel):
-    sls_rp_pair: Annotated[list[SlsRpPair] | None, Field(alias="slsRpPair", min_length=1)] = None
+    sls_rp_pair: Annotated[
+        list[SerializeAsAny[SlsRpPair]] | None, Field(alias="slsRpPair", min_length=1)
+    ] = None
     cos_name: Annotated[str | None, Field(alias="cosName")] = None
     packet_arrival_time_difference: Annotated[
         float | None, Field(alias="packetArrivalTimeDifference")
@@ -67,7 +73,9 @@ class OneWayInterPacketDelayVariation(MefModel):
 
 
 class OneWayPacketDelayPercentile(MefModel):
-    sls_rp_pair: Annotated[list[SlsRpPair] | None, Field(alias="slsRpPair", min_length=1)] = None
+    sls_rp_pair: Annotated[
+        list[SerializeAsAny[SlsRpPair]] | None, Field(alias="slsRpPair", min_length=1)
+    ] = None
     cos_name: Annotated[str | None, Field(alias="cosName")] = None
     packet_delay_range_percentile: Annotated[
         float | None, Field(alias="packetDelayRangePercentile", ge=0.0, le=100.0)
@@ -78,7 +86,9 @@ class OneWayPacketDelayPercentile(MefModel):
 
 
 class OneWayPacketDelayRange(MefModel):
-    sls_rp_pair: Annotated[list[SlsRpPair] | None, Field(alias="slsRpPair", min_length=1)] = None
+    sls_rp_pair: Annotated[
+        list[SerializeAsAny[SlsRpPair]] | None, Field(alias="slsRpPair", min_length=1)
+    ] = None
     packet_delay_range_percentile: Annotated[
         float | None, Field(alias="packetDelayRangePercentile", ge=0.0, le=100.0)
     ] = None
@@ -89,7 +99,9 @@ class OneWayPacketDelayRange(MefModel):
 
 
 class OneWayPacketDelayLossRatio(MefModel):
-    sls_rp_pair: Annotated[list[SlsRpPair] | None, Field(alias="slsRpPair", min_length=1)] = None
+    sls_rp_pair: Annotated[
+        list[SerializeAsAny[SlsRpPair]] | None, Field(alias="slsRpPair", min_length=1)
+    ] = None
     packet_loss_ratio_objective: Annotated[
         float | None, Field(alias="packetLossRatioObjective", ge=0.0, le=100.0)
     ] = None
@@ -101,32 +113,40 @@ class Location(SlsReferencePoint):
     description: str | None = None
     cloud_service: Annotated[bool | None, Field(alias="cloudService")] = None
     ipvc_endpoint_identifier: Annotated[
-        list[IpvcEndPointRef] | None, Field(alias="ipvcEndpointIdentifier", min_length=1)
+        list[SerializeAsAny[IpvcEndPointRef]] | None,
+        Field(alias="ipvcEndpointIdentifier", min_length=1),
     ] = None
 
 
 class IpSls(MefModel):
     start_time: Annotated[DateTime | None, Field(alias="startTime")] = None
-    period_of_time: Annotated[common.TimeDuration | None, Field(alias="periodOfTime")] = None
+    period_of_time: Annotated[
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="periodOfTime")
+    ] = None
     one_way_mean_packet_delay: Annotated[
-        list[OneWayMeanPacketDelay] | None, Field(alias="oneWayMeanPacketDelay")
+        list[SerializeAsAny[OneWayMeanPacketDelay]] | None, Field(alias="oneWayMeanPacketDelay")
     ] = None
     one_way_inter_packet_delay_variation: Annotated[
-        list[OneWayInterPacketDelayVariation] | None, Field(alias="oneWayInterPacketDelayVariation")
+        list[SerializeAsAny[OneWayInterPacketDelayVariation]] | None,
+        Field(alias="oneWayInterPacketDelayVariation"),
     ] = None
     one_way_packet_delay_percentile: Annotated[
-        list[OneWayPacketDelayPercentile] | None, Field(alias="oneWayPacketDelayPercentile")
+        list[SerializeAsAny[OneWayPacketDelayPercentile]] | None,
+        Field(alias="oneWayPacketDelayPercentile"),
     ] = None
     one_way_packet_delay_range: Annotated[
-        list[OneWayPacketDelayRange] | None, Field(alias="oneWayPacketDelayRange")
+        list[SerializeAsAny[OneWayPacketDelayRange]] | None, Field(alias="oneWayPacketDelayRange")
     ] = None
     one_way_packet_delay_loss_ratio: Annotated[
-        list[OneWayPacketDelayLossRatio] | None, Field(alias="oneWayPacketDelayLossRatio")
+        list[SerializeAsAny[OneWayPacketDelayLossRatio]] | None,
+        Field(alias="oneWayPacketDelayLossRatio"),
     ] = None
-    service_uptime: Annotated[list[ServiceUptime] | None, Field(alias="serviceUptime")] = None
+    service_uptime: Annotated[
+        list[SerializeAsAny[ServiceUptime]] | None, Field(alias="serviceUptime")
+    ] = None
     mean_time_to_repair: Annotated[
-        list[MeanTimeToRepair] | None, Field(alias="meanTimeToRepair")
+        list[SerializeAsAny[MeanTimeToRepair]] | None, Field(alias="meanTimeToRepair")
     ] = None
-    location_list: Annotated[list[Location] | None, Field(alias="locationList", min_length=1)] = (
-        None
-    )
+    location_list: Annotated[
+        list[SerializeAsAny[Location]] | None, Field(alias="locationList", min_length=1)
+    ] = None

@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
+from ..common import common
 from ..common.ip._internal import (
     ControlProtocol,
     IpUniEgressBwpEnvelope,
@@ -14,7 +15,6 @@ from ..common.ip._internal import (
     RoutingProtocols,
     UniManagementType,
 )
-from ..common import common
 
 
 class IpUni(Payload):
@@ -26,15 +26,18 @@ class IpUni(Payload):
     )
     management_type: Annotated[UniManagementType | None, Field(alias="managementType")] = None
     ingress_bwp_envelope: Annotated[
-        IpUniIngressBwpEnvelope | None, Field(alias="ingressBwpEnvelope")
+        SerializeAsAny[IpUniIngressBwpEnvelope] | None, Field(alias="ingressBwpEnvelope")
     ] = None
     egress_bwp_envelope: Annotated[
-        IpUniEgressBwpEnvelope | None, Field(alias="egressBwpEnvelope")
+        SerializeAsAny[IpUniEgressBwpEnvelope] | None, Field(alias="egressBwpEnvelope")
     ] = None
     list_of_control_protocols: Annotated[
-        list[ControlProtocol] | None, Field(alias="listOfControlProtocols", min_length=0)
+        list[SerializeAsAny[ControlProtocol]] | None,
+        Field(alias="listOfControlProtocols", min_length=0),
     ] = None
-    routing_protocols: Annotated[RoutingProtocols | None, Field(alias="routingProtocols")] = None
+    routing_protocols: Annotated[
+        SerializeAsAny[RoutingProtocols] | None, Field(alias="routingProtocols")
+    ] = None
     reverse_path_forwarding: Annotated[
         common.EnabledDisabled | None, Field(alias="reversePathForwarding")
     ] = None

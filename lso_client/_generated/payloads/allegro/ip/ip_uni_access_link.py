@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
+from ..common import common
 from ..common.ip._internal import (
     AccessLinkBfd,
     ConnectionType,
@@ -18,7 +19,6 @@ from ..common.ip._internal import (
     UniIpv6ConnectionAddressing,
     Vrid,
 )
-from ..common import common
 
 
 class IpUniAccessLink(Payload):
@@ -29,23 +29,25 @@ class IpUniAccessLink(Payload):
         None
     )
     connection_type: Annotated[ConnectionType | None, Field(alias="connectionType")] = None
-    l2_technology: Annotated[L2Technology | None, Field(alias="l2Technology")] = None
+    l2_technology: Annotated[SerializeAsAny[L2Technology] | None, Field(alias="l2Technology")] = (
+        None
+    )
     ipv4_connection_addressing: Annotated[
-        UniIpv4ConnectionAddressing | None, Field(alias="ipv4ConnectionAddressing")
+        SerializeAsAny[UniIpv4ConnectionAddressing] | None, Field(alias="ipv4ConnectionAddressing")
     ] = None
     ipv6_connection_addressing: Annotated[
-        UniIpv6ConnectionAddressing | None, Field(alias="ipv6ConnectionAddressing")
+        SerializeAsAny[UniIpv6ConnectionAddressing] | None, Field(alias="ipv6ConnectionAddressing")
     ] = None
-    dhcp_relay: Annotated[DhcpRelay | None, Field(alias="dhcpRelay")] = None
+    dhcp_relay: Annotated[SerializeAsAny[DhcpRelay] | None, Field(alias="dhcpRelay")] = None
     prefix_delegation: Annotated[common.EnabledDisabled | None, Field(alias="prefixDelegation")] = (
         None
     )
-    bfd: AccessLinkBfd | None = None
+    bfd: SerializeAsAny[AccessLinkBfd] | None = None
     mtu: Annotated[int | None, Field(gt=576)] = None
     ingress_bwp_envelope: Annotated[
-        IpUniAccessLinkIngressBwpEnvelope | None, Field(alias="ingressBwpEnvelope")
+        SerializeAsAny[IpUniAccessLinkIngressBwpEnvelope] | None, Field(alias="ingressBwpEnvelope")
     ] = None
     egress_bwp_envelope: Annotated[
-        IpUniAccessLinkEgressBwpEnvelope | None, Field(alias="egressBwpEnvelope")
+        SerializeAsAny[IpUniAccessLinkEgressBwpEnvelope] | None, Field(alias="egressBwpEnvelope")
     ] = None
     reserved_vrids: Annotated[list[Vrid] | None, Field(alias="reservedVrids")] = None

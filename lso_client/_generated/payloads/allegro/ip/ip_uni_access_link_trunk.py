@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefEnum, MefModel, Payload
-from ..common.ip._internal import EthernetPhysicalLink, UniAccessLinkEthernetLinkAggregation
+from lso_client._model import MefEnum, MefModel, Payload, max_properties, min_properties
+from pydantic import Field, SerializeAsAny, model_validator
 from ..common import common
+from ..common.ip._internal import EthernetPhysicalLink, UniAccessLinkEthernetLinkAggregation
 
 
 class OtherUniAccessLink(MefEnum):
@@ -17,10 +17,12 @@ class OtherUniAccessLink(MefEnum):
 
 class EthernetUniAccessLinkTrunk(MefModel):
     ethernet_physical_link: Annotated[
-        list[EthernetPhysicalLink] | None, Field(alias="ethernetPhysicalLink", min_length=1)
+        list[SerializeAsAny[EthernetPhysicalLink]] | None,
+        Field(alias="ethernetPhysicalLink", min_length=1),
     ] = None
     ethernet_link_aggregation: Annotated[
-        UniAccessLinkEthernetLinkAggregation | None, Field(alias="ethernetLinkAggregation")
+        SerializeAsAny[UniAccessLinkEthernetLinkAggregation] | None,
+        Field(alias="ethernetLinkAggregation"),
     ] = None
     ethernet_link_oam: Annotated[common.EnabledDisabled | None, Field(alias="ethernetLinkOam")] = (
         None
@@ -32,8 +34,10 @@ class UniAccessLinkTrunk(MefModel):
         OtherUniAccessLink | None, Field(alias="otherUniAccessLink")
     ] = None
     ethernet_access_link_trunk: Annotated[
-        EthernetUniAccessLinkTrunk | None, Field(alias="ethernetAccessLinkTrunk")
+        SerializeAsAny[EthernetUniAccessLinkTrunk] | None, Field(alias="ethernetAccessLinkTrunk")
     ] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class IpUniAccessLinkTrunk(Payload):
@@ -43,4 +47,6 @@ class IpUniAccessLinkTrunk(Payload):
     identifier: Annotated[str | None, Field(max_length=53, min_length=1, pattern="[ -\x7f]+")] = (
         None
     )
-    access_link_trunk: Annotated[UniAccessLinkTrunk | None, Field(alias="accessLinkTrunk")] = None
+    access_link_trunk: Annotated[
+        SerializeAsAny[UniAccessLinkTrunk] | None, Field(alias="accessLinkTrunk")
+    ] = None

@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
+from ..common import common
 from ..common.ip._internal import (
     Ipv4OrIpv6Prefix,
     IpvcCloud,
@@ -15,7 +16,6 @@ from ..common.ip._internal import (
     PacketDelivery,
     ServiceTopology,
 )
-from ..common import common
 from . import ip_sls
 
 
@@ -29,10 +29,10 @@ class Ipvc(Payload):
     ipvc_topology: Annotated[ServiceTopology | None, Field(alias="ipvcTopology")] = None
     packet_delivery: Annotated[PacketDelivery | None, Field(alias="packetDelivery")] = None
     maximum_number_of_ipv4_routes: Annotated[
-        MaximumNumberOfIpv4Routes | None, Field(alias="maximumNumberOfIpv4Routes")
+        SerializeAsAny[MaximumNumberOfIpv4Routes] | None, Field(alias="maximumNumberOfIpv4Routes")
     ] = None
     maximum_number_of_ipv6_routes: Annotated[
-        MaximumNumberOfIpv6Routes | None, Field(alias="maximumNumberOfIpv6Routes")
+        SerializeAsAny[MaximumNumberOfIpv6Routes] | None, Field(alias="maximumNumberOfIpv6Routes")
     ] = None
     dscp_preservation: Annotated[common.EnabledDisabled | None, Field(alias="dscpPreservation")] = (
         None
@@ -41,14 +41,14 @@ class Ipvc(Payload):
         list[str] | None, Field(alias="listOfClassOfServiceNames", min_length=1)
     ] = None
     service_level_specification: Annotated[
-        ip_sls.IpSls | None, Field(alias="serviceLevelSpecification")
+        SerializeAsAny[ip_sls.IpSls] | None, Field(alias="serviceLevelSpecification")
     ] = None
     maximum_transfer_unit: Annotated[int | None, Field(alias="maximumTransferUnit")] = None
     path_mtu_discovery: Annotated[
         common.EnabledDisabled | None, Field(alias="pathMtuDiscovery")
     ] = None
     fragmentation: common.EnabledDisabled | None = None
-    cloud: IpvcCloud | None = None
+    cloud: SerializeAsAny[IpvcCloud] | None = None
     reserved_prefixes: Annotated[list[Ipv4OrIpv6Prefix] | None, Field(alias="reservedPrefixes")] = (
         None
     )

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
 from lso_client._model import MefEnum, MefModel, Payload
+from pydantic import Field, SerializeAsAny
 from ..common.ip._internal import (
     EgressClassOfServiceMap,
     ExternalInterfaceType,
@@ -46,7 +46,7 @@ class EgressBwpEnvelopeNone(MefEnum):
 
 class EgressBandwidthProfileEnvelope(MefModel):
     egress_bwp_envelope_value: Annotated[
-        IpvcEpEgressBwpEnvelope | None, Field(alias="egressBwpEnvelopeValue")
+        SerializeAsAny[IpvcEpEgressBwpEnvelope] | None, Field(alias="egressBwpEnvelopeValue")
     ] = None
     egress_bwp_envelope_none: Annotated[
         EgressBwpEnvelopeNone | None, Field(alias="egressBwpEnvelopeNone")
@@ -70,20 +70,22 @@ class IpvcEndPoint(Payload):
         ),
     ] = None
     maximum_number_of_ipv4_routes: Annotated[
-        MaximumNumberOfIpv4Routes | None, Field(alias="maximumNumberOfIpv4Routes")
+        SerializeAsAny[MaximumNumberOfIpv4Routes] | None, Field(alias="maximumNumberOfIpv4Routes")
     ] = None
     maximum_number_of_ipv6_routes: Annotated[
-        MaximumNumberOfIpv6Routes | None, Field(alias="maximumNumberOfIpv6Routes")
+        SerializeAsAny[MaximumNumberOfIpv6Routes] | None, Field(alias="maximumNumberOfIpv6Routes")
     ] = None
     ingress_class_of_service_map: Annotated[
-        IngressClassOfServiceMap | None, Field(alias="ingressClassOfServiceMap")
+        SerializeAsAny[IngressClassOfServiceMap] | None, Field(alias="ingressClassOfServiceMap")
     ] = None
     egress_class_of_service_map: Annotated[
-        EgressClassOfServiceMap | None, Field(alias="egressClassOfServiceMap")
+        SerializeAsAny[EgressClassOfServiceMap] | None, Field(alias="egressClassOfServiceMap")
     ] = None
     ingress_bandwidth_profile_envelope: Annotated[
-        IpvcEpIngressBwpEnvelopeOrNone | None, Field(alias="ingressBandwidthProfileEnvelope")
+        SerializeAsAny[IpvcEpIngressBwpEnvelopeOrNone] | None,
+        Field(alias="ingressBandwidthProfileEnvelope"),
     ] = None
     egress_bandwidth_profile_envelope: Annotated[
-        EgressBandwidthProfileEnvelope | None, Field(alias="egressBandwidthProfileEnvelope")
+        SerializeAsAny[EgressBandwidthProfileEnvelope] | None,
+        Field(alias="egressBandwidthProfileEnvelope"),
     ] = None

@@ -4,13 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Any
-from pydantic import Field, RootModel
+from typing import Annotated
 from lso_client._model import MefEnum, MefModel
-
-
-class Model(RootModel[Any]):
-    root: Any
+from pydantic import Field, RootModel, SerializeAsAny
 
 
 class ClientProtocol(MefEnum):
@@ -369,5 +365,6 @@ class L1UniPhysicalLayer(MefModel):
         L1UniCodingFunction | None, Field(alias="l1UniCodingFunction")
     ] = None
     l1_uni_optical_interface_function: Annotated[
-        L1UniOpticalInterfaceFunction | None, Field(alias="l1UniOpticalInterfaceFunction")
+        SerializeAsAny[L1UniOpticalInterfaceFunction] | None,
+        Field(alias="l1UniOpticalInterfaceFunction"),
     ] = None

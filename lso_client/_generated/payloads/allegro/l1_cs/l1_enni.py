@@ -5,14 +5,10 @@
 
 from __future__ import annotations
 from typing import Annotated, Any, Literal
-from pydantic import Field, RootModel
 from lso_client._model import MefEnum, MefModel, Payload
+from pydantic import Field, RootModel, SerializeAsAny
 from ..common import common
 from . import l1_cs_common
-
-
-class OtukOverHeadItem(RootModel[dict[str, Any]]):
-    root: dict[str, Any]
 
 
 class OtuKOverHead(MefModel):
@@ -195,7 +191,7 @@ class L1NniOpticalInterfaceFunction(
 class L1NniCodingFunction(MefModel):
     otuk_over_head: Annotated[list[dict[str, Any]] | None, Field(alias="otukOverHead")] = None
     high_order_oduk_overhead: Annotated[
-        list[HighOrderOduKOverHead] | None, Field(alias="highOrderOdukOverhead")
+        list[SerializeAsAny[HighOrderOduKOverHead]] | None, Field(alias="highOrderOdukOverhead")
     ] = None
     line_rate: Annotated[l1_cs_common.LineRate | None, Field(alias="lineRate")] = None
 
@@ -210,7 +206,7 @@ class L1NniPhysicalLayer(MefModel):
         Field(alias="l1NniOpticalInterfaceFunction"),
     ] = None
     l1_nni_coding_function: Annotated[
-        L1NniCodingFunction | None, Field(alias="l1NniCodingFunction")
+        SerializeAsAny[L1NniCodingFunction] | None, Field(alias="l1NniCodingFunction")
     ] = None
 
 
@@ -223,6 +219,6 @@ class L1Enni(Payload):
         Field(alias="peeringIdentifier", max_length=45, min_length=1, pattern="[ -\x7f]+"),
     ] = None
     list_of_physical_layer: Annotated[
-        list[L1NniPhysicalLayer] | None, Field(alias="listOfPhysicalLayer")
+        list[SerializeAsAny[L1NniPhysicalLayer]] | None, Field(alias="listOfPhysicalLayer")
     ] = None
     protection: NniProtection | None = None

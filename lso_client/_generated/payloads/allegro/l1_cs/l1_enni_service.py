@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
 from lso_client._model import MefEnum, MefModel, Payload
+from pydantic import Field, SerializeAsAny
 from ..common import common
 
 
@@ -76,7 +76,9 @@ class L1EnniService(Payload):
     identifier: Annotated[str | None, Field(max_length=45, min_length=1, pattern="[ -\x7f]+")] = (
         None
     )
-    path_overhead: Annotated[PathOverHead | None, Field(alias="pathOverhead")] = None
+    path_overhead: Annotated[SerializeAsAny[PathOverHead] | None, Field(alias="pathOverhead")] = (
+        None
+    )
     multiplexing_capability_list: Annotated[
         HighOrderOdu4MultiplexingSequences
         | HighOrderOdu3MultiplexingSequences

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from . import l1_service_level_specification as l1_service_level_specification_1
 
 
@@ -18,6 +18,6 @@ class L1OperatorVc(Payload):
         None
     )
     l1_service_level_specification: Annotated[
-        l1_service_level_specification_1.L1ServiceLevelSpecification | None,
+        SerializeAsAny[l1_service_level_specification_1.L1ServiceLevelSpecification] | None,
         Field(alias="l1ServiceLevelSpecification"),
     ] = None

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
 from lso_client._model import MefEnum, MefModel, Payload
+from pydantic import Field, SerializeAsAny
 from . import l1_cs_common
 
 
@@ -35,4 +35,6 @@ class L1OperatorVcEndPoint(Payload):
         l1_cs_common.L1VcEndPointExternalInterfaceType | None,
         Field(alias="l1VcEndPointExternalInterfaceType"),
     ] = None
-    l1_vc_end_point_map: Annotated[L1VcEndPointMap | None, Field(alias="l1VcEndPointMap")] = None
+    l1_vc_end_point_map: Annotated[
+        SerializeAsAny[L1VcEndPointMap] | None, Field(alias="l1VcEndPointMap")
+    ] = None

@@ -4,14 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Any
-from pydantic import Field, RootModel
+from typing import Annotated
 from uuid import UUID
 from lso_client._model import MefEnum, MefModel
-
-
-class Model(RootModel[Any]):
-    root: Any
+from pydantic import Field, SerializeAsAny
 
 
 class L1VcRef(MefModel):
@@ -61,64 +57,85 @@ class TimeIntervalTs(MefModel):
 
 
 class L1VcEndPointRef(MefModel):
-    vc_ref: Annotated[L1VcRef | None, Field(alias="vcRef")] = None
+    vc_ref: Annotated[SerializeAsAny[L1VcRef] | None, Field(alias="vcRef")] = None
     id: UUID | None = None
 
 
 class Sls1wDelayPerformanceMetric(MefModel):
     percentile: int | None = None
-    delay_objective: Annotated[Time | None, Field(alias="delayObjective")] = None
-    ordered_pair_src: Annotated[L1VcEndPointRef | None, Field(alias="orderedPairSrc")] = None
-    ordered_pair_dst: Annotated[L1VcEndPointRef | None, Field(alias="orderedPairDst")] = None
+    delay_objective: Annotated[SerializeAsAny[Time] | None, Field(alias="delayObjective")] = None
+    ordered_pair_src: Annotated[
+        SerializeAsAny[L1VcEndPointRef] | None, Field(alias="orderedPairSrc")
+    ] = None
+    ordered_pair_dst: Annotated[
+        SerializeAsAny[L1VcEndPointRef] | None, Field(alias="orderedPairDst")
+    ] = None
 
 
 class Sls1wErroredSecondPerformanceMetric(MefModel):
     errored_second_objective: Annotated[int | None, Field(alias="erroredSecondObjective")] = None
-    ordered_pair_src: Annotated[L1VcEndPointRef | None, Field(alias="orderedPairSrc")] = None
-    ordered_pair_dst: Annotated[L1VcEndPointRef | None, Field(alias="orderedPairDst")] = None
+    ordered_pair_src: Annotated[
+        SerializeAsAny[L1VcEndPointRef] | None, Field(alias="orderedPairSrc")
+    ] = None
+    ordered_pair_dst: Annotated[
+        SerializeAsAny[L1VcEndPointRef] | None, Field(alias="orderedPairDst")
+    ] = None
 
 
 class Sls1wSeverelyErroredSecondPerformanceMetric(MefModel):
     severely_errored_secon_d_objective: Annotated[
         int | None, Field(alias="severelyErroredSecon-dObjective")
     ] = None
-    ordered_pair_src: Annotated[L1VcEndPointRef | None, Field(alias="orderedPairSrc")] = None
-    ordered_pair_dst: Annotated[L1VcEndPointRef | None, Field(alias="orderedPairDst")] = None
+    ordered_pair_src: Annotated[
+        SerializeAsAny[L1VcEndPointRef] | None, Field(alias="orderedPairSrc")
+    ] = None
+    ordered_pair_dst: Annotated[
+        SerializeAsAny[L1VcEndPointRef] | None, Field(alias="orderedPairDst")
+    ] = None
 
 
 class Sls1wAvailabilityPerformanceMetric(MefModel):
     availability_objective: Annotated[int | None, Field(alias="availabilityObjective")] = None
-    ordered_pair_src: Annotated[L1VcEndPointRef | None, Field(alias="orderedPairSrc")] = None
-    ordered_pair_dst: Annotated[L1VcEndPointRef | None, Field(alias="orderedPairDst")] = None
+    ordered_pair_src: Annotated[
+        SerializeAsAny[L1VcEndPointRef] | None, Field(alias="orderedPairSrc")
+    ] = None
+    ordered_pair_dst: Annotated[
+        SerializeAsAny[L1VcEndPointRef] | None, Field(alias="orderedPairDst")
+    ] = None
 
 
 class Sls1wUnavailableSecondPerformanceMetric(MefModel):
     unavailable_second_objective: Annotated[
         int | None, Field(alias="unavailableSecondObjective")
     ] = None
-    ordered_pair_src: Annotated[L1VcEndPointRef | None, Field(alias="orderedPairSrc")] = None
-    ordered_pair_dst: Annotated[L1VcEndPointRef | None, Field(alias="orderedPairDst")] = None
+    ordered_pair_src: Annotated[
+        SerializeAsAny[L1VcEndPointRef] | None, Field(alias="orderedPairSrc")
+    ] = None
+    ordered_pair_dst: Annotated[
+        SerializeAsAny[L1VcEndPointRef] | None, Field(alias="orderedPairDst")
+    ] = None
 
 
 class L1ServiceLevelSpecification(MefModel):
-    start_time: Annotated[TimeAndDate | None, Field(alias="startTime")] = None
-    duration: TimeIntervalTs | None = None
+    start_time: Annotated[SerializeAsAny[TimeAndDate] | None, Field(alias="startTime")] = None
+    duration: SerializeAsAny[TimeIntervalTs] | None = None
     sls1w_delay_performance_metric: Annotated[
-        list[Sls1wDelayPerformanceMetric] | None, Field(alias="sls1wDelayPerformanceMetric")
+        list[SerializeAsAny[Sls1wDelayPerformanceMetric]] | None,
+        Field(alias="sls1wDelayPerformanceMetric"),
     ] = None
     sls1w_errored_second_performance_metric: Annotated[
-        list[Sls1wErroredSecondPerformanceMetric] | None,
+        list[SerializeAsAny[Sls1wErroredSecondPerformanceMetric]] | None,
         Field(alias="sls1wErroredSecondPerformanceMetric"),
     ] = None
     sls1w_severely_errored_second_performance_metric: Annotated[
-        list[Sls1wSeverelyErroredSecondPerformanceMetric] | None,
+        list[SerializeAsAny[Sls1wSeverelyErroredSecondPerformanceMetric]] | None,
         Field(alias="sls1wSeverelyErroredSecondPerformanceMetric"),
     ] = None
     sls1w_unavailable_second_performance_metric: Annotated[
-        list[Sls1wUnavailableSecondPerformanceMetric] | None,
+        list[SerializeAsAny[Sls1wUnavailableSecondPerformanceMetric]] | None,
         Field(alias="sls1wUnavailableSecondPerformanceMetric"),
     ] = None
     sls1w_availability_performance_metric: Annotated[
-        list[Sls1wAvailabilityPerformanceMetric] | None,
+        list[SerializeAsAny[Sls1wAvailabilityPerformanceMetric]] | None,
         Field(alias="sls1wAvailabilityPerformanceMetric"),
     ] = None

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
 from lso_client._model import MefModel, Payload
+from pydantic import Field, SerializeAsAny
 from . import l1_cs_common
 
 
@@ -30,4 +30,6 @@ class L1SubscriberUni(Payload):
     identifier: Annotated[str | None, Field(max_length=45, min_length=1, pattern="[ -\x7f]+")] = (
         None
     )
-    physical_layer: Annotated[PhysicalLayer | None, Field(alias="physicalLayer")] = None
+    physical_layer: Annotated[
+        SerializeAsAny[PhysicalLayer] | None, Field(alias="physicalLayer")
+    ] = None

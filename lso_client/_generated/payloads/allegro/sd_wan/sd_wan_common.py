@@ -4,17 +4,20 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Any
-from pydantic import Field, RootModel
-from lso_client._model import MefEnum, MefModel
-from ..common.ip._internal import Ipv4OrIpv6Prefix, Ipv4Prefix, Ipv6Prefix
-from ..common import common
-from ...legato.sd_wan import sd_wan_common
 from ipaddress import IPv4Address, IPv6Address
-
-
-class Model(RootModel[Any]):
-    root: Any
+from typing import Annotated, Any
+from lso_client._model import (
+    MefEnum,
+    MefModel,
+    max_properties,
+    min_properties,
+    not_one_of,
+    unique_items,
+)
+from pydantic import AfterValidator, Field, RootModel, SerializeAsAny, model_validator
+from ...legato.sd_wan import sd_wan_common
+from ..common import common
+from ..common.ip._internal import Ipv4OrIpv6Prefix, Ipv4Prefix, Ipv6Prefix
 
 
 class Protv4Item(RootModel[int]):
@@ -235,6 +238,8 @@ class Ipv4Any(MefEnum):
 class Ipv4AddressOrAny(MefModel):
     ipv4_address: Annotated[IPv4Address | None, Field(alias="ipv4Address")] = None
     ipv4_any: Annotated[Ipv4Any | None, Field(alias="ipv4Any")] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class Ipv6Any(MefEnum):
@@ -244,6 +249,8 @@ class Ipv6Any(MefEnum):
 class Ipv6AddressOrAny(MefModel):
     ipv6_address: Annotated[IPv6Address | None, Field(alias="ipv6Address")] = None
     ipv6_any: Annotated[Ipv6Any | None, Field(alias="ipv6Any")] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class RemovalBehavior(MefEnum):
@@ -256,7 +263,7 @@ class RemovalBehavior(MefEnum):
 
 class Mbf(MefModel):
     tls_protocol_version: Annotated[str | None, Field(alias="tlsProtocolVersion")] = None
-    cipher_list: Annotated[CipherSuite | None, Field(alias="cipherList")] = None
+    cipher_list: Annotated[SerializeAsAny[CipherSuite] | None, Field(alias="cipherList")] = None
 
 
 class MdR(MefModel):
@@ -269,10 +276,12 @@ class CaBehaviorIfInvalid(MefEnum):
 
 
 class MiddleboxSecurityFunctionPolicy(MefModel):
-    supported_list: Annotated[list[Mbf] | None, Field(alias="supportedList")] = None
-    unsupported_list: Annotated[list[Mbf] | None, Field(alias="unsupportedList")] = None
-    block_list: Annotated[list[Mbf] | None, Field(alias="blockList")] = None
-    allow_list: Annotated[list[Mbf] | None, Field(alias="allowList")] = None
+    supported_list: Annotated[list[SerializeAsAny[Mbf]] | None, Field(alias="supportedList")] = None
+    unsupported_list: Annotated[
+        list[SerializeAsAny[Mbf]] | None, Field(alias="unsupportedList")
+    ] = None
+    block_list: Annotated[list[SerializeAsAny[Mbf]] | None, Field(alias="blockList")] = None
+    allow_list: Annotated[list[SerializeAsAny[Mbf]] | None, Field(alias="allowList")] = None
     nm: Nm | None = None
     certificate_authority_list: Annotated[
         list[Any] | None, Field(alias="certificateAuthorityList")
@@ -290,10 +299,10 @@ class Ipversion(MefEnum):
 
 class NetworkAddressTranslation(MefModel):
     ipversion: Ipversion | None = None
-    public_prefix: Annotated[list[Ipv4Prefix] | None, Field(alias="publicPrefix", min_length=1)] = (
-        None
-    )
-    exceptions: Annotated[list[Ipv4Prefix] | None, Field(min_length=0)] = None
+    public_prefix: Annotated[
+        list[SerializeAsAny[Ipv4Prefix]] | None, Field(alias="publicPrefix", min_length=1)
+    ] = None
+    exceptions: Annotated[list[SerializeAsAny[Ipv4Prefix]] | None, Field(min_length=0)] = None
 
 
 class OneWayMeanPacketLossRatioPrimary(MefModel):
@@ -383,11 +392,13 @@ class ServiceNameAndTransportProtocolsAny(MefEnum):
 
 
 class ServiceNameAndTransportProtocolsOrAny(MefModel):
-    service: ServiceNameAndTransportProtocols | None = None
+    service: SerializeAsAny[ServiceNameAndTransportProtocols] | None = None
     service_name_and_transport_protocols_any: Annotated[
         ServiceNameAndTransportProtocolsAny | None,
         Field(alias="serviceNameAndTransportProtocolsAny"),
     ] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class PolicyDirection(MefEnum):
@@ -469,11 +480,11 @@ class ApplicationFlowBusinessImportanceLevels(MefModel):
 
 
 class ApplicationFlowCriteria(MefModel):
-    sav4: list[Ipv4Prefix] | None = None
-    dav4: list[Ipv4Prefix] | None = None
+    sav4: list[SerializeAsAny[Ipv4Prefix]] | None = None
+    dav4: list[SerializeAsAny[Ipv4Prefix]] | None = None
     protv4: list[Protv4Item] | None = None
-    sav6: list[Ipv6Prefix] | None = None
-    dav6: list[Ipv6Prefix] | None = None
+    sav6: list[SerializeAsAny[Ipv6Prefix]] | None = None
+    dav6: list[SerializeAsAny[Ipv6Prefix]] | None = None
     next_head_v6: Annotated[
         list[NextHeadV6Item] | None, Field(alias="nextHeadV6", min_length=0)
     ] = None
@@ -486,12 +497,17 @@ class ApplicationFlowCriteria(MefModel):
         Field(alias="tcpUdpDestinationPortList", min_length=0),
     ] = None
     application_identifier: Annotated[
-        list[ApplicationIdentifier] | None, Field(alias="applicationIdentifier", min_length=0)
+        list[SerializeAsAny[ApplicationIdentifier]] | None,
+        Field(alias="applicationIdentifier", min_length=0),
     ] = None
     any: bool | None = None
     ethertype: Annotated[list[int] | None, Field(max_length=1, min_length=0)] = None
-    sdav4: Annotated[list[Ipv4Prefix] | None, Field(max_length=1, min_length=0)] = None
-    sdav6: Annotated[list[Ipv6Prefix] | None, Field(max_length=1, min_length=0)] = None
+    sdav4: Annotated[list[SerializeAsAny[Ipv4Prefix]] | None, Field(max_length=1, min_length=0)] = (
+        None
+    )
+    sdav6: Annotated[list[SerializeAsAny[Ipv6Prefix]] | None, Field(max_length=1, min_length=0)] = (
+        None
+    )
     tcp_udp_source_or_destination_port_list: Annotated[
         list[TcpUdpSourceOrDestinationPortListItem] | None,
         Field(alias="tcpUdpSourceOrDestinationPortList", min_length=0),
@@ -499,27 +515,31 @@ class ApplicationFlowCriteria(MefModel):
 
 
 class Dpf(MefModel):
-    sav4: list[Ipv4AddressOrAny] | None = None
-    dav4: list[Ipv4AddressOrAny] | None = None
-    sav6: list[Ipv6AddressOrAny] | None = None
-    dav6: list[Ipv6AddressOrAny] | None = None
+    sav4: list[SerializeAsAny[Ipv4AddressOrAny]] | None = None
+    dav4: list[SerializeAsAny[Ipv4AddressOrAny]] | None = None
+    sav6: list[SerializeAsAny[Ipv6AddressOrAny]] | None = None
+    dav6: list[SerializeAsAny[Ipv6AddressOrAny]] | None = None
     dns_message_type: Annotated[str | None, Field(alias="dnsMessageType")] = None
 
 
 class DnsProtocolFilter(MefModel):
-    dpf_block_list: Annotated[list[Dpf] | None, Field(alias="dpfBlockList")] = None
-    dpf_allow_list: Annotated[list[Dpf] | None, Field(alias="dpfAllowList")] = None
-    dpf_quarantine_list: Annotated[list[Dpf] | None, Field(alias="dpfQuarantineList")] = None
+    dpf_block_list: Annotated[list[SerializeAsAny[Dpf]] | None, Field(alias="dpfBlockList")] = None
+    dpf_allow_list: Annotated[list[SerializeAsAny[Dpf]] | None, Field(alias="dpfAllowList")] = None
+    dpf_quarantine_list: Annotated[
+        list[SerializeAsAny[Dpf]] | None, Field(alias="dpfQuarantineList")
+    ] = None
     nm: Nm | None = None
-    duration: common.TimeDuration | None = None
+    duration: SerializeAsAny[common.TimeDuration] | None = None
 
 
 class DomainNameFilteringSecurityFunctionPolicy(MefModel):
-    dnf_block_list: Annotated[list[Dnf] | None, Field(alias="dnfBlockList")] = None
-    dnf_allow_list: Annotated[list[Dnf] | None, Field(alias="dnfAllowList")] = None
-    dnf_quarantine_list: Annotated[list[Dnf] | None, Field(alias="dnfQuarantineList")] = None
+    dnf_block_list: Annotated[list[SerializeAsAny[Dnf]] | None, Field(alias="dnfBlockList")] = None
+    dnf_allow_list: Annotated[list[SerializeAsAny[Dnf]] | None, Field(alias="dnfAllowList")] = None
+    dnf_quarantine_list: Annotated[
+        list[SerializeAsAny[Dnf]] | None, Field(alias="dnfQuarantineList")
+    ] = None
     nm: Nm | None = None
-    duration: common.TimeDuration | None = None
+    duration: SerializeAsAny[common.TimeDuration] | None = None
 
 
 class IanaProtocolsIntegerOrKeyword(MefModel):
@@ -529,190 +549,208 @@ class IanaProtocolsIntegerOrKeyword(MefModel):
     iana_protocol_integer: Annotated[
         int | None, Field(alias="ianaProtocolInteger", ge=0, le=255)
     ] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class IpPortProtocolFilteringSecurityFunctionPolicy(MefModel):
-    sav4: list[Ipv4AddressOrAny] | None = None
-    dav4: list[Ipv4AddressOrAny] | None = None
-    protov4: list[IanaProtocolsIntegerOrKeyword] | None = None
-    sav6: list[Ipv6AddressOrAny] | None = None
-    dav6: list[Ipv6AddressOrAny] | None = None
-    nextheadv6: list[IanaProtocolsIntegerOrKeyword] | None = None
-    sport: list[ServiceNameAndTransportProtocolsOrAny] | None = None
-    dport: list[ServiceNameAndTransportProtocolsOrAny] | None = None
+    sav4: list[SerializeAsAny[Ipv4AddressOrAny]] | None = None
+    dav4: list[SerializeAsAny[Ipv4AddressOrAny]] | None = None
+    protov4: list[SerializeAsAny[IanaProtocolsIntegerOrKeyword]] | None = None
+    sav6: list[SerializeAsAny[Ipv6AddressOrAny]] | None = None
+    dav6: list[SerializeAsAny[Ipv6AddressOrAny]] | None = None
+    nextheadv6: list[SerializeAsAny[IanaProtocolsIntegerOrKeyword]] | None = None
+    sport: list[SerializeAsAny[ServiceNameAndTransportProtocolsOrAny]] | None = None
+    dport: list[SerializeAsAny[ServiceNameAndTransportProtocolsOrAny]] | None = None
 
 
 class IpPortProtocolFilter(MefModel):
-    ippf_block_list: Annotated[list[sd_wan_common.Ippf] | None, Field(alias="ippfBlockList")] = None
-    ippf_allow_list: Annotated[list[sd_wan_common.Ippf] | None, Field(alias="ippfAllowList")] = None
+    ippf_block_list: Annotated[
+        list[SerializeAsAny[sd_wan_common.Ippf]] | None, Field(alias="ippfBlockList")
+    ] = None
+    ippf_allow_list: Annotated[
+        list[SerializeAsAny[sd_wan_common.Ippf]] | None, Field(alias="ippfAllowList")
+    ] = None
     ippf_quarantine_list: Annotated[
-        list[sd_wan_common.Ippf] | None, Field(alias="ippfQuarantineList")
+        list[SerializeAsAny[sd_wan_common.Ippf]] | None, Field(alias="ippfQuarantineList")
     ] = None
     nm: Nm | None = None
-    duration: common.TimeDuration | None = None
+    duration: SerializeAsAny[common.TimeDuration] | None = None
 
 
 class MalwareDetectionRemovalSecurityFunctionPolicy(MefModel):
-    md_r_block_list: Annotated[list[MdR] | None, Field(alias="mdR_BlockList")] = None
-    md_r_allow_list: Annotated[list[MdR] | None, Field(alias="mdR_AllowList")] = None
-    md_r_quarantine_list: Annotated[list[MdR] | None, Field(alias="mdR_QuarantineList")] = None
+    md_r_block_list: Annotated[list[SerializeAsAny[MdR]] | None, Field(alias="mdR_BlockList")] = (
+        None
+    )
+    md_r_allow_list: Annotated[list[SerializeAsAny[MdR]] | None, Field(alias="mdR_AllowList")] = (
+        None
+    )
+    md_r_quarantine_list: Annotated[
+        list[SerializeAsAny[MdR]] | None, Field(alias="mdR_QuarantineList")
+    ] = None
     nm: Nm | None = None
-    duration: common.TimeDuration | None = None
+    duration: SerializeAsAny[common.TimeDuration] | None = None
     detection: str | None = None
     removal_behavior: Annotated[RemovalBehavior | None, Field(alias="removalBehavior")] = None
 
 
 class OneWayMeanPacketDelayPrimary(MefModel):
-    threshold: common.TimeDuration | None = None
-    ceiling: common.TimeDuration | None = None
-    remediation: common.TimeDuration | None = None
+    threshold: SerializeAsAny[common.TimeDuration] | None = None
+    ceiling: SerializeAsAny[common.TimeDuration] | None = None
+    remediation: SerializeAsAny[common.TimeDuration] | None = None
 
 
 class OneWayMeanPacketDelayVariationPrimary(MefModel):
-    threshold: common.TimeDuration | None = None
-    ceiling: common.TimeDuration | None = None
-    remediation: common.TimeDuration | None = None
+    threshold: SerializeAsAny[common.TimeDuration] | None = None
+    ceiling: SerializeAsAny[common.TimeDuration] | None = None
+    remediation: SerializeAsAny[common.TimeDuration] | None = None
 
 
 class OneWayMeanPacketDelaySecondary(MefModel):
-    threshold: common.TimeDuration | None = None
+    threshold: SerializeAsAny[common.TimeDuration] | None = None
 
 
 class OneWayMeanPacketDelayVariationSecondary(MefModel):
-    threshold: common.TimeDuration | None = None
+    threshold: SerializeAsAny[common.TimeDuration] | None = None
 
 
 class PerformanceMetricsPrimary(MefModel):
     one_way_mean_packet_delay: Annotated[
-        OneWayMeanPacketDelayPrimary | None, Field(alias="oneWayMeanPacketDelay")
+        SerializeAsAny[OneWayMeanPacketDelayPrimary] | None, Field(alias="oneWayMeanPacketDelay")
     ] = None
     one_way_mean_packet_delay_variation: Annotated[
-        OneWayMeanPacketDelayVariationPrimary | None, Field(alias="oneWayMeanPacketDelayVariation")
+        SerializeAsAny[OneWayMeanPacketDelayVariationPrimary] | None,
+        Field(alias="oneWayMeanPacketDelayVariation"),
     ] = None
     one_way_mean_packet_loss_ratio: Annotated[
-        OneWayMeanPacketLossRatioPrimary | None, Field(alias="oneWayMeanPacketLossRatio")
+        SerializeAsAny[OneWayMeanPacketLossRatioPrimary] | None,
+        Field(alias="oneWayMeanPacketLossRatio"),
     ] = None
 
 
 class PerformanceMetricsSecondary(MefModel):
     one_way_mean_packet_delay: Annotated[
-        OneWayMeanPacketDelaySecondary | None, Field(alias="oneWayMeanPacketDelay")
+        SerializeAsAny[OneWayMeanPacketDelaySecondary] | None, Field(alias="oneWayMeanPacketDelay")
     ] = None
     one_way_mean_packet_delay_variation: Annotated[
-        OneWayMeanPacketDelayVariationSecondary | None,
+        SerializeAsAny[OneWayMeanPacketDelayVariationSecondary] | None,
         Field(alias="oneWayMeanPacketDelayVariation"),
     ] = None
     one_way_mean_packet_loss_ratio: Annotated[
-        OneWayMeanPacketLossRatioSecondary | None, Field(alias="oneWayMeanPacketLossRatio")
+        SerializeAsAny[OneWayMeanPacketLossRatioSecondary] | None,
+        Field(alias="oneWayMeanPacketLossRatio"),
     ] = None
 
 
 class PerformancePolicyCriterion(MefModel):
-    primary: PerformanceMetricsPrimary | None = None
-    secondary: PerformanceMetricsSecondary | None = None
+    primary: SerializeAsAny[PerformanceMetricsPrimary] | None = None
+    secondary: SerializeAsAny[PerformanceMetricsSecondary] | None = None
 
 
 class RateLimiter(MefModel):
     name: str | None = None
-    commit: common.InformationRate | None = None
-    limit: common.InformationRate | None = None
+    commit: SerializeAsAny[common.InformationRate] | None = None
+    limit: SerializeAsAny[common.InformationRate] | None = None
 
 
 class SecurityEventNotification(MefModel):
-    receipients: list[Receipient] | None = None
-    timestamp: TimeAndDate | None = None
+    receipients: Annotated[list[Receipient] | None, AfterValidator(unique_items)] = None
+    timestamp: SerializeAsAny[TimeAndDate] | None = None
 
 
 class SecurityEventNotificationOrNone(MefModel):
     sen_none: Annotated[SenNone, Field(alias="senNone")]
-    sen_select: Annotated[SecurityEventNotification | None, Field(alias="senSelect")] = None
+    sen_select: Annotated[
+        SerializeAsAny[SecurityEventNotification] | None, Field(alias="senSelect")
+    ] = None
 
 
 class SecurityEventNotificationOrNone3(MefModel):
     sen_none: Annotated[SenNone | None, Field(alias="senNone")] = None
-    sen_select: Annotated[SecurityEventNotification, Field(alias="senSelect")]
-
-
-class SecurityEventNotificationOrNone1(
-    RootModel[SecurityEventNotificationOrNone | SecurityEventNotificationOrNone3]
-):
-    root: SecurityEventNotificationOrNone | SecurityEventNotificationOrNone3
+    sen_select: Annotated[SerializeAsAny[SecurityEventNotification], Field(alias="senSelect")]
 
 
 class ServicePerformanceObjectivesReportingPeriods(MefModel):
-    start_time: Annotated[TimeAndDate | None, Field(alias="startTime")] = None
-    duration: common.TimeDuration | None = None
+    start_time: Annotated[SerializeAsAny[TimeAndDate] | None, Field(alias="startTime")] = None
+    duration: SerializeAsAny[common.TimeDuration] | None = None
 
 
 class UnnamedRateLimiter(MefModel):
-    commit: common.InformationRate | None = None
-    limit: common.InformationRate | None = None
+    commit: SerializeAsAny[common.InformationRate] | None = None
+    limit: SerializeAsAny[common.InformationRate] | None = None
 
 
 class UrlFilteringSecurityFunctionPolicy(MefModel):
-    urlf_block_list: Annotated[list[Urlf] | None, Field(alias="urlfBlockList")] = None
-    urlf_allow_list: Annotated[list[Urlf] | None, Field(alias="urlfAllowList")] = None
-    urlf_quarantine_list: Annotated[list[Urlf] | None, Field(alias="urlfQuarantineList")] = None
+    urlf_block_list: Annotated[list[SerializeAsAny[Urlf]] | None, Field(alias="urlfBlockList")] = (
+        None
+    )
+    urlf_allow_list: Annotated[list[SerializeAsAny[Urlf]] | None, Field(alias="urlfAllowList")] = (
+        None
+    )
+    urlf_quarantine_list: Annotated[
+        list[SerializeAsAny[Urlf]] | None, Field(alias="urlfQuarantineList")
+    ] = None
     nm: Nm | None = None
-    duration: common.TimeDuration | None = None
+    duration: SerializeAsAny[common.TimeDuration] | None = None
 
 
 class VirtualTopologyEndPoint3(MefModel):
     multipoint_to_multipoint: Annotated[
         list[SwVcEndPointIdentifier], Field(alias="multipointToMultipoint", min_length=2)
     ]
-    rooted_multipoint: Annotated[VtRootedMultipoint | None, Field(alias="rootedMultipoint")] = None
+    rooted_multipoint: Annotated[
+        SerializeAsAny[VtRootedMultipoint] | None, Field(alias="rootedMultipoint")
+    ] = None
 
 
 class VirtualTopologyEndPoint4(MefModel):
     multipoint_to_multipoint: Annotated[
         list[SwVcEndPointIdentifier] | None, Field(alias="multipointToMultipoint", min_length=2)
     ] = None
-    rooted_multipoint: Annotated[VtRootedMultipoint, Field(alias="rootedMultipoint")]
+    rooted_multipoint: Annotated[
+        SerializeAsAny[VtRootedMultipoint], Field(alias="rootedMultipoint")
+    ]
 
 
 class VirtualTopologyEndPoint(RootModel[VirtualTopologyEndPoint3 | VirtualTopologyEndPoint4]):
-    root: VirtualTopologyEndPoint3 | VirtualTopologyEndPoint4
+    root: SerializeAsAny[VirtualTopologyEndPoint3] | SerializeAsAny[VirtualTopologyEndPoint4]
 
 
 class Zone(MefModel):
-    zone_name: Annotated[str | None, Field(alias="zoneName")] = None
+    zone_name: Annotated[
+        str | None, Field(alias="zoneName"), AfterValidator(not_one_of("SELF", "INTERNET", "ALL"))
+    ] = None
     zone_prefixes: Annotated[
         list[Ipv4OrIpv6Prefix] | None, Field(alias="zonePrefixes", min_length=1)
     ] = None
     zone_ingress_policy: Annotated[
-        list[ZoneIngressPolicy] | None, Field(alias="zoneIngressPolicy", min_length=0)
+        list[SerializeAsAny[ZoneIngressPolicy]] | None,
+        Field(alias="zoneIngressPolicy", min_length=0),
     ] = None
 
 
 class BandwidthPolicyCriterion(MefModel):
-    unamed_rate_limiter: Annotated[UnnamedRateLimiter, Field(alias="unamedRateLimiter")]
-    rate_limiter: Annotated[RateLimiter | None, Field(alias="rateLimiter")] = None
+    unamed_rate_limiter: Annotated[
+        SerializeAsAny[UnnamedRateLimiter], Field(alias="unamedRateLimiter")
+    ]
+    rate_limiter: Annotated[SerializeAsAny[RateLimiter] | None, Field(alias="rateLimiter")] = None
 
 
-class BandwidthPolicyCriterion5(MefModel):
-    unamed_rate_limiter: Annotated[UnnamedRateLimiter | None, Field(alias="unamedRateLimiter")] = (
-        None
-    )
-    rate_limiter: Annotated[RateLimiter, Field(alias="rateLimiter")]
-
-
-class BandwidthPolicyCriterion3(RootModel[BandwidthPolicyCriterion | BandwidthPolicyCriterion5]):
-    root: BandwidthPolicyCriterion | BandwidthPolicyCriterion5
+class PolicyCriteriaBandwidthPolicyCriterion(MefModel):
+    unamed_rate_limiter: Annotated[
+        SerializeAsAny[UnnamedRateLimiter] | None, Field(alias="unamedRateLimiter")
+    ] = None
+    rate_limiter: Annotated[SerializeAsAny[RateLimiter], Field(alias="rateLimiter")]
 
 
 class DpfOrNone(MefModel):
     dpf_none: Annotated[DpfNone, Field(alias="dpfNone")]
-    dpf_select: Annotated[DnsProtocolFilter | None, Field(alias="dpfSelect")] = None
+    dpf_select: Annotated[SerializeAsAny[DnsProtocolFilter] | None, Field(alias="dpfSelect")] = None
 
 
-class DpfOrNone3(MefModel):
+class SecurityFunctionPolicyDpfOrNone(MefModel):
     dpf_none: Annotated[DpfNone | None, Field(alias="dpfNone")] = None
-    dpf_select: Annotated[DnsProtocolFilter, Field(alias="dpfSelect")]
-
-
-class DpfOrNone1(RootModel[DpfOrNone | DpfOrNone3]):
-    root: DpfOrNone | DpfOrNone3
+    dpf_select: Annotated[SerializeAsAny[DnsProtocolFilter], Field(alias="dpfSelect")]
 
 
 class SecurityFunctionPolicy(MefModel):
@@ -724,33 +762,37 @@ class SecurityFunctionPolicy(MefModel):
         Field(alias="securityFunctionPolicyIdentifier", max_length=53, pattern="[ -\x7f]+"),
     ] = None
     middlebox_security_function_policy: Annotated[
-        MiddleboxSecurityFunctionPolicy | None, Field(alias="middleboxSecurityFunctionPolicy")
+        SerializeAsAny[MiddleboxSecurityFunctionPolicy] | None,
+        Field(alias="middleboxSecurityFunctionPolicy"),
     ] = None
     ip_port_protocol_filtering_security_function_policy: Annotated[
-        IpPortProtocolFilteringSecurityFunctionPolicy | None,
+        SerializeAsAny[IpPortProtocolFilteringSecurityFunctionPolicy] | None,
         Field(alias="ipPortProtocolFilteringSecurityFunctionPolicy"),
     ] = None
     domain_name_filtering_security_function_policy: Annotated[
-        DomainNameFilteringSecurityFunctionPolicy | None,
+        SerializeAsAny[DomainNameFilteringSecurityFunctionPolicy] | None,
         Field(alias="domainNameFilteringSecurityFunctionPolicy"),
     ] = None
     url_filtering_security_function_policy: Annotated[
-        UrlFilteringSecurityFunctionPolicy | None, Field(alias="urlFilteringSecurityFunctionPolicy")
+        SerializeAsAny[UrlFilteringSecurityFunctionPolicy] | None,
+        Field(alias="urlFilteringSecurityFunctionPolicy"),
     ] = None
     malware_detection_removal_security_function_policy: Annotated[
-        MalwareDetectionRemovalSecurityFunctionPolicy | None,
+        SerializeAsAny[MalwareDetectionRemovalSecurityFunctionPolicy] | None,
         Field(alias="malwareDetectionRemovalSecurityFunctionPolicy"),
     ] = None
     dns_protocol_filtering_security_function_policy: Annotated[
-        DpfOrNone | DpfOrNone3 | None, Field(alias="dnsProtocolFilteringSecurityFunctionPolicy")
+        SerializeAsAny[DpfOrNone] | SerializeAsAny[SecurityFunctionPolicyDpfOrNone] | None,
+        Field(alias="dnsProtocolFilteringSecurityFunctionPolicy"),
     ] = None
 
 
 class VirtualTopology(MefModel):
-    vt_name: Annotated[str | None, Field(alias="vtName")] = None
+    vt_name: Annotated[str | None, Field(alias="vtName"), AfterValidator(not_one_of("Swvc"))] = None
     vt_type: Annotated[VtType | None, Field(alias="vtType")] = None
     vt_ep: Annotated[
-        VirtualTopologyEndPoint3 | VirtualTopologyEndPoint4 | None, Field(alias="vtEp")
+        SerializeAsAny[VirtualTopologyEndPoint3] | SerializeAsAny[VirtualTopologyEndPoint4] | None,
+        Field(alias="vtEp"),
     ] = None
 
 
@@ -762,62 +804,73 @@ class PolicyCriteria(MefModel):
     ] = None
     public_private: Annotated[PublicPrivate | None, Field(alias="publicPrivate")] = None
     backup: Backup | None = None
-    virtual_topology: Annotated[VirtualTopology | None, Field(alias="virtualTopology")] = None
+    virtual_topology: Annotated[
+        SerializeAsAny[VirtualTopology] | None, Field(alias="virtualTopology")
+    ] = None
     allowed_destination_zones: Annotated[
-        list[Zone] | None, Field(alias="allowedDestinationZones")
+        list[SerializeAsAny[Zone]] | None, Field(alias="allowedDestinationZones")
     ] = None
     billing_method: Annotated[BillingMethod | None, Field(alias="billingMethod")] = None
     business_importance: Annotated[
         str | None, Field(alias="businessImportance", max_length=53, pattern="[ -\x7f]+")
     ] = None
-    performance: PerformancePolicyCriterion | None = None
-    bandwidth: BandwidthPolicyCriterion | BandwidthPolicyCriterion5 | None = None
+    performance: SerializeAsAny[PerformancePolicyCriterion] | None = None
+    bandwidth: (
+        SerializeAsAny[BandwidthPolicyCriterion]
+        | SerializeAsAny[PolicyCriteriaBandwidthPolicyCriterion]
+        | None
+    ) = None
     af_security_ingress: Annotated[
-        SecurityFunctionPolicy | None, Field(alias="afSecurityIngress")
+        SerializeAsAny[SecurityFunctionPolicy] | None, Field(alias="afSecurityIngress")
     ] = None
     block_source: Annotated[BlockSource | None, Field(alias="blockSource")] = None
     af_security_egress: Annotated[
-        SecurityFunctionPolicy | None, Field(alias="afSecurityEgress")
+        SerializeAsAny[SecurityFunctionPolicy] | None, Field(alias="afSecurityEgress")
     ] = None
     service_provider_defined_policy_criterion: Annotated[
-        list[ServiceProviderDefinedPolicyCriterion] | None,
+        list[SerializeAsAny[ServiceProviderDefinedPolicyCriterion]] | None,
         Field(alias="serviceProviderDefinedPolicyCriterion", min_length=0),
     ] = None
 
 
 class Policy(MefModel):
-    pol_name: Annotated[str | None, Field(alias="polName")] = None
-    pol_cl: Annotated[list[PolicyCriteria] | None, Field(alias="polCl", min_length=1)] = None
+    pol_name: Annotated[
+        str | None, Field(alias="polName"), AfterValidator(not_one_of("NONE", "BLOCK"))
+    ] = None
+    pol_cl: Annotated[
+        list[SerializeAsAny[PolicyCriteria]] | None, Field(alias="polCl", min_length=1)
+    ] = None
 
 
 class ApplicationFlowSpecification(MefModel):
     application_flow_name: Annotated[str | None, Field(alias="applicationFlowName")] = None
     application_flow_criteria: Annotated[
-        list[ApplicationFlowCriteria] | None, Field(alias="applicationFlowCriteria")
+        list[SerializeAsAny[ApplicationFlowCriteria]] | None, Field(alias="applicationFlowCriteria")
     ] = None
     application_flow_group: Annotated[
-        ApplicationFlowSpecificationGroup | None, Field(alias="applicationFlowGroup")
+        SerializeAsAny[ApplicationFlowSpecificationGroup] | None,
+        Field(alias="applicationFlowGroup"),
     ] = None
 
 
 class ApplicationFlowSpecificationGroup(MefModel):
     name: str | None = None
     application_flow_specification: Annotated[
-        list[ApplicationFlowSpecification] | None,
+        list[SerializeAsAny[ApplicationFlowSpecification]] | None,
         Field(alias="applicationFlowSpecification", min_length=0),
     ] = None
 
 
 class PolicyMap(MefModel):
     application_flow: Annotated[
-        list[ApplicationFlowSpecification] | None,
+        list[SerializeAsAny[ApplicationFlowSpecification]] | None,
         Field(alias="applicationFlow", max_length=1, min_length=0),
     ] = None
     application_flow_group: Annotated[
-        list[ApplicationFlowSpecificationGroup] | None,
+        list[SerializeAsAny[ApplicationFlowSpecificationGroup]] | None,
         Field(alias="applicationFlowGroup", max_length=1, min_length=0),
     ] = None
-    policy: Policy | None = None
+    policy: SerializeAsAny[Policy] | None = None
 
 
 ApplicationFlowSpecification.model_rebuild()

@@ -5,15 +5,15 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
-from . import sd_wan_common
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
+from ..common import common
 from ..common.ip._internal import (
     RoutingProtocols,
     UniIpv4ConnectionAddressing,
     UniIpv6ConnectionAddressing,
 )
-from ..common import common
+from . import sd_wan_common
 
 
 class SdWanUni(Payload):
@@ -23,18 +23,22 @@ class SdWanUni(Payload):
     uni_identifier: Annotated[
         str | None, Field(alias="uniIdentifier", max_length=53, min_length=1, pattern="[ -\x7f]+")
     ] = None
-    l2_interface: Annotated[sd_wan_common.L2Interface | None, Field(alias="l2Interface")] = None
+    l2_interface: Annotated[
+        SerializeAsAny[sd_wan_common.L2Interface] | None, Field(alias="l2Interface")
+    ] = None
     max_l2_frame_size: Annotated[int | None, Field(alias="maxL2FrameSize", ge=1522)] = None
     ipv4_connection_addressing: Annotated[
-        UniIpv4ConnectionAddressing | None, Field(alias="ipv4ConnectionAddressing")
+        SerializeAsAny[UniIpv4ConnectionAddressing] | None, Field(alias="ipv4ConnectionAddressing")
     ] = None
     ipv6_connection_addressing: Annotated[
-        UniIpv6ConnectionAddressing | None, Field(alias="ipv6ConnectionAddressing")
+        SerializeAsAny[UniIpv6ConnectionAddressing] | None, Field(alias="ipv6ConnectionAddressing")
     ] = None
-    routing_protocols: Annotated[RoutingProtocols | None, Field(alias="routingProtocols")] = None
+    routing_protocols: Annotated[
+        SerializeAsAny[RoutingProtocols] | None, Field(alias="routingProtocols")
+    ] = None
     availability_objective: Annotated[
         float | None, Field(alias="availabilityObjective", ge=0.0, le=100.0)
     ] = None
     mean_time_to_repair_objective: Annotated[
-        common.TimeDuration | None, Field(alias="meanTimeToRepairObjective")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="meanTimeToRepairObjective")
     ] = None

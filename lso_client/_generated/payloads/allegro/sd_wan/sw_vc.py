@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from ..common.ip._internal import Ipv4OrIpv6Prefix
 from . import sd_wan_common
 
@@ -21,39 +21,41 @@ class SwVc(Payload):
     reserved_prefixes: Annotated[
         list[Ipv4OrIpv6Prefix] | None, Field(alias="reservedPrefixes", min_length=0)
     ] = None
-    zone_list: Annotated[list[sd_wan_common.Zone] | None, Field(alias="zoneList", min_length=1)] = (
-        None
-    )
+    zone_list: Annotated[
+        list[SerializeAsAny[sd_wan_common.Zone]] | None, Field(alias="zoneList", min_length=1)
+    ] = None
     virtual_topologies_list: Annotated[
-        list[sd_wan_common.VirtualTopology] | None,
+        list[SerializeAsAny[sd_wan_common.VirtualTopology]] | None,
         Field(alias="virtualTopologiesList", min_length=1),
     ] = None
     performance_time_intervals: Annotated[
-        sd_wan_common.PerformanceTimeIntervals | None, Field(alias="performanceTimeIntervals")
+        SerializeAsAny[sd_wan_common.PerformanceTimeIntervals] | None,
+        Field(alias="performanceTimeIntervals"),
     ] = None
     performance_objectives_reporting_periods: Annotated[
-        sd_wan_common.ServicePerformanceObjectivesReportingPeriods | None,
+        SerializeAsAny[sd_wan_common.ServicePerformanceObjectivesReportingPeriods] | None,
         Field(alias="performanceObjectivesReportingPeriods"),
     ] = None
     rate_limiter_list: Annotated[
-        list[sd_wan_common.RateLimiter] | None, Field(alias="rateLimiterList", min_length=0)
+        list[SerializeAsAny[sd_wan_common.RateLimiter]] | None,
+        Field(alias="rateLimiterList", min_length=0),
     ] = None
     security_function_policy_list: Annotated[
-        list[sd_wan_common.SecurityFunctionPolicy] | None,
+        list[SerializeAsAny[sd_wan_common.SecurityFunctionPolicy]] | None,
         Field(alias="securityFunctionPolicyList", min_length=0),
     ] = None
     application_flow_business_importance_levels_list: Annotated[
-        list[sd_wan_common.ApplicationFlowBusinessImportanceLevels] | None,
+        list[SerializeAsAny[sd_wan_common.ApplicationFlowBusinessImportanceLevels]] | None,
         Field(alias="applicationFlowBusinessImportanceLevelsList", min_length=0),
     ] = None
     policy_list: Annotated[
-        list[sd_wan_common.Policy] | None, Field(alias="policyList", min_length=1)
+        list[SerializeAsAny[sd_wan_common.Policy]] | None, Field(alias="policyList", min_length=1)
     ] = None
     application_flow_specification_group_list: Annotated[
-        list[sd_wan_common.ApplicationFlowSpecificationGroup] | None,
+        list[SerializeAsAny[sd_wan_common.ApplicationFlowSpecificationGroup]] | None,
         Field(alias="applicationFlowSpecificationGroupList", min_length=0),
     ] = None
     application_flow_specification_list: Annotated[
-        list[sd_wan_common.ApplicationFlowSpecification] | None,
+        list[SerializeAsAny[sd_wan_common.ApplicationFlowSpecification]] | None,
         Field(alias="applicationFlowSpecificationList", min_length=1),
     ] = None

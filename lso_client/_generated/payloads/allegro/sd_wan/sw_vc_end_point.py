@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from . import sd_wan_common
 
 
@@ -18,7 +18,10 @@ class SwVcEndPoint(Payload):
         str | None,
         Field(alias="swVcEndPointIdentifier", max_length=53, min_length=1, pattern="[ -\x7f]+"),
     ] = None
-    policy_map: Annotated[list[sd_wan_common.PolicyMap] | None, Field(alias="policyMap")] = None
+    policy_map: Annotated[
+        list[SerializeAsAny[sd_wan_common.PolicyMap]] | None, Field(alias="policyMap")
+    ] = None
     network_address_translation: Annotated[
-        sd_wan_common.NetworkAddressTranslation | None, Field(alias="networkAddressTranslation")
+        SerializeAsAny[sd_wan_common.NetworkAddressTranslation] | None,
+        Field(alias="networkAddressTranslation"),
     ] = None

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
+from lso_client._model import Payload
 from pydantic import Field
-from lso_client._model import MefModel, Payload
 from ..common import common
 
 

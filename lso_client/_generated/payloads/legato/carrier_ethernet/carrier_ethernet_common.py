@@ -5,13 +5,9 @@
 
 from __future__ import annotations
 from typing import Annotated, Any
-from pydantic import Field, RootModel
 from lso_client._model import MefEnum, MefModel
+from pydantic import Field, RootModel, SerializeAsAny
 from . import carrier_ethernet_sls as carrier_ethernet_sls_1
-
-
-class Model(RootModel[Any]):
-    root: Any
 
 
 class State(MefEnum):
@@ -34,13 +30,13 @@ class ColorFieldType(MefModel):
     value: Value | None = None
 
 
-class Value1(MefEnum):
+class ColorModeValue(MefEnum):
     color_aware = "COLOR_AWARE"
     color_blind = "COLOR_BLIND"
 
 
 class ColorMode(MefModel):
-    value: Value1 | None = None
+    value: ColorModeValue | None = None
 
 
 class ConnectionType(MefEnum):
@@ -60,14 +56,14 @@ class ConversationIdToAggregationLinkMap(MefModel):
     ] = None
 
 
-class Value2(MefEnum):
+class CosMappingTypeValue(MefEnum):
     dscp = "DSCP"
     end_point = "END_POINT"
     pcp = "PCP"
 
 
 class CosMappingType(MefModel):
-    value: Value2 | None = None
+    value: CosMappingTypeValue | None = None
 
 
 class DataSizeUnits(MefEnum):
@@ -91,14 +87,14 @@ class DeiColorIdPac(MefModel):
     pass
 
 
-class Value3(MefEnum):
+class DeiOrDiscardValue(MefEnum):
     discard = "DISCARD"
     field_0 = "0"
     field_1 = "1"
 
 
 class DeiOrDiscard(MefModel):
-    value: Value3 | None = None
+    value: DeiOrDiscardValue | None = None
 
 
 class DscpValue(MefEnum):
@@ -170,13 +166,13 @@ class DscpValue(MefEnum):
     field_63 = "63"
 
 
-class Value4(MefEnum):
+class EecMappingTypeValue(MefEnum):
     dscp = "DSCP"
     pcp = "PCP"
 
 
 class EecMappingType(MefModel):
-    value: Value4 | None = None
+    value: EecMappingTypeValue | None = None
 
 
 class EnabledDisabled(MefEnum):
@@ -281,13 +277,13 @@ class MepDirection(MefEnum):
     up = "UP"
 
 
-class State1(MefEnum):
+class OperationalStateState(MefEnum):
     enabled = "ENABLED"
     disabled = "DISABLED"
 
 
 class OperationalState(MefModel):
-    state: State1 | None = None
+    state: OperationalStateState | None = None
 
 
 class PcpColorIdPac(MefModel):
@@ -299,7 +295,7 @@ class PcpColorIdPac(MefModel):
     ] = None
 
 
-class Value5(MefEnum):
+class PcpOrDiscardValue(MefEnum):
     discard = "DISCARD"
     field_0 = "0"
     field_1 = "1"
@@ -312,7 +308,7 @@ class Value5(MefEnum):
 
 
 class PcpOrDiscard(MefModel):
-    value: Value5 | None = None
+    value: PcpOrDiscardValue | None = None
 
 
 class PcpOrUntagged(MefEnum):
@@ -420,14 +416,14 @@ class VlanId(RootModel[int]):
 
 
 class BwpFlow(MefModel):
-    cir: InformationRate | None = None
-    cir_max: Annotated[InformationRate | None, Field(alias="cirMax")] = None
-    cbs: DataSize | None = None
-    eir: InformationRate | None = None
-    eir_max: Annotated[InformationRate | None, Field(alias="eirMax")] = None
-    ebs: DataSize | None = None
+    cir: SerializeAsAny[InformationRate] | None = None
+    cir_max: Annotated[SerializeAsAny[InformationRate] | None, Field(alias="cirMax")] = None
+    cbs: SerializeAsAny[DataSize] | None = None
+    eir: SerializeAsAny[InformationRate] | None = None
+    eir_max: Annotated[SerializeAsAny[InformationRate] | None, Field(alias="eirMax")] = None
+    ebs: SerializeAsAny[DataSize] | None = None
     coupling_flag: Annotated[bool | None, Field(alias="couplingFlag")] = None
-    color_mode: Annotated[ColorMode | None, Field(alias="colorMode")] = None
+    color_mode: Annotated[SerializeAsAny[ColorMode] | None, Field(alias="colorMode")] = None
     envelope_id: Annotated[str | None, Field(alias="envelopeId")] = None
     envelope_rank: Annotated[int | None, Field(alias="envelopeRank", ge=0)] = None
     token_request_offset: Annotated[int | None, Field(alias="tokenRequestOffset")] = None
@@ -458,7 +454,9 @@ class DscpEecIdPac(MefModel):
 
 
 class L2cpProtocol(MefModel):
-    l2cp_protocol_type: Annotated[L2cpProtocolType | None, Field(alias="l2cpProtocolType")] = None
+    l2cp_protocol_type: Annotated[
+        SerializeAsAny[L2cpProtocolType] | None, Field(alias="l2cpProtocolType")
+    ] = None
     llc_address_or_ether_type: Annotated[int | None, Field(alias="llcAddressOrEtherType", ge=0)] = (
         None
     )
@@ -484,76 +482,89 @@ class PcpEecIdPac(MefModel):
 
 class BandwidthProfilePerClassOfServiceName(MefModel):
     class_of_service_name: Annotated[str | None, Field(alias="classOfServiceName")] = None
-    bwp_flow: Annotated[BwpFlow | None, Field(alias="bwpFlow")] = None
+    bwp_flow: Annotated[SerializeAsAny[BwpFlow] | None, Field(alias="bwpFlow")] = None
 
 
 class ColorIdentifier(MefModel):
-    color_field_type: Annotated[ColorFieldType, Field(alias="colorFieldType")]
-    dei_color_pac: Annotated[DeiColorIdPac | None, Field(alias="deiColorPac")] = None
-    pcp_color_pac: Annotated[PcpColorIdPac | None, Field(alias="pcpColorPac")] = None
-    sep_color_pac: Annotated[SepColorIdPac | None, Field(alias="sepColorPac")] = None
+    color_field_type: Annotated[SerializeAsAny[ColorFieldType], Field(alias="colorFieldType")]
+    dei_color_pac: Annotated[SerializeAsAny[DeiColorIdPac] | None, Field(alias="deiColorPac")] = (
+        None
+    )
+    pcp_color_pac: Annotated[SerializeAsAny[PcpColorIdPac] | None, Field(alias="pcpColorPac")] = (
+        None
+    )
+    sep_color_pac: Annotated[SerializeAsAny[SepColorIdPac] | None, Field(alias="sepColorPac")] = (
+        None
+    )
     dscp_color_pac: Annotated[
-        list[DscpColorIdPac] | None, Field(alias="dscpColorPac", max_length=2, min_length=0)
+        list[SerializeAsAny[DscpColorIdPac]] | None,
+        Field(alias="dscpColorPac", max_length=2, min_length=0),
     ] = None
 
 
 class CosIdentifier(MefModel):
     cos_name: Annotated[str, Field(alias="cosName")]
     l2cp_protocol_list: Annotated[
-        list[L2cpProtocol] | None, Field(alias="l2cpProtocolList", min_length=0)
+        list[SerializeAsAny[L2cpProtocol]] | None, Field(alias="l2cpProtocolList", min_length=0)
     ] = None
     sep_cos_id_pac: Annotated[Any | None, Field(alias="sepCosIdPac")] = None
-    pcp_cos_id_pac: Annotated[PcpCosIdPac | None, Field(alias="pcpCosIdPac")] = None
+    pcp_cos_id_pac: Annotated[SerializeAsAny[PcpCosIdPac] | None, Field(alias="pcpCosIdPac")] = None
     dscp_cos_id_pac: Annotated[
-        list[DscpCosIdPac] | None, Field(alias="dscpCosIdPac", max_length=2, min_length=0)
+        list[SerializeAsAny[DscpCosIdPac]] | None,
+        Field(alias="dscpCosIdPac", max_length=2, min_length=0),
     ] = None
 
 
 class CosMap(MefModel):
-    cos_mapping_type: Annotated[CosMappingType | None, Field(alias="cosMappingType")] = None
-    cos_mapping: Annotated[list[CosIdentifier] | None, Field(alias="cosMapping", min_length=1)] = (
-        None
-    )
+    cos_mapping_type: Annotated[
+        SerializeAsAny[CosMappingType] | None, Field(alias="cosMappingType")
+    ] = None
+    cos_mapping: Annotated[
+        list[SerializeAsAny[CosIdentifier]] | None, Field(alias="cosMapping", min_length=1)
+    ] = None
 
 
 class EecIdentifier(MefModel):
     eec_name: Annotated[str | None, Field(alias="eecName")] = None
     l2cp_protocol_list: Annotated[
-        list[L2cpProtocol] | None, Field(alias="l2cpProtocolList", min_length=0)
+        list[SerializeAsAny[L2cpProtocol]] | None, Field(alias="l2cpProtocolList", min_length=0)
     ] = None
-    pcp_eec_id_pac: Annotated[PcpEecIdPac | None, Field(alias="pcpEecIdPac")] = None
+    pcp_eec_id_pac: Annotated[SerializeAsAny[PcpEecIdPac] | None, Field(alias="pcpEecIdPac")] = None
     dscp_eec_id_pac: Annotated[
-        list[DscpEecIdPac] | None, Field(alias="dscpEecIdPac", max_length=2, min_length=0)
+        list[SerializeAsAny[DscpEecIdPac]] | None,
+        Field(alias="dscpEecIdPac", max_length=2, min_length=0),
     ] = None
 
 
 class EecMap(MefModel):
-    eec_mapping_type: Annotated[EecMappingType | None, Field(alias="eecMappingType")] = None
-    eec_mapping: Annotated[list[EecIdentifier] | None, Field(alias="eecMapping", min_length=1)] = (
-        None
-    )
+    eec_mapping_type: Annotated[
+        SerializeAsAny[EecMappingType] | None, Field(alias="eecMappingType")
+    ] = None
+    eec_mapping: Annotated[
+        list[SerializeAsAny[EecIdentifier]] | None, Field(alias="eecMapping", min_length=1)
+    ] = None
 
 
 class L2cpPeering(MefModel):
-    protocol_id: Annotated[L2cpProtocol | None, Field(alias="protocolId")] = None
+    protocol_id: Annotated[SerializeAsAny[L2cpProtocol] | None, Field(alias="protocolId")] = None
     destination_address: Annotated[str | None, Field(alias="destinationAddress")] = None
     link_id_list: Annotated[list[str] | None, Field(alias="linkIdList")] = None
 
 
 class CarrierEthernetExternalInterface(MefModel):
-    administrative_state: Annotated[AdminState, Field(alias="administrativeState")]
-    operational_state: Annotated[OperationalState, Field(alias="operationalState")]
+    administrative_state: Annotated[SerializeAsAny[AdminState], Field(alias="administrativeState")]
+    operational_state: Annotated[SerializeAsAny[OperationalState], Field(alias="operationalState")]
     external_interface_frame_format: Annotated[
-        EthernetFrameFormat, Field(alias="externalInterfaceFrameFormat")
+        SerializeAsAny[EthernetFrameFormat], Field(alias="externalInterfaceFrameFormat")
     ]
     link_oam: Annotated[EnabledDisabled, Field(alias="linkOam")]
-    l2cp_peering: Annotated[list[L2cpPeering] | None, Field(alias="l2cpPeering", min_length=0)] = (
-        None
-    )
+    l2cp_peering: Annotated[
+        list[SerializeAsAny[L2cpPeering]] | None, Field(alias="l2cpPeering", min_length=0)
+    ] = None
     lag_link_meg: Annotated[EnabledDisabled, Field(alias="lagLinkMeg")]
     meg: EnabledDisabled
     aggregation_link_map: Annotated[
-        list[ConversationIdToAggregationLinkMap] | None,
+        list[SerializeAsAny[ConversationIdToAggregationLinkMap]] | None,
         Field(alias="aggregationLinkMap", min_length=0),
     ] = None
     maximum_frame_size: Annotated[int, Field(alias="maximumFrameSize")]
@@ -561,19 +572,21 @@ class CarrierEthernetExternalInterface(MefModel):
 
 
 class CarrierEthernetServiceEndPoint(MefModel):
-    administrative_state: Annotated[AdminState | None, Field(alias="administrativeState")] = None
-    operational_state: Annotated[OperationalState, Field(alias="operationalState")]
-    ingress_class_of_service_map: Annotated[CosMap, Field(alias="ingressClassOfServiceMap")]
-    color_map: Annotated[ColorIdentifier, Field(alias="colorMap")]
+    administrative_state: Annotated[SerializeAsAny[AdminState], Field(alias="administrativeState")]
+    operational_state: Annotated[SerializeAsAny[OperationalState], Field(alias="operationalState")]
+    ingress_class_of_service_map: Annotated[
+        SerializeAsAny[CosMap], Field(alias="ingressClassOfServiceMap")
+    ]
+    color_map: Annotated[SerializeAsAny[ColorIdentifier], Field(alias="colorMap")]
     ingress_bandwidth_profile_per_end_point: Annotated[
-        BwpFlow | None, Field(alias="ingressBandwidthProfilePerEndPoint")
+        SerializeAsAny[BwpFlow] | None, Field(alias="ingressBandwidthProfilePerEndPoint")
     ] = None
     ingress_bandwidth_profile_per_cos_name: Annotated[
-        list[BandwidthProfilePerClassOfServiceName] | None,
+        list[SerializeAsAny[BandwidthProfilePerClassOfServiceName]] | None,
         Field(alias="ingressBandwidthProfilePerCosName", min_length=0),
     ] = None
     source_mac_address_limit: Annotated[
-        SourceMacAddressLimit | None, Field(alias="sourceMacAddressLimit")
+        SerializeAsAny[SourceMacAddressLimit] | None, Field(alias="sourceMacAddressLimit")
     ] = None
 
 
@@ -583,20 +596,21 @@ class CarrierEthernetUni(CarrierEthernetExternalInterface):
         int, Field(alias="maxNumOfCtagVlanIdsPerEndPoint", ge=1, le=4094)
     ]
     token_share: Annotated[EnabledDisabled, Field(alias="tokenShare")]
-    envelopes: Annotated[list[Envelope] | None, Field(min_length=0)] = None
-    l2cp_address_set: Annotated[L2cpAddressSet, Field(alias="l2cpAddressSet")]
+    envelopes: Annotated[list[SerializeAsAny[Envelope]] | None, Field(min_length=0)] = None
+    l2cp_address_set: Annotated[SerializeAsAny[L2cpAddressSet], Field(alias="l2cpAddressSet")]
 
 
 class CarrierEthernetService(MefModel):
-    administrative_state: Annotated[AdminState | None, Field(alias="administrativeState")] = None
-    operational_state: Annotated[OperationalState, Field(alias="operationalState")]
+    administrative_state: Annotated[SerializeAsAny[AdminState], Field(alias="administrativeState")]
+    operational_state: Annotated[SerializeAsAny[OperationalState], Field(alias="operationalState")]
     c_tag_pcp_preservation: Annotated[EnabledDisabled, Field(alias="cTagPcpPreservation")]
     c_tag_dei_preservation: Annotated[EnabledDisabled, Field(alias="cTagDeiPreservation")]
     carrier_ethernet_sls: Annotated[
-        carrier_ethernet_sls_1.CarrierEthernetSls | None, Field(alias="carrierEthernetSls")
+        SerializeAsAny[carrier_ethernet_sls_1.CarrierEthernetSls] | None,
+        Field(alias="carrierEthernetSls"),
     ] = None
     connection_type: Annotated[ConnectionType, Field(alias="connectionType")]
-    frame_disposition: Annotated[FrameDisposition, Field(alias="frameDisposition")]
+    frame_disposition: Annotated[SerializeAsAny[FrameDisposition], Field(alias="frameDisposition")]
     list_of_cos_names: Annotated[list[str], Field(alias="listOfCosNames", min_length=1)]
     maximum_frame_size: Annotated[int, Field(alias="maximumFrameSize")]
     available_meg_level: Annotated[MegLevel | None, Field(alias="availableMegLevel")] = None

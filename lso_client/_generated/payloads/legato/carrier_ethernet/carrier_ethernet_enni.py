@@ -4,11 +4,11 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from lso_client._model import Payload
 from typing import Annotated, Literal
 from pydantic import Field
 from . import carrier_ethernet_common
 from .carrier_ethernet_common import CarrierEthernetExternalInterface
+from lso_client._model import Payload
 
 
 class CarrierEthernetEnni(CarrierEthernetExternalInterface, Payload):

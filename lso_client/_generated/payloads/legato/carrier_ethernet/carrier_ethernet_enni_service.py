@@ -4,9 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from lso_client._model import MefEnum, MefModel, Payload
 from typing import Annotated, Literal
-from pydantic import Field
+from lso_client._model import MefEnum, MefModel, Payload
+from pydantic import Field, SerializeAsAny
 from . import carrier_ethernet_common
 from .carrier_ethernet_common import CarrierEthernetExternalInterface
 
@@ -31,10 +31,12 @@ class CarrierEthernetEnniService(CarrierEthernetExternalInterface, Payload):
         Field(alias="@type"),
     ] = "urn:mef:lso:spec:legato:carrier-ethernet-enni-service:v0.0.1:all"
     operator_enn_identifier: Annotated[str, Field(alias="operatorEnnIdentifier", max_length=45)]
-    svlan_id_control: Annotated[SvlanIdControl, Field(alias="svlanIdControl")]
+    svlan_id_control: Annotated[SerializeAsAny[SvlanIdControl], Field(alias="svlanIdControl")]
     maximum_number_of_ovcs: Annotated[int, Field(alias="maximumNumberOfOvcs")]
     maximum_number_of_ovc_end_points_per_ovc: Annotated[
         int, Field(alias="maximumNumberOfOvcEndPointsPerOvc")
     ]
     token_share: Annotated[TokenShare, Field(alias="tokenShare")]
-    envelopes: Annotated[list[carrier_ethernet_common.Envelope] | None, Field(min_length=0)] = None
+    envelopes: Annotated[
+        list[SerializeAsAny[carrier_ethernet_common.Envelope]] | None, Field(min_length=0)
+    ] = None

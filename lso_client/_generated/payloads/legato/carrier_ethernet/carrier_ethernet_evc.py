@@ -4,10 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from lso_client._model import Payload
 from typing import Annotated, Literal
 from pydantic import Field
 from .carrier_ethernet_common import CarrierEthernetService
+from lso_client._model import Payload
 
 
 class CarrierEthernetEvc(CarrierEthernetService, Payload):

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Any, Literal
-from pydantic import Field
 from lso_client._model import MefEnum, MefModel, Payload
+from pydantic import Field, SerializeAsAny
 from . import carrier_ethernet_common
 from .carrier_ethernet_common import CarrierEthernetServiceEndPoint
 
@@ -19,22 +19,22 @@ class Role(MefEnum):
 class EgressMap(MefModel):
     cos_name: Annotated[str | None, Field(alias="cosName")] = None
     color: carrier_ethernet_common.FrameColor | None = None
-    pcp: carrier_ethernet_common.PcpOrDiscard | None = None
-    dei: carrier_ethernet_common.DeiOrDiscard | None = None
+    pcp: SerializeAsAny[carrier_ethernet_common.PcpOrDiscard] | None = None
+    dei: SerializeAsAny[carrier_ethernet_common.DeiOrDiscard] | None = None
 
 
 class EgressBwpFlow(MefModel):
     cir: Annotated[int | None, Field(ge=0)] = None
     cir_max: Annotated[int | None, Field(alias="cirMax", ge=0)] = None
     rank: Annotated[int | None, Field(ge=0)] = None
-    envelope: carrier_ethernet_common.Envelope | None = None
+    envelope: SerializeAsAny[carrier_ethernet_common.Envelope] | None = None
 
 
 class EvcEpEgressMap(MefModel):
     cos_name: Annotated[str | None, Field(alias="cosName")] = None
     color: carrier_ethernet_common.FrameColor | None = None
-    pcp: carrier_ethernet_common.PcpOrDiscard | None = None
-    dei: carrier_ethernet_common.DeiOrDiscard | None = None
+    pcp: SerializeAsAny[carrier_ethernet_common.PcpOrDiscard] | None = None
+    dei: SerializeAsAny[carrier_ethernet_common.DeiOrDiscard] | None = None
 
 
 class VlanIdMappingTypeOrUntag(MefEnum):
@@ -46,12 +46,16 @@ class VlanIdMappingTypeOrUntag(MefEnum):
 
 class EgressBandwidthProfilePerCosName(MefModel):
     class_of_service_name: Annotated[str | None, Field(alias="classOfServiceName")] = None
-    egress_bwp_flow: Annotated[EgressBwpFlow | None, Field(alias="egressBwpFlow")] = None
+    egress_bwp_flow: Annotated[
+        SerializeAsAny[EgressBwpFlow] | None, Field(alias="egressBwpFlow")
+    ] = None
 
 
 class ClassOfServiceEgressBandwidthProfile(MefModel):
     class_of_service_name: Annotated[str | None, Field(alias="classOfServiceName")] = None
-    egress_bwp_flow: Annotated[EgressBwpFlow | None, Field(alias="egressBwpFlow")] = None
+    egress_bwp_flow: Annotated[
+        SerializeAsAny[EgressBwpFlow] | None, Field(alias="egressBwpFlow")
+    ] = None
 
 
 class VlanIdListOrUntag(MefModel):
@@ -68,15 +72,15 @@ class CarrierEthernetEvcEndPoint(CarrierEthernetServiceEndPoint, Payload):
     ] = "urn:mef:lso:spec:legato:carrier-ethernet-evc-end-point:v0.0.1:all"
     identifier: Annotated[str, Field(max_length=45)]
     role: Role
-    evc_end_point_map: Annotated[VlanIdListOrUntag, Field(alias="evcEndPointMap")]
-    egress_map: Annotated[list[Any] | EgressMap | None, Field(alias="egressMap", min_length=0)] = (
-        None
-    )
+    evc_end_point_map: Annotated[SerializeAsAny[VlanIdListOrUntag], Field(alias="evcEndPointMap")]
+    egress_map: Annotated[
+        list[Any] | SerializeAsAny[EgressMap] | None, Field(alias="egressMap", min_length=0)
+    ] = None
     egress_bandwidth_profile_per_end_point: Annotated[
-        EgressBwpFlow | None, Field(alias="egressBandwidthProfilePerEndPoint")
+        SerializeAsAny[EgressBwpFlow] | None, Field(alias="egressBandwidthProfilePerEndPoint")
     ] = None
     egress_bandwidth_profile_per_cos_name: Annotated[
-        list[Any] | EgressBandwidthProfilePerCosName | None,
+        list[Any] | SerializeAsAny[EgressBandwidthProfilePerCosName] | None,
         Field(alias="egressBandwidthProfilePerCosName", min_length=0),
     ] = None
     subscriber_meg_mip: Annotated[

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
 from lso_client._model import MefEnum, MefModel, Payload
+from pydantic import Field, SerializeAsAny
 from . import carrier_ethernet_common
 from .carrier_ethernet_common import CarrierEthernetUni
 
@@ -27,7 +27,7 @@ class CarrierEthernetOperatorUni(CarrierEthernetUni, Payload):
     ] = "urn:mef:lso:spec:legato:carrier-ethernet-operator-uni:v0.0.1:all"
     identifier: Annotated[str | None, Field(max_length=45)] = None
     synchronous_mode: Annotated[
-        list[SyncModePerLink] | None, Field(alias="synchronousMode", min_length=1)
+        list[SerializeAsAny[SyncModePerLink]] | None, Field(alias="synchronousMode", min_length=1)
     ] = None
     physical_layer: Annotated[
         list[carrier_ethernet_common.PhysicalLayer] | None,
@@ -36,9 +36,11 @@ class CarrierEthernetOperatorUni(CarrierEthernetUni, Payload):
     number_of_links: Annotated[int | None, Field(alias="numberOfLinks", ge=1)] = None
     default_ce_vlan_id: Annotated[int | None, Field(alias="defaultCeVlanId", ge=1, le=4094)] = None
     ingress_bandwidth_profile: Annotated[
-        carrier_ethernet_common.BwpFlow | None, Field(alias="ingressBandwidthProfile")
+        SerializeAsAny[carrier_ethernet_common.BwpFlow] | None,
+        Field(alias="ingressBandwidthProfile"),
     ] = None
     egress_bandwidth_profile: Annotated[
-        carrier_ethernet_common.BwpFlow | None, Field(alias="egressBandwidthProfile")
+        SerializeAsAny[carrier_ethernet_common.BwpFlow] | None,
+        Field(alias="egressBandwidthProfile"),
     ] = None
     elmi: Elmi | None = None

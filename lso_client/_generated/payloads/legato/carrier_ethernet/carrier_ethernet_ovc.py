@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
 from lso_client._model import MefEnum, MefModel, Payload
+from pydantic import Field, SerializeAsAny
 from . import carrier_ethernet_common
 from .carrier_ethernet_common import CarrierEthernetService
 
@@ -26,9 +26,9 @@ class CosNameAndColorToDeiPac(MefModel):
     ingress_color: Annotated[
         carrier_ethernet_common.FrameColor | None, Field(alias="ingressColor")
     ] = None
-    dei_value: Annotated[carrier_ethernet_common.DeiOrDiscard | None, Field(alias="deiValue")] = (
-        None
-    )
+    dei_value: Annotated[
+        SerializeAsAny[carrier_ethernet_common.DeiOrDiscard] | None, Field(alias="deiValue")
+    ] = None
 
 
 class CosNameAndColorToPcpPac(MefModel):
@@ -36,16 +36,16 @@ class CosNameAndColorToPcpPac(MefModel):
     ingress_color: Annotated[
         carrier_ethernet_common.FrameColor | None, Field(alias="ingressColor")
     ] = None
-    pcp_value: Annotated[carrier_ethernet_common.PcpOrDiscard | None, Field(alias="pcpValue")] = (
-        None
-    )
+    pcp_value: Annotated[
+        SerializeAsAny[carrier_ethernet_common.PcpOrDiscard] | None, Field(alias="pcpValue")
+    ] = None
 
 
 class CosNameToPcpPac(MefModel):
     ingress_cos_name: Annotated[str | None, Field(alias="ingressCosName")] = None
-    pcp_value: Annotated[carrier_ethernet_common.PcpOrDiscard | None, Field(alias="pcpValue")] = (
-        None
-    )
+    pcp_value: Annotated[
+        SerializeAsAny[carrier_ethernet_common.PcpOrDiscard] | None, Field(alias="pcpValue")
+    ] = None
 
 
 class Type(MefEnum):
@@ -95,20 +95,25 @@ class BandwidthProfilePerEquivalenceClassName(MefModel):
     egress_equivalence_class_name: Annotated[
         str | None, Field(alias="egressEquivalenceClassName")
     ] = None
-    bwp_flow: Annotated[carrier_ethernet_common.BwpFlow | None, Field(alias="bwpFlow")] = None
+    bwp_flow: Annotated[
+        SerializeAsAny[carrier_ethernet_common.BwpFlow] | None, Field(alias="bwpFlow")
+    ] = None
 
 
 class OvcEpEgressMap(MefModel):
-    egress_map_type: Annotated[OvcEgressMapType | None, Field(alias="egressMapType")] = None
+    egress_map_type: Annotated[
+        SerializeAsAny[OvcEgressMapType] | None, Field(alias="egressMapType")
+    ] = None
     cos_name_and_color_to_dei_pac_list: Annotated[
-        list[CosNameAndColorToDeiPac] | None,
+        list[SerializeAsAny[CosNameAndColorToDeiPac]] | None,
         Field(alias="cosNameAndColorToDeiPacList", min_length=0),
     ] = None
     cos_name_to_pcp_pac_list: Annotated[
-        list[CosNameToPcpPac] | None, Field(alias="cosNameToPcpPacList", min_length=0)
+        list[SerializeAsAny[CosNameToPcpPac]] | None,
+        Field(alias="cosNameToPcpPacList", min_length=0),
     ] = None
     cos_name_and_color_to_pcp_pac_list: Annotated[
-        list[CosNameAndColorToPcpPac] | None,
+        list[SerializeAsAny[CosNameAndColorToPcpPac]] | None,
         Field(alias="cosNameAndColorToPcpPacList", min_length=0),
     ] = None
 
@@ -121,16 +126,22 @@ class VlanIdListing(MefModel):
 
 
 class OvcEndPointMapFormE(MefModel):
-    s_vlan_id_list: Annotated[VlanIdListing | None, Field(alias="sVlanIdList")] = None
+    s_vlan_id_list: Annotated[SerializeAsAny[VlanIdListing] | None, Field(alias="sVlanIdList")] = (
+        None
+    )
 
 
 class OvcEndPointMapFormV(MefModel):
     s_vlan: Annotated[int | None, Field(alias="sVlan", ge=1, le=4094)] = None
-    enni_ce_vlan_id_list: Annotated[VlanIdListing | None, Field(alias="enniCeVlanIdList")] = None
+    enni_ce_vlan_id_list: Annotated[
+        SerializeAsAny[VlanIdListing] | None, Field(alias="enniCeVlanIdList")
+    ] = None
 
 
 class OvcEndPointMapFormU(MefModel):
-    ce_vlan_id_list: Annotated[VlanIdListing | None, Field(alias="ceVlanIdList")] = None
+    ce_vlan_id_list: Annotated[
+        SerializeAsAny[VlanIdListing] | None, Field(alias="ceVlanIdList")
+    ] = None
 
 
 class OvcEndPointMap(MefModel):
@@ -138,19 +149,19 @@ class OvcEndPointMap(MefModel):
         OvcEndPointMapForm | None, Field(alias="ovcEndPointMapForm")
     ] = None
     ovc_end_point_map_form_t: Annotated[
-        list[OvcEndPointMapFormT] | None,
+        list[SerializeAsAny[OvcEndPointMapFormT]] | None,
         Field(alias="ovcEndPointMapFormT", max_length=1, min_length=0),
     ] = None
     ovc_end_point_map_form_v: Annotated[
-        list[OvcEndPointMapFormV] | None,
+        list[SerializeAsAny[OvcEndPointMapFormV]] | None,
         Field(alias="ovcEndPointMapFormV", max_length=1, min_length=0),
     ] = None
     ovc_end_point_map_form_u: Annotated[
-        list[OvcEndPointMapFormU] | None,
+        list[SerializeAsAny[OvcEndPointMapFormU]] | None,
         Field(alias="ovcEndPointMapFormU", max_length=1, min_length=0),
     ] = None
     ovc_end_point_map_form_e: Annotated[
-        list[OvcEndPointMapFormE] | None,
+        list[SerializeAsAny[OvcEndPointMapFormE]] | None,
         Field(alias="ovcEndPointMapFormE", max_length=1, min_length=0),
     ] = None
 

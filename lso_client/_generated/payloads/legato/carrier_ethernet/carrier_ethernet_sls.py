@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated
-from pydantic import Field, RootModel
 from lso_client._model import DateTime, MefEnum, MefModel
+from pydantic import Field, RootModel, SerializeAsAny
 
 
 class OrderedPair(MefModel):
@@ -20,7 +20,7 @@ class Percentage(RootModel[float]):
 
 class SetOfOrderedPairs(MefModel):
     ordered_pairs_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairsList", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None, Field(alias="orderedPairsList", min_length=1)
     ] = None
 
 
@@ -36,7 +36,7 @@ class Time(MefModel):
     unit: Unit | None = None
 
 
-class Unit1(MefEnum):
+class TimeIntervalTUnit(MefEnum):
     day = "day"
     month = "month"
     week = "week"
@@ -45,50 +45,58 @@ class Unit1(MefEnum):
 
 class TimeIntervalT(MefModel):
     number: int | None = None
-    unit: Unit1 | None = None
+    unit: TimeIntervalTUnit | None = None
 
 
 class OneWayFrameDelayPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None, Field(alias="orderedPairList", min_length=1)
     ] = None
     one_way_fd_percentile: Annotated[
         float | None, Field(alias="oneWayFdPercentile", ge=0.0, le=100.0)
     ] = None
-    one_way_fd_objective: Annotated[Time | None, Field(alias="oneWayFdObjective")] = None
+    one_way_fd_objective: Annotated[
+        SerializeAsAny[Time] | None, Field(alias="oneWayFdObjective")
+    ] = None
 
 
 class OneWayMeanFrameDelayPmMetric(MefModel):
     ordered_pairs: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairs", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None, Field(alias="orderedPairs", min_length=1)
     ] = None
-    one_way_mfd_objective: Annotated[Time | None, Field(alias="oneWayMfdObjective")] = None
+    one_way_mfd_objective: Annotated[
+        SerializeAsAny[Time] | None, Field(alias="oneWayMfdObjective")
+    ] = None
 
 
 class OneWayMeanFrameDelayRangePmMetric(MefModel):
     ordered_pairs: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairs", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None, Field(alias="orderedPairs", min_length=1)
     ] = None
     one_way_fdr_percentile: Annotated[
         float | None, Field(alias="oneWayFdrPercentile", ge=0.0, le=100.0)
     ] = None
-    one_way_fdr_objective: Annotated[Time | None, Field(alias="oneWayFdrObjective")] = None
+    one_way_fdr_objective: Annotated[
+        SerializeAsAny[Time] | None, Field(alias="oneWayFdrObjective")
+    ] = None
 
 
 class OneWayInterFrameDelayVariationPmMetric(MefModel):
     ordered_pairs: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairs", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None, Field(alias="orderedPairs", min_length=1)
     ] = None
-    time_duration: Annotated[Time | None, Field(alias="timeDuration")] = None
+    time_duration: Annotated[SerializeAsAny[Time] | None, Field(alias="timeDuration")] = None
     one_way_ifdv_percentile: Annotated[
         float | None, Field(alias="oneWayIfdvPercentile", ge=0.0, le=100.0)
     ] = None
-    one_way_ifdv_objective: Annotated[Time | None, Field(alias="oneWayIfdvObjective")] = None
+    one_way_ifdv_objective: Annotated[
+        SerializeAsAny[Time] | None, Field(alias="oneWayIfdvObjective")
+    ] = None
 
 
 class OneWayFrameLossRatioPmMetric(MefModel):
     ordered_pairs: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairs", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None, Field(alias="orderedPairs", min_length=1)
     ] = None
     one_way_frame_loss_ratio_objective: Annotated[
         float | None, Field(alias="oneWayFrameLossRatioObjective", ge=0.0, le=100.0)
@@ -97,7 +105,7 @@ class OneWayFrameLossRatioPmMetric(MefModel):
 
 class OneWayAvailabilityPmMetric(MefModel):
     ordered_pairs: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairs", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None, Field(alias="orderedPairs", min_length=1)
     ] = None
     one_way_availability_objective: Annotated[
         float | None, Field(alias="oneWayAvailabilityObjective", ge=0.0, le=100.0)
@@ -106,7 +114,7 @@ class OneWayAvailabilityPmMetric(MefModel):
 
 class OneWayHighLossIntervalPmMetric(MefModel):
     ordered_pairs: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairs", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None, Field(alias="orderedPairs", min_length=1)
     ] = None
     one_way_high_loss_intervals_objective: Annotated[
         int | None, Field(alias="oneWayHighLossIntervalsObjective")
@@ -115,7 +123,7 @@ class OneWayHighLossIntervalPmMetric(MefModel):
 
 class OneWayConsecutiveHighLossIntervalsPmMetric(MefModel):
     ordered_pairs: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairs", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None, Field(alias="orderedPairs", min_length=1)
     ] = None
     consecutive_number_p: Annotated[int | None, Field(alias="consecutiveNumberP")] = None
     one_way_chli_objective: Annotated[int | None, Field(alias="oneWayChliObjective")] = None
@@ -123,7 +131,7 @@ class OneWayConsecutiveHighLossIntervalsPmMetric(MefModel):
 
 class OneWayCompositePmMetric(MefModel):
     ordered_pairs: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairs", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None, Field(alias="orderedPairs", min_length=1)
     ] = None
     composite_performance_indicator_threshold: Annotated[
         float | None, Field(alias="compositePerformanceIndicatorThreshold")
@@ -137,14 +145,19 @@ class OneWayCompositePmMetric(MefModel):
     composite_frame_delay_variation: Annotated[
         int | None, Field(alias="compositeFrameDelayVariation")
     ] = None
-    one_way_fd_threshold: Annotated[Time | None, Field(alias="oneWayFdThreshold")] = None
-    one_way_ifdv_threshold: Annotated[Time | None, Field(alias="oneWayIfdvThreshold")] = None
+    one_way_fd_threshold: Annotated[
+        SerializeAsAny[Time] | None, Field(alias="oneWayFdThreshold")
+    ] = None
+    one_way_ifdv_threshold: Annotated[
+        SerializeAsAny[Time] | None, Field(alias="oneWayIfdvThreshold")
+    ] = None
     cpm_objective: Annotated[float | None, Field(alias="cpmObjective", ge=0.0, le=100.0)] = None
 
 
 class OneWayGroupAvailabilityPmMetric(MefModel):
     set_of_ordered_pairs: Annotated[
-        list[SetOfOrderedPairs] | None, Field(alias="setOfOrderedPairs", min_length=1)
+        list[SerializeAsAny[SetOfOrderedPairs]] | None,
+        Field(alias="setOfOrderedPairs", min_length=1),
     ] = None
     minimum_number_of_sets_available_k: Annotated[
         int | None, Field(alias="minimumNumberOfSetsAvailableK", ge=1)
@@ -160,48 +173,52 @@ class SlsCosNameEntry(MefModel):
     threshold_c: Annotated[float | None, Field(alias="thresholdC")] = None
     consecutive_interval_n: Annotated[int | None, Field(alias="consecutiveIntervalN")] = None
     one_way_frame_delay_pm_metric: Annotated[
-        list[OneWayFrameDelayPmMetric] | None, Field(alias="oneWayFrameDelayPmMetric", min_length=0)
+        list[SerializeAsAny[OneWayFrameDelayPmMetric]] | None,
+        Field(alias="oneWayFrameDelayPmMetric", min_length=0),
     ] = None
     one_way_inter_frame_delay_variation_pm_metric: Annotated[
-        list[OneWayInterFrameDelayVariationPmMetric] | None,
+        list[SerializeAsAny[OneWayInterFrameDelayVariationPmMetric]] | None,
         Field(alias="oneWayInterFrameDelayVariationPmMetric", min_length=0),
     ] = None
     one_way_mean_frame_delay_pm_metric: Annotated[
-        list[OneWayMeanFrameDelayPmMetric] | None,
+        list[SerializeAsAny[OneWayMeanFrameDelayPmMetric]] | None,
         Field(alias="oneWayMeanFrameDelayPmMetric", min_length=0),
     ] = None
     one_way_frame_loss_ratio_pm_metric: Annotated[
-        list[OneWayFrameLossRatioPmMetric] | None,
+        list[SerializeAsAny[OneWayFrameLossRatioPmMetric]] | None,
         Field(alias="oneWayFrameLossRatioPmMetric", min_length=0),
     ] = None
     one_way_mean_frame_delay_range_pm_metric: Annotated[
-        list[OneWayMeanFrameDelayRangePmMetric] | None,
+        list[SerializeAsAny[OneWayMeanFrameDelayRangePmMetric]] | None,
         Field(alias="oneWayMeanFrameDelayRangePmMetric", min_length=0),
     ] = None
     one_way_availability_pm_metric: Annotated[
-        list[OneWayAvailabilityPmMetric] | None,
+        list[SerializeAsAny[OneWayAvailabilityPmMetric]] | None,
         Field(alias="oneWayAvailabilityPmMetric", min_length=0),
     ] = None
     one_way_high_loss_interval_pm_metric: Annotated[
-        list[OneWayHighLossIntervalPmMetric] | None,
+        list[SerializeAsAny[OneWayHighLossIntervalPmMetric]] | None,
         Field(alias="oneWayHighLossIntervalPmMetric", min_length=0),
     ] = None
     one_way_consecutive_high_loss_intervals_pm_metric: Annotated[
-        list[OneWayConsecutiveHighLossIntervalsPmMetric] | None,
+        list[SerializeAsAny[OneWayConsecutiveHighLossIntervalsPmMetric]] | None,
         Field(alias="oneWayConsecutiveHighLossIntervalsPmMetric", min_length=0),
     ] = None
     one_way_composite_pm_metric: Annotated[
-        list[OneWayCompositePmMetric] | None, Field(alias="oneWayCompositePmMetric", min_length=0)
+        list[SerializeAsAny[OneWayCompositePmMetric]] | None,
+        Field(alias="oneWayCompositePmMetric", min_length=0),
     ] = None
     one_way_group_availability_pm_metric: Annotated[
-        list[OneWayGroupAvailabilityPmMetric] | None,
+        list[SerializeAsAny[OneWayGroupAvailabilityPmMetric]] | None,
         Field(alias="oneWayGroupAvailabilityPmMetric", min_length=0),
     ] = None
 
 
 class CarrierEthernetSls(MefModel):
-    time_interval: Annotated[TimeIntervalT | None, Field(alias="timeInterval")] = None
+    time_interval: Annotated[SerializeAsAny[TimeIntervalT] | None, Field(alias="timeInterval")] = (
+        None
+    )
     start_time: Annotated[DateTime | None, Field(alias="startTime")] = None
     sls_cos_name_entry: Annotated[
-        list[SlsCosNameEntry] | None, Field(alias="slsCosNameEntry", min_length=1)
+        list[SerializeAsAny[SlsCosNameEntry]] | None, Field(alias="slsCosNameEntry", min_length=1)
     ] = None

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
 from lso_client._model import MefEnum, MefModel, Payload
+from pydantic import Field, SerializeAsAny
 from . import carrier_ethernet_common
 from .carrier_ethernet_common import CarrierEthernetUni
 
@@ -40,7 +40,10 @@ class CarrierEthernetSubscriberUni(CarrierEthernetUni, Payload):
     ] = "urn:mef:lso:spec:legato:carrier-ethernet-subscriber-uni:v0.0.1:all"
     identifier: Annotated[str, Field(max_length=45)]
     instantiation: Instantiation
-    virtual_frame_map: Annotated[VirtualFrameMap | None, Field(alias="virtualFrameMap")] = None
+    virtual_frame_map: Annotated[
+        SerializeAsAny[VirtualFrameMap] | None, Field(alias="virtualFrameMap")
+    ] = None
     list_of_phy_links: Annotated[
-        list[SubscriberUniPhysicalLinks] | None, Field(alias="listOfPhyLinks", min_length=0)
+        list[SerializeAsAny[SubscriberUniPhysicalLinks]] | None,
+        Field(alias="listOfPhyLinks", min_length=0),
     ] = None

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from . import carrier_ethernet_common
 
 
@@ -15,9 +15,9 @@ class CarrierEthernetVirtualUni(Payload):
         Literal["urn:mef:lso:spec:legato:carrier-ethernet-virtual-uni:v0.0.1:all"],
         Field(alias="@type"),
     ] = "urn:mef:lso:spec:legato:carrier-ethernet-virtual-uni:v0.0.1:all"
-    admin_state: Annotated[carrier_ethernet_common.AdminState | None, Field(alias="adminState")] = (
-        None
-    )
+    admin_state: Annotated[
+        SerializeAsAny[carrier_ethernet_common.AdminState] | None, Field(alias="adminState")
+    ] = None
     operational_state: Annotated[
         carrier_ethernet_common.OperationalState | None, Field(alias="operationalState")
     ] = None
@@ -31,18 +31,21 @@ class CarrierEthernetVirtualUni(Payload):
         int, Field(alias="maximumNumberOfEnniCeVlanIdsPerOvcEndPoints")
     ]
     ingress_bandwidth_profile: Annotated[
-        carrier_ethernet_common.BwpFlow | None, Field(alias="ingressBandwidthProfile")
+        SerializeAsAny[carrier_ethernet_common.BwpFlow] | None,
+        Field(alias="ingressBandwidthProfile"),
     ] = None
     egress_bandwidth_profile: Annotated[
-        carrier_ethernet_common.BwpFlow | None, Field(alias="egressBandwidthProfile")
+        SerializeAsAny[carrier_ethernet_common.BwpFlow] | None,
+        Field(alias="egressBandwidthProfile"),
     ] = None
     l2cp_address_set: Annotated[
         carrier_ethernet_common.L2cpAddressSet, Field(alias="l2cpAddressSet")
     ]
     l2cp_peering: Annotated[
-        list[carrier_ethernet_common.L2cpPeering] | None, Field(alias="l2cpPeering", min_length=0)
+        list[SerializeAsAny[carrier_ethernet_common.L2cpPeering]] | None,
+        Field(alias="l2cpPeering", min_length=0),
     ] = None
     mep_list: Annotated[
-        list[carrier_ethernet_common.MepLevelAndDirection] | None,
+        list[SerializeAsAny[carrier_ethernet_common.MepLevelAndDirection]] | None,
         Field(alias="mepList", min_length=0),
     ] = None

@@ -4,11 +4,11 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from lso_client._model import Payload
 from typing import Annotated, Literal
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from . import ip_common
 from .ip_uni_access_link_trunk import IpUniAccessLinkTrunk
+from lso_client._model import Payload
 
 
 class EthernetUniAccessLinkTrunk(IpUniAccessLinkTrunk, Payload):
@@ -17,11 +17,11 @@ class EthernetUniAccessLinkTrunk(IpUniAccessLinkTrunk, Payload):
         Field(alias="@type"),
     ] = "urn:mef:lso:spec:legato:ethernet-uni-access-link-trunk:v0.0.4:all"  # type: ignore[assignment]
     ethernet_physical_link: Annotated[
-        list[ip_common.EthernetPhysicalLink] | None,
+        list[SerializeAsAny[ip_common.EthernetPhysicalLink]] | None,
         Field(alias="ethernetPhysicalLink", min_length=1),
     ] = None
     ethernet_link_aggregation: Annotated[
-        ip_common.UniAccessLinkEthernetLinkAggregation | None,
+        SerializeAsAny[ip_common.UniAccessLinkEthernetLinkAggregation] | None,
         Field(alias="ethernetLinkAggregation"),
     ] = None
     ethernet_link_oam: Annotated[

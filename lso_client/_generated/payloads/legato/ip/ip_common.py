@@ -4,14 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Any
-from pydantic import Field, RootModel
-from lso_client._model import DateTime, MefEnum, MefModel
 from ipaddress import IPv4Address, IPv6Address
-
-
-class Model(RootModel[Any]):
-    root: Any
+from typing import Annotated, Any
+from lso_client._model import DateTime, MefEnum, MefModel
+from pydantic import Field, RootModel, SerializeAsAny
 
 
 class AddressFamilyIpv4Ipv6(MefEnum):
@@ -283,15 +279,15 @@ class InformationRate(MefModel):
 
 
 class IpBwpEnvelope(MefModel):
-    max_ir_e: Annotated[InformationRate | None, Field(alias="maxIrE")] = None
+    max_ir_e: Annotated[SerializeAsAny[InformationRate] | None, Field(alias="maxIrE")] = None
     t_e: Annotated[int | None, Field(alias="tE")] = None
 
 
 class IpBwpFlow(MefModel):
     burst_behavior: Annotated[BurstBehavior | None, Field(alias="burstBehavior")] = None
-    cir: InformationRate | None = None
+    cir: SerializeAsAny[InformationRate] | None = None
     flow_identifier: Annotated[int | None, Field(alias="flowIdentifier")] = None
-    max_ir: Annotated[InformationRate | None, Field(alias="maxIr")] = None
+    max_ir: Annotated[SerializeAsAny[InformationRate] | None, Field(alias="maxIr")] = None
 
 
 class IpEnniEgressBwp(RootModel[Any]):
@@ -305,7 +301,7 @@ class IpEnniEgressBwpCos(IpBwpFlow):
 class IpEnniEgressBwpEnvelopePerEnniLink(IpBwpEnvelope):
     ip_enni_engress_bwp: Annotated[Any | None, Field(alias="ipEnniEngressBwp")] = None
     ip_enni_engress_bwp_cos: Annotated[
-        IpEnniEgressBwpCos | None, Field(alias="ipEnniEngressBwpCos")
+        SerializeAsAny[IpEnniEgressBwpCos] | None, Field(alias="ipEnniEngressBwpCos")
     ] = None
 
 
@@ -320,7 +316,7 @@ class IpEnniIngressBwpCos(IpBwpFlow):
 class IpEnniIngressBwpEnvelopePerEnniLink(IpBwpEnvelope):
     ip_enni_ingress_bwp: Annotated[Any | None, Field(alias="ipEnniIngressBwp")] = None
     ip_enni_ingress_bwp_cos: Annotated[
-        IpEnniIngressBwpCos | None, Field(alias="ipEnniIngressBwpCos")
+        SerializeAsAny[IpEnniIngressBwpCos] | None, Field(alias="ipEnniIngressBwpCos")
     ] = None
 
 
@@ -343,14 +339,14 @@ class IpUniAccessLinkEgressBwpIpvcEpCos(IpBwpFlow):
 
 class IpUniAccessLinkEgressBwpEnvelope(IpBwpEnvelope):
     ip_uni_access_link_egress_bwp: Annotated[
-        IpUniAccessLinkEgressBwp | None, Field(alias="ipUniAccessLinkEgressBwp")
+        SerializeAsAny[IpUniAccessLinkEgressBwp] | None, Field(alias="ipUniAccessLinkEgressBwp")
     ] = None
     ip_uni_access_link_egress_bwp_ipvc_ep: Annotated[
-        list[IpUniAccessLinkEgressBwpIpvcEp] | None,
+        list[SerializeAsAny[IpUniAccessLinkEgressBwpIpvcEp]] | None,
         Field(alias="ipUniAccessLinkEgressBwpIpvcEp", min_length=0),
     ] = None
     ip_uni_access_link_egress_bwp_ipvc_ep_cos: Annotated[
-        list[IpUniAccessLinkEgressBwpIpvcEpCos] | None,
+        list[SerializeAsAny[IpUniAccessLinkEgressBwpIpvcEpCos]] | None,
         Field(alias="ipUniAccessLinkEgressBwpIpvcEpCos", min_length=0),
     ] = None
 
@@ -374,14 +370,14 @@ class IpUniAccessLinkEgressIpvcBwpEpCos(IpBwpFlow):
 
 class IpUniAccessLinkIngressBwpEnvelope(IpBwpEnvelope):
     ip_uni_access_link_ingress_bwp: Annotated[
-        IpUniAccessLinkIngressBwp | None, Field(alias="ipUniAccessLinkIngressBwp")
+        SerializeAsAny[IpUniAccessLinkIngressBwp] | None, Field(alias="ipUniAccessLinkIngressBwp")
     ] = None
     ip_uni_access_link_ingress_bwp_ipvc_ep: Annotated[
-        list[IpUniAccessLinkIngressBwpIpvcEp] | None,
+        list[SerializeAsAny[IpUniAccessLinkIngressBwpIpvcEp]] | None,
         Field(alias="ipUniAccessLinkIngressBwpIpvcEp", min_length=0),
     ] = None
     ip_uni_access_link_ingress_bwp_ipvc_ep_cos: Annotated[
-        list[IpUniAccessLinkEgressBwpIpvcEpCos] | None,
+        list[SerializeAsAny[IpUniAccessLinkEgressBwpIpvcEpCos]] | None,
         Field(alias="ipUniAccessLinkIngressBwpIpvcEpCos", min_length=0),
     ] = None
 
@@ -406,7 +402,8 @@ class IpUniEgressBwpIpvcEpCos(IpBwpEnvelope):
 
 class IpUniEgressBwpIpvcEpCosAccessLink(MefModel):
     ipvc_ep_id_cos_name: Annotated[
-        list[EndPointIdentifierAndCosName] | None, Field(alias="ipvcEpIdCosName", min_length=1)
+        list[SerializeAsAny[EndPointIdentifierAndCosName]] | None,
+        Field(alias="ipvcEpIdCosName", min_length=1),
     ] = None
     uni_access_link_identifier: Annotated[
         list[str] | None, Field(alias="uniAccessLinkIdentifier", min_length=1)
@@ -446,7 +443,8 @@ class IpUniIngressBwpIpvcEpCos(IpBwpEnvelope):
 
 class IpUniIngressBwpIpvcEpCosAccessLink(MefModel):
     ipvc_epid_cos_name: Annotated[
-        list[EndPointIdentifierAndCosName] | None, Field(alias="ipvcEpidCosName", min_length=1)
+        list[SerializeAsAny[EndPointIdentifierAndCosName]] | None,
+        Field(alias="ipvcEpidCosName", min_length=1),
     ] = None
     uni_access_link_identifier: Annotated[
         list[str] | None, Field(alias="uniAccessLinkIdentifier", min_length=1)
@@ -492,11 +490,13 @@ class Ipv4Prefix(MefModel):
 
 
 class Ipv4SecondarySubnet(MefModel):
-    ipv4_prefix: Annotated[Ipv4Prefix | None, Field(alias="ipv4Prefix")] = None
+    ipv4_prefix: Annotated[SerializeAsAny[Ipv4Prefix] | None, Field(alias="ipv4Prefix")] = None
     service_provider_ipv4_addresses: Annotated[
         list[IPv4Address] | None, Field(alias="serviceProviderIpv4Addresses", min_length=1)
     ] = None
-    reserved_prefixes: Annotated[list[Ipv4Prefix] | None, Field(alias="reservedPrefixes")] = None
+    reserved_prefixes: Annotated[
+        list[SerializeAsAny[Ipv4Prefix]] | None, Field(alias="reservedPrefixes")
+    ] = None
 
 
 class Ipv6Address(RootModel[IPv6Address]):
@@ -516,11 +516,13 @@ class Ipv6Prefix(MefModel):
 
 
 class Ipv6Subnet(MefModel):
-    ipv6_prefix: Annotated[Ipv6Prefix | None, Field(alias="ipv6Prefix")] = None
+    ipv6_prefix: Annotated[SerializeAsAny[Ipv6Prefix] | None, Field(alias="ipv6Prefix")] = None
     service_provider_ipv6_addresses: Annotated[
         list[IPv6Address] | None, Field(alias="serviceProviderIpv6Addresses", min_length=1)
     ] = None
-    reserved_prefixes: Annotated[list[Ipv6Prefix] | None, Field(alias="reservedPrefixes")] = None
+    reserved_prefixes: Annotated[
+        list[SerializeAsAny[Ipv6Prefix]] | None, Field(alias="reservedPrefixes")
+    ] = None
 
 
 class IpvcEpBwp(IpBwpFlow):
@@ -533,18 +535,20 @@ class IpvcEpBwpAll(IpBwpFlow):
 
 class IpvcEpEgressBwpEnvelope(IpBwpEnvelope):
     ipvc_ep_egress_bwp: Annotated[
-        list[IpvcEpBwp] | None, Field(alias="ipvcEpEgressBwp", min_length=1)
+        list[SerializeAsAny[IpvcEpBwp]] | None, Field(alias="ipvcEpEgressBwp", min_length=1)
     ] = None
-    ipvc_ep_egress_bwp_all: Annotated[IpvcEpBwpAll | None, Field(alias="ipvcEpEgressBwpAll")] = None
+    ipvc_ep_egress_bwp_all: Annotated[
+        SerializeAsAny[IpvcEpBwpAll] | None, Field(alias="ipvcEpEgressBwpAll")
+    ] = None
 
 
 class IpvcEpIngressBwpEnvelope(IpBwpEnvelope):
     ipvc_ep_ingress_bwp: Annotated[
-        list[IpvcEpBwp] | None, Field(alias="ipvcEpIngressBwp", min_length=1)
+        list[SerializeAsAny[IpvcEpBwp]] | None, Field(alias="ipvcEpIngressBwp", min_length=1)
     ] = None
-    ipvc_ep_ingress_bwp_all: Annotated[IpvcEpBwpAll | None, Field(alias="ipvcEpIngressBwpAll")] = (
-        None
-    )
+    ipvc_ep_ingress_bwp_all: Annotated[
+        SerializeAsAny[IpvcEpBwpAll] | None, Field(alias="ipvcEpIngressBwpAll")
+    ] = None
 
 
 class State(MefEnum):
@@ -663,7 +667,9 @@ class UniIpv6ConnectionAddressing(MefModel):
     subscriber_ipv6_address: Annotated[IPv6Address | None, Field(alias="subscriberIpv6Address")] = (
         None
     )
-    ipv6_subnet: Annotated[list[Ipv6Subnet] | None, Field(alias="ipv6Subnet")] = None
+    ipv6_subnet: Annotated[list[SerializeAsAny[Ipv6Subnet]] | None, Field(alias="ipv6Subnet")] = (
+        None
+    )
 
 
 class UniManagementType(MefEnum):
@@ -720,17 +726,21 @@ class BgpExtendedCommunity2(MefModel):
 
 
 class BgpExtendedCommunity(RootModel[BgpExtendedCommunity1 | BgpExtendedCommunity2]):
-    root: BgpExtendedCommunity1 | BgpExtendedCommunity2
+    root: SerializeAsAny[BgpExtendedCommunity1] | SerializeAsAny[BgpExtendedCommunity2]
 
 
 class ClassOfServiceMapEntry(MefModel):
     cos_name: Annotated[str | None, Field(alias="cosName")] = None
-    destination_ip_address: Annotated[Ipv4Prefix | None, Field(alias="destinationIpAddress")] = None
+    destination_ip_address: Annotated[
+        SerializeAsAny[Ipv4Prefix] | None, Field(alias="destinationIpAddress")
+    ] = None
     destination_l4_port: Annotated[int | None, Field(alias="destinationL4Port")] = None
     ethernet_pcp: Annotated[int | None, Field(alias="ethernetPcp", ge=0, le=7)] = None
     ipds: Annotated[int | None, Field(ge=0, le=63)] = None
     l4protocol: int | None = None
-    source_ip_address: Annotated[Ipv4Prefix | None, Field(alias="sourceIpAddress")] = None
+    source_ip_address: Annotated[
+        SerializeAsAny[Ipv4Prefix] | None, Field(alias="sourceIpAddress")
+    ] = None
     source_l4_port: Annotated[int | None, Field(alias="sourceL4Port")] = None
 
 
@@ -746,24 +756,30 @@ class Demux(MefModel):
 
 
 class DhcpRelay(MefModel):
-    dhcp_server_list: Annotated[list[DhcpServer], Field(alias="dhcpServerList", min_length=1)]
+    dhcp_server_list: Annotated[
+        list[SerializeAsAny[DhcpServer]], Field(alias="dhcpServerList", min_length=1)
+    ]
     ipvc_end_point_identifier: Annotated[str, Field(alias="ipvcEndPointIdentifier", max_length=53)]
 
 
 class EgressClassOfServiceMap(MefModel):
     default_cos_name: Annotated[str | None, Field(alias="defaultCosName")] = None
-    dscp_mapping: Annotated[list[DscpMapping] | None, Field(alias="dscpMapping")] = None
-    pcp_mapping: Annotated[list[PcpMapping] | None, Field(alias="pcpMapping")] = None
+    dscp_mapping: Annotated[
+        list[SerializeAsAny[DscpMapping]] | None, Field(alias="dscpMapping")
+    ] = None
+    pcp_mapping: Annotated[list[SerializeAsAny[PcpMapping]] | None, Field(alias="pcpMapping")] = (
+        None
+    )
 
 
 class EnniIpv4Subnet(MefModel):
-    ipv4_prefix: Annotated[Ipv4Prefix | None, Field(alias="ipv4Prefix")] = None
+    ipv4_prefix: Annotated[SerializeAsAny[Ipv4Prefix] | None, Field(alias="ipv4Prefix")] = None
     first_llo_ipv4_address: Annotated[str | None, Field(alias="firstLloIpv4Address")] = None
     second_llo_ipv4_address: Annotated[str | None, Field(alias="secondLloIpv4Address")] = None
 
 
 class EnniIpv6Subnet(MefModel):
-    ipv6_prefix: Annotated[Ipv6Prefix | None, Field(alias="ipv6Prefix")] = None
+    ipv6_prefix: Annotated[SerializeAsAny[Ipv6Prefix] | None, Field(alias="ipv6Prefix")] = None
     first_llo_ipv6_address: Annotated[str | None, Field(alias="firstLloIpv6Address")] = None
     second_llo_ipv6_address: Annotated[str | None, Field(alias="secondLloIpv6Address")] = None
 
@@ -784,69 +800,72 @@ class IngressClassOfServiceMap(MefModel):
         list[HeaderFieldTypes] | None, Field(alias="headerFieldTypes", min_length=1)
     ] = None
     ingress_class_of_service_mapping: Annotated[
-        list[ClassOfServiceMapEntry] | None,
+        list[SerializeAsAny[ClassOfServiceMapEntry]] | None,
         Field(alias="ingressClassOfServiceMapping", min_length=0),
     ] = None
 
 
 class IpUniEgressBwpEnvelope(IpBwpEnvelope):
     ip_uni_egress_bwp_access_link: Annotated[
-        list[IpUniEgressBwpAccessLink] | None, Field(alias="ipUniEgressBwpAccessLink")
+        list[SerializeAsAny[IpUniEgressBwpAccessLink]] | None,
+        Field(alias="ipUniEgressBwpAccessLink"),
     ] = None
     ip_uni_egress_bwp_ipvc_ep: Annotated[
-        list[IpUniEgressBwpIpvcEp] | None, Field(alias="ipUniEgressBwpIpvcEp")
+        list[SerializeAsAny[IpUniEgressBwpIpvcEp]] | None, Field(alias="ipUniEgressBwpIpvcEp")
     ] = None
     ip_uni_egress_bwp_ipvc_ep_access_link: Annotated[
-        list[IpUniEgressIpvcBwpIpvcEpAccessLink] | None,
+        list[SerializeAsAny[IpUniEgressIpvcBwpIpvcEpAccessLink]] | None,
         Field(alias="ipUniEgressBwpIpvcEpAccessLink"),
     ] = None
     ip_uni_egress_bwp_ipvc_ep_cos: Annotated[
-        list[IpUniEgressBwpIpvcEpCos] | None, Field(alias="ipUniEgressBwpIpvcEpCos")
+        list[SerializeAsAny[IpUniEgressBwpIpvcEpCos]] | None, Field(alias="ipUniEgressBwpIpvcEpCos")
     ] = None
     ip_uni_egress_bwp_ipvc_ep_cos_access_link: Annotated[
-        list[IpUniEgressBwpIpvcEpCosAccessLink] | None,
+        list[SerializeAsAny[IpUniEgressBwpIpvcEpCosAccessLink]] | None,
         Field(alias="ipUniEgressBwpIpvcEpCosAccessLink"),
     ] = None
-    ip_uni_egress_bwp_uni: Annotated[IpUniEgressBwpUni | None, Field(alias="ipUniEgressBwpUni")] = (
-        None
-    )
+    ip_uni_egress_bwp_uni: Annotated[
+        SerializeAsAny[IpUniEgressBwpUni] | None, Field(alias="ipUniEgressBwpUni")
+    ] = None
 
 
 class IpUniIngressBwpEnvelope(IpBwpEnvelope):
     ip_uni_ingress_bwp_access_link: Annotated[
-        list[IpUniIngressBwpAccessLink] | None, Field(alias="ipUniIngressBwpAccessLink")
+        list[SerializeAsAny[IpUniIngressBwpAccessLink]] | None,
+        Field(alias="ipUniIngressBwpAccessLink"),
     ] = None
     ip_uni_ingress_bwp_ipvc_ep: Annotated[
-        list[IpUniIngressBwpIpvcEp] | None, Field(alias="ipUniIngressBwpIpvcEp")
+        list[SerializeAsAny[IpUniIngressBwpIpvcEp]] | None, Field(alias="ipUniIngressBwpIpvcEp")
     ] = None
     ip_uni_ingress_bwp_ipvc_ep_access_link: Annotated[
-        list[IpUniIngressIpvcBwpIpvcEpAccessLink] | None,
+        list[SerializeAsAny[IpUniIngressIpvcBwpIpvcEpAccessLink]] | None,
         Field(alias="ipUniIngressBwpIpvcEpAccessLink"),
     ] = None
     ip_uni_ingress_bwp_ipvc_ep_cos: Annotated[
-        list[IpUniIngressBwpIpvcEpCos] | None, Field(alias="ipUniIngressBwpIpvcEpCos")
+        list[SerializeAsAny[IpUniIngressBwpIpvcEpCos]] | None,
+        Field(alias="ipUniIngressBwpIpvcEpCos"),
     ] = None
     ip_uni_ingress_bwp_ipvc_ep_cos_access_link: Annotated[
-        list[IpUniIngressBwpIpvcEpCosAccessLink] | None,
+        list[SerializeAsAny[IpUniIngressBwpIpvcEpCosAccessLink]] | None,
         Field(alias="ipUniIngressBwpIpvcEpCosAccessLink"),
     ] = None
     ip_uni_ingress_bwp_uni: Annotated[
-        IpUniIngressBwpUni | None, Field(alias="ipUniIngressBwpUni")
+        SerializeAsAny[IpUniIngressBwpUni] | None, Field(alias="ipUniIngressBwpUni")
     ] = None
 
 
 class Ipv4OrIpv6Prefix1(MefModel):
-    ipv4_prefix: Annotated[Ipv4Prefix, Field(alias="ipv4Prefix")]
-    ipv6_prefix: Annotated[Ipv6Prefix | None, Field(alias="ipv6Prefix")] = None
+    ipv4_prefix: Annotated[SerializeAsAny[Ipv4Prefix], Field(alias="ipv4Prefix")]
+    ipv6_prefix: Annotated[SerializeAsAny[Ipv6Prefix] | None, Field(alias="ipv6Prefix")] = None
 
 
 class Ipv4OrIpv6Prefix2(MefModel):
-    ipv4_prefix: Annotated[Ipv4Prefix | None, Field(alias="ipv4Prefix")] = None
-    ipv6_prefix: Annotated[Ipv6Prefix, Field(alias="ipv6Prefix")]
+    ipv4_prefix: Annotated[SerializeAsAny[Ipv4Prefix] | None, Field(alias="ipv4Prefix")] = None
+    ipv6_prefix: Annotated[SerializeAsAny[Ipv6Prefix], Field(alias="ipv6Prefix")]
 
 
 class Ipv4OrIpv6Prefix(RootModel[Ipv4OrIpv6Prefix1 | Ipv4OrIpv6Prefix2]):
-    root: Ipv4OrIpv6Prefix1 | Ipv4OrIpv6Prefix2
+    root: SerializeAsAny[Ipv4OrIpv6Prefix1] | SerializeAsAny[Ipv4OrIpv6Prefix2]
 
 
 class Ipv4PrimarySubnet(Ipv4SecondarySubnet):
@@ -857,7 +876,7 @@ class Ipv4PrimarySubnet(Ipv4SecondarySubnet):
 
 class L2Technology(MefModel):
     trunk_id: Annotated[str | None, Field(alias="trunkId")] = None
-    demux: Demux | None = None
+    demux: SerializeAsAny[Demux] | None = None
 
 
 class Ospf(MefModel):
@@ -870,7 +889,8 @@ class Ospf(MefModel):
     dead_interval: Annotated[int | None, Field(alias="deadInterval")] = None
     hello_interval: Annotated[int | None, Field(alias="helloInterval")] = None
     ip_prefixes: Annotated[
-        Ipv4OrIpv6Prefix1 | Ipv4OrIpv6Prefix2 | None, Field(alias="ipPrefixes")
+        SerializeAsAny[Ipv4OrIpv6Prefix1] | SerializeAsAny[Ipv4OrIpv6Prefix2] | None,
+        Field(alias="ipPrefixes"),
     ] = None
     retransmission_interval: Annotated[int | None, Field(alias="retransmissionInterval")] = None
 
@@ -880,7 +900,7 @@ class PeeringAddress(MefModel):
         PeeringAddressType | None, Field(alias="peeringAddressType")
     ] = None
     subscriber_and_sp_loopback_addresses: Annotated[
-        list[SubscriberAndSpLoopbackAddresses] | None,
+        list[SerializeAsAny[SubscriberAndSpLoopbackAddresses]] | None,
         Field(alias="subscriberAndSpLoopbackAddresses"),
     ] = None
 
@@ -895,16 +915,17 @@ class PortMap(MefModel):
 class StaticIpEntry(MefModel):
     administrative_distance: Annotated[int | None, Field(alias="administrativeDistance")] = None
     forwarding_information: Annotated[
-        ForwardingInformation | None, Field(alias="forwardingInformation")
+        SerializeAsAny[ForwardingInformation] | None, Field(alias="forwardingInformation")
     ] = None
     static_prefix: Annotated[
-        Ipv4OrIpv6Prefix1 | Ipv4OrIpv6Prefix2 | None, Field(alias="staticPrefix")
+        SerializeAsAny[Ipv4OrIpv6Prefix1] | SerializeAsAny[Ipv4OrIpv6Prefix2] | None,
+        Field(alias="staticPrefix"),
     ] = None
 
 
 class StaticRoute(MefModel):
-    ipv4_prefix: Annotated[Ipv4Prefix | None, Field(alias="ipv4Prefix")] = None
-    ipv6_prefix: Annotated[Ipv6Prefix | None, Field(alias="ipv6Prefix")] = None
+    ipv4_prefix: Annotated[SerializeAsAny[Ipv4Prefix] | None, Field(alias="ipv4Prefix")] = None
+    ipv6_prefix: Annotated[SerializeAsAny[Ipv6Prefix] | None, Field(alias="ipv6Prefix")] = None
     administrative_distance: Annotated[int | None, Field(alias="administrativeDistance")] = None
     target_role: Annotated[TargetRole | None, Field(alias="targetRole")] = None
 
@@ -917,19 +938,19 @@ class TimeDuration(MefModel):
 
 
 class UniAccessLinkEthernetLinkAggregation(MefModel):
-    lacp_version: Annotated[LacpVersion | None, Field(alias="lacpVersion")] = None
-    port_map: Annotated[PortMap | None, Field(alias="portMap")] = None
+    lacp_version: Annotated[SerializeAsAny[LacpVersion] | None, Field(alias="lacpVersion")] = None
+    port_map: Annotated[SerializeAsAny[PortMap] | None, Field(alias="portMap")] = None
 
 
 class UniIpv4ConnectionAddressing(MefModel):
     ipv4_addressing_type: Annotated[
         Ipv4AddressingType | None, Field(alias="ipv4AddressingType")
     ] = None
-    ipv4_primary_subnet: Annotated[Ipv4PrimarySubnet | None, Field(alias="ipv4PrimarySubnet")] = (
-        None
-    )
+    ipv4_primary_subnet: Annotated[
+        SerializeAsAny[Ipv4PrimarySubnet] | None, Field(alias="ipv4PrimarySubnet")
+    ] = None
     ipv4_secondary_subnet_list: Annotated[
-        list[Ipv4SecondarySubnet] | None, Field(alias="ipv4SecondarySubnetList")
+        list[SerializeAsAny[Ipv4SecondarySubnet]] | None, Field(alias="ipv4SecondarySubnetList")
     ] = None
 
 
@@ -941,15 +962,19 @@ class Bgp(MefModel):
     connection_address_family: Annotated[
         AddressFamilyIpv4Ipv6 | None, Field(alias="connectionAddressFamily")
     ] = None
-    peering_addresses: Annotated[PeeringAddress | None, Field(alias="peeringAddresses")] = None
+    peering_addresses: Annotated[
+        SerializeAsAny[PeeringAddress] | None, Field(alias="peeringAddresses")
+    ] = None
     authentication: str | None = None
-    bgp_community_list: Annotated[list[BgpCommunity] | None, Field(alias="bgpCommunityList")] = None
+    bgp_community_list: Annotated[
+        list[SerializeAsAny[BgpCommunity]] | None, Field(alias="bgpCommunityList")
+    ] = None
     bgp_extended_community_list: Annotated[
-        list[BgpExtendedCommunity1 | BgpExtendedCommunity2] | None,
+        list[SerializeAsAny[BgpExtendedCommunity1] | SerializeAsAny[BgpExtendedCommunity2]] | None,
         Field(alias="bgpExtendedCommunityList"),
     ] = None
     hold_time: Annotated[int | None, Field(alias="holdTime", ge=0, le=65535)] = None
-    damping: Damping | None = None
+    damping: SerializeAsAny[Damping] | None = None
     as_override: Annotated[EnabledDisabled | None, Field(alias="asOverride")] = None
     administrative_distance: Annotated[int | None, Field(alias="administrativeDistance", ge=1)] = (
         None
@@ -958,7 +983,7 @@ class Bgp(MefModel):
 
 class CloudDataLimit(MefModel):
     download: int
-    duration: TimeDuration
+    duration: SerializeAsAny[TimeDuration]
     start_time: Annotated[DateTime, Field(alias="startTime")]
     upload: int
 
@@ -967,9 +992,12 @@ class EnniIpv4ConnectionAddressing(MefModel):
     enni_link_ipv4_address_type: Annotated[
         EnniLinkIpv4AddressType | None, Field(alias="enniLinkIpv4AddressType")
     ] = None
-    ipv4_primary_subnet: Annotated[EnniIpv4Subnet | None, Field(alias="ipv4PrimarySubnet")] = None
+    ipv4_primary_subnet: Annotated[
+        SerializeAsAny[EnniIpv4Subnet] | None, Field(alias="ipv4PrimarySubnet")
+    ] = None
     ipv4_secondary_subnet_list: Annotated[
-        list[EnniIpv4Subnet] | None, Field(alias="ipv4SecondarySubnetList", min_length=0)
+        list[SerializeAsAny[EnniIpv4Subnet]] | None,
+        Field(alias="ipv4SecondarySubnetList", min_length=0),
     ] = None
 
 
@@ -977,31 +1005,32 @@ class EnniIpv6ConnectionAddressing(MefModel):
     enni_link_ipv6_address_type: Annotated[
         EnniLinkIpv6AddressType | None, Field(alias="enniLinkIpv6AddressType")
     ] = None
-    ipv6_subnet: Annotated[EnniIpv6Subnet | None, Field(alias="ipv6Subnet")] = None
+    ipv6_subnet: Annotated[SerializeAsAny[EnniIpv6Subnet] | None, Field(alias="ipv6Subnet")] = None
 
 
 class IpvcCloud(MefModel):
     cloud_type: Annotated[CloudType | None, Field(alias="cloudType")] = None
     ingress_class_of_service_map: Annotated[
-        IngressClassOfServiceMap | None, Field(alias="ingressClassOfServiceMap")
+        SerializeAsAny[IngressClassOfServiceMap] | None, Field(alias="ingressClassOfServiceMap")
     ] = None
-    data_limit: Annotated[CloudDataLimit | None, Field(alias="dataLimit")] = None
-    dns: CloudDns | None = None
+    data_limit: Annotated[SerializeAsAny[CloudDataLimit] | None, Field(alias="dataLimit")] = None
+    dns: SerializeAsAny[CloudDns] | None = None
     network_address_translation: Annotated[
-        Ipv4Prefix | None, Field(alias="networkAddressTranslation")
+        SerializeAsAny[Ipv4Prefix] | None, Field(alias="networkAddressTranslation")
     ] = None
     subscriber_prefix_list: Annotated[
-        Ipv4OrIpv6Prefix1 | Ipv4OrIpv6Prefix2 | None, Field(alias="subscriberPrefixList")
+        SerializeAsAny[Ipv4OrIpv6Prefix1] | SerializeAsAny[Ipv4OrIpv6Prefix2] | None,
+        Field(alias="subscriberPrefixList"),
     ] = None
 
 
 class Static(MefModel):
     static_ip_entry: Annotated[
-        list[StaticIpEntry] | None, Field(alias="staticIpEntry", min_length=1)
+        list[SerializeAsAny[StaticIpEntry]] | None, Field(alias="staticIpEntry", min_length=1)
     ] = None
 
 
 class RoutingProtocols(MefModel):
-    bgp: Annotated[list[Bgp] | None, Field(min_length=1)] = None
-    ospf: Annotated[list[Ospf] | None, Field(min_length=1)] = None
-    static: list[Static] | None = None
+    bgp: Annotated[list[SerializeAsAny[Bgp]] | None, Field(min_length=1)] = None
+    ospf: Annotated[list[SerializeAsAny[Ospf]] | None, Field(min_length=1)] = None
+    static: list[SerializeAsAny[Static]] | None = None

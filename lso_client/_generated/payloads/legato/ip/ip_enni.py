@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
 from lso_client._model import MefEnum, MefModel, Payload
+from pydantic import Field, SerializeAsAny
 from . import ip_common, ip_enni_common
 from .ip_services_external_interface import IpServicesExternalInterface
 
@@ -27,7 +27,7 @@ class EnniRoutingInformation(MefModel):
     ] = None
     as_override: Annotated[ip_common.EnabledDisabled | None, Field(alias="asOverride")] = None
     static_route: Annotated[
-        list[ip_common.StaticRoute] | None, Field(alias="staticRoute", min_length=0)
+        list[SerializeAsAny[ip_common.StaticRoute]] | None, Field(alias="staticRoute", min_length=0)
     ] = None
 
 
@@ -36,11 +36,15 @@ class IpEnni(IpServicesExternalInterface, Payload):
         "urn:mef:lso:spec:legato:ip-enni:v0.0.4:all"
     )
     enni_type: Annotated[EnniType, Field(alias="enniType")]
-    routing_information: Annotated[EnniRoutingInformation, Field(alias="routingInformation")]
+    routing_information: Annotated[
+        SerializeAsAny[EnniRoutingInformation], Field(alias="routingInformation")
+    ]
     ingress_bwp_envelopes: Annotated[
-        ip_common.IpEnniIngressBwpEnvelopePerEnniLink, Field(alias="ingressBwpEnvelopes")
+        SerializeAsAny[ip_common.IpEnniIngressBwpEnvelopePerEnniLink],
+        Field(alias="ingressBwpEnvelopes"),
     ]
     egress_bwp_envelopes: Annotated[
-        ip_common.IpEnniEgressBwpEnvelopePerEnniLink, Field(alias="egressBwpEnvelopes")
+        SerializeAsAny[ip_common.IpEnniEgressBwpEnvelopePerEnniLink],
+        Field(alias="egressBwpEnvelopes"),
     ]
-    enni_common: Annotated[ip_enni_common.IpEnniCommon, Field(alias="enniCommon")]
+    enni_common: Annotated[SerializeAsAny[ip_enni_common.IpEnniCommon], Field(alias="enniCommon")]

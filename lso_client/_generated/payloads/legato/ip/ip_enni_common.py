@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Any
-from pydantic import Field
 from lso_client._model import MefEnum, MefModel
+from pydantic import Field, SerializeAsAny
 from . import ip_common
 
 
@@ -39,17 +39,21 @@ class EnniServiceMappingContext(MefModel):
 
 class EnniServiceMap(MefModel):
     enni_service_mapping_context: Annotated[
-        EnniServiceMappingContext | None, Field(alias="enniServiceMappingContext")
+        SerializeAsAny[EnniServiceMappingContext] | None, Field(alias="enniServiceMappingContext")
     ] = None
-    enni_links: Annotated[list[EnniList] | None, Field(alias="enniLinks", min_length=1)] = None
+    enni_links: Annotated[
+        list[SerializeAsAny[EnniList]] | None, Field(alias="enniLinks", min_length=1)
+    ] = None
 
 
 class IpEnniCommon(MefModel):
     peering_identifier: Annotated[str, Field(alias="peeringIdentifier", max_length=53)]
     peering_type: Annotated[EnniPeeringType, Field(alias="peeringType")]
     control_protocols_list: Annotated[
-        list[list[Any] | ControlProtocolsList] | None,
+        list[list[Any] | SerializeAsAny[ControlProtocolsList]] | None,
         Field(alias="controlProtocolsList", min_length=0),
     ] = None
-    routing_protocols: Annotated[ip_common.RoutingProtocols, Field(alias="routingProtocols")]
-    service_map: Annotated[EnniServiceMap, Field(alias="serviceMap")]
+    routing_protocols: Annotated[
+        SerializeAsAny[ip_common.RoutingProtocols], Field(alias="routingProtocols")
+    ]
+    service_map: Annotated[SerializeAsAny[EnniServiceMap], Field(alias="serviceMap")]

@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 from typing import Annotated
-from pydantic import Field
 from lso_client._model import MefModel
+from pydantic import Field
 
 
 class IpServicesExternalInterface(MefModel):
-    identifier: Annotated[str | None, Field(max_length=53)] = None
+    identifier: Annotated[str, Field(max_length=53)]

@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 from typing import Annotated
-from pydantic import Field
 from lso_client._model import MefModel
+from pydantic import Field, SerializeAsAny
 from . import ip_common
 
 
 class IpServicesExternalInterfaceLink(MefModel):
     identifier: Annotated[str, Field(max_length=53)]
-    bfd: ip_common.AccessLinkBfd
-    l2_technology: Annotated[ip_common.L2Technology, Field(alias="l2Technology")]
+    bfd: SerializeAsAny[ip_common.AccessLinkBfd]
+    l2_technology: Annotated[SerializeAsAny[ip_common.L2Technology], Field(alias="l2Technology")]
     mtu: int

@@ -4,11 +4,11 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from lso_client._model import Payload
 from typing import Annotated, Literal
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from . import ip_common
 from .ip_services_external_interface import IpServicesExternalInterface
+from lso_client._model import Payload
 
 
 class IpUni(IpServicesExternalInterface, Payload):
@@ -17,16 +17,17 @@ class IpUni(IpServicesExternalInterface, Payload):
     )
     management_type: Annotated[ip_common.UniManagementType, Field(alias="managementType")]
     ingress_bwp_envelope: Annotated[
-        ip_common.IpUniIngressBwpEnvelope | None, Field(alias="ingressBwpEnvelope")
+        SerializeAsAny[ip_common.IpUniIngressBwpEnvelope] | None, Field(alias="ingressBwpEnvelope")
     ] = None
     egress_bwp_envelope: Annotated[
-        ip_common.IpUniEgressBwpEnvelope | None, Field(alias="egressBwpEnvelope")
+        SerializeAsAny[ip_common.IpUniEgressBwpEnvelope] | None, Field(alias="egressBwpEnvelope")
     ] = None
     list_of_control_protocols: Annotated[
-        list[ip_common.ControlProtocols] | None, Field(alias="listOfControlProtocols", min_length=0)
+        list[SerializeAsAny[ip_common.ControlProtocols]] | None,
+        Field(alias="listOfControlProtocols", min_length=0),
     ] = None
     routing_protocols: Annotated[
-        ip_common.RoutingProtocols | None, Field(alias="routingProtocols")
+        SerializeAsAny[ip_common.RoutingProtocols] | None, Field(alias="routingProtocols")
     ] = None
     reverse_path_forwarding: Annotated[
         ip_common.EnabledDisabled, Field(alias="reversePathForwarding")

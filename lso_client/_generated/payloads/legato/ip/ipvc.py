@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from . import ip_common, ip_sls
 
 
@@ -25,16 +25,19 @@ class Ipvc(Payload):
     ] = None
     dscp_preservation: Annotated[ip_common.EnabledDisabled, Field(alias="dscpPreservation")]
     service_level_specification: Annotated[
-        ip_sls.IpSls | None, Field(alias="serviceLevelSpecification")
+        SerializeAsAny[ip_sls.IpSls] | None, Field(alias="serviceLevelSpecification")
     ] = None
     maximum_transfer_unit: Annotated[int, Field(alias="maximumTransferUnit")]
     path_mtu_discovery: Annotated[
         ip_common.EnabledDisabled | None, Field(alias="pathMtuDiscovery")
     ] = None
     fragmentation: ip_common.EnabledDisabled
-    cloud: ip_common.IpvcCloud | None = None
+    cloud: SerializeAsAny[ip_common.IpvcCloud] | None = None
     reserved_prefixes: Annotated[
-        list[ip_common.Ipv4OrIpv6Prefix1 | ip_common.Ipv4OrIpv6Prefix2],
+        list[
+            SerializeAsAny[ip_common.Ipv4OrIpv6Prefix1]
+            | SerializeAsAny[ip_common.Ipv4OrIpv6Prefix2]
+        ],
         Field(alias="reservedPrefixes"),
     ]
     list_of_class_of_service_names: Annotated[

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from . import ip_common
 
 
@@ -18,7 +18,8 @@ class IpvcEndPoint(Payload):
     ei_type: Annotated[ip_common.ExternalInterfaceType, Field(alias="eiType")]
     role: ip_common.IpvcEndPointRole
     prefix_mapping: Annotated[
-        ip_common.Ipv4OrIpv6Prefix1 | ip_common.Ipv4OrIpv6Prefix2, Field(alias="prefixMapping")
+        SerializeAsAny[ip_common.Ipv4OrIpv6Prefix1] | SerializeAsAny[ip_common.Ipv4OrIpv6Prefix2],
+        Field(alias="prefixMapping"),
     ]
     enni_service_mapping_identifier: Annotated[
         str | None, Field(alias="enniServiceMappingIdentifier", max_length=53)
@@ -30,14 +31,14 @@ class IpvcEndPoint(Payload):
         int | None, Field(alias="maximumNumberOfIpv6Routes")
     ] = None
     ingress_class_of_service_map: Annotated[
-        ip_common.IngressClassOfServiceMap, Field(alias="ingressClassOfServiceMap")
+        SerializeAsAny[ip_common.IngressClassOfServiceMap], Field(alias="ingressClassOfServiceMap")
     ]
     egress_class_of_service_map: Annotated[
-        ip_common.EgressClassOfServiceMap, Field(alias="egressClassOfServiceMap")
+        SerializeAsAny[ip_common.EgressClassOfServiceMap], Field(alias="egressClassOfServiceMap")
     ]
     ingress_bwp_envelope: Annotated[
-        ip_common.IpvcEpIngressBwpEnvelope | None, Field(alias="ingressBwpEnvelope")
+        SerializeAsAny[ip_common.IpvcEpIngressBwpEnvelope] | None, Field(alias="ingressBwpEnvelope")
     ] = None
     egress_bwp_envelope: Annotated[
-        ip_common.IpvcEpEgressBwpEnvelope | None, Field(alias="egressBwpEnvelope")
+        SerializeAsAny[ip_common.IpvcEpEgressBwpEnvelope] | None, Field(alias="egressBwpEnvelope")
     ] = None

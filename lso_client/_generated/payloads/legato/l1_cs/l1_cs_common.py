@@ -4,9 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from lso_client._model import MefEnum, MefModel, Payload
 from typing import Annotated, Literal
-from pydantic import Field, RootModel
+from lso_client._model import MefEnum, MefModel, Payload
+from pydantic import Field, RootModel, SerializeAsAny
 from . import l1_sls
 
 
@@ -25,13 +25,13 @@ class AdminState(MefModel):
     state: State | None = None
 
 
-class State4(MefEnum):
+class OperationalStateState(MefEnum):
     enabled = "ENABLED"
     disabled = "DISABLED"
 
 
 class OperationalState(MefModel):
-    state: State4 | None = None
+    state: OperationalStateState | None = None
 
 
 class EnabledDisabled(MefEnum):
@@ -264,13 +264,21 @@ class LineRate(MefEnum):
 
 
 class L1ExternalInterface(MefModel):
-    administrative_state: Annotated[AdminState | None, Field(alias="administrativeState")] = None
-    operational_state: Annotated[OperationalState | None, Field(alias="operationalState")] = None
+    administrative_state: Annotated[
+        SerializeAsAny[AdminState] | None, Field(alias="administrativeState")
+    ] = None
+    operational_state: Annotated[
+        SerializeAsAny[OperationalState] | None, Field(alias="operationalState")
+    ] = None
 
 
 class L1EndPoint(MefModel):
-    administrative_state: Annotated[AdminState | None, Field(alias="administrativeState")] = None
-    operational_state: Annotated[OperationalState | None, Field(alias="operationalState")] = None
+    administrative_state: Annotated[
+        SerializeAsAny[AdminState] | None, Field(alias="administrativeState")
+    ] = None
+    operational_state: Annotated[
+        SerializeAsAny[OperationalState] | None, Field(alias="operationalState")
+    ] = None
 
 
 class L1UniOpticalInterfaceFunction(
@@ -359,7 +367,9 @@ class PhysicalLayer(MefModel):
 
 
 class L1Uni(L1ExternalInterface):
-    physical_layer: Annotated[PhysicalLayer | None, Field(alias="physicalLayer")] = None
+    physical_layer: Annotated[
+        SerializeAsAny[PhysicalLayer] | None, Field(alias="physicalLayer")
+    ] = None
 
 
 class L1UniPhysicalLayer(MefModel):
@@ -396,8 +406,12 @@ class L1UniPhysicalLayer(MefModel):
 
 
 class L1Vc(MefModel):
-    administrative_state: Annotated[AdminState | None, Field(alias="administrativeState")] = None
-    operational_state: Annotated[OperationalState | None, Field(alias="operationalState")] = None
+    administrative_state: Annotated[
+        SerializeAsAny[AdminState] | None, Field(alias="administrativeState")
+    ] = None
+    operational_state: Annotated[
+        SerializeAsAny[OperationalState] | None, Field(alias="operationalState")
+    ] = None
     l1_service_level_specification: Annotated[
-        l1_sls.L1Sls | None, Field(alias="l1ServiceLevelSpecification")
+        SerializeAsAny[l1_sls.L1Sls] | None, Field(alias="l1ServiceLevelSpecification")
     ] = None

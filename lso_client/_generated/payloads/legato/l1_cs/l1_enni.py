@@ -5,14 +5,10 @@
 
 from __future__ import annotations
 from typing import Annotated, Any, Literal
-from pydantic import Field, RootModel
 from lso_client._model import MefEnum, MefModel, Payload
+from pydantic import Field, RootModel, SerializeAsAny
 from . import l1_cs_common, l1_operator_vc
 from .l1_cs_common import L1ExternalInterface
-
-
-class OtukOverHeadItem(RootModel[dict[str, Any]]):
-    root: dict[str, Any]
 
 
 class OtuKOverHead(MefModel):
@@ -236,9 +232,12 @@ class NniProtection(MefEnum):
 
 class L1EnniService(MefModel):
     identifier: Annotated[str | None, Field(min_length=45)] = None
-    path_overhead: Annotated[PathOverHead | None, Field(alias="pathOverhead")] = None
+    path_overhead: Annotated[SerializeAsAny[PathOverHead] | None, Field(alias="pathOverhead")] = (
+        None
+    )
     operator_l1_vc_end_point: Annotated[
-        l1_operator_vc.OperatorL1VcEndPointRef | None, Field(alias="operatorL1VcEndPoint")
+        SerializeAsAny[l1_operator_vc.OperatorL1VcEndPointRef] | None,
+        Field(alias="operatorL1VcEndPoint"),
     ] = None
     multiplexing_capability_list: Annotated[
         HighOrderOdu4MultiplexingSequences
@@ -269,7 +268,7 @@ class L1NniOpticalInterfaceFunction(
 class L1NniCodingFunction(MefModel):
     otuk_over_head: Annotated[list[dict[str, Any]] | None, Field(alias="otukOverHead")] = None
     high_order_oduk_overhead: Annotated[
-        list[HighOrderOduKOverHead] | None, Field(alias="highOrderOdukOverhead")
+        list[SerializeAsAny[HighOrderOduKOverHead]] | None, Field(alias="highOrderOdukOverhead")
     ] = None
     line_rate: Annotated[l1_cs_common.LineRate | None, Field(alias="lineRate")] = None
 
@@ -284,7 +283,7 @@ class L1NniPhysicalLayer(MefModel):
         Field(alias="l1NniOpticalInterfaceFunction"),
     ] = None
     l1_nni_coding_function: Annotated[
-        L1NniCodingFunction | None, Field(alias="l1NniCodingFunction")
+        SerializeAsAny[L1NniCodingFunction] | None, Field(alias="l1NniCodingFunction")
     ] = None
 
 
@@ -296,7 +295,9 @@ class L1Enni(L1ExternalInterface, Payload):
         None
     )
     list_of_physical_layer: Annotated[
-        list[L1NniPhysicalLayer] | None, Field(alias="listOfPhysicalLayer")
+        list[SerializeAsAny[L1NniPhysicalLayer]] | None, Field(alias="listOfPhysicalLayer")
     ] = None
     protection: NniProtection | None = None
-    l1_enni_service: Annotated[L1EnniService | None, Field(alias="l1EnniService")] = None
+    l1_enni_service: Annotated[
+        SerializeAsAny[L1EnniService] | None, Field(alias="l1EnniService")
+    ] = None

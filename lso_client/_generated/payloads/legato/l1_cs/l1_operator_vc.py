@@ -4,10 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
+from typing import Annotated, Literal
 from uuid import UUID
 from lso_client._model import MefEnum, MefModel, Payload
-from typing import Annotated, Literal
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from . import l1_cs_common
 from .l1_cs_common import L1EndPoint, L1Vc
 
@@ -23,7 +23,7 @@ class OperatorL1VcRef(MefModel):
 
 
 class OperatorL1VcEndPointRef(MefModel):
-    ovc_ref: Annotated[OperatorL1VcRef | None, Field(alias="ovcRef")] = None
+    ovc_ref: Annotated[SerializeAsAny[OperatorL1VcRef] | None, Field(alias="ovcRef")] = None
     id: UUID | None = None
 
 
@@ -47,10 +47,18 @@ class L1VcEndPointMap(MefModel):
 
 class OperatorL1VcEndPoint(L1EndPoint):
     identifier: Annotated[str | None, Field(min_length=45)] = None
-    l1_vc_end_point_map: Annotated[L1VcEndPointMap | None, Field(alias="l1VcEndPointMap")] = None
-    l1_enni_service: Annotated[L1EnniServiceRef | None, Field(alias="l1EnniService")] = None
-    l1_operator_uni: Annotated[L1OperatorUniRef | None, Field(alias="l1OperatorUni")] = None
-    operator_l1_vc: Annotated[OperatorL1VcRef | None, Field(alias="operatorL1Vc")] = None
+    l1_vc_end_point_map: Annotated[
+        SerializeAsAny[L1VcEndPointMap] | None, Field(alias="l1VcEndPointMap")
+    ] = None
+    l1_enni_service: Annotated[
+        SerializeAsAny[L1EnniServiceRef] | None, Field(alias="l1EnniService")
+    ] = None
+    l1_operator_uni: Annotated[
+        SerializeAsAny[L1OperatorUniRef] | None, Field(alias="l1OperatorUni")
+    ] = None
+    operator_l1_vc: Annotated[
+        SerializeAsAny[OperatorL1VcRef] | None, Field(alias="operatorL1Vc")
+    ] = None
 
 
 class L1OperatorVc(L1Vc, Payload):
@@ -59,5 +67,5 @@ class L1OperatorVc(L1Vc, Payload):
     ] = "urn:mef:lso:spec:legato:L1OperatorVc:v2.0.0:all"
     identifier: Annotated[str | None, Field(min_length=45)] = None
     operator_l1_vc_end_point: Annotated[
-        OperatorL1VcEndPoint | None, Field(alias="operatorL1VcEndPoint")
+        SerializeAsAny[OperatorL1VcEndPoint] | None, Field(alias="operatorL1VcEndPoint")
     ] = None

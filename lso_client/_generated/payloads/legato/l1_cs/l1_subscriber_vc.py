@@ -4,10 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
+from typing import Annotated, Literal
 from uuid import UUID
 from lso_client._model import MefModel, Payload
-from typing import Annotated, Literal
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from .l1_cs_common import L1EndPoint, L1Vc
 
 
@@ -22,16 +22,20 @@ class SubscriberL1VcRef(MefModel):
 
 
 class SubscriberL1VcEndPointRef(MefModel):
-    subscriber_l1vc_ref: Annotated[SubscriberL1VcRef | None, Field(alias="subscriberL1vcRef")] = (
-        None
-    )
+    subscriber_l1vc_ref: Annotated[
+        SerializeAsAny[SubscriberL1VcRef] | None, Field(alias="subscriberL1vcRef")
+    ] = None
     id: UUID | None = None
 
 
 class SubscriberL1VcEndPoint(L1EndPoint):
     identifier: Annotated[str | None, Field(min_length=45)] = None
-    l1_subscriber_uni: Annotated[L1SubscriberUniRef | None, Field(alias="l1SubscriberUni")] = None
-    subscriber_l1_vc: Annotated[SubscriberL1VcRef | None, Field(alias="subscriberL1Vc")] = None
+    l1_subscriber_uni: Annotated[
+        SerializeAsAny[L1SubscriberUniRef] | None, Field(alias="l1SubscriberUni")
+    ] = None
+    subscriber_l1_vc: Annotated[
+        SerializeAsAny[SubscriberL1VcRef] | None, Field(alias="subscriberL1Vc")
+    ] = None
 
 
 class L1SubscriberVc(L1Vc, Payload):
@@ -40,5 +44,5 @@ class L1SubscriberVc(L1Vc, Payload):
     ] = "urn:mef:lso:spec:legato:L1SubscriberVc:v2.0.0:all"
     identifier: Annotated[str | None, Field(min_length=45)] = None
     subscriber_l1_vc_end_point: Annotated[
-        list[SubscriberL1VcEndPoint] | None, Field(alias="subscriberL1VcEndPoint")
+        list[SerializeAsAny[SubscriberL1VcEndPoint]] | None, Field(alias="subscriberL1VcEndPoint")
     ] = None

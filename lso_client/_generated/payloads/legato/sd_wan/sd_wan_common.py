@@ -5,13 +5,9 @@
 
 from __future__ import annotations
 from typing import Annotated, Any
-from pydantic import Field, RootModel
-from lso_client._model import MefEnum, MefModel
+from lso_client._model import MefEnum, MefModel, not_one_of
+from pydantic import AfterValidator, Field, RootModel, SerializeAsAny
 from .common import ip_common
-
-
-class Model(RootModel[Any]):
-    root: Any
 
 
 class Protv4Item(RootModel[int]):
@@ -324,11 +320,11 @@ class ApplicationFlowBusinessImportanceLevels(MefModel):
 
 
 class ApplicationFlowCriteria(MefModel):
-    sav4: list[ip_common.Ipv4Prefix] | None = None
-    dav4: list[ip_common.Ipv4Prefix] | None = None
+    sav4: list[SerializeAsAny[ip_common.Ipv4Prefix]] | None = None
+    dav4: list[SerializeAsAny[ip_common.Ipv4Prefix]] | None = None
     protv4: list[Protv4Item] | None = None
-    sav6: list[ip_common.Ipv6Prefix] | None = None
-    dav6: list[ip_common.Ipv6Prefix] | None = None
+    sav6: list[SerializeAsAny[ip_common.Ipv6Prefix]] | None = None
+    dav6: list[SerializeAsAny[ip_common.Ipv6Prefix]] | None = None
     next_head_v6: Annotated[
         list[NextHeadV6Item] | None, Field(alias="nextHeadV6", min_length=0)
     ] = None
@@ -341,13 +337,17 @@ class ApplicationFlowCriteria(MefModel):
         Field(alias="tcpUdpDestinationPortList", min_length=0),
     ] = None
     application_identifier: Annotated[
-        list[ApplicationIdentifier] | None,
+        list[SerializeAsAny[ApplicationIdentifier]] | None,
         Field(alias="applicationIdentifier", max_length=1, min_length=0),
     ] = None
     any: bool | None = None
     ethertype: Annotated[list[int] | None, Field(max_length=1, min_length=0)] = None
-    sdav4: Annotated[list[ip_common.Ipv4Prefix] | None, Field(max_length=1, min_length=0)] = None
-    sdav6: Annotated[list[ip_common.Ipv6Prefix] | None, Field(max_length=1, min_length=0)] = None
+    sdav4: Annotated[
+        list[SerializeAsAny[ip_common.Ipv4Prefix]] | None, Field(max_length=1, min_length=0)
+    ] = None
+    sdav6: Annotated[
+        list[SerializeAsAny[ip_common.Ipv6Prefix]] | None, Field(max_length=1, min_length=0)
+    ] = None
     tcp_udp_source_or_destination_port_list: Annotated[
         list[TcpUdpSourceOrDestinationPortListItem] | None,
         Field(alias="tcpUdpSourceOrDestinationPortList", min_length=0),
@@ -356,16 +356,16 @@ class ApplicationFlowCriteria(MefModel):
 
 class BandwidthPolicyCriterion1(MefModel):
     unamed_rate_limiter: Annotated[Any, Field(alias="unamedRateLimiter")]
-    rate_limiter: Annotated[RateLimiter | None, Field(alias="rateLimiter")] = None
+    rate_limiter: Annotated[SerializeAsAny[RateLimiter] | None, Field(alias="rateLimiter")] = None
 
 
 class BandwidthPolicyCriterion2(MefModel):
     unamed_rate_limiter: Annotated[Any | None, Field(alias="unamedRateLimiter")] = None
-    rate_limiter: Annotated[RateLimiter, Field(alias="rateLimiter")]
+    rate_limiter: Annotated[SerializeAsAny[RateLimiter], Field(alias="rateLimiter")]
 
 
 class BandwidthPolicyCriterion(RootModel[BandwidthPolicyCriterion1 | BandwidthPolicyCriterion2]):
-    root: BandwidthPolicyCriterion1 | BandwidthPolicyCriterion2
+    root: SerializeAsAny[BandwidthPolicyCriterion1] | SerializeAsAny[BandwidthPolicyCriterion2]
 
 
 class OneWayMeanPacketLossRatioPrimary(MefModel):
@@ -388,7 +388,7 @@ class SecurityPolicy(MefModel):
         str | None, Field(alias="policyIdentifier", max_length=53, pattern="[ -\x7f]+")
     ] = None
     security_event_notification: Annotated[
-        SecurityEventNotification | None, Field(alias="securityEventNotification")
+        SerializeAsAny[SecurityEventNotification] | None, Field(alias="securityEventNotification")
     ] = None
     middle_box_function: Annotated[dict[str, Any] | None, Field(alias="middleBoxFunction")] = None
     ip_port_protocol_filtering: Annotated[
@@ -415,91 +415,102 @@ class VirtualTopologyEndPoint1(MefModel):
     multipoint_to_multipoint: Annotated[
         list[SwVcEndPointIdentifier], Field(alias="multipointToMultipoint", min_length=2)
     ]
-    rooted_multipoint: Annotated[VtRootedMultipoint | None, Field(alias="rootedMultipoint")] = None
+    rooted_multipoint: Annotated[
+        SerializeAsAny[VtRootedMultipoint] | None, Field(alias="rootedMultipoint")
+    ] = None
 
 
 class VirtualTopologyEndPoint2(MefModel):
     multipoint_to_multipoint: Annotated[
         list[SwVcEndPointIdentifier] | None, Field(alias="multipointToMultipoint", min_length=2)
     ] = None
-    rooted_multipoint: Annotated[VtRootedMultipoint, Field(alias="rootedMultipoint")]
+    rooted_multipoint: Annotated[
+        SerializeAsAny[VtRootedMultipoint], Field(alias="rootedMultipoint")
+    ]
 
 
 class VirtualTopologyEndPoint(RootModel[VirtualTopologyEndPoint1 | VirtualTopologyEndPoint2]):
-    root: VirtualTopologyEndPoint1 | VirtualTopologyEndPoint2
+    root: SerializeAsAny[VirtualTopologyEndPoint1] | SerializeAsAny[VirtualTopologyEndPoint2]
 
 
 class Zone(MefModel):
-    zone_name: Annotated[str | None, Field(alias="zoneName")] = None
+    zone_name: Annotated[
+        str | None, Field(alias="zoneName"), AfterValidator(not_one_of("SELF", "INTERNET", "ALL"))
+    ] = None
     zone_prefixes: Annotated[
-        list[ip_common.Ipv4OrIpv6Prefix | ip_common.Ipv4OrIpv6Prefix5] | None,
+        list[ip_common.Ipv4OrIpv6Prefix | SerializeAsAny[ip_common.Ipv4OrIpv6Prefix5]] | None,
         Field(alias="zonePrefixes", min_length=1),
     ] = None
     zone_ingress_policy: Annotated[
-        list[ZoneIngressPolicy] | None, Field(alias="zoneIngressPolicy", min_length=0)
+        list[SerializeAsAny[ZoneIngressPolicy]] | None,
+        Field(alias="zoneIngressPolicy", min_length=0),
     ] = None
 
 
 class OneWayMeanPacketDelayPrimary(MefModel):
-    threshold: TimeDuration | None = None
-    ceiling: TimeDuration | None = None
-    remediation: TimeDuration | None = None
+    threshold: SerializeAsAny[TimeDuration] | None = None
+    ceiling: SerializeAsAny[TimeDuration] | None = None
+    remediation: SerializeAsAny[TimeDuration] | None = None
 
 
 class OneWayMeanPacketDelayVariationPrimary(MefModel):
-    threshold: TimeDuration | None = None
-    ceiling: TimeDuration | None = None
-    remediation: TimeDuration | None = None
+    threshold: SerializeAsAny[TimeDuration] | None = None
+    ceiling: SerializeAsAny[TimeDuration] | None = None
+    remediation: SerializeAsAny[TimeDuration] | None = None
 
 
 class OneWayMeanPacketDelaySecondary(MefModel):
-    threshold: TimeDuration | None = None
+    threshold: SerializeAsAny[TimeDuration] | None = None
 
 
 class OneWayMeanPacketDelayVariationSecondary(MefModel):
-    threshold: TimeDuration | None = None
+    threshold: SerializeAsAny[TimeDuration] | None = None
 
 
 class PerformanceMetricsPrimary(MefModel):
     one_way_mean_packet_delay: Annotated[
-        OneWayMeanPacketDelayPrimary | None, Field(alias="oneWayMeanPacketDelay")
+        SerializeAsAny[OneWayMeanPacketDelayPrimary] | None, Field(alias="oneWayMeanPacketDelay")
     ] = None
     one_way_mean_packet_delay_variation: Annotated[
-        OneWayMeanPacketDelayVariationPrimary | None, Field(alias="oneWayMeanPacketDelayVariation")
+        SerializeAsAny[OneWayMeanPacketDelayVariationPrimary] | None,
+        Field(alias="oneWayMeanPacketDelayVariation"),
     ] = None
     one_way_mean_packet_loss_ratio: Annotated[
-        OneWayMeanPacketLossRatioPrimary | None, Field(alias="oneWayMeanPacketLossRatio")
+        SerializeAsAny[OneWayMeanPacketLossRatioPrimary] | None,
+        Field(alias="oneWayMeanPacketLossRatio"),
     ] = None
 
 
 class PerformanceMetricsSecondary(MefModel):
     one_way_mean_packet_delay: Annotated[
-        OneWayMeanPacketDelaySecondary | None, Field(alias="oneWayMeanPacketDelay")
+        SerializeAsAny[OneWayMeanPacketDelaySecondary] | None, Field(alias="oneWayMeanPacketDelay")
     ] = None
     one_way_mean_packet_delay_variation: Annotated[
-        OneWayMeanPacketDelayVariationSecondary | None,
+        SerializeAsAny[OneWayMeanPacketDelayVariationSecondary] | None,
         Field(alias="oneWayMeanPacketDelayVariation"),
     ] = None
     one_way_mean_packet_loss_ratio: Annotated[
-        OneWayMeanPacketLossRatioSecondary | None, Field(alias="oneWayMeanPacketLossRatio")
+        SerializeAsAny[OneWayMeanPacketLossRatioSecondary] | None,
+        Field(alias="oneWayMeanPacketLossRatio"),
     ] = None
 
 
 class PerformancePolicyCriterion(MefModel):
-    primary: PerformanceMetricsPrimary | None = None
-    secondary: PerformanceMetricsSecondary | None = None
+    primary: SerializeAsAny[PerformanceMetricsPrimary] | None = None
+    secondary: SerializeAsAny[PerformanceMetricsSecondary] | None = None
 
 
 class ServicePerformanceObjectivesReportingPeriods(MefModel):
-    start_time: Annotated[TimeAndDate | None, Field(alias="startTime")] = None
-    duration: TimeDuration | None = None
+    start_time: Annotated[SerializeAsAny[TimeAndDate] | None, Field(alias="startTime")] = None
+    duration: SerializeAsAny[TimeDuration] | None = None
 
 
 class VirtualTopology(MefModel):
-    vt_name: Annotated[str | None, Field(alias="vtName")] = None
+    vt_name: Annotated[str | None, Field(alias="vtName"), AfterValidator(not_one_of("Swvc"))] = None
     vt_type: Annotated[VtType | None, Field(alias="vtType")] = None
     vt_ep: Annotated[
-        VirtualTopologyEndPoint1 | VirtualTopologyEndPoint2 | None, Field(alias="vtEp")
+        SerializeAsAny[VirtualTopologyEndPoint1] | SerializeAsAny[VirtualTopologyEndPoint2] | None,
+        Field(alias="vtEp"),
     ] = None
 
 
@@ -511,58 +522,71 @@ class PolicyCriteria(MefModel):
     ] = None
     public_private: Annotated[PublicPrivate | None, Field(alias="publicPrivate")] = None
     backup: Backup | None = None
-    virtual_topology: Annotated[VirtualTopology | None, Field(alias="virtualTopology")] = None
+    virtual_topology: Annotated[
+        SerializeAsAny[VirtualTopology] | None, Field(alias="virtualTopology")
+    ] = None
     allowed_destination_zones: Annotated[
-        list[Zone] | None, Field(alias="allowedDestinationZones")
+        list[SerializeAsAny[Zone]] | None, Field(alias="allowedDestinationZones")
     ] = None
     billing_method: Annotated[BillingMethod | None, Field(alias="billingMethod")] = None
     business_importance: Annotated[
         str | None, Field(alias="businessImportance", max_length=53, pattern="[ -\x7f]+")
     ] = None
-    performance: PerformancePolicyCriterion | None = None
-    bandwidth: BandwidthPolicyCriterion1 | BandwidthPolicyCriterion2 | None = None
-    af_security_ingress: Annotated[SecurityPolicy | None, Field(alias="afSecurityIngress")] = None
+    performance: SerializeAsAny[PerformancePolicyCriterion] | None = None
+    bandwidth: (
+        SerializeAsAny[BandwidthPolicyCriterion1] | SerializeAsAny[BandwidthPolicyCriterion2] | None
+    ) = None
+    af_security_ingress: Annotated[
+        SerializeAsAny[SecurityPolicy] | None, Field(alias="afSecurityIngress")
+    ] = None
     block_source: Annotated[BlockSource | None, Field(alias="blockSource")] = None
-    af_security_egress: Annotated[SecurityPolicy | None, Field(alias="afSecurityEgress")] = None
+    af_security_egress: Annotated[
+        SerializeAsAny[SecurityPolicy] | None, Field(alias="afSecurityEgress")
+    ] = None
     service_provider_defined_policy_criterion: Annotated[
-        list[ServiceProviderDefinedPolicyCriterion] | None,
+        list[SerializeAsAny[ServiceProviderDefinedPolicyCriterion]] | None,
         Field(alias="serviceProviderDefinedPolicyCriterion", min_length=0),
     ] = None
 
 
 class Policy(MefModel):
-    pol_name: Annotated[str | None, Field(alias="polName")] = None
-    pol_cl: Annotated[list[PolicyCriteria] | None, Field(alias="polCl", min_length=1)] = None
+    pol_name: Annotated[
+        str | None, Field(alias="polName"), AfterValidator(not_one_of("NONE", "BLOCK"))
+    ] = None
+    pol_cl: Annotated[
+        list[SerializeAsAny[PolicyCriteria]] | None, Field(alias="polCl", min_length=1)
+    ] = None
 
 
 class ApplicationFlowSpecification(MefModel):
     application_flow_name: Annotated[str | None, Field(alias="applicationFlowName")] = None
     application_flow_criteria: Annotated[
-        ApplicationFlowCriteria | None, Field(alias="applicationFlowCriteria")
+        SerializeAsAny[ApplicationFlowCriteria] | None, Field(alias="applicationFlowCriteria")
     ] = None
     application_flow_group: Annotated[
-        ApplicationFlowSpecificationGroup | None, Field(alias="applicationFlowGroup")
+        SerializeAsAny[ApplicationFlowSpecificationGroup] | None,
+        Field(alias="applicationFlowGroup"),
     ] = None
 
 
 class ApplicationFlowSpecificationGroup(MefModel):
     name: str | None = None
     application_flow_specification: Annotated[
-        list[ApplicationFlowSpecification] | None,
+        list[SerializeAsAny[ApplicationFlowSpecification]] | None,
         Field(alias="applicationFlowSpecification", min_length=0),
     ] = None
 
 
 class PolicyMap(MefModel):
     application_flow: Annotated[
-        list[ApplicationFlowSpecification] | None,
+        list[SerializeAsAny[ApplicationFlowSpecification]] | None,
         Field(alias="applicationFlow", max_length=1, min_length=0),
     ] = None
     application_flow_group: Annotated[
-        list[ApplicationFlowSpecificationGroup] | None,
+        list[SerializeAsAny[ApplicationFlowSpecificationGroup]] | None,
         Field(alias="applicationFlowGroup", max_length=1, min_length=0),
     ] = None
-    policy: Policy | None = None
+    policy: SerializeAsAny[Policy] | None = None
 
 
 ApplicationFlowSpecification.model_rebuild()

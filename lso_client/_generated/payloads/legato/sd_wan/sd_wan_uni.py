@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from . import sd_wan_common
 from .common import ip_common
 
@@ -16,20 +16,22 @@ class SdWanUni(Payload):
         Literal["urn:mef:lso:spec:legato:sdWanUni:v0.0.1:all"], Field(alias="@type")
     ] = "urn:mef:lso:spec:legato:sdWanUni:v0.0.1:all"
     uni_identifier: Annotated[str, Field(alias="uniIdentifier", max_length=53, pattern="[ -\x7f]+")]
-    l2_interface: Annotated[sd_wan_common.L2Interface, Field(alias="l2Interface")]
+    l2_interface: Annotated[SerializeAsAny[sd_wan_common.L2Interface], Field(alias="l2Interface")]
     max_l2_frame_size: Annotated[int, Field(alias="maxL2FrameSize", ge=1522)]
     ipv4_connection_addressing: Annotated[
-        ip_common.Ipv4ConnectionAddressing | None, Field(alias="ipv4ConnectionAddressing")
+        SerializeAsAny[ip_common.Ipv4ConnectionAddressing] | None,
+        Field(alias="ipv4ConnectionAddressing"),
     ] = None
     ipv6_connection_addressing: Annotated[
-        ip_common.Ipv6ConnectionAddressing | None, Field(alias="ipv6ConnectionAddressing")
+        SerializeAsAny[ip_common.Ipv6ConnectionAddressing] | None,
+        Field(alias="ipv6ConnectionAddressing"),
     ] = None
     routing_protocols: Annotated[
-        ip_common.RoutingProtocols | None, Field(alias="routingProtocols")
+        SerializeAsAny[ip_common.RoutingProtocols] | None, Field(alias="routingProtocols")
     ] = None
     availability_objective: Annotated[
         float | None, Field(alias="availabilityObjective", ge=0.0, le=100.0)
     ] = None
     mean_time_to_repair_objective: Annotated[
-        sd_wan_common.TimeDuration | None, Field(alias="meanTimeToRepairObjective")
+        SerializeAsAny[sd_wan_common.TimeDuration] | None, Field(alias="meanTimeToRepairObjective")
     ] = None

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
+from lso_client._model import Payload, unique_items
+from pydantic import AfterValidator, Field, SerializeAsAny
 from . import sd_wan_common
 from .common import ip_common
 
@@ -18,38 +18,50 @@ class SwVc(Payload):
     sw_vc_identifier: Annotated[
         str, Field(alias="swVcIdentifier", max_length=53, pattern="[ -\x7f]+")
     ]
-    ucs_list: Annotated[list[sd_wan_common.UcsIdentifier], Field(alias="ucsList", min_length=1)]
+    ucs_list: Annotated[
+        list[sd_wan_common.UcsIdentifier],
+        Field(alias="ucsList", min_length=1),
+        AfterValidator(unique_items),
+    ]
     reserved_prefixes: Annotated[
-        list[ip_common.Ipv4OrIpv6Prefix | ip_common.Ipv4OrIpv6Prefix5] | None,
+        list[ip_common.Ipv4OrIpv6Prefix | SerializeAsAny[ip_common.Ipv4OrIpv6Prefix5]] | None,
         Field(alias="reservedPrefixes", min_length=0),
     ] = None
-    zone_list: Annotated[list[sd_wan_common.Zone], Field(alias="zoneList", min_length=1)]
+    zone_list: Annotated[
+        list[SerializeAsAny[sd_wan_common.Zone]], Field(alias="zoneList", min_length=1)
+    ]
     virtual_topologies_list: Annotated[
-        list[sd_wan_common.VirtualTopology], Field(alias="virtualTopologiesList", min_length=1)
+        list[SerializeAsAny[sd_wan_common.VirtualTopology]],
+        Field(alias="virtualTopologiesList", min_length=1),
     ]
     performance_time_intervals: Annotated[
-        sd_wan_common.PerformanceTimeIntervals | None, Field(alias="performanceTimeIntervals")
+        SerializeAsAny[sd_wan_common.PerformanceTimeIntervals] | None,
+        Field(alias="performanceTimeIntervals"),
     ] = None
     performance_objectives_reporting_periods: Annotated[
-        sd_wan_common.ServicePerformanceObjectivesReportingPeriods | None,
+        SerializeAsAny[sd_wan_common.ServicePerformanceObjectivesReportingPeriods] | None,
         Field(alias="performanceObjectivesReportingPeriods"),
     ] = None
     rate_limiter_list: Annotated[
-        list[sd_wan_common.RateLimiter] | None, Field(alias="rateLimiterList", min_length=0)
+        list[SerializeAsAny[sd_wan_common.RateLimiter]] | None,
+        Field(alias="rateLimiterList", min_length=0),
     ] = None
     security_policy_list: Annotated[
-        list[sd_wan_common.SecurityPolicy] | None, Field(alias="securityPolicyList", min_length=0)
+        list[SerializeAsAny[sd_wan_common.SecurityPolicy]] | None,
+        Field(alias="securityPolicyList", min_length=0),
     ] = None
     application_flow_business_importance_levels_list: Annotated[
-        list[sd_wan_common.ApplicationFlowBusinessImportanceLevels] | None,
+        list[SerializeAsAny[sd_wan_common.ApplicationFlowBusinessImportanceLevels]] | None,
         Field(alias="applicationFlowBusinessImportanceLevelsList", min_length=0),
     ] = None
-    policy_list: Annotated[list[sd_wan_common.Policy], Field(alias="policyList", min_length=1)]
+    policy_list: Annotated[
+        list[SerializeAsAny[sd_wan_common.Policy]], Field(alias="policyList", min_length=1)
+    ]
     application_flow_specification_group_list: Annotated[
-        list[sd_wan_common.ApplicationFlowSpecificationGroup] | None,
+        list[SerializeAsAny[sd_wan_common.ApplicationFlowSpecificationGroup]] | None,
         Field(alias="applicationFlowSpecificationGroupList", min_length=0),
     ] = None
     application_flow_specification_list: Annotated[
-        list[sd_wan_common.ApplicationFlowSpecification],
+        list[SerializeAsAny[sd_wan_common.ApplicationFlowSpecification]],
         Field(alias="applicationFlowSpecificationList", min_length=1),
     ]

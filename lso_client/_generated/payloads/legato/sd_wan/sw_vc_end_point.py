@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from . import sd_wan_common, ucs_end_point
 
 
@@ -15,12 +15,16 @@ class SwVcEndPoint(Payload):
         Literal["urn:mef:lso:spec:legato:swVcEndPoint:v0.0.1:all"], Field(alias="@type")
     ] = "urn:mef:lso:spec:legato:swVcEndPoint:v0.0.1:all"
     sw_vc_end_point_identifier: Annotated[
-        str | None, Field(alias="swVcEndPointIdentifier", max_length=53, pattern="[ -\x7f]+")
-    ] = None
-    ucs_end_point_list: Annotated[
-        list[ucs_end_point.UcsEndPoint], Field(alias="ucsEndPointList", min_length=1)
+        str, Field(alias="swVcEndPointIdentifier", max_length=53, pattern="[ -\x7f]+")
     ]
-    policy_map: Annotated[list[sd_wan_common.PolicyMap] | None, Field(alias="policyMap")] = None
+    ucs_end_point_list: Annotated[
+        list[SerializeAsAny[ucs_end_point.UcsEndPoint]],
+        Field(alias="ucsEndPointList", min_length=1),
+    ]
+    policy_map: Annotated[
+        list[SerializeAsAny[sd_wan_common.PolicyMap]] | None, Field(alias="policyMap")
+    ] = None
     network_address_translation: Annotated[
-        sd_wan_common.NetworkAddressTranslation | None, Field(alias="networkAddressTranslation")
+        SerializeAsAny[sd_wan_common.NetworkAddressTranslation] | None,
+        Field(alias="networkAddressTranslation"),
     ] = None

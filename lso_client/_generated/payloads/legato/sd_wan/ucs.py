@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
-from . import sd_wan_common, ucs_end_point as ucs_end_point_1
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
+from . import sd_wan_common
+from . import ucs_end_point as ucs_end_point_1
 
 
 class Ucs(Payload):
@@ -22,5 +23,6 @@ class Ucs(Payload):
         sd_wan_common.UcsBillingMethod | None, Field(alias="ucsBillingMethod")
     ] = None
     ucs_end_point: Annotated[
-        list[ucs_end_point_1.UcsEndPoint] | None, Field(alias="ucsEndPoint", min_length=0)
+        list[SerializeAsAny[ucs_end_point_1.UcsEndPoint]] | None,
+        Field(alias="ucsEndPoint", min_length=0),
     ] = None

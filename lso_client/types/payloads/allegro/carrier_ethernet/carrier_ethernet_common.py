@@ -37,6 +37,9 @@ from lso_client._generated.payloads.allegro.carrier_ethernet.carrier_ethernet_co
     CosMappingType as CosMappingType,
 )
 from lso_client._generated.payloads.allegro.carrier_ethernet.carrier_ethernet_common import (
+    CosMappingTypeValue as CosMappingTypeValue,
+)
+from lso_client._generated.payloads.allegro.carrier_ethernet.carrier_ethernet_common import (
     DscpCosIdPac as DscpCosIdPac,
 )
 from lso_client._generated.payloads.allegro.carrier_ethernet.carrier_ethernet_common import (
@@ -59,6 +62,9 @@ from lso_client._generated.payloads.allegro.carrier_ethernet.carrier_ethernet_co
 )
 from lso_client._generated.payloads.allegro.carrier_ethernet.carrier_ethernet_common import (
     EecMappingType as EecMappingType,
+)
+from lso_client._generated.payloads.allegro.carrier_ethernet.carrier_ethernet_common import (
+    EecMappingTypeValue as EecMappingTypeValue,
 )
 from lso_client._generated.payloads.allegro.carrier_ethernet.carrier_ethernet_common import (
     EgressBandwidthProfilePerClassOfServiceName as EgressBandwidthProfilePerClassOfServiceName,
@@ -88,9 +94,6 @@ from lso_client._generated.payloads.allegro.carrier_ethernet.carrier_ethernet_co
     LinkAggregation as LinkAggregation,
 )
 from lso_client._generated.payloads.allegro.carrier_ethernet.carrier_ethernet_common import (
-    Model as Model,
-)
-from lso_client._generated.payloads.allegro.carrier_ethernet.carrier_ethernet_common import (
     PcpCosIdPac as PcpCosIdPac,
 )
 from lso_client._generated.payloads.allegro.carrier_ethernet.carrier_ethernet_common import (
@@ -114,12 +117,6 @@ from lso_client._generated.payloads.allegro.carrier_ethernet.carrier_ethernet_co
 from lso_client._generated.payloads.allegro.carrier_ethernet.carrier_ethernet_common import (
     Value as Value,
 )
-from lso_client._generated.payloads.allegro.carrier_ethernet.carrier_ethernet_common import (
-    Value7 as Value7,
-)
-from lso_client._generated.payloads.allegro.carrier_ethernet.carrier_ethernet_common import (
-    Value8 as Value8,
-)
 
 __all__ = [
     "AggLinkListItem",
@@ -132,6 +129,7 @@ __all__ = [
     "CosIdentifier",
     "CosMap",
     "CosMappingType",
+    "CosMappingTypeValue",
     "DscpCosIdPac",
     "DscpEecIdPac",
     "DscpOptions",
@@ -140,6 +138,7 @@ __all__ = [
     "EecIdentifier",
     "EecMap",
     "EecMappingType",
+    "EecMappingTypeValue",
     "EgressBandwidthProfilePerClassOfServiceName",
     "EgressBwpFlow",
     "Envelope",
@@ -149,7 +148,6 @@ __all__ = [
     "IngressBwpFlow",
     "IpVersion",
     "LinkAggregation",
-    "Model",
     "PcpCosIdPac",
     "PcpEecIdPac",
     "PcpOrUntagged",
@@ -158,6 +156,4 @@ __all__ = [
     "TaggedL2cpProcessing",
     "Type",
     "Value",
-    "Value7",
-    "Value8",
 ]

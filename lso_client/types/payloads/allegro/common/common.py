@@ -32,7 +32,6 @@ from lso_client._generated.payloads.allegro.common.common import (
     InformationRateUnits as InformationRateUnits,
 )
 from lso_client._generated.payloads.allegro.common.common import LacpVersion as LacpVersion
-from lso_client._generated.payloads.allegro.common.common import Model as Model
 from lso_client._generated.payloads.allegro.common.common import Money as Money
 from lso_client._generated.payloads.allegro.common.common import Percentage as Percentage
 from lso_client._generated.payloads.allegro.common.common import Price as Price
@@ -59,7 +58,6 @@ __all__ = [
     "InformationRate",
     "InformationRateUnits",
     "LacpVersion",
-    "Model",
     "Money",
     "Percentage",
     "Price",

@@ -23,7 +23,6 @@ from lso_client._generated.payloads.allegro.ip.ip_enni_common import (
     EnniServiceMappingContext as EnniServiceMappingContext,
 )
 from lso_client._generated.payloads.allegro.ip.ip_enni_common import IpEnniCommon as IpEnniCommon
-from lso_client._generated.payloads.allegro.ip.ip_enni_common import Model as Model
 
 __all__ = [
     "ControlProtocolsList",
@@ -33,5 +32,4 @@ __all__ = [
     "EnniServiceMap",
     "EnniServiceMappingContext",
     "IpEnniCommon",
-    "Model",
 ]

@@ -61,7 +61,6 @@ from lso_client._generated.payloads.allegro.l1_cs.l1_cs_common import (
     L1VcEndPointExternalInterfaceType as L1VcEndPointExternalInterfaceType,
 )
 from lso_client._generated.payloads.allegro.l1_cs.l1_cs_common import LineRate as LineRate
-from lso_client._generated.payloads.allegro.l1_cs.l1_cs_common import Model as Model
 from lso_client._generated.payloads.allegro.l1_cs.l1_cs_common import (
     Oc3OpticalInterfaceFunction as Oc3OpticalInterfaceFunction,
 )
@@ -113,7 +112,6 @@ __all__ = [
     "L1UniPhysicalLayer",
     "L1VcEndPointExternalInterfaceType",
     "LineRate",
-    "Model",
     "Oc3OpticalInterfaceFunction",
     "Oc12OpticalInterfaceFunction",
     "Oc48OpticalInterfaceFunction",

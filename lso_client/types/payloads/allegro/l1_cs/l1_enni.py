@@ -35,9 +35,6 @@ from lso_client._generated.payloads.allegro.l1_cs.l1_enni import (
     Otu4OpticalInterfaceFunction as Otu4OpticalInterfaceFunction,
 )
 from lso_client._generated.payloads.allegro.l1_cs.l1_enni import OtuKOverHead as OtuKOverHead
-from lso_client._generated.payloads.allegro.l1_cs.l1_enni import (
-    OtukOverHeadItem as OtukOverHeadItem,
-)
 
 __all__ = [
     "HighOrderOduKOverHead",
@@ -51,5 +48,4 @@ __all__ = [
     "Otu3OpticalInterfaceFunction",
     "Otu4OpticalInterfaceFunction",
     "OtuKOverHead",
-    "OtukOverHeadItem",
 ]

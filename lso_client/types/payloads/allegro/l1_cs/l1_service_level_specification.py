@@ -16,9 +16,6 @@ from lso_client._generated.payloads.allegro.l1_cs.l1_service_level_specification
     L1VcRef as L1VcRef,
 )
 from lso_client._generated.payloads.allegro.l1_cs.l1_service_level_specification import (
-    Model as Model,
-)
-from lso_client._generated.payloads.allegro.l1_cs.l1_service_level_specification import (
     Sls1wAvailabilityPerformanceMetric as Sls1wAvailabilityPerformanceMetric,
 )
 from lso_client._generated.payloads.allegro.l1_cs.l1_service_level_specification import (
@@ -49,7 +46,6 @@ __all__ = [
     "L1ServiceLevelSpecification",
     "L1VcEndPointRef",
     "L1VcRef",
-    "Model",
     "Sls1wAvailabilityPerformanceMetric",
     "Sls1wDelayPerformanceMetric",
     "Sls1wErroredSecondPerformanceMetric",

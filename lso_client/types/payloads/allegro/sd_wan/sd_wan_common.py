@@ -30,12 +30,6 @@ from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     BandwidthPolicyCriterion as BandwidthPolicyCriterion,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
-    BandwidthPolicyCriterion3 as BandwidthPolicyCriterion3,
-)
-from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
-    BandwidthPolicyCriterion5 as BandwidthPolicyCriterion5,
-)
-from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     BillingMethod as BillingMethod,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import BlockSource as BlockSource
@@ -53,8 +47,6 @@ from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import Dpf as Dpf
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import DpfNone as DpfNone
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import DpfOrNone as DpfOrNone
-from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import DpfOrNone1 as DpfOrNone1
-from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import DpfOrNone3 as DpfOrNone3
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import DscpItem as DscpItem
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     EncryptionType as EncryptionType,
@@ -101,7 +93,6 @@ from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import MdR as M
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     MiddleboxSecurityFunctionPolicy as MiddleboxSecurityFunctionPolicy,
 )
-from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import Model as Model
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     NetworkAddressTranslation as NetworkAddressTranslation,
 )
@@ -144,6 +135,9 @@ from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     PolicyCriteria as PolicyCriteria,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
+    PolicyCriteriaBandwidthPolicyCriterion as PolicyCriteriaBandwidthPolicyCriterion,
+)
+from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     PolicyDirection as PolicyDirection,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import PolicyMap as PolicyMap
@@ -163,13 +157,13 @@ from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     SecurityEventNotificationOrNone as SecurityEventNotificationOrNone,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
-    SecurityEventNotificationOrNone1 as SecurityEventNotificationOrNone1,
-)
-from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     SecurityEventNotificationOrNone3 as SecurityEventNotificationOrNone3,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     SecurityFunctionPolicy as SecurityFunctionPolicy,
+)
+from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
+    SecurityFunctionPolicyDpfOrNone as SecurityFunctionPolicyDpfOrNone,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     SecurityFunctionPolicyIdentifier as SecurityFunctionPolicyIdentifier,
@@ -256,8 +250,6 @@ __all__ = [
     "ApplicationIdentifier",
     "Backup",
     "BandwidthPolicyCriterion",
-    "BandwidthPolicyCriterion3",
-    "BandwidthPolicyCriterion5",
     "BillingMethod",
     "BlockSource",
     "CaBehaviorIfInvalid",
@@ -268,8 +260,6 @@ __all__ = [
     "Dpf",
     "DpfNone",
     "DpfOrNone",
-    "DpfOrNone1",
-    "DpfOrNone3",
     "DscpItem",
     "EncryptionType",
     "IanaProtocols",
@@ -290,7 +280,6 @@ __all__ = [
     "Mbf",
     "MdR",
     "MiddleboxSecurityFunctionPolicy",
-    "Model",
     "NetworkAddressTranslation",
     "NextHeadV6Item",
     "Nm",
@@ -306,6 +295,7 @@ __all__ = [
     "PerformanceTimeIntervals",
     "Policy",
     "PolicyCriteria",
+    "PolicyCriteriaBandwidthPolicyCriterion",
     "PolicyDirection",
     "PolicyMap",
     "Protv4Item",
@@ -315,9 +305,9 @@ __all__ = [
     "RemovalBehavior",
     "SecurityEventNotification",
     "SecurityEventNotificationOrNone",
-    "SecurityEventNotificationOrNone1",
     "SecurityEventNotificationOrNone3",
     "SecurityFunctionPolicy",
+    "SecurityFunctionPolicyDpfOrNone",
     "SecurityFunctionPolicyIdentifier",
     "SecurityPolicyIdentifier",
     "SenNone",

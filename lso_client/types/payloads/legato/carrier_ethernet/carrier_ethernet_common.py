@@ -40,6 +40,9 @@ from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_com
     ColorMode as ColorMode,
 )
 from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
+    ColorModeValue as ColorModeValue,
+)
+from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
     ConnectionType as ConnectionType,
 )
 from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
@@ -55,6 +58,9 @@ from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_com
     CosMappingType as CosMappingType,
 )
 from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
+    CosMappingTypeValue as CosMappingTypeValue,
+)
+from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
     DataSize as DataSize,
 )
 from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
@@ -65,6 +71,9 @@ from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_com
 )
 from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
     DeiOrDiscard as DeiOrDiscard,
+)
+from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
+    DeiOrDiscardValue as DeiOrDiscardValue,
 )
 from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
     DscpColorIdPac as DscpColorIdPac,
@@ -86,6 +95,9 @@ from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_com
 )
 from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
     EecMappingType as EecMappingType,
+)
+from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
+    EecMappingTypeValue as EecMappingTypeValue,
 )
 from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
     EnabledDisabled as EnabledDisabled,
@@ -142,10 +154,10 @@ from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_com
     MepLevelAndDirection as MepLevelAndDirection,
 )
 from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
-    Model as Model,
+    OperationalState as OperationalState,
 )
 from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
-    OperationalState as OperationalState,
+    OperationalStateState as OperationalStateState,
 )
 from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
     PcpColorIdPac as PcpColorIdPac,
@@ -158,6 +170,9 @@ from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_com
 )
 from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
     PcpOrDiscard as PcpOrDiscard,
+)
+from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
+    PcpOrDiscardValue as PcpOrDiscardValue,
 )
 from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
     PcpOrUntagged as PcpOrUntagged,
@@ -178,9 +193,6 @@ from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_com
     State as State,
 )
 from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
-    State1 as State1,
-)
-from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
     TaggedL2cpProcessing as TaggedL2cpProcessing,
 )
 from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
@@ -188,21 +200,6 @@ from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_com
 )
 from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
     Value as Value,
-)
-from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
-    Value1 as Value1,
-)
-from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
-    Value2 as Value2,
-)
-from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
-    Value3 as Value3,
-)
-from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
-    Value4 as Value4,
-)
-from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
-    Value5 as Value5,
 )
 from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_common import (
     VlanId as VlanId,
@@ -223,15 +220,18 @@ __all__ = [
     "ColorFieldType",
     "ColorIdentifier",
     "ColorMode",
+    "ColorModeValue",
     "ConnectionType",
     "ConversationIdToAggregationLinkMap",
     "CosIdentifier",
     "CosMap",
     "CosMappingType",
+    "CosMappingTypeValue",
     "DataSize",
     "DataSizeUnits",
     "DeiColorIdPac",
     "DeiOrDiscard",
+    "DeiOrDiscardValue",
     "DscpColorIdPac",
     "DscpCosIdPac",
     "DscpEecIdPac",
@@ -239,6 +239,7 @@ __all__ = [
     "EecIdentifier",
     "EecMap",
     "EecMappingType",
+    "EecMappingTypeValue",
     "EnabledDisabled",
     "Envelope",
     "EthernetFrameFormat",
@@ -257,27 +258,22 @@ __all__ = [
     "MegLevel",
     "MepDirection",
     "MepLevelAndDirection",
-    "Model",
     "OperationalState",
+    "OperationalStateState",
     "PcpColorIdPac",
     "PcpCosIdPac",
     "PcpEecIdPac",
     "PcpOrDiscard",
+    "PcpOrDiscardValue",
     "PcpOrUntagged",
     "PhysicalLayer",
     "SepColorIdPac",
     "SepCosIdPac",
     "SourceMacAddressLimit",
     "State",
-    "State1",
     "TaggedL2cpProcessing",
     "Type",
     "Value",
-    "Value1",
-    "Value2",
-    "Value3",
-    "Value4",
-    "Value5",
     "VlanId",
     "VlanType",
 ]

@@ -55,10 +55,10 @@ from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_sls
 from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_sls import (
     TimeIntervalT as TimeIntervalT,
 )
-from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_sls import Unit as Unit
 from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_sls import (
-    Unit1 as Unit1,
+    TimeIntervalTUnit as TimeIntervalTUnit,
 )
+from lso_client._generated.payloads.legato.carrier_ethernet.carrier_ethernet_sls import Unit as Unit
 
 __all__ = [
     "CarrierEthernetSls",
@@ -78,6 +78,6 @@ __all__ = [
     "SlsCosNameEntry",
     "Time",
     "TimeIntervalT",
+    "TimeIntervalTUnit",
     "Unit",
-    "Unit1",
 ]

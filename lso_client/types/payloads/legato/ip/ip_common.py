@@ -214,7 +214,6 @@ from lso_client._generated.payloads.legato.ip.ip_common import IrUnits as IrUnit
 from lso_client._generated.payloads.legato.ip.ip_common import L1Technology as L1Technology
 from lso_client._generated.payloads.legato.ip.ip_common import L2Technology as L2Technology
 from lso_client._generated.payloads.legato.ip.ip_common import LacpVersion as LacpVersion
-from lso_client._generated.payloads.legato.ip.ip_common import Model as Model
 from lso_client._generated.payloads.legato.ip.ip_common import Ospf as Ospf
 from lso_client._generated.payloads.legato.ip.ip_common import OspfAreaType as OspfAreaType
 from lso_client._generated.payloads.legato.ip.ip_common import (
@@ -362,7 +361,6 @@ __all__ = [
     "L1Technology",
     "L2Technology",
     "LacpVersion",
-    "Model",
     "Ospf",
     "OspfAreaType",
     "OspfAuthenticationType",

@@ -13,7 +13,6 @@ from lso_client._generated.payloads.legato.ip.ip_sls import (
 from lso_client._generated.payloads.legato.ip.ip_sls import IpvcEndPointRef as IpvcEndPointRef
 from lso_client._generated.payloads.legato.ip.ip_sls import Location as Location
 from lso_client._generated.payloads.legato.ip.ip_sls import MeanTimeToRepair as MeanTimeToRepair
-from lso_client._generated.payloads.legato.ip.ip_sls import Model as Model
 from lso_client._generated.payloads.legato.ip.ip_sls import (
     OneWayInterPacketDelayVariation as OneWayInterPacketDelayVariation,
 )
@@ -40,7 +39,6 @@ __all__ = [
     "IpvcEndPointRef",
     "Location",
     "MeanTimeToRepair",
-    "Model",
     "OneWayInterPacketDelayVariation",
     "OneWayMeanPacketDelay",
     "OneWayPacketDelayLossRatio",

@@ -89,9 +89,11 @@ from lso_client._generated.payloads.legato.l1_cs.l1_cs_common import (
 from lso_client._generated.payloads.legato.l1_cs.l1_cs_common import (
     OperationalState as OperationalState,
 )
+from lso_client._generated.payloads.legato.l1_cs.l1_cs_common import (
+    OperationalStateState as OperationalStateState,
+)
 from lso_client._generated.payloads.legato.l1_cs.l1_cs_common import PhysicalLayer as PhysicalLayer
 from lso_client._generated.payloads.legato.l1_cs.l1_cs_common import State as State
-from lso_client._generated.payloads.legato.l1_cs.l1_cs_common import State4 as State4
 from lso_client._generated.payloads.legato.l1_cs.l1_cs_common import (
     Stm1OpticalInterfaceFunction as Stm1OpticalInterfaceFunction,
 )
@@ -140,9 +142,9 @@ __all__ = [
     "Oc192OpticalInterfaceFunction",
     "Oc768OpticalInterfaceFunction",
     "OperationalState",
+    "OperationalStateState",
     "PhysicalLayer",
     "State",
-    "State4",
     "Stm1OpticalInterfaceFunction",
     "Stm4OpticalInterfaceFunction",
     "Stm16OpticalInterfaceFunction",

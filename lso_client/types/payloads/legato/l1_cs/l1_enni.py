@@ -48,7 +48,6 @@ from lso_client._generated.payloads.legato.l1_cs.l1_enni import (
     Otu4OpticalInterfaceFunction as Otu4OpticalInterfaceFunction,
 )
 from lso_client._generated.payloads.legato.l1_cs.l1_enni import OtuKOverHead as OtuKOverHead
-from lso_client._generated.payloads.legato.l1_cs.l1_enni import OtukOverHeadItem as OtukOverHeadItem
 from lso_client._generated.payloads.legato.l1_cs.l1_enni import PathOverHead as PathOverHead
 
 __all__ = [
@@ -68,6 +67,5 @@ __all__ = [
     "Otu3OpticalInterfaceFunction",
     "Otu4OpticalInterfaceFunction",
     "OtuKOverHead",
-    "OtukOverHeadItem",
     "PathOverHead",
 ]

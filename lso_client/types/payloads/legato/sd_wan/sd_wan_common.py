@@ -83,7 +83,6 @@ from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import MdROrNone
 from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import (
     MiddleBoxFunction as MiddleBoxFunction,
 )
-from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import Model as Model
 from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import (
     NetworkAddressTranslation as NetworkAddressTranslation,
 )
@@ -245,7 +244,6 @@ __all__ = [
     "MdR",
     "MdROrNone",
     "MiddleBoxFunction",
-    "Model",
     "NetworkAddressTranslation",
     "NextHeadV6Item",
     "OneWayMeanPacketDelayPrimary",

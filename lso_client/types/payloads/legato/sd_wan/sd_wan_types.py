@@ -18,7 +18,6 @@ from lso_client._generated.payloads.legato.sd_wan.sd_wan_types import Encryption
 from lso_client._generated.payloads.legato.sd_wan.sd_wan_types import (
     InternetBreakout as InternetBreakout,
 )
-from lso_client._generated.payloads.legato.sd_wan.sd_wan_types import Model as Model
 from lso_client._generated.payloads.legato.sd_wan.sd_wan_types import (
     OperationalState as OperationalState,
 )
@@ -31,7 +30,6 @@ __all__ = [
     "EnabledDisabled",
     "Encryption",
     "InternetBreakout",
-    "Model",
     "OperationalState",
     "PublicPrivate",
 ]

@@ -4,14 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Any
-from pydantic import Field, RootModel
-from lso_client._model import MefEnum, MefModel
+from typing import Annotated
+from lso_client._model import MefEnum, MefModel, unique_items
+from pydantic import AfterValidator, Field, RootModel, SerializeAsAny
 from . import carrier_ethernet_enums
-
-
-class Model(RootModel[Any]):
-    root: Any
 
 
 class MapType(MefEnum):
@@ -22,11 +18,11 @@ class ColorFromDei(MefModel):
     map_type: Annotated[MapType | None, Field(alias="mapType")] = None
 
 
-class MapType1(MefEnum):
+class ColorFromPCPMapType(MefEnum):
     pcp = "PCP"
 
 
-class MapType2(MefEnum):
+class ColorFromDscpMapType(MefEnum):
     dscp = "DSCP"
 
 
@@ -34,7 +30,7 @@ class DscpListItem(RootModel[int]):
     root: Annotated[int, Field(ge=0, le=63)]
 
 
-class MapType3(MefEnum):
+class ColorFromEpMapType(MefEnum):
     endpoint = "ENDPOINT"
 
 
@@ -44,26 +40,33 @@ class ColorFromPCPMapEntry(MefModel):
 
 
 class ColorFromDscpEntry(MefModel):
-    dscp_list: Annotated[list[DscpListItem] | None, Field(alias="dscpList", min_length=1)] = None
+    dscp_list: Annotated[
+        list[DscpListItem] | None,
+        Field(alias="dscpList", min_length=1),
+        AfterValidator(unique_items),
+    ] = None
     ipv4_color: Annotated[carrier_ethernet_enums.FrameColor | None, Field(alias="ipv4Color")] = None
     ipv6_color: Annotated[carrier_ethernet_enums.FrameColor | None, Field(alias="ipv6Color")] = None
 
 
 class ColorFromEp(MefModel):
-    map_type: Annotated[MapType3 | None, Field(alias="mapType")] = None
+    map_type: Annotated[ColorFromEpMapType | None, Field(alias="mapType")] = None
     ep_color: Annotated[carrier_ethernet_enums.FrameColor | None, Field(alias="epColor")] = None
 
 
 class ColorFromPCP(MefModel):
-    map_type: Annotated[MapType1 | None, Field(alias="mapType")] = None
+    map_type: Annotated[ColorFromPCPMapType | None, Field(alias="mapType")] = None
     color_from_pcp_map: Annotated[
-        list[ColorFromPCPMapEntry] | None,
+        list[SerializeAsAny[ColorFromPCPMapEntry]] | None,
         Field(alias="colorFromPcpMap", max_length=8, min_length=8),
+        AfterValidator(unique_items),
     ] = None
 
 
 class ColorFromDscp(MefModel):
-    map_type: Annotated[MapType2 | None, Field(alias="mapType")] = None
+    map_type: Annotated[ColorFromDscpMapType | None, Field(alias="mapType")] = None
     color_from_dscp_map: Annotated[
-        list[ColorFromDscpEntry] | None, Field(alias="colorFromDscpMap", min_length=1)
+        list[SerializeAsAny[ColorFromDscpEntry]] | None,
+        Field(alias="colorFromDscpMap", min_length=1),
+        AfterValidator(unique_items),
     ] = None

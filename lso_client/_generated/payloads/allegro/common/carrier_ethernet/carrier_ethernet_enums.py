@@ -4,13 +4,7 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Any
-from pydantic import RootModel
 from lso_client._model import MefEnum
-
-
-class Model(RootModel[Any]):
-    root: Any
 
 
 class PcpValueAndDiscard(MefEnum):

@@ -4,13 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Any
-from pydantic import Field, RootModel
+from typing import Annotated
 from lso_client._model import MefEnum, MefModel
-
-
-class Model(RootModel[Any]):
-    root: Any
+from pydantic import Field, RootModel, SerializeAsAny
 
 
 class LinkIdListItem(RootModel[str]):
@@ -31,7 +27,7 @@ class L2cpProtocol(MefModel):
 
 
 class L2cpPeering(MefModel):
-    protocol_id: Annotated[L2cpProtocol | None, Field(alias="protocolID")] = None
+    protocol_id: Annotated[SerializeAsAny[L2cpProtocol] | None, Field(alias="protocolID")] = None
     destination_address: Annotated[
         str | None,
         Field(

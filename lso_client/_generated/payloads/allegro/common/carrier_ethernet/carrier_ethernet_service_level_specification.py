@@ -4,14 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Any
-from pydantic import Field, RootModel
-from lso_client._model import DateTime, MefModel
+from typing import Annotated
+from lso_client._model import DateTime, MefModel, unique_items
+from pydantic import AfterValidator, Field, SerializeAsAny
 from .. import common
-
-
-class Model(RootModel[Any]):
-    root: Any
 
 
 class OrderedPair(MefModel):
@@ -25,13 +21,17 @@ class OrderedPair(MefModel):
 
 class OrderedPairList(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
 
 
 class OneWayFrameLostRatioPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     one_way_flr_objective: Annotated[
         float | None, Field(alias="oneWayFlrObjective", ge=0.0, le=100.0)
@@ -40,7 +40,9 @@ class OneWayFrameLostRatioPmMetric(MefModel):
 
 class OneWayAvailabilityPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     one_way_availability_objective: Annotated[
         float | None, Field(alias="oneWayAvailabilityObjective", ge=0.0, le=100.0)
@@ -49,7 +51,9 @@ class OneWayAvailabilityPmMetric(MefModel):
 
 class OneWayHighLossIntervalPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     one_way_high_loss_intervals_objective: Annotated[
         int | None, Field(alias="oneWayHighLossIntervalsObjective", ge=0)
@@ -58,7 +62,9 @@ class OneWayHighLossIntervalPmMetric(MefModel):
 
 class OneWayConsecutiveHighLossIntervalsPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     consecutive_number_p: Annotated[int | None, Field(alias="consecutiveNumberP", ge=1)] = None
     one_way_chli_objective: Annotated[int | None, Field(alias="oneWayChliObjective", ge=1)] = None
@@ -66,7 +72,9 @@ class OneWayConsecutiveHighLossIntervalsPmMetric(MefModel):
 
 class OneWayGroupAvailabilityPmMetric(MefModel):
     set_of_ordered_pairs: Annotated[
-        list[OrderedPairList] | None, Field(alias="setOfOrderedPairs", min_length=1)
+        list[SerializeAsAny[OrderedPairList]] | None,
+        Field(alias="setOfOrderedPairs", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     minimum_number_of_sets_available_k: Annotated[
         int | None, Field(alias="minimumNumberOfSetsAvailableK", ge=1)
@@ -78,53 +86,61 @@ class OneWayGroupAvailabilityPmMetric(MefModel):
 
 class OneWayFrameDelayPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     one_way_fd_percentile: Annotated[
         float | None, Field(alias="oneWayFdPercentile", ge=0.0, le=100.0)
     ] = None
     one_way_fd_objective: Annotated[
-        common.TimeDuration | None, Field(alias="oneWayFdObjective")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="oneWayFdObjective")
     ] = None
 
 
 class OneWayMeanFrameDelayPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     one_way_mfd_objective: Annotated[
-        common.TimeDuration | None, Field(alias="oneWayMfdObjective")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="oneWayMfdObjective")
     ] = None
 
 
 class OneWayFrameDelayRangePmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None, Field(alias="orderedPairList", min_length=1)
     ] = None
     one_way_fdr_percentile: Annotated[
         float | None, Field(alias="oneWayFdrPercentile", ge=0.0, le=100.0)
     ] = None
     one_way_fdr_objective: Annotated[
-        common.TimeDuration | None, Field(alias="oneWayFdrObjective")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="oneWayFdrObjective")
     ] = None
 
 
 class OneWayInterFrameDelayVariationPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None, Field(alias="orderedPairList", min_length=1)
     ] = None
-    time_duration: Annotated[common.TimeDuration | None, Field(alias="timeDuration")] = None
+    time_duration: Annotated[
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="timeDuration")
+    ] = None
     one_way_ifdv_pencentile: Annotated[
         float | None, Field(alias="oneWayIfdvPencentile", ge=0.0, le=100.0)
     ] = None
     one_way_ifdv_objective: Annotated[
-        common.TimeDuration | None, Field(alias="oneWayIfdvObjective")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="oneWayIfdvObjective")
     ] = None
 
 
 class OneWayCompositePmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[SerializeAsAny[OrderedPair]] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     composite_performance_indicator_threshold: Annotated[
         float | None, Field(alias="compositePerformanceIndicatorThreshold", ge=0.0, le=1.0)
@@ -139,10 +155,10 @@ class OneWayCompositePmMetric(MefModel):
         int | None, Field(alias="compositeFrameDelayVariation", ge=0, le=1)
     ] = None
     one_way_fd_threshold: Annotated[
-        common.TimeDuration | None, Field(alias="oneWayFdThreshold")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="oneWayFdThreshold")
     ] = None
     one_way_ifdv_threshold: Annotated[
-        common.TimeDuration | None, Field(alias="oneWayIfdvThreshold")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="oneWayIfdvThreshold")
     ] = None
     cpm_objective: Annotated[float | None, Field(alias="cpmObjective", ge=0.0, le=100.0)] = None
 
@@ -153,48 +169,64 @@ class SlsCosNameEntry(MefModel):
     threshold_c: Annotated[float | None, Field(alias="thresholdC", ge=0.0, le=1.0)] = None
     consecutive_interval_n: Annotated[int | None, Field(alias="consecutiveIntervalN", ge=1)] = None
     one_way_frame_delay_pm_metric: Annotated[
-        list[OneWayFrameDelayPmMetric] | None, Field(alias="oneWayFrameDelayPmMetric", min_length=0)
+        list[SerializeAsAny[OneWayFrameDelayPmMetric]] | None,
+        Field(alias="oneWayFrameDelayPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_mean_frame_delay_pm_metric: Annotated[
-        list[OneWayMeanFrameDelayPmMetric] | None,
+        list[SerializeAsAny[OneWayMeanFrameDelayPmMetric]] | None,
         Field(alias="oneWayMeanFrameDelayPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_frame_delay_range_pm_metric: Annotated[
-        list[OneWayFrameDelayRangePmMetric] | None,
+        list[SerializeAsAny[OneWayFrameDelayRangePmMetric]] | None,
         Field(alias="oneWayFrameDelayRangePmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_inter_frame_delay_variation_pm_metric: Annotated[
-        list[OneWayInterFrameDelayVariationPmMetric] | None,
+        list[SerializeAsAny[OneWayInterFrameDelayVariationPmMetric]] | None,
         Field(alias="oneWayInterFrameDelayVariationPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_frame_loss_ratio_pm_metric: Annotated[
-        list[OneWayFrameLostRatioPmMetric] | None,
+        list[SerializeAsAny[OneWayFrameLostRatioPmMetric]] | None,
         Field(alias="oneWayFrameLossRatioPmMetric", max_length=1, min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_availability_pm_metric: Annotated[
-        list[OneWayAvailabilityPmMetric] | None,
+        list[SerializeAsAny[OneWayAvailabilityPmMetric]] | None,
         Field(alias="oneWayAvailabilityPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_high_loss_intervals_pm_metric: Annotated[
-        list[OneWayHighLossIntervalPmMetric] | None,
+        list[SerializeAsAny[OneWayHighLossIntervalPmMetric]] | None,
         Field(alias="oneWayHighLossIntervalsPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_consecutive_high_loss_intervals_pm_metric: Annotated[
-        list[OneWayConsecutiveHighLossIntervalsPmMetric] | None,
+        list[SerializeAsAny[OneWayConsecutiveHighLossIntervalsPmMetric]] | None,
         Field(alias="oneWayConsecutiveHighLossIntervalsPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_composite_pm_metric: Annotated[
-        list[OneWayCompositePmMetric] | None, Field(alias="oneWayCompositePmMetric", min_length=0)
+        list[SerializeAsAny[OneWayCompositePmMetric]] | None,
+        Field(alias="oneWayCompositePmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_group_availability_pm_metric: Annotated[
-        list[OneWayAvailabilityPmMetric] | None,
+        list[SerializeAsAny[OneWayAvailabilityPmMetric]] | None,
         Field(alias="oneWayGroupAvailabilityPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
 
 
 class CarrierEthernetSls(MefModel):
     start_time: Annotated[DateTime | None, Field(alias="startTime")] = None
-    time_duration: Annotated[common.TimeDuration | None, Field(alias="timeDuration")] = None
+    time_duration: Annotated[
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="timeDuration")
+    ] = None
     sls_cos_name_entry: Annotated[
-        list[SlsCosNameEntry] | None, Field(alias="slsCosNameEntry", min_length=1)
+        list[SerializeAsAny[SlsCosNameEntry]] | None,
+        Field(alias="slsCosNameEntry", min_length=1),
+        AfterValidator(unique_items),
     ] = None

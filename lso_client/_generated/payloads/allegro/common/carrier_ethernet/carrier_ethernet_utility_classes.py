@@ -4,14 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Any
-from pydantic import Field, RootModel
+from typing import Annotated
 from lso_client._model import MefEnum, MefModel
+from pydantic import Field, SerializeAsAny
 from .. import common
-
-
-class Model(RootModel[Any]):
-    root: Any
 
 
 class MepDirection(MefEnum):
@@ -43,4 +39,4 @@ class FrameDisposition(MefModel):
 
 class SourceMacAddressLimit(MefModel):
     limit: Annotated[int | None, Field(ge=1)] = None
-    interval: common.TimeDuration | None = None
+    interval: SerializeAsAny[common.TimeDuration] | None = None

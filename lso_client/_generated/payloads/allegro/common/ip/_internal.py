@@ -4,15 +4,18 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; their prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Any
-from pydantic import Field, RootModel
-from lso_client._model import DateTime, MefEnum, MefModel
-from .. import common
 from ipaddress import IPv4Address, IPv6Address
-
-
-class Model(RootModel[Any]):
-    root: Any
+from typing import Annotated, Any
+from lso_client._model import (
+    DateTime,
+    MefEnum,
+    MefModel,
+    max_properties,
+    min_properties,
+    unique_items,
+)
+from pydantic import AfterValidator, Field, RootModel, SerializeAsAny, model_validator
+from .. import common
 
 
 class Addressing(MefEnum):
@@ -93,7 +96,8 @@ class IpEnniIngressBwp(RootModel[Any]):
 
 class IpUniEgressBwpIpvcEpCosAccessLink(MefModel):
     ipvc_ep_id_cos_name: Annotated[
-        list[EndPointIdentifierAndCosName] | None, Field(alias="ipvcEpIdCosName", min_length=1)
+        list[SerializeAsAny[EndPointIdentifierAndCosName]] | None,
+        Field(alias="ipvcEpIdCosName", min_length=1),
     ] = None
     uni_access_link_identifier: Annotated[
         list[str] | None, Field(alias="uniAccessLinkIdentifier", min_length=1)
@@ -102,7 +106,8 @@ class IpUniEgressBwpIpvcEpCosAccessLink(MefModel):
 
 class IpUniIngressBwpIpvcEpCosAccessLink(MefModel):
     ipvc_epid_cos_name: Annotated[
-        list[EndPointIdentifierAndCosName] | None, Field(alias="ipvcEpidCosName", min_length=1)
+        list[SerializeAsAny[EndPointIdentifierAndCosName]] | None,
+        Field(alias="ipvcEpidCosName", min_length=1),
     ] = None
     uni_access_link_identifier: Annotated[
         list[str] | None, Field(alias="uniAccessLinkIdentifier", min_length=1)
@@ -131,11 +136,13 @@ class Ipv4Prefix(MefModel):
 
 
 class Ipv4SecondarySubnet(MefModel):
-    ipv4_prefix: Annotated[Ipv4Prefix | None, Field(alias="ipv4Prefix")] = None
+    ipv4_prefix: Annotated[SerializeAsAny[Ipv4Prefix] | None, Field(alias="ipv4Prefix")] = None
     service_provider_ipv4_addresses: Annotated[
         list[IPv4Address] | None, Field(alias="serviceProviderIpv4Addresses", min_length=1)
     ] = None
-    reserved_prefixes: Annotated[list[Ipv4Prefix] | None, Field(alias="reservedPrefixes")] = None
+    reserved_prefixes: Annotated[
+        list[SerializeAsAny[Ipv4Prefix]] | None, Field(alias="reservedPrefixes")
+    ] = None
 
 
 class Ipv6Address(RootModel[IPv6Address]):
@@ -155,11 +162,13 @@ class Ipv6Prefix(MefModel):
 
 
 class Ipv6Subnet(MefModel):
-    ipv6_prefix: Annotated[Ipv6Prefix | None, Field(alias="ipv6Prefix")] = None
+    ipv6_prefix: Annotated[SerializeAsAny[Ipv6Prefix] | None, Field(alias="ipv6Prefix")] = None
     service_provider_ipv6_addresses: Annotated[
         list[IPv6Address] | None, Field(alias="serviceProviderIpv6Addresses", min_length=1)
     ] = None
-    reserved_prefixes: Annotated[list[Ipv6Prefix] | None, Field(alias="reservedPrefixes")] = None
+    reserved_prefixes: Annotated[
+        list[SerializeAsAny[Ipv6Prefix]] | None, Field(alias="reservedPrefixes")
+    ] = None
 
 
 class EgressBwpEnvelopeNone(MefEnum):
@@ -196,7 +205,7 @@ class L1Technology(MefEnum):
 
 class L2Technology(MefModel):
     trunk_id: Annotated[str | None, Field(alias="trunkId")] = None
-    demux: Demux | None = None
+    demux: SerializeAsAny[Demux] | None = None
 
 
 class NumOfIpv4RoutesUnlimited(MefEnum):
@@ -208,6 +217,8 @@ class MaximumNumberOfIpv4Routes(MefModel):
     num_of_ipv4_routes_unlimited: Annotated[
         NumOfIpv4RoutesUnlimited | None, Field(alias="numOfIpv4RoutesUnlimited")
     ] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class NumOfIpv6RoutesUnlimited(MefEnum):
@@ -219,6 +230,8 @@ class MaximumNumberOfIpv6Routes(MefModel):
     num_of_ipv6_routes_unlimited: Annotated[
         NumOfIpv6RoutesUnlimited | None, Field(alias="numOfIpv6RoutesUnlimited")
     ] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class PacketDelivery(MefEnum):
@@ -271,7 +284,7 @@ class TwoOctetInteger(RootModel[int]):
 
 class UniAccessLinkEthernetLinkAggregation(MefModel):
     lacp_version: Annotated[common.LacpVersion | None, Field(alias="lacpVersion")] = None
-    port_map: Annotated[PortMap | None, Field(alias="portMap")] = None
+    port_map: Annotated[SerializeAsAny[PortMap] | None, Field(alias="portMap")] = None
 
 
 class UniIpv6ConnectionAddressing(MefModel):
@@ -281,7 +294,9 @@ class UniIpv6ConnectionAddressing(MefModel):
     subscriber_ipv6_address: Annotated[IPv6Address | None, Field(alias="subscriberIpv6Address")] = (
         None
     )
-    ipv6_subnet: Annotated[list[Ipv6Subnet] | None, Field(alias="ipv6Subnet")] = None
+    ipv6_subnet: Annotated[list[SerializeAsAny[Ipv6Subnet]] | None, Field(alias="ipv6Subnet")] = (
+        None
+    )
 
 
 class UniManagementType(MefEnum):
@@ -299,14 +314,18 @@ class Vrid(RootModel[int]):
 
 class ClassOfServiceMapEntry(MefModel):
     cos_name: Annotated[str | None, Field(alias="cosName")] = None
-    destination_ip_address: Annotated[Ipv4Prefix | None, Field(alias="destinationIpAddress")] = None
+    destination_ip_address: Annotated[
+        SerializeAsAny[Ipv4Prefix] | None, Field(alias="destinationIpAddress")
+    ] = None
     destination_l4_port: Annotated[int | None, Field(alias="destinationL4Port", ge=0, le=65535)] = (
         None
     )
     ethernet_pcp: Annotated[int | None, Field(alias="ethernetPcp", ge=0, le=7)] = None
     ipds: Annotated[int | None, Field(ge=0, le=63)] = None
     l4protocol: Annotated[int | None, Field(ge=0, le=255)] = None
-    source_ip_address: Annotated[Ipv4Prefix | None, Field(alias="sourceIpAddress")] = None
+    source_ip_address: Annotated[
+        SerializeAsAny[Ipv4Prefix] | None, Field(alias="sourceIpAddress")
+    ] = None
     source_l4_port: Annotated[int | None, Field(alias="sourceL4Port", ge=0, le=65535)] = None
 
 
@@ -322,18 +341,22 @@ class DscpMapping(MefModel):
 
 class EgressClassOfServiceMap(MefModel):
     default_cos_name: Annotated[str | None, Field(alias="defaultCosName")] = None
-    dscp_mapping: Annotated[list[DscpMapping] | None, Field(alias="dscpMapping")] = None
-    pcp_mapping: Annotated[list[PcpMapping] | None, Field(alias="pcpMapping")] = None
+    dscp_mapping: Annotated[
+        list[SerializeAsAny[DscpMapping]] | None, Field(alias="dscpMapping")
+    ] = None
+    pcp_mapping: Annotated[list[SerializeAsAny[PcpMapping]] | None, Field(alias="pcpMapping")] = (
+        None
+    )
 
 
 class EnniIpv4Subnet(MefModel):
-    ipv4_prefix: Annotated[Ipv4Prefix | None, Field(alias="ipv4Prefix")] = None
+    ipv4_prefix: Annotated[SerializeAsAny[Ipv4Prefix] | None, Field(alias="ipv4Prefix")] = None
     first_llo_ipv4_address: Annotated[str | None, Field(alias="firstLloIpv4Address")] = None
     second_llo_ipv4_address: Annotated[str | None, Field(alias="secondLloIpv4Address")] = None
 
 
 class EnniIpv6Subnet(MefModel):
-    ipv6_prefix: Annotated[Ipv6Prefix | None, Field(alias="ipv6Prefix")] = None
+    ipv6_prefix: Annotated[SerializeAsAny[Ipv6Prefix] | None, Field(alias="ipv6Prefix")] = None
     first_llo_ipv6_address: Annotated[str | None, Field(alias="firstLloIpv6Address")] = None
     second_llo_ipv6_address: Annotated[str | None, Field(alias="secondLloIpv6Address")] = None
 
@@ -344,21 +367,21 @@ class IngressClassOfServiceMap(MefModel):
         list[HeaderFieldTypes] | None, Field(alias="headerFieldTypes", min_length=1)
     ] = None
     ingress_class_of_service_mapping: Annotated[
-        list[ClassOfServiceMapEntry] | None,
+        list[SerializeAsAny[ClassOfServiceMapEntry]] | None,
         Field(alias="ingressClassOfServiceMapping", min_length=0),
     ] = None
 
 
 class IpBwpEnvelope(MefModel):
-    max_ir_e: Annotated[common.InformationRate | None, Field(alias="maxIrE")] = None
+    max_ir_e: Annotated[SerializeAsAny[common.InformationRate] | None, Field(alias="maxIrE")] = None
     t_e: Annotated[int | None, Field(alias="tE")] = None
 
 
 class IpBwpFlow(MefModel):
     burst_behavior: Annotated[BurstBehavior | None, Field(alias="burstBehavior")] = None
-    cir: common.InformationRate | None = None
+    cir: SerializeAsAny[common.InformationRate] | None = None
     flow_identifier: Annotated[int | None, Field(alias="flowIdentifier")] = None
-    max_ir: Annotated[common.InformationRate | None, Field(alias="maxIr")] = None
+    max_ir: Annotated[SerializeAsAny[common.InformationRate] | None, Field(alias="maxIr")] = None
     weight: int | None = None
 
 
@@ -369,7 +392,7 @@ class IpEnniEgressBwpCos(IpBwpFlow):
 class IpEnniEgressBwpEnvelopePerEnniLink(IpBwpEnvelope):
     ip_enni_egress_bwp: Annotated[Any | None, Field(alias="ipEnniEgressBwp")] = None
     ip_enni_egress_bwp_cos: Annotated[
-        IpEnniEgressBwpCos | None, Field(alias="ipEnniEgressBwpCos")
+        SerializeAsAny[IpEnniEgressBwpCos] | None, Field(alias="ipEnniEgressBwpCos")
     ] = None
 
 
@@ -380,7 +403,7 @@ class IpEnniIngressBwpCos(IpBwpFlow):
 class IpEnniIngressBwpEnvelopePerEnniLink(IpBwpEnvelope):
     ip_enni_ingress_bwp: Annotated[Any | None, Field(alias="ipEnniIngressBwp")] = None
     ip_enni_ingress_bwp_cos: Annotated[
-        IpEnniIngressBwpCos | None, Field(alias="ipEnniIngressBwpCos")
+        SerializeAsAny[IpEnniIngressBwpCos] | None, Field(alias="ipEnniIngressBwpCos")
     ] = None
 
 
@@ -403,14 +426,14 @@ class IpUniAccessLinkEgressBwpIpvcEpCos(IpBwpFlow):
 
 class IpUniAccessLinkEgressBwpEnvelope(IpBwpEnvelope):
     ip_uni_access_link_egress_bwp: Annotated[
-        IpUniAccessLinkEgressBwp | None, Field(alias="ipUniAccessLinkEgressBwp")
+        SerializeAsAny[IpUniAccessLinkEgressBwp] | None, Field(alias="ipUniAccessLinkEgressBwp")
     ] = None
     ip_uni_access_link_egress_bwp_ipvc_ep: Annotated[
-        list[IpUniAccessLinkEgressBwpIpvcEp] | None,
+        list[SerializeAsAny[IpUniAccessLinkEgressBwpIpvcEp]] | None,
         Field(alias="ipUniAccessLinkEgressBwpIpvcEp", min_length=0),
     ] = None
     ip_uni_access_link_egress_bwp_ipvc_ep_cos: Annotated[
-        list[IpUniAccessLinkEgressBwpIpvcEpCos] | None,
+        list[SerializeAsAny[IpUniAccessLinkEgressBwpIpvcEpCos]] | None,
         Field(alias="ipUniAccessLinkEgressBwpIpvcEpCos", min_length=0),
     ] = None
 
@@ -434,14 +457,14 @@ class IpUniAccessLinkEgressIpvcBwpEpCos(IpBwpFlow):
 
 class IpUniAccessLinkIngressBwpEnvelope(IpBwpEnvelope):
     ip_uni_access_link_ingress_bwp: Annotated[
-        IpUniAccessLinkIngressBwp | None, Field(alias="ipUniAccessLinkIngressBwp")
+        SerializeAsAny[IpUniAccessLinkIngressBwp] | None, Field(alias="ipUniAccessLinkIngressBwp")
     ] = None
     ip_uni_access_link_ingress_bwp_ipvc_ep: Annotated[
-        list[IpUniAccessLinkIngressBwpIpvcEp] | None,
+        list[SerializeAsAny[IpUniAccessLinkIngressBwpIpvcEp]] | None,
         Field(alias="ipUniAccessLinkIngressBwpIpvcEp", min_length=0),
     ] = None
     ip_uni_access_link_ingress_bwp_ipvc_ep_cos: Annotated[
-        list[IpUniAccessLinkEgressBwpIpvcEpCos] | None,
+        list[SerializeAsAny[IpUniAccessLinkEgressBwpIpvcEpCos]] | None,
         Field(alias="ipUniAccessLinkIngressBwpIpvcEpCos", min_length=0),
     ] = None
 
@@ -511,11 +534,15 @@ class IpUniIngressIpvcBwpIpvcEpAccessLink(IpBwpEnvelope):
 class Ipv4OrIpv6Address(MefModel):
     ipv4_address: Annotated[IPv4Address | None, Field(alias="ipv4Address")] = None
     ipv6_address: Annotated[IPv6Address | None, Field(alias="ipv6Address")] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class Ipv4OrIpv6Prefix(MefModel):
-    ipv4_prefix: Annotated[Ipv4Prefix | None, Field(alias="ipv4Prefix")] = None
-    ipv6_prefix: Annotated[Ipv6Prefix | None, Field(alias="ipv6Prefix")] = None
+    ipv4_prefix: Annotated[SerializeAsAny[Ipv4Prefix] | None, Field(alias="ipv4Prefix")] = None
+    ipv6_prefix: Annotated[SerializeAsAny[Ipv6Prefix] | None, Field(alias="ipv6Prefix")] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class Ipv4PrimarySubnet(Ipv4SecondarySubnet):
@@ -534,69 +561,75 @@ class IpvcEpBwpAll(IpBwpFlow):
 
 class IpvcEpEgressBwpEnvelope(IpBwpEnvelope):
     ipvc_ep_egress_bwp: Annotated[
-        list[IpvcEpBwp] | None, Field(alias="ipvcEpEgressBwp", min_length=1)
+        list[SerializeAsAny[IpvcEpBwp]] | None, Field(alias="ipvcEpEgressBwp", min_length=1)
     ] = None
-    ipvc_ep_egress_bwp_all: Annotated[IpvcEpBwpAll | None, Field(alias="ipvcEpEgressBwpAll")] = None
+    ipvc_ep_egress_bwp_all: Annotated[
+        SerializeAsAny[IpvcEpBwpAll] | None, Field(alias="ipvcEpEgressBwpAll")
+    ] = None
 
 
 class IpvcEpEgressBwpEnvelopeOrNone(MefModel):
     egress_bwp_envelope_value: Annotated[
-        IpvcEpEgressBwpEnvelope | None, Field(alias="egressBwpEnvelopeValue")
+        SerializeAsAny[IpvcEpEgressBwpEnvelope] | None, Field(alias="egressBwpEnvelopeValue")
     ] = None
     egress_bwp_envelope_none: Annotated[
         EgressBwpEnvelopeNone | None, Field(alias="egressBwpEnvelopeNone")
     ] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class IpvcEpIngressBwpEnvelope(IpBwpEnvelope):
     ipvc_ep_ingress_bwp: Annotated[
-        list[IpvcEpBwp] | None, Field(alias="ipvcEpIngressBwp", min_length=1)
+        list[SerializeAsAny[IpvcEpBwp]] | None, Field(alias="ipvcEpIngressBwp", min_length=1)
     ] = None
-    ipvc_ep_ingress_bwp_all: Annotated[IpvcEpBwpAll | None, Field(alias="ipvcEpIngressBwpAll")] = (
-        None
-    )
+    ipvc_ep_ingress_bwp_all: Annotated[
+        SerializeAsAny[IpvcEpBwpAll] | None, Field(alias="ipvcEpIngressBwpAll")
+    ] = None
 
 
 class IpvcEpIngressBwpEnvelopeOrNone(MefModel):
     ingress_bwp_envelope_value: Annotated[
-        IpvcEpIngressBwpEnvelope | None, Field(alias="ingressBwpEnvelopeValue")
+        SerializeAsAny[IpvcEpIngressBwpEnvelope] | None, Field(alias="ingressBwpEnvelopeValue")
     ] = None
     ingress_bwp_envelope_none: Annotated[
         IngressBwpEnvelopeNone | None, Field(alias="ingressBwpEnvelopeNone")
     ] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class StaticRoute(MefModel):
-    ipv4_prefix: Annotated[Ipv4Prefix | None, Field(alias="ipv4Prefix")] = None
-    ipv6_prefix: Annotated[Ipv6Prefix | None, Field(alias="ipv6Prefix")] = None
+    ipv4_prefix: Annotated[SerializeAsAny[Ipv4Prefix] | None, Field(alias="ipv4Prefix")] = None
+    ipv6_prefix: Annotated[SerializeAsAny[Ipv6Prefix] | None, Field(alias="ipv6Prefix")] = None
     administrative_distance: Annotated[int | None, Field(alias="administrativeDistance")] = None
     target_role: Annotated[TargetRole | None, Field(alias="targetRole")] = None
 
 
 class SubscriberAndSpLoopbackAddresses(MefModel):
     subscriber_loopback_address: Annotated[
-        Ipv4OrIpv6Address | None, Field(alias="subscriberLoopbackAddress")
+        SerializeAsAny[Ipv4OrIpv6Address] | None, Field(alias="subscriberLoopbackAddress")
     ] = None
-    sp_loopback_address: Annotated[Ipv4OrIpv6Address | None, Field(alias="spLoopbackAddress")] = (
-        None
-    )
+    sp_loopback_address: Annotated[
+        SerializeAsAny[Ipv4OrIpv6Address] | None, Field(alias="spLoopbackAddress")
+    ] = None
 
 
 class UniIpv4ConnectionAddressing(MefModel):
     ipv4_addressing_type: Annotated[
         Ipv4AddressingType | None, Field(alias="ipv4AddressingType")
     ] = None
-    ipv4_primary_subnet: Annotated[Ipv4PrimarySubnet | None, Field(alias="ipv4PrimarySubnet")] = (
-        None
-    )
+    ipv4_primary_subnet: Annotated[
+        SerializeAsAny[Ipv4PrimarySubnet] | None, Field(alias="ipv4PrimarySubnet")
+    ] = None
     ipv4_secondary_subnet_list: Annotated[
-        list[Ipv4SecondarySubnet] | None, Field(alias="ipv4SecondarySubnetList")
+        list[SerializeAsAny[Ipv4SecondarySubnet]] | None, Field(alias="ipv4SecondarySubnetList")
     ] = None
 
 
 class DhcpRelayEnabled(MefModel):
     dhcp_server_list: Annotated[
-        list[DhcpServer] | None, Field(alias="dhcpServerList", min_length=1)
+        list[SerializeAsAny[DhcpServer]] | None, Field(alias="dhcpServerList", min_length=1)
     ] = None
     ipvc_end_point_identifier: Annotated[
         str | None,
@@ -608,9 +641,12 @@ class EnniIpv4ConnectionAddressing(MefModel):
     enni_link_ipv4_address_type: Annotated[
         EnniLinkIpv4AddressType | None, Field(alias="enniLinkIpv4AddressType")
     ] = None
-    ipv4_primary_subnet: Annotated[EnniIpv4Subnet | None, Field(alias="ipv4PrimarySubnet")] = None
+    ipv4_primary_subnet: Annotated[
+        SerializeAsAny[EnniIpv4Subnet] | None, Field(alias="ipv4PrimarySubnet")
+    ] = None
     ipv4_secondary_subnet_list: Annotated[
-        list[EnniIpv4Subnet] | None, Field(alias="ipv4SecondarySubnetList", min_length=0)
+        list[SerializeAsAny[EnniIpv4Subnet]] | None,
+        Field(alias="ipv4SecondarySubnetList", min_length=0),
     ] = None
 
 
@@ -618,7 +654,7 @@ class EnniIpv6ConnectionAddressing(MefModel):
     enni_link_ipv6_address_type: Annotated[
         EnniLinkIpv6AddressType | None, Field(alias="enniLinkIpv6AddressType")
     ] = None
-    ipv6_subnet: Annotated[EnniIpv6Subnet | None, Field(alias="ipv6Subnet")] = None
+    ipv6_subnet: Annotated[SerializeAsAny[EnniIpv6Subnet] | None, Field(alias="ipv6Subnet")] = None
 
 
 class EnniRoutingInformation(MefModel):
@@ -633,54 +669,57 @@ class EnniRoutingInformation(MefModel):
         common.EnabledDisabled | None, Field(alias="routeFlapDamping")
     ] = None
     as_override: Annotated[common.EnabledDisabled | None, Field(alias="asOverride")] = None
-    static_route: Annotated[list[StaticRoute] | None, Field(alias="staticRoute", min_length=0)] = (
-        None
-    )
+    static_route: Annotated[
+        list[SerializeAsAny[StaticRoute]] | None, Field(alias="staticRoute", min_length=0)
+    ] = None
 
 
 class IpUniEgressBwpEnvelope(IpBwpEnvelope):
     ip_uni_egress_bwp_access_link: Annotated[
-        list[IpUniEgressBwpAccessLink] | None, Field(alias="ipUniEgressBwpAccessLink")
+        list[SerializeAsAny[IpUniEgressBwpAccessLink]] | None,
+        Field(alias="ipUniEgressBwpAccessLink"),
     ] = None
     ip_uni_egress_bwp_ipvc_ep: Annotated[
-        list[IpUniEgressBwpIpvcEp] | None, Field(alias="ipUniEgressBwpIpvcEp")
+        list[SerializeAsAny[IpUniEgressBwpIpvcEp]] | None, Field(alias="ipUniEgressBwpIpvcEp")
     ] = None
     ip_uni_egress_bwp_ipvc_ep_access_link: Annotated[
-        list[IpUniEgressIpvcBwpIpvcEpAccessLink] | None,
+        list[SerializeAsAny[IpUniEgressIpvcBwpIpvcEpAccessLink]] | None,
         Field(alias="ipUniEgressBwpIpvcEpAccessLink"),
     ] = None
     ip_uni_egress_bwp_ipvc_ep_cos: Annotated[
-        list[IpUniEgressBwpIpvcEpCos] | None, Field(alias="ipUniEgressBwpIpvcEpCos")
+        list[SerializeAsAny[IpUniEgressBwpIpvcEpCos]] | None, Field(alias="ipUniEgressBwpIpvcEpCos")
     ] = None
     ip_uni_egress_bwp_ipvc_ep_cos_access_link: Annotated[
-        list[IpUniEgressBwpIpvcEpCosAccessLink] | None,
+        list[SerializeAsAny[IpUniEgressBwpIpvcEpCosAccessLink]] | None,
         Field(alias="ipUniEgressBwpIpvcEpCosAccessLink"),
     ] = None
-    ip_uni_egress_bwp_uni: Annotated[IpUniEgressBwpUni | None, Field(alias="ipUniEgressBwpUni")] = (
-        None
-    )
+    ip_uni_egress_bwp_uni: Annotated[
+        SerializeAsAny[IpUniEgressBwpUni] | None, Field(alias="ipUniEgressBwpUni")
+    ] = None
 
 
 class IpUniIngressBwpEnvelope(IpBwpEnvelope):
     ip_uni_ingress_bwp_access_link: Annotated[
-        list[IpUniIngressBwpAccessLink] | None, Field(alias="ipUniIngressBwpAccessLink")
+        list[SerializeAsAny[IpUniIngressBwpAccessLink]] | None,
+        Field(alias="ipUniIngressBwpAccessLink"),
     ] = None
     ip_uni_ingress_bwp_ipvc_ep: Annotated[
-        list[IpUniIngressBwpIpvcEp] | None, Field(alias="ipUniIngressBwpIpvcEp")
+        list[SerializeAsAny[IpUniIngressBwpIpvcEp]] | None, Field(alias="ipUniIngressBwpIpvcEp")
     ] = None
     ip_uni_ingress_bwp_ipvc_ep_access_link: Annotated[
-        list[IpUniIngressIpvcBwpIpvcEpAccessLink] | None,
+        list[SerializeAsAny[IpUniIngressIpvcBwpIpvcEpAccessLink]] | None,
         Field(alias="ipUniIngressBwpIpvcEpAccessLink"),
     ] = None
     ip_uni_ingress_bwp_ipvc_ep_cos: Annotated[
-        list[IpUniIngressBwpIpvcEpCos] | None, Field(alias="ipUniIngressBwpIpvcEpCos")
+        list[SerializeAsAny[IpUniIngressBwpIpvcEpCos]] | None,
+        Field(alias="ipUniIngressBwpIpvcEpCos"),
     ] = None
     ip_uni_ingress_bwp_ipvc_ep_cos_access_link: Annotated[
-        list[IpUniIngressBwpIpvcEpCosAccessLink] | None,
+        list[SerializeAsAny[IpUniIngressBwpIpvcEpCosAccessLink]] | None,
         Field(alias="ipUniIngressBwpIpvcEpCosAccessLink"),
     ] = None
     ip_uni_ingress_bwp_uni: Annotated[
-        IpUniIngressBwpUni | None, Field(alias="ipUniIngressBwpUni")
+        SerializeAsAny[IpUniIngressBwpUni] | None, Field(alias="ipUniIngressBwpUni")
     ] = None
 
 
@@ -689,7 +728,7 @@ class PeeringAddress(MefModel):
         PeeringAddressType | None, Field(alias="peeringAddressType")
     ] = None
     subscriber_and_sp_loopback_addresses: Annotated[
-        list[SubscriberAndSpLoopbackAddresses] | None,
+        list[SerializeAsAny[SubscriberAndSpLoopbackAddresses]] | None,
         Field(alias="subscriberAndSpLoopbackAddresses"),
     ] = None
 
@@ -698,7 +737,11 @@ class DhcpRelay(MefModel):
     dhcp_relay_disabled: Annotated[DhcpRelayDisabled | None, Field(alias="dhcpRelayDisabled")] = (
         None
     )
-    dhcp_relay_enabled: Annotated[DhcpRelayEnabled | None, Field(alias="dhcpRelayEnabled")] = None
+    dhcp_relay_enabled: Annotated[
+        SerializeAsAny[DhcpRelayEnabled] | None, Field(alias="dhcpRelayEnabled")
+    ] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class Model_1(RootModel[Any]):
@@ -764,10 +807,14 @@ class AggLinkListItem(RootModel[int]):
 
 class ConversationIdToAggregationLinkMap(MefModel):
     conversation_i_ds: Annotated[
-        list[ConversationIdRange] | None, Field(alias="conversationIDs", min_length=1)
+        list[SerializeAsAny[ConversationIdRange]] | None,
+        Field(alias="conversationIDs", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     agg_link_list: Annotated[
-        list[AggLinkListItem] | None, Field(alias="aggLinkList", min_length=1)
+        list[AggLinkListItem] | None,
+        Field(alias="aggLinkList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
 
 
@@ -827,7 +874,9 @@ class IpPrefixOrigin(MefEnum):
 class IpUniAccessLinkCommon(MefModel):
     identifier: Annotated[str | None, Field(max_length=53, pattern="[ -\x7f]+")] = None
     connection_type: Annotated[ConnectionType_1 | None, Field(alias="connectionType")] = None
-    l2_technology: Annotated[L2Technology | None, Field(alias="l2Technology")] = None
+    l2_technology: Annotated[SerializeAsAny[L2Technology] | None, Field(alias="l2Technology")] = (
+        None
+    )
     prefix_delegation: Annotated[common.EnabledDisabled | None, Field(alias="prefixDelegation")] = (
         None
     )
@@ -889,7 +938,7 @@ class BgpExtendedType(MefModel):
 
 class CloudDataLimit(MefModel):
     start_time: Annotated[DateTime | None, Field(alias="startTime")] = None
-    duration: common.TimeDuration | None = None
+    duration: SerializeAsAny[common.TimeDuration] | None = None
     upload: int | None = None
     download: int | None = None
 
@@ -911,16 +960,20 @@ class ControlProtocol(MefModel):
 
 
 class ForwardingInformation(MefModel):
-    next_hop_ip_address: Annotated[Ipv4OrIpv6Address | None, Field(alias="nextHopIpAddress")] = None
+    next_hop_ip_address: Annotated[
+        SerializeAsAny[Ipv4OrIpv6Address] | None, Field(alias="nextHopIpAddress")
+    ] = None
     uni_access_link: Annotated[
         str | None, Field(alias="uniAccessLink", max_length=53, pattern="[ -\x7f]+")
     ] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class IpUniCommon(MefModel):
     management_type: Annotated[UniManagementType | None, Field(alias="managementType")] = None
     list_of_control_protocols: Annotated[
-        list[ControlProtocol] | None, Field(alias="listOfControlProtocols")
+        list[SerializeAsAny[ControlProtocol]] | None, Field(alias="listOfControlProtocols")
     ] = None
     reverse_path_forwarding: Annotated[
         common.EnabledDisabled | None, Field(alias="reversePathForwarding")
@@ -930,49 +983,51 @@ class IpUniCommon(MefModel):
 class IpvcCloud(MefModel):
     cloud_type: Annotated[CloudType | None, Field(alias="cloudType")] = None
     ingress_class_of_service_map: Annotated[
-        IngressClassOfServiceMap | None, Field(alias="ingressClassOfServiceMap")
+        SerializeAsAny[IngressClassOfServiceMap] | None, Field(alias="ingressClassOfServiceMap")
     ] = None
-    data_limit: Annotated[CloudDataLimit | None, Field(alias="dataLimit")] = None
-    dns: CloudDns | None = None
+    data_limit: Annotated[SerializeAsAny[CloudDataLimit] | None, Field(alias="dataLimit")] = None
+    dns: SerializeAsAny[CloudDns] | None = None
     network_address_translation: Annotated[
-        Ipv4Prefix | None, Field(alias="networkAddressTranslation")
+        SerializeAsAny[Ipv4Prefix] | None, Field(alias="networkAddressTranslation")
     ] = None
     subscriber_prefix_list: Annotated[
-        Ipv4OrIpv6Prefix | None, Field(alias="subscriberPrefixList")
+        SerializeAsAny[Ipv4OrIpv6Prefix] | None, Field(alias="subscriberPrefixList")
     ] = None
 
 
 class IpvcEpBwpEnvelope1(MefModel):
     bwp_flow_per_cos_name: Annotated[
-        list[IpvcEpBwp], Field(alias="bwpFlowPerCosName", min_length=1)
+        list[SerializeAsAny[IpvcEpBwp]], Field(alias="bwpFlowPerCosName", min_length=1)
     ]
-    bwp_flow_all: Annotated[IpvcEpBwpAll | None, Field(alias="bwpFlowAll")] = None
+    bwp_flow_all: Annotated[SerializeAsAny[IpvcEpBwpAll] | None, Field(alias="bwpFlowAll")] = None
 
 
 class IpvcEpBwpEnvelope2(MefModel):
     bwp_flow_per_cos_name: Annotated[
-        list[IpvcEpBwp] | None, Field(alias="bwpFlowPerCosName", min_length=1)
+        list[SerializeAsAny[IpvcEpBwp]] | None, Field(alias="bwpFlowPerCosName", min_length=1)
     ] = None
-    bwp_flow_all: Annotated[IpvcEpBwpAll, Field(alias="bwpFlowAll")]
+    bwp_flow_all: Annotated[SerializeAsAny[IpvcEpBwpAll], Field(alias="bwpFlowAll")]
 
 
 class IpvcEpBwpEnvelope3(IpBwpEnvelope):
     bwp_flow_per_cos_name: Annotated[
-        list[IpvcEpBwp] | None, Field(alias="bwpFlowPerCosName", min_length=1)
+        list[SerializeAsAny[IpvcEpBwp]] | None, Field(alias="bwpFlowPerCosName", min_length=1)
     ] = None
-    bwp_flow_all: Annotated[IpvcEpBwpAll | None, Field(alias="bwpFlowAll")] = None
+    bwp_flow_all: Annotated[SerializeAsAny[IpvcEpBwpAll] | None, Field(alias="bwpFlowAll")] = None
 
 
-class IpvcEpBwpEnvelope4(IpvcEpBwpEnvelope1, IpvcEpBwpEnvelope3):  # type: ignore[misc]
-    pass
+class IpvcEpBwpEnvelope4(IpvcEpBwpEnvelope1, IpvcEpBwpEnvelope3):
+    bwp_flow_per_cos_name: Annotated[
+        list[SerializeAsAny[IpvcEpBwp]], Field(alias="bwpFlowPerCosName", min_length=1)
+    ]
 
 
-class IpvcEpBwpEnvelope5(IpvcEpBwpEnvelope2, IpvcEpBwpEnvelope3):  # type: ignore[misc]
-    pass
+class IpvcEpBwpEnvelope5(IpvcEpBwpEnvelope2, IpvcEpBwpEnvelope3):
+    bwp_flow_all: Annotated[SerializeAsAny[IpvcEpBwpAll], Field(alias="bwpFlowAll")]
 
 
 class IpvcEpBwpEnvelope(RootModel[IpvcEpBwpEnvelope4 | IpvcEpBwpEnvelope5]):
-    root: IpvcEpBwpEnvelope4 | IpvcEpBwpEnvelope5
+    root: SerializeAsAny[IpvcEpBwpEnvelope4] | SerializeAsAny[IpvcEpBwpEnvelope5]
 
 
 class Ospf(MefModel):
@@ -992,8 +1047,8 @@ class Ospf(MefModel):
 
 
 class RoutingProtocolsOspfOptions(MefModel):
-    ipv4: Ospf | None = None
-    ipv6: Ospf | None = None
+    ipv4: SerializeAsAny[Ospf] | None = None
+    ipv6: SerializeAsAny[Ospf] | None = None
 
 
 class StaticIpEntry(MefModel):
@@ -1001,30 +1056,34 @@ class StaticIpEntry(MefModel):
         None
     )
     forwarding_information: Annotated[
-        ForwardingInformation | None, Field(alias="forwardingInformation")
+        SerializeAsAny[ForwardingInformation] | None, Field(alias="forwardingInformation")
     ] = None
-    static_prefix: Annotated[Ipv4OrIpv6Prefix | None, Field(alias="staticPrefix")] = None
+    static_prefix: Annotated[
+        SerializeAsAny[Ipv4OrIpv6Prefix] | None, Field(alias="staticPrefix")
+    ] = None
 
 
 class SubscriberPrefixList(MefModel):
-    prefixes: Annotated[list[Ipv4OrIpv6Prefix] | None, Field(min_length=1)] = None
+    prefixes: Annotated[list[SerializeAsAny[Ipv4OrIpv6Prefix]] | None, Field(min_length=1)] = None
     origin: IpPrefixOrigin | None = None
 
 
 class BgpExtendedCommunityType(MefModel):
-    regular: BgpRegularType | None = None
-    extended: BgpExtendedType | None = None
+    regular: SerializeAsAny[BgpRegularType] | None = None
+    extended: SerializeAsAny[BgpExtendedType] | None = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
+    check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
 class Static(MefModel):
     static_ip_entry: Annotated[
-        list[StaticIpEntry] | None, Field(alias="staticIpEntry", min_length=1)
+        list[SerializeAsAny[StaticIpEntry]] | None, Field(alias="staticIpEntry", min_length=1)
     ] = None
 
 
 class BgpExtendedCommunity(MefModel):
     regular_or_extended: Annotated[
-        BgpExtendedCommunityType | None, Field(alias="regularOrExtended")
+        SerializeAsAny[BgpExtendedCommunityType] | None, Field(alias="regularOrExtended")
     ] = None
     semantics: str | None = None
 
@@ -1037,14 +1096,18 @@ class Bgp(MefModel):
     connection_address_family: Annotated[
         AddressFamilyIpv4Ipv6 | None, Field(alias="connectionAddressFamily")
     ] = None
-    peering_addresses: Annotated[PeeringAddress | None, Field(alias="peeringAddresses")] = None
+    peering_addresses: Annotated[
+        SerializeAsAny[PeeringAddress] | None, Field(alias="peeringAddresses")
+    ] = None
     authentication: Annotated[list[str] | None, Field(max_length=1)] = None
-    bgp_community_list: Annotated[list[BgpCommunity] | None, Field(alias="bgpCommunityList")] = None
+    bgp_community_list: Annotated[
+        list[SerializeAsAny[BgpCommunity]] | None, Field(alias="bgpCommunityList")
+    ] = None
     bgp_extended_community_list: Annotated[
-        list[BgpExtendedCommunity] | None, Field(alias="bgpExtendedCommunityList")
+        list[SerializeAsAny[BgpExtendedCommunity]] | None, Field(alias="bgpExtendedCommunityList")
     ] = None
     hold_time: Annotated[int | None, Field(alias="holdTime", ge=0, le=65535)] = None
-    damping: Annotated[list[Damping] | None, Field(max_length=1)] = None
+    damping: Annotated[list[SerializeAsAny[Damping]] | None, Field(max_length=1)] = None
     as_override: Annotated[common.EnabledDisabled | None, Field(alias="asOverride")] = None
     administrative_distance: Annotated[int | None, Field(alias="administrativeDistance", ge=1)] = (
         None
@@ -1052,12 +1115,16 @@ class Bgp(MefModel):
 
 
 class RoutingProtocolsBgpOptions(MefModel):
-    ipv4: Bgp | None = None
-    ipv6: Bgp | None = None
-    both: Bgp | None = None
+    ipv4: SerializeAsAny[Bgp] | None = None
+    ipv6: SerializeAsAny[Bgp] | None = None
+    both: SerializeAsAny[Bgp] | None = None
 
 
 class RoutingProtocols(MefModel):
-    bgp: Annotated[list[RoutingProtocolsBgpOptions] | None, Field(max_length=1)] = None
-    ospf: Annotated[list[RoutingProtocolsOspfOptions] | None, Field(max_length=1)] = None
-    static: Annotated[list[Static] | None, Field(max_length=1)] = None
+    bgp: Annotated[list[SerializeAsAny[RoutingProtocolsBgpOptions]] | None, Field(max_length=1)] = (
+        None
+    )
+    ospf: Annotated[
+        list[SerializeAsAny[RoutingProtocolsOspfOptions]] | None, Field(max_length=1)
+    ] = None
+    static: Annotated[list[SerializeAsAny[Static]] | None, Field(max_length=1)] = None

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
 from lso_client._model import DateTime, MefEnum, MefModel, Payload
+from pydantic import Field
 
 
 class Protocol(MefEnum):

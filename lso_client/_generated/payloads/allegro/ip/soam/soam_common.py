@@ -4,14 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Any
-from pydantic import Field, RootModel
-from lso_client._model import DateTime, MefModel
 from ipaddress import IPv4Address, IPv6Address
-
-
-class Model(RootModel[Any]):
-    root: Any
+from typing import Annotated, Any
+from lso_client._model import DateTime, MefModel
+from pydantic import Field, RootModel
 
 
 class BfdDuration(MefModel):

@@ -4,9 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from lso_client._model import DateTime, MefEnum, MefModel, Payload
 from typing import Annotated, Any, Literal, Optional, Union
-from pydantic import Field, RootModel
+from lso_client._model import DateTime, MefEnum, MefModel, Payload
+from pydantic import Field, RootModel, SerializeAsAny
 
 
 class Protocol(MefEnum):
@@ -27,7 +27,7 @@ class Location4(MefModel):
     cloud_service: Annotated[bool | None, Field(alias="cloudService")] = None
 
 
-class Location6(IpvcEndPoint, Location4):
+class IpPerformanceMonitoringConfigurationLocation(IpvcEndPoint, Location4):
     pass
 
 
@@ -71,7 +71,9 @@ class IpPerformanceMonitoringConfiguration(Payload):
         Literal["urn:mef:lso:spec:legato:ip-performance-monitoring-configuration:v0.0.1:all"],
         Field(alias="@type"),
     ] = "urn:mef:lso:spec:legato:ip-performance-monitoring-configuration:v0.0.1:all"
-    interface: Optional[Union["Location5", Location6]] = None
+    interface: Optional[
+        Union["Location5", SerializeAsAny[IpPerformanceMonitoringConfigurationLocation]]
+    ] = None
     vlan: int | None = None
     start_time: Annotated[DateTime | None, Field(alias="startTime")] = None
     end_time: Annotated[DateTime | None, Field(alias="endTime")] = None
@@ -86,25 +88,50 @@ class IpPerformanceMonitoringConfiguration(Payload):
     peak_utilization_out: Annotated[bool | None, Field(alias="peakUtilizationOut")] = None
 
 
-class Location(RootModel[Union["Location5", Location6]]):
-    root: Union["Location5", Location6]
+class Location(RootModel[Union["Location5", IpPerformanceMonitoringConfigurationLocation]]):
+    root: Union["Location5", SerializeAsAny[IpPerformanceMonitoringConfigurationLocation]]
 
 
 class Location5(Location4):
     pass
 
 
-class SlsReferencePoint(RootModel[Union[IpvcEndPoint, dict[str, Any], "Location5", Location6]]):
-    root: Union[IpvcEndPoint, dict[str, Any], "Location5", Location6]
+class SlsReferencePoint(
+    RootModel[
+        Union[
+            IpvcEndPoint, dict[str, Any], "Location5", IpPerformanceMonitoringConfigurationLocation
+        ]
+    ]
+):
+    root: Union[
+        SerializeAsAny[IpvcEndPoint],
+        dict[str, Any],
+        "Location5",
+        SerializeAsAny[IpPerformanceMonitoringConfigurationLocation],
+    ]
 
 
 class SlsRpPair(MefModel):
     from_sls_reference_point: Annotated[
-        Optional[Union[IpvcEndPoint, dict[str, Any], "Location5", Location6]],
+        Optional[
+            Union[
+                SerializeAsAny[IpvcEndPoint],
+                dict[str, Any],
+                "Location5",
+                SerializeAsAny[IpPerformanceMonitoringConfigurationLocation],
+            ]
+        ],
         Field(alias="fromSlsReferencePoint"),
     ] = None
     to_sls_reference_point: Annotated[
-        Optional[Union[IpvcEndPoint, dict[str, Any], "Location5", Location6]],
+        Optional[
+            Union[
+                SerializeAsAny[IpvcEndPoint],
+                dict[str, Any],
+                "Location5",
+                SerializeAsAny[IpPerformanceMonitoringConfigurationLocation],
+            ]
+        ],
         Field(alias="toSlsReferencePoint"),
     ] = None
 

@@ -4,9 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from lso_client._model import DateTime, MefEnum, MefModel, Payload
 from typing import Annotated, Any, Literal, Optional, Union
-from pydantic import Field, RootModel
+from lso_client._model import DateTime, MefEnum, MefModel, Payload
+from pydantic import Field, RootModel, SerializeAsAny
 
 
 class Protocol(MefEnum):
@@ -27,7 +27,7 @@ class Location7(MefModel):
     cloud_service: Annotated[bool | None, Field(alias="cloudService")] = None
 
 
-class Location9(IpvcEndPoint, Location7):
+class IpPerformanceMonitoringResultsLocation(IpvcEndPoint, Location7):
     pass
 
 
@@ -71,7 +71,9 @@ class IpPerformanceMonitoringResults(Payload):
         Literal["urn:mef:lso:spec:legato:ip-performance-monitoring-results:v0.0.1:all"],
         Field(alias="@type"),
     ] = "urn:mef:lso:spec:legato:ip-performance-monitoring-results:v0.0.1:all"
-    interface: Optional[Union["Location8", Location9]] = None
+    interface: Optional[
+        Union["Location8", SerializeAsAny[IpPerformanceMonitoringResultsLocation]]
+    ] = None
     vlan: int | None = None
     start_time: Annotated[DateTime | None, Field(alias="startTime")] = None
     end_time: Annotated[DateTime | None, Field(alias="endTime")] = None
@@ -90,25 +92,48 @@ class IpPerformanceMonitoringResults(Payload):
     ] = None
 
 
-class Location(RootModel[Union["Location8", Location9]]):
-    root: Union["Location8", Location9]
+class Location(RootModel[Union["Location8", IpPerformanceMonitoringResultsLocation]]):
+    root: Union["Location8", SerializeAsAny[IpPerformanceMonitoringResultsLocation]]
 
 
 class Location8(Location7):
     pass
 
 
-class SlsReferencePoint(RootModel[Union[IpvcEndPoint, dict[str, Any], "Location8", Location9]]):
-    root: Union[IpvcEndPoint, dict[str, Any], "Location8", Location9]
+class SlsReferencePoint(
+    RootModel[
+        Union[IpvcEndPoint, dict[str, Any], "Location8", IpPerformanceMonitoringResultsLocation]
+    ]
+):
+    root: Union[
+        SerializeAsAny[IpvcEndPoint],
+        dict[str, Any],
+        "Location8",
+        SerializeAsAny[IpPerformanceMonitoringResultsLocation],
+    ]
 
 
 class SlsRpPair(MefModel):
     from_sls_reference_point: Annotated[
-        Optional[Union[IpvcEndPoint, dict[str, Any], "Location8", Location9]],
+        Optional[
+            Union[
+                SerializeAsAny[IpvcEndPoint],
+                dict[str, Any],
+                "Location8",
+                SerializeAsAny[IpPerformanceMonitoringResultsLocation],
+            ]
+        ],
         Field(alias="fromSlsReferencePoint"),
     ] = None
     to_sls_reference_point: Annotated[
-        Optional[Union[IpvcEndPoint, dict[str, Any], "Location8", Location9]],
+        Optional[
+            Union[
+                SerializeAsAny[IpvcEndPoint],
+                dict[str, Any],
+                "Location8",
+                SerializeAsAny[IpPerformanceMonitoringResultsLocation],
+            ]
+        ],
         Field(alias="toSlsReferencePoint"),
     ] = None
 

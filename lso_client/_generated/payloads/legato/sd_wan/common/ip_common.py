@@ -4,23 +4,15 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Any
-from pydantic import Field, RootModel
-from lso_client._model import MefEnum, MefModel
 from ipaddress import IPv4Address, IPv6Address
-
-
-class Model(RootModel[Any]):
-    root: Any
+from typing import Annotated, Any
+from lso_client._model import MefEnum, MefModel
+from pydantic import Field, RootModel, SerializeAsAny
 
 
 class AddressFamilyIpv4Ipv6(MefEnum):
     ipv4 = "IPV4"
     ipv6 = "IPV6"
-
-
-class AnyModel(MefEnum):
-    any = "ANY"
 
 
 class BgpCommunity(MefModel):
@@ -45,7 +37,7 @@ class BgpExtendedCommunity4(MefModel):
 
 
 class BgpExtendedCommunity(RootModel[BgpExtendedCommunity3 | BgpExtendedCommunity4]):
-    root: BgpExtendedCommunity3 | BgpExtendedCommunity4
+    root: SerializeAsAny[BgpExtendedCommunity3] | SerializeAsAny[BgpExtendedCommunity4]
 
 
 class Damping(MefModel):
@@ -256,11 +248,13 @@ class Ipv4Prefix(MefModel):
 
 
 class Ipv4Subnet(MefModel):
-    ipv4_prefix: Annotated[Ipv4Prefix, Field(alias="ipv4Prefix")]
+    ipv4_prefix: Annotated[SerializeAsAny[Ipv4Prefix], Field(alias="ipv4Prefix")]
     service_provider_ipv4_addresses: Annotated[
         list[IPv4Address] | None, Field(alias="serviceProviderIpv4Addresses", min_length=1)
     ] = None
-    reserved_prefixes: Annotated[list[Ipv4Prefix] | None, Field(alias="reservedPrefixes")] = None
+    reserved_prefixes: Annotated[
+        list[SerializeAsAny[Ipv4Prefix]] | None, Field(alias="reservedPrefixes")
+    ] = None
 
 
 class Ipv6Address(RootModel[IPv6Address]):
@@ -284,11 +278,13 @@ class Ipv6Prefix(MefModel):
 
 
 class Ipv6Subnet(MefModel):
-    ipv6_prefix: Annotated[Ipv6Prefix, Field(alias="ipv6Prefix")]
+    ipv6_prefix: Annotated[SerializeAsAny[Ipv6Prefix], Field(alias="ipv6Prefix")]
     service_provider_ipv6_addresses: Annotated[
         list[IPv6Address] | None, Field(alias="serviceProviderIpv6Addresses", min_length=1)
     ] = None
-    reserved_prefixes: Annotated[list[Ipv6Prefix] | None, Field(alias="reservedPrefixes")] = None
+    reserved_prefixes: Annotated[
+        list[SerializeAsAny[Ipv6Prefix]] | None, Field(alias="reservedPrefixes")
+    ] = None
 
 
 class OspfAreaType(MefEnum):
@@ -319,7 +315,7 @@ class ProtocolV42(MefModel):
 
 
 class ProtocolV4(RootModel[ProtocolV41 | ProtocolV42]):
-    root: ProtocolV41 | ProtocolV42
+    root: SerializeAsAny[ProtocolV41] | SerializeAsAny[ProtocolV42]
 
 
 class TransportProtocol(MefEnum):
@@ -353,17 +349,13 @@ class ForwardingInformation(MefModel):
 
 
 class Ipv4OrIpv6Prefix(MefModel):
-    ipv4_prefix: Annotated[Ipv4Prefix, Field(alias="ipv4Prefix")]
-    ipv6_prefix: Annotated[Ipv6Prefix | None, Field(alias="ipv6Prefix")] = None
+    ipv4_prefix: Annotated[SerializeAsAny[Ipv4Prefix], Field(alias="ipv4Prefix")]
+    ipv6_prefix: Annotated[SerializeAsAny[Ipv6Prefix] | None, Field(alias="ipv6Prefix")] = None
 
 
 class Ipv4OrIpv6Prefix5(MefModel):
-    ipv4_prefix: Annotated[Ipv4Prefix | None, Field(alias="ipv4Prefix")] = None
-    ipv6_prefix: Annotated[Ipv6Prefix, Field(alias="ipv6Prefix")]
-
-
-class Ipv4OrIpv6Prefix3(RootModel[Ipv4OrIpv6Prefix | Ipv4OrIpv6Prefix5]):
-    root: Ipv4OrIpv6Prefix | Ipv4OrIpv6Prefix5
+    ipv4_prefix: Annotated[SerializeAsAny[Ipv4Prefix] | None, Field(alias="ipv4Prefix")] = None
+    ipv6_prefix: Annotated[SerializeAsAny[Ipv6Prefix], Field(alias="ipv6Prefix")]
 
 
 class Ipv4PrimarySubnet(Ipv4Subnet):
@@ -379,7 +371,9 @@ class Ipv6ConnectionAddressing(MefModel):
     subscriber_ipv6_address: Annotated[IPv6Address | None, Field(alias="subscriberIpv6Address")] = (
         None
     )
-    ipv6_subnet: Annotated[list[Ipv6Subnet] | None, Field(alias="ipv6Subnet")] = None
+    ipv6_subnet: Annotated[list[SerializeAsAny[Ipv6Subnet]] | None, Field(alias="ipv6Subnet")] = (
+        None
+    )
 
 
 class Ospf(MefModel):
@@ -403,48 +397,50 @@ class PeeringAddress(MefModel):
         PeeringAddressType | None, Field(alias="peeringAddressType")
     ] = None
     subscriber_and_sp_loopback_addresses: Annotated[
-        list[SubscriberAndSpLoopbackAddresses] | None,
+        list[SerializeAsAny[SubscriberAndSpLoopbackAddresses]] | None,
         Field(alias="subscriberAndSpLoopbackAddresses"),
     ] = None
 
 
 class RoutingProtocolsOspfIpv4AndIpv6(MefModel):
-    ipv4: Ospf
-    ipv6: Ospf
+    ipv4: SerializeAsAny[Ospf]
+    ipv6: SerializeAsAny[Ospf]
 
 
 class RoutingProtocolsOspfOptions1(MefModel):
-    ipv4: Ospf
-    ipv6: Ospf | None = None
-    both: Ospf | None = None
-    ipv4_and_ipv6: Annotated[RoutingProtocolsOspfIpv4AndIpv6 | None, Field(alias="ipv4AndIpv6")] = (
-        None
-    )
+    ipv4: SerializeAsAny[Ospf]
+    ipv6: SerializeAsAny[Ospf] | None = None
+    both: SerializeAsAny[Ospf] | None = None
+    ipv4_and_ipv6: Annotated[
+        SerializeAsAny[RoutingProtocolsOspfIpv4AndIpv6] | None, Field(alias="ipv4AndIpv6")
+    ] = None
 
 
 class RoutingProtocolsOspfOptions2(MefModel):
-    ipv4: Ospf | None = None
-    ipv6: Ospf
-    both: Ospf | None = None
-    ipv4_and_ipv6: Annotated[RoutingProtocolsOspfIpv4AndIpv6 | None, Field(alias="ipv4AndIpv6")] = (
-        None
-    )
+    ipv4: SerializeAsAny[Ospf] | None = None
+    ipv6: SerializeAsAny[Ospf]
+    both: SerializeAsAny[Ospf] | None = None
+    ipv4_and_ipv6: Annotated[
+        SerializeAsAny[RoutingProtocolsOspfIpv4AndIpv6] | None, Field(alias="ipv4AndIpv6")
+    ] = None
 
 
 class RoutingProtocolsOspfOptions3(MefModel):
-    ipv4: Ospf | None = None
-    ipv6: Ospf | None = None
-    both: Ospf
-    ipv4_and_ipv6: Annotated[RoutingProtocolsOspfIpv4AndIpv6 | None, Field(alias="ipv4AndIpv6")] = (
-        None
-    )
+    ipv4: SerializeAsAny[Ospf] | None = None
+    ipv6: SerializeAsAny[Ospf] | None = None
+    both: SerializeAsAny[Ospf]
+    ipv4_and_ipv6: Annotated[
+        SerializeAsAny[RoutingProtocolsOspfIpv4AndIpv6] | None, Field(alias="ipv4AndIpv6")
+    ] = None
 
 
 class RoutingProtocolsOspfOptions4(MefModel):
-    ipv4: Ospf | None = None
-    ipv6: Ospf | None = None
-    both: Ospf | None = None
-    ipv4_and_ipv6: Annotated[RoutingProtocolsOspfIpv4AndIpv6, Field(alias="ipv4AndIpv6")]
+    ipv4: SerializeAsAny[Ospf] | None = None
+    ipv6: SerializeAsAny[Ospf] | None = None
+    both: SerializeAsAny[Ospf] | None = None
+    ipv4_and_ipv6: Annotated[
+        SerializeAsAny[RoutingProtocolsOspfIpv4AndIpv6], Field(alias="ipv4AndIpv6")
+    ]
 
 
 class RoutingProtocolsOspfOptions(
@@ -456,10 +452,10 @@ class RoutingProtocolsOspfOptions(
     ]
 ):
     root: (
-        RoutingProtocolsOspfOptions1
-        | RoutingProtocolsOspfOptions2
-        | RoutingProtocolsOspfOptions3
-        | RoutingProtocolsOspfOptions4
+        SerializeAsAny[RoutingProtocolsOspfOptions1]
+        | SerializeAsAny[RoutingProtocolsOspfOptions2]
+        | SerializeAsAny[RoutingProtocolsOspfOptions3]
+        | SerializeAsAny[RoutingProtocolsOspfOptions4]
     )
 
 
@@ -468,10 +464,11 @@ class StaticIpEntry(MefModel):
         None
     )
     forwarding_information: Annotated[
-        ForwardingInformation | None, Field(alias="forwardingInformation")
+        SerializeAsAny[ForwardingInformation] | None, Field(alias="forwardingInformation")
     ] = None
     static_prefix: Annotated[
-        Ipv4OrIpv6Prefix | Ipv4OrIpv6Prefix5 | None, Field(alias="staticPrefix")
+        SerializeAsAny[Ipv4OrIpv6Prefix] | SerializeAsAny[Ipv4OrIpv6Prefix5] | None,
+        Field(alias="staticPrefix"),
     ] = None
 
 
@@ -481,15 +478,19 @@ class Bgp(MefModel):
     connection_address_family: Annotated[
         AddressFamilyIpv4Ipv6 | None, Field(alias="connectionAddressFamily")
     ] = None
-    peering_addresses: Annotated[PeeringAddress | None, Field(alias="peeringAddresses")] = None
+    peering_addresses: Annotated[
+        SerializeAsAny[PeeringAddress] | None, Field(alias="peeringAddresses")
+    ] = None
     authentication: str | None = None
-    bgp_community_list: Annotated[list[BgpCommunity] | None, Field(alias="bgpCommunityList")] = None
+    bgp_community_list: Annotated[
+        list[SerializeAsAny[BgpCommunity]] | None, Field(alias="bgpCommunityList")
+    ] = None
     bgp_extended_community_list: Annotated[
-        list[BgpExtendedCommunity3 | BgpExtendedCommunity4] | None,
+        list[SerializeAsAny[BgpExtendedCommunity3] | SerializeAsAny[BgpExtendedCommunity4]] | None,
         Field(alias="bgpExtendedCommunityList"),
     ] = None
     hold_time: Annotated[int | None, Field(alias="holdTime", ge=0, le=65535)] = None
-    damping: Damping | None = None
+    damping: SerializeAsAny[Damping] | None = None
     as_override: Annotated[EnabledDisabled | None, Field(alias="asOverride")] = None
     administrative_distance: Annotated[int | None, Field(alias="administrativeDistance", ge=0)] = (
         None
@@ -500,51 +501,53 @@ class Ipv4ConnectionAddressing(MefModel):
     ipv4_addressing_type: Annotated[
         Ipv4AddressingType | None, Field(alias="ipv4AddressingType")
     ] = None
-    ipv4_primary_subnet: Annotated[Ipv4PrimarySubnet | None, Field(alias="ipv4PrimarySubnet")] = (
-        None
-    )
+    ipv4_primary_subnet: Annotated[
+        SerializeAsAny[Ipv4PrimarySubnet] | None, Field(alias="ipv4PrimarySubnet")
+    ] = None
     ipv4_secondary_subnet_list: Annotated[
-        list[Ipv4Subnet] | None, Field(alias="ipv4SecondarySubnetList")
+        list[SerializeAsAny[Ipv4Subnet]] | None, Field(alias="ipv4SecondarySubnetList")
     ] = None
 
 
 class RoutingProtocolsBgpIpv4AndIpv6(MefModel):
-    ipv4: Bgp
-    ipv6: Bgp
+    ipv4: SerializeAsAny[Bgp]
+    ipv6: SerializeAsAny[Bgp]
 
 
 class RoutingProtocolsBgpOptions1(MefModel):
-    ipv4: Bgp
-    ipv6: Bgp | None = None
-    both: Bgp | None = None
-    ipv4_and_ipv6: Annotated[RoutingProtocolsBgpIpv4AndIpv6 | None, Field(alias="ipv4AndIpv6")] = (
-        None
-    )
+    ipv4: SerializeAsAny[Bgp]
+    ipv6: SerializeAsAny[Bgp] | None = None
+    both: SerializeAsAny[Bgp] | None = None
+    ipv4_and_ipv6: Annotated[
+        SerializeAsAny[RoutingProtocolsBgpIpv4AndIpv6] | None, Field(alias="ipv4AndIpv6")
+    ] = None
 
 
 class RoutingProtocolsBgpOptions2(MefModel):
-    ipv4: Bgp | None = None
-    ipv6: Bgp
-    both: Bgp | None = None
-    ipv4_and_ipv6: Annotated[RoutingProtocolsBgpIpv4AndIpv6 | None, Field(alias="ipv4AndIpv6")] = (
-        None
-    )
+    ipv4: SerializeAsAny[Bgp] | None = None
+    ipv6: SerializeAsAny[Bgp]
+    both: SerializeAsAny[Bgp] | None = None
+    ipv4_and_ipv6: Annotated[
+        SerializeAsAny[RoutingProtocolsBgpIpv4AndIpv6] | None, Field(alias="ipv4AndIpv6")
+    ] = None
 
 
 class RoutingProtocolsBgpOptions3(MefModel):
-    ipv4: Bgp | None = None
-    ipv6: Bgp | None = None
-    both: Bgp
-    ipv4_and_ipv6: Annotated[RoutingProtocolsBgpIpv4AndIpv6 | None, Field(alias="ipv4AndIpv6")] = (
-        None
-    )
+    ipv4: SerializeAsAny[Bgp] | None = None
+    ipv6: SerializeAsAny[Bgp] | None = None
+    both: SerializeAsAny[Bgp]
+    ipv4_and_ipv6: Annotated[
+        SerializeAsAny[RoutingProtocolsBgpIpv4AndIpv6] | None, Field(alias="ipv4AndIpv6")
+    ] = None
 
 
 class RoutingProtocolsBgpOptions4(MefModel):
-    ipv4: Bgp | None = None
-    ipv6: Bgp | None = None
-    both: Bgp | None = None
-    ipv4_and_ipv6: Annotated[RoutingProtocolsBgpIpv4AndIpv6, Field(alias="ipv4AndIpv6")]
+    ipv4: SerializeAsAny[Bgp] | None = None
+    ipv6: SerializeAsAny[Bgp] | None = None
+    both: SerializeAsAny[Bgp] | None = None
+    ipv4_and_ipv6: Annotated[
+        SerializeAsAny[RoutingProtocolsBgpIpv4AndIpv6], Field(alias="ipv4AndIpv6")
+    ]
 
 
 class RoutingProtocolsBgpOptions(
@@ -556,56 +559,58 @@ class RoutingProtocolsBgpOptions(
     ]
 ):
     root: (
-        RoutingProtocolsBgpOptions1
-        | RoutingProtocolsBgpOptions2
-        | RoutingProtocolsBgpOptions3
-        | RoutingProtocolsBgpOptions4
+        SerializeAsAny[RoutingProtocolsBgpOptions1]
+        | SerializeAsAny[RoutingProtocolsBgpOptions2]
+        | SerializeAsAny[RoutingProtocolsBgpOptions3]
+        | SerializeAsAny[RoutingProtocolsBgpOptions4]
     )
 
 
 class Static(MefModel):
     static_ip_entry: Annotated[
-        list[StaticIpEntry] | None, Field(alias="staticIpEntry", min_length=1)
+        list[SerializeAsAny[StaticIpEntry]] | None, Field(alias="staticIpEntry", min_length=1)
     ] = None
 
 
 class RoutingProtocolsStaticIpv4AndIpv6(MefModel):
-    ipv4: Static
-    ipv6: Static
+    ipv4: SerializeAsAny[Static]
+    ipv6: SerializeAsAny[Static]
 
 
 class RoutingProtocolsStaticOptions1(MefModel):
-    ipv4: Static
-    ipv6: Static | None = None
-    both: Static | None = None
+    ipv4: SerializeAsAny[Static]
+    ipv6: SerializeAsAny[Static] | None = None
+    both: SerializeAsAny[Static] | None = None
     ipv4_and_ipv6: Annotated[
-        RoutingProtocolsStaticIpv4AndIpv6 | None, Field(alias="ipv4AndIpv6")
+        SerializeAsAny[RoutingProtocolsStaticIpv4AndIpv6] | None, Field(alias="ipv4AndIpv6")
     ] = None
 
 
 class RoutingProtocolsStaticOptions2(MefModel):
-    ipv4: Static | None = None
-    ipv6: Static
-    both: Static | None = None
+    ipv4: SerializeAsAny[Static] | None = None
+    ipv6: SerializeAsAny[Static]
+    both: SerializeAsAny[Static] | None = None
     ipv4_and_ipv6: Annotated[
-        RoutingProtocolsStaticIpv4AndIpv6 | None, Field(alias="ipv4AndIpv6")
+        SerializeAsAny[RoutingProtocolsStaticIpv4AndIpv6] | None, Field(alias="ipv4AndIpv6")
     ] = None
 
 
 class RoutingProtocolsStaticOptions3(MefModel):
-    ipv4: Static | None = None
-    ipv6: Static | None = None
-    both: Static
+    ipv4: SerializeAsAny[Static] | None = None
+    ipv6: SerializeAsAny[Static] | None = None
+    both: SerializeAsAny[Static]
     ipv4_and_ipv6: Annotated[
-        RoutingProtocolsStaticIpv4AndIpv6 | None, Field(alias="ipv4AndIpv6")
+        SerializeAsAny[RoutingProtocolsStaticIpv4AndIpv6] | None, Field(alias="ipv4AndIpv6")
     ] = None
 
 
 class RoutingProtocolsStaticOptions4(MefModel):
-    ipv4: Static | None = None
-    ipv6: Static | None = None
-    both: Static | None = None
-    ipv4_and_ipv6: Annotated[RoutingProtocolsStaticIpv4AndIpv6, Field(alias="ipv4AndIpv6")]
+    ipv4: SerializeAsAny[Static] | None = None
+    ipv6: SerializeAsAny[Static] | None = None
+    both: SerializeAsAny[Static] | None = None
+    ipv4_and_ipv6: Annotated[
+        SerializeAsAny[RoutingProtocolsStaticIpv4AndIpv6], Field(alias="ipv4AndIpv6")
+    ]
 
 
 class RoutingProtocolsStaticOptions(
@@ -617,32 +622,32 @@ class RoutingProtocolsStaticOptions(
     ]
 ):
     root: (
-        RoutingProtocolsStaticOptions1
-        | RoutingProtocolsStaticOptions2
-        | RoutingProtocolsStaticOptions3
-        | RoutingProtocolsStaticOptions4
+        SerializeAsAny[RoutingProtocolsStaticOptions1]
+        | SerializeAsAny[RoutingProtocolsStaticOptions2]
+        | SerializeAsAny[RoutingProtocolsStaticOptions3]
+        | SerializeAsAny[RoutingProtocolsStaticOptions4]
     )
 
 
 class RoutingProtocols(MefModel):
     bgp: (
-        RoutingProtocolsBgpOptions1
-        | RoutingProtocolsBgpOptions2
-        | RoutingProtocolsBgpOptions3
-        | RoutingProtocolsBgpOptions4
+        SerializeAsAny[RoutingProtocolsBgpOptions1]
+        | SerializeAsAny[RoutingProtocolsBgpOptions2]
+        | SerializeAsAny[RoutingProtocolsBgpOptions3]
+        | SerializeAsAny[RoutingProtocolsBgpOptions4]
         | None
     ) = None
     ospf: (
-        RoutingProtocolsOspfOptions1
-        | RoutingProtocolsOspfOptions2
-        | RoutingProtocolsOspfOptions3
-        | RoutingProtocolsOspfOptions4
+        SerializeAsAny[RoutingProtocolsOspfOptions1]
+        | SerializeAsAny[RoutingProtocolsOspfOptions2]
+        | SerializeAsAny[RoutingProtocolsOspfOptions3]
+        | SerializeAsAny[RoutingProtocolsOspfOptions4]
         | None
     ) = None
     static: (
-        RoutingProtocolsStaticOptions1
-        | RoutingProtocolsStaticOptions2
-        | RoutingProtocolsStaticOptions3
-        | RoutingProtocolsStaticOptions4
+        SerializeAsAny[RoutingProtocolsStaticOptions1]
+        | SerializeAsAny[RoutingProtocolsStaticOptions2]
+        | SerializeAsAny[RoutingProtocolsStaticOptions3]
+        | SerializeAsAny[RoutingProtocolsStaticOptions4]
         | None
     ) = None

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from .. import sd_wan_common, sd_wan_uni
 
 
@@ -17,6 +17,10 @@ class AmfSingleUniPmMonitoredEntity(Payload):
     ] = "urn:mef:lso:spec:legato:AmfSingleUniPmMonitoredEntity:v2.0.0:all"
     af_specification: Annotated[str | None, Field(alias="afSpecification")] = None
     zone_name: Annotated[str | None, Field(alias="zoneName")] = None
-    uni: sd_wan_uni.SdWanUni | None = None
-    ingress_mir: Annotated[sd_wan_common.InformationRate | None, Field(alias="ingressMir")] = None
-    egress_mir: Annotated[sd_wan_common.InformationRate | None, Field(alias="egressMir")] = None
+    uni: SerializeAsAny[sd_wan_uni.SdWanUni] | None = None
+    ingress_mir: Annotated[
+        SerializeAsAny[sd_wan_common.InformationRate] | None, Field(alias="ingressMir")
+    ] = None
+    egress_mir: Annotated[
+        SerializeAsAny[sd_wan_common.InformationRate] | None, Field(alias="egressMir")
+    ] = None

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from .. import sd_wan_uni
 
 
@@ -17,5 +17,9 @@ class AmfTwoUniPmMonitoredEntity(Payload):
     ] = "urn:mef:lso:spec:legato:AmfTwoUniPmMonitoredEntity:v2.0.0:all"
     af_specification: Annotated[str | None, Field(alias="afSpecification")] = None
     zone_name: Annotated[str | None, Field(alias="zoneName")] = None
-    ingress_uni: Annotated[sd_wan_uni.SdWanUni | None, Field(alias="ingressUni")] = None
-    egress_uni: Annotated[sd_wan_uni.SdWanUni | None, Field(alias="egressUni")] = None
+    ingress_uni: Annotated[
+        SerializeAsAny[sd_wan_uni.SdWanUni] | None, Field(alias="ingressUni")
+    ] = None
+    egress_uni: Annotated[SerializeAsAny[sd_wan_uni.SdWanUni] | None, Field(alias="egressUni")] = (
+        None
+    )

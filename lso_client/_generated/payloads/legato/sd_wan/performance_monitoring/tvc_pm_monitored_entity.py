@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from .. import sd_wan_uni
 
 
@@ -15,9 +15,9 @@ class TvcPmMonitoredEntity(Payload):
         Literal["urn:mef:lso:spec:legato:TvcPmMonitoredEntity:v2.0.0:all"], Field(alias="@type")
     ] = "urn:mef:lso:spec:legato:TvcPmMonitoredEntity:v2.0.0:all"
     ingress_ucs_end_point: Annotated[
-        sd_wan_uni.SdWanUni | None, Field(alias="ingressUcsEndPoint")
+        SerializeAsAny[sd_wan_uni.SdWanUni] | None, Field(alias="ingressUcsEndPoint")
     ] = None
     egress_ucs_end_point: Annotated[
-        sd_wan_uni.SdWanUni | None, Field(alias="egressUcsEndPoint")
+        SerializeAsAny[sd_wan_uni.SdWanUni] | None, Field(alias="egressUcsEndPoint")
     ] = None
     cos_name: Annotated[str | None, Field(alias="cosName")] = None

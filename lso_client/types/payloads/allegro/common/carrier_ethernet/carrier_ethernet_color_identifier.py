@@ -17,7 +17,13 @@ from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethe
     ColorFromDscpEntry as ColorFromDscpEntry,
 )
 from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_color_identifier import (
+    ColorFromDscpMapType as ColorFromDscpMapType,
+)
+from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_color_identifier import (
     ColorFromEp as ColorFromEp,
+)
+from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_color_identifier import (
+    ColorFromEpMapType as ColorFromEpMapType,
 )
 from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_color_identifier import (
     ColorFromPCP as ColorFromPCP,
@@ -26,35 +32,25 @@ from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethe
     ColorFromPCPMapEntry as ColorFromPCPMapEntry,
 )
 from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_color_identifier import (
+    ColorFromPCPMapType as ColorFromPCPMapType,
+)
+from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_color_identifier import (
     DscpListItem as DscpListItem,
 )
 from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_color_identifier import (
     MapType as MapType,
-)
-from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_color_identifier import (
-    MapType1 as MapType1,
-)
-from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_color_identifier import (
-    MapType2 as MapType2,
-)
-from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_color_identifier import (
-    MapType3 as MapType3,
-)
-from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_color_identifier import (
-    Model as Model,
 )
 
 __all__ = [
     "ColorFromDei",
     "ColorFromDscp",
     "ColorFromDscpEntry",
+    "ColorFromDscpMapType",
     "ColorFromEp",
+    "ColorFromEpMapType",
     "ColorFromPCP",
     "ColorFromPCPMapEntry",
+    "ColorFromPCPMapType",
     "DscpListItem",
     "MapType",
-    "MapType1",
-    "MapType2",
-    "MapType3",
-    "Model",
 ]

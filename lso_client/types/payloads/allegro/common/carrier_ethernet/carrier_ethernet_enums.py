@@ -25,9 +25,6 @@ from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethe
     MegLevel as MegLevel,
 )
 from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_enums import (
-    Model as Model,
-)
-from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_enums import (
     PcpValue as PcpValue,
 )
 from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_enums import (
@@ -41,7 +38,6 @@ __all__ = [
     "L2cpAddressSet",
     "LinkAggType",
     "MegLevel",
-    "Model",
     "PcpValue",
     "PcpValueAndDiscard",
 ]

@@ -18,14 +18,10 @@ from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethe
 from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_l2cp import (
     LinkIdListItem as LinkIdListItem,
 )
-from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_l2cp import (
-    Model as Model,
-)
 
 __all__ = [
     "L2cpPeering",
     "L2cpProtocol",
     "L2cpProtocolType",
     "LinkIdListItem",
-    "Model",
 ]

@@ -11,9 +11,6 @@ from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethe
     CarrierEthernetSls as CarrierEthernetSls,
 )
 from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_service_level_specification import (
-    Model as Model,
-)
-from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_service_level_specification import (
     OneWayAvailabilityPmMetric as OneWayAvailabilityPmMetric,
 )
 from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_service_level_specification import (
@@ -55,7 +52,6 @@ from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethe
 
 __all__ = [
     "CarrierEthernetSls",
-    "Model",
     "OneWayAvailabilityPmMetric",
     "OneWayCompositePmMetric",
     "OneWayConsecutiveHighLossIntervalsPmMetric",

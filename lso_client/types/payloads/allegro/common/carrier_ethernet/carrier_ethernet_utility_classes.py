@@ -23,9 +23,6 @@ from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethe
     MepLevelAndDirection as MepLevelAndDirection,
 )
 from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_utility_classes import (
-    Model as Model,
-)
-from lso_client._generated.payloads.allegro.common.carrier_ethernet.carrier_ethernet_utility_classes import (
     SourceMacAddressLimit as SourceMacAddressLimit,
 )
 
@@ -35,6 +32,5 @@ __all__ = [
     "FrameDisposition",
     "MepDirection",
     "MepLevelAndDirection",
-    "Model",
     "SourceMacAddressLimit",
 ]

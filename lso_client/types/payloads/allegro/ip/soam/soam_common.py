@@ -10,7 +10,6 @@ from lso_client._generated.payloads.allegro.ip.soam.soam_common import BfdDurati
 from lso_client._generated.payloads.allegro.ip.soam.soam_common import Ipv4Address as Ipv4Address
 from lso_client._generated.payloads.allegro.ip.soam.soam_common import Ipv6Address as Ipv6Address
 from lso_client._generated.payloads.allegro.ip.soam.soam_common import IpvcEndPoint as IpvcEndPoint
-from lso_client._generated.payloads.allegro.ip.soam.soam_common import Model as Model
 from lso_client._generated.payloads.allegro.ip.soam.soam_common import TimePeriod as TimePeriod
 
 __all__ = [
@@ -18,6 +17,5 @@ __all__ = [
     "Ipv4Address",
     "Ipv6Address",
     "IpvcEndPoint",
-    "Model",
     "TimePeriod",
 ]

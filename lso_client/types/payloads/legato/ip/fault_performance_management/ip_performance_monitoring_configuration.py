@@ -13,6 +13,9 @@ from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_pe
     IpPerformanceMonitoringConfiguration as IpPerformanceMonitoringConfiguration,
 )
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
+    IpPerformanceMonitoringConfigurationLocation as IpPerformanceMonitoringConfigurationLocation,
+)
+from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
     IpvcEndPoint as IpvcEndPoint,
 )
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
@@ -23,9 +26,6 @@ from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_pe
 )
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
     Location5 as Location5,
-)
-from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
-    Location6 as Location6,
 )
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
     Percentage as Percentage,
@@ -54,11 +54,11 @@ from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_pe
 
 __all__ = [
     "IpPerformanceMonitoringConfiguration",
+    "IpPerformanceMonitoringConfigurationLocation",
     "IpvcEndPoint",
     "Location",
     "Location4",
     "Location5",
-    "Location6",
     "Percentage",
     "Protocol",
     "ServiceUptime",

@@ -13,6 +13,9 @@ from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_pe
     IpPerformanceMonitoringResults as IpPerformanceMonitoringResults,
 )
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
+    IpPerformanceMonitoringResultsLocation as IpPerformanceMonitoringResultsLocation,
+)
+from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
     IpvcEndPoint as IpvcEndPoint,
 )
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
@@ -23,9 +26,6 @@ from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_pe
 )
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
     Location8 as Location8,
-)
-from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
-    Location9 as Location9,
 )
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
     Percentage as Percentage,
@@ -54,11 +54,11 @@ from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_pe
 
 __all__ = [
     "IpPerformanceMonitoringResults",
+    "IpPerformanceMonitoringResultsLocation",
     "IpvcEndPoint",
     "Location",
     "Location7",
     "Location8",
-    "Location9",
     "Percentage",
     "Protocol",
     "ServiceUptime",

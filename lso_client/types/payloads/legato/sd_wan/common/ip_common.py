@@ -9,7 +9,6 @@ re-exported under a stable import path.
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     AddressFamilyIpv4Ipv6 as AddressFamilyIpv4Ipv6,
 )
-from lso_client._generated.payloads.legato.sd_wan.common.ip_common import AnyModel as AnyModel
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import Bgp as Bgp
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     BgpCommunity as BgpCommunity,
@@ -57,9 +56,6 @@ from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     Ipv4OrIpv6Prefix as Ipv4OrIpv6Prefix,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    Ipv4OrIpv6Prefix3 as Ipv4OrIpv6Prefix3,
-)
-from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     Ipv4OrIpv6Prefix5 as Ipv4OrIpv6Prefix5,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import Ipv4Prefix as Ipv4Prefix
@@ -79,7 +75,6 @@ from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import Ipv6Prefix as Ipv6Prefix
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import Ipv6Subnet as Ipv6Subnet
-from lso_client._generated.payloads.legato.sd_wan.common.ip_common import Model as Model
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import Ospf as Ospf
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     OspfAreaType as OspfAreaType,
@@ -172,7 +167,6 @@ from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
 
 __all__ = [
     "AddressFamilyIpv4Ipv6",
-    "AnyModel",
     "Bgp",
     "BgpCommunity",
     "BgpExtendedCommunity",
@@ -191,7 +185,6 @@ __all__ = [
     "Ipv4ConnectionAddressing",
     "Ipv4OrIpv6Address",
     "Ipv4OrIpv6Prefix",
-    "Ipv4OrIpv6Prefix3",
     "Ipv4OrIpv6Prefix5",
     "Ipv4Prefix",
     "Ipv4PrimarySubnet",
@@ -202,7 +195,6 @@ __all__ = [
     "Ipv6ConnectionAddressing",
     "Ipv6Prefix",
     "Ipv6Subnet",
-    "Model",
     "Ospf",
     "OspfAreaType",
     "OspfAuthenticationType",

@@ -4,14 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Any
-from pydantic import Field, RootModel
-from lso_client._model import MefModel
+from typing import Annotated
+from lso_client._model import MefModel, unique_items
+from pydantic import AfterValidator, Field, SerializeAsAny
 from .. import carrier_ethernet_enums
-
-
-class Model(RootModel[Any]):
-    root: Any
 
 
 class EvcEgressMapEntry(MefModel):
@@ -32,5 +28,7 @@ class EvcEgressMapEntry(MefModel):
 
 class EvcEgressMap(MefModel):
     evc_egress_map_entries: Annotated[
-        list[EvcEgressMapEntry] | None, Field(alias="evcEgressMapEntries", min_length=0)
+        list[SerializeAsAny[EvcEgressMapEntry]] | None,
+        Field(alias="evcEgressMapEntries", min_length=0),
+        AfterValidator(unique_items),
     ] = None

@@ -4,13 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Any
-from pydantic import Field, RootModel
+from typing import Annotated
 from lso_client._model import MefModel
-
-
-class Model(RootModel[Any]):
-    root: Any
+from pydantic import Field
 
 
 class VirtualFrameMap(MefModel):

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Any, Literal, Optional, Union
-from pydantic import Field, RootModel
 from lso_client._model import DateTime, MefModel, Payload
+from pydantic import Field, RootModel, SerializeAsAny
 
 
 class Interface(MefModel):
@@ -25,7 +25,7 @@ class Location1(MefModel):
     cloud_service: Annotated[bool | None, Field(alias="cloudService")] = None
 
 
-class Location3(IpvcEndPoint, Location1):
+class EntityLocation(IpvcEndPoint, Location1):
     pass
 
 
@@ -39,7 +39,7 @@ class IpFaultManagementConfiguration(Payload):
         Literal["urn:mef:xid:spec:legato:ip-fault-management-configuration:v0.0.1:all"],
         Field(alias="@type"),
     ] = "urn:mef:xid:spec:legato:ip-fault-management-configuration:v0.0.1:all"
-    entity: Entity | None = None
+    entity: SerializeAsAny[Entity] | None = None
     vlan: int | None = None
     start_time: Annotated[DateTime | None, Field(alias="startTime")] = None
     end_time: Annotated[DateTime | None, Field(alias="endTime")] = None
@@ -47,30 +47,56 @@ class IpFaultManagementConfiguration(Payload):
 
 class Entity(MefModel):
     entity_type: Annotated[
-        Optional[Union[IpvcEndPoint, Interface, dict[str, Any], "Location2", Location3]],
+        Optional[
+            Union[
+                SerializeAsAny[IpvcEndPoint],
+                SerializeAsAny[Interface],
+                dict[str, Any],
+                "Location2",
+                SerializeAsAny[EntityLocation],
+            ]
+        ],
         Field(alias="entityType"),
     ] = None
 
 
-class Location(RootModel[Union["Location2", Location3]]):
-    root: Union["Location2", Location3]
+class Location(RootModel[Union["Location2", EntityLocation]]):
+    root: Union["Location2", SerializeAsAny[EntityLocation]]
 
 
 class Location2(Location1):
     pass
 
 
-class SlsReferencePoint(RootModel[Union[IpvcEndPoint, dict[str, Any], "Location2", Location3]]):
-    root: Union[IpvcEndPoint, dict[str, Any], "Location2", Location3]
+class SlsReferencePoint(
+    RootModel[Union[IpvcEndPoint, dict[str, Any], "Location2", EntityLocation]]
+):
+    root: Union[
+        SerializeAsAny[IpvcEndPoint], dict[str, Any], "Location2", SerializeAsAny[EntityLocation]
+    ]
 
 
 class SlsRpPair(MefModel):
     from_sls_reference_point: Annotated[
-        Optional[Union[IpvcEndPoint, dict[str, Any], "Location2", Location3]],
+        Optional[
+            Union[
+                SerializeAsAny[IpvcEndPoint],
+                dict[str, Any],
+                "Location2",
+                SerializeAsAny[EntityLocation],
+            ]
+        ],
         Field(alias="fromSlsReferencePoint"),
     ] = None
     to_sls_reference_point: Annotated[
-        Optional[Union[IpvcEndPoint, dict[str, Any], "Location2", Location3]],
+        Optional[
+            Union[
+                SerializeAsAny[IpvcEndPoint],
+                dict[str, Any],
+                "Location2",
+                SerializeAsAny[EntityLocation],
+            ]
+        ],
         Field(alias="toSlsReferencePoint"),
     ] = None
 

@@ -13,12 +13,8 @@ from lso_client._generated.payloads.allegro.common.carrier_ethernet.subscriber_e
 from lso_client._generated.payloads.allegro.common.carrier_ethernet.subscriber_ethernet_common.evc_egress_maps import (
     EvcEgressMapEntry as EvcEgressMapEntry,
 )
-from lso_client._generated.payloads.allegro.common.carrier_ethernet.subscriber_ethernet_common.evc_egress_maps import (
-    Model as Model,
-)
 
 __all__ = [
     "EvcEgressMap",
     "EvcEgressMapEntry",
-    "Model",
 ]

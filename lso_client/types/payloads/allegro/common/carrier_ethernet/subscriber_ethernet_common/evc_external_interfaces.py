@@ -8,13 +8,9 @@ re-exported under a stable import path.
 """
 
 from lso_client._generated.payloads.allegro.common.carrier_ethernet.subscriber_ethernet_common.evc_external_interfaces import (
-    Model as Model,
-)
-from lso_client._generated.payloads.allegro.common.carrier_ethernet.subscriber_ethernet_common.evc_external_interfaces import (
     VirtualFrameMap as VirtualFrameMap,
 )
 
 __all__ = [
-    "Model",
     "VirtualFrameMap",
 ]

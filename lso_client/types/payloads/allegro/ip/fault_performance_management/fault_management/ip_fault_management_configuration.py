@@ -13,6 +13,9 @@ from lso_client._generated.payloads.allegro.ip.fault_performance_management.faul
     Entity as Entity,
 )
 from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration import (
+    EntityLocation as EntityLocation,
+)
+from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration import (
     Interface as Interface,
 )
 from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration import (
@@ -31,9 +34,6 @@ from lso_client._generated.payloads.allegro.ip.fault_performance_management.faul
     Location2 as Location2,
 )
 from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration import (
-    Location3 as Location3,
-)
-from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration import (
     SlsReferencePoint as SlsReferencePoint,
 )
 from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration import (
@@ -45,13 +45,13 @@ from lso_client._generated.payloads.allegro.ip.fault_performance_management.faul
 
 __all__ = [
     "Entity",
+    "EntityLocation",
     "Interface",
     "IpFaultManagementConfiguration",
     "IpvcEndPoint",
     "Location",
     "Location1",
     "Location2",
-    "Location3",
     "SlsReferencePoint",
     "SlsRpPair",
     "TimePeriod",

@@ -18,7 +18,6 @@ from lso_client._generated.payloads.allegro.ip.sat.fault_managment.fm_common imp
 from lso_client._generated.payloads.allegro.ip.sat.fault_managment.fm_common import (
     IpvcEndPoint as IpvcEndPoint,
 )
-from lso_client._generated.payloads.allegro.ip.sat.fault_managment.fm_common import Model as Model
 from lso_client._generated.payloads.allegro.ip.sat.fault_managment.fm_common import (
     TimePeriod as TimePeriod,
 )
@@ -28,6 +27,5 @@ __all__ = [
     "Ipv4Address",
     "Ipv6Address",
     "IpvcEndPoint",
-    "Model",
     "TimePeriod",
 ]

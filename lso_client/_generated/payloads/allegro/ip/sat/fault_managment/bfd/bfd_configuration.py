@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
-from .... import ip_sls
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from .....common.ip._internal import Ipv4OrIpv6Address
+from .... import ip_sls
 from .. import fm_common
 
 
@@ -23,7 +23,7 @@ class BfdConfiguration(Payload):
         Ipv4OrIpv6Address | None, Field(alias="destinationIpAddress")
     ] = None
     transmission_interval: Annotated[
-        fm_common.BfdDuration | None, Field(alias="transmissionInterval")
+        SerializeAsAny[fm_common.BfdDuration] | None, Field(alias="transmissionInterval")
     ] = None
     dscp_value: Annotated[int | None, Field(alias="dscpValue", ge=0, le=63)] = 48
     bfd_multiplier: Annotated[int | None, Field(alias="bfdMultiplier")] = None

@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefEnum, MefModel, Payload
-from .....common.ip._internal import Ipv4OrIpv6Address
+from lso_client._model import MefEnum, Payload
+from pydantic import Field, SerializeAsAny
 from .....common import common
+from .....common.ip._internal import Ipv4OrIpv6Address
 
 
 class Status(MefEnum):
@@ -25,6 +25,6 @@ class BfdReport(Payload):
     source_ip_address: Annotated[Ipv4OrIpv6Address, Field(alias="sourceIpAddress")]
     destination_ip_address: Annotated[Ipv4OrIpv6Address, Field(alias="destinationIpAddress")]
     status: Status
-    latency: common.TimeDuration | None = None
+    latency: SerializeAsAny[common.TimeDuration] | None = None
     packet_loss: Annotated[float | None, Field(alias="packetLoss", ge=0.0)] = None
     jitter: Annotated[float | None, Field(ge=0.0)] = None

@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefEnum, MefModel, Payload
-from .... import ip_sls
-from .....common.ip._internal import Ipv4OrIpv6Address
+from lso_client._model import MefEnum, Payload
+from pydantic import Field, SerializeAsAny
 from .....common import common
+from .....common.ip._internal import Ipv4OrIpv6Address
+from .... import ip_sls
 
 
 class Protocol(MefEnum):
@@ -29,7 +29,7 @@ class PingConfiguration(Payload):
         Ipv4OrIpv6Address | None, Field(alias="destinationIpAddress")
     ] = None
     transmission_interval: Annotated[
-        common.TimeDuration | None, Field(alias="transmissionInterval")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="transmissionInterval")
     ] = None
     protocol: Protocol | None = None
     count: int | None = None

@@ -4,11 +4,11 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from pydantic import Field
 from typing import Annotated, Literal
-from lso_client._model import DateTime, MefEnum, MefModel, Payload
-from .... import ip_sls
+from lso_client._model import DateTime, MefEnum, Payload
+from pydantic import Field, SerializeAsAny
 from .....common import common
+from .... import ip_sls
 
 
 class Protocol(MefEnum):
@@ -29,13 +29,13 @@ class PingReport(Payload):
     number_of_tx_packets: Annotated[int | None, Field(alias="numberOfTxPackets")] = None
     number_of_rx_packets: Annotated[int | None, Field(alias="numberOfRxPackets")] = None
     minimum_round_trip_delay: Annotated[
-        common.TimeDuration | None, Field(alias="minimumRoundTripDelay")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="minimumRoundTripDelay")
     ] = None
     average_round_trip_delay: Annotated[
-        common.TimeDuration | None, Field(alias="averageRoundTripDelay")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="averageRoundTripDelay")
     ] = None
     maximum_round_trip_delay: Annotated[
-        common.TimeDuration | None, Field(alias="maximumRoundTripDelay")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="maximumRoundTripDelay")
     ] = None
     count_of_lost_packets: Annotated[int | None, Field(alias="countOfLostPackets")] = None
     percentage_of_lost_packets: Annotated[

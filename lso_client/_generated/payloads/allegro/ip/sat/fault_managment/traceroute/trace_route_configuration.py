@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
-from .... import ip_sls
-from .....common.ip._internal import Ipv4OrIpv6Address
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
 from .....common import common
+from .....common.ip._internal import Ipv4OrIpv6Address
+from .... import ip_sls
 
 
 class TraceRouteConfiguration(Payload):
@@ -25,8 +25,8 @@ class TraceRouteConfiguration(Payload):
     as_lookups: Annotated[bool | None, Field(alias="asLookups")] = None
     fragment: bool | None = None
     icmp_echo: Annotated[bool | None, Field(alias="icmpEcho")] = None
-    first_ttl: Annotated[common.TimeDuration | None, Field(alias="firstTtl")] = None
-    max_ttl: Annotated[common.TimeDuration | None, Field(alias="maxTtl")] = None
+    first_ttl: Annotated[SerializeAsAny[common.TimeDuration] | None, Field(alias="firstTtl")] = None
+    max_ttl: Annotated[SerializeAsAny[common.TimeDuration] | None, Field(alias="maxTtl")] = None
     mask: str | None = None
     time_to_live: Annotated[int | None, Field(alias="timeToLive")] = None
     pattern: str | None = None

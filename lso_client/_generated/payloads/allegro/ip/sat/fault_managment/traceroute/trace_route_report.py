@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
+from lso_client._model import DateTime, Payload
 from pydantic import Field
-from lso_client._model import DateTime, MefModel, Payload
 from .....common.ip._internal import Ipv4OrIpv6Address
 
 

@@ -4,10 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Any, Literal
-from pydantic import Field
-from lso_client._model import MefEnum, MefModel, Payload
 from ipaddress import IPv4Address, IPv6Address
+from typing import Annotated, Any, Literal
+from lso_client._model import MefEnum, MefModel, Payload
+from pydantic import Field, SerializeAsAny
 
 
 class TwampControlClient(MefModel):
@@ -108,9 +108,13 @@ class TwampConfiguration(Payload):
     type: Annotated[
         Literal["urn:mef:xid:spec:service:twamp-configuration:v0.0.1:all"], Field(alias="@type")
     ] = "urn:mef:xid:spec:service:twamp-configuration:v0.0.1:all"
-    control_client: Annotated[TwampControlClient | None, Field(alias="controlClient")] = None
-    server: TwampServer | None = None
-    session_reflector: Annotated[TwampSessionReflector | None, Field(alias="sessionReflector")] = (
-        None
-    )
-    session_sender: Annotated[TwampSessionSender | None, Field(alias="sessionSender")] = None
+    control_client: Annotated[
+        SerializeAsAny[TwampControlClient] | None, Field(alias="controlClient")
+    ] = None
+    server: SerializeAsAny[TwampServer] | None = None
+    session_reflector: Annotated[
+        SerializeAsAny[TwampSessionReflector] | None, Field(alias="sessionReflector")
+    ] = None
+    session_sender: Annotated[
+        SerializeAsAny[TwampSessionSender] | None, Field(alias="sessionSender")
+    ] = None

@@ -4,11 +4,11 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefModel, Payload
-from .....common import common
 from ipaddress import IPv4Address, IPv6Address
+from typing import Annotated, Literal
+from lso_client._model import Payload
+from pydantic import Field, SerializeAsAny
+from .....common import common
 
 
 class TwampReport(Payload):
@@ -28,35 +28,41 @@ class TwampReport(Payload):
         list[IPv6Address] | None, Field(alias="destinationIpv6Address", max_length=1, min_length=0)
     ] = None
     outbound_delay_minimum: Annotated[
-        common.TimeDuration | None, Field(alias="outboundDelayMinimum")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="outboundDelayMinimum")
     ] = None
     outbound_delay_maximum: Annotated[
-        common.TimeDuration | None, Field(alias="outboundDelayMaximum")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="outboundDelayMaximum")
     ] = None
     outbound_delay_average: Annotated[
-        common.TimeDuration | None, Field(alias="outboundDelayAverage")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="outboundDelayAverage")
     ] = None
     inbound_delay_minimum: Annotated[
-        common.TimeDuration | None, Field(alias="inboundDelayMinimum")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="inboundDelayMinimum")
     ] = None
     inbound_delay_maximum: Annotated[
-        common.TimeDuration | None, Field(alias="inboundDelayMaximum")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="inboundDelayMaximum")
     ] = None
     inbound_delay_average: Annotated[
-        common.TimeDuration | None, Field(alias="inboundDelayAverage")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="inboundDelayAverage")
     ] = None
     minimum_round_trip_delay: Annotated[
-        common.TimeDuration | None, Field(alias="minimumRoundTripDelay")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="minimumRoundTripDelay")
     ] = None
     maximum_round_trip_delay: Annotated[
-        common.TimeDuration | None, Field(alias="maximumRoundTripDelay")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="maximumRoundTripDelay")
     ] = None
     average_round_trip_delay: Annotated[
-        common.TimeDuration | None, Field(alias="averageRoundTripDelay")
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="averageRoundTripDelay")
     ] = None
-    inbound_jitter: Annotated[common.TimeDuration | None, Field(alias="inboundJitter")] = None
-    outbound_jitter: Annotated[common.TimeDuration | None, Field(alias="outboundJitter")] = None
-    round_trip_jitter: Annotated[common.TimeDuration | None, Field(alias="roundTripJitter")] = None
+    inbound_jitter: Annotated[
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="inboundJitter")
+    ] = None
+    outbound_jitter: Annotated[
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="outboundJitter")
+    ] = None
+    round_trip_jitter: Annotated[
+        SerializeAsAny[common.TimeDuration] | None, Field(alias="roundTripJitter")
+    ] = None
     count_of_lost_packets: Annotated[int | None, Field(alias="countOfLostPackets")] = None
     percentage_of_lost_packets: Annotated[
         float | None, Field(alias="percentageOfLostPackets", ge=0.0, le=100.0)

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from pydantic import Field
 from lso_client._model import MefModel, Payload
+from pydantic import Field, SerializeAsAny
 from .....common import common
 from .....common.ip._internal import Ipv4OrIpv6Address
 
@@ -32,7 +32,7 @@ class GeneralOptions(MefModel):
     format: common.InformationRateUnits | None = None
     interval: int | None = 0
     filename: str | None = None
-    affinity: Affinity | None = None
+    affinity: SerializeAsAny[Affinity] | None = None
     bind: Ipv4OrIpv6Address | None = None
     verbose: bool | None = False
     json_: Annotated[bool | None, Field(alias="json")] = False
@@ -43,10 +43,12 @@ class IPerfConfiguration(Payload):
     type: Annotated[
         Literal["urn:mef:xid:spec:service:iperf-configuration:v0.0.1:all"], Field(alias="@type")
     ] = "urn:mef:xid:spec:service:iperf-configuration:v0.0.1:all"
-    general_options: Annotated[GeneralOptions | None, Field(alias="generalOptions")] = None
+    general_options: Annotated[
+        SerializeAsAny[GeneralOptions] | None, Field(alias="generalOptions")
+    ] = None
     server_specific_options: Annotated[
-        ServerSpecificOptions | None, Field(alias="serverSpecificOptions")
+        SerializeAsAny[ServerSpecificOptions] | None, Field(alias="serverSpecificOptions")
     ] = None
     client_specific_options: Annotated[
-        ClientSpecificOptions | None, Field(alias="clientSpecificOptions")
+        SerializeAsAny[ClientSpecificOptions] | None, Field(alias="clientSpecificOptions")
     ] = None

@@ -4,9 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from pydantic import Field
-from typing import Annotated, Literal
 from lso_client._model import MefModel, Payload
+from typing import Annotated, Literal
+from pydantic import Field, SerializeAsAny
 
 
 class ConnectedItem(MefModel):
@@ -44,11 +44,11 @@ class TestStart(MefModel):
 
 
 class Start(MefModel):
-    connected: list[ConnectedItem]
+    connected: list[SerializeAsAny[ConnectedItem]]
     version: str
     system_info: str
-    timestamp: Timestamp
-    connecting_to: ConnectingTo
+    timestamp: SerializeAsAny[Timestamp]
+    connecting_to: SerializeAsAny[ConnectingTo]
     cookie: str
     tcp_mss_default: float
     target_bitrate: float
@@ -56,7 +56,7 @@ class Start(MefModel):
     sock_bufsize: float
     sndbuf_actual: float
     rcvbuf_actual: float
-    test_start: TestStart
+    test_start: SerializeAsAny[TestStart]
 
 
 class Stream(MefModel):
@@ -81,8 +81,8 @@ class Sum(MefModel):
 
 
 class Interval(MefModel):
-    streams: list[Stream]
-    sum: Sum
+    streams: list[SerializeAsAny[Stream]]
+    sum: SerializeAsAny[Sum]
 
 
 class Sender(MefModel):
@@ -105,9 +105,9 @@ class Receiver(MefModel):
     sender: bool
 
 
-class Stream1(MefModel):
-    sender: Sender
-    receiver: Receiver
+class EndStream(MefModel):
+    sender: SerializeAsAny[Sender]
+    receiver: SerializeAsAny[Receiver]
 
 
 class SumSent(MefModel):
@@ -138,16 +138,16 @@ class CpuUtilizationPercent(MefModel):
 
 
 class End(MefModel):
-    streams: list[Stream1]
-    sum_sent: SumSent
-    sum_received: SumReceived
-    cpu_utilization_percent: CpuUtilizationPercent
+    streams: list[SerializeAsAny[EndStream]]
+    sum_sent: SerializeAsAny[SumSent]
+    sum_received: SerializeAsAny[SumReceived]
+    cpu_utilization_percent: SerializeAsAny[CpuUtilizationPercent]
 
 
 class IPerfReport(Payload):
     type: Annotated[
         Literal["urn:mef:xid:spec:service:iperf-report:v0.0.1:all"], Field(alias="@type")
     ] = "urn:mef:xid:spec:service:iperf-report:v0.0.1:all"
-    start: Start
-    intervals: list[Interval]
-    end: End
+    start: SerializeAsAny[Start]
+    intervals: list[SerializeAsAny[Interval]]
+    end: SerializeAsAny[End]

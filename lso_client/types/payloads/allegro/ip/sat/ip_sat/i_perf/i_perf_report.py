@@ -19,6 +19,9 @@ from lso_client._generated.payloads.allegro.ip.sat.ip_sat.i_perf.i_perf_report i
 )
 from lso_client._generated.payloads.allegro.ip.sat.ip_sat.i_perf.i_perf_report import End as End
 from lso_client._generated.payloads.allegro.ip.sat.ip_sat.i_perf.i_perf_report import (
+    EndStream as EndStream,
+)
+from lso_client._generated.payloads.allegro.ip.sat.ip_sat.i_perf.i_perf_report import (
     Interval as Interval,
 )
 from lso_client._generated.payloads.allegro.ip.sat.ip_sat.i_perf.i_perf_report import (
@@ -33,9 +36,6 @@ from lso_client._generated.payloads.allegro.ip.sat.ip_sat.i_perf.i_perf_report i
 from lso_client._generated.payloads.allegro.ip.sat.ip_sat.i_perf.i_perf_report import Start as Start
 from lso_client._generated.payloads.allegro.ip.sat.ip_sat.i_perf.i_perf_report import (
     Stream as Stream,
-)
-from lso_client._generated.payloads.allegro.ip.sat.ip_sat.i_perf.i_perf_report import (
-    Stream1 as Stream1,
 )
 from lso_client._generated.payloads.allegro.ip.sat.ip_sat.i_perf.i_perf_report import Sum as Sum
 from lso_client._generated.payloads.allegro.ip.sat.ip_sat.i_perf.i_perf_report import (
@@ -56,13 +56,13 @@ __all__ = [
     "ConnectingTo",
     "CpuUtilizationPercent",
     "End",
+    "EndStream",
     "IPerfReport",
     "Interval",
     "Receiver",
     "Sender",
     "Start",
     "Stream",
-    "Stream1",
     "Sum",
     "SumReceived",
     "SumSent",
