@@ -415,6 +415,7 @@ def test_check_and_write_cover_the_payload_package(
     monkeypatch.setattr(codegen_main, "REPO_ROOT", tmp_path)
     monkeypatch.setattr(codegen_main, "OUTPUT", output)
     monkeypatch.setattr(codegen_main, "PAYLOADS", payloads)
+    monkeypatch.setattr(codegen_main, "PUBLIC", tmp_path / "types")
     monkeypatch.setattr(codegen_main, "build", lambda source: files)
     assert codegen_main.main([]) == 0
     stale = payloads / "legato" / "sd_wan" / "ucs.py"
