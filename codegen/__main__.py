@@ -20,6 +20,7 @@ from ._models import class_names, explicit_mappings, generate_module, normalise,
 from ._operations import ApiInfo, read_api
 from ._payloads import OUTPUT as PAYLOADS
 from ._payloads import build_payloads
+from ._public import emit_public
 from ._spec import DEFAULT_SOURCE, REPO_ROOT, ApiEntry, SpecSource, load_manifest, strip_prose
 from .patches import absent_required, load_patched
 
@@ -76,6 +77,7 @@ def build(source: SpecSource) -> dict[Path, str]:
         if path.name.startswith("_") or path.name.endswith("_resources.py"):
             files[path] = ruff_format(content)
     files.update(payloads.result())
+    files.update(emit_public(files))
     return files
 
 

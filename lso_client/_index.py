@@ -5,7 +5,9 @@
     >>> lso_client.model("allegro", "service_ordering", "ServiceOrder_Create")
 
 Both display as tables in a notebook. Models are imported only when a record's
-`request_model` or `response_model` is read.
+`request_model` or `response_model` is read. Every model also has a public import path
+in `lso_client.types` (`lso_client.types.<module>`), and `lso_client.payloads` lists
+the service payload models by URN.
 """
 
 from __future__ import annotations
@@ -160,7 +162,12 @@ def model(
 ) -> type[BaseModel]:
     """The model of schema `name` (as the spec spells it, e.g. `ServiceOrder_Create`) in the
     API definition serving `family` at `reference_point` (its default version, or
-    `version`); management schemas first, then notification ones."""
+    `version`); management schemas first, then notification ones.
+
+    For code the IDE and type checkers know, import the same class from its public path
+    in `lso_client.types`, named after the record's `module`:
+    `from lso_client.types.service_ordering_v1 import ServiceOrderCreate`.
+    """
     catalog = _catalog()
     modules = [
         d.module

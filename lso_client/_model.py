@@ -8,11 +8,13 @@ the exact text it was read from.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AwareDatetime,
@@ -21,7 +23,9 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    ModelWrapValidatorHandler,
     PlainSerializer,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -330,8 +334,106 @@ class Payload(MefModel):
 
     Generated extension points (a service's configuration, a job's service-specific
     configuration or result, alarm details...) and generated payload models both derive
-    from this class; a payload model fixes `type` to its URN.
+    from this class; a payload model fixes `type` to its URN (`__lso_urn__` holds it).
+
+    Validating an extension point (this class, or a subclass that leaves `type` open)
+    hands the object over to the payload model registered for its `@type`
+    (`lso_client.payloads`): the result is an instance of that model, and a body that
+    breaks the model's schema is a validation error with the path inside the payload.
+    An object with a URN no model is registered for stays an instance of the extension
+    point, every field kept. A payload model instance is taken as it is. Constructing an
+    extension point directly (`Payload(type=..., ...)`) builds that generic object.
     """
 
     type: Annotated[str, Field(alias="@type")]
 
+    # The URN this class fixes `type` to; None on extension points.
+    __lso_urn__: ClassVar[str | None] = None
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        info = cls.model_fields.get("type")
+        default = info.default if info is not None else None
+        cls.__lso_urn__ = default if isinstance(default, str) else None
+
+    def __init__(self, /, **data: Any) -> None:
+        if self.__lso_urn__ is not None:
+            super().__init__(**data)
+            return
+        token = _CONSTRUCTING.set(True)
+        try:
+            super().__init__(**data)
+        finally:
+            _CONSTRUCTING.reset(token)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _dispatch(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        if cls.__lso_urn__ is None:
+            if _CONSTRUCTING.get():
+                # The object `Payload(...)` builds (the outermost validation): kept as
+                # this class; objects in its fields are handed over as usual.
+                _CONSTRUCTING.set(False)
+                return handler(data)
+            if type(data) is dict:
+                urn = data.get("@type")
+                if urn is None:
+                    urn = data.get("type")
+                if type(urn) is str:
+                    model = _payload_model(urn)
+                    if model is not None:
+                        return model.model_validate(data)
+            elif isinstance(data, Payload):
+                if data.__lso_urn__ is not None:
+                    return data  # a payload model: taken as it is
+                model = _payload_model(data.type) if type(data.type) is str else None
+                if model is not None:
+                    # A generic object built by hand for a URN that has a model.
+                    return model.model_validate(
+                        data.model_dump(by_alias=True, exclude_unset=True, warnings=False)
+                    )
+        return handler(data)
+
+
+# True while `__init__` of an extension point validates its own object.
+_CONSTRUCTING: ContextVar[bool] = ContextVar("lso_payload_constructing", default=False)
+
+# URN -> payload model, or the (module, class name) it is imported from on first use.
+# Filled on first lookup from the generated registry; `register()` adds to it.
+_KNOWN: dict[str, type[Payload] | tuple[str, str]] | None = None
+_REGISTERED: dict[str, type[Payload]] = {}
+
+
+def _generated_registry() -> dict[str, tuple[str, str]]:
+    """URN -> (module, class name) of every generated payload model."""
+    name = "lso_client._generated.payloads._registry"
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not name.startswith(exc.name):
+            raise
+        return {}
+    found: dict[str, tuple[str, str]] = module.REGISTRY
+    return found
+
+
+def _known() -> dict[str, type[Payload] | tuple[str, str]]:
+    global _KNOWN
+    if _KNOWN is None:
+        known: dict[str, type[Payload] | tuple[str, str]] = dict(_generated_registry())
+        known.update(_REGISTERED)
+        _KNOWN = known
+    return _KNOWN
+
+
+def _payload_model(urn: str) -> type[Payload] | None:
+    """The payload model for `urn` (its module imported on first use), or None."""
+    known = _KNOWN if _KNOWN is not None else _known()
+    found = known.get(urn)
+    if found is None or isinstance(found, type):
+        return found
+    module, name = found
+    model: type[Payload] = getattr(importlib.import_module(module), name)
+    known[urn] = model
+    return model

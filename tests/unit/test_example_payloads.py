@@ -138,6 +138,11 @@ def test_the_checksum_reads_a_typed_payload_as_its_wire_form() -> None:
         for item in order["serviceOrderItem"]
     ]
     assert order_fields(order["id"], order["state"], typed) == dict_fields(order)
-    generic = [(*row[:3], Payload.model_validate(row[3].to_dict())) for row in typed if row[3]]
+    # A payload of a URN no model is known for keeps its fields as extras.
+    generic = [
+        (*row[:3], Payload.model_validate({**row[3].to_dict(), "@type": "urn:acme:evc:v1"}))
+        for row in typed
+        if row[3]
+    ]
     assert all(row[3].model_extra for row in generic)  # the fields are kept as extras
     assert order_fields(order["id"], order["state"], generic) == dict_fields(order)
