@@ -56,7 +56,11 @@ EXPECTED: dict[str, list[Lines]] = {
         times(rf"  <- serviceCreateEvent +service {ID}", 2),
         Lines(rf"order {ID} is completed"),
         Lines(rf"services of order {ID}: 2"),
-        times(rf"  service {ID}: active, externalId SVC-000000-\d, \d+ Mbps POINT_TO_POINT", 2),
+        times(
+            rf"  service {ID}: active, externalId SVC-000000-\d, POINT_TO_POINT,"
+            r" frames up to \d+ bytes",
+            2,
+        ),
         Lines(rf"  <- serviceStateChangeEvent +service {ID} now inactive"),
         Lines(rf"service {ID} is now inactive"),
         Lines(r"  all: 9"),
