@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -85,9 +84,13 @@ OPTIONS = [
     "--disable-timestamp",
     "--collapse-root-models",
     "--use-one-literal-as-default",
+    # Formatted once, all modules together, after post-processing (`_format_all`).
     "--formatters",
-    "ruff-format",
+    "builtin",
 ]
+
+# The C parser when PyYAML has it: the payload files are many.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -166,8 +169,9 @@ def _pointer(doc: Any, fragment: str) -> Any:
 
 def defects(path: str, doc: Any, docs: dict[str, Any]) -> list[str]:
     """What the generator cannot read in `doc` (after patches): a keyword or value where
-    a property's schema belongs, and references to files or definitions that do not
-    exist. Each needs a patch in `codegen/payload_patches.py`."""
+    a property's schema belongs, a `required` property that does not exist, and
+    references to files or definitions that do not exist. Each needs a patch in
+    `codegen/payload_patches.py`."""
     found: list[str] = []
 
     def walk(node: Any, where: str) -> None:
@@ -184,6 +188,7 @@ def defects(path: str, doc: Any, docs: dict[str, Any]) -> list[str]:
                 walk(value, f"{where}/{index}")
 
     walk(doc, "")
+    found.extend(absent_required(doc))
     for ref in references(doc):
         if ref.startswith(("http://", "https://", "urn:")):
             found.append(f"$ref {ref} is not a relative reference")
@@ -196,6 +201,30 @@ def defects(path: str, doc: Any, docs: dict[str, Any]) -> list[str]:
             _pointer(docs[target], fragment)
         except KeyError:
             found.append(f"$ref {ref}: {target} has no {fragment}")
+    return found
+
+
+def absent_required(doc: Any) -> list[str]:
+    """`required` entries naming no property of a plain object schema (one without
+    `allOf`, whose parts may declare it): the generator drops them silently."""
+    found: list[str] = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            required, properties = node.get("required"), node.get("properties")
+            if isinstance(required, list) and isinstance(properties, dict) and "allOf" not in node:
+                found.extend(
+                    f"{where or '/'} requires {name}, which is none of its properties"
+                    for name in required
+                    if name not in properties
+                )
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{where}/{index}")
+
+    walk(doc, "")
     return found
 
 
@@ -258,7 +287,7 @@ def prepare(source: SpecSource) -> _Prepared:
         raise SpecError("specs/manifest.yaml pins no payload schema")
     raw: dict[str, Any] = {}
     for entry in entries:
-        raw[entry.file.path] = yaml.safe_load(source.read(entry.file))
+        raw[entry.file.path] = yaml.load(source.read(entry.file), Loader=_LOADER)
     docs = copy.deepcopy(raw)
     for entry in entries:
         if docs[entry.file.path] is not None and entry.same_as is None:
@@ -365,6 +394,19 @@ def _payload_class(source: str, cls: str, urn: str, payloads: set[str]) -> str:
     return _ensure_import(source, "pydantic", "Field")
 
 
+def _format_all(files: dict[Path, str]) -> dict[Path, str]:
+    """`files` formatted as `ruff_format` formats one module, in one run for all."""
+    with tempfile.TemporaryDirectory() as tmp:
+        names = {path: Path(tmp) / f"m{index}.py" for index, path in enumerate(files)}
+        for path, name in names.items():
+            name.write_text(files[path], encoding="utf-8")
+        command = [sys.executable, "-m", "ruff", "format", "--line-length=100", "--quiet", tmp]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"formatting generated code failed:\n{result.stderr}")
+        return {path: name.read_text(encoding="utf-8") for path, name in names.items()}
+
+
 def _variants_of_one_schema(source: str) -> str:
     """A schema whose `oneOf` lists alternative `required` sets (IpvcEpBwpEnvelope) is
     generated as numbered variants combined by multiple inheritance; the variants
@@ -434,10 +476,11 @@ def build_payloads(source: SpecSource) -> dict[Path, str]:
             if path in prepared.ids:
                 code = _payload_class(code, class_name(module), prepared.ids[path], payloads)
         code = _variants_of_one_schema(code)
-        return OUTPUT / f"{module}.py", ruff_format(header + "\n\n" + code)
+        return OUTPUT / f"{module}.py", header + "\n\n" + code
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        files = dict(pool.map(finish, sorted(m for m in produced if not m.endswith("__init__"))))
+    files = _format_all(
+        dict(map(finish, sorted(m for m in produced if not m.endswith("__init__"))))
+    )
     files[OUTPUT / "__init__.py"] = PACKAGE_INIT
     for written in list(files):
         parent = written.parent

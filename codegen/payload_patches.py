@@ -192,6 +192,27 @@ def _named_identifiers(*pointers: str) -> Callable[[Document], None]:
     return apply
 
 
+def rename_required(pointer: str, old: str, new: str | None) -> Callable[[Document], None]:
+    """The schema at `pointer` requires `old`, which is none of its properties: it
+    requires `new` instead (or nothing, for None)."""
+
+    def apply(doc: Document) -> None:
+        schema = _node(doc, pointer)
+        required = schema.get("required", [])
+        if old not in required or old in schema.get("properties", {}):
+            raise PatchError(f"{pointer or '/'}: `required` no longer names an absent {old}")
+        if new is not None and new not in schema.get("properties", {}):
+            raise PatchError(f"{pointer or '/'}: no property {new}")
+        schema["required"] = [r for r in (new if r == old else r for r in required) if r]
+
+    return apply
+
+
+def _legato_ce_admin_state(doc: Document) -> None:
+    for name in ("CarrierEthernetService", "CarrierEthernetServiceEndPoint"):
+        rename_required(f"definitions/{name}", "adminState", "administrativeState")(doc)
+
+
 PAYLOAD_PATCHES: tuple[PayloadPatch, ...] = (
     PayloadPatch(
         "description-in-top-level-properties",
@@ -424,10 +445,41 @@ PAYLOAD_PATCHES: tuple[PayloadPatch, ...] = (
         (
             "allegro/schema/serviceSchema/ip/soam/performanceMonitoring/stamp/stampConfiguration.yaml",
         ),
-        "`interface` refers to ipSls.yaml one folder too low.",
+        "`interface` refers to ipSls.yaml with one `../` too few.",
         retarget(
             ("../../ipSls.yaml#/definitions/Location", "../../../ipSls.yaml#/definitions/Location")
         ),
+    ),
+    PayloadPatch(
+        "enni-service-required-identifier-spelling",
+        ("allegro/schema/serviceSchema/carrierEthernet/carrierEthernetEnniService.yaml",),
+        "`required` names operatorEnnIdentifier; the property is operatorEnniIdentifier.",
+        rename_required("", "operatorEnnIdentifier", "operatorEnniIdentifier"),
+    ),
+    PayloadPatch(
+        "bfd-report-required-timestamp",
+        ("allegro/schema/serviceSchema/ip/sat/faultManagment/bfd/bfdReport.yaml",),
+        "`required` names timestamp, which is not one of the report's properties.",
+        rename_required("", "timestamp", None),
+    ),
+    PayloadPatch(
+        "legato-ce-required-admin-state",
+        ("legato/serviceSchema/carrierEthernet/carrierEthernetCommon.yaml",),
+        "CarrierEthernetService and CarrierEthernetServiceEndPoint require adminState; the "
+        "property is administrativeState.",
+        _legato_ce_admin_state,
+    ),
+    PayloadPatch(
+        "ip-external-interface-required-identifier-spelling",
+        ("legato/serviceSchema/ip/ipServicesExternalInterface.yaml",),
+        "`required` names identfier; the property is identifier.",
+        rename_required("", "identfier", "identifier"),
+    ),
+    PayloadPatch(
+        "sw-vc-end-point-required-identifier",
+        ("legato/serviceSchema/sdWan/swVcEndPoint.yaml",),
+        "`required` names endPointIdentifier; the property is swVcEndPointIdentifier.",
+        rename_required("", "endPointIdentifier", "swVcEndPointIdentifier"),
     ),
 )
 

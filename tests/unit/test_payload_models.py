@@ -17,10 +17,12 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+import codegen.__main__ as codegen_main
 from codegen._payloads import (
     OUTPUT,
     class_name,
     comparable,
+    defects,
     layout,
     load_payload_manifest,
     prepare,
@@ -177,6 +179,30 @@ def test_a_description_patch_on_a_corrected_copy_fails(raw: dict[str, Any]) -> N
         apply_payload_patches(path, doc)
 
 
+def test_defects_the_generator_would_pass_over_are_reported() -> None:
+    path = "legato/serviceSchema/ip/example.yaml"
+    doc = {
+        "type": "object",
+        "properties": {
+            "identifier": {"type": "string"},
+            "required": ["identifier"],
+            "site": {"$ref": "./ipCommon.yaml#/definitions/NoSuchSite"},
+            "other": {"$ref": "./IpCommon.yaml#/definitions/Site"},
+        },
+        "required": ["identfier"],
+    }
+    docs = {"legato/serviceSchema/ip/ipCommon.yaml": {"definitions": {"Site": {}}}}
+    found = defects(path, doc, docs)
+    assert found == [
+        "/properties/required is not a schema",
+        "/ requires identfier, which is none of its properties",
+        "$ref ./ipCommon.yaml#/definitions/NoSuchSite: legato/serviceSchema/ip/ipCommon.yaml "
+        "has no /definitions/NoSuchSite",
+        "$ref ./IpCommon.yaml#/definitions/Site: no pinned file "
+        "legato/serviceSchema/ip/IpCommon.yaml",
+    ]
+
+
 def test_generation_reads_every_pinned_file_and_finds_no_defect_left(source: SpecSource) -> None:
     prepared = prepare(source)
     assert len(prepared.docs) == len(load_payload_manifest())
@@ -252,6 +278,40 @@ def test_a_payload_is_built_by_field_name_and_knows_its_urn() -> None:
 
 
 # ----------------------------------------------------------------------------- loading
+
+
+def test_check_and_write_cover_the_payload_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--check` reports a payload module that is not generated (or out of date), and a
+    run removes it and the folder it leaves empty."""
+    output = tmp_path / "_generated"
+    payloads = output / "payloads"
+    files = {
+        output / "__init__.py": "# top\n",
+        payloads / "__init__.py": "# payloads\n",
+        payloads / "allegro" / "__init__.py": "# allegro\n",
+        payloads / "allegro" / "ip" / "__init__.py": "# ip\n",
+        payloads / "allegro" / "ip" / "ipvc.py": "# ipvc\n",
+    }
+    monkeypatch.setattr(codegen_main, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(codegen_main, "OUTPUT", output)
+    monkeypatch.setattr(codegen_main, "PAYLOADS", payloads)
+    monkeypatch.setattr(codegen_main, "build", lambda source: files)
+    assert codegen_main.main([]) == 0
+    stale = payloads / "legato" / "sd_wan" / "ucs.py"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("# gone upstream\n", encoding="utf-8")
+    (payloads / "allegro" / "ip" / "ipvc.py").write_text("# edited\n", encoding="utf-8")
+    capsys.readouterr()
+    assert codegen_main.main(["--check"]) == 1
+    report = capsys.readouterr().out
+    assert "_generated/payloads/legato/sd_wan/ucs.py (not generated)" in report
+    assert "_generated/payloads/allegro/ip/ipvc.py" in report
+    assert codegen_main.main([]) == 0
+    assert not (payloads / "legato").exists()
+    assert (payloads / "allegro" / "ip" / "ipvc.py").read_text(encoding="utf-8") == "# ipvc\n"
+    assert codegen_main.main(["--check"]) == 0
 
 
 def test_importing_the_sdk_loads_no_payload_model() -> None:

@@ -4,14 +4,17 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
+
 from typing import Annotated, Any
-from pydantic import Field, RootModel
+
 from lso_client._model import MefEnum, MefModel
+from pydantic import Field, RootModel
+
+from ..common import common
 from ..common.carrier_ethernet import (
     carrier_ethernet_color_identifier,
     carrier_ethernet_l2cp,
 )
-from ..common import common
 
 
 class Model(RootModel[Any]):

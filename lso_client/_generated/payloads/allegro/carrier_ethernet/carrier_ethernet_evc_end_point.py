@@ -4,15 +4,18 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
+
 from typing import Annotated, Any, Literal
-from pydantic import Field, RootModel
+
 from lso_client._model import MefEnum, MefModel, Payload
-from ..common.carrier_ethernet.subscriber_ethernet_common import evc_egress_maps
-from . import carrier_ethernet_common
+from pydantic import Field, RootModel
+
 from ..common.carrier_ethernet import (
     carrier_ethernet_enums,
     carrier_ethernet_utility_classes,
 )
+from ..common.carrier_ethernet.subscriber_ethernet_common import evc_egress_maps
+from . import carrier_ethernet_common
 
 
 class Role(MefEnum):

@@ -4,12 +4,15 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
-from pydantic import Field
+
 from lso_client._model import MefEnum, MefModel, Payload
-from . import carrier_ethernet_common
+from pydantic import Field
+
 from ..common import common
 from ..common.carrier_ethernet import carrier_ethernet_enums, carrier_ethernet_l2cp
+from . import carrier_ethernet_common
 
 
 class CarrierEthernetOperatorUni(Payload):

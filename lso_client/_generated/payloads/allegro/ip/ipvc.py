@@ -4,9 +4,13 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
-from pydantic import Field
+
 from lso_client._model import MefEnum, MefModel, Payload
+from pydantic import Field
+
+from ..common import common
 from ..common.ip._internal import (
     Ipv4OrIpv6Prefix,
     IpvcCloud,
@@ -15,7 +19,6 @@ from ..common.ip._internal import (
     PacketDelivery,
     ServiceTopology,
 )
-from ..common import common
 from . import ip_sls
 
 

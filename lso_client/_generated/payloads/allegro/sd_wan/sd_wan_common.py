@@ -4,13 +4,16 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Any
-from pydantic import Field, RootModel
-from lso_client._model import MefEnum, MefModel
-from ..common.ip._internal import Ipv4OrIpv6Prefix, Ipv4Prefix, Ipv6Prefix
-from ..common import common
-from ...legato.sd_wan import sd_wan_common
+
 from ipaddress import IPv4Address, IPv6Address
+from typing import Annotated, Any
+
+from lso_client._model import MefEnum, MefModel
+from pydantic import Field, RootModel
+
+from ...legato.sd_wan import sd_wan_common
+from ..common import common
+from ..common.ip._internal import Ipv4OrIpv6Prefix, Ipv4Prefix, Ipv6Prefix
 
 
 class Model(RootModel[Any]):

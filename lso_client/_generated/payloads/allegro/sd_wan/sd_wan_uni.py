@@ -4,16 +4,19 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
-from pydantic import Field
+
 from lso_client._model import MefEnum, MefModel, Payload
-from . import sd_wan_common
+from pydantic import Field
+
+from ..common import common
 from ..common.ip._internal import (
     RoutingProtocols,
     UniIpv4ConnectionAddressing,
     UniIpv6ConnectionAddressing,
 )
-from ..common import common
+from . import sd_wan_common
 
 
 class SdWanUni(Payload):

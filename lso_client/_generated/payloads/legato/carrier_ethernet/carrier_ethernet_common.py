@@ -4,9 +4,12 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
+
 from typing import Annotated, Any
-from pydantic import Field, RootModel
+
 from lso_client._model import MefEnum, MefModel
+from pydantic import Field, RootModel
+
 from . import carrier_ethernet_sls as carrier_ethernet_sls_1
 
 
@@ -568,7 +571,7 @@ class CarrierEthernetExternalInterface(MefModel):
 
 
 class CarrierEthernetServiceEndPoint(MefModel):
-    administrative_state: Annotated[AdminState | None, Field(alias="administrativeState")] = None
+    administrative_state: Annotated[AdminState, Field(alias="administrativeState")]
     operational_state: Annotated[OperationalState, Field(alias="operationalState")]
     ingress_class_of_service_map: Annotated[CosMap, Field(alias="ingressClassOfServiceMap")]
     color_map: Annotated[ColorIdentifier, Field(alias="colorMap")]
@@ -595,7 +598,7 @@ class CarrierEthernetUni(CarrierEthernetExternalInterface):
 
 
 class CarrierEthernetService(MefModel):
-    administrative_state: Annotated[AdminState | None, Field(alias="administrativeState")] = None
+    administrative_state: Annotated[AdminState, Field(alias="administrativeState")]
     operational_state: Annotated[OperationalState, Field(alias="operationalState")]
     c_tag_pcp_preservation: Annotated[EnabledDisabled, Field(alias="cTagPcpPreservation")]
     c_tag_dei_preservation: Annotated[EnabledDisabled, Field(alias="cTagDeiPreservation")]

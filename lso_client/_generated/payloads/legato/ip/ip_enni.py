@@ -4,9 +4,12 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
-from pydantic import Field
+
 from lso_client._model import MefEnum, MefModel, Payload
+from pydantic import Field
+
 from . import ip_common, ip_enni_common
 from .ip_services_external_interface import IpServicesExternalInterface
 

@@ -4,10 +4,12 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
+
 from typing import Annotated
-from pydantic import Field
+
 from lso_client._model import MefEnum, MefModel
+from pydantic import Field
 
 
 class IpServicesExternalInterface(MefModel):
-    identifier: Annotated[str | None, Field(max_length=53)] = None
+    identifier: Annotated[str, Field(max_length=53)]

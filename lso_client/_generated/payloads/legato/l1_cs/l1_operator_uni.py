@@ -5,8 +5,11 @@
 
 from __future__ import annotations
 from lso_client._model import Payload
+
 from typing import Annotated, Literal
+
 from pydantic import Field
+
 from . import l1_operator_vc
 from .l1_cs_common import L1Uni
 

@@ -4,9 +4,12 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
-from pydantic import Field
+
 from lso_client._model import MefEnum, MefModel, Payload
+from pydantic import Field
+
 from . import sd_wan_common, ucs_end_point
 
 
@@ -15,9 +18,8 @@ class SwVcEndPoint(Payload):
         Literal["urn:mef:lso:spec:legato:swVcEndPoint:v0.0.1:all"], Field(alias="@type")
     ] = "urn:mef:lso:spec:legato:swVcEndPoint:v0.0.1:all"
     sw_vc_end_point_identifier: Annotated[
-        str | None,
-        Field(alias="swVcEndPointIdentifier", max_length=53, pattern="[ -\x7f]+"),
-    ] = None
+        str, Field(alias="swVcEndPointIdentifier", max_length=53, pattern="[ -\x7f]+")
+    ]
     ucs_end_point_list: Annotated[
         list[ucs_end_point.UcsEndPoint], Field(alias="ucsEndPointList", min_length=1)
     ]

@@ -4,10 +4,14 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
+
 from typing import Annotated, Literal
-from pydantic import Field
+
 from lso_client._model import MefEnum, MefModel, Payload
-from . import sd_wan_common, ucs_end_point as ucs_end_point_1
+from pydantic import Field
+
+from . import sd_wan_common
+from . import ucs_end_point as ucs_end_point_1
 
 
 class Ucs(Payload):

@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 from lso_client._model import MefEnum
+
 from typing import Any
+
 from pydantic import RootModel
 
 

@@ -3,6 +3,9 @@
 # Names, types and constraints come from the upstream schema, which is
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
+from ._internal import ConnectionType_1 as ConnectionType
+from ._internal import Model_1 as Model
+from ._internal import TwoOctetInteger_1 as TwoOctetInteger
 from ._internal import (
     AccessLinkBfd,
     AddressFamilyIpv4Ipv6,
@@ -19,7 +22,8 @@ from ._internal import (
     CloudDataLimit,
     CloudDns,
     CloudType,
-    ConnectionType_1 as ConnectionType,
+)
+from ._internal import (
     ControlProtocol,
     ControlProtocolAddressing,
     ConversationIdRange,
@@ -41,7 +45,8 @@ from ._internal import (
     IpvcEpBwpEnvelope3,
     IpvcEpBwpEnvelope4,
     IpvcEpBwpEnvelope5,
-    Model_1 as Model,
+)
+from ._internal import (
     Ospf,
     OspfAreaType,
     OspfAuthenticationType,
@@ -51,7 +56,6 @@ from ._internal import (
     Static,
     StaticIpEntry,
     SubscriberPrefixList,
-    TwoOctetInteger_1 as TwoOctetInteger,
 )
 
 __all__ = [

@@ -4,11 +4,14 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from pydantic import Field
+
 from typing import Annotated, Literal
+
 from lso_client._model import DateTime, MefEnum, MefModel, Payload
-from .... import ip_sls
+from pydantic import Field
+
 from .....common import common
+from .... import ip_sls
 
 
 class Protocol(MefEnum):

@@ -4,10 +4,12 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Any, Literal
-from pydantic import Field
-from lso_client._model import MefEnum, MefModel, Payload
+
 from ipaddress import IPv4Address, IPv6Address
+from typing import Annotated, Any, Literal
+
+from lso_client._model import MefEnum, MefModel, Payload
+from pydantic import Field
 
 
 class TwampControlClient(MefModel):

@@ -4,11 +4,14 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from typing import Annotated, Literal
-from pydantic import Field
-from lso_client._model import MefEnum, MefModel, Payload
-from .... import ip_sls
+
 from ipaddress import IPv4Address, IPv6Address
+from typing import Annotated, Literal
+
+from lso_client._model import MefEnum, MefModel, Payload
+from pydantic import Field
+
+from .... import ip_sls
 
 
 class ModeOfOperation(MefEnum):
