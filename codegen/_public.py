@@ -37,6 +37,9 @@ _TITLE = re.compile(r"^# \((.+?), sha256 ", re.M)
 
 # Re-exported by `lso_client.types` itself: the bases and shared types of every model.
 _ROOT_NAMES = ("DateTime", "MefEnum", "MefModel", "Payload")
+_LINE = 100
+# The generated URN registry: which payload model each URN selects.
+_REGISTRY = GENERATED / PAYLOADS / "_registry.py"
 
 
 def public_names(source: str) -> list[str]:
@@ -78,6 +81,20 @@ def _is_model_module(path: Path) -> bool:
     )
 
 
+def _registry(source: str | None) -> dict[str, tuple[str, str]]:
+    """URN -> (module, class name), read from the generated registry's source."""
+    if source is None:
+        return {}
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "REGISTRY" for t in targets):
+                assert node.value is not None
+                found: dict[str, tuple[str, str]] = ast.literal_eval(node.value)
+                return found
+    return {}
+
+
 def _title(source: str) -> str | None:
     found = _TITLE.search(source[:600])
     return found.group(1) if found else None
@@ -91,6 +108,7 @@ def emit_public(generated: Mapping[Path, str]) -> dict[Path, str]:
     packages: dict[Path, set[str]] = {PUBLIC / PAYLOADS: set()}
     exports: dict[Path, tuple[str, list[str]]] = {}
     api_modules: list[dict[str, str | None]] = []
+    urns = _registry(generated.get(_REGISTRY))
     for path in sorted(generated):
         if not path.is_relative_to(GENERATED) or not _is_model_module(path):
             continue
@@ -112,8 +130,18 @@ def emit_public(generated: Mapping[Path, str]) -> dict[Path, str]:
             doc = f"Models of {title}." if title else f"Models of `{target.stem}`."
         else:
             packages[target.parent].add(target.stem)
-            doc = f"The payload models of `{target.stem}`."
-        doc += f"\n\nThe classes of `{_dotted(path)}`, re-exported\nunder a stable import path.\n"
+            selected = sorted(
+                (name, urn) for urn, (where, name) in urns.items() if where == _dotted(path)
+            )
+            doc = "Service payload models" + (
+                ", selected by `@type`:\n\n"
+                + "".join(f"- `{name}`: `{urn}`\n" for name, urn in selected)
+                if selected
+                else " (definitions shared by payload schemas).\n"
+            )
+        doc = doc.rstrip("\n") + (
+            f"\n\nThe classes of\n`{_dotted(path)}`,\nre-exported under a stable import path.\n"
+        )
         files[target] = _render(module, doc=doc, source=_dotted(path), names=names)
     root_doc = _TEMPLATES.get_template("root_doc.jinja").render(modules=api_modules)
     files[PUBLIC / "__init__.py"] = _render(
@@ -128,9 +156,7 @@ def emit_public(generated: Mapping[Path, str]) -> dict[Path, str]:
 
 
 def _render(template: jinja2.Template, *, doc: str, source: str, names: list[str]) -> str:
-    # A name too long for `    Name as Name,` on one line cannot be wrapped.
-    long_names = any(len(name) * 2 + 9 > 100 for name in names)
-    return template.render(doc=doc, source=source, names=names, long_names=long_names)
+    return template.render(doc=doc, source=source, names=names)
 
 
 def _tidy(path: Path, source: str) -> str:
@@ -155,7 +181,12 @@ def _tidy(path: Path, source: str) -> str:
     )
     if result.returncode != 0:
         raise RuntimeError(f"sorting the imports of {path.name} failed:\n{result.stderr}")
-    return ruff_format(result.stdout)
+    formatted = ruff_format(result.stdout)
+    if any(len(line) > _LINE for line in formatted.splitlines()):
+        # Dotted module paths and class names longer than a line cannot be wrapped.
+        head, rest = formatted.split("\n", 1)
+        formatted = f"{head}\n# ruff: noqa: E501\n{rest}"
+    return formatted
 
 
 def _package_doc(package: Path, children: list[str]) -> str:

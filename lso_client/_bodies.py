@@ -10,6 +10,10 @@ nulls included. A None the caller set on a field the spec declares is refused
 dropping it silently would send something else than asked. A model the caller
 places inside an unknown field follows the same rule.
 
+A service payload at an extension point given as a mapping is validated against the
+payload model registered for its `@type` (a `RequestValidationError` names the path
+inside it) and then follows the same rule; one with an unknown `@type` is sent as given.
+
 One serialisation of what was set gives the body; the model tree is walked only
 along fields that can hold a model with such a fixed field, and for nulls only
 when the JSON has a `null` at all.
@@ -26,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticUndefined
 
 from ._errors import RequestValidationError
+from ._model import Payload
 
 __all__ = ["serialise_body", "to_wire"]
 
@@ -125,12 +130,21 @@ def _plan(cls: type[BaseModel], visiting: frozenset[type[BaseModel]] = frozenset
     nested = tuple(
         name
         for name, info in fields.items()
-        if any(_plan(m, visiting | {cls}) != ((), ()) for m in _models_in(info.annotation))
+        if any(
+            _holds_payloads(m) or _plan(m, visiting | {cls}) != ((), ())
+            for m in _models_in(info.annotation)
+        )
     )
     plan = (fixed, nested)
     if not visiting:
         _PLANS[cls] = plan
     return plan
+
+
+def _holds_payloads(cls: type[BaseModel]) -> bool:
+    """An extension point: it holds whichever payload model the `@type` selects, whose
+    fixed fields are found by walking it."""
+    return issubclass(cls, Payload) and cls.__lso_urn__ is None
 
 
 def _unset_fixed(value: Any, *, thorough: bool) -> list[tuple[BaseModel, list[str]]]:

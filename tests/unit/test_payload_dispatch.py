@@ -289,6 +289,43 @@ def test_request_payload_model_is_sent_with_all_its_fields() -> None:
     }
 
 
+class Marker(MefModel):
+    kind: Literal["marker"] = "marker"  # required by its schema, with one possible value
+    label: str
+
+
+MARKED = "urn:example:test:marked:v1"
+
+
+class Marked(Payload):
+    type: Annotated[Literal[MARKED], Field(alias="@type")] = MARKED  # type: ignore[valid-type]
+    markers: list[Marker]
+
+
+def test_fixed_fields_inside_a_mapping_payload_are_filled_in_on_the_wire() -> None:
+    payloads.register(Marked)
+    body = order({"@type": MARKED, "markers": [{"label": "a"}, {"label": "b", "kind": "marker"}]})
+    sent = json.loads(serialise_body("createServiceOrder", body, Order))
+    assert sent["serviceOrderItem"][0]["service"]["serviceConfiguration"] == {
+        "@type": MARKED,
+        "markers": [{"label": "a", "kind": "marker"}, {"label": "b", "kind": "marker"}],
+    }
+    # A caller's payload model gets its URN and fixed fields filled in too.
+    built = Order(
+        id="so-1",
+        service_order_item=[
+            OrderItem(
+                id="1", service=Service(service_configuration=Marked(markers=[Marker(label="c")]))
+            )
+        ],
+    )
+    sent = json.loads(serialise_body("createServiceOrder", built, Order))
+    assert sent["serviceOrderItem"][0]["service"]["serviceConfiguration"] == {
+        "@type": MARKED,
+        "markers": [{"label": "c", "kind": "marker"}],
+    }
+
+
 # ----------------------------------------------------------------------------- registry
 
 

@@ -151,3 +151,21 @@ def test_payload_modules_are_mirrored_under_types_payloads() -> None:
     for path, text in files.items():
         assert text.startswith(header), path
         compile(text, str(path), "exec")
+
+
+def test_every_shipped_payload_model_has_a_public_path_listed_by_payload_models() -> None:
+    from lso_client import payloads
+    from lso_client._generated.payloads._registry import REGISTRY
+
+    records = {r.urn: r for r in payloads.payload_models()}
+    assert set(records) == set(REGISTRY)
+    for urn, (module, name) in REGISTRY.items():
+        record = records[urn]
+        assert record.module == module.replace("lso_client._generated.", "lso_client.types.", 1)
+        public = importlib.import_module(record.module)
+        assert getattr(public, name) is record.model is payloads.model_for(urn)
+        assert name in public.__all__
+        assert urn in (public.__doc__ or "")
+        assert record.reference_point in ("allegro", "interlude", "legato")
+    technologies = {r.technology for r in records.values()}
+    assert {"carrier-ethernet", "ip", "l1", "sd-wan"} <= technologies
