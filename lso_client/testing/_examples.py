@@ -66,6 +66,7 @@ def minimal_service_configuration(reference_point: str = "allegro") -> dict[str,
         return {"@type": PAYLOAD_URNS["allegro", "ce"]}
     return {
         "@type": PAYLOAD_URNS["legato", "ce"],
+        "administrativeState": {"state": "UNLOCKED"},
         "operationalState": {"state": "ENABLED"},
         "cTagPcpPreservation": "ENABLED",
         "cTagDeiPreservation": "ENABLED",
