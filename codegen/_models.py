@@ -1,11 +1,19 @@
-"""Model generation: one pydantic module per API definition, via datamodel-code-generator."""
+"""Model generation: one pydantic module per API definition, via datamodel-code-generator.
+
+The generator's own options do most of the work. What they cannot express is done
+afterwards on the module's syntax tree (`ast`), one small named transform each, and the
+tree is written back with `ast.unparse` and formatted with ruff.
+"""
 
 from __future__ import annotations
 
+import ast
+import json
 import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +27,16 @@ HEADER = """\
 # Names, types and constraints come from the upstream definition, which is
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced."""
 
+EXTENSION_POINTS = Path(__file__).resolve().parent / "extension_points.yaml"
+
 OPTIONS = [
     "--input-file-type=openapi",
     "--output-model-type=pydantic_v2.BaseModel",
     "--base-class=lso_client._model.MefModel",
     "--snake-case-field",
+    # `@type` is `type`, the name the `type=` list filter uses (not `field_type`).
+    "--aliases",
+    json.dumps({"@type": "type"}),
     "--use-subclass-enum",
     "--use-annotated",
     "--field-constraints",
@@ -42,8 +55,13 @@ OPTIONS = [
     "ruff-format",
 ]
 
+MODEL_HELPERS = "lso_client._model"
+
 
 _URI_FORMATS = frozenset({"uri", "uri-reference", "uri-template", "url"})
+
+
+# ----------------------------------------------------------------------------- the input
 
 
 def normalise(doc: dict[str, Any]) -> None:
@@ -154,177 +172,6 @@ def _enumerates_type(schema: dict[str, Any]) -> bool:
     return any("enum" in part.get("properties", {}).get("@type", {}) for part in parts)
 
 
-def route_by_type(source: str, bases: dict[str, dict[str, str]]) -> str:
-    """Make each such base dispatch on `@type` as the spec says, and nothing stricter.
-
-    The generator either leaves subclasses' `@type` a plain string and unions them
-    untagged (so same-shaped GeographicSiteRef and GeographicAddressRef are confused),
-    or pins each to a Literal and tags the union (so a valid object with another
-    `@type` is refused). Instead, every subclass keeps `@type` an open string that
-    defaults to its mapping value, and every union of them becomes a tagged union with
-    the base as the branch for other values, routed by `lso_client._model.by_type`.
-    """
-    classes = class_names(source)
-    for base, subclasses in bases.items():
-        if not _has(base, classes):
-            continue
-        base_class = schema_class(base, classes)
-        tags = {
-            schema_class(name, classes): value
-            for name, value in subclasses.items()
-            if _has(name, classes)
-        }
-        for cls, value in tags.items():
-            source = _open_type(source, cls, value)
-        names = "|".join(sorted({*tags, base_class}, key=len, reverse=True))
-        pattern = re.compile(rf"\b(?:{names})\b(?:\s*\|\s*\b(?:{names})\b)+")
-
-        def tagged(
-            match: re.Match[str], tags: dict[str, str] = tags, base: str = base_class
-        ) -> str:
-            found = re.split(r"\s*\|\s*", match.group(0).strip())
-            if not set(found) - {base}:
-                return match.group(0)
-            members = [f"Annotated[{c}, Tag({tags[c]!r})]" for c in found if c in tags]
-            members.append(f"Annotated[{base}, Tag(OTHER_TYPE)]")
-            known = ", ".join(repr(tags[c]) for c in found if c in tags)
-            return f"Annotated[{' | '.join(members)}, by_type({known})]"
-
-        rewritten = pattern.sub(tagged, source)
-        if rewritten != source:
-            # The union routes itself now; a `discriminator=` beside it would fight it.
-            rewritten = re.sub(r',?\s*discriminator="field_type"', "", rewritten)
-            source = _import_model_helpers(rewritten)
-    return _ensure_typing_import(source, "Literal")
-
-
-def _open_type(source: str, cls: str, value: str) -> str:
-    """`cls`'s `@type`: an open string defaulting to `value` (whatever the generator wrote)."""
-    match = re.search(rf"^class {cls}\(\w+\):\n((?:    .*\n|\n(?=    ))*)", source, flags=re.M)
-    if match is None:
-        return source
-    body = match.group(1)
-    kept = re.sub(
-        r"^    field_type: (?:Annotated\[.*?\]|Literal\[.*?\] = Field\(.*?\))"
-        r"(?: = \(\n.*\n    \)| = .*)?\n",
-        "",
-        body,
-        flags=re.M,
-    )
-    line = f'    field_type: Annotated[str, Field(alias="@type")] = {value!r}\n'
-    return source[: match.start(1)] + line + kept + source[match.end(1) :]
-
-
-def _import_model_helpers(source: str) -> str:
-    source = re.sub(
-        r"^from lso_client\._model import (.+)$",
-        lambda m: (
-            "from lso_client._model import "
-            + ", ".join(sorted({*m.group(1).split(", "), "OTHER_TYPE", "by_type"}))
-        ),
-        source,
-        count=1,
-        flags=re.M,
-    )
-    if not re.search(r"^from pydantic import .*\bTag\b", source, flags=re.M):
-        source = re.sub(
-            r"^from pydantic import (.+)$",
-            lambda m: "from pydantic import " + ", ".join(sorted({*m.group(1).split(", "), "Tag"})),
-            source,
-            count=1,
-            flags=re.M,
-        )
-    return source
-
-
-def _ensure_typing_import(source: str, name: str) -> str:
-    match = re.search(r"^from typing import (.+)$", source, flags=re.M)
-    if f"{name}[" not in source or match is None:
-        return source
-    names = {n.strip() for n in match.group(1).split(",")}
-    if name in names:
-        return source
-    line = f"from typing import {', '.join(sorted(names | {name}))}"
-    return source[: match.start()] + line + source[match.end() :]
-
-
-def _has(schema: str, classes: set[str]) -> bool:
-    try:
-        schema_class(schema, classes)
-    except KeyError:
-        return False
-    return True
-
-
-def generate_module(entry: ApiEntry, doc: dict[str, Any], title: str) -> str:
-    """Python source of the model module for `entry` (deterministic)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        spec = Path(tmp) / "spec.yaml"
-        out = Path(tmp) / "models.py"
-        spec.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-        header = HEADER.format(
-            path=entry.file.path, title=title, version=entry.version, sha256=entry.file.sha256
-        )
-        command = [
-            sys.executable,
-            "-m",
-            "datamodel_code_generator",
-            f"--input={spec}",
-            f"--output={out}",
-            f"--custom-file-header={header}",
-            *OPTIONS,
-        ]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        if result.returncode != 0 or not out.exists():
-            raise RuntimeError(f"{entry.module}: generation failed:\n{result.stderr}")
-        source = out.read_text(encoding="utf-8")
-    # Rewrites below read one statement per line: format at the project's width first.
-    source = route_by_type(ruff_format(source), discriminated_bases(doc))
-    source = check_dropped_constraints(source, dropped_constraints(doc))
-    return ruff_format(_use_datetime(_tidy(source)))
-
-
-def _use_datetime(source: str) -> str:
-    """Date-times are `lso_client._model.DateTime`: a `datetime` that serialises back to
-    the text it was read from (pydantic's own writes `.382Z` as `.382000Z`)."""
-    if not re.search(r"\bAwareDatetime\b", source):
-        return source
-    source = re.sub(
-        r"^from pydantic import (.+)$",
-        lambda m: (
-            "from pydantic import "
-            + ", ".join(n for n in m.group(1).split(", ") if n != "AwareDatetime")
-        ),
-        source,
-        count=1,
-        flags=re.M,
-    )
-    source = re.sub(r"\bAwareDatetime\b", "DateTime", source)
-    return _add_model_imports(source, "DateTime")
-
-
-def _add_model_imports(source: str, *names: str) -> str:
-    return re.sub(
-        r"^from lso_client\._model import (.+)$",
-        lambda m: (
-            "from lso_client._model import " + ", ".join(sorted({*m.group(1).split(", "), *names}))
-        ),
-        source,
-        count=1,
-        flags=re.M,
-    )
-
-
-def _add_pydantic_imports(source: str, *names: str) -> str:
-    return re.sub(
-        r"^from pydantic import (.+)$",
-        lambda m: "from pydantic import " + ", ".join(sorted({*m.group(1).split(", "), *names})),
-        source,
-        count=1,
-        flags=re.M,
-    )
-
-
 def dropped_constraints(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The constraints the generator drops, per schema: `minProperties` (a count) and
     `uniqueItems` (the wire names of the array properties that declare it, also in
@@ -342,60 +189,93 @@ def dropped_constraints(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def check_dropped_constraints(source: str, constraints: dict[str, dict[str, Any]]) -> str:
-    """Give the classes of those schemas validators that check the dropped constraints
-    (`lso_client._model.min_properties`, `unique_items`). Fails when a target is not
-    found, rather than leaving a constraint silently unchecked."""
-    if not constraints:
-        return source
-    classes = class_names(source)
-    for schema, found in sorted(constraints.items()):
-        cls = schema_class(schema, classes)
-        match = re.search(rf"^class {cls}\(\w+\):\n((?:    .*\n|\n(?=    ))*)", source, flags=re.M)
-        if match is None:
-            raise RuntimeError(f"class {cls} of schema {schema} not found")
-        body = match.group(1)
-        for prop in found.get("uniqueItems", ()):
-            body, count = re.subn(
-                rf'(Field\(alias="{re.escape(prop)}"[^()\n]*\))',
-                r"\1, AfterValidator(unique_items)",
-                body,
-            )
-            if count != 1:
-                raise RuntimeError(f"{cls}.{prop}: cannot add the uniqueItems check")
-        if "minProperties" in found:
-            if body == "    pass\n":
-                body = ""
-            body = body.rstrip("\n") + "\n" if body.strip() else body
-            body += (
-                '    check_min_properties = model_validator(mode="after")('
-                f"min_properties({found['minProperties']}))\n"
-            )
-        source = source[: match.start(1)] + body + source[match.end(1) :]
-    names = {n for found in constraints.values() for n in found}
-    if "uniqueItems" in names:
-        source = _add_pydantic_imports(source, "AfterValidator")
-        source = _add_model_imports(source, "unique_items")
-    if "minProperties" in names:
-        source = _add_pydantic_imports(source, "model_validator")
-        source = _add_model_imports(source, "min_properties")
-    return source
+def extension_points(module: str) -> list[str]:
+    """The schemas of `module` where a service payload selected by `@type` goes
+    (`codegen/extension_points.yaml`)."""
+    listed = yaml.safe_load(EXTENSION_POINTS.read_text(encoding="utf-8")) or {}
+    return [str(name) for name in listed.get(module, [])]
 
 
-def _tidy(source: str) -> str:
-    # The generator's own first lines vary with the temporary file name.
-    source = re.sub(r"^#   filename:.*\n", "", source, flags=re.M)
-    # Enums print as their wire value (MefEnum) rather than `Class.member`.
-    source = source.replace("(str, Enum):", "(MefEnum):")
-    source = source.replace(
-        "from lso_client._model import MefModel", "from lso_client._model import MefEnum, MefModel"
+# ----------------------------------------------------------------------------- generation
+
+
+def generate_module(entry: ApiEntry, doc: dict[str, Any], title: str) -> str:
+    """Python source of the model module for `entry` (deterministic)."""
+    header = HEADER.format(
+        path=entry.file.path, title=title, version=entry.version, sha256=entry.file.sha256
     )
-    source = re.sub(r"^from enum import Enum\n", "", source, flags=re.M)
-    return source.rstrip() + "\n"
+    tree = ast.parse(run_generator(doc, entry.module))
+    transform(tree, doc, extension_points(entry.module))
+    return write(tree, header)
 
 
-def class_names(source: str) -> set[str]:
-    return set(re.findall(r"^class (\w+)\(", source, flags=re.M))
+def run_generator(doc: dict[str, Any], label: str) -> str:
+    """datamodel-code-generator's module for `doc`, as it writes it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / "spec.yaml"
+        out = Path(tmp) / "models.py"
+        spec.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+        command = [
+            sys.executable,
+            "-m",
+            "datamodel_code_generator",
+            f"--input={spec}",
+            f"--output={out}",
+            *OPTIONS,
+        ]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0 or not out.exists():
+            raise RuntimeError(f"{label}: generation failed:\n{result.stderr}")
+        return out.read_text(encoding="utf-8")
+
+
+def transform(tree: ast.Module, doc: dict[str, Any], extension_schemas: list[str]) -> None:
+    """Apply, in order, every change the generator's options cannot make."""
+    schemas = schema_classes(doc, class_names(tree))
+    use_mef_enums(tree)
+    use_datetime(tree)
+    route_by_type_tree(tree, discriminated_bases(doc))
+    add_constraint_checks(tree, dropped_constraints(doc))
+    drop_unused_wrappers(tree, schemas)
+    name_after_owner(tree, schemas)
+    derive_from_payload(tree, extension_schemas)
+    serialize_as_any(tree)
+    drop_unused_imports(tree)
+
+
+def write(tree: ast.Module, header: str) -> str:
+    """The module's text: `header`, then the tree, formatted like the project's code."""
+    return ruff_format(f"{header}\n\n{_unparse(tree)}\n")
+
+
+def ruff_format(source: str) -> str:
+    """Format generated code at the project's line length."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--line-length=100", "-"],
+        input=source,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"formatting generated code failed:\n{result.stderr}")
+    return result.stdout
+
+
+# ----------------------------------------------------------------------------- tree helpers
+
+
+def _unparse(tree: ast.Module) -> str:
+    return ast.unparse(ast.fix_missing_locations(tree))
+
+
+def _parse(source: str | ast.Module) -> ast.Module:
+    return source if isinstance(source, ast.Module) else ast.parse(source)
+
+
+def class_names(source: str | ast.Module) -> set[str]:
+    """The names of the module's top-level classes."""
+    return {node.name for node in _parse(source).body if isinstance(node, ast.ClassDef)}
 
 
 def schema_class(schema: str, classes: set[str]) -> str:
@@ -408,15 +288,515 @@ def schema_class(schema: str, classes: set[str]) -> str:
     raise KeyError(schema)
 
 
-def ruff_format(source: str) -> str:
-    """Format generated glue code the way the generator formats the models."""
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--line-length=100", "-"],
-        input=source,
-        capture_output=True,
-        text=True,
-        check=False,
+def schema_classes(doc: dict[str, Any], classes: set[str]) -> set[str]:
+    """The classes that stand for a component schema (the API's own names)."""
+    found = set()
+    for name in doc.get("components", {}).get("schemas", {}):
+        try:
+            found.add(schema_class(name, classes))
+        except KeyError:
+            continue
+    return found
+
+
+def _classes(tree: ast.Module) -> dict[str, ast.ClassDef]:
+    return {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
+def _base_names(cls: ast.ClassDef) -> list[str]:
+    names = []
+    for base in cls.bases:
+        node = base.value if isinstance(base, ast.Subscript) else base
+        if isinstance(node, ast.Name):
+            names.append(node.id)
+    return names
+
+
+def _fields(cls: ast.ClassDef) -> Iterator[ast.AnnAssign]:
+    for stmt in cls.body:
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            yield stmt
+
+
+def _field_name(stmt: ast.AnnAssign) -> str:
+    assert isinstance(stmt.target, ast.Name)
+    return stmt.target.id
+
+
+def _wire_name(stmt: ast.AnnAssign) -> str:
+    """The JSON name of a field: its `Field(alias=...)`, else its Python name."""
+    for node in ast.walk(stmt.annotation):
+        if _is_call(node, "Field"):
+            assert isinstance(node, ast.Call)
+            for keyword in node.keywords:
+                if keyword.arg == "alias" and isinstance(keyword.value, ast.Constant):
+                    return str(keyword.value.value)
+    return _field_name(stmt)
+
+
+def _is_call(node: ast.AST, name: str) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
+
+
+def _set_body(cls: ast.ClassDef, body: list[ast.stmt]) -> None:
+    cls.body = body or [ast.Pass()]
+
+
+def _union_members(node: ast.expr) -> list[ast.expr]:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return [*_union_members(node.left), *_union_members(node.right)]
+    return [node]
+
+
+def _union(members: list[ast.expr]) -> ast.expr:
+    result = members[0]
+    for member in members[1:]:
+        result = ast.BinOp(left=result, op=ast.BitOr(), right=member)
+    return result
+
+
+def _subscript(name: str, *items: ast.expr) -> ast.Subscript:
+    index: ast.expr = items[0] if len(items) == 1 else ast.Tuple(elts=list(items), ctx=ast.Load())
+    return ast.Subscript(value=ast.Name(id=name, ctx=ast.Load()), slice=index, ctx=ast.Load())
+
+
+def _call(name: str, *args: ast.expr, **keywords: ast.expr) -> ast.Call:
+    return ast.Call(
+        func=ast.Name(id=name, ctx=ast.Load()),
+        args=list(args),
+        keywords=[ast.keyword(arg=k, value=v) for k, v in keywords.items()],
     )
-    if result.returncode != 0:
-        raise RuntimeError(f"formatting generated code failed:\n{result.stderr}")
-    return result.stdout
+
+
+def _type_field(default: str | None = None) -> ast.AnnAssign:
+    """`type: Annotated[str, Field(alias="@type")]`, with `default` if given."""
+    annotation = _subscript(
+        "Annotated", ast.Name(id="str", ctx=ast.Load()), _call("Field", alias=ast.Constant("@type"))
+    )
+    return ast.AnnAssign(
+        target=ast.Name(id="type", ctx=ast.Store()),
+        annotation=annotation,
+        value=None if default is None else ast.Constant(default),
+        simple=1,
+    )
+
+
+def ensure_import(tree: ast.Module, module: str, *names: str) -> None:
+    """`from module import ...names` (merged into the existing import from `module`, names
+    sorted; a new import goes after the last one)."""
+    last = 0
+    for index, node in enumerate(tree.body):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            last = index + 1
+            if isinstance(node, ast.ImportFrom) and node.module == module:
+                present = {alias.name for alias in node.names}
+                node.names = [ast.alias(name=n) for n in sorted(present | set(names))]
+                return
+    statement = ast.ImportFrom(module=module, names=[ast.alias(n) for n in sorted(names)], level=0)
+    tree.body.insert(last, statement)
+
+
+def drop_unused_imports(tree: ast.Module) -> None:
+    """Imported names nothing uses any more (`Enum` once enums are `MefEnum`,
+    `AwareDatetime` once date-times are `DateTime`, ...) are not imported."""
+    used = {
+        node.id
+        for statement in tree.body
+        if not isinstance(statement, (ast.Import, ast.ImportFrom))
+        for node in ast.walk(statement)
+        if isinstance(node, ast.Name)
+    }
+    kept: list[ast.stmt] = []
+    for statement in tree.body:
+        if isinstance(statement, ast.ImportFrom) and statement.module != "__future__":
+            statement.names = [a for a in statement.names if (a.asname or a.name) in used]
+            if not statement.names:
+                continue
+        kept.append(statement)
+    tree.body = kept
+
+
+def _rename(tree: ast.Module, renames: dict[str, str]) -> None:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in renames:
+            node.id = renames[node.id]
+        elif isinstance(node, ast.ClassDef) and node.name in renames:
+            node.name = renames[node.name]
+
+
+def _referenced_names(nodes: list[ast.stmt]) -> set[str]:
+    return {n.id for stmt in nodes for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+
+
+# ----------------------------------------------------------------------------- transforms
+
+
+def use_mef_enums(tree: ast.Module) -> None:
+    """Enums derive from `lso_client._model.MefEnum`, which prints as the wire value
+    rather than `Class.member` (the generator writes `(str, Enum)`)."""
+    changed = False
+    for cls in _classes(tree).values():
+        if _base_names(cls) == ["str", "Enum"]:
+            cls.bases = [ast.Name(id="MefEnum", ctx=ast.Load())]
+            changed = True
+    if changed:
+        ensure_import(tree, MODEL_HELPERS, "MefEnum")
+
+
+def use_datetime(tree: ast.Module) -> None:
+    """Date-times are `lso_client._model.DateTime`: a `datetime` that serialises back to
+    the text it was read from (pydantic's own writes `.382Z` as `.382000Z`)."""
+    found = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == "AwareDatetime":
+            node.id = "DateTime"
+            found = True
+    if found:
+        ensure_import(tree, MODEL_HELPERS, "DateTime")
+
+
+def route_by_type(source: str, bases: dict[str, dict[str, str]]) -> str:
+    """`route_by_type_tree` on module text."""
+    tree = ast.parse(source)
+    route_by_type_tree(tree, bases)
+    return ruff_format(_unparse(tree) + "\n")
+
+
+def route_by_type_tree(tree: ast.Module, bases: dict[str, dict[str, str]]) -> None:
+    """Make each such base dispatch on `@type` as the spec says, and nothing stricter.
+
+    The generator either leaves subclasses' `@type` a plain string and unions them
+    untagged (so same-shaped GeographicSiteRef and GeographicAddressRef are confused),
+    or pins each to a Literal and tags the union (so a valid object with another
+    `@type` is refused). Instead, every subclass keeps `@type` an open string that
+    defaults to its mapping value, and every union of them becomes a tagged union with
+    the base as the branch for other values, routed by `lso_client._model.by_type`.
+    """
+    classes = _classes(tree)
+    names = set(classes)
+    rewritten = False
+    for base, subclasses in bases.items():
+        if not _has(base, names):
+            continue
+        base_class = schema_class(base, names)
+        tags = {
+            schema_class(name, names): value
+            for name, value in subclasses.items()
+            if _has(name, names)
+        }
+        for cls, value in tags.items():
+            _open_type(classes[cls], value)
+        router = _UnionRouter(base_class, tags)
+        router.visit(tree)
+        rewritten = rewritten or router.rewritten
+    if rewritten:
+        # The unions route themselves now; a `discriminator=` beside them would fight them.
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _is_call(node, "Field"):
+                node.keywords = [k for k in node.keywords if k.arg != "discriminator"]
+        ensure_import(tree, "pydantic", "Tag")
+        ensure_import(tree, MODEL_HELPERS, "OTHER_TYPE", "by_type")
+    if any(isinstance(n, ast.Name) and n.id == "Literal" for n in ast.walk(tree)):
+        ensure_import(tree, "typing", "Literal")
+
+
+def _open_type(cls: ast.ClassDef, value: str) -> None:
+    """`cls`'s `@type`: an open string defaulting to `value` (whatever the generator wrote)."""
+    kept = [
+        s
+        for s in cls.body
+        if not (isinstance(s, ast.AnnAssign) and _field_name(s) == "type")
+        and not isinstance(s, ast.Pass)
+    ]
+    cls.body = [_type_field(value), *kept]
+
+
+class _UnionRouter(ast.NodeTransformer):
+    """Rewrites each run of two or more of `tags`' classes and the base in a union into
+    one member: `Annotated[A, Tag(a)] | ... | Annotated[Base, Tag(OTHER_TYPE)]` under
+    `by_type(...)`. A run of the base alone is left as it is."""
+
+    def __init__(self, base: str, tags: dict[str, str]) -> None:
+        self.base = base
+        self.tags = tags
+        self.rewritten = False
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+        if not isinstance(node.op, ast.BitOr):
+            return self.generic_visit(node)  # type: ignore[return-value]
+        members = [self.visit(m) for m in _union_members(node)]
+        names = {*self.tags, self.base}
+        out: list[ast.expr] = []
+        run: list[str] = []
+
+        def flush() -> None:
+            if len(run) >= 2 and set(run) - {self.base}:
+                out.append(self._routed(run))
+                self.rewritten = True
+            else:
+                out.extend(ast.Name(id=n, ctx=ast.Load()) for n in run)
+            run.clear()
+
+        for member in members:
+            if isinstance(member, ast.Name) and member.id in names:
+                run.append(member.id)
+            else:
+                flush()
+                out.append(member)
+        flush()
+        return _union(out)
+
+    def _routed(self, run: list[str]) -> ast.expr:
+        branches: list[ast.expr] = [
+            _subscript("Annotated", ast.Name(id=c, ctx=ast.Load()), _call("Tag", ast.Constant(t)))
+            for c in run
+            if c in self.tags
+            for t in [self.tags[c]]
+        ]
+        branches.append(
+            _subscript(
+                "Annotated",
+                ast.Name(id=self.base, ctx=ast.Load()),
+                _call("Tag", ast.Name(id="OTHER_TYPE", ctx=ast.Load())),
+            )
+        )
+        known = [ast.Constant(self.tags[c]) for c in run if c in self.tags]
+        return _subscript("Annotated", _union(branches), _call("by_type", *known))
+
+
+def _has(schema: str, classes: set[str]) -> bool:
+    try:
+        schema_class(schema, classes)
+    except KeyError:
+        return False
+    return True
+
+
+def _tidy(source: str) -> str:
+    """Module text in, module text out: enums are `MefEnum` (`use_mef_enums`), for
+    callers that hold the generator's text rather than a tree. Comments are not kept."""
+    tree = ast.parse(source)
+    use_mef_enums(tree)
+    drop_unused_imports(tree)
+    return ruff_format(_unparse(tree) + "\n")
+
+
+def _use_datetime(source: str) -> str:
+    """Module text in, module text out: date-times are `DateTime` (`use_datetime`).
+    Comments are not kept."""
+    tree = ast.parse(source)
+    use_datetime(tree)
+    drop_unused_imports(tree)
+    return ruff_format(_unparse(tree) + "\n")
+
+
+def check_dropped_constraints(source: str, constraints: dict[str, dict[str, Any]]) -> str:
+    """`add_constraint_checks` on module text (comments in it are not kept)."""
+    if not constraints:
+        return source
+    tree = ast.parse(source)
+    add_constraint_checks(tree, constraints)
+    return ruff_format(_unparse(tree) + "\n")
+
+
+def add_constraint_checks(tree: ast.Module, constraints: dict[str, dict[str, Any]]) -> None:
+    """Give the classes of those schemas validators that check the dropped constraints
+    (`lso_client._model.min_properties`, `unique_items`). Fails when a target is not
+    found, rather than leaving a constraint silently unchecked."""
+    if not constraints:
+        return
+    classes = _classes(tree)
+    for schema, found in sorted(constraints.items()):
+        try:
+            cls = classes[schema_class(schema, set(classes))]
+        except KeyError:
+            raise RuntimeError(f"the class of schema {schema} is not found") from None
+        for prop in found.get("uniqueItems", ()):
+            targets = [s for s in _fields(cls) if _wire_name(s) == prop]
+            if len(targets) != 1:
+                raise RuntimeError(f"{cls.name}.{prop}: cannot add the uniqueItems check")
+            check = _call("AfterValidator", ast.Name(id="unique_items", ctx=ast.Load()))
+            _add_metadata(targets[0], check)
+        if "minProperties" in found:
+            check = _call("model_validator", mode=ast.Constant("after"))
+            statement = ast.Assign(
+                targets=[ast.Name(id="check_min_properties", ctx=ast.Store())],
+                value=ast.Call(
+                    func=check,
+                    args=[_call("min_properties", ast.Constant(found["minProperties"]))],
+                    keywords=[],
+                ),
+            )
+            _set_body(cls, [s for s in cls.body if not isinstance(s, ast.Pass)] + [statement])
+    names = {n for found in constraints.values() for n in found}
+    if "uniqueItems" in names:
+        ensure_import(tree, "pydantic", "AfterValidator")
+        ensure_import(tree, MODEL_HELPERS, "unique_items")
+    if "minProperties" in names:
+        ensure_import(tree, "pydantic", "model_validator")
+        ensure_import(tree, MODEL_HELPERS, "min_properties")
+
+
+def _add_metadata(stmt: ast.AnnAssign, item: ast.expr) -> None:
+    """Append `item` to the field's `Annotated[...]` metadata (wrapping it if needed)."""
+    annotation = stmt.annotation
+    if (
+        isinstance(annotation, ast.Subscript)
+        and isinstance(annotation.value, ast.Name)
+        and annotation.value.id == "Annotated"
+        and isinstance(annotation.slice, ast.Tuple)
+    ):
+        annotation.slice.elts.append(item)
+    else:
+        stmt.annotation = _subscript("Annotated", annotation, item)
+
+
+def drop_unused_wrappers(tree: ast.Module, schemas: set[str]) -> None:
+    """Root wrappers and enums the generator makes for inline schemas (a path's response
+    list, an `@type` it also writes as a `Literal`) that nothing refers to are not kept:
+    they are not part of the API's vocabulary and only add numbered names."""
+    while True:
+        unused = set()
+        for index, node in enumerate(tree.body):
+            if not isinstance(node, ast.ClassDef) or node.name in schemas:
+                continue
+            if not {"RootModel", "MefEnum"} & set(_base_names(node)):
+                continue
+            if node.name not in _referenced_names(tree.body[:index] + tree.body[index + 1 :]):
+                unused.add(node.name)
+        if not unused:
+            return
+        tree.body = [n for n in tree.body if not (isinstance(n, ast.ClassDef) and n.name in unused)]
+
+
+_NUMBERED = re.compile(r"^(?P<stem>[A-Za-z_]+?)(?P<number>[0-9]+)$")
+
+
+def name_after_owner(tree: ast.Module, schemas: set[str]) -> None:
+    """An inline schema the generator numbers (`Code1`, because `Code` is taken) is named
+    after the first class whose field uses it (`Error500Code`). Names not numbered, and the
+    API's own schema names (`Error500`), stay as they are; so do numbered classes that would
+    share one name (two inline branches of one field)."""
+    classes = _classes(tree)
+    owners: dict[str, str] = {}
+    for cls in classes.values():
+        for stmt in _fields(cls):
+            for node in ast.walk(stmt.annotation):
+                if isinstance(node, ast.Name):
+                    owners.setdefault(node.id, cls.name)
+    proposed: dict[str, str] = {}
+    for name in classes:
+        match = _NUMBERED.match(name)
+        if match is None or name in schemas or name not in owners:
+            continue
+        proposed[name] = owners[name] + match.group("stem")
+    taken = set(classes) - set(proposed)
+    counts: dict[str, int] = {}
+    for new in proposed.values():
+        counts[new] = counts.get(new, 0) + 1
+    renames = {old: new for old, new in proposed.items() if counts[new] == 1 and new not in taken}
+    _rename(tree, renames)
+
+
+def derive_from_payload(tree: ast.Module, extension_schemas: list[str]) -> None:
+    """Each extension point IS `lso_client._model.Payload`, so that a payload model (a
+    subclass of Payload) is a valid value, to pydantic and to mypy: a schema with no
+    property other than `@type` becomes `Name: TypeAlias = Payload`, one with more a
+    subclass of Payload (which declares `type`)."""
+    if not extension_schemas:
+        return
+    classes = _classes(tree)
+    for schema in extension_schemas:
+        try:
+            cls = classes[schema_class(schema, set(classes))]
+        except KeyError:
+            raise RuntimeError(f"extension point {schema}: no class generated") from None
+        if _base_names(cls) != ["MefModel"]:
+            raise RuntimeError(f"extension point {schema}: derives from {_base_names(cls)}")
+        fields = {_wire_name(s): s for s in _fields(cls)}
+        if "@type" not in fields:
+            raise RuntimeError(f"extension point {schema}: no `@type` property")
+        others = [s for s in cls.body if s is not fields["@type"] and not isinstance(s, ast.Pass)]
+        if not others:
+            alias = ast.AnnAssign(
+                target=ast.Name(id=cls.name, ctx=ast.Store()),
+                annotation=ast.Name(id="TypeAlias", ctx=ast.Load()),
+                value=ast.Name(id="Payload", ctx=ast.Load()),
+                simple=1,
+            )
+            tree.body[tree.body.index(cls)] = alias
+            ensure_import(tree, "typing", "TypeAlias")
+        else:
+            cls.bases = [ast.Name(id="Payload", ctx=ast.Load())]
+            if ast.dump(fields["@type"]) == ast.dump(_type_field()):
+                _set_body(cls, others)
+        ensure_import(tree, MODEL_HELPERS, "Payload")
+
+
+def serialize_as_any(tree: ast.Module) -> None:
+    """A field typed with a model serialises the value's own class (a caller's subclass,
+    a payload model at an extension point) with all its fields: each model in a field's
+    type is `SerializeAsAny[...]`. Per field, because `serialize_as_any=True` at dump time
+    also bypasses `DateTime`'s serializer; every model, because the generator's own
+    `--use-serialize-as-any` wraps only classes with subclasses in the same module, which
+    misses a caller's subclasses and the payload models."""
+    models = _model_names(tree)
+    wrapper = _SerializeAsAny(models)
+    for cls in _classes(tree).values():
+        for stmt in _fields(cls):
+            stmt.annotation = wrapper.wrap(stmt.annotation)
+    if wrapper.used:
+        ensure_import(tree, "pydantic", "SerializeAsAny")
+
+
+def _model_names(tree: ast.Module) -> set[str]:
+    """Names in the module that are models: `MefModel`, `Payload`, classes deriving from
+    them, and aliases of them."""
+    models = {"MefModel", "Payload"}
+    changed = True
+    while changed:
+        changed = False
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and node.name not in models:
+                if set(_base_names(node)) & models:
+                    models.add(node.name)
+                    changed = True
+            elif (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in models
+                and node.target.id not in models
+            ):
+                models.add(node.target.id)
+                changed = True
+    return models
+
+
+class _SerializeAsAny:
+    """Wraps the models in a type expression, looking only at the type positions
+    (`Annotated`'s first item, union members, collection items)."""
+
+    def __init__(self, models: set[str]) -> None:
+        self.models = models
+        self.used = False
+
+    def wrap(self, node: ast.expr) -> ast.expr:
+        if isinstance(node, ast.Name):
+            if node.id in self.models:
+                self.used = True
+                return _subscript("SerializeAsAny", node)
+            return node
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            return _union([self.wrap(m) for m in _union_members(node)])
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+            outer = node.value.id
+            if outer == "Annotated" and isinstance(node.slice, ast.Tuple):
+                first, *rest = node.slice.elts
+                node.slice.elts = [self.wrap(first), *rest]
+            elif outer in ("list", "dict", "set", "frozenset", "tuple", "Optional", "Union"):
+                if isinstance(node.slice, ast.Tuple):
+                    node.slice.elts = [self.wrap(e) for e in node.slice.elts]
+                else:
+                    node.slice = self.wrap(node.slice)
+        return node

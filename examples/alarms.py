@@ -99,7 +99,7 @@ def main() -> None:
             attributes = cleared.alarm_specific_attributes
             say(
                 f"alarm {tca} cleared at {cleared.alarm_cleared_time:%H:%M:%S}, "
-                f"payload {attributes.field_type if attributes else None}"
+                f"payload {attributes.type if attributes else None}"
             )
             seller.delete_alarm(minor)
             say(f"-> deleted {minor}")

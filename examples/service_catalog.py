@@ -49,7 +49,7 @@ def main() -> None:
         spec = client.service_specifications.retrieve("carrier-ethernet-access-eline")
         schema = spec.target_service_schema
         say(f"{spec.id}: {spec.description}")
-        say(f"  target schema {schema.field_type if schema else None}")
+        say(f"  target schema {schema.type if schema else None}")
         for characteristic in spec.service_spec_characteristic or []:
             for value in characteristic.service_spec_characteristic_value or []:
                 say(

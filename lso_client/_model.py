@@ -59,7 +59,7 @@ def by_type(*known: str) -> Discriminator:
 
     def tag(value: Any) -> str | None:
         found = (
-            value.get("@type") if isinstance(value, dict) else getattr(value, "field_type", None)
+            value.get("@type") if isinstance(value, dict) else getattr(value, "type", None)
         )
         if found is None:
             return OTHER_TYPE
@@ -226,8 +226,8 @@ def min_properties(count: int) -> Callable[[Any], Any]:
 
     def check(model: Any) -> Any:
         present = set(model.model_fields_set) | set(model.__pydantic_extra__ or ())
-        if "field_type" in type(model).model_fields and model.field_type is not None:
-            present.add("field_type")
+        if "type" in type(model).model_fields and model.type is not None:
+            present.add("type")
         if len(present) < count:
             raise PydanticCustomError(
                 "min_properties",

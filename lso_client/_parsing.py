@@ -336,7 +336,7 @@ def _member_for(members: list[Any], tag: Any) -> type[BaseModel] | None:
             tags += [m.tag for m in metadata if isinstance(m, Tag)]
         if not _is_model(member):
             continue
-        field = member.model_fields.get("field_type")
+        field = member.model_fields.get("type")
         pinned = get_args(_unwrap(field.annotation)) if field is not None else ()
         if tag in tags or (tag is not None and tag in pinned):
             return member  # type: ignore[no-any-return]

@@ -4,10 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
-from typing import Annotated
-from pydantic import Field, RootModel
-from lso_client._model import DateTime, MefEnum, MefModel
+from typing import Annotated, TypeAlias
+from pydantic import Field, SerializeAsAny
+from lso_client._model import DateTime, MefEnum, MefModel, Payload
 
 
 class AlarmedObjectRef(MefModel):
@@ -21,8 +20,7 @@ class AlarmRef(MefModel):
     href: str | None = None
 
 
-class AlarmSpecificAttributes(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+AlarmSpecificAttributes: TypeAlias = Payload
 
 
 class AlarmState(MefEnum):
@@ -84,12 +82,12 @@ class Error404(Error):
     code: Code
 
 
-class Code1(MefEnum):
+class Error409Code(MefEnum):
     conflict = "conflict"
 
 
 class Error409(Error):
-    code: Code1
+    code: Error409Code
 
 
 class Error422Code(MefEnum):
@@ -102,20 +100,20 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code2(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code2
+    code: Error500Code
 
 
-class Code3(MefEnum):
+class Error501Code(MefEnum):
     not_implemented = "notImplemented"
 
 
 class Error501(Error):
-    code: Code3
+    code: Error501Code
 
 
 class EventSubscriptionInput(MefModel):
@@ -228,14 +226,18 @@ class AlarmGetParametersQuery(MefModel):
 class AlarmCommon(MefModel):
     id: str
     href: str | None = None
-    affected_service: Annotated[list[ServiceRef] | None, Field(alias="affectedService")] = None
+    affected_service: Annotated[
+        list[SerializeAsAny[ServiceRef]] | None, Field(alias="affectedService")
+    ] = None
     alarm_changed_time: Annotated[DateTime | None, Field(alias="alarmChangedTime")] = None
     alarm_cleared_time: Annotated[DateTime | None, Field(alias="alarmClearedTime")] = None
     alarm_details: Annotated[str, Field(alias="alarmDetails")]
     alarmed_object_type: Annotated[str | None, Field(alias="alarmedObjectType")] = None
     alarm_raised_time: Annotated[DateTime, Field(alias="alarmRaisedTime")]
     alarm_reporting_time: Annotated[DateTime, Field(alias="alarmReportingTime")]
-    correlated_alarm: Annotated[list[AlarmRef] | None, Field(alias="correlatedAlarm")] = None
+    correlated_alarm: Annotated[
+        list[SerializeAsAny[AlarmRef]] | None, Field(alias="correlatedAlarm")
+    ] = None
     alarm_type: Annotated[AlarmType, Field(alias="alarmType")]
     perceived_severity: Annotated[PerceivedSeverity, Field(alias="perceivedSeverity")]
     planned_outage_indicator: Annotated[
@@ -267,23 +269,15 @@ class EventSubscription(EventSubscriptionInput):
     id: str
 
 
-class AlarmGetResponse(RootModel[list[AlarmCommon]]):
-    root: list[AlarmCommon]
-
-
-class AlarmGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
 class Alarm(AlarmCommon):
-    alarmed_object: Annotated[list[AlarmedObjectRef], Field(alias="alarmedObject")]
-    comment: list[Comment] | None = None
+    alarmed_object: Annotated[list[SerializeAsAny[AlarmedObjectRef]], Field(alias="alarmedObject")]
+    comment: list[SerializeAsAny[Comment]] | None = None
     external_alarm_id: Annotated[str | None, Field(alias="externalAlarmId")] = None
     is_root_cause: Annotated[bool, Field(alias="isRootCause")]
-    parent_alarm: Annotated[AlarmRef | None, Field(alias="parentAlarm")] = None
+    parent_alarm: Annotated[SerializeAsAny[AlarmRef] | None, Field(alias="parentAlarm")] = None
     probable_cause: Annotated[ProbableCause | None, Field(alias="probableCause")] = None
     alarm_specific_attributes: Annotated[
-        AlarmSpecificAttributes | None, Field(alias="alarmSpecificAttributes")
+        SerializeAsAny[AlarmSpecificAttributes] | None, Field(alias="alarmSpecificAttributes")
     ] = None
     source_system_id: Annotated[str | None, Field(alias="sourceSystemId")] = None
     specific_problem: Annotated[str | None, Field(alias="specificProblem")] = None

@@ -4,21 +4,20 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
-from typing import Annotated, Any
-from pydantic import Field
-from lso_client._model import DateTime, MefEnum, MefModel
+from typing import Annotated, Any, TypeAlias
+from pydantic import Field, SerializeAsAny
+from lso_client._model import DateTime, MefEnum, MefModel, Payload
 
 
 class EventType(MefEnum):
     alarm_attribute_value_change_event = "alarmAttributeValueChangeEvent"
 
 
-class EventType2(MefEnum):
+class AlarmCreateEventEventType(MefEnum):
     alarm_create_event = "alarmCreateEvent"
 
 
-class EventType3(MefEnum):
+class AlarmDeleteEventEventType(MefEnum):
     alarm_delete_event = "alarmDeleteEvent"
 
 
@@ -33,12 +32,11 @@ class AlarmRef(MefModel):
     href: str | None = None
 
 
-class EventType4(MefEnum):
+class AlarmStateChangeEventEventType(MefEnum):
     alarm_state_change_event = "alarmStateChangeEvent"
 
 
-class AlarmSpecificAttributes(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+AlarmSpecificAttributes: TypeAlias = Payload
 
 
 class AlarmState(MefEnum):
@@ -100,12 +98,12 @@ class Error404(Error):
     code: Code
 
 
-class Code1(MefEnum):
+class Error409Code(MefEnum):
     conflict = "conflict"
 
 
 class Error409(Error):
-    code: Code1
+    code: Error409Code
 
 
 class Error422Code(MefEnum):
@@ -118,20 +116,20 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code2(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code2
+    code: Error500Code
 
 
-class Code3(MefEnum):
+class Error501Code(MefEnum):
     not_implemented = "notImplemented"
 
 
 class Error501(Error):
-    code: Code3
+    code: Error501Code
 
 
 class Event(MefModel):
@@ -223,14 +221,18 @@ class ServiceRef(MefModel):
 class AlarmCommon(MefModel):
     id: str
     href: str | None = None
-    affected_service: Annotated[list[ServiceRef] | None, Field(alias="affectedService")] = None
+    affected_service: Annotated[
+        list[SerializeAsAny[ServiceRef]] | None, Field(alias="affectedService")
+    ] = None
     alarm_changed_time: Annotated[DateTime | None, Field(alias="alarmChangedTime")] = None
     alarm_cleared_time: Annotated[DateTime | None, Field(alias="alarmClearedTime")] = None
     alarm_details: Annotated[str, Field(alias="alarmDetails")]
     alarmed_object_type: Annotated[str | None, Field(alias="alarmedObjectType")] = None
     alarm_raised_time: Annotated[DateTime, Field(alias="alarmRaisedTime")]
     alarm_reporting_time: Annotated[DateTime, Field(alias="alarmReportingTime")]
-    correlated_alarm: Annotated[list[AlarmRef] | None, Field(alias="correlatedAlarm")] = None
+    correlated_alarm: Annotated[
+        list[SerializeAsAny[AlarmRef]] | None, Field(alias="correlatedAlarm")
+    ] = None
     alarm_type: Annotated[AlarmType, Field(alias="alarmType")]
     perceived_severity: Annotated[PerceivedSeverity, Field(alias="perceivedSeverity")]
     planned_outage_indicator: Annotated[
@@ -259,43 +261,45 @@ class Error422(Error):
 
 
 class Alarm(AlarmCommon):
-    alarmed_object: Annotated[list[AlarmedObjectRef] | None, Field(alias="alarmedObject")] = None
-    comment: list[Comment] | None = None
+    alarmed_object: Annotated[
+        list[SerializeAsAny[AlarmedObjectRef]] | None, Field(alias="alarmedObject")
+    ] = None
+    comment: list[SerializeAsAny[Comment]] | None = None
     external_alarm_id: Annotated[str | None, Field(alias="externalAlarmId")] = None
     is_root_cause: Annotated[bool, Field(alias="isRootCause")]
-    parent_alarm: Annotated[AlarmRef | None, Field(alias="parentAlarm")] = None
+    parent_alarm: Annotated[SerializeAsAny[AlarmRef] | None, Field(alias="parentAlarm")] = None
     probable_cause: Annotated[ProbableCause | None, Field(alias="probableCause")] = None
     alarm_specific_attributes: Annotated[
-        AlarmSpecificAttributes | None, Field(alias="alarmSpecificAttributes")
+        SerializeAsAny[AlarmSpecificAttributes] | None, Field(alias="alarmSpecificAttributes")
     ] = None
     source_system_id: Annotated[str | None, Field(alias="sourceSystemId")] = None
     specific_problem: Annotated[str | None, Field(alias="specificProblem")] = None
 
 
 class AlarmEventPayload(MefModel):
-    alarm: Alarm
+    alarm: SerializeAsAny[Alarm]
 
 
 class AlarmStateChangeEvent(Event):
-    event_type: Annotated[EventType4, Field(alias="eventType")]
-    event: AlarmEventPayload
+    event_type: Annotated[AlarmStateChangeEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[AlarmEventPayload]
 
 
 class AlarmEvent(Event):
     event_type: Annotated[EventType, Field(alias="eventType")]
-    event: AlarmEventPayload
+    event: SerializeAsAny[AlarmEventPayload]
 
 
 class AlarmAttributeValueChangeEvent(Event):
     event_type: Annotated[EventType, Field(alias="eventType")]
-    event: AlarmEventPayload
+    event: SerializeAsAny[AlarmEventPayload]
 
 
 class AlarmCreateEvent(Event):
-    event_type: Annotated[EventType2, Field(alias="eventType")]
-    event: AlarmEventPayload
+    event_type: Annotated[AlarmCreateEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[AlarmEventPayload]
 
 
 class AlarmDeleteEvent(Event):
-    event_type: Annotated[EventType3, Field(alias="eventType")]
-    event: AlarmEventPayload
+    event_type: Annotated[AlarmDeleteEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[AlarmEventPayload]

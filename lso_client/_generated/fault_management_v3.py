@@ -4,10 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
-from pydantic import Field, RootModel
-from typing import Annotated, Literal
-from lso_client._model import DateTime, MefEnum, MefModel
+from pydantic import Field, SerializeAsAny
+from typing import Annotated, Literal, TypeAlias
+from lso_client._model import DateTime, MefEnum, MefModel, Payload
 
 
 class AttachmentURL(MefModel):
@@ -15,15 +14,11 @@ class AttachmentURL(MefModel):
     url: str
 
 
-class FieldType(MefEnum):
-    entity_ref = "EntityRef"
-
-
 class EntityRef(MefModel):
     field_referred_type: Annotated[str, Field(alias="@referredType")]
     entity_href: Annotated[str | None, Field(alias="entityHref")] = None
     entity_id: Annotated[str, Field(alias="entityId")]
-    field_type: Annotated[Literal["EntityRef"], Field(alias="@type")] = "EntityRef"
+    type: Annotated[Literal["EntityRef"], Field(alias="@type")] = "EntityRef"
 
 
 class Error(MefModel):
@@ -70,20 +65,20 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code1(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code1
+    code: Error500Code
 
 
-class Code2(MefEnum):
+class Error501Code(MefEnum):
     not_implemented = "notImplemented"
 
 
 class Error501(Error):
-    code: Code2
+    code: Error501Code
 
 
 class EventSubscription(MefModel):
@@ -104,14 +99,10 @@ class FaultManagementJobProcessStateType(MefEnum):
     rejected = "rejected"
 
 
-class FieldType1(MefEnum):
-    fault_management_job_ref = "FaultManagementJobRef"
-
-
 class FaultManagementJobRef(MefModel):
     fault_management_job_href: Annotated[str | None, Field(alias="faultManagementJobHref")] = None
     fault_management_job_id: Annotated[str, Field(alias="faultManagementJobId")]
-    field_type: Annotated[Literal["FaultManagementJobRef"], Field(alias="@type")] = (
+    type: Annotated[Literal["FaultManagementJobRef"], Field(alias="@type")] = (
         "FaultManagementJobRef"
     )
 
@@ -129,16 +120,12 @@ class FaultManagementJobStateType(MefEnum):
     suspended = "suspended"
 
 
-class FieldType2(MefEnum):
-    fault_management_report_ref = "FaultManagementReportRef"
-
-
 class FaultManagementReportRef(MefModel):
     fault_management_report_href: Annotated[
         str | None, Field(alias="faultManagementReportHref")
     ] = None
     fault_management_report_id: Annotated[str, Field(alias="faultManagementReportId")]
-    field_type: Annotated[Literal["FaultManagementReportRef"], Field(alias="@type")] = (
+    type: Annotated[Literal["FaultManagementReportRef"], Field(alias="@type")] = (
         "FaultManagementReportRef"
     )
 
@@ -198,32 +185,20 @@ class ServiceTo(MefModel):
     service_to_id: Annotated[str, Field(alias="serviceToId")]
 
 
-class FieldType3(MefEnum):
-    service_from_to_ref = "ServiceFromToRef"
-
-
 class ServiceFromToRef(MefModel):
-    service_from: Annotated[ServiceFrom, Field(alias="serviceFrom")]
-    service_to: Annotated[ServiceTo, Field(alias="serviceTo")]
-    field_type: Annotated[Literal["ServiceFromToRef"], Field(alias="@type")] = "ServiceFromToRef"
-
-
-class FieldType4(MefEnum):
-    service_ref = "ServiceRef"
+    service_from: Annotated[SerializeAsAny[ServiceFrom], Field(alias="serviceFrom")]
+    service_to: Annotated[SerializeAsAny[ServiceTo], Field(alias="serviceTo")]
+    type: Annotated[Literal["ServiceFromToRef"], Field(alias="@type")] = "ServiceFromToRef"
 
 
 class ServiceRef(MefModel):
     service_href: Annotated[str | None, Field(alias="serviceHref")] = None
     service_id: Annotated[str, Field(alias="serviceId")]
-    field_type: Annotated[Literal["ServiceRef"], Field(alias="@type")] = "ServiceRef"
+    type: Annotated[Literal["ServiceRef"], Field(alias="@type")] = "ServiceRef"
 
 
-class ServiceSpecificConfiguration(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
-
-
-class ServiceSpecificResult(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+ServiceSpecificConfiguration: TypeAlias = Payload
+ServiceSpecificResult: TypeAlias = Payload
 
 
 class TerminationError(MefModel):
@@ -318,7 +293,9 @@ class TrackingRecordGetParametersQuery(MefModel):
 
 
 class CancelFaultManagementJobCreate(MefModel):
-    fault_management_job: Annotated[FaultManagementJobRef, Field(alias="faultManagementJob")]
+    fault_management_job: Annotated[
+        SerializeAsAny[FaultManagementJobRef], Field(alias="faultManagementJob")
+    ]
 
 
 class Error400(Error):
@@ -343,8 +320,8 @@ class FmTrackingRecord(MefModel):
     description: str | None = None
     id: str
     related_object_id: Annotated[
-        FaultManagementJobRef | FaultManagementReportRef,
-        Field(alias="relatedObjectId", discriminator="field_type"),
+        SerializeAsAny[FaultManagementJobRef] | SerializeAsAny[FaultManagementReportRef],
+        Field(alias="relatedObjectId", discriminator="type"),
     ]
     request: str | None = None
     source: Source | None = None
@@ -353,58 +330,6 @@ class FmTrackingRecord(MefModel):
 class TimeDuration(MefModel):
     time_duration_value: Annotated[int, Field(alias="timeDurationValue")]
     time_duration_units: Annotated[TimeDurationUnits, Field(alias="timeDurationUnits")]
-
-
-class FaultManagementJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class FaultManagementJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class FaultManagementJobIdResumePostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class FaultManagementJobIdSuspendPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class CancelFaultManagementJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class CancelFaultManagementJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ModifyFaultManagementJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ModifyFaultManagementJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class FaultManagementJobComplexQueryPostResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class FaultManagementReportGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class FaultManagementReportComplexQueryPostResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class TrackingRecordGetResponse(RootModel[list[FmTrackingRecord]]):
-    root: list[FmTrackingRecord]
-
-
-class TrackingRecordGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
 
 
 class CancelFaultManagementJob(CancelFaultManagementJobCreate):
@@ -418,12 +343,15 @@ class FaultManagementReportComplexQueryCreate(MefModel):
     creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
     creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     fault_management_job: Annotated[
-        FaultManagementJobRef | None, Field(alias="faultManagementJob")
+        SerializeAsAny[FaultManagementJobRef] | None, Field(alias="faultManagementJob")
     ] = None
-    granularity: TimeDuration | None = None
+    granularity: SerializeAsAny[TimeDuration] | None = None
     monitored_object: Annotated[
-        EntityRef | ServiceFromToRef | ServiceRef | None,
-        Field(alias="monitoredObject", discriminator="field_type"),
+        SerializeAsAny[EntityRef]
+        | SerializeAsAny[ServiceFromToRef]
+        | SerializeAsAny[ServiceRef]
+        | None,
+        Field(alias="monitoredObject", discriminator="type"),
     ] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
     reporting_timeframe_start_date_gt: Annotated[
@@ -440,7 +368,8 @@ class FaultManagementReportComplexQueryCreate(MefModel):
     ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration] | None,
+        Field(alias="serviceSpecificConfiguration"),
     ] = None
     state: FaultManagementReportStateType | None = None
 
@@ -448,18 +377,22 @@ class FaultManagementReportComplexQueryCreate(MefModel):
 class FaultManagementReportFind(MefModel):
     creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     description: str | None = None
-    fault_management_job: Annotated[FaultManagementJobRef, Field(alias="faultManagementJob")]
-    granularity: TimeDuration
+    fault_management_job: Annotated[
+        SerializeAsAny[FaultManagementJobRef], Field(alias="faultManagementJob")
+    ]
+    granularity: SerializeAsAny[TimeDuration]
     id: str
     monitored_object: Annotated[
-        EntityRef | ServiceFromToRef | ServiceRef,
-        Field(alias="monitoredObject", discriminator="field_type"),
+        SerializeAsAny[EntityRef] | SerializeAsAny[ServiceFromToRef] | SerializeAsAny[ServiceRef],
+        Field(alias="monitoredObject", discriminator="type"),
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
-    reporting_timeframe: Annotated[ReportingTimeframe, Field(alias="reportingTimeframe")]
+    reporting_timeframe: Annotated[
+        SerializeAsAny[ReportingTimeframe], Field(alias="reportingTimeframe")
+    ]
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration], Field(alias="serviceSpecificConfiguration")
     ]
     state: FaultManagementReportStateType
 
@@ -467,13 +400,15 @@ class FaultManagementReportFind(MefModel):
 class MeasurementTime(MefModel):
     measurement_start_date: Annotated[DateTime, Field(alias="measurementStartDate")]
     measurement_end_date: Annotated[DateTime | None, Field(alias="measurementEndDate")] = None
-    measurement_interval: Annotated[TimeDuration | None, Field(alias="measurementInterval")] = None
+    measurement_interval: Annotated[
+        SerializeAsAny[TimeDuration] | None, Field(alias="measurementInterval")
+    ] = None
 
 
 class ReportContentItem(MefModel):
-    measurement_time: Annotated[MeasurementTime, Field(alias="measurementTime")]
+    measurement_time: Annotated[SerializeAsAny[MeasurementTime], Field(alias="measurementTime")]
     measurement_data: Annotated[
-        list[ServiceSpecificResult], Field(alias="measurementData", min_length=0)
+        list[SerializeAsAny[ServiceSpecificResult]], Field(alias="measurementData", min_length=0)
     ]
 
 
@@ -484,100 +419,111 @@ class ScheduleDefinition(MefModel):
     schedule_definition_end_time: Annotated[
         DateTime | None, Field(alias="scheduleDefinitionEndTime")
     ] = None
-    recurring_schedule: Annotated[RecurringSchedule | None, Field(alias="recurringSchedule")] = None
-    execution_duration: Annotated[TimeDuration | None, Field(alias="executionDuration")] = None
-
-
-class CancelFaultManagementJobGetResponse(RootModel[list[CancelFaultManagementJob]]):
-    root: list[CancelFaultManagementJob]
-
-
-class FaultManagementReportGetResponse(RootModel[list[FaultManagementReportFind]]):
-    root: list[FaultManagementReportFind]
-
-
-class FaultManagementReportComplexQueryPostResponse(RootModel[list[FaultManagementReportFind]]):
-    root: list[FaultManagementReportFind]
+    recurring_schedule: Annotated[
+        SerializeAsAny[RecurringSchedule] | None, Field(alias="recurringSchedule")
+    ] = None
+    execution_duration: Annotated[
+        SerializeAsAny[TimeDuration] | None, Field(alias="executionDuration")
+    ] = None
 
 
 class FaultManagementJobComplexQueryCreate(MefModel):
     creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
     creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
-    granularity: TimeDuration | None = None
+    granularity: SerializeAsAny[TimeDuration] | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     monitored_object: Annotated[
-        EntityRef | ServiceFromToRef | ServiceRef | None,
-        Field(alias="monitoredObject", discriminator="field_type"),
+        SerializeAsAny[EntityRef]
+        | SerializeAsAny[ServiceFromToRef]
+        | SerializeAsAny[ServiceRef]
+        | None,
+        Field(alias="monitoredObject", discriminator="type"),
     ] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = None
+    reporting_period: Annotated[
+        SerializeAsAny[TimeDuration] | None, Field(alias="reportingPeriod")
+    ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
-    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
-        None
-    )
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition] | None, Field(alias="scheduleDefinition")
+    ] = None
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration] | None,
+        Field(alias="serviceSpecificConfiguration"),
     ] = None
     state: FaultManagementJobStateType | None = None
 
 
 class FaultManagementJobCreate(MefModel):
     description: str | None = None
-    granularity: TimeDuration
+    granularity: SerializeAsAny[TimeDuration]
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType, Field(alias="jobType")]
     monitored_object: Annotated[
-        EntityRef | ServiceFromToRef | ServiceRef,
-        Field(alias="monitoredObject", discriminator="field_type"),
+        SerializeAsAny[EntityRef] | SerializeAsAny[ServiceFromToRef] | SerializeAsAny[ServiceRef],
+        Field(alias="monitoredObject", discriminator="type"),
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
-    reporting_period: Annotated[TimeDuration, Field(alias="reportingPeriod")]
+    reporting_period: Annotated[SerializeAsAny[TimeDuration], Field(alias="reportingPeriod")]
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
-    schedule_definition: Annotated[ScheduleDefinition, Field(alias="scheduleDefinition")]
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition], Field(alias="scheduleDefinition")
+    ]
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration], Field(alias="serviceSpecificConfiguration")
     ]
 
 
 class FaultManagementReport(MefModel):
     creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     description: str | None = None
-    fault_management_job: Annotated[FaultManagementJobRef, Field(alias="faultManagementJob")]
-    granularity: TimeDuration
+    fault_management_job: Annotated[
+        SerializeAsAny[FaultManagementJobRef], Field(alias="faultManagementJob")
+    ]
+    granularity: SerializeAsAny[TimeDuration]
     href: str | None = None
     id: str
     monitored_object: Annotated[
-        EntityRef | ServiceFromToRef | ServiceRef,
-        Field(alias="monitoredObject", discriminator="field_type"),
+        SerializeAsAny[EntityRef] | SerializeAsAny[ServiceFromToRef] | SerializeAsAny[ServiceRef],
+        Field(alias="monitoredObject", discriminator="type"),
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
-    report_content: Annotated[list[ReportContentItem] | None, Field(alias="reportContent")] = None
-    reporting_timeframe: Annotated[ReportingTimeframe, Field(alias="reportingTimeframe")]
-    report_url: Annotated[AttachmentURL | None, Field(alias="reportUrl")] = None
+    report_content: Annotated[
+        list[SerializeAsAny[ReportContentItem]] | None, Field(alias="reportContent")
+    ] = None
+    reporting_timeframe: Annotated[
+        SerializeAsAny[ReportingTimeframe], Field(alias="reportingTimeframe")
+    ]
+    report_url: Annotated[SerializeAsAny[AttachmentURL] | None, Field(alias="reportUrl")] = None
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration], Field(alias="serviceSpecificConfiguration")
     ]
     state: FaultManagementReportStateType
-    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
-        None
-    )
+    termination_error: Annotated[
+        list[SerializeAsAny[TerminationError]] | None, Field(alias="terminationError")
+    ] = None
 
 
 class ModifyFaultManagementJobCreate(MefModel):
     description: str | None = None
-    fault_management_job: Annotated[FaultManagementJobRef, Field(alias="faultManagementJob")]
-    granularity: TimeDuration | None = None
+    fault_management_job: Annotated[
+        SerializeAsAny[FaultManagementJobRef], Field(alias="faultManagementJob")
+    ]
+    granularity: SerializeAsAny[TimeDuration] | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = None
+    reporting_period: Annotated[
+        SerializeAsAny[TimeDuration] | None, Field(alias="reportingPeriod")
+    ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
-    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
-        None
-    )
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition] | None, Field(alias="scheduleDefinition")
+    ] = None
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration] | None,
+        Field(alias="serviceSpecificConfiguration"),
     ] = None
 
 
@@ -587,9 +533,9 @@ class FaultManagementJob(FaultManagementJobCreate):
     id: str
     last_time_modified: Annotated[DateTime | None, Field(alias="lastTimeModified")] = None
     state: FaultManagementJobStateType
-    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
-        None
-    )
+    termination_error: Annotated[
+        list[SerializeAsAny[TerminationError]] | None, Field(alias="terminationError")
+    ] = None
 
 
 class ModifyFaultManagementJob(ModifyFaultManagementJobCreate):
@@ -597,15 +543,3 @@ class ModifyFaultManagementJob(ModifyFaultManagementJobCreate):
     href: str | None = None
     id: str
     state: FaultManagementJobProcessStateType
-
-
-class FaultManagementJobGetResponse(RootModel[list[FaultManagementJob]]):
-    root: list[FaultManagementJob]
-
-
-class ModifyFaultManagementJobGetResponse(RootModel[list[ModifyFaultManagementJob]]):
-    root: list[ModifyFaultManagementJob]
-
-
-class FaultManagementJobComplexQueryPostResponse(RootModel[list[FaultManagementJob]]):
-    root: list[FaultManagementJob]

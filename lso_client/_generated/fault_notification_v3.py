@@ -4,9 +4,8 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Any
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from lso_client._model import DateTime, MefEnum, MefModel
 
 
@@ -53,13 +52,13 @@ class Event(MefModel):
     event: dict[str, Any]
 
 
-class EventType1(MefEnum):
+class FaultManagementJobAttributeValueChangeEventEventType(MefEnum):
     fault_management_job_attribute_value_change_event = (
         "faultManagementJobAttributeValueChangeEvent"
     )
 
 
-class EventType2(MefEnum):
+class FaultManagementJobCreateEventEventType(MefEnum):
     fault_management_job_create_event = "faultManagementJobCreateEvent"
 
 
@@ -75,7 +74,7 @@ class FaultManagementJobProcessStateType(MefEnum):
     rejected = "rejected"
 
 
-class EventType3(MefEnum):
+class FaultManagementJobReportPreparationErrorEventEventType(MefEnum):
     fault_management_job_report_preparation_error_event = (
         "faultManagementJobReportPreparationErrorEvent"
     )
@@ -86,7 +85,7 @@ class FaultManagementJobReportPreparationErrorEventPayload(MefModel):
     id: str
 
 
-class EventType4(MefEnum):
+class FaultManagementJobReportReadyEventEventType(MefEnum):
     fault_management_job_report_ready_event = "faultManagementJobReportReadyEvent"
 
 
@@ -97,7 +96,7 @@ class FaultManagementJobReportReadyEventPayload(MefModel):
     report_id: Annotated[str, Field(alias="reportId")]
 
 
-class EventType5(MefEnum):
+class FaultManagementJobStateChangeEventEventType(MefEnum):
     fault_management_job_state_change_event = "faultManagementJobStateChangeEvent"
 
 
@@ -114,7 +113,7 @@ class FaultManagementJobStateType(MefEnum):
     suspended = "suspended"
 
 
-class EventType6(MefEnum):
+class FaultManagementReportCreateEventEventType(MefEnum):
     fault_management_report_create_event = "faultManagementReportCreateEvent"
 
 
@@ -123,7 +122,7 @@ class FaultManagementReportEventPayload(MefModel):
     id: str
 
 
-class EventType7(MefEnum):
+class FaultManagementReportStateChangeEventEventType(MefEnum):
     fault_management_report_state_change_event = "faultManagementReportStateChangeEvent"
 
 
@@ -135,7 +134,7 @@ class FaultManagementReportStateType(MefEnum):
     rejected = "rejected"
 
 
-class EventType8(MefEnum):
+class ModifyFaultManagementJobStateChangeEventEventType(MefEnum):
     modify_fault_management_job_state_change_event = "modifyFaultManagementJobStateChangeEvent"
 
 
@@ -164,23 +163,27 @@ class Error403(Error):
 
 
 class FaultManagementJobAttributeValueChangeEvent(Event):
-    event_type: Annotated[EventType1, Field(alias="eventType")]
-    event: FaultManagementJobEventPayload
+    event_type: Annotated[
+        FaultManagementJobAttributeValueChangeEventEventType, Field(alias="eventType")
+    ]
+    event: SerializeAsAny[FaultManagementJobEventPayload]
 
 
 class FaultManagementJobCreateEvent(Event):
-    event_type: Annotated[EventType2, Field(alias="eventType")]
-    event: FaultManagementJobEventPayload
+    event_type: Annotated[FaultManagementJobCreateEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[FaultManagementJobEventPayload]
 
 
 class FaultManagementJobReportPreparationErrorEvent(Event):
-    event_type: Annotated[EventType3, Field(alias="eventType")]
-    event: FaultManagementJobReportPreparationErrorEventPayload
+    event_type: Annotated[
+        FaultManagementJobReportPreparationErrorEventEventType, Field(alias="eventType")
+    ]
+    event: SerializeAsAny[FaultManagementJobReportPreparationErrorEventPayload]
 
 
 class FaultManagementJobReportReadyEvent(Event):
-    event_type: Annotated[EventType4, Field(alias="eventType")]
-    event: FaultManagementJobReportReadyEventPayload
+    event_type: Annotated[FaultManagementJobReportReadyEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[FaultManagementJobReportReadyEventPayload]
 
 
 class FaultManagementJobStateChangeEventPayload(MefModel):
@@ -190,8 +193,8 @@ class FaultManagementJobStateChangeEventPayload(MefModel):
 
 
 class FaultManagementReportCreateEvent(Event):
-    event_type: Annotated[EventType6, Field(alias="eventType")]
-    event: FaultManagementReportEventPayload
+    event_type: Annotated[FaultManagementReportCreateEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[FaultManagementReportEventPayload]
 
 
 class FaultManagementReportStateChangeEventPayload(MefModel):
@@ -201,20 +204,22 @@ class FaultManagementReportStateChangeEventPayload(MefModel):
 
 
 class ModifyFaultManagementJobStateChangeEvent(Event):
-    event_type: Annotated[EventType8, Field(alias="eventType")]
-    event: ModifyFaultManagementJobStateChangeEventPayload
+    event_type: Annotated[
+        ModifyFaultManagementJobStateChangeEventEventType, Field(alias="eventType")
+    ]
+    event: SerializeAsAny[ModifyFaultManagementJobStateChangeEventPayload]
 
 
 class CancelFaultManagementJobStateChangeEvent(Event):
     event_type: Annotated[EventType, Field(alias="eventType")]
-    event: CancelFaultManagementJobStateChangeEventPayload
+    event: SerializeAsAny[CancelFaultManagementJobStateChangeEventPayload]
 
 
 class FaultManagementJobStateChangeEvent(Event):
-    event_type: Annotated[EventType5, Field(alias="eventType")]
-    event: FaultManagementJobStateChangeEventPayload
+    event_type: Annotated[FaultManagementJobStateChangeEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[FaultManagementJobStateChangeEventPayload]
 
 
 class FaultManagementReportStateChangeEvent(Event):
-    event_type: Annotated[EventType7, Field(alias="eventType")]
-    event: FaultManagementReportStateChangeEventPayload
+    event_type: Annotated[FaultManagementReportStateChangeEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[FaultManagementReportStateChangeEventPayload]

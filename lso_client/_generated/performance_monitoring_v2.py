@@ -4,10 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
-from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, by_type
-from typing import Annotated, Any, Literal
-from pydantic import Field, RootModel, Tag
+from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, Payload, by_type
+from typing import Annotated, Any, TypeAlias
+from pydantic import Field, RootModel, SerializeAsAny, Tag
 
 
 class AttachmentURL(MefModel):
@@ -54,12 +53,12 @@ class Error404(Error):
     code: Code
 
 
-class Code1(MefEnum):
+class Error409Code(MefEnum):
     conflict = "conflict"
 
 
 class Error409(Error):
-    code: Code1
+    code: Error409Code
 
 
 class Error422Code(MefEnum):
@@ -75,20 +74,20 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code2(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code2
+    code: Error500Code
 
 
-class Code3(MefEnum):
+class Error501Code(MefEnum):
     not_implemented = "notImplemented"
 
 
 class Error501(Error):
-    code: Code3
+    code: Error501Code
 
 
 class EventSubscription(MefModel):
@@ -190,11 +189,11 @@ class PerformanceJobProcessStateType(MefEnum):
 
 
 class PerformanceJobRefOrValue(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
 
 
 class PerformanceJobRef(PerformanceJobRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "PerformanceJobRef"
+    type: Annotated[str, Field(alias="@type")] = "PerformanceJobRef"
     href: str | None = None
     id: str
 
@@ -212,11 +211,11 @@ class PerformanceJobStateType(MefEnum):
 
 
 class PerformanceProfileRefOrValue(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
 
 
 class PerformanceProfileRef(PerformanceProfileRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "PerformanceProfileRef"
+    type: Annotated[str, Field(alias="@type")] = "PerformanceProfileRef"
     href: str | None = None
     id: str
 
@@ -278,12 +277,11 @@ class ResultFormat(MefEnum):
     attachment = "attachment"
 
 
-class ResultPayload(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+ResultPayload: TypeAlias = Payload
 
 
 class ResumePerformanceJobCommon(MefModel):
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
     resumption_reason: Annotated[str | None, Field(alias="resumptionReason")] = None
 
 
@@ -294,7 +292,7 @@ class ResumePerformanceJobCreate(ResumePerformanceJobCommon):
 class ResumePerformanceJobFind(MefModel):
     creation_date: Annotated[DateTime, Field(alias="creationDate")]
     id: str
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
     state: PerformanceJobProcessStateType
 
 
@@ -309,28 +307,26 @@ class ScheduleDefinition(MefModel):
     schedule_definition_end_time: Annotated[
         DateTime | None, Field(alias="scheduleDefinitionEndTime")
     ] = None
-    recurring_frequency: Annotated[RecurringFrequency | None, Field(alias="recurringFrequency")] = (
-        None
-    )
+    recurring_frequency: Annotated[
+        SerializeAsAny[RecurringFrequency] | None, Field(alias="recurringFrequency")
+    ] = None
     schedule_definition_hour_range: Annotated[
         list[dict[str, Any]] | None, Field(alias="scheduleDefinitionHourRange")
     ] = None
     monthly_schedule_day_of_week_definition: Annotated[
-        MonthlyScheduleDayOfWeekDefinition | None,
+        SerializeAsAny[MonthlyScheduleDayOfWeekDefinition] | None,
         Field(alias="monthlyScheduleDayOfWeekDefinition"),
     ] = None
     weekly_scheduled_definition: Annotated[
-        list[WeeklyScheduledDefinitionItem] | None,
-        Field(alias="weeklyScheduledDefinition"),
+        list[WeeklyScheduledDefinitionItem] | None, Field(alias="weeklyScheduledDefinition")
     ] = None
 
 
-class ServicePayloadSpecificAttributes(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+ServicePayloadSpecificAttributes: TypeAlias = Payload
 
 
 class SuspendPerformanceJobCommon(MefModel):
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
     suspension_reason: Annotated[str | None, Field(alias="suspensionReason")] = None
 
 
@@ -341,7 +337,7 @@ class SuspendPerformanceJobCreate(SuspendPerformanceJobCommon):
 class SuspendPerformanceJobFind(MefModel):
     creation_date: Annotated[DateTime, Field(alias="creationDate")]
     id: str
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
     state: PerformanceJobProcessStateType
 
 
@@ -391,7 +387,7 @@ class PerformanceJobGetParametersQuery(MefModel):
     limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
-class State1(MefEnum):
+class CancelPerformanceJobGetParametersQueryState(MefEnum):
     acknowledged = "acknowledged"
     accepted = "accepted"
     done = "done"
@@ -400,7 +396,7 @@ class State1(MefEnum):
 
 class CancelPerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
-    state: State1 | None = None
+    state: CancelPerformanceJobGetParametersQueryState | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
@@ -409,7 +405,7 @@ class CancelPerformanceJobGetParametersQuery(MefModel):
 
 class ModifyPerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
-    state: State1 | None = None
+    state: CancelPerformanceJobGetParametersQueryState | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
@@ -418,31 +414,23 @@ class ModifyPerformanceJobGetParametersQuery(MefModel):
 
 class ResumePerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
-    state: State1 | None = None
+    state: CancelPerformanceJobGetParametersQueryState | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
     limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
-
-
-class ResumePerformanceJobGetResponse(RootModel[list[ResumePerformanceJobFind]]):
-    root: list[ResumePerformanceJobFind]
 
 
 class SuspendPerformanceJobGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
-    state: State1 | None = None
+    state: CancelPerformanceJobGetParametersQueryState | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
     limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
-class SuspendPerformanceJobGetResponse(RootModel[list[SuspendPerformanceJobFind]]):
-    root: list[SuspendPerformanceJobFind]
-
-
-class State5(MefEnum):
+class PerformanceProfileGetParametersQueryState(MefEnum):
     acknowledged = "acknowledged"
     active = "active"
     cancelled = "cancelled"
@@ -452,7 +440,7 @@ class State5(MefEnum):
 
 class PerformanceProfileGetParametersQuery(MefModel):
     buyer_profile_id: Annotated[str | None, Field(alias="buyerProfileId")] = None
-    state: State5 | None = None
+    state: PerformanceProfileGetParametersQueryState | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
@@ -463,11 +451,7 @@ class PerformanceProfileGetParametersQuery(MefModel):
     limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
-class PerformanceProfileGetResponse(RootModel[list[PerformanceProfileFind]]):
-    root: list[PerformanceProfileFind]
-
-
-class State6(MefEnum):
+class PerformanceReportGetParametersQueryState(MefEnum):
     acknowledged = "acknowledged"
     completed = "completed"
     failed = "failed"
@@ -477,7 +461,7 @@ class State6(MefEnum):
 
 class PerformanceReportGetParametersQuery(MefModel):
     performance_job_id: Annotated[str | None, Field(alias="performanceJobId")] = None
-    state: State6 | None = None
+    state: PerformanceReportGetParametersQueryState | None = None
     creation_date_gt: Annotated[DateTime | None, Field(alias="creationDate.gt")] = None
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     reporting_timeframe_start_date_gt: Annotated[
@@ -510,13 +494,9 @@ class TrackingRecordGetParametersQuery(MefModel):
     limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
-class TrackingRecordGetResponse(RootModel[list[TrackingRecordFind]]):
-    root: list[TrackingRecordFind]
-
-
 class CancelPerformanceJobCommon(MefModel):
     cancellation_reason: Annotated[str | None, Field(alias="cancellationReason")] = None
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
 
 
 class CancelPerformanceJobCreate(CancelPerformanceJobCommon):
@@ -526,7 +506,7 @@ class CancelPerformanceJobCreate(CancelPerformanceJobCommon):
 class CancelPerformanceJobFind(MefModel):
     creation_date: Annotated[DateTime, Field(alias="creationDate")]
     id: str
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
     state: PerformanceJobProcessStateType
 
 
@@ -550,7 +530,7 @@ class Error422(Error):
 class ModifyPerformanceJobFind(MefModel):
     creation_date: Annotated[DateTime, Field(alias="creationDate")]
     id: str
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
     state: PerformanceJobProcessStateType
 
 
@@ -570,17 +550,19 @@ class PerformanceJobComplexQuery(MefModel):
     granularity: Interval | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
-    performance_job: Annotated[PerformanceJobRef | None, Field(alias="performanceJob")] = None
+    performance_job: Annotated[
+        SerializeAsAny[PerformanceJobRef] | None, Field(alias="performanceJob")
+    ] = None
     performance_profile: Annotated[
-        PerformanceProfileRef | None, Field(alias="performanceProfile")
+        SerializeAsAny[PerformanceProfileRef] | None, Field(alias="performanceProfile")
     ] = None
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     reporting_period: Annotated[Interval | None, Field(alias="reportingPeriod")] = None
-    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
-        None
-    )
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition] | None, Field(alias="scheduleDefinition")
+    ] = None
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes | None,
+        SerializeAsAny[ServicePayloadSpecificAttributes] | None,
         Field(alias="servicePayloadSpecificAttributes"),
     ] = None
     state: PerformanceJobStateType | None = None
@@ -595,36 +577,38 @@ class PerformanceJobComplexQueryCreate(MefModel):
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     performance_profile: Annotated[
-        PerformanceProfileRef | None, Field(alias="performanceProfile")
+        SerializeAsAny[PerformanceProfileRef] | None, Field(alias="performanceProfile")
     ] = None
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     reporting_period: Annotated[Interval | None, Field(alias="reportingPeriod")] = None
-    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
-        None
-    )
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition] | None, Field(alias="scheduleDefinition")
+    ] = None
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes | None,
+        SerializeAsAny[ServicePayloadSpecificAttributes] | None,
         Field(alias="servicePayloadSpecificAttributes"),
     ] = None
     state: PerformanceJobStateType | None = None
 
 
 class PerformanceJobValue(PerformanceJobRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "PerformanceJobValue"
+    type: Annotated[str, Field(alias="@type")] = "PerformanceJobValue"
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
-    file_transfer_data: Annotated[FileTransferData | None, Field(alias="fileTransferData")] = None
+    file_transfer_data: Annotated[
+        SerializeAsAny[FileTransferData] | None, Field(alias="fileTransferData")
+    ] = None
     granularity: Interval | None = None
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes,
+        SerializeAsAny[ServicePayloadSpecificAttributes],
         Field(alias="servicePayloadSpecificAttributes"),
     ]
 
 
 class PerformanceProfileValue(PerformanceProfileRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "PerformanceProfileValue"
+    type: Annotated[str, Field(alias="@type")] = "PerformanceProfileValue"
     granularity: Interval | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType, Field(alias="jobType")]
@@ -664,17 +648,19 @@ class PerformanceReportComplexQuery(MefModel):
     description: str | None = None
     granularity: Interval | None = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    performance_job: Annotated[PerformanceJobRef | None, Field(alias="performanceJob")] = None
-    performance_report: Annotated[PerformanceReportRef | None, Field(alias="performanceReport")] = (
-        None
-    )
+    performance_job: Annotated[
+        SerializeAsAny[PerformanceJobRef] | None, Field(alias="performanceJob")
+    ] = None
+    performance_report: Annotated[
+        SerializeAsAny[PerformanceReportRef] | None, Field(alias="performanceReport")
+    ] = None
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
-    reporting_timeframe: Annotated[ReportingTimeframe | None, Field(alias="reportingTimeframe")] = (
-        None
-    )
+    reporting_timeframe: Annotated[
+        SerializeAsAny[ReportingTimeframe] | None, Field(alias="reportingTimeframe")
+    ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes | None,
+        SerializeAsAny[ServicePayloadSpecificAttributes] | None,
         Field(alias="servicePayloadSpecificAttributes"),
     ] = None
     state: PerformanceReportStateType | None = None
@@ -686,7 +672,9 @@ class PerformanceReportComplexQueryCreate(MefModel):
     creation_date_lt: Annotated[DateTime | None, Field(alias="creationDate.lt")] = None
     granularity: Interval | None = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    performance_job: Annotated[PerformanceJobRef | None, Field(alias="performanceJob")] = None
+    performance_job: Annotated[
+        SerializeAsAny[PerformanceJobRef] | None, Field(alias="performanceJob")
+    ] = None
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
     reporting_timeframe_start_date_gt: Annotated[
         DateTime | None, Field(alias="reportingTimeframe.startDate.gt")
@@ -702,7 +690,7 @@ class PerformanceReportComplexQueryCreate(MefModel):
     ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes | None,
+        SerializeAsAny[ServicePayloadSpecificAttributes] | None,
         Field(alias="servicePayloadSpecificAttributes"),
     ] = None
     state: PerformanceReportStateType | None = None
@@ -710,13 +698,13 @@ class PerformanceReportComplexQueryCreate(MefModel):
 
 class PerformanceReportCommon(MefModel):
     description: str | None = None
-    reporting_timeframe: Annotated[ReportingTimeframe | None, Field(alias="reportingTimeframe")] = (
-        None
-    )
+    reporting_timeframe: Annotated[
+        SerializeAsAny[ReportingTimeframe] | None, Field(alias="reportingTimeframe")
+    ] = None
 
 
 class PerformanceReportCreate(PerformanceReportCommon):
-    performance_job: Annotated[PerformanceJobValue, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobValue], Field(alias="performanceJob")]
 
 
 class PerformanceReportFind(MefModel):
@@ -725,23 +713,28 @@ class PerformanceReportFind(MefModel):
     id: str
     performance_job: Annotated[
         Annotated[
-            Annotated[PerformanceJobRef, Tag("PerformanceJobRef")]
-            | Annotated[PerformanceJobValue, Tag("PerformanceJobValue")]
-            | Annotated[PerformanceJobRefOrValue, Tag(OTHER_TYPE)],
+            Annotated[SerializeAsAny[PerformanceJobRef], Tag("PerformanceJobRef")]
+            | Annotated[SerializeAsAny[PerformanceJobValue], Tag("PerformanceJobValue")]
+            | Annotated[SerializeAsAny[PerformanceJobRefOrValue], Tag(OTHER_TYPE)],
             by_type("PerformanceJobRef", "PerformanceJobValue"),
         ]
         | None,
         Field(alias="performanceJob"),
     ] = None
-    reporting_timeframe: Annotated[ReportingTimeframe | None, Field(alias="reportingTimeframe")] = (
-        None
-    )
+    reporting_timeframe: Annotated[
+        SerializeAsAny[ReportingTimeframe] | None, Field(alias="reportingTimeframe")
+    ] = None
     state: PerformanceReportStateType
 
 
 class ReportContentItem(MefModel):
-    measurement_time: Annotated[MeasurementTime1 | MeasurementTime2, Field(alias="measurementTime")]
-    measurement_data_points: Annotated[list[ResultPayload], Field(alias="measurementDataPoints")]
+    measurement_time: Annotated[
+        SerializeAsAny[MeasurementTime1] | SerializeAsAny[MeasurementTime2],
+        Field(alias="measurementTime"),
+    ]
+    measurement_data_points: Annotated[
+        list[SerializeAsAny[ResultPayload]], Field(alias="measurementDataPoints")
+    ]
 
 
 class ResumePerformanceJob(ResumePerformanceJobCommon):
@@ -760,98 +753,6 @@ class SuspendPerformanceJob(SuspendPerformanceJobCommon):
     suspension_denied_reason: Annotated[str | None, Field(alias="suspensionDeniedReason")] = None
 
 
-class PerformanceJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class CancelPerformanceJobGetResponse(RootModel[list[CancelPerformanceJobFind]]):
-    root: list[CancelPerformanceJobFind]
-
-
-class CancelPerformanceJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class CancelPerformanceJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ModifyPerformanceJobGetResponse(RootModel[list[ModifyPerformanceJobFind]]):
-    root: list[ModifyPerformanceJobFind]
-
-
-class ModifyPerformanceJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ModifyPerformanceJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ResumePerformanceJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ResumePerformanceJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class SuspendPerformanceJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class SuspendPerformanceJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceJobComplexQueryPostResponse(RootModel[list[PerformanceJobComplexQuery]]):
-    root: list[PerformanceJobComplexQuery]
-
-
-class PerformanceJobComplexQueryPostResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceProfileGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceProfilePostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceProfileIdDeleteResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceReportGetResponse(RootModel[list[PerformanceReportFind]]):
-    root: list[PerformanceReportFind]
-
-
-class PerformanceReportGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceReportPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceReportComplexQueryPostResponse(RootModel[list[PerformanceReportComplexQuery]]):
-    root: list[PerformanceReportComplexQuery]
-
-
-class PerformanceReportComplexQueryPostResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class TrackingRecordGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
 class CancelPerformanceJob(CancelPerformanceJobCommon):
     cancellation_denied_reason: Annotated[str | None, Field(alias="cancellationDeniedReason")] = (
         None
@@ -866,18 +767,20 @@ class ModifyPerformanceJobCommon(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
     description: str | None = None
-    file_transfer_data: Annotated[FileTransferData | None, Field(alias="fileTransferData")] = None
+    file_transfer_data: Annotated[
+        SerializeAsAny[FileTransferData] | None, Field(alias="fileTransferData")
+    ] = None
     modification_reason: Annotated[str | None, Field(alias="modificationReason")] = None
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
     performance_profile: Annotated[
-        ModifyPerformanceJobProfileValue | None, Field(alias="performanceProfile")
+        SerializeAsAny[ModifyPerformanceJobProfileValue] | None, Field(alias="performanceProfile")
     ] = None
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
-    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
-        None
-    )
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition] | None, Field(alias="scheduleDefinition")
+    ] = None
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes | None,
+        SerializeAsAny[ServicePayloadSpecificAttributes] | None,
         Field(alias="servicePayloadSpecificAttributes"),
     ] = None
 
@@ -890,22 +793,24 @@ class PerformanceJobCommon(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
     description: str | None = None
-    file_transfer_data: Annotated[FileTransferData | None, Field(alias="fileTransferData")] = None
+    file_transfer_data: Annotated[
+        SerializeAsAny[FileTransferData] | None, Field(alias="fileTransferData")
+    ] = None
     performance_profile: Annotated[
         Annotated[
-            Annotated[PerformanceProfileRef, Tag("PerformanceProfileRef")]
-            | Annotated[PerformanceProfileValue, Tag("PerformanceProfileValue")]
-            | Annotated[PerformanceProfileRefOrValue, Tag(OTHER_TYPE)],
+            Annotated[SerializeAsAny[PerformanceProfileRef], Tag("PerformanceProfileRef")]
+            | Annotated[SerializeAsAny[PerformanceProfileValue], Tag("PerformanceProfileValue")]
+            | Annotated[SerializeAsAny[PerformanceProfileRefOrValue], Tag(OTHER_TYPE)],
             by_type("PerformanceProfileRef", "PerformanceProfileValue"),
         ],
         Field(alias="performanceProfile"),
     ]
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
-    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
-        None
-    )
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition] | None, Field(alias="scheduleDefinition")
+    ] = None
     service_payload_specific_attributes: Annotated[
-        ServicePayloadSpecificAttributes,
+        SerializeAsAny[ServicePayloadSpecificAttributes],
         Field(alias="servicePayloadSpecificAttributes"),
     ]
 
@@ -922,17 +827,17 @@ class PerformanceJobFind(MefModel):
     id: str
     performance_profile: Annotated[
         Annotated[
-            Annotated[PerformanceProfileRef, Tag("PerformanceProfileRef")]
-            | Annotated[PerformanceProfileValue, Tag("PerformanceProfileValue")]
-            | Annotated[PerformanceProfileRefOrValue, Tag(OTHER_TYPE)],
+            Annotated[SerializeAsAny[PerformanceProfileRef], Tag("PerformanceProfileRef")]
+            | Annotated[SerializeAsAny[PerformanceProfileValue], Tag("PerformanceProfileValue")]
+            | Annotated[SerializeAsAny[PerformanceProfileRefOrValue], Tag(OTHER_TYPE)],
             by_type("PerformanceProfileRef", "PerformanceProfileValue"),
         ],
         Field(alias="performanceProfile"),
     ]
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
-    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
-        None
-    )
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition] | None, Field(alias="scheduleDefinition")
+    ] = None
     state: PerformanceJobStateType
 
 
@@ -953,21 +858,19 @@ class PerformanceReport(PerformanceReportCommon):
     last_modified_date: Annotated[DateTime | None, Field(alias="lastModifiedDate")] = None
     performance_job: Annotated[
         Annotated[
-            Annotated[PerformanceJobRef, Tag("PerformanceJobRef")]
-            | Annotated[PerformanceJobValue, Tag("PerformanceJobValue")]
-            | Annotated[PerformanceJobRefOrValue, Tag(OTHER_TYPE)],
+            Annotated[SerializeAsAny[PerformanceJobRef], Tag("PerformanceJobRef")]
+            | Annotated[SerializeAsAny[PerformanceJobValue], Tag("PerformanceJobValue")]
+            | Annotated[SerializeAsAny[PerformanceJobRefOrValue], Tag(OTHER_TYPE)],
             by_type("PerformanceJobRef", "PerformanceJobValue"),
         ]
         | None,
         Field(alias="performanceJob"),
     ] = None
-    report_content: Annotated[list[ReportContentItem] | None, Field(alias="reportContent")] = None
-    report_url: Annotated[AttachmentURL | None, Field(alias="reportUrl")] = None
+    report_content: Annotated[
+        list[SerializeAsAny[ReportContentItem]] | None, Field(alias="reportContent")
+    ] = None
+    report_url: Annotated[SerializeAsAny[AttachmentURL] | None, Field(alias="reportUrl")] = None
     state: PerformanceReportStateType
-
-
-class PerformanceJobGetResponse(RootModel[list[PerformanceJobFind]]):
-    root: list[PerformanceJobFind]
 
 
 class ModifyPerformanceJob(ModifyPerformanceJobCommon):

@@ -4,10 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
-from pydantic import AfterValidator, Field, RootModel
-from typing import Annotated, Literal
-from lso_client._model import DateTime, MefEnum, MefModel, unique_items
+from pydantic import AfterValidator, Field, SerializeAsAny
+from typing import Annotated, Literal, TypeAlias
+from lso_client._model import DateTime, MefEnum, MefModel, Payload, unique_items
 
 
 class AttachmentURL(MefModel):
@@ -15,15 +14,11 @@ class AttachmentURL(MefModel):
     url: str
 
 
-class FieldType(MefEnum):
-    entity_ref = "EntityRef"
-
-
 class EntityRef(MefModel):
     field_referred_type: Annotated[str, Field(alias="@referredType")]
     entity_href: Annotated[str | None, Field(alias="entityHref")] = None
     entity_id: Annotated[str, Field(alias="entityId")]
-    field_type: Annotated[Literal["EntityRef"], Field(alias="@type")] = "EntityRef"
+    type: Annotated[Literal["EntityRef"], Field(alias="@type")] = "EntityRef"
 
 
 class Error(MefModel):
@@ -58,12 +53,12 @@ class Error404(Error):
     code: Code
 
 
-class Code1(MefEnum):
+class Error409Code(MefEnum):
     conflict = "conflict"
 
 
 class Error409(Error):
-    code: Code1
+    code: Error409Code
 
 
 class Error422Code(MefEnum):
@@ -79,20 +74,20 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code2(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code2
+    code: Error500Code
 
 
-class Code3(MefEnum):
+class Error501Code(MefEnum):
     not_implemented = "notImplemented"
 
 
 class Error501(Error):
-    code: Code3
+    code: Error501Code
 
 
 class EventSubscription(MefModel):
@@ -126,14 +121,10 @@ class PerformanceJobProcessStateType(MefEnum):
     rejected = "rejected"
 
 
-class FieldType1(MefEnum):
-    performance_job_ref = "PerformanceJobRef"
-
-
 class PerformanceJobRef(MefModel):
     performance_job_href: Annotated[str | None, Field(alias="performanceJobHref")] = None
     performance_job_id: Annotated[str, Field(alias="performanceJobId")]
-    field_type: Annotated[Literal["PerformanceJobRef"], Field(alias="@type")] = "PerformanceJobRef"
+    type: Annotated[Literal["PerformanceJobRef"], Field(alias="@type")] = "PerformanceJobRef"
 
 
 class PerformanceJobStateType(MefEnum):
@@ -156,36 +147,18 @@ class PerformanceProfileLifecycleStatusType(MefEnum):
     pending = "pending"
 
 
-class FieldType2(MefEnum):
-    performance_profile_ref = "PerformanceProfileRef"
-
-
 class PerformanceProfileRef(MefModel):
     performance_profile_href: Annotated[str | None, Field(alias="performanceProfileHref")] = None
     performance_profile_id: Annotated[str, Field(alias="performanceProfileId")]
-    field_type: Annotated[Literal["PerformanceProfileRef"], Field(alias="@type")] = (
+    type: Annotated[Literal["PerformanceProfileRef"], Field(alias="@type")] = (
         "PerformanceProfileRef"
     )
-
-
-class FieldType3(MefEnum):
-    performance_profile_value = "PerformanceProfileValue"
-
-
-class FieldType4(MefEnum):
-    performance_profile_value_query = "PerformanceProfileValue_Query"
-
-
-class FieldType5(MefEnum):
-    performance_report_ref = "PerformanceReportRef"
 
 
 class PerformanceReportRef(MefModel):
     performance_report_href: Annotated[str | None, Field(alias="performanceReportHref")] = None
     performance_report_id: Annotated[str, Field(alias="performanceReportId")]
-    field_type: Annotated[Literal["PerformanceReportRef"], Field(alias="@type")] = (
-        "PerformanceReportRef"
-    )
+    type: Annotated[Literal["PerformanceReportRef"], Field(alias="@type")] = "PerformanceReportRef"
 
 
 class PerformanceReportStateType(MefEnum):
@@ -230,32 +203,20 @@ class ServiceTo(MefModel):
     service_to_id: Annotated[str, Field(alias="serviceToId")]
 
 
-class FieldType6(MefEnum):
-    service_from_to_ref = "ServiceFromToRef"
-
-
 class ServiceFromToRef(MefModel):
-    service_from: Annotated[ServiceFrom, Field(alias="serviceFrom")]
-    service_to: Annotated[ServiceTo, Field(alias="serviceTo")]
-    field_type: Annotated[Literal["ServiceFromToRef"], Field(alias="@type")] = "ServiceFromToRef"
-
-
-class FieldType7(MefEnum):
-    service_ref = "ServiceRef"
+    service_from: Annotated[SerializeAsAny[ServiceFrom], Field(alias="serviceFrom")]
+    service_to: Annotated[SerializeAsAny[ServiceTo], Field(alias="serviceTo")]
+    type: Annotated[Literal["ServiceFromToRef"], Field(alias="@type")] = "ServiceFromToRef"
 
 
 class ServiceRef(MefModel):
     service_href: Annotated[str | None, Field(alias="serviceHref")] = None
     service_id: Annotated[str, Field(alias="serviceId")]
-    field_type: Annotated[Literal["ServiceRef"], Field(alias="@type")] = "ServiceRef"
+    type: Annotated[Literal["ServiceRef"], Field(alias="@type")] = "ServiceRef"
 
 
-class ServiceSpecificConfiguration(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
-
-
-class ServiceSpecificResult(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+ServiceSpecificConfiguration: TypeAlias = Payload
+ServiceSpecificResult: TypeAlias = Payload
 
 
 class TerminationError(MefModel):
@@ -367,7 +328,7 @@ class TrackingRecordGetParametersQuery(MefModel):
 
 
 class CancelPerformanceJobCreate(MefModel):
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
 
 
 class Error400(Error):
@@ -392,8 +353,10 @@ class PmTrackingRecord(MefModel):
     description: str | None = None
     id: str
     related_object_id: Annotated[
-        PerformanceProfileRef | PerformanceJobRef | PerformanceReportRef,
-        Field(alias="relatedObjectId", discriminator="field_type"),
+        SerializeAsAny[PerformanceProfileRef]
+        | SerializeAsAny[PerformanceJobRef]
+        | SerializeAsAny[PerformanceReportRef],
+        Field(alias="relatedObjectId", discriminator="type"),
     ]
     request: str | None = None
     source: Source | None = None
@@ -402,74 +365,6 @@ class PmTrackingRecord(MefModel):
 class TimeDuration(MefModel):
     time_duration_value: Annotated[int, Field(alias="timeDurationValue")]
     time_duration_units: Annotated[TimeDurationUnits, Field(alias="timeDurationUnits")]
-
-
-class PerformanceJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceJobIdResumePostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceJobIdSuspendPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class CancelPerformanceJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class CancelPerformanceJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ModifyPerformanceJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ModifyPerformanceJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceJobComplexQueryPostResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceProfileGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceProfilePostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceProfileIdDeleteResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceReportGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceReportPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class PerformanceReportComplexQueryPostResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class TrackingRecordGetResponse(RootModel[list[PmTrackingRecord]]):
-    root: list[PmTrackingRecord]
-
-
-class TrackingRecordGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
 
 
 class CancelPerformanceJob(CancelPerformanceJobCreate):
@@ -482,90 +377,103 @@ class CancelPerformanceJob(CancelPerformanceJobCreate):
 class MeasurementTime(MefModel):
     measurement_start_date: Annotated[DateTime, Field(alias="measurementStartDate")]
     measurement_end_date: Annotated[DateTime | None, Field(alias="measurementEndDate")] = None
-    measurement_interval: Annotated[TimeDuration | None, Field(alias="measurementInterval")] = None
+    measurement_interval: Annotated[
+        SerializeAsAny[TimeDuration] | None, Field(alias="measurementInterval")
+    ] = None
 
 
 class PerformanceProfileValue(MefModel):
-    granularity: TimeDuration
+    granularity: SerializeAsAny[TimeDuration]
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType, Field(alias="jobType")]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
-    reporting_period: Annotated[TimeDuration, Field(alias="reportingPeriod")]
+    reporting_period: Annotated[SerializeAsAny[TimeDuration], Field(alias="reportingPeriod")]
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration], Field(alias="serviceSpecificConfiguration")
     ]
-    field_type: Annotated[Literal["PerformanceProfileValue"], Field(alias="@type")] = (
+    type: Annotated[Literal["PerformanceProfileValue"], Field(alias="@type")] = (
         "PerformanceProfileValue"
     )
 
 
 class PerformanceProfileValueModify(MefModel):
-    granularity: TimeDuration | None = None
+    granularity: SerializeAsAny[TimeDuration] | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = None
+    reporting_period: Annotated[
+        SerializeAsAny[TimeDuration] | None, Field(alias="reportingPeriod")
+    ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration] | None,
+        Field(alias="serviceSpecificConfiguration"),
     ] = None
 
 
 class PerformanceProfileValueQuery(MefModel):
-    granularity: TimeDuration | None = None
+    granularity: SerializeAsAny[TimeDuration] | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType | None, Field(alias="jobType")] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = None
+    reporting_period: Annotated[
+        SerializeAsAny[TimeDuration] | None, Field(alias="reportingPeriod")
+    ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration] | None,
+        Field(alias="serviceSpecificConfiguration"),
     ] = None
-    field_type: Annotated[Literal["PerformanceProfileValue_Query"], Field(alias="@type")] = (
+    type: Annotated[Literal["PerformanceProfileValue_Query"], Field(alias="@type")] = (
         "PerformanceProfileValue_Query"
     )
 
 
 class PerformanceProfileCreate(MefModel):
     description: str | None = None
-    granularity: TimeDuration
+    granularity: SerializeAsAny[TimeDuration]
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     job_type: Annotated[JobType, Field(alias="jobType")]
     lifecycle_status: Annotated[
         PerformanceProfileLifecycleStatusType, Field(alias="lifecycleStatus")
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
-    reporting_period: Annotated[TimeDuration, Field(alias="reportingPeriod")]
+    reporting_period: Annotated[SerializeAsAny[TimeDuration], Field(alias="reportingPeriod")]
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration], Field(alias="serviceSpecificConfiguration")
     ]
 
 
 class PerformanceProfileUpdate(MefModel):
     description: str | None = None
-    granularity: TimeDuration | None = None
+    granularity: SerializeAsAny[TimeDuration] | None = None
     job_priority: Annotated[int | None, Field(alias="jobPriority")] = 5
     lifecycle_status: Annotated[
         PerformanceProfileLifecycleStatusType | None, Field(alias="lifecycleStatus")
     ] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    reporting_period: Annotated[TimeDuration | None, Field(alias="reportingPeriod")] = None
+    reporting_period: Annotated[
+        SerializeAsAny[TimeDuration] | None, Field(alias="reportingPeriod")
+    ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration] | None,
+        Field(alias="serviceSpecificConfiguration"),
     ] = None
 
 
 class PerformanceReportComplexQueryCreate(MefModel):
     creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
     creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
-    granularity: TimeDuration | None = None
+    granularity: SerializeAsAny[TimeDuration] | None = None
     monitored_object: Annotated[
         list[
             Annotated[
-                EntityRef | ServiceFromToRef | ServiceRef,
-                Field(discriminator="field_type"),
+                SerializeAsAny[EntityRef]
+                | SerializeAsAny[ServiceFromToRef]
+                | SerializeAsAny[ServiceRef],
+                Field(discriminator="type"),
             ]
         ]
         | None,
@@ -573,7 +481,9 @@ class PerformanceReportComplexQueryCreate(MefModel):
         AfterValidator(unique_items),
     ] = None
     output_format: Annotated[OutputFormat | None, Field(alias="outputFormat")] = None
-    performance_job: Annotated[PerformanceJobRef | None, Field(alias="performanceJob")] = None
+    performance_job: Annotated[
+        SerializeAsAny[PerformanceJobRef] | None, Field(alias="performanceJob")
+    ] = None
     reporting_timeframe_start_date_gt: Annotated[
         DateTime | None, Field(alias="reportingTimeframe.startDate.gt")
     ] = None
@@ -588,71 +498,80 @@ class PerformanceReportComplexQueryCreate(MefModel):
     ] = None
     result_format: Annotated[ResultFormat | None, Field(alias="resultFormat")] = None
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration | None, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration] | None,
+        Field(alias="serviceSpecificConfiguration"),
     ] = None
     state: PerformanceReportStateType | None = None
 
 
 class PerformanceReportCreate(MefModel):
     description: str | None = None
-    granularity: TimeDuration
+    granularity: SerializeAsAny[TimeDuration]
     monitored_object: Annotated[
         list[
             Annotated[
-                EntityRef | ServiceFromToRef | ServiceRef,
-                Field(discriminator="field_type"),
+                SerializeAsAny[EntityRef]
+                | SerializeAsAny[ServiceFromToRef]
+                | SerializeAsAny[ServiceRef],
+                Field(discriminator="type"),
             ]
         ],
         Field(alias="monitoredObject", min_length=1),
         AfterValidator(unique_items),
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
-    reporting_timeframe: Annotated[ReportingTimeframe, Field(alias="reportingTimeframe")]
+    reporting_timeframe: Annotated[
+        SerializeAsAny[ReportingTimeframe], Field(alias="reportingTimeframe")
+    ]
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration], Field(alias="serviceSpecificConfiguration")
     ]
 
 
 class PerformanceReportFind(MefModel):
     creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     description: str | None = None
-    granularity: TimeDuration
+    granularity: SerializeAsAny[TimeDuration]
     id: str
     monitored_object: Annotated[
         list[
             Annotated[
-                EntityRef | ServiceFromToRef | ServiceRef,
-                Field(discriminator="field_type"),
+                SerializeAsAny[EntityRef]
+                | SerializeAsAny[ServiceFromToRef]
+                | SerializeAsAny[ServiceRef],
+                Field(discriminator="type"),
             ]
         ],
         Field(alias="monitoredObject", min_length=1),
         AfterValidator(unique_items),
     ]
     output_format: Annotated[OutputFormat, Field(alias="outputFormat")]
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
-    reporting_timeframe: Annotated[ReportingTimeframe, Field(alias="reportingTimeframe")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
+    reporting_timeframe: Annotated[
+        SerializeAsAny[ReportingTimeframe], Field(alias="reportingTimeframe")
+    ]
     result_format: Annotated[ResultFormat, Field(alias="resultFormat")]
     service_specific_configuration: Annotated[
-        ServiceSpecificConfiguration, Field(alias="serviceSpecificConfiguration")
+        SerializeAsAny[ServiceSpecificConfiguration], Field(alias="serviceSpecificConfiguration")
     ]
     state: PerformanceReportStateType
 
 
 class ReportContentItem(MefModel):
-    measurement_time: Annotated[MeasurementTime, Field(alias="measurementTime")]
+    measurement_time: Annotated[SerializeAsAny[MeasurementTime], Field(alias="measurementTime")]
     measurement_data: Annotated[
-        list[ServiceSpecificResult], Field(alias="measurementData", min_length=0)
+        list[SerializeAsAny[ServiceSpecificResult]], Field(alias="measurementData", min_length=0)
     ]
 
 
 class ReportContentPerMonitoredObject(MefModel):
     monitored_object: Annotated[
-        EntityRef | ServiceFromToRef | ServiceRef,
-        Field(alias="monitoredObject", discriminator="field_type"),
+        SerializeAsAny[EntityRef] | SerializeAsAny[ServiceFromToRef] | SerializeAsAny[ServiceRef],
+        Field(alias="monitoredObject", discriminator="type"),
     ]
     report_content_item: Annotated[
-        list[ReportContentItem], Field(alias="reportContentItem", min_length=0)
+        list[SerializeAsAny[ReportContentItem]], Field(alias="reportContentItem", min_length=0)
     ]
 
 
@@ -663,34 +582,26 @@ class ScheduleDefinition(MefModel):
     schedule_definition_end_time: Annotated[
         DateTime | None, Field(alias="scheduleDefinitionEndTime")
     ] = None
-    recurring_schedule: Annotated[RecurringSchedule | None, Field(alias="recurringSchedule")] = None
-    execution_duration: Annotated[TimeDuration | None, Field(alias="executionDuration")] = None
-
-
-class CancelPerformanceJobGetResponse(RootModel[list[CancelPerformanceJob]]):
-    root: list[CancelPerformanceJob]
-
-
-class PerformanceReportGetResponse(RootModel[list[PerformanceReportFind]]):
-    root: list[PerformanceReportFind]
-
-
-class PerformanceReportComplexQueryPostResponse(RootModel[list[PerformanceReportFind]]):
-    root: list[PerformanceReportFind]
+    recurring_schedule: Annotated[
+        SerializeAsAny[RecurringSchedule] | None, Field(alias="recurringSchedule")
+    ] = None
+    execution_duration: Annotated[
+        SerializeAsAny[TimeDuration] | None, Field(alias="executionDuration")
+    ] = None
 
 
 class ModifyPerformanceJobCreate(MefModel):
     buyer_job_id: Annotated[str | None, Field(alias="buyerJobId")] = None
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
     description: str | None = None
-    performance_job: Annotated[PerformanceJobRef, Field(alias="performanceJob")]
+    performance_job: Annotated[SerializeAsAny[PerformanceJobRef], Field(alias="performanceJob")]
     performance_profile: Annotated[
-        PerformanceProfileValueModify | None, Field(alias="performanceProfile")
+        SerializeAsAny[PerformanceProfileValueModify] | None, Field(alias="performanceProfile")
     ] = None
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
-    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
-        None
-    )
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition] | None, Field(alias="scheduleDefinition")
+    ] = None
 
 
 class PerformanceProfile(PerformanceProfileCreate):
@@ -705,19 +616,17 @@ class PerformanceReport(PerformanceReportCreate):
     creation_date_time: Annotated[DateTime, Field(alias="creationDateTime")]
     href: str | None = None
     id: str
-    performance_job: Annotated[PerformanceJobRef | None, Field(alias="performanceJob")] = None
-    report_content: Annotated[
-        list[ReportContentPerMonitoredObject] | None, Field(alias="reportContent")
+    performance_job: Annotated[
+        SerializeAsAny[PerformanceJobRef] | None, Field(alias="performanceJob")
     ] = None
-    report_url: Annotated[AttachmentURL | None, Field(alias="reportUrl")] = None
+    report_content: Annotated[
+        list[SerializeAsAny[ReportContentPerMonitoredObject]] | None, Field(alias="reportContent")
+    ] = None
+    report_url: Annotated[SerializeAsAny[AttachmentURL] | None, Field(alias="reportUrl")] = None
     state: PerformanceReportStateType
-    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
-        None
-    )
-
-
-class PerformanceProfileGetResponse(RootModel[list[PerformanceProfile]]):
-    root: list[PerformanceProfile]
+    termination_error: Annotated[
+        list[SerializeAsAny[TerminationError]] | None, Field(alias="terminationError")
+    ] = None
 
 
 class ModifyPerformanceJob(ModifyPerformanceJobCreate):
@@ -733,17 +642,20 @@ class PerformanceJobComplexQueryCreate(MefModel):
     creation_date_time_gt: Annotated[DateTime | None, Field(alias="creationDateTime.gt")] = None
     creation_date_time_lt: Annotated[DateTime | None, Field(alias="creationDateTime.lt")] = None
     monitored_object: Annotated[
-        EntityRef | ServiceFromToRef | ServiceRef | None,
-        Field(alias="monitoredObject", discriminator="field_type"),
+        SerializeAsAny[EntityRef]
+        | SerializeAsAny[ServiceFromToRef]
+        | SerializeAsAny[ServiceRef]
+        | None,
+        Field(alias="monitoredObject", discriminator="type"),
     ] = None
     performance_profile: Annotated[
-        PerformanceProfileRef | PerformanceProfileValueQuery | None,
-        Field(alias="performanceProfile", discriminator="field_type"),
+        SerializeAsAny[PerformanceProfileRef] | SerializeAsAny[PerformanceProfileValueQuery] | None,
+        Field(alias="performanceProfile", discriminator="type"),
     ] = None
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
-    schedule_definition: Annotated[ScheduleDefinition | None, Field(alias="scheduleDefinition")] = (
-        None
-    )
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition] | None, Field(alias="scheduleDefinition")
+    ] = None
     state: PerformanceJobStateType | None = None
 
 
@@ -752,19 +664,17 @@ class PerformanceJobCreate(MefModel):
     consuming_application_id: Annotated[str | None, Field(alias="consumingApplicationId")] = None
     description: str | None = None
     monitored_object: Annotated[
-        EntityRef | ServiceFromToRef | ServiceRef,
-        Field(alias="monitoredObject", discriminator="field_type"),
+        SerializeAsAny[EntityRef] | SerializeAsAny[ServiceFromToRef] | SerializeAsAny[ServiceRef],
+        Field(alias="monitoredObject", discriminator="type"),
     ]
     performance_profile: Annotated[
-        PerformanceProfileRef | PerformanceProfileValue,
-        Field(alias="performanceProfile", discriminator="field_type"),
+        SerializeAsAny[PerformanceProfileRef] | SerializeAsAny[PerformanceProfileValue],
+        Field(alias="performanceProfile", discriminator="type"),
     ]
     producing_application_id: Annotated[str | None, Field(alias="producingApplicationId")] = None
-    schedule_definition: Annotated[ScheduleDefinition, Field(alias="scheduleDefinition")]
-
-
-class ModifyPerformanceJobGetResponse(RootModel[list[ModifyPerformanceJob]]):
-    root: list[ModifyPerformanceJob]
+    schedule_definition: Annotated[
+        SerializeAsAny[ScheduleDefinition], Field(alias="scheduleDefinition")
+    ]
 
 
 class PerformanceJob(PerformanceJobCreate):
@@ -773,14 +683,6 @@ class PerformanceJob(PerformanceJobCreate):
     id: str
     last_time_modified: Annotated[DateTime | None, Field(alias="lastTimeModified")] = None
     state: PerformanceJobStateType
-    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
-        None
-    )
-
-
-class PerformanceJobGetResponse(RootModel[list[PerformanceJob]]):
-    root: list[PerformanceJob]
-
-
-class PerformanceJobComplexQueryPostResponse(RootModel[list[PerformanceJob]]):
-    root: list[PerformanceJob]
+    termination_error: Annotated[
+        list[SerializeAsAny[TerminationError]] | None, Field(alias="terminationError")
+    ] = None

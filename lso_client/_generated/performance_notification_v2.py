@@ -4,9 +4,8 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from lso_client._model import DateTime, MefEnum, MefModel
 
 
@@ -42,12 +41,12 @@ class Error408(Error):
     code: Code
 
 
-class Code1(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code1
+    code: Error500Code
 
 
 class Event(MefModel):
@@ -150,29 +149,29 @@ class Error403(Error):
 
 class PerformanceJobEvent(Event):
     event_type: Annotated[PerformanceJobEventType, Field(alias="eventType")]
-    event: PerformanceJobEventPayload
+    event: SerializeAsAny[PerformanceJobEventPayload]
 
 
 class PerformanceJobReportReadyEvent(Event):
     event_type: Annotated[PerformanceJobReportReadyEventType, Field(alias="eventType")]
-    event: PerformanceJobReportReadyEventPayload
+    event: SerializeAsAny[PerformanceJobReportReadyEventPayload]
 
 
 class PerformanceJobReportPreparationErrorEvent(Event):
     event_type: Annotated[PerformanceJobReportPreparationErrorEventType, Field(alias="eventType")]
-    event: PerformanceJobReportPreparationErrorEventPayload
+    event: SerializeAsAny[PerformanceJobReportPreparationErrorEventPayload]
 
 
 class PerformanceJobProcessEvent(Event):
     event_type: Annotated[PerformanceJobProcessEventType, Field(alias="eventType")]
-    event: PerformanceJobProcessEventPayload
+    event: SerializeAsAny[PerformanceJobProcessEventPayload]
 
 
 class PerformanceProfileEvent(Event):
     event_type: Annotated[PerformanceProfileEventType, Field(alias="eventType")]
-    event: PerformanceProfileEventPayload
+    event: SerializeAsAny[PerformanceProfileEventPayload]
 
 
 class PerformanceReportEvent(Event):
     event_type: Annotated[PerformanceReportEventType, Field(alias="eventType")]
-    event: PerformanceReportEventPayload
+    event: SerializeAsAny[PerformanceReportEventPayload]

@@ -4,9 +4,8 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Any
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from lso_client._model import DateTime, MefEnum, MefModel
 
 
@@ -53,15 +52,15 @@ class Event(MefModel):
     event: dict[str, Any]
 
 
-class EventType1(MefEnum):
+class ModifyPerformanceJobStateChangeEventEventType(MefEnum):
     modify_performance_job_state_change_event = "modifyPerformanceJobStateChangeEvent"
 
 
-class EventType2(MefEnum):
+class PerformanceJobAttributeValueChangeEventEventType(MefEnum):
     performance_job_attribute_value_change_event = "performanceJobAttributeValueChangeEvent"
 
 
-class EventType3(MefEnum):
+class PerformanceJobCreateEventEventType(MefEnum):
     performance_job_create_event = "performanceJobCreateEvent"
 
 
@@ -77,7 +76,7 @@ class PerformanceJobProcessStateType(MefEnum):
     rejected = "rejected"
 
 
-class EventType4(MefEnum):
+class PerformanceJobReportPreparationErrorEventEventType(MefEnum):
     performance_job_report_preparation_error_event = "performanceJobReportPreparationErrorEvent"
 
 
@@ -86,7 +85,7 @@ class PerformanceJobReportPreparationErrorEventPayload(MefModel):
     id: str
 
 
-class EventType5(MefEnum):
+class PerformanceJobReportReadyEventEventType(MefEnum):
     performance_job_report_ready_event = "performanceJobReportReadyEvent"
 
 
@@ -97,7 +96,7 @@ class PerformanceJobReportReadyEventPayload(MefModel):
     report_id: Annotated[str, Field(alias="reportId")]
 
 
-class EventType6(MefEnum):
+class PerformanceJobStateChangeEventEventType(MefEnum):
     performance_job_state_change_event = "performanceJobStateChangeEvent"
 
 
@@ -114,15 +113,15 @@ class PerformanceJobStateType(MefEnum):
     suspended = "suspended"
 
 
-class EventType7(MefEnum):
+class PerformanceProfileAttributeValueChangeEventEventType(MefEnum):
     performance_profile_attribute_value_change_event = "performanceProfileAttributeValueChangeEvent"
 
 
-class EventType8(MefEnum):
+class PerformanceProfileCreateEventEventType(MefEnum):
     performance_profile_create_event = "performanceProfileCreateEvent"
 
 
-class EventType9(MefEnum):
+class PerformanceProfileDeleteEventEventType(MefEnum):
     performance_profile_delete_event = "performanceProfileDeleteEvent"
 
 
@@ -131,7 +130,7 @@ class PerformanceProfileEventPayload(MefModel):
     id: str
 
 
-class EventType10(MefEnum):
+class PerformanceReportCreateEventEventType(MefEnum):
     performance_report_create_event = "performanceReportCreateEvent"
 
 
@@ -140,7 +139,7 @@ class PerformanceReportEventPayload(MefModel):
     id: str
 
 
-class EventType11(MefEnum):
+class PerformanceReportStateChangeEventEventType(MefEnum):
     performance_report_state_change_event = "performanceReportStateChangeEvent"
 
 
@@ -177,23 +176,27 @@ class ModifyPerformanceJobStateChangeEventPayload(MefModel):
 
 
 class PerformanceJobAttributeValueChangeEvent(Event):
-    event_type: Annotated[EventType2, Field(alias="eventType")]
-    event: PerformanceJobEventPayload
+    event_type: Annotated[
+        PerformanceJobAttributeValueChangeEventEventType, Field(alias="eventType")
+    ]
+    event: SerializeAsAny[PerformanceJobEventPayload]
 
 
 class PerformanceJobCreateEvent(Event):
-    event_type: Annotated[EventType3, Field(alias="eventType")]
-    event: PerformanceJobEventPayload
+    event_type: Annotated[PerformanceJobCreateEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[PerformanceJobEventPayload]
 
 
 class PerformanceJobReportPreparationErrorEvent(Event):
-    event_type: Annotated[EventType4, Field(alias="eventType")]
-    event: PerformanceJobReportPreparationErrorEventPayload
+    event_type: Annotated[
+        PerformanceJobReportPreparationErrorEventEventType, Field(alias="eventType")
+    ]
+    event: SerializeAsAny[PerformanceJobReportPreparationErrorEventPayload]
 
 
 class PerformanceJobReportReadyEvent(Event):
-    event_type: Annotated[EventType5, Field(alias="eventType")]
-    event: PerformanceJobReportReadyEventPayload
+    event_type: Annotated[PerformanceJobReportReadyEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[PerformanceJobReportReadyEventPayload]
 
 
 class PerformanceJobStateChangeEventPayload(MefModel):
@@ -203,23 +206,25 @@ class PerformanceJobStateChangeEventPayload(MefModel):
 
 
 class PerformanceProfileAttributeValueChangeEvent(Event):
-    event_type: Annotated[EventType7, Field(alias="eventType")]
-    event: PerformanceProfileEventPayload
+    event_type: Annotated[
+        PerformanceProfileAttributeValueChangeEventEventType, Field(alias="eventType")
+    ]
+    event: SerializeAsAny[PerformanceProfileEventPayload]
 
 
 class PerformanceProfileCreateEvent(Event):
-    event_type: Annotated[EventType8, Field(alias="eventType")]
-    event: PerformanceProfileEventPayload
+    event_type: Annotated[PerformanceProfileCreateEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[PerformanceProfileEventPayload]
 
 
 class PerformanceProfileDeleteEvent(Event):
-    event_type: Annotated[EventType9, Field(alias="eventType")]
-    event: PerformanceProfileEventPayload
+    event_type: Annotated[PerformanceProfileDeleteEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[PerformanceProfileEventPayload]
 
 
 class PerformanceReportCreateEvent(Event):
-    event_type: Annotated[EventType10, Field(alias="eventType")]
-    event: PerformanceReportEventPayload
+    event_type: Annotated[PerformanceReportCreateEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[PerformanceReportEventPayload]
 
 
 class PerformanceReportStateChangeEventPayload(MefModel):
@@ -230,19 +235,19 @@ class PerformanceReportStateChangeEventPayload(MefModel):
 
 class CancelPerformanceJobStateChangeEvent(Event):
     event_type: Annotated[EventType, Field(alias="eventType")]
-    event: CancelPerformanceJobStateChangeEventPayload
+    event: SerializeAsAny[CancelPerformanceJobStateChangeEventPayload]
 
 
 class ModifyPerformanceJobStateChangeEvent(Event):
-    event_type: Annotated[EventType1, Field(alias="eventType")]
-    event: ModifyPerformanceJobStateChangeEventPayload
+    event_type: Annotated[ModifyPerformanceJobStateChangeEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[ModifyPerformanceJobStateChangeEventPayload]
 
 
 class PerformanceJobStateChangeEvent(Event):
-    event_type: Annotated[EventType6, Field(alias="eventType")]
-    event: PerformanceJobStateChangeEventPayload
+    event_type: Annotated[PerformanceJobStateChangeEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[PerformanceJobStateChangeEventPayload]
 
 
 class PerformanceReportStateChangeEvent(Event):
-    event_type: Annotated[EventType11, Field(alias="eventType")]
-    event: PerformanceReportStateChangeEventPayload
+    event_type: Annotated[PerformanceReportStateChangeEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[PerformanceReportStateChangeEventPayload]

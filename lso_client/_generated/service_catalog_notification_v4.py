@@ -4,14 +4,12 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Any
-from pydantic import Field
-from lso_client._model import DateTime, MefEnum, MefModel
+from pydantic import Field, SerializeAsAny
+from lso_client._model import DateTime, MefEnum, MefModel, Payload
 
 
-class Extensible(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+class Extensible(Payload):
     field_base_type: Annotated[str | None, Field(alias="@baseType")] = None
     field_schema_location: Annotated[str | None, Field(alias="@schemaLocation")] = None
 
@@ -66,7 +64,7 @@ class ServiceSpecCharacteristicValue(Addressable):
     value_from: Annotated[int | None, Field(alias="valueFrom")] = None
     value_to: Annotated[int | None, Field(alias="valueTo")] = None
     value_type: Annotated[str | None, Field(alias="valueType")] = None
-    valid_for: Annotated[TimePeriod | None, Field(alias="validFor")] = None
+    valid_for: Annotated[SerializeAsAny[TimePeriod] | None, Field(alias="validFor")] = None
     value: dict[str, dict[str, Any]] | None = None
 
 
@@ -102,7 +100,7 @@ class ServiceSpecificationRelationship(Referenceable):
         ServiceSpecificationRelationshipType | None, Field(alias="relationshipType")
     ] = None
     role: str | None = None
-    valid_for: Annotated[TimePeriod | None, Field(alias="validFor")] = None
+    valid_for: Annotated[SerializeAsAny[TimePeriod] | None, Field(alias="validFor")] = None
 
 
 class ServiceSpecCharacteristic(Addressable):
@@ -114,13 +112,13 @@ class ServiceSpecCharacteristic(Addressable):
     max_cardinality: Annotated[int | None, Field(alias="maxCardinality")] = None
     min_cardinality: Annotated[int | None, Field(alias="minCardinality")] = None
     regex: str | None = None
-    valid_for: Annotated[TimePeriod | None, Field(alias="validFor")] = None
+    valid_for: Annotated[SerializeAsAny[TimePeriod] | None, Field(alias="validFor")] = None
     service_spec_char_relationship: Annotated[
-        list[ServiceSpecificationRelationship] | None,
+        list[SerializeAsAny[ServiceSpecificationRelationship]] | None,
         Field(alias="serviceSpecCharRelationship"),
     ] = None
     service_spec_characteristic_value: Annotated[
-        list[ServiceSpecCharacteristicValue] | None,
+        list[SerializeAsAny[ServiceSpecCharacteristicValue]] | None,
         Field(alias="serviceSpecCharacteristicValue"),
     ] = None
 
@@ -131,44 +129,47 @@ class ServiceSpecification(Addressable):
     version: str | None = None
     is_bundle: Annotated[bool | None, Field(alias="isBundle")] = None
     last_update: Annotated[DateTime | None, Field(alias="lastUpdate")] = None
-    valid_for: Annotated[TimePeriod | None, Field(alias="validFor")] = None
+    valid_for: Annotated[SerializeAsAny[TimePeriod] | None, Field(alias="validFor")] = None
     lifecycle_status: Annotated[
         ServiceSpecificationState | None, Field(alias="lifecycleStatus")
     ] = None
-    attachment: Annotated[list[AttachmentRef] | None, Field(max_length=1, min_length=0)] = None
+    attachment: Annotated[
+        list[SerializeAsAny[AttachmentRef]] | None, Field(max_length=1, min_length=0)
+    ] = None
     related_party: Annotated[
-        list[RelatedPartyRef] | None, Field(alias="relatedParty", min_length=0)
+        list[SerializeAsAny[RelatedPartyRef]] | None, Field(alias="relatedParty", min_length=0)
     ] = None
     service_level_specification: Annotated[
-        list[ServiceLevelSpecificationRef] | None,
+        list[SerializeAsAny[ServiceLevelSpecificationRef]] | None,
         Field(alias="serviceLevelSpecification"),
     ] = None
     service_spec_relationship: Annotated[
-        list[ServiceSpecificationRelationship] | None,
+        list[SerializeAsAny[ServiceSpecificationRelationship]] | None,
         Field(alias="serviceSpecRelationship"),
     ] = None
     service_spec_characteristic: Annotated[
-        list[ServiceSpecCharacteristic] | None, Field(alias="serviceSpecCharacteristic")
+        list[SerializeAsAny[ServiceSpecCharacteristic]] | None,
+        Field(alias="serviceSpecCharacteristic"),
     ] = None
     target_service_schema: Annotated[
-        TargetServiceSchema | None, Field(alias="targetServiceSchema")
+        SerializeAsAny[TargetServiceSchema] | None, Field(alias="targetServiceSchema")
     ] = None
     description: str | None = None
 
 
 class ServiceSpecificationEvent(MefModel):
     service_specification: Annotated[
-        ServiceSpecification | None, Field(alias="serviceSpecification")
+        SerializeAsAny[ServiceSpecification] | None, Field(alias="serviceSpecification")
     ] = None
 
 
 class ServiceSpecificationDeleteNotification(Notification):
-    event: ServiceSpecificationEvent | None = None
+    event: SerializeAsAny[ServiceSpecificationEvent] | None = None
 
 
 class ServiceSpecificationChangeNotification(Notification):
-    event: ServiceSpecificationEvent | None = None
+    event: SerializeAsAny[ServiceSpecificationEvent] | None = None
 
 
 class ServiceSpecificationCreateNotification(Notification):
-    event: ServiceSpecificationEvent | None = None
+    event: SerializeAsAny[ServiceSpecificationEvent] | None = None

@@ -4,9 +4,8 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Any
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from lso_client._model import DateTime, MefEnum, MefModel
 
 
@@ -46,12 +45,12 @@ class Error404(Error):
     code: Code
 
 
-class Code1(MefEnum):
+class Error409Code(MefEnum):
     conflict = "conflict"
 
 
 class Error409(Error):
-    code: Code1
+    code: Error409Code
 
 
 class Error422Code(MefEnum):
@@ -64,20 +63,20 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code2(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code2
+    code: Error500Code
 
 
-class Code3(MefEnum):
+class Error501Code(MefEnum):
     not_implemented = "notImplemented"
 
 
 class Error501(Error):
-    code: Code3
+    code: Error501Code
 
 
 class Event(MefModel):
@@ -87,27 +86,27 @@ class Event(MefModel):
     event: dict[str, Any]
 
 
-class EventType1(MefEnum):
+class ModifyTestJobProcessStateChangeEventEventType(MefEnum):
     modify_test_job_state_change_event = "modifyTestJobStateChangeEvent"
 
 
-class EventType2(MefEnum):
+class SuspendTestJobProcessStateChangeEventEventType(MefEnum):
     suspend_test_job_state_change_event = "suspendTestJobStateChangeEvent"
 
 
-class EventType3(MefEnum):
+class ResumeTestJobProcessStateChangeEventEventType(MefEnum):
     resume_test_job_state_change_event = "resumeTestJobStateChangeEvent"
 
 
-class EventType4(MefEnum):
+class TestJobCreateEventEventType(MefEnum):
     test_job_create_event = "testJobCreateEvent"
 
 
-class EventType5(MefEnum):
+class TestJobAttributeValueChangeEventEventType(MefEnum):
     test_job_attribute_value_change_event = "testJobAttributeValueChangeEvent"
 
 
-class EventType6(MefEnum):
+class TestJobStateChangeEventEventType(MefEnum):
     test_job_state_change_event = "testJobStateChangeEvent"
 
 
@@ -134,19 +133,19 @@ class TestJobProcessStateType(MefEnum):
     rejected = "rejected"
 
 
-class EventType7(MefEnum):
+class TestProfileCreateEventEventType(MefEnum):
     test_profile_create_event = "testProfileCreateEvent"
 
 
-class EventType8(MefEnum):
+class TestProfileAttributeValueChangeEventEventType(MefEnum):
     test_profile_attribute_value_change_event = "testProfileAttributeValueChangeEvent"
 
 
-class EventType9(MefEnum):
+class TestProfileDeleteEventEventType(MefEnum):
     test_profile_delete_event = "testProfileDeleteEvent"
 
 
-class EventType10(MefEnum):
+class TestProfileLifecycleStateChangeEventEventType(MefEnum):
     test_profile_lifecycle_state_change_event = "testProfileLifecycleStateChangeEvent"
 
 
@@ -160,7 +159,7 @@ class TestProfileLifecycleStateType(MefEnum):
     available = "available"
 
 
-class EventType11(MefEnum):
+class TestResultCreateEventEventType(MefEnum):
     test_result_create_event = "testResultCreateEvent"
 
 
@@ -187,13 +186,13 @@ class Error422(Error):
 
 
 class TestJobCreateEvent(Event):
-    event_type: Annotated[EventType4, Field(alias="eventType")]
-    event: TestJobEventPayload
+    event_type: Annotated[TestJobCreateEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[TestJobEventPayload]
 
 
 class TestJobAttributeValueChangeEvent(Event):
-    event_type: Annotated[EventType5, Field(alias="eventType")]
-    event: TestJobEventPayload
+    event_type: Annotated[TestJobAttributeValueChangeEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[TestJobEventPayload]
 
 
 class TestJobStateChangeEventPayload(TestJobEventPayload):
@@ -207,18 +206,18 @@ class TestJobProcessEventPayload(MefModel):
 
 
 class TestProfileCreateEvent(Event):
-    event_type: Annotated[EventType7, Field(alias="eventType")]
-    event: TestProfileEventPayload
+    event_type: Annotated[TestProfileCreateEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[TestProfileEventPayload]
 
 
 class TestProfileAttributeValueChangeEvent(Event):
-    event_type: Annotated[EventType8, Field(alias="eventType")]
-    event: TestProfileEventPayload
+    event_type: Annotated[TestProfileAttributeValueChangeEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[TestProfileEventPayload]
 
 
 class TestProfileDeleteEvent(Event):
-    event_type: Annotated[EventType9, Field(alias="eventType")]
-    event: TestProfileEventPayload
+    event_type: Annotated[TestProfileDeleteEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[TestProfileEventPayload]
 
 
 class TestProfileLifecycleStateChangeEventPayload(TestProfileEventPayload):
@@ -226,35 +225,35 @@ class TestProfileLifecycleStateChangeEventPayload(TestProfileEventPayload):
 
 
 class TestResultCreateEvent(Event):
-    event_type: Annotated[EventType11, Field(alias="eventType")]
-    event: TestResultEventPayload
+    event_type: Annotated[TestResultCreateEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[TestResultEventPayload]
 
 
 class CancelTestJobProcessStateChangeEvent(Event):
     event_type: Annotated[EventType, Field(alias="eventType")]
-    event: TestJobProcessEventPayload
+    event: SerializeAsAny[TestJobProcessEventPayload]
 
 
 class ModifyTestJobProcessStateChangeEvent(Event):
-    event_type: Annotated[EventType1, Field(alias="eventType")]
-    event: TestJobProcessEventPayload
+    event_type: Annotated[ModifyTestJobProcessStateChangeEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[TestJobProcessEventPayload]
 
 
 class SuspendTestJobProcessStateChangeEvent(Event):
-    event_type: Annotated[EventType2, Field(alias="eventType")]
-    event: TestJobProcessEventPayload
+    event_type: Annotated[SuspendTestJobProcessStateChangeEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[TestJobProcessEventPayload]
 
 
 class ResumeTestJobProcessStateChangeEvent(Event):
-    event_type: Annotated[EventType3, Field(alias="eventType")]
-    event: TestJobProcessEventPayload
+    event_type: Annotated[ResumeTestJobProcessStateChangeEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[TestJobProcessEventPayload]
 
 
 class TestJobStateChangeEvent(Event):
-    event_type: Annotated[EventType6, Field(alias="eventType")]
-    event: TestJobStateChangeEventPayload
+    event_type: Annotated[TestJobStateChangeEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[TestJobStateChangeEventPayload]
 
 
 class TestProfileLifecycleStateChangeEvent(Event):
-    event_type: Annotated[EventType10, Field(alias="eventType")]
-    event: TestProfileLifecycleStateChangeEventPayload
+    event_type: Annotated[TestProfileLifecycleStateChangeEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[TestProfileLifecycleStateChangeEventPayload]

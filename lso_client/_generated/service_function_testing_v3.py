@@ -4,10 +4,17 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
-from typing import Annotated, Literal
-from pydantic import Field, RootModel, Tag, model_validator
-from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, by_type, min_properties
+from typing import Annotated, TypeAlias
+from pydantic import Field, SerializeAsAny, Tag, model_validator
+from lso_client._model import (
+    DateTime,
+    MefEnum,
+    MefModel,
+    OTHER_TYPE,
+    Payload,
+    by_type,
+    min_properties,
+)
 
 
 class Error(MefModel):
@@ -42,12 +49,12 @@ class Error404(Error):
     code: Code
 
 
-class Code1(MefEnum):
+class Error409Code(MefEnum):
     conflict = "conflict"
 
 
 class Error409(Error):
-    code: Code1
+    code: Error409Code
 
 
 class Error422Code(MefEnum):
@@ -60,20 +67,20 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code2(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code2
+    code: Error500Code
 
 
-class Code3(MefEnum):
+class Error501Code(MefEnum):
     not_implemented = "notImplemented"
 
 
 class Error501(Error):
-    code: Code3
+    code: Error501Code
 
 
 class EventSubscriptionInput(MefModel):
@@ -95,16 +102,9 @@ class ServiceRef(MefModel):
     id: str
 
 
-class ServiceSpecificTestResultConfiguration(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
-
-
-class ServiceSpecificTestJobConfiguration(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
-
-
-class ServiceSpecificTestProfileConfiguration(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+ServiceSpecificTestResultConfiguration: TypeAlias = Payload
+ServiceSpecificTestJobConfiguration: TypeAlias = Payload
+ServiceSpecificTestProfileConfiguration: TypeAlias = Payload
 
 
 class ServiceSpecificationRef(MefModel):
@@ -154,7 +154,7 @@ class TestProfileLifecycleStatusType(MefEnum):
 
 
 class TestProfileRefOrValue(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
 
 
 class TestProfileRelationshipRole(MefEnum):
@@ -163,15 +163,17 @@ class TestProfileRelationshipRole(MefEnum):
 
 
 class TestProfileValue(TestProfileRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "TestProfileValue"
+    type: Annotated[str, Field(alias="@type")] = "TestProfileValue"
     service_specific_test_profile_configuration: Annotated[
-        ServiceSpecificTestProfileConfiguration | None,
+        SerializeAsAny[ServiceSpecificTestProfileConfiguration] | None,
         Field(alias="serviceSpecificTestProfileConfiguration"),
     ] = None
     related_service_specification: Annotated[
-        ServiceSpecificationRef | None, Field(alias="relatedServiceSpecification")
+        SerializeAsAny[ServiceSpecificationRef] | None, Field(alias="relatedServiceSpecification")
     ] = None
-    related_contact: Annotated[list[RelatedContact] | None, Field(alias="relatedContact")] = None
+    related_contact: Annotated[
+        list[SerializeAsAny[RelatedContact]] | None, Field(alias="relatedContact")
+    ] = None
 
 
 class TestResultCommon(MefModel):
@@ -179,9 +181,9 @@ class TestResultCommon(MefModel):
     actual_end_date_time: Annotated[DateTime, Field(alias="actualEndDateTime")]
     href: str
     id: str
-    related_service_from: Annotated[ServiceRef, Field(alias="relatedServiceFrom")]
-    related_service_to: Annotated[ServiceRef, Field(alias="relatedServiceTo")]
-    test_job: Annotated[TestJobRef, Field(alias="testJob")]
+    related_service_from: Annotated[SerializeAsAny[ServiceRef], Field(alias="relatedServiceFrom")]
+    related_service_to: Annotated[SerializeAsAny[ServiceRef], Field(alias="relatedServiceTo")]
+    test_job: Annotated[SerializeAsAny[TestJobRef], Field(alias="testJob")]
 
 
 class TimeUnit(MefEnum):
@@ -296,13 +298,9 @@ class TestResultGetParametersQuery(MefModel):
     limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
 
 
-class TestResultGetResponse(RootModel[list[TestResultCommon]]):
-    root: list[TestResultCommon]
-
-
 class CancelTestJobCommon(MefModel):
     cancellation_reason: Annotated[str | None, Field(alias="cancellationReason")] = None
-    test_job: Annotated[TestJobRef, Field(alias="testJob")]
+    test_job: Annotated[SerializeAsAny[TestJobRef], Field(alias="testJob")]
 
 
 class Duration(MefModel):
@@ -333,16 +331,16 @@ class EventSubscription(EventSubscriptionInput):
 
 class ResumeTestJobCommon(MefModel):
     resumption_reason: Annotated[str | None, Field(alias="resumptionReason")] = None
-    test_job: Annotated[TestJobRef, Field(alias="testJob")]
+    test_job: Annotated[SerializeAsAny[TestJobRef], Field(alias="testJob")]
 
 
 class SuspendTestJobCommon(MefModel):
     suspension_reason: Annotated[str | None, Field(alias="suspensionReason")] = None
-    test_job: Annotated[TestJobRef, Field(alias="testJob")]
+    test_job: Annotated[SerializeAsAny[TestJobRef], Field(alias="testJob")]
 
 
 class TestProfileRef(TestProfileRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "TestProfileRef"
+    type: Annotated[str, Field(alias="@type")] = "TestProfileRef"
     href: str | None = None
     id: str
 
@@ -352,7 +350,7 @@ class TestProfileRelationship(MefModel):
     name: str
     order: int | None = None
     related_service_specification: Annotated[
-        ServiceSpecificationRef, Field(alias="relatedServiceSpecification")
+        SerializeAsAny[ServiceSpecificationRef], Field(alias="relatedServiceSpecification")
     ]
     role: TestProfileRelationshipRole
     valid_for: Annotated[DateTime | None, Field(alias="validFor")] = None
@@ -367,16 +365,18 @@ class TestProfileCommon(MefModel):
     name: str | None = None
     valid_for: Annotated[DateTime | None, Field(alias="validFor")] = None
     test_profile_relationship: Annotated[
-        list[TestProfileRelationship] | None, Field(alias="testProfileRelationship")
+        list[SerializeAsAny[TestProfileRelationship]] | None, Field(alias="testProfileRelationship")
     ] = None
     service_specific_test_profile_configuration: Annotated[
-        ServiceSpecificTestProfileConfiguration | None,
+        SerializeAsAny[ServiceSpecificTestProfileConfiguration] | None,
         Field(alias="serviceSpecificTestProfileConfiguration"),
     ] = None
     related_service_specification: Annotated[
-        ServiceSpecificationRef | None, Field(alias="relatedServiceSpecification")
+        SerializeAsAny[ServiceSpecificationRef] | None, Field(alias="relatedServiceSpecification")
     ] = None
-    related_contact: Annotated[list[RelatedContact] | None, Field(alias="relatedContact")] = None
+    related_contact: Annotated[
+        list[SerializeAsAny[RelatedContact]] | None, Field(alias="relatedContact")
+    ] = None
 
 
 class TestProfileCreate(TestProfileCommon):
@@ -385,7 +385,7 @@ class TestProfileCreate(TestProfileCommon):
     valid_for: Annotated[DateTime, Field(alias="validFor")]
     is_bundled: Annotated[bool, Field(alias="isBundled")]
     related_service_specification: Annotated[
-        ServiceSpecificationRef, Field(alias="relatedServiceSpecification")
+        SerializeAsAny[ServiceSpecificationRef], Field(alias="relatedServiceSpecification")
     ]
 
 
@@ -395,65 +395,9 @@ class TestProfileModify(TestProfileCommon):
 
 class TestResult(TestResultCommon):
     service_specific_test_result_configuration: Annotated[
-        ServiceSpecificTestResultConfiguration,
+        SerializeAsAny[ServiceSpecificTestResultConfiguration],
         Field(alias="serviceSpecificTestResultConfiguration"),
     ]
-
-
-class TestJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class TestJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class CancelTestJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class CancelTestJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class SuspendTestJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class SuspendTestJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ResumeTestJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ResumeTestJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ModifyTestJobGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ModifyTestJobPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class TestProfileGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class TestProfilePostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class TestProfileIdDeleteResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class TestResultGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
 
 
 class CancelTestJob(CancelTestJobCommon):
@@ -468,7 +412,7 @@ class CancelTestJob(CancelTestJobCommon):
 
 class ModifyTestJobCommon(MefModel):
     modification_reason: Annotated[str | None, Field(alias="modificationReason")] = None
-    test_job: Annotated[TestJobRef, Field(alias="testJob")]
+    test_job: Annotated[SerializeAsAny[TestJobRef], Field(alias="testJob")]
     name: str | None = None
     description: str | None = None
     requested_start_date_time: Annotated[DateTime | None, Field(alias="requestedStartDateTime")] = (
@@ -477,18 +421,22 @@ class ModifyTestJobCommon(MefModel):
     requested_end_date_time: Annotated[DateTime | None, Field(alias="requestedEndDateTime")] = None
     test_profile: Annotated[
         Annotated[
-            Annotated[TestProfileRef, Tag("TestProfileRef")]
-            | Annotated[TestProfileValue, Tag("TestProfileValue")]
-            | Annotated[TestProfileRefOrValue, Tag(OTHER_TYPE)],
+            Annotated[SerializeAsAny[TestProfileRef], Tag("TestProfileRef")]
+            | Annotated[SerializeAsAny[TestProfileValue], Tag("TestProfileValue")]
+            | Annotated[SerializeAsAny[TestProfileRefOrValue], Tag(OTHER_TYPE)],
             by_type("TestProfileRef", "TestProfileValue"),
         ]
         | None,
         Field(alias="testProfile"),
     ] = None
-    related_service_from: Annotated[ServiceRef | None, Field(alias="relatedServiceFrom")] = None
-    related_service_to: Annotated[ServiceRef | None, Field(alias="relatedServiceTo")] = None
+    related_service_from: Annotated[
+        SerializeAsAny[ServiceRef] | None, Field(alias="relatedServiceFrom")
+    ] = None
+    related_service_to: Annotated[
+        SerializeAsAny[ServiceRef] | None, Field(alias="relatedServiceTo")
+    ] = None
     service_specific_test_job_configuration: Annotated[
-        ServiceSpecificTestJobConfiguration | None,
+        SerializeAsAny[ServiceSpecificTestJobConfiguration] | None,
         Field(alias="serviceSpecificTestJobConfiguration"),
     ] = None
 
@@ -516,20 +464,22 @@ class TestJobCommon(MefModel):
         None
     )
     requested_end_date_time: Annotated[DateTime, Field(alias="requestedEndDateTime")]
-    recurrence_period: Annotated[Duration | None, Field(alias="recurrencePeriod")] = None
+    recurrence_period: Annotated[
+        SerializeAsAny[Duration] | None, Field(alias="recurrencePeriod")
+    ] = None
     test_profile: Annotated[
         Annotated[
-            Annotated[TestProfileRef, Tag("TestProfileRef")]
-            | Annotated[TestProfileValue, Tag("TestProfileValue")]
-            | Annotated[TestProfileRefOrValue, Tag(OTHER_TYPE)],
+            Annotated[SerializeAsAny[TestProfileRef], Tag("TestProfileRef")]
+            | Annotated[SerializeAsAny[TestProfileValue], Tag("TestProfileValue")]
+            | Annotated[SerializeAsAny[TestProfileRefOrValue], Tag(OTHER_TYPE)],
             by_type("TestProfileRef", "TestProfileValue"),
         ],
         Field(alias="testProfile"),
     ]
-    related_service_from: Annotated[ServiceRef, Field(alias="relatedServiceFrom")]
-    related_service_to: Annotated[ServiceRef, Field(alias="relatedServiceTo")]
+    related_service_from: Annotated[SerializeAsAny[ServiceRef], Field(alias="relatedServiceFrom")]
+    related_service_to: Annotated[SerializeAsAny[ServiceRef], Field(alias="relatedServiceTo")]
     service_specific_test_job_configuration: Annotated[
-        ServiceSpecificTestJobConfiguration,
+        SerializeAsAny[ServiceSpecificTestJobConfiguration],
         Field(alias="serviceSpecificTestJobConfiguration"),
     ]
 
@@ -538,14 +488,14 @@ class TestJobFind(MefModel):
     requested_end_date_time: Annotated[str, Field(alias="requestedEndDateTime")]
     id: str | None = None
     name: str
-    related_service_from: Annotated[ServiceRef, Field(alias="relatedServiceFrom")]
-    related_service_to: Annotated[ServiceRef, Field(alias="relatedServiceTo")]
+    related_service_from: Annotated[SerializeAsAny[ServiceRef], Field(alias="relatedServiceFrom")]
+    related_service_to: Annotated[SerializeAsAny[ServiceRef], Field(alias="relatedServiceTo")]
     requested_start_date_time: Annotated[str, Field(alias="requestedStartDateTime")]
     test_profile: Annotated[
         Annotated[
-            Annotated[TestProfileRef, Tag("TestProfileRef")]
-            | Annotated[TestProfileValue, Tag("TestProfileValue")]
-            | Annotated[TestProfileRefOrValue, Tag(OTHER_TYPE)],
+            Annotated[SerializeAsAny[TestProfileRef], Tag("TestProfileRef")]
+            | Annotated[SerializeAsAny[TestProfileValue], Tag("TestProfileValue")]
+            | Annotated[SerializeAsAny[TestProfileRefOrValue], Tag(OTHER_TYPE)],
             by_type("TestProfileRef", "TestProfileValue"),
         ],
         Field(alias="testProfile"),
@@ -560,26 +510,6 @@ class TestProfile(TestProfileCommon):
         TestProfileLifecycleStateType | None, Field(alias="lifecycleState")
     ] = None
     last_update: Annotated[DateTime | None, Field(alias="lastUpdate")] = None
-
-
-class TestJobGetResponse(RootModel[list[TestJobFind]]):
-    root: list[TestJobFind]
-
-
-class CancelTestJobGetResponse(RootModel[list[CancelTestJob]]):
-    root: list[CancelTestJob]
-
-
-class SuspendTestJobGetResponse(RootModel[list[SuspendTestJob]]):
-    root: list[SuspendTestJob]
-
-
-class ResumeTestJobGetResponse(RootModel[list[ResumeTestJob]]):
-    root: list[ResumeTestJob]
-
-
-class TestProfileGetResponse(RootModel[list[TestProfile]]):
-    root: list[TestProfile]
 
 
 class ModifyTestJob(ModifyTestJobCommon):
@@ -600,10 +530,6 @@ class TestJob(TestJobCommon):
     id: str
     last_modified_date: Annotated[DateTime, Field(alias="lastModifiedDate")]
     state: TestJobStateType
-    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
-        None
-    )
-
-
-class ModifyTestJobGetResponse(RootModel[list[ModifyTestJob]]):
-    root: list[ModifyTestJob]
+    termination_error: Annotated[
+        list[SerializeAsAny[TerminationError]] | None, Field(alias="terminationError")
+    ] = None

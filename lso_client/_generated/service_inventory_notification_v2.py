@@ -4,9 +4,8 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Any
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from lso_client._model import DateTime, MefEnum, MefModel
 
 
@@ -53,11 +52,11 @@ class EventType(MefEnum):
     service_attribute_value_change_event = "serviceAttributeValueChangeEvent"
 
 
-class EventType1(MefEnum):
+class ServiceCreateEventEventType(MefEnum):
     service_create_event = "serviceCreateEvent"
 
 
-class EventType2(MefEnum):
+class ServiceDeleteEventEventType(MefEnum):
     service_delete_event = "serviceDeleteEvent"
 
 
@@ -66,7 +65,7 @@ class ServiceEventPayload(MefModel):
     href: str | None = None
 
 
-class EventType3(MefEnum):
+class ServiceStateChangeEventEventType(MefEnum):
     service_state_change_event = "serviceStateChangeEvent"
 
 
@@ -93,17 +92,17 @@ class Error403(Error):
 
 class ServiceAttributeValueChangeEvent(Event):
     event_type: Annotated[EventType, Field(alias="eventType")]
-    event: ServiceEventPayload
+    event: SerializeAsAny[ServiceEventPayload]
 
 
 class ServiceCreateEvent(Event):
-    event_type: Annotated[EventType1, Field(alias="eventType")]
-    event: ServiceEventPayload
+    event_type: Annotated[ServiceCreateEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[ServiceEventPayload]
 
 
 class ServiceDeleteEvent(Event):
-    event_type: Annotated[EventType2, Field(alias="eventType")]
-    event: ServiceEventPayload
+    event_type: Annotated[ServiceDeleteEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[ServiceEventPayload]
 
 
 class ServiceStateChangeEventPayload(MefModel):
@@ -113,5 +112,5 @@ class ServiceStateChangeEventPayload(MefModel):
 
 
 class ServiceStateChangeEvent(Event):
-    event_type: Annotated[EventType3, Field(alias="eventType")]
-    event: ServiceStateChangeEventPayload
+    event_type: Annotated[ServiceStateChangeEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[ServiceStateChangeEventPayload]

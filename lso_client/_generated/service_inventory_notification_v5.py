@@ -4,9 +4,8 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from lso_client._model import DateTime, MefEnum, MefModel
 
 
@@ -42,12 +41,12 @@ class Error408(Error):
     code: Code
 
 
-class Code1(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code1
+    code: Error500Code
 
 
 class Event(MefModel):
@@ -81,4 +80,4 @@ class Error403(Error):
 
 class ServiceEvent(Event):
     event_type: Annotated[ServiceEventType, Field(alias="eventType")]
-    event: ServiceEventPayload
+    event: SerializeAsAny[ServiceEventPayload]

@@ -4,10 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
-from typing import Annotated, Literal
-from pydantic import Field, RootModel, model_validator
-from lso_client._model import DateTime, MefEnum, MefModel, min_properties
+from typing import Annotated, Literal, TypeAlias
+from pydantic import Field, SerializeAsAny, model_validator
+from lso_client._model import DateTime, MefEnum, MefModel, Payload, min_properties
 
 
 class BusSofType(MefEnum):
@@ -57,12 +56,12 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code1(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code1
+    code: Error500Code
 
 
 class EventSubscription(MefModel):
@@ -81,20 +80,10 @@ class FormattedAddressRepresentation(MefModel):
     language: Annotated[str | None, Field(max_length=2, min_length=2)] = None
 
 
-class FieldType(MefEnum):
-    geographic_address_ref = "GeographicAddressRef"
-
-
 class GeographicAddressRef(MefModel):
     href: str | None = None
     id: str
-    field_type: Annotated[Literal["GeographicAddressRef"], Field(alias="@type")] = (
-        "GeographicAddressRef"
-    )
-
-
-class FieldType1(MefEnum):
-    geographic_address_query = "GeographicAddress_Query"
+    type: Annotated[Literal["GeographicAddressRef"], Field(alias="@type")] = "GeographicAddressRef"
 
 
 class GeographicPointRepresentation(MefModel):
@@ -104,14 +93,10 @@ class GeographicPointRepresentation(MefModel):
     elevation: str | None = None
 
 
-class FieldType2(MefEnum):
-    geographic_site_ref = "GeographicSiteRef"
-
-
 class GeographicSiteRef(MefModel):
     href: str | None = None
     id: str
-    field_type: Annotated[Literal["GeographicSiteRef"], Field(alias="@type")] = "GeographicSiteRef"
+    type: Annotated[Literal["GeographicSiteRef"], Field(alias="@type")] = "GeographicSiteRef"
 
 
 class LabelRepresentation(MefModel):
@@ -120,8 +105,7 @@ class LabelRepresentation(MefModel):
     language: Annotated[str | None, Field(max_length=2, min_length=2)] = None
 
 
-class MefServiceConfiguration(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+MefServiceConfiguration: TypeAlias = Payload
 
 
 class NoteBusSof(MefModel):
@@ -154,7 +138,7 @@ class ServiceRef(MefModel):
 
 class ServiceRelationship(MefModel):
     relationship_type: Annotated[str, Field(alias="relationshipType")]
-    service: ServiceRef
+    service: SerializeAsAny[ServiceRef]
 
 
 class ServiceStateType(MefEnum):
@@ -185,7 +169,7 @@ class ServiceGetParametersQuery(MefModel):
     geographic_site_id: Annotated[str | None, Field(alias="geographicSite.id")] = None
     geographic_address_id: Annotated[str | None, Field(alias="geographicAddress.id")] = None
     service_type: Annotated[str | None, Field(alias="serviceType")] = None
-    field_type: Annotated[str | None, Field(alias="@type")] = None
+    type: Annotated[str | None, Field(alias="@type")] = None
     start_mode: Annotated[StartMode | None, Field(alias="startMode")] = None
     offset: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
     limit: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
@@ -226,7 +210,7 @@ class FieldedAddressRepresentation(MefModel):
     country_code: Annotated[str | None, Field(alias="countryCode", max_length=2, min_length=2)] = (
         None
     )
-    sub_unit: Annotated[list[SubUnit] | None, Field(alias="subUnit")] = None
+    sub_unit: Annotated[list[SerializeAsAny[SubUnit]] | None, Field(alias="subUnit")] = None
     building_name: Annotated[str | None, Field(alias="buildingName")] = None
     private_street_number: Annotated[str | None, Field(alias="privateStreetNumber")] = None
     private_street_name: Annotated[str | None, Field(alias="privateStreetName")] = None
@@ -235,21 +219,21 @@ class FieldedAddressRepresentation(MefModel):
 
 class GeographicAddressQuery(MefModel):
     fielded_address_representation: Annotated[
-        list[FieldedAddressRepresentation] | None,
+        list[SerializeAsAny[FieldedAddressRepresentation]] | None,
         Field(alias="fieldedAddressRepresentation"),
     ] = None
     formatted_address_representation: Annotated[
-        list[FormattedAddressRepresentation] | None,
+        list[SerializeAsAny[FormattedAddressRepresentation]] | None,
         Field(alias="formattedAddressRepresentation"),
     ] = None
     geographic_point_representation: Annotated[
-        list[GeographicPointRepresentation] | None,
+        list[SerializeAsAny[GeographicPointRepresentation]] | None,
         Field(alias="geographicPointRepresentation"),
     ] = None
     label_representation: Annotated[
-        list[LabelRepresentation] | None, Field(alias="labelRepresentation")
+        list[SerializeAsAny[LabelRepresentation]] | None, Field(alias="labelRepresentation")
     ] = None
-    field_type: Annotated[Literal["GeographicAddress_Query"], Field(alias="@type")] = (
+    type: Annotated[Literal["GeographicAddress_Query"], Field(alias="@type")] = (
         "GeographicAddress_Query"
     )
     check_min_properties = model_validator(mode="after")(min_properties(2))
@@ -259,32 +243,20 @@ class RelatedContactInformation(MefModel):
     role: str
     number: str
     email_address: Annotated[str, Field(alias="emailAddress")]
-    postal_address: Annotated[FieldedAddressRepresentation | None, Field(alias="postalAddress")] = (
-        None
-    )
+    postal_address: Annotated[
+        SerializeAsAny[FieldedAddressRepresentation] | None, Field(alias="postalAddress")
+    ] = None
     organization: str | None = None
     name: str
     number_extension: Annotated[str | None, Field(alias="numberExtension")] = None
 
 
-class ServiceGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class HubPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class HubIdDeleteResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
 class ContactInformation(MefModel):
     number: str
     email_address: Annotated[str, Field(alias="emailAddress")]
-    postal_address: Annotated[FieldedAddressRepresentation | None, Field(alias="postalAddress")] = (
-        None
-    )
+    postal_address: Annotated[
+        SerializeAsAny[FieldedAddressRepresentation] | None, Field(alias="postalAddress")
+    ] = None
     organization: str | None = None
     name: str
     number_extension: Annotated[str | None, Field(alias="numberExtension")] = None
@@ -292,11 +264,13 @@ class ContactInformation(MefModel):
 
 class RelatedPlaceRefOrQuery(MefModel):
     place: Annotated[
-        GeographicAddressRef | GeographicSiteRef | GeographicAddressQuery,
-        Field(discriminator="field_type"),
+        SerializeAsAny[GeographicAddressRef]
+        | SerializeAsAny[GeographicSiteRef]
+        | SerializeAsAny[GeographicAddressQuery],
+        Field(discriminator="type"),
     ]
     role: str
-    contact: list[ContactInformation] | None = None
+    contact: list[SerializeAsAny[ContactInformation]] | None = None
 
 
 class Service(MefModel):
@@ -305,26 +279,23 @@ class Service(MefModel):
     description: str | None = None
     end_date: Annotated[DateTime | None, Field(alias="endDate")] = None
     external_id: Annotated[str | None, Field(alias="externalId")] = None
-    note: list[NoteBusSof] | None = None
-    place: list[RelatedPlaceRefOrQuery] | None = None
+    note: list[SerializeAsAny[NoteBusSof]] | None = None
+    place: list[SerializeAsAny[RelatedPlaceRefOrQuery]] | None = None
     related_contact_information: Annotated[
-        list[RelatedContactInformation] | None, Field(alias="relatedContactInformation")
+        list[SerializeAsAny[RelatedContactInformation]] | None,
+        Field(alias="relatedContactInformation"),
     ] = None
     service_configuration: Annotated[
-        MefServiceConfiguration | None, Field(alias="serviceConfiguration")
+        SerializeAsAny[MefServiceConfiguration] | None, Field(alias="serviceConfiguration")
     ] = None
     service_date: Annotated[str | None, Field(alias="serviceDate")] = None
     service_order_item: Annotated[
-        list[ServiceOrderItemRef] | None, Field(alias="serviceOrderItem")
+        list[SerializeAsAny[ServiceOrderItemRef]] | None, Field(alias="serviceOrderItem")
     ] = None
     service_relationship: Annotated[
-        list[ServiceRelationship] | None, Field(alias="serviceRelationship")
+        list[SerializeAsAny[ServiceRelationship]] | None, Field(alias="serviceRelationship")
     ] = None
     service_type: Annotated[str | None, Field(alias="serviceType")] = None
     start_date: Annotated[DateTime | None, Field(alias="startDate")] = None
     start_mode: Annotated[StartMode | None, Field(alias="startMode")] = None
     state: ServiceStateType
-
-
-class ServiceGetResponse(RootModel[list[Service]]):
-    root: list[Service]

@@ -4,10 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
-from typing import Annotated
-from pydantic import Field, RootModel, Tag
-from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, by_type
+from typing import Annotated, TypeAlias
+from pydantic import Field, SerializeAsAny, Tag
+from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, Payload, by_type
 
 
 class BusSofType(MefEnum):
@@ -57,12 +56,12 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code1(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code1
+    code: Error500Code
 
 
 class EventSubscription(MefModel):
@@ -81,8 +80,7 @@ class GeographicSubAddressUnit(MefModel):
     sub_unit_type: Annotated[str, Field(alias="subUnitType")]
 
 
-class MefServiceConfiguration(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+MefServiceConfiguration: TypeAlias = Payload
 
 
 class NoteBusSof(MefModel):
@@ -94,7 +92,7 @@ class NoteBusSof(MefModel):
 
 
 class RelatedPlaceRefOrValue(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
     field_schema_location: Annotated[str | None, Field(alias="@schemaLocation")] = None
     role: str
 
@@ -121,7 +119,7 @@ class ServiceRef(MefModel):
 
 class ServiceRelationship(MefModel):
     relationship_type: Annotated[str, Field(alias="relationshipType")]
-    service: ServiceRef
+    service: SerializeAsAny[ServiceRef]
 
 
 class ServiceStateType(MefEnum):
@@ -179,7 +177,7 @@ class Error422(Error):
 
 
 class FormattedAddress(RelatedPlaceRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "FormattedAddress"
+    type: Annotated[str, Field(alias="@type")] = "FormattedAddress"
     addr_line1: Annotated[str, Field(alias="addrLine1")]
     addr_line2: Annotated[str | None, Field(alias="addrLine2")] = None
     city: str
@@ -191,19 +189,19 @@ class FormattedAddress(RelatedPlaceRefOrValue):
 
 
 class GeographicAddressLabel(RelatedPlaceRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "GeographicAddressLabel"
+    type: Annotated[str, Field(alias="@type")] = "GeographicAddressLabel"
     external_reference_id: Annotated[str, Field(alias="externalReferenceId")]
     external_reference_type: Annotated[str, Field(alias="externalReferenceType")]
 
 
 class GeographicAddressRef(RelatedPlaceRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "GeographicAddressRef"
+    type: Annotated[str, Field(alias="@type")] = "GeographicAddressRef"
     href: str | None = None
     id: str
 
 
 class GeographicPoint(RelatedPlaceRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "GeographicPoint"
+    type: Annotated[str, Field(alias="@type")] = "GeographicPoint"
     spatial_ref: Annotated[str, Field(alias="spatialRef")]
     x: str
     y: str
@@ -211,7 +209,7 @@ class GeographicPoint(RelatedPlaceRefOrValue):
 
 
 class GeographicSiteRef(RelatedPlaceRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "GeographicSiteRef"
+    type: Annotated[str, Field(alias="@type")] = "GeographicSiteRef"
     href: str | None = None
     id: str
 
@@ -222,19 +220,17 @@ class GeographicSubAddress(MefModel):
     level_type: Annotated[str | None, Field(alias="levelType")] = None
     private_street_name: Annotated[str | None, Field(alias="privateStreetName")] = None
     private_street_number: Annotated[str | None, Field(alias="privateStreetNumber")] = None
-    sub_unit: Annotated[list[GeographicSubAddressUnit] | None, Field(alias="subUnit")] = None
-
-
-class ServiceGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
+    sub_unit: Annotated[
+        list[SerializeAsAny[GeographicSubAddressUnit]] | None, Field(alias="subUnit")
+    ] = None
 
 
 class FieldedAddress(RelatedPlaceRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "FieldedAddress"
+    type: Annotated[str, Field(alias="@type")] = "FieldedAddress"
     city: str
     country: str
     geographic_sub_address: Annotated[
-        GeographicSubAddress | None, Field(alias="geographicSubAddress")
+        SerializeAsAny[GeographicSubAddress] | None, Field(alias="geographicSubAddress")
     ] = None
     locality: str | None = None
     postcode: str | None = None
@@ -253,7 +249,7 @@ class FieldedAddressValue(MefModel):
     city: str
     country: str
     geographic_sub_address: Annotated[
-        GeographicSubAddress | None, Field(alias="geographicSubAddress")
+        SerializeAsAny[GeographicSubAddress] | None, Field(alias="geographicSubAddress")
     ] = None
     locality: str | None = None
     postcode: str | None = None
@@ -274,7 +270,9 @@ class RelatedContactInformation(MefModel):
     number: str
     number_extension: Annotated[str | None, Field(alias="numberExtension")] = None
     organization: str | None = None
-    postal_address: Annotated[FieldedAddressValue | None, Field(alias="postalAddress")] = None
+    postal_address: Annotated[
+        SerializeAsAny[FieldedAddressValue] | None, Field(alias="postalAddress")
+    ] = None
     role: str
 
 
@@ -282,17 +280,17 @@ class Service(MefModel):
     description: str | None = None
     end_date: Annotated[DateTime | None, Field(alias="endDate")] = None
     external_id: Annotated[str | None, Field(alias="externalId")] = None
-    note: list[NoteBusSof] | None = None
+    note: list[SerializeAsAny[NoteBusSof]] | None = None
     place: (
         list[
             Annotated[
-                Annotated[FieldedAddress, Tag("FieldedAddress")]
-                | Annotated[FormattedAddress, Tag("FormattedAddress")]
-                | Annotated[GeographicAddressLabel, Tag("GeographicAddressLabel")]
-                | Annotated[GeographicAddressRef, Tag("GeographicAddressRef")]
-                | Annotated[GeographicPoint, Tag("GeographicPoint")]
-                | Annotated[GeographicSiteRef, Tag("GeographicSiteRef")]
-                | Annotated[RelatedPlaceRefOrValue, Tag(OTHER_TYPE)],
+                Annotated[SerializeAsAny[FieldedAddress], Tag("FieldedAddress")]
+                | Annotated[SerializeAsAny[FormattedAddress], Tag("FormattedAddress")]
+                | Annotated[SerializeAsAny[GeographicAddressLabel], Tag("GeographicAddressLabel")]
+                | Annotated[SerializeAsAny[GeographicAddressRef], Tag("GeographicAddressRef")]
+                | Annotated[SerializeAsAny[GeographicPoint], Tag("GeographicPoint")]
+                | Annotated[SerializeAsAny[GeographicSiteRef], Tag("GeographicSiteRef")]
+                | Annotated[SerializeAsAny[RelatedPlaceRefOrValue], Tag(OTHER_TYPE)],
                 by_type(
                     "FieldedAddress",
                     "FormattedAddress",
@@ -306,23 +304,20 @@ class Service(MefModel):
         | None
     ) = None
     related_contact_information: Annotated[
-        list[RelatedContactInformation] | None, Field(alias="relatedContactInformation")
+        list[SerializeAsAny[RelatedContactInformation]] | None,
+        Field(alias="relatedContactInformation"),
     ] = None
     service_configuration: Annotated[
-        MefServiceConfiguration | None, Field(alias="serviceConfiguration")
+        SerializeAsAny[MefServiceConfiguration] | None, Field(alias="serviceConfiguration")
     ] = None
     service_date: Annotated[str | None, Field(alias="serviceDate")] = None
     service_order_item: Annotated[
-        list[ServiceOrderItemRef] | None, Field(alias="serviceOrderItem")
+        list[SerializeAsAny[ServiceOrderItemRef]] | None, Field(alias="serviceOrderItem")
     ] = None
     service_relationship: Annotated[
-        list[ServiceRelationship] | None, Field(alias="serviceRelationship")
+        list[SerializeAsAny[ServiceRelationship]] | None, Field(alias="serviceRelationship")
     ] = None
     service_type: Annotated[str | None, Field(alias="serviceType")] = None
     start_date: Annotated[DateTime | None, Field(alias="startDate")] = None
     start_mode: Annotated[StartMode | None, Field(alias="startMode")] = None
     state: ServiceStateType | None = None
-
-
-class ServiceGetResponse(RootModel[list[Service]]):
-    root: list[Service]

@@ -4,9 +4,8 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Any
-from pydantic import Field
+from pydantic import Field, SerializeAsAny
 from lso_client._model import DateTime, MefEnum, MefModel
 
 
@@ -60,24 +59,24 @@ class EventType(MefEnum):
 
 class ServiceOrderCreateEvent(Event):
     event_type: Annotated[EventType, Field(alias="eventType")]
-    event: ServiceOrderEventPayload
+    event: SerializeAsAny[ServiceOrderEventPayload]
 
 
-class EventType1(MefEnum):
+class ServiceOrderItemStateChangeEventEventType(MefEnum):
     service_order_item_state_change_event = "serviceOrderItemStateChangeEvent"
 
 
-class EventType2(MefEnum):
+class ServiceOrderStateChangeEventEventType(MefEnum):
     service_order_state_change_event = "serviceOrderStateChangeEvent"
 
 
-class EventType3(MefEnum):
+class ServiceOrderInformationRequiredEventEventType(MefEnum):
     service_order_information_required_event = "serviceOrderInformationRequiredEvent"
 
 
 class ServiceOrderInformationRequiredEvent(Event):
-    event_type: Annotated[EventType3, Field(alias="eventType")]
-    event: ServiceOrderEventPayload
+    event_type: Annotated[ServiceOrderInformationRequiredEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[ServiceOrderEventPayload]
 
 
 class ServiceOrderItemStateType(MefEnum):
@@ -127,10 +126,10 @@ class ServiceOrderStateChangeEventPayload(MefModel):
 
 
 class ServiceOrderItemStateChangeEvent(Event):
-    event_type: Annotated[EventType1, Field(alias="eventType")]
-    event: ServiceOrderItemStateChangeEventPayload
+    event_type: Annotated[ServiceOrderItemStateChangeEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[ServiceOrderItemStateChangeEventPayload]
 
 
 class ServiceOrderStateChangeEvent(Event):
-    event_type: Annotated[EventType2, Field(alias="eventType")]
-    event: ServiceOrderStateChangeEventPayload
+    event_type: Annotated[ServiceOrderStateChangeEventEventType, Field(alias="eventType")]
+    event: SerializeAsAny[ServiceOrderStateChangeEventPayload]

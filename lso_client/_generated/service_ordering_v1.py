@@ -4,10 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
-from typing import Annotated, Literal
-from pydantic import Field, RootModel, model_validator
-from lso_client._model import DateTime, MefEnum, MefModel, min_properties
+from typing import Annotated, Literal, TypeAlias
+from pydantic import Field, SerializeAsAny, model_validator
+from lso_client._model import DateTime, MefEnum, MefModel, Payload, min_properties
 
 
 class BusSofType(MefEnum):
@@ -57,12 +56,12 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code1(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code1
+    code: Error500Code
 
 
 class EventSubscription(MefModel):
@@ -81,20 +80,10 @@ class FormattedAddressRepresentation(MefModel):
     language: Annotated[str | None, Field(max_length=2, min_length=2)] = None
 
 
-class FieldType(MefEnum):
-    geographic_address_ref = "GeographicAddressRef"
-
-
 class GeographicAddressRef(MefModel):
     href: str | None = None
     id: str
-    field_type: Annotated[Literal["GeographicAddressRef"], Field(alias="@type")] = (
-        "GeographicAddressRef"
-    )
-
-
-class FieldType1(MefEnum):
-    geographic_address_query = "GeographicAddress_Query"
+    type: Annotated[Literal["GeographicAddressRef"], Field(alias="@type")] = "GeographicAddressRef"
 
 
 class GeographicPointRepresentation(MefModel):
@@ -104,14 +93,10 @@ class GeographicPointRepresentation(MefModel):
     elevation: str | None = None
 
 
-class FieldType2(MefEnum):
-    geographic_site_ref = "GeographicSiteRef"
-
-
 class GeographicSiteRef(MefModel):
     href: str | None = None
     id: str
-    field_type: Annotated[Literal["GeographicSiteRef"], Field(alias="@type")] = "GeographicSiteRef"
+    type: Annotated[Literal["GeographicSiteRef"], Field(alias="@type")] = "GeographicSiteRef"
 
 
 class LabelRepresentation(MefModel):
@@ -120,8 +105,7 @@ class LabelRepresentation(MefModel):
     language: Annotated[str | None, Field(max_length=2, min_length=2)] = None
 
 
-class MefServiceConfiguration(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+MefServiceConfiguration: TypeAlias = Payload
 
 
 class NoteBusSof(MefModel):
@@ -157,7 +141,7 @@ class ServiceOrderItemRef(MefModel):
 
 
 class ServiceOrderItemRelationship(MefModel):
-    order_item: Annotated[ServiceOrderItemRef, Field(alias="orderItem")]
+    order_item: Annotated[SerializeAsAny[ServiceOrderItemRef], Field(alias="orderItem")]
     relationship_type: Annotated[str, Field(alias="relationshipType")]
 
 
@@ -177,7 +161,7 @@ class ServiceOrderRef(MefModel):
 
 
 class ServiceOrderRelationship(MefModel):
-    service_order: Annotated[ServiceOrderRef, Field(alias="serviceOrder")]
+    service_order: Annotated[SerializeAsAny[ServiceOrderRef], Field(alias="serviceOrder")]
     relationship_type: Annotated[str, Field(alias="relationshipType")]
 
 
@@ -199,7 +183,7 @@ class ServiceRef(MefModel):
 
 class ServiceRelationship(MefModel):
     relationship_type: Annotated[str, Field(alias="relationshipType")]
-    service: ServiceRef
+    service: SerializeAsAny[ServiceRef]
 
 
 class ServiceStateType(MefEnum):
@@ -286,7 +270,7 @@ class FieldedAddressRepresentation(MefModel):
     country_code: Annotated[str | None, Field(alias="countryCode", max_length=2, min_length=2)] = (
         None
     )
-    sub_unit: Annotated[list[SubUnit] | None, Field(alias="subUnit")] = None
+    sub_unit: Annotated[list[SerializeAsAny[SubUnit]] | None, Field(alias="subUnit")] = None
     building_name: Annotated[str | None, Field(alias="buildingName")] = None
     private_street_number: Annotated[str | None, Field(alias="privateStreetNumber")] = None
     private_street_name: Annotated[str | None, Field(alias="privateStreetName")] = None
@@ -295,28 +279,30 @@ class FieldedAddressRepresentation(MefModel):
 
 class GeographicAddressQuery(MefModel):
     fielded_address_representation: Annotated[
-        list[FieldedAddressRepresentation] | None,
+        list[SerializeAsAny[FieldedAddressRepresentation]] | None,
         Field(alias="fieldedAddressRepresentation"),
     ] = None
     formatted_address_representation: Annotated[
-        list[FormattedAddressRepresentation] | None,
+        list[SerializeAsAny[FormattedAddressRepresentation]] | None,
         Field(alias="formattedAddressRepresentation"),
     ] = None
     geographic_point_representation: Annotated[
-        list[GeographicPointRepresentation] | None,
+        list[SerializeAsAny[GeographicPointRepresentation]] | None,
         Field(alias="geographicPointRepresentation"),
     ] = None
     label_representation: Annotated[
-        list[LabelRepresentation] | None, Field(alias="labelRepresentation")
+        list[SerializeAsAny[LabelRepresentation]] | None, Field(alias="labelRepresentation")
     ] = None
-    field_type: Annotated[Literal["GeographicAddress_Query"], Field(alias="@type")] = (
+    type: Annotated[Literal["GeographicAddress_Query"], Field(alias="@type")] = (
         "GeographicAddress_Query"
     )
     check_min_properties = model_validator(mode="after")(min_properties(2))
 
 
 class OrderCoordinatedAction(MefModel):
-    coordinated_action_delay: Annotated[Duration, Field(alias="coordinatedActionDelay")]
+    coordinated_action_delay: Annotated[
+        SerializeAsAny[Duration], Field(alias="coordinatedActionDelay")
+    ]
     coordination_dependency: Annotated[
         OrderItemCoordinationDependencyType, Field(alias="coordinationDependency")
     ]
@@ -324,7 +310,9 @@ class OrderCoordinatedAction(MefModel):
 
 
 class OrderItemCoordinatedAction(MefModel):
-    coordinated_action_delay: Annotated[Duration, Field(alias="coordinatedActionDelay")]
+    coordinated_action_delay: Annotated[
+        SerializeAsAny[Duration], Field(alias="coordinatedActionDelay")
+    ]
     coordination_dependency: Annotated[
         OrderItemCoordinationDependencyType, Field(alias="coordinationDependency")
     ]
@@ -335,9 +323,9 @@ class RelatedContactInformation(MefModel):
     role: str
     number: str
     email_address: Annotated[str, Field(alias="emailAddress")]
-    postal_address: Annotated[FieldedAddressRepresentation | None, Field(alias="postalAddress")] = (
-        None
-    )
+    postal_address: Annotated[
+        SerializeAsAny[FieldedAddressRepresentation] | None, Field(alias="postalAddress")
+    ] = None
     organization: str | None = None
     name: str
     number_extension: Annotated[str | None, Field(alias="numberExtension")] = None
@@ -345,43 +333,28 @@ class RelatedContactInformation(MefModel):
 
 class ServiceOrderCommon(MefModel):
     coordinated_action: Annotated[
-        list[OrderCoordinatedAction] | None, Field(alias="coordinatedAction")
+        list[SerializeAsAny[OrderCoordinatedAction]] | None, Field(alias="coordinatedAction")
     ] = None
     description: str | None = None
     external_id: Annotated[str | None, Field(alias="externalId")] = None
-    note: list[NoteBusSof] | None = None
+    note: list[SerializeAsAny[NoteBusSof]] | None = None
     order_relationship: Annotated[
-        list[ServiceOrderRelationship] | None, Field(alias="orderRelationship")
+        list[SerializeAsAny[ServiceOrderRelationship]] | None, Field(alias="orderRelationship")
     ] = None
     related_contact_information: Annotated[
-        list[RelatedContactInformation] | None, Field(alias="relatedContactInformation")
+        list[SerializeAsAny[RelatedContactInformation]] | None,
+        Field(alias="relatedContactInformation"),
     ] = None
     requested_completion_date: Annotated[DateTime, Field(alias="requestedCompletionDate")]
     requested_start_date: Annotated[DateTime, Field(alias="requestedStartDate")]
 
 
-class ServiceOrderGetResponse1(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class ServiceOrderPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class HubPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
-class HubIdDeleteResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
 class ContactInformation(MefModel):
     number: str
     email_address: Annotated[str, Field(alias="emailAddress")]
-    postal_address: Annotated[FieldedAddressRepresentation | None, Field(alias="postalAddress")] = (
-        None
-    )
+    postal_address: Annotated[
+        SerializeAsAny[FieldedAddressRepresentation] | None, Field(alias="postalAddress")
+    ] = None
     organization: str | None = None
     name: str
     number_extension: Annotated[str | None, Field(alias="numberExtension")] = None
@@ -389,11 +362,13 @@ class ContactInformation(MefModel):
 
 class RelatedPlaceRefOrQuery(MefModel):
     place: Annotated[
-        GeographicAddressRef | GeographicSiteRef | GeographicAddressQuery,
-        Field(discriminator="field_type"),
+        SerializeAsAny[GeographicAddressRef]
+        | SerializeAsAny[GeographicSiteRef]
+        | SerializeAsAny[GeographicAddressQuery],
+        Field(discriminator="type"),
     ]
     role: str
-    contact: list[ContactInformation] | None = None
+    contact: list[SerializeAsAny[ContactInformation]] | None = None
 
 
 class ServiceValue(MefModel):
@@ -404,21 +379,22 @@ class ServiceValue(MefModel):
     start_date: Annotated[DateTime | None, Field(alias="startDate")] = None
     end_date: Annotated[DateTime | None, Field(alias="endDate")] = None
     state: ServiceStateType | None = None
-    note: list[NoteBusSof] | None = None
+    note: list[SerializeAsAny[NoteBusSof]] | None = None
     service_type: Annotated[str | None, Field(alias="serviceType")] = None
     name: str | None = None
     service_relationship: Annotated[
-        list[ServiceRelationship] | None, Field(alias="serviceRelationship")
+        list[SerializeAsAny[ServiceRelationship]] | None, Field(alias="serviceRelationship")
     ] = None
     related_contact_information: Annotated[
-        list[RelatedContactInformation] | None, Field(alias="relatedContactInformation")
+        list[SerializeAsAny[RelatedContactInformation]] | None,
+        Field(alias="relatedContactInformation"),
     ] = None
-    place: list[RelatedPlaceRefOrQuery] | None = None
+    place: list[SerializeAsAny[RelatedPlaceRefOrQuery]] | None = None
     service_configuration: Annotated[
-        MefServiceConfiguration | None, Field(alias="serviceConfiguration")
+        SerializeAsAny[MefServiceConfiguration] | None, Field(alias="serviceConfiguration")
     ] = None
     service_order_item: Annotated[
-        list[ServiceOrderItemRef] | None, Field(alias="serviceOrderItem")
+        list[SerializeAsAny[ServiceOrderItemRef]] | None, Field(alias="serviceOrderItem")
     ] = None
 
 
@@ -426,15 +402,16 @@ class ServiceOrderItemCommon(MefModel):
     id: str
     action: ServiceActionType
     coordinated_action: Annotated[
-        list[OrderItemCoordinatedAction] | None, Field(alias="coordinatedAction")
+        list[SerializeAsAny[OrderItemCoordinatedAction]] | None, Field(alias="coordinatedAction")
     ] = None
-    note: list[NoteBusSof] | None = None
+    note: list[SerializeAsAny[NoteBusSof]] | None = None
     related_contact_information: Annotated[
-        list[RelatedContactInformation] | None, Field(alias="relatedContactInformation")
+        list[SerializeAsAny[RelatedContactInformation]] | None,
+        Field(alias="relatedContactInformation"),
     ] = None
-    service: ServiceValue
+    service: SerializeAsAny[ServiceValue]
     service_order_item_relationship: Annotated[
-        list[ServiceOrderItemRelationship] | None,
+        list[SerializeAsAny[ServiceOrderItemRelationship]] | None,
         Field(alias="serviceOrderItemRelationship"),
     ] = None
 
@@ -445,15 +422,15 @@ class ServiceOrderItemCreate(ServiceOrderItemCommon):
 
 class ServiceOrderCreate(ServiceOrderCommon):
     service_order_item: Annotated[
-        list[ServiceOrderItemCreate], Field(alias="serviceOrderItem", min_length=1)
+        list[SerializeAsAny[ServiceOrderItemCreate]], Field(alias="serviceOrderItem", min_length=1)
     ]
 
 
 class ServiceOrderItem(ServiceOrderItemCommon):
     state: ServiceOrderItemStateType
-    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
-        None
-    )
+    termination_error: Annotated[
+        list[SerializeAsAny[TerminationError]] | None, Field(alias="terminationError")
+    ] = None
 
 
 class ServiceOrder(ServiceOrderCommon):
@@ -464,12 +441,8 @@ class ServiceOrder(ServiceOrderCommon):
         None
     )
     service_order_item: Annotated[
-        list[ServiceOrderItem], Field(alias="serviceOrderItem", min_length=1)
+        list[SerializeAsAny[ServiceOrderItem]], Field(alias="serviceOrderItem", min_length=1)
     ]
     start_date: Annotated[DateTime | None, Field(alias="startDate")] = None
     state: ServiceOrderStateType
     order_date: Annotated[DateTime, Field(alias="orderDate")]
-
-
-class ServiceOrderGetResponse(RootModel[list[ServiceOrder]]):
-    root: list[ServiceOrder]

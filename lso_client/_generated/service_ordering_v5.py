@@ -4,10 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
-from typing import Annotated
-from pydantic import Field, RootModel, Tag
-from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, by_type
+from typing import Annotated, TypeAlias
+from pydantic import Field, SerializeAsAny, Tag
+from lso_client._model import DateTime, MefEnum, MefModel, OTHER_TYPE, Payload, by_type
 
 
 class BusSofType(MefEnum):
@@ -57,12 +56,12 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code1(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code1
+    code: Error500Code
 
 
 class EventSubscription(MefModel):
@@ -81,8 +80,7 @@ class GeographicSubAddressUnit(MefModel):
     sub_unit_type: Annotated[str, Field(alias="subUnitType")]
 
 
-class MefServiceConfiguration(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+MefServiceConfiguration: TypeAlias = Payload
 
 
 class NoteBusSof(MefModel):
@@ -101,7 +99,7 @@ class OrderItemCoordinationDependencyType(MefEnum):
 
 
 class RelatedPlaceRefOrValue(MefModel):
-    field_type: Annotated[str, Field(alias="@type")]
+    type: Annotated[str, Field(alias="@type")]
     field_schema_location: Annotated[str | None, Field(alias="@schemaLocation")] = None
     role: str
 
@@ -119,7 +117,7 @@ class ServiceOrderItemRef(MefModel):
 
 
 class ServiceOrderItemRelationship(MefModel):
-    order_item: Annotated[ServiceOrderItemRef, Field(alias="orderItem")]
+    order_item: Annotated[SerializeAsAny[ServiceOrderItemRef], Field(alias="orderItem")]
     relationship_type: Annotated[str, Field(alias="relationshipType")]
 
 
@@ -129,7 +127,7 @@ class ServiceOrderRef(MefModel):
 
 
 class ServiceOrderRelationship(MefModel):
-    service_order: Annotated[ServiceOrderRef, Field(alias="serviceOrder")]
+    service_order: Annotated[SerializeAsAny[ServiceOrderRef], Field(alias="serviceOrder")]
     relationship_type: Annotated[str, Field(alias="relationshipType")]
 
 
@@ -151,7 +149,7 @@ class ServiceRef(MefModel):
 
 class ServiceRelationship(MefModel):
     relationship_type: Annotated[str, Field(alias="relationshipType")]
-    service: ServiceRef
+    service: SerializeAsAny[ServiceRef]
 
 
 class ServiceStateType(MefEnum):
@@ -231,7 +229,7 @@ class Error422(Error):
 
 
 class FormattedAddress(RelatedPlaceRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "FormattedAddress"
+    type: Annotated[str, Field(alias="@type")] = "FormattedAddress"
     addr_line1: Annotated[str, Field(alias="addrLine1")]
     addr_line2: Annotated[str | None, Field(alias="addrLine2")] = None
     city: str
@@ -243,19 +241,19 @@ class FormattedAddress(RelatedPlaceRefOrValue):
 
 
 class GeographicAddressLabel(RelatedPlaceRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "GeographicAddressLabel"
+    type: Annotated[str, Field(alias="@type")] = "GeographicAddressLabel"
     external_reference_id: Annotated[str, Field(alias="externalReferenceId")]
     external_reference_type: Annotated[str, Field(alias="externalReferenceType")]
 
 
 class GeographicAddressRef(RelatedPlaceRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "GeographicAddressRef"
+    type: Annotated[str, Field(alias="@type")] = "GeographicAddressRef"
     href: str | None = None
     id: str
 
 
 class GeographicPoint(RelatedPlaceRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "GeographicPoint"
+    type: Annotated[str, Field(alias="@type")] = "GeographicPoint"
     spatial_ref: Annotated[str, Field(alias="spatialRef")]
     x: str
     y: str
@@ -263,7 +261,7 @@ class GeographicPoint(RelatedPlaceRefOrValue):
 
 
 class GeographicSiteRef(RelatedPlaceRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "GeographicSiteRef"
+    type: Annotated[str, Field(alias="@type")] = "GeographicSiteRef"
     href: str | None = None
     id: str
 
@@ -274,11 +272,15 @@ class GeographicSubAddress(MefModel):
     level_type: Annotated[str | None, Field(alias="levelType")] = None
     private_street_name: Annotated[str | None, Field(alias="privateStreetName")] = None
     private_street_number: Annotated[str | None, Field(alias="privateStreetNumber")] = None
-    sub_unit: Annotated[list[GeographicSubAddressUnit] | None, Field(alias="subUnit")] = None
+    sub_unit: Annotated[
+        list[SerializeAsAny[GeographicSubAddressUnit]] | None, Field(alias="subUnit")
+    ] = None
 
 
 class OrderCoordinatedAction(MefModel):
-    coordinated_action_delay: Annotated[Duration, Field(alias="coordinatedActionDelay")]
+    coordinated_action_delay: Annotated[
+        SerializeAsAny[Duration], Field(alias="coordinatedActionDelay")
+    ]
     coordination_dependency: Annotated[
         OrderItemCoordinationDependencyType, Field(alias="coordinationDependency")
     ]
@@ -286,23 +288,21 @@ class OrderCoordinatedAction(MefModel):
 
 
 class OrderItemCoordinatedAction(MefModel):
-    coordinated_action_delay: Annotated[Duration, Field(alias="coordinatedActionDelay")]
+    coordinated_action_delay: Annotated[
+        SerializeAsAny[Duration], Field(alias="coordinatedActionDelay")
+    ]
     coordination_dependency: Annotated[
         OrderItemCoordinationDependencyType, Field(alias="coordinationDependency")
     ]
     item_id: Annotated[str, Field(alias="itemId")]
 
 
-class ServiceOrderPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
-
-
 class FieldedAddress(RelatedPlaceRefOrValue):
-    field_type: Annotated[str, Field(alias="@type")] = "FieldedAddress"
+    type: Annotated[str, Field(alias="@type")] = "FieldedAddress"
     city: str
     country: str
     geographic_sub_address: Annotated[
-        GeographicSubAddress | None, Field(alias="geographicSubAddress")
+        SerializeAsAny[GeographicSubAddress] | None, Field(alias="geographicSubAddress")
     ] = None
     locality: str | None = None
     postcode: str | None = None
@@ -321,7 +321,7 @@ class FieldedAddressValue(MefModel):
     city: str
     country: str
     geographic_sub_address: Annotated[
-        GeographicSubAddress | None, Field(alias="geographicSubAddress")
+        SerializeAsAny[GeographicSubAddress] | None, Field(alias="geographicSubAddress")
     ] = None
     locality: str | None = None
     postcode: str | None = None
@@ -342,22 +342,25 @@ class RelatedContactInformation(MefModel):
     number: str
     number_extension: Annotated[str | None, Field(alias="numberExtension")] = None
     organization: str | None = None
-    postal_address: Annotated[FieldedAddressValue | None, Field(alias="postalAddress")] = None
+    postal_address: Annotated[
+        SerializeAsAny[FieldedAddressValue] | None, Field(alias="postalAddress")
+    ] = None
     role: str
 
 
 class ServiceOrderCommon(MefModel):
     coordinated_action: Annotated[
-        list[OrderCoordinatedAction] | None, Field(alias="coordinatedAction")
+        list[SerializeAsAny[OrderCoordinatedAction]] | None, Field(alias="coordinatedAction")
     ] = None
     description: str | None = None
     external_id: Annotated[str | None, Field(alias="externalId")] = None
-    note: list[NoteBusSof] | None = None
+    note: list[SerializeAsAny[NoteBusSof]] | None = None
     order_relationship: Annotated[
-        list[ServiceOrderRelationship] | None, Field(alias="orderRelationship")
+        list[SerializeAsAny[ServiceOrderRelationship]] | None, Field(alias="orderRelationship")
     ] = None
     related_contact_information: Annotated[
-        list[RelatedContactInformation] | None, Field(alias="relatedContactInformation")
+        list[SerializeAsAny[RelatedContactInformation]] | None,
+        Field(alias="relatedContactInformation"),
     ] = None
     requested_completion_date: Annotated[DateTime, Field(alias="requestedCompletionDate")]
     requested_start_date: Annotated[DateTime, Field(alias="requestedStartDate")]
@@ -371,25 +374,26 @@ class ServiceValue(MefModel):
     start_date: Annotated[DateTime | None, Field(alias="startDate")] = None
     end_date: Annotated[DateTime | None, Field(alias="endDate")] = None
     state: ServiceStateType | None = None
-    note: list[NoteBusSof] | None = None
+    note: list[SerializeAsAny[NoteBusSof]] | None = None
     service_type: Annotated[str | None, Field(alias="serviceType")] = None
     name: str | None = None
     service_relationship: Annotated[
-        list[ServiceRelationship] | None, Field(alias="serviceRelationship")
+        list[SerializeAsAny[ServiceRelationship]] | None, Field(alias="serviceRelationship")
     ] = None
     related_contact_information: Annotated[
-        list[RelatedContactInformation] | None, Field(alias="relatedContactInformation")
+        list[SerializeAsAny[RelatedContactInformation]] | None,
+        Field(alias="relatedContactInformation"),
     ] = None
     place: (
         list[
             Annotated[
-                Annotated[FieldedAddress, Tag("FieldedAddress")]
-                | Annotated[FormattedAddress, Tag("FormattedAddress")]
-                | Annotated[GeographicAddressLabel, Tag("GeographicAddressLabel")]
-                | Annotated[GeographicAddressRef, Tag("GeographicAddressRef")]
-                | Annotated[GeographicPoint, Tag("GeographicPoint")]
-                | Annotated[GeographicSiteRef, Tag("GeographicSiteRef")]
-                | Annotated[RelatedPlaceRefOrValue, Tag(OTHER_TYPE)],
+                Annotated[SerializeAsAny[FieldedAddress], Tag("FieldedAddress")]
+                | Annotated[SerializeAsAny[FormattedAddress], Tag("FormattedAddress")]
+                | Annotated[SerializeAsAny[GeographicAddressLabel], Tag("GeographicAddressLabel")]
+                | Annotated[SerializeAsAny[GeographicAddressRef], Tag("GeographicAddressRef")]
+                | Annotated[SerializeAsAny[GeographicPoint], Tag("GeographicPoint")]
+                | Annotated[SerializeAsAny[GeographicSiteRef], Tag("GeographicSiteRef")]
+                | Annotated[SerializeAsAny[RelatedPlaceRefOrValue], Tag(OTHER_TYPE)],
                 by_type(
                     "FieldedAddress",
                     "FormattedAddress",
@@ -403,7 +407,7 @@ class ServiceValue(MefModel):
         | None
     ) = None
     service_configuration: Annotated[
-        MefServiceConfiguration | None, Field(alias="serviceConfiguration")
+        SerializeAsAny[MefServiceConfiguration] | None, Field(alias="serviceConfiguration")
     ] = None
 
 
@@ -411,12 +415,12 @@ class ServiceOrderItemCommon(MefModel):
     id: str
     action: ServiceActionType
     coordinated_action: Annotated[
-        list[OrderItemCoordinatedAction] | None, Field(alias="coordinatedAction")
+        list[SerializeAsAny[OrderItemCoordinatedAction]] | None, Field(alias="coordinatedAction")
     ] = None
-    note: list[NoteBusSof] | None = None
-    service: ServiceValue
+    note: list[SerializeAsAny[NoteBusSof]] | None = None
+    service: SerializeAsAny[ServiceValue]
     service_order_item_relationship: Annotated[
-        list[ServiceOrderItemRelationship] | None,
+        list[SerializeAsAny[ServiceOrderItemRelationship]] | None,
         Field(alias="serviceOrderItemRelationship"),
     ] = None
 
@@ -427,15 +431,15 @@ class ServiceOrderItemCreate(ServiceOrderItemCommon):
 
 class ServiceOrderCreate(ServiceOrderCommon):
     service_order_item: Annotated[
-        list[ServiceOrderItemCreate], Field(alias="serviceOrderItem", min_length=1)
+        list[SerializeAsAny[ServiceOrderItemCreate]], Field(alias="serviceOrderItem", min_length=1)
     ]
 
 
 class ServiceOrderItem(ServiceOrderItemCommon):
     state: ServiceOrderStateType
-    termination_error: Annotated[list[TerminationError] | None, Field(alias="terminationError")] = (
-        None
-    )
+    termination_error: Annotated[
+        list[SerializeAsAny[TerminationError]] | None, Field(alias="terminationError")
+    ] = None
 
 
 class ServiceOrder(ServiceOrderCommon):
@@ -446,12 +450,8 @@ class ServiceOrder(ServiceOrderCommon):
         None
     )
     service_order_item: Annotated[
-        list[ServiceOrderItem], Field(alias="serviceOrderItem", min_length=1)
+        list[SerializeAsAny[ServiceOrderItem]], Field(alias="serviceOrderItem", min_length=1)
     ]
     start_date: Annotated[DateTime | None, Field(alias="startDate")] = None
     state: ServiceOrderStateType
     order_date: Annotated[DateTime, Field(alias="orderDate")]
-
-
-class ServiceOrderGetResponse(RootModel[list[ServiceOrder]]):
-    root: list[ServiceOrder]

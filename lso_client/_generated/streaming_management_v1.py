@@ -4,10 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from lso_client._model import MefEnum, MefModel
 from typing import Annotated, Any
-from pydantic import ConfigDict, Field, RootModel
+from pydantic import ConfigDict, Field, SerializeAsAny
 
 
 class AsyncAPIModel(MefModel):
@@ -58,12 +57,12 @@ class Error422Code(MefEnum):
     other_issue = "otherIssue"
 
 
-class Code1(MefEnum):
+class Error500Code(MefEnum):
     internal_error = "internalError"
 
 
 class Error500(Error):
-    code: Code1
+    code: Error500Code
 
 
 class Category(MefEnum):
@@ -77,9 +76,7 @@ class Category(MefEnum):
 
 
 class TopicSubscriptionRequest(MefModel):
-    model_config = ConfigDict(
-        extra="allow",
-    )
+    model_config = ConfigDict(extra="allow")
     protocol: str
     topic_id: Annotated[str, Field(alias="topicId")]
 
@@ -126,40 +123,29 @@ class Error422(Error):
 
 
 class Topic(MefModel):
-    model_config = ConfigDict(
-        extra="allow",
-    )
+    model_config = ConfigDict(extra="allow")
     id: str
     category: Category | None = None
     model_ref: Annotated[str | None, Field(alias="modelRef")] = None
     available_channels: Annotated[
-        list[ChannelDescription] | None, Field(alias="availableChannels", min_length=1)
+        list[SerializeAsAny[ChannelDescription]] | None,
+        Field(alias="availableChannels", min_length=1),
     ] = None
 
 
 class ConnectionConfig(MefModel):
     servers: dict[str, Any] | None = None
-    channel: Channel | None = None
-
-
-class TopicGetResponse(RootModel[list[Topic]]):
-    root: list[Topic]
-
-
-class SubscriptionPostResponse(RootModel[list[Error422]]):
-    root: list[Error422]
+    channel: SerializeAsAny[Channel] | None = None
 
 
 class Subscription(MefModel):
     id: str
     description: str | None = None
     priority: str | None = None
-    connection_config: Annotated[ConnectionConfig | None, Field(alias="connectionConfig")] = None
+    connection_config: Annotated[
+        SerializeAsAny[ConnectionConfig] | None, Field(alias="connectionConfig")
+    ] = None
 
 
 class TopicSubscription(Subscription, TopicSubscriptionRequest):
     pass
-
-
-class SubscriptionGetResponse(RootModel[list[TopicSubscription]]):
-    root: list[TopicSubscription]

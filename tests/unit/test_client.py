@@ -493,7 +493,7 @@ def test_service_configuration_with_a_null_survives_exactly(
 
 class _UniConfiguration(m1.MefServiceConfiguration):
     # A product's configuration with a fixed `@type`, as a buyer would subclass it.
-    field_type: Annotated[
+    type: Annotated[
         Literal["urn:mef:lso:spec:cantata-sonata:carrier-ethernet-uni"], Field(alias="@type")
     ] = "urn:mef:lso:spec:cantata-sonata:carrier-ethernet-uni"
 

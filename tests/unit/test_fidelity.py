@@ -430,13 +430,6 @@ class _TaggedNote(m1.NoteBusSof):
     ticket: str | None = None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: pydantic serialises a field by its declared class, so fields only a "
-    "caller's subclass declares are dropped; `serialize_as_any=True` would keep them but "
-    "ignores DateTime's serializer (kept texts rewritten); per-field SerializeAsAny from "
-    "the generator is the way",
-)
 def test_a_subclass_the_caller_sets_goes_out_with_its_own_fields(
     faulty_seller: Start, so_allegro_order: OrderBuilder
 ) -> None:

@@ -35,8 +35,9 @@ CLIENTS: dict[str, Any] = {
 }
 INVENTORY_MODELS = {"allegro": "v2", "interlude": "v2", "legato": "v5"}
 ORDERING_MODELS = {"allegro": "v1", "interlude": "v1", "legato": "v5"}
-# Schemas the spec leaves open (extension points, or `additionalProperties: true`).
-OPEN_SCHEMAS = {"MefServiceConfiguration", "AlarmSpecificAttributes", "TargetServiceSchema"}
+# Schemas the spec leaves open (extension points, which are `Payload`, or
+# `additionalProperties: true`).
+OPEN_SCHEMAS = {"Payload", "TargetServiceSchema"}
 
 
 # -- helpers -------------------------------------------------------------------------------

@@ -334,7 +334,7 @@ def test_recurring_pm_job_reports_each_period_and_notifies_in_order(
     assert content.monitored_object.service_id == "evc-1"  # type: ignore[union-attr]
     assert len(content.report_content_item) == 3  # 15-minute period at 5-minute granularity
     data = content.report_content_item[0].measurement_data[0]
-    assert data.field_type == "urn:mef:lso:spec:allegro:ce-pm:v1.0.0:all"
+    assert data.type == "urn:mef:lso:spec:allegro:ce-pm:v1.0.0:all"
 
     events = [t for t, _ in inbox.about(job.id)]
     assert events[0] == "performanceJobCreateEvent"
@@ -750,7 +750,7 @@ def test_sft_job_creates_results_and_assigns_its_profile(
     assert len(results) == 3  # three hourly runs in the requested three hours
     assert all(type(r) is sft.TestResultCommon for r in results)
     result = client.test_results.retrieve(results[0].id)
-    assert result.service_specific_test_result_configuration.field_type == "urn:mef:sft:ping-job"
+    assert result.service_specific_test_result_configuration.type == "urn:mef:sft:ping-job"
     assert [r.id for r in client.test_results.list(related_service_specification_id="spec-ce")] == [
         r.id for r in results
     ]

@@ -107,7 +107,7 @@ def test_conforming_order_round_trips_exactly(
     config = order.service_order_item[0].service.service_configuration
     assert config is not None
     assert (
-        config.field_type
+        config.type
         == payload["serviceOrderItem"][0]["service"]["serviceConfiguration"]["@type"]
     )
     assert len(config.to_dict()) == 26
