@@ -12,8 +12,6 @@ from lso_client._generated.alarm_management_v3 import AlarmedObjectRef as Alarme
 from lso_client._generated.alarm_management_v3 import (
     AlarmGetParametersQuery as AlarmGetParametersQuery,
 )
-from lso_client._generated.alarm_management_v3 import AlarmGetResponse as AlarmGetResponse
-from lso_client._generated.alarm_management_v3 import AlarmGetResponse1 as AlarmGetResponse1
 from lso_client._generated.alarm_management_v3 import AlarmRef as AlarmRef
 from lso_client._generated.alarm_management_v3 import (
     AlarmSpecificAttributes as AlarmSpecificAttributes,
@@ -21,9 +19,6 @@ from lso_client._generated.alarm_management_v3 import (
 from lso_client._generated.alarm_management_v3 import AlarmState as AlarmState
 from lso_client._generated.alarm_management_v3 import AlarmType as AlarmType
 from lso_client._generated.alarm_management_v3 import Code as Code
-from lso_client._generated.alarm_management_v3 import Code1 as Code1
-from lso_client._generated.alarm_management_v3 import Code2 as Code2
-from lso_client._generated.alarm_management_v3 import Code3 as Code3
 from lso_client._generated.alarm_management_v3 import Comment as Comment
 from lso_client._generated.alarm_management_v3 import Error as Error
 from lso_client._generated.alarm_management_v3 import Error400 as Error400
@@ -34,10 +29,13 @@ from lso_client._generated.alarm_management_v3 import Error403 as Error403
 from lso_client._generated.alarm_management_v3 import Error403Code as Error403Code
 from lso_client._generated.alarm_management_v3 import Error404 as Error404
 from lso_client._generated.alarm_management_v3 import Error409 as Error409
+from lso_client._generated.alarm_management_v3 import Error409Code as Error409Code
 from lso_client._generated.alarm_management_v3 import Error422 as Error422
 from lso_client._generated.alarm_management_v3 import Error422Code as Error422Code
 from lso_client._generated.alarm_management_v3 import Error500 as Error500
+from lso_client._generated.alarm_management_v3 import Error500Code as Error500Code
 from lso_client._generated.alarm_management_v3 import Error501 as Error501
+from lso_client._generated.alarm_management_v3 import Error501Code as Error501Code
 from lso_client._generated.alarm_management_v3 import EventSubscription as EventSubscription
 from lso_client._generated.alarm_management_v3 import (
     EventSubscriptionInput as EventSubscriptionInput,
@@ -53,17 +51,12 @@ __all__ = [
     "Alarm",
     "AlarmCommon",
     "AlarmGetParametersQuery",
-    "AlarmGetResponse",
-    "AlarmGetResponse1",
     "AlarmRef",
     "AlarmSpecificAttributes",
     "AlarmState",
     "AlarmType",
     "AlarmedObjectRef",
     "Code",
-    "Code1",
-    "Code2",
-    "Code3",
     "Comment",
     "Error",
     "Error400",
@@ -74,10 +67,13 @@ __all__ = [
     "Error403Code",
     "Error404",
     "Error409",
+    "Error409Code",
     "Error422",
     "Error422Code",
     "Error500",
+    "Error500Code",
     "Error501",
+    "Error501Code",
     "EventSubscription",
     "EventSubscriptionInput",
     "PerceivedSeverity",

@@ -12,7 +12,13 @@ from lso_client._generated.alarm_notification_v3 import (
 )
 from lso_client._generated.alarm_notification_v3 import AlarmCommon as AlarmCommon
 from lso_client._generated.alarm_notification_v3 import AlarmCreateEvent as AlarmCreateEvent
+from lso_client._generated.alarm_notification_v3 import (
+    AlarmCreateEventEventType as AlarmCreateEventEventType,
+)
 from lso_client._generated.alarm_notification_v3 import AlarmDeleteEvent as AlarmDeleteEvent
+from lso_client._generated.alarm_notification_v3 import (
+    AlarmDeleteEventEventType as AlarmDeleteEventEventType,
+)
 from lso_client._generated.alarm_notification_v3 import AlarmedObjectRef as AlarmedObjectRef
 from lso_client._generated.alarm_notification_v3 import AlarmEvent as AlarmEvent
 from lso_client._generated.alarm_notification_v3 import AlarmEventPayload as AlarmEventPayload
@@ -24,11 +30,11 @@ from lso_client._generated.alarm_notification_v3 import AlarmState as AlarmState
 from lso_client._generated.alarm_notification_v3 import (
     AlarmStateChangeEvent as AlarmStateChangeEvent,
 )
+from lso_client._generated.alarm_notification_v3 import (
+    AlarmStateChangeEventEventType as AlarmStateChangeEventEventType,
+)
 from lso_client._generated.alarm_notification_v3 import AlarmType as AlarmType
 from lso_client._generated.alarm_notification_v3 import Code as Code
-from lso_client._generated.alarm_notification_v3 import Code1 as Code1
-from lso_client._generated.alarm_notification_v3 import Code2 as Code2
-from lso_client._generated.alarm_notification_v3 import Code3 as Code3
 from lso_client._generated.alarm_notification_v3 import Comment as Comment
 from lso_client._generated.alarm_notification_v3 import Error as Error
 from lso_client._generated.alarm_notification_v3 import Error400 as Error400
@@ -39,15 +45,15 @@ from lso_client._generated.alarm_notification_v3 import Error403 as Error403
 from lso_client._generated.alarm_notification_v3 import Error403Code as Error403Code
 from lso_client._generated.alarm_notification_v3 import Error404 as Error404
 from lso_client._generated.alarm_notification_v3 import Error409 as Error409
+from lso_client._generated.alarm_notification_v3 import Error409Code as Error409Code
 from lso_client._generated.alarm_notification_v3 import Error422 as Error422
 from lso_client._generated.alarm_notification_v3 import Error422Code as Error422Code
 from lso_client._generated.alarm_notification_v3 import Error500 as Error500
+from lso_client._generated.alarm_notification_v3 import Error500Code as Error500Code
 from lso_client._generated.alarm_notification_v3 import Error501 as Error501
+from lso_client._generated.alarm_notification_v3 import Error501Code as Error501Code
 from lso_client._generated.alarm_notification_v3 import Event as Event
 from lso_client._generated.alarm_notification_v3 import EventType as EventType
-from lso_client._generated.alarm_notification_v3 import EventType2 as EventType2
-from lso_client._generated.alarm_notification_v3 import EventType3 as EventType3
-from lso_client._generated.alarm_notification_v3 import EventType4 as EventType4
 from lso_client._generated.alarm_notification_v3 import PerceivedSeverity as PerceivedSeverity
 from lso_client._generated.alarm_notification_v3 import (
     PlannedOutageIndicator as PlannedOutageIndicator,
@@ -60,19 +66,19 @@ __all__ = [
     "AlarmAttributeValueChangeEvent",
     "AlarmCommon",
     "AlarmCreateEvent",
+    "AlarmCreateEventEventType",
     "AlarmDeleteEvent",
+    "AlarmDeleteEventEventType",
     "AlarmEvent",
     "AlarmEventPayload",
     "AlarmRef",
     "AlarmSpecificAttributes",
     "AlarmState",
     "AlarmStateChangeEvent",
+    "AlarmStateChangeEventEventType",
     "AlarmType",
     "AlarmedObjectRef",
     "Code",
-    "Code1",
-    "Code2",
-    "Code3",
     "Comment",
     "Error",
     "Error400",
@@ -83,15 +89,15 @@ __all__ = [
     "Error403Code",
     "Error404",
     "Error409",
+    "Error409Code",
     "Error422",
     "Error422Code",
     "Error500",
+    "Error500Code",
     "Error501",
+    "Error501Code",
     "Event",
     "EventType",
-    "EventType2",
-    "EventType3",
-    "EventType4",
     "PerceivedSeverity",
     "PlannedOutageIndicator",
     "ProbableCause",

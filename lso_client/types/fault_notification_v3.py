@@ -24,19 +24,17 @@ from lso_client._generated.fault_notification_v3 import Error403Code as Error403
 from lso_client._generated.fault_notification_v3 import Error500 as Error500
 from lso_client._generated.fault_notification_v3 import Event as Event
 from lso_client._generated.fault_notification_v3 import EventType as EventType
-from lso_client._generated.fault_notification_v3 import EventType1 as EventType1
-from lso_client._generated.fault_notification_v3 import EventType2 as EventType2
-from lso_client._generated.fault_notification_v3 import EventType3 as EventType3
-from lso_client._generated.fault_notification_v3 import EventType4 as EventType4
-from lso_client._generated.fault_notification_v3 import EventType5 as EventType5
-from lso_client._generated.fault_notification_v3 import EventType6 as EventType6
-from lso_client._generated.fault_notification_v3 import EventType7 as EventType7
-from lso_client._generated.fault_notification_v3 import EventType8 as EventType8
 from lso_client._generated.fault_notification_v3 import (
     FaultManagementJobAttributeValueChangeEvent as FaultManagementJobAttributeValueChangeEvent,
 )
 from lso_client._generated.fault_notification_v3 import (
+    FaultManagementJobAttributeValueChangeEventEventType as FaultManagementJobAttributeValueChangeEventEventType,
+)
+from lso_client._generated.fault_notification_v3 import (
     FaultManagementJobCreateEvent as FaultManagementJobCreateEvent,
+)
+from lso_client._generated.fault_notification_v3 import (
+    FaultManagementJobCreateEventEventType as FaultManagementJobCreateEventEventType,
 )
 from lso_client._generated.fault_notification_v3 import (
     FaultManagementJobEventPayload as FaultManagementJobEventPayload,
@@ -48,16 +46,25 @@ from lso_client._generated.fault_notification_v3 import (
     FaultManagementJobReportPreparationErrorEvent as FaultManagementJobReportPreparationErrorEvent,
 )
 from lso_client._generated.fault_notification_v3 import (
+    FaultManagementJobReportPreparationErrorEventEventType as FaultManagementJobReportPreparationErrorEventEventType,
+)
+from lso_client._generated.fault_notification_v3 import (
     FaultManagementJobReportPreparationErrorEventPayload as FaultManagementJobReportPreparationErrorEventPayload,
 )
 from lso_client._generated.fault_notification_v3 import (
     FaultManagementJobReportReadyEvent as FaultManagementJobReportReadyEvent,
 )
 from lso_client._generated.fault_notification_v3 import (
+    FaultManagementJobReportReadyEventEventType as FaultManagementJobReportReadyEventEventType,
+)
+from lso_client._generated.fault_notification_v3 import (
     FaultManagementJobReportReadyEventPayload as FaultManagementJobReportReadyEventPayload,
 )
 from lso_client._generated.fault_notification_v3 import (
     FaultManagementJobStateChangeEvent as FaultManagementJobStateChangeEvent,
+)
+from lso_client._generated.fault_notification_v3 import (
+    FaultManagementJobStateChangeEventEventType as FaultManagementJobStateChangeEventEventType,
 )
 from lso_client._generated.fault_notification_v3 import (
     FaultManagementJobStateChangeEventPayload as FaultManagementJobStateChangeEventPayload,
@@ -69,10 +76,16 @@ from lso_client._generated.fault_notification_v3 import (
     FaultManagementReportCreateEvent as FaultManagementReportCreateEvent,
 )
 from lso_client._generated.fault_notification_v3 import (
+    FaultManagementReportCreateEventEventType as FaultManagementReportCreateEventEventType,
+)
+from lso_client._generated.fault_notification_v3 import (
     FaultManagementReportEventPayload as FaultManagementReportEventPayload,
 )
 from lso_client._generated.fault_notification_v3 import (
     FaultManagementReportStateChangeEvent as FaultManagementReportStateChangeEvent,
+)
+from lso_client._generated.fault_notification_v3 import (
+    FaultManagementReportStateChangeEventEventType as FaultManagementReportStateChangeEventEventType,
 )
 from lso_client._generated.fault_notification_v3 import (
     FaultManagementReportStateChangeEventPayload as FaultManagementReportStateChangeEventPayload,
@@ -82,6 +95,9 @@ from lso_client._generated.fault_notification_v3 import (
 )
 from lso_client._generated.fault_notification_v3 import (
     ModifyFaultManagementJobStateChangeEvent as ModifyFaultManagementJobStateChangeEvent,
+)
+from lso_client._generated.fault_notification_v3 import (
+    ModifyFaultManagementJobStateChangeEventEventType as ModifyFaultManagementJobStateChangeEventEventType,
 )
 from lso_client._generated.fault_notification_v3 import (
     ModifyFaultManagementJobStateChangeEventPayload as ModifyFaultManagementJobStateChangeEventPayload,
@@ -101,30 +117,30 @@ __all__ = [
     "Error500",
     "Event",
     "EventType",
-    "EventType1",
-    "EventType2",
-    "EventType3",
-    "EventType4",
-    "EventType5",
-    "EventType6",
-    "EventType7",
-    "EventType8",
     "FaultManagementJobAttributeValueChangeEvent",
+    "FaultManagementJobAttributeValueChangeEventEventType",
     "FaultManagementJobCreateEvent",
+    "FaultManagementJobCreateEventEventType",
     "FaultManagementJobEventPayload",
     "FaultManagementJobProcessStateType",
     "FaultManagementJobReportPreparationErrorEvent",
+    "FaultManagementJobReportPreparationErrorEventEventType",
     "FaultManagementJobReportPreparationErrorEventPayload",
     "FaultManagementJobReportReadyEvent",
+    "FaultManagementJobReportReadyEventEventType",
     "FaultManagementJobReportReadyEventPayload",
     "FaultManagementJobStateChangeEvent",
+    "FaultManagementJobStateChangeEventEventType",
     "FaultManagementJobStateChangeEventPayload",
     "FaultManagementJobStateType",
     "FaultManagementReportCreateEvent",
+    "FaultManagementReportCreateEventEventType",
     "FaultManagementReportEventPayload",
     "FaultManagementReportStateChangeEvent",
+    "FaultManagementReportStateChangeEventEventType",
     "FaultManagementReportStateChangeEventPayload",
     "FaultManagementReportStateType",
     "ModifyFaultManagementJobStateChangeEvent",
+    "ModifyFaultManagementJobStateChangeEventEventType",
     "ModifyFaultManagementJobStateChangeEventPayload",
 ]

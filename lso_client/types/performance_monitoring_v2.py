@@ -23,18 +23,9 @@ from lso_client._generated.performance_monitoring_v2 import (
     CancelPerformanceJobGetParametersQuery as CancelPerformanceJobGetParametersQuery,
 )
 from lso_client._generated.performance_monitoring_v2 import (
-    CancelPerformanceJobGetResponse as CancelPerformanceJobGetResponse,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    CancelPerformanceJobGetResponse1 as CancelPerformanceJobGetResponse1,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    CancelPerformanceJobPostResponse as CancelPerformanceJobPostResponse,
+    CancelPerformanceJobGetParametersQueryState as CancelPerformanceJobGetParametersQueryState,
 )
 from lso_client._generated.performance_monitoring_v2 import Code as Code
-from lso_client._generated.performance_monitoring_v2 import Code1 as Code1
-from lso_client._generated.performance_monitoring_v2 import Code2 as Code2
-from lso_client._generated.performance_monitoring_v2 import Code3 as Code3
 from lso_client._generated.performance_monitoring_v2 import CompressionType as CompressionType
 from lso_client._generated.performance_monitoring_v2 import DayOfMonth as DayOfMonth
 from lso_client._generated.performance_monitoring_v2 import (
@@ -50,10 +41,13 @@ from lso_client._generated.performance_monitoring_v2 import Error403 as Error403
 from lso_client._generated.performance_monitoring_v2 import Error403Code as Error403Code
 from lso_client._generated.performance_monitoring_v2 import Error404 as Error404
 from lso_client._generated.performance_monitoring_v2 import Error409 as Error409
+from lso_client._generated.performance_monitoring_v2 import Error409Code as Error409Code
 from lso_client._generated.performance_monitoring_v2 import Error422 as Error422
 from lso_client._generated.performance_monitoring_v2 import Error422Code as Error422Code
 from lso_client._generated.performance_monitoring_v2 import Error500 as Error500
+from lso_client._generated.performance_monitoring_v2 import Error500Code as Error500Code
 from lso_client._generated.performance_monitoring_v2 import Error501 as Error501
+from lso_client._generated.performance_monitoring_v2 import Error501Code as Error501Code
 from lso_client._generated.performance_monitoring_v2 import EventSubscription as EventSubscription
 from lso_client._generated.performance_monitoring_v2 import (
     EventSubscriptionInput as EventSubscriptionInput,
@@ -80,15 +74,6 @@ from lso_client._generated.performance_monitoring_v2 import (
     ModifyPerformanceJobGetParametersQuery as ModifyPerformanceJobGetParametersQuery,
 )
 from lso_client._generated.performance_monitoring_v2 import (
-    ModifyPerformanceJobGetResponse as ModifyPerformanceJobGetResponse,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    ModifyPerformanceJobGetResponse1 as ModifyPerformanceJobGetResponse1,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    ModifyPerformanceJobPostResponse as ModifyPerformanceJobPostResponse,
-)
-from lso_client._generated.performance_monitoring_v2 import (
     ModifyPerformanceJobProfileValue as ModifyPerformanceJobProfileValue,
 )
 from lso_client._generated.performance_monitoring_v2 import (
@@ -106,26 +91,11 @@ from lso_client._generated.performance_monitoring_v2 import (
     PerformanceJobComplexQueryCreate as PerformanceJobComplexQueryCreate,
 )
 from lso_client._generated.performance_monitoring_v2 import (
-    PerformanceJobComplexQueryPostResponse as PerformanceJobComplexQueryPostResponse,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    PerformanceJobComplexQueryPostResponse1 as PerformanceJobComplexQueryPostResponse1,
-)
-from lso_client._generated.performance_monitoring_v2 import (
     PerformanceJobCreate as PerformanceJobCreate,
 )
 from lso_client._generated.performance_monitoring_v2 import PerformanceJobFind as PerformanceJobFind
 from lso_client._generated.performance_monitoring_v2 import (
     PerformanceJobGetParametersQuery as PerformanceJobGetParametersQuery,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    PerformanceJobGetResponse as PerformanceJobGetResponse,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    PerformanceJobGetResponse1 as PerformanceJobGetResponse1,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    PerformanceJobPostResponse as PerformanceJobPostResponse,
 )
 from lso_client._generated.performance_monitoring_v2 import (
     PerformanceJobProcessStateType as PerformanceJobProcessStateType,
@@ -154,16 +124,7 @@ from lso_client._generated.performance_monitoring_v2 import (
     PerformanceProfileGetParametersQuery as PerformanceProfileGetParametersQuery,
 )
 from lso_client._generated.performance_monitoring_v2 import (
-    PerformanceProfileGetResponse as PerformanceProfileGetResponse,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    PerformanceProfileGetResponse1 as PerformanceProfileGetResponse1,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    PerformanceProfileIdDeleteResponse as PerformanceProfileIdDeleteResponse,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    PerformanceProfilePostResponse as PerformanceProfilePostResponse,
+    PerformanceProfileGetParametersQueryState as PerformanceProfileGetParametersQueryState,
 )
 from lso_client._generated.performance_monitoring_v2 import (
     PerformanceProfileRef as PerformanceProfileRef,
@@ -191,12 +152,6 @@ from lso_client._generated.performance_monitoring_v2 import (
     PerformanceReportComplexQueryCreate as PerformanceReportComplexQueryCreate,
 )
 from lso_client._generated.performance_monitoring_v2 import (
-    PerformanceReportComplexQueryPostResponse as PerformanceReportComplexQueryPostResponse,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    PerformanceReportComplexQueryPostResponse1 as PerformanceReportComplexQueryPostResponse1,
-)
-from lso_client._generated.performance_monitoring_v2 import (
     PerformanceReportCreate as PerformanceReportCreate,
 )
 from lso_client._generated.performance_monitoring_v2 import (
@@ -206,13 +161,7 @@ from lso_client._generated.performance_monitoring_v2 import (
     PerformanceReportGetParametersQuery as PerformanceReportGetParametersQuery,
 )
 from lso_client._generated.performance_monitoring_v2 import (
-    PerformanceReportGetResponse as PerformanceReportGetResponse,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    PerformanceReportGetResponse1 as PerformanceReportGetResponse1,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    PerformanceReportPostResponse as PerformanceReportPostResponse,
+    PerformanceReportGetParametersQueryState as PerformanceReportGetParametersQueryState,
 )
 from lso_client._generated.performance_monitoring_v2 import (
     PerformanceReportRef as PerformanceReportRef,
@@ -246,23 +195,11 @@ from lso_client._generated.performance_monitoring_v2 import (
 from lso_client._generated.performance_monitoring_v2 import (
     ResumePerformanceJobGetParametersQuery as ResumePerformanceJobGetParametersQuery,
 )
-from lso_client._generated.performance_monitoring_v2 import (
-    ResumePerformanceJobGetResponse as ResumePerformanceJobGetResponse,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    ResumePerformanceJobGetResponse1 as ResumePerformanceJobGetResponse1,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    ResumePerformanceJobPostResponse as ResumePerformanceJobPostResponse,
-)
 from lso_client._generated.performance_monitoring_v2 import ScheduleDefinition as ScheduleDefinition
 from lso_client._generated.performance_monitoring_v2 import (
     ServicePayloadSpecificAttributes as ServicePayloadSpecificAttributes,
 )
 from lso_client._generated.performance_monitoring_v2 import State as State
-from lso_client._generated.performance_monitoring_v2 import State1 as State1
-from lso_client._generated.performance_monitoring_v2 import State5 as State5
-from lso_client._generated.performance_monitoring_v2 import State6 as State6
 from lso_client._generated.performance_monitoring_v2 import (
     SuspendPerformanceJob as SuspendPerformanceJob,
 )
@@ -278,25 +215,10 @@ from lso_client._generated.performance_monitoring_v2 import (
 from lso_client._generated.performance_monitoring_v2 import (
     SuspendPerformanceJobGetParametersQuery as SuspendPerformanceJobGetParametersQuery,
 )
-from lso_client._generated.performance_monitoring_v2 import (
-    SuspendPerformanceJobGetResponse as SuspendPerformanceJobGetResponse,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    SuspendPerformanceJobGetResponse1 as SuspendPerformanceJobGetResponse1,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    SuspendPerformanceJobPostResponse as SuspendPerformanceJobPostResponse,
-)
 from lso_client._generated.performance_monitoring_v2 import TrackingRecord as TrackingRecord
 from lso_client._generated.performance_monitoring_v2 import TrackingRecordFind as TrackingRecordFind
 from lso_client._generated.performance_monitoring_v2 import (
     TrackingRecordGetParametersQuery as TrackingRecordGetParametersQuery,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    TrackingRecordGetResponse as TrackingRecordGetResponse,
-)
-from lso_client._generated.performance_monitoring_v2 import (
-    TrackingRecordGetResponse1 as TrackingRecordGetResponse1,
 )
 from lso_client._generated.performance_monitoring_v2 import (
     WeeklyScheduledDefinitionItem as WeeklyScheduledDefinitionItem,
@@ -309,13 +231,8 @@ __all__ = [
     "CancelPerformanceJobCreate",
     "CancelPerformanceJobFind",
     "CancelPerformanceJobGetParametersQuery",
-    "CancelPerformanceJobGetResponse",
-    "CancelPerformanceJobGetResponse1",
-    "CancelPerformanceJobPostResponse",
+    "CancelPerformanceJobGetParametersQueryState",
     "Code",
-    "Code1",
-    "Code2",
-    "Code3",
     "CompressionType",
     "DayOfMonth",
     "DayOfMonthRecurrenceItem",
@@ -329,10 +246,13 @@ __all__ = [
     "Error403Code",
     "Error404",
     "Error409",
+    "Error409Code",
     "Error422",
     "Error422Code",
     "Error500",
+    "Error500Code",
     "Error501",
+    "Error501Code",
     "EventSubscription",
     "EventSubscriptionInput",
     "FileTransferData",
@@ -346,9 +266,6 @@ __all__ = [
     "ModifyPerformanceJobCreate",
     "ModifyPerformanceJobFind",
     "ModifyPerformanceJobGetParametersQuery",
-    "ModifyPerformanceJobGetResponse",
-    "ModifyPerformanceJobGetResponse1",
-    "ModifyPerformanceJobPostResponse",
     "ModifyPerformanceJobProfileValue",
     "MonthlyScheduleDayOfWeekDefinition",
     "OutputFormat",
@@ -356,14 +273,9 @@ __all__ = [
     "PerformanceJobCommon",
     "PerformanceJobComplexQuery",
     "PerformanceJobComplexQueryCreate",
-    "PerformanceJobComplexQueryPostResponse",
-    "PerformanceJobComplexQueryPostResponse1",
     "PerformanceJobCreate",
     "PerformanceJobFind",
     "PerformanceJobGetParametersQuery",
-    "PerformanceJobGetResponse",
-    "PerformanceJobGetResponse1",
-    "PerformanceJobPostResponse",
     "PerformanceJobProcessStateType",
     "PerformanceJobRef",
     "PerformanceJobRefOrValue",
@@ -374,10 +286,7 @@ __all__ = [
     "PerformanceProfileCreate",
     "PerformanceProfileFind",
     "PerformanceProfileGetParametersQuery",
-    "PerformanceProfileGetResponse",
-    "PerformanceProfileGetResponse1",
-    "PerformanceProfileIdDeleteResponse",
-    "PerformanceProfilePostResponse",
+    "PerformanceProfileGetParametersQueryState",
     "PerformanceProfileRef",
     "PerformanceProfileRefOrValue",
     "PerformanceProfileStateType",
@@ -387,14 +296,10 @@ __all__ = [
     "PerformanceReportCommon",
     "PerformanceReportComplexQuery",
     "PerformanceReportComplexQueryCreate",
-    "PerformanceReportComplexQueryPostResponse",
-    "PerformanceReportComplexQueryPostResponse1",
     "PerformanceReportCreate",
     "PerformanceReportFind",
     "PerformanceReportGetParametersQuery",
-    "PerformanceReportGetResponse",
-    "PerformanceReportGetResponse1",
-    "PerformanceReportPostResponse",
+    "PerformanceReportGetParametersQueryState",
     "PerformanceReportRef",
     "PerformanceReportStateType",
     "RecurringDaySequenceItem",
@@ -409,27 +314,16 @@ __all__ = [
     "ResumePerformanceJobCreate",
     "ResumePerformanceJobFind",
     "ResumePerformanceJobGetParametersQuery",
-    "ResumePerformanceJobGetResponse",
-    "ResumePerformanceJobGetResponse1",
-    "ResumePerformanceJobPostResponse",
     "ScheduleDefinition",
     "ServicePayloadSpecificAttributes",
     "State",
-    "State1",
-    "State5",
-    "State6",
     "SuspendPerformanceJob",
     "SuspendPerformanceJobCommon",
     "SuspendPerformanceJobCreate",
     "SuspendPerformanceJobFind",
     "SuspendPerformanceJobGetParametersQuery",
-    "SuspendPerformanceJobGetResponse",
-    "SuspendPerformanceJobGetResponse1",
-    "SuspendPerformanceJobPostResponse",
     "TrackingRecord",
     "TrackingRecordFind",
     "TrackingRecordGetParametersQuery",
-    "TrackingRecordGetResponse",
-    "TrackingRecordGetResponse1",
     "WeeklyScheduledDefinitionItem",
 ]

@@ -16,19 +16,7 @@ from lso_client._generated.performance_monitoring_v5 import (
 from lso_client._generated.performance_monitoring_v5 import (
     CancelPerformanceJobGetParametersQuery as CancelPerformanceJobGetParametersQuery,
 )
-from lso_client._generated.performance_monitoring_v5 import (
-    CancelPerformanceJobGetResponse as CancelPerformanceJobGetResponse,
-)
-from lso_client._generated.performance_monitoring_v5 import (
-    CancelPerformanceJobGetResponse1 as CancelPerformanceJobGetResponse1,
-)
-from lso_client._generated.performance_monitoring_v5 import (
-    CancelPerformanceJobPostResponse as CancelPerformanceJobPostResponse,
-)
 from lso_client._generated.performance_monitoring_v5 import Code as Code
-from lso_client._generated.performance_monitoring_v5 import Code1 as Code1
-from lso_client._generated.performance_monitoring_v5 import Code2 as Code2
-from lso_client._generated.performance_monitoring_v5 import Code3 as Code3
 from lso_client._generated.performance_monitoring_v5 import EntityRef as EntityRef
 from lso_client._generated.performance_monitoring_v5 import Error as Error
 from lso_client._generated.performance_monitoring_v5 import Error400 as Error400
@@ -39,22 +27,17 @@ from lso_client._generated.performance_monitoring_v5 import Error403 as Error403
 from lso_client._generated.performance_monitoring_v5 import Error403Code as Error403Code
 from lso_client._generated.performance_monitoring_v5 import Error404 as Error404
 from lso_client._generated.performance_monitoring_v5 import Error409 as Error409
+from lso_client._generated.performance_monitoring_v5 import Error409Code as Error409Code
 from lso_client._generated.performance_monitoring_v5 import Error422 as Error422
 from lso_client._generated.performance_monitoring_v5 import Error422Code as Error422Code
 from lso_client._generated.performance_monitoring_v5 import Error500 as Error500
+from lso_client._generated.performance_monitoring_v5 import Error500Code as Error500Code
 from lso_client._generated.performance_monitoring_v5 import Error501 as Error501
+from lso_client._generated.performance_monitoring_v5 import Error501Code as Error501Code
 from lso_client._generated.performance_monitoring_v5 import EventSubscription as EventSubscription
 from lso_client._generated.performance_monitoring_v5 import (
     EventSubscriptionInput as EventSubscriptionInput,
 )
-from lso_client._generated.performance_monitoring_v5 import FieldType as FieldType
-from lso_client._generated.performance_monitoring_v5 import FieldType1 as FieldType1
-from lso_client._generated.performance_monitoring_v5 import FieldType2 as FieldType2
-from lso_client._generated.performance_monitoring_v5 import FieldType3 as FieldType3
-from lso_client._generated.performance_monitoring_v5 import FieldType4 as FieldType4
-from lso_client._generated.performance_monitoring_v5 import FieldType5 as FieldType5
-from lso_client._generated.performance_monitoring_v5 import FieldType6 as FieldType6
-from lso_client._generated.performance_monitoring_v5 import FieldType7 as FieldType7
 from lso_client._generated.performance_monitoring_v5 import JobType as JobType
 from lso_client._generated.performance_monitoring_v5 import MeasurementTime as MeasurementTime
 from lso_client._generated.performance_monitoring_v5 import (
@@ -66,46 +49,16 @@ from lso_client._generated.performance_monitoring_v5 import (
 from lso_client._generated.performance_monitoring_v5 import (
     ModifyPerformanceJobGetParametersQuery as ModifyPerformanceJobGetParametersQuery,
 )
-from lso_client._generated.performance_monitoring_v5 import (
-    ModifyPerformanceJobGetResponse as ModifyPerformanceJobGetResponse,
-)
-from lso_client._generated.performance_monitoring_v5 import (
-    ModifyPerformanceJobGetResponse1 as ModifyPerformanceJobGetResponse1,
-)
-from lso_client._generated.performance_monitoring_v5 import (
-    ModifyPerformanceJobPostResponse as ModifyPerformanceJobPostResponse,
-)
 from lso_client._generated.performance_monitoring_v5 import OutputFormat as OutputFormat
 from lso_client._generated.performance_monitoring_v5 import PerformanceJob as PerformanceJob
 from lso_client._generated.performance_monitoring_v5 import (
     PerformanceJobComplexQueryCreate as PerformanceJobComplexQueryCreate,
 )
 from lso_client._generated.performance_monitoring_v5 import (
-    PerformanceJobComplexQueryPostResponse as PerformanceJobComplexQueryPostResponse,
-)
-from lso_client._generated.performance_monitoring_v5 import (
-    PerformanceJobComplexQueryPostResponse1 as PerformanceJobComplexQueryPostResponse1,
-)
-from lso_client._generated.performance_monitoring_v5 import (
     PerformanceJobCreate as PerformanceJobCreate,
 )
 from lso_client._generated.performance_monitoring_v5 import (
     PerformanceJobGetParametersQuery as PerformanceJobGetParametersQuery,
-)
-from lso_client._generated.performance_monitoring_v5 import (
-    PerformanceJobGetResponse as PerformanceJobGetResponse,
-)
-from lso_client._generated.performance_monitoring_v5 import (
-    PerformanceJobGetResponse1 as PerformanceJobGetResponse1,
-)
-from lso_client._generated.performance_monitoring_v5 import (
-    PerformanceJobIdResumePostResponse as PerformanceJobIdResumePostResponse,
-)
-from lso_client._generated.performance_monitoring_v5 import (
-    PerformanceJobIdSuspendPostResponse as PerformanceJobIdSuspendPostResponse,
-)
-from lso_client._generated.performance_monitoring_v5 import (
-    PerformanceJobPostResponse as PerformanceJobPostResponse,
 )
 from lso_client._generated.performance_monitoring_v5 import (
     PerformanceJobProcessStateType as PerformanceJobProcessStateType,
@@ -122,19 +75,7 @@ from lso_client._generated.performance_monitoring_v5 import (
     PerformanceProfileGetParametersQuery as PerformanceProfileGetParametersQuery,
 )
 from lso_client._generated.performance_monitoring_v5 import (
-    PerformanceProfileGetResponse as PerformanceProfileGetResponse,
-)
-from lso_client._generated.performance_monitoring_v5 import (
-    PerformanceProfileGetResponse1 as PerformanceProfileGetResponse1,
-)
-from lso_client._generated.performance_monitoring_v5 import (
-    PerformanceProfileIdDeleteResponse as PerformanceProfileIdDeleteResponse,
-)
-from lso_client._generated.performance_monitoring_v5 import (
     PerformanceProfileLifecycleStatusType as PerformanceProfileLifecycleStatusType,
-)
-from lso_client._generated.performance_monitoring_v5 import (
-    PerformanceProfilePostResponse as PerformanceProfilePostResponse,
 )
 from lso_client._generated.performance_monitoring_v5 import (
     PerformanceProfileRef as PerformanceProfileRef,
@@ -156,12 +97,6 @@ from lso_client._generated.performance_monitoring_v5 import (
     PerformanceReportComplexQueryCreate as PerformanceReportComplexQueryCreate,
 )
 from lso_client._generated.performance_monitoring_v5 import (
-    PerformanceReportComplexQueryPostResponse as PerformanceReportComplexQueryPostResponse,
-)
-from lso_client._generated.performance_monitoring_v5 import (
-    PerformanceReportComplexQueryPostResponse1 as PerformanceReportComplexQueryPostResponse1,
-)
-from lso_client._generated.performance_monitoring_v5 import (
     PerformanceReportCreate as PerformanceReportCreate,
 )
 from lso_client._generated.performance_monitoring_v5 import (
@@ -169,15 +104,6 @@ from lso_client._generated.performance_monitoring_v5 import (
 )
 from lso_client._generated.performance_monitoring_v5 import (
     PerformanceReportGetParametersQuery as PerformanceReportGetParametersQuery,
-)
-from lso_client._generated.performance_monitoring_v5 import (
-    PerformanceReportGetResponse as PerformanceReportGetResponse,
-)
-from lso_client._generated.performance_monitoring_v5 import (
-    PerformanceReportGetResponse1 as PerformanceReportGetResponse1,
-)
-from lso_client._generated.performance_monitoring_v5 import (
-    PerformanceReportPostResponse as PerformanceReportPostResponse,
 )
 from lso_client._generated.performance_monitoring_v5 import (
     PerformanceReportRef as PerformanceReportRef,
@@ -211,25 +137,13 @@ from lso_client._generated.performance_monitoring_v5 import TimeDurationUnits as
 from lso_client._generated.performance_monitoring_v5 import (
     TrackingRecordGetParametersQuery as TrackingRecordGetParametersQuery,
 )
-from lso_client._generated.performance_monitoring_v5 import (
-    TrackingRecordGetResponse as TrackingRecordGetResponse,
-)
-from lso_client._generated.performance_monitoring_v5 import (
-    TrackingRecordGetResponse1 as TrackingRecordGetResponse1,
-)
 
 __all__ = [
     "AttachmentURL",
     "CancelPerformanceJob",
     "CancelPerformanceJobCreate",
     "CancelPerformanceJobGetParametersQuery",
-    "CancelPerformanceJobGetResponse",
-    "CancelPerformanceJobGetResponse1",
-    "CancelPerformanceJobPostResponse",
     "Code",
-    "Code1",
-    "Code2",
-    "Code3",
     "EntityRef",
     "Error",
     "Error400",
@@ -240,51 +154,32 @@ __all__ = [
     "Error403Code",
     "Error404",
     "Error409",
+    "Error409Code",
     "Error422",
     "Error422Code",
     "Error500",
+    "Error500Code",
     "Error501",
+    "Error501Code",
     "EventSubscription",
     "EventSubscriptionInput",
-    "FieldType",
-    "FieldType1",
-    "FieldType2",
-    "FieldType3",
-    "FieldType4",
-    "FieldType5",
-    "FieldType6",
-    "FieldType7",
     "JobType",
     "MeasurementTime",
     "ModifyPerformanceJob",
     "ModifyPerformanceJobCreate",
     "ModifyPerformanceJobGetParametersQuery",
-    "ModifyPerformanceJobGetResponse",
-    "ModifyPerformanceJobGetResponse1",
-    "ModifyPerformanceJobPostResponse",
     "OutputFormat",
     "PerformanceJob",
     "PerformanceJobComplexQueryCreate",
-    "PerformanceJobComplexQueryPostResponse",
-    "PerformanceJobComplexQueryPostResponse1",
     "PerformanceJobCreate",
     "PerformanceJobGetParametersQuery",
-    "PerformanceJobGetResponse",
-    "PerformanceJobGetResponse1",
-    "PerformanceJobIdResumePostResponse",
-    "PerformanceJobIdSuspendPostResponse",
-    "PerformanceJobPostResponse",
     "PerformanceJobProcessStateType",
     "PerformanceJobRef",
     "PerformanceJobStateType",
     "PerformanceProfile",
     "PerformanceProfileCreate",
     "PerformanceProfileGetParametersQuery",
-    "PerformanceProfileGetResponse",
-    "PerformanceProfileGetResponse1",
-    "PerformanceProfileIdDeleteResponse",
     "PerformanceProfileLifecycleStatusType",
-    "PerformanceProfilePostResponse",
     "PerformanceProfileRef",
     "PerformanceProfileUpdate",
     "PerformanceProfileValue",
@@ -292,14 +187,9 @@ __all__ = [
     "PerformanceProfileValueQuery",
     "PerformanceReport",
     "PerformanceReportComplexQueryCreate",
-    "PerformanceReportComplexQueryPostResponse",
-    "PerformanceReportComplexQueryPostResponse1",
     "PerformanceReportCreate",
     "PerformanceReportFind",
     "PerformanceReportGetParametersQuery",
-    "PerformanceReportGetResponse",
-    "PerformanceReportGetResponse1",
-    "PerformanceReportPostResponse",
     "PerformanceReportRef",
     "PerformanceReportStateType",
     "PmTrackingRecord",
@@ -320,6 +210,4 @@ __all__ = [
     "TimeDuration",
     "TimeDurationUnits",
     "TrackingRecordGetParametersQuery",
-    "TrackingRecordGetResponse",
-    "TrackingRecordGetResponse1",
 ]

@@ -8,7 +8,6 @@ re-exported under a stable import path.
 """
 
 from lso_client._generated.performance_notification_v2 import Code as Code
-from lso_client._generated.performance_notification_v2 import Code1 as Code1
 from lso_client._generated.performance_notification_v2 import Error as Error
 from lso_client._generated.performance_notification_v2 import Error400 as Error400
 from lso_client._generated.performance_notification_v2 import Error400Code as Error400Code
@@ -18,6 +17,7 @@ from lso_client._generated.performance_notification_v2 import Error403 as Error4
 from lso_client._generated.performance_notification_v2 import Error403Code as Error403Code
 from lso_client._generated.performance_notification_v2 import Error408 as Error408
 from lso_client._generated.performance_notification_v2 import Error500 as Error500
+from lso_client._generated.performance_notification_v2 import Error500Code as Error500Code
 from lso_client._generated.performance_notification_v2 import Event as Event
 from lso_client._generated.performance_notification_v2 import (
     PerformanceJobEvent as PerformanceJobEvent,
@@ -77,7 +77,6 @@ from lso_client._generated.performance_notification_v2 import State as State
 
 __all__ = [
     "Code",
-    "Code1",
     "Error",
     "Error400",
     "Error400Code",
@@ -87,6 +86,7 @@ __all__ = [
     "Error403Code",
     "Error408",
     "Error500",
+    "Error500Code",
     "Event",
     "PerformanceJobEvent",
     "PerformanceJobEventPayload",

@@ -24,19 +24,11 @@ from lso_client._generated.performance_notification_v5 import Error403Code as Er
 from lso_client._generated.performance_notification_v5 import Error500 as Error500
 from lso_client._generated.performance_notification_v5 import Event as Event
 from lso_client._generated.performance_notification_v5 import EventType as EventType
-from lso_client._generated.performance_notification_v5 import EventType1 as EventType1
-from lso_client._generated.performance_notification_v5 import EventType2 as EventType2
-from lso_client._generated.performance_notification_v5 import EventType3 as EventType3
-from lso_client._generated.performance_notification_v5 import EventType4 as EventType4
-from lso_client._generated.performance_notification_v5 import EventType5 as EventType5
-from lso_client._generated.performance_notification_v5 import EventType6 as EventType6
-from lso_client._generated.performance_notification_v5 import EventType7 as EventType7
-from lso_client._generated.performance_notification_v5 import EventType8 as EventType8
-from lso_client._generated.performance_notification_v5 import EventType9 as EventType9
-from lso_client._generated.performance_notification_v5 import EventType10 as EventType10
-from lso_client._generated.performance_notification_v5 import EventType11 as EventType11
 from lso_client._generated.performance_notification_v5 import (
     ModifyPerformanceJobStateChangeEvent as ModifyPerformanceJobStateChangeEvent,
+)
+from lso_client._generated.performance_notification_v5 import (
+    ModifyPerformanceJobStateChangeEventEventType as ModifyPerformanceJobStateChangeEventEventType,
 )
 from lso_client._generated.performance_notification_v5 import (
     ModifyPerformanceJobStateChangeEventPayload as ModifyPerformanceJobStateChangeEventPayload,
@@ -45,7 +37,13 @@ from lso_client._generated.performance_notification_v5 import (
     PerformanceJobAttributeValueChangeEvent as PerformanceJobAttributeValueChangeEvent,
 )
 from lso_client._generated.performance_notification_v5 import (
+    PerformanceJobAttributeValueChangeEventEventType as PerformanceJobAttributeValueChangeEventEventType,
+)
+from lso_client._generated.performance_notification_v5 import (
     PerformanceJobCreateEvent as PerformanceJobCreateEvent,
+)
+from lso_client._generated.performance_notification_v5 import (
+    PerformanceJobCreateEventEventType as PerformanceJobCreateEventEventType,
 )
 from lso_client._generated.performance_notification_v5 import (
     PerformanceJobEventPayload as PerformanceJobEventPayload,
@@ -57,16 +55,25 @@ from lso_client._generated.performance_notification_v5 import (
     PerformanceJobReportPreparationErrorEvent as PerformanceJobReportPreparationErrorEvent,
 )
 from lso_client._generated.performance_notification_v5 import (
+    PerformanceJobReportPreparationErrorEventEventType as PerformanceJobReportPreparationErrorEventEventType,
+)
+from lso_client._generated.performance_notification_v5 import (
     PerformanceJobReportPreparationErrorEventPayload as PerformanceJobReportPreparationErrorEventPayload,
 )
 from lso_client._generated.performance_notification_v5 import (
     PerformanceJobReportReadyEvent as PerformanceJobReportReadyEvent,
 )
 from lso_client._generated.performance_notification_v5 import (
+    PerformanceJobReportReadyEventEventType as PerformanceJobReportReadyEventEventType,
+)
+from lso_client._generated.performance_notification_v5 import (
     PerformanceJobReportReadyEventPayload as PerformanceJobReportReadyEventPayload,
 )
 from lso_client._generated.performance_notification_v5 import (
     PerformanceJobStateChangeEvent as PerformanceJobStateChangeEvent,
+)
+from lso_client._generated.performance_notification_v5 import (
+    PerformanceJobStateChangeEventEventType as PerformanceJobStateChangeEventEventType,
 )
 from lso_client._generated.performance_notification_v5 import (
     PerformanceJobStateChangeEventPayload as PerformanceJobStateChangeEventPayload,
@@ -78,10 +85,19 @@ from lso_client._generated.performance_notification_v5 import (
     PerformanceProfileAttributeValueChangeEvent as PerformanceProfileAttributeValueChangeEvent,
 )
 from lso_client._generated.performance_notification_v5 import (
+    PerformanceProfileAttributeValueChangeEventEventType as PerformanceProfileAttributeValueChangeEventEventType,
+)
+from lso_client._generated.performance_notification_v5 import (
     PerformanceProfileCreateEvent as PerformanceProfileCreateEvent,
 )
 from lso_client._generated.performance_notification_v5 import (
+    PerformanceProfileCreateEventEventType as PerformanceProfileCreateEventEventType,
+)
+from lso_client._generated.performance_notification_v5 import (
     PerformanceProfileDeleteEvent as PerformanceProfileDeleteEvent,
+)
+from lso_client._generated.performance_notification_v5 import (
+    PerformanceProfileDeleteEventEventType as PerformanceProfileDeleteEventEventType,
 )
 from lso_client._generated.performance_notification_v5 import (
     PerformanceProfileEventPayload as PerformanceProfileEventPayload,
@@ -90,10 +106,16 @@ from lso_client._generated.performance_notification_v5 import (
     PerformanceReportCreateEvent as PerformanceReportCreateEvent,
 )
 from lso_client._generated.performance_notification_v5 import (
+    PerformanceReportCreateEventEventType as PerformanceReportCreateEventEventType,
+)
+from lso_client._generated.performance_notification_v5 import (
     PerformanceReportEventPayload as PerformanceReportEventPayload,
 )
 from lso_client._generated.performance_notification_v5 import (
     PerformanceReportStateChangeEvent as PerformanceReportStateChangeEvent,
+)
+from lso_client._generated.performance_notification_v5 import (
+    PerformanceReportStateChangeEventEventType as PerformanceReportStateChangeEventEventType,
 )
 from lso_client._generated.performance_notification_v5 import (
     PerformanceReportStateChangeEventPayload as PerformanceReportStateChangeEventPayload,
@@ -116,37 +138,37 @@ __all__ = [
     "Error500",
     "Event",
     "EventType",
-    "EventType1",
-    "EventType2",
-    "EventType3",
-    "EventType4",
-    "EventType5",
-    "EventType6",
-    "EventType7",
-    "EventType8",
-    "EventType9",
-    "EventType10",
-    "EventType11",
     "ModifyPerformanceJobStateChangeEvent",
+    "ModifyPerformanceJobStateChangeEventEventType",
     "ModifyPerformanceJobStateChangeEventPayload",
     "PerformanceJobAttributeValueChangeEvent",
+    "PerformanceJobAttributeValueChangeEventEventType",
     "PerformanceJobCreateEvent",
+    "PerformanceJobCreateEventEventType",
     "PerformanceJobEventPayload",
     "PerformanceJobProcessStateType",
     "PerformanceJobReportPreparationErrorEvent",
+    "PerformanceJobReportPreparationErrorEventEventType",
     "PerformanceJobReportPreparationErrorEventPayload",
     "PerformanceJobReportReadyEvent",
+    "PerformanceJobReportReadyEventEventType",
     "PerformanceJobReportReadyEventPayload",
     "PerformanceJobStateChangeEvent",
+    "PerformanceJobStateChangeEventEventType",
     "PerformanceJobStateChangeEventPayload",
     "PerformanceJobStateType",
     "PerformanceProfileAttributeValueChangeEvent",
+    "PerformanceProfileAttributeValueChangeEventEventType",
     "PerformanceProfileCreateEvent",
+    "PerformanceProfileCreateEventEventType",
     "PerformanceProfileDeleteEvent",
+    "PerformanceProfileDeleteEventEventType",
     "PerformanceProfileEventPayload",
     "PerformanceReportCreateEvent",
+    "PerformanceReportCreateEventEventType",
     "PerformanceReportEventPayload",
     "PerformanceReportStateChangeEvent",
+    "PerformanceReportStateChangeEventEventType",
     "PerformanceReportStateChangeEventPayload",
     "PerformanceReportStateType",
 ]

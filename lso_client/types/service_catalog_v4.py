@@ -30,9 +30,6 @@ from lso_client._generated.service_catalog_v4 import (
     ServiceSpecificationGetParametersQuery as ServiceSpecificationGetParametersQuery,
 )
 from lso_client._generated.service_catalog_v4 import (
-    ServiceSpecificationGetResponse as ServiceSpecificationGetResponse,
-)
-from lso_client._generated.service_catalog_v4 import (
     ServiceSpecificationIdGetParametersQuery as ServiceSpecificationIdGetParametersQuery,
 )
 from lso_client._generated.service_catalog_v4 import (
@@ -61,7 +58,6 @@ __all__ = [
     "ServiceSpecCharacteristicValue",
     "ServiceSpecification",
     "ServiceSpecificationGetParametersQuery",
-    "ServiceSpecificationGetResponse",
     "ServiceSpecificationIdGetParametersQuery",
     "ServiceSpecificationRelationship",
     "ServiceSpecificationRelationshipType",

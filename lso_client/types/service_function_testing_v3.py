@@ -13,19 +13,7 @@ from lso_client._generated.service_function_testing_v3 import (
 from lso_client._generated.service_function_testing_v3 import (
     CancelTestJobGetParametersQuery as CancelTestJobGetParametersQuery,
 )
-from lso_client._generated.service_function_testing_v3 import (
-    CancelTestJobGetResponse as CancelTestJobGetResponse,
-)
-from lso_client._generated.service_function_testing_v3 import (
-    CancelTestJobGetResponse1 as CancelTestJobGetResponse1,
-)
-from lso_client._generated.service_function_testing_v3 import (
-    CancelTestJobPostResponse as CancelTestJobPostResponse,
-)
 from lso_client._generated.service_function_testing_v3 import Code as Code
-from lso_client._generated.service_function_testing_v3 import Code1 as Code1
-from lso_client._generated.service_function_testing_v3 import Code2 as Code2
-from lso_client._generated.service_function_testing_v3 import Code3 as Code3
 from lso_client._generated.service_function_testing_v3 import Duration as Duration
 from lso_client._generated.service_function_testing_v3 import Error as Error
 from lso_client._generated.service_function_testing_v3 import Error400 as Error400
@@ -36,10 +24,13 @@ from lso_client._generated.service_function_testing_v3 import Error403 as Error4
 from lso_client._generated.service_function_testing_v3 import Error403Code as Error403Code
 from lso_client._generated.service_function_testing_v3 import Error404 as Error404
 from lso_client._generated.service_function_testing_v3 import Error409 as Error409
+from lso_client._generated.service_function_testing_v3 import Error409Code as Error409Code
 from lso_client._generated.service_function_testing_v3 import Error422 as Error422
 from lso_client._generated.service_function_testing_v3 import Error422Code as Error422Code
 from lso_client._generated.service_function_testing_v3 import Error500 as Error500
+from lso_client._generated.service_function_testing_v3 import Error500Code as Error500Code
 from lso_client._generated.service_function_testing_v3 import Error501 as Error501
+from lso_client._generated.service_function_testing_v3 import Error501Code as Error501Code
 from lso_client._generated.service_function_testing_v3 import EventSubscription as EventSubscription
 from lso_client._generated.service_function_testing_v3 import (
     EventSubscriptionInput as EventSubscriptionInput,
@@ -51,15 +42,6 @@ from lso_client._generated.service_function_testing_v3 import (
 from lso_client._generated.service_function_testing_v3 import (
     ModifyTestJobGetParametersQuery as ModifyTestJobGetParametersQuery,
 )
-from lso_client._generated.service_function_testing_v3 import (
-    ModifyTestJobGetResponse as ModifyTestJobGetResponse,
-)
-from lso_client._generated.service_function_testing_v3 import (
-    ModifyTestJobGetResponse1 as ModifyTestJobGetResponse1,
-)
-from lso_client._generated.service_function_testing_v3 import (
-    ModifyTestJobPostResponse as ModifyTestJobPostResponse,
-)
 from lso_client._generated.service_function_testing_v3 import RelatedContact as RelatedContact
 from lso_client._generated.service_function_testing_v3 import ResumeTestJob as ResumeTestJob
 from lso_client._generated.service_function_testing_v3 import (
@@ -67,15 +49,6 @@ from lso_client._generated.service_function_testing_v3 import (
 )
 from lso_client._generated.service_function_testing_v3 import (
     ResumeTestJobGetParametersQuery as ResumeTestJobGetParametersQuery,
-)
-from lso_client._generated.service_function_testing_v3 import (
-    ResumeTestJobGetResponse as ResumeTestJobGetResponse,
-)
-from lso_client._generated.service_function_testing_v3 import (
-    ResumeTestJobGetResponse1 as ResumeTestJobGetResponse1,
-)
-from lso_client._generated.service_function_testing_v3 import (
-    ResumeTestJobPostResponse as ResumeTestJobPostResponse,
 )
 from lso_client._generated.service_function_testing_v3 import ServiceRef as ServiceRef
 from lso_client._generated.service_function_testing_v3 import (
@@ -98,30 +71,12 @@ from lso_client._generated.service_function_testing_v3 import (
 from lso_client._generated.service_function_testing_v3 import (
     SuspendTestJobGetParametersQuery as SuspendTestJobGetParametersQuery,
 )
-from lso_client._generated.service_function_testing_v3 import (
-    SuspendTestJobGetResponse as SuspendTestJobGetResponse,
-)
-from lso_client._generated.service_function_testing_v3 import (
-    SuspendTestJobGetResponse1 as SuspendTestJobGetResponse1,
-)
-from lso_client._generated.service_function_testing_v3 import (
-    SuspendTestJobPostResponse as SuspendTestJobPostResponse,
-)
 from lso_client._generated.service_function_testing_v3 import TerminationError as TerminationError
 from lso_client._generated.service_function_testing_v3 import TestJob as TestJob
 from lso_client._generated.service_function_testing_v3 import TestJobCommon as TestJobCommon
 from lso_client._generated.service_function_testing_v3 import TestJobFind as TestJobFind
 from lso_client._generated.service_function_testing_v3 import (
     TestJobGetParametersQuery as TestJobGetParametersQuery,
-)
-from lso_client._generated.service_function_testing_v3 import (
-    TestJobGetResponse as TestJobGetResponse,
-)
-from lso_client._generated.service_function_testing_v3 import (
-    TestJobGetResponse1 as TestJobGetResponse1,
-)
-from lso_client._generated.service_function_testing_v3 import (
-    TestJobPostResponse as TestJobPostResponse,
 )
 from lso_client._generated.service_function_testing_v3 import (
     TestJobProcessStateType as TestJobProcessStateType,
@@ -135,24 +90,12 @@ from lso_client._generated.service_function_testing_v3 import (
     TestProfileGetParametersQuery as TestProfileGetParametersQuery,
 )
 from lso_client._generated.service_function_testing_v3 import (
-    TestProfileGetResponse as TestProfileGetResponse,
-)
-from lso_client._generated.service_function_testing_v3 import (
-    TestProfileGetResponse1 as TestProfileGetResponse1,
-)
-from lso_client._generated.service_function_testing_v3 import (
-    TestProfileIdDeleteResponse as TestProfileIdDeleteResponse,
-)
-from lso_client._generated.service_function_testing_v3 import (
     TestProfileLifecycleStateType as TestProfileLifecycleStateType,
 )
 from lso_client._generated.service_function_testing_v3 import (
     TestProfileLifecycleStatusType as TestProfileLifecycleStatusType,
 )
 from lso_client._generated.service_function_testing_v3 import TestProfileModify as TestProfileModify
-from lso_client._generated.service_function_testing_v3 import (
-    TestProfilePostResponse as TestProfilePostResponse,
-)
 from lso_client._generated.service_function_testing_v3 import TestProfileRef as TestProfileRef
 from lso_client._generated.service_function_testing_v3 import (
     TestProfileRefOrValue as TestProfileRefOrValue,
@@ -169,25 +112,13 @@ from lso_client._generated.service_function_testing_v3 import TestResultCommon a
 from lso_client._generated.service_function_testing_v3 import (
     TestResultGetParametersQuery as TestResultGetParametersQuery,
 )
-from lso_client._generated.service_function_testing_v3 import (
-    TestResultGetResponse as TestResultGetResponse,
-)
-from lso_client._generated.service_function_testing_v3 import (
-    TestResultGetResponse1 as TestResultGetResponse1,
-)
 from lso_client._generated.service_function_testing_v3 import TimeUnit as TimeUnit
 
 __all__ = [
     "CancelTestJob",
     "CancelTestJobCommon",
     "CancelTestJobGetParametersQuery",
-    "CancelTestJobGetResponse",
-    "CancelTestJobGetResponse1",
-    "CancelTestJobPostResponse",
     "Code",
-    "Code1",
-    "Code2",
-    "Code3",
     "Duration",
     "Error",
     "Error400",
@@ -198,25 +129,22 @@ __all__ = [
     "Error403Code",
     "Error404",
     "Error409",
+    "Error409Code",
     "Error422",
     "Error422Code",
     "Error500",
+    "Error500Code",
     "Error501",
+    "Error501Code",
     "EventSubscription",
     "EventSubscriptionInput",
     "ModifyTestJob",
     "ModifyTestJobCommon",
     "ModifyTestJobGetParametersQuery",
-    "ModifyTestJobGetResponse",
-    "ModifyTestJobGetResponse1",
-    "ModifyTestJobPostResponse",
     "RelatedContact",
     "ResumeTestJob",
     "ResumeTestJobCommon",
     "ResumeTestJobGetParametersQuery",
-    "ResumeTestJobGetResponse",
-    "ResumeTestJobGetResponse1",
-    "ResumeTestJobPostResponse",
     "ServiceRef",
     "ServiceSpecificTestJobConfiguration",
     "ServiceSpecificTestProfileConfiguration",
@@ -226,17 +154,11 @@ __all__ = [
     "SuspendTestJob",
     "SuspendTestJobCommon",
     "SuspendTestJobGetParametersQuery",
-    "SuspendTestJobGetResponse",
-    "SuspendTestJobGetResponse1",
-    "SuspendTestJobPostResponse",
     "TerminationError",
     "TestJob",
     "TestJobCommon",
     "TestJobFind",
     "TestJobGetParametersQuery",
-    "TestJobGetResponse",
-    "TestJobGetResponse1",
-    "TestJobPostResponse",
     "TestJobProcessStateType",
     "TestJobRef",
     "TestJobStateType",
@@ -244,13 +166,9 @@ __all__ = [
     "TestProfileCommon",
     "TestProfileCreate",
     "TestProfileGetParametersQuery",
-    "TestProfileGetResponse",
-    "TestProfileGetResponse1",
-    "TestProfileIdDeleteResponse",
     "TestProfileLifecycleStateType",
     "TestProfileLifecycleStatusType",
     "TestProfileModify",
-    "TestProfilePostResponse",
     "TestProfileRef",
     "TestProfileRefOrValue",
     "TestProfileRelationship",
@@ -259,7 +177,5 @@ __all__ = [
     "TestResult",
     "TestResultCommon",
     "TestResultGetParametersQuery",
-    "TestResultGetResponse",
-    "TestResultGetResponse1",
     "TimeUnit",
 ]

@@ -17,9 +17,6 @@ from lso_client._generated.service_inventory_notification_v2 import Error403Code
 from lso_client._generated.service_inventory_notification_v2 import Error500 as Error500
 from lso_client._generated.service_inventory_notification_v2 import Event as Event
 from lso_client._generated.service_inventory_notification_v2 import EventType as EventType
-from lso_client._generated.service_inventory_notification_v2 import EventType1 as EventType1
-from lso_client._generated.service_inventory_notification_v2 import EventType2 as EventType2
-from lso_client._generated.service_inventory_notification_v2 import EventType3 as EventType3
 from lso_client._generated.service_inventory_notification_v2 import (
     ServiceAttributeValueChangeEvent as ServiceAttributeValueChangeEvent,
 )
@@ -27,13 +24,22 @@ from lso_client._generated.service_inventory_notification_v2 import (
     ServiceCreateEvent as ServiceCreateEvent,
 )
 from lso_client._generated.service_inventory_notification_v2 import (
+    ServiceCreateEventEventType as ServiceCreateEventEventType,
+)
+from lso_client._generated.service_inventory_notification_v2 import (
     ServiceDeleteEvent as ServiceDeleteEvent,
+)
+from lso_client._generated.service_inventory_notification_v2 import (
+    ServiceDeleteEventEventType as ServiceDeleteEventEventType,
 )
 from lso_client._generated.service_inventory_notification_v2 import (
     ServiceEventPayload as ServiceEventPayload,
 )
 from lso_client._generated.service_inventory_notification_v2 import (
     ServiceStateChangeEvent as ServiceStateChangeEvent,
+)
+from lso_client._generated.service_inventory_notification_v2 import (
+    ServiceStateChangeEventEventType as ServiceStateChangeEventEventType,
 )
 from lso_client._generated.service_inventory_notification_v2 import (
     ServiceStateChangeEventPayload as ServiceStateChangeEventPayload,
@@ -54,14 +60,14 @@ __all__ = [
     "Error500",
     "Event",
     "EventType",
-    "EventType1",
-    "EventType2",
-    "EventType3",
     "ServiceAttributeValueChangeEvent",
     "ServiceCreateEvent",
+    "ServiceCreateEventEventType",
     "ServiceDeleteEvent",
+    "ServiceDeleteEventEventType",
     "ServiceEventPayload",
     "ServiceStateChangeEvent",
+    "ServiceStateChangeEventEventType",
     "ServiceStateChangeEventPayload",
     "ServiceStateType",
 ]

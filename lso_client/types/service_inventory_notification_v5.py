@@ -7,7 +7,6 @@ re-exported under a stable import path.
 """
 
 from lso_client._generated.service_inventory_notification_v5 import Code as Code
-from lso_client._generated.service_inventory_notification_v5 import Code1 as Code1
 from lso_client._generated.service_inventory_notification_v5 import Error as Error
 from lso_client._generated.service_inventory_notification_v5 import Error400 as Error400
 from lso_client._generated.service_inventory_notification_v5 import Error400Code as Error400Code
@@ -17,6 +16,7 @@ from lso_client._generated.service_inventory_notification_v5 import Error403 as 
 from lso_client._generated.service_inventory_notification_v5 import Error403Code as Error403Code
 from lso_client._generated.service_inventory_notification_v5 import Error408 as Error408
 from lso_client._generated.service_inventory_notification_v5 import Error500 as Error500
+from lso_client._generated.service_inventory_notification_v5 import Error500Code as Error500Code
 from lso_client._generated.service_inventory_notification_v5 import Event as Event
 from lso_client._generated.service_inventory_notification_v5 import ServiceEvent as ServiceEvent
 from lso_client._generated.service_inventory_notification_v5 import (
@@ -28,7 +28,6 @@ from lso_client._generated.service_inventory_notification_v5 import (
 
 __all__ = [
     "Code",
-    "Code1",
     "Error",
     "Error400",
     "Error400Code",
@@ -38,6 +37,7 @@ __all__ = [
     "Error403Code",
     "Error408",
     "Error500",
+    "Error500Code",
     "Event",
     "ServiceEvent",
     "ServiceEventPayload",

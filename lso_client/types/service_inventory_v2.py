@@ -8,7 +8,6 @@ re-exported under a stable import path.
 
 from lso_client._generated.service_inventory_v2 import BusSofType as BusSofType
 from lso_client._generated.service_inventory_v2 import Code as Code
-from lso_client._generated.service_inventory_v2 import Code1 as Code1
 from lso_client._generated.service_inventory_v2 import ContactInformation as ContactInformation
 from lso_client._generated.service_inventory_v2 import Error as Error
 from lso_client._generated.service_inventory_v2 import Error400 as Error400
@@ -21,6 +20,7 @@ from lso_client._generated.service_inventory_v2 import Error404 as Error404
 from lso_client._generated.service_inventory_v2 import Error422 as Error422
 from lso_client._generated.service_inventory_v2 import Error422Code as Error422Code
 from lso_client._generated.service_inventory_v2 import Error500 as Error500
+from lso_client._generated.service_inventory_v2 import Error500Code as Error500Code
 from lso_client._generated.service_inventory_v2 import EventSubscription as EventSubscription
 from lso_client._generated.service_inventory_v2 import (
     EventSubscriptionInput as EventSubscriptionInput,
@@ -28,9 +28,6 @@ from lso_client._generated.service_inventory_v2 import (
 from lso_client._generated.service_inventory_v2 import (
     FieldedAddressRepresentation as FieldedAddressRepresentation,
 )
-from lso_client._generated.service_inventory_v2 import FieldType as FieldType
-from lso_client._generated.service_inventory_v2 import FieldType1 as FieldType1
-from lso_client._generated.service_inventory_v2 import FieldType2 as FieldType2
 from lso_client._generated.service_inventory_v2 import (
     FormattedAddressRepresentation as FormattedAddressRepresentation,
 )
@@ -42,8 +39,6 @@ from lso_client._generated.service_inventory_v2 import (
     GeographicPointRepresentation as GeographicPointRepresentation,
 )
 from lso_client._generated.service_inventory_v2 import GeographicSiteRef as GeographicSiteRef
-from lso_client._generated.service_inventory_v2 import HubIdDeleteResponse as HubIdDeleteResponse
-from lso_client._generated.service_inventory_v2 import HubPostResponse as HubPostResponse
 from lso_client._generated.service_inventory_v2 import LabelRepresentation as LabelRepresentation
 from lso_client._generated.service_inventory_v2 import (
     MefServiceConfiguration as MefServiceConfiguration,
@@ -59,8 +54,6 @@ from lso_client._generated.service_inventory_v2 import Service as Service
 from lso_client._generated.service_inventory_v2 import (
     ServiceGetParametersQuery as ServiceGetParametersQuery,
 )
-from lso_client._generated.service_inventory_v2 import ServiceGetResponse as ServiceGetResponse
-from lso_client._generated.service_inventory_v2 import ServiceGetResponse1 as ServiceGetResponse1
 from lso_client._generated.service_inventory_v2 import ServiceOrderItemRef as ServiceOrderItemRef
 from lso_client._generated.service_inventory_v2 import ServiceRef as ServiceRef
 from lso_client._generated.service_inventory_v2 import ServiceRelationship as ServiceRelationship
@@ -71,7 +64,6 @@ from lso_client._generated.service_inventory_v2 import SubUnit as SubUnit
 __all__ = [
     "BusSofType",
     "Code",
-    "Code1",
     "ContactInformation",
     "Error",
     "Error400",
@@ -84,19 +76,15 @@ __all__ = [
     "Error422",
     "Error422Code",
     "Error500",
+    "Error500Code",
     "EventSubscription",
     "EventSubscriptionInput",
-    "FieldType",
-    "FieldType1",
-    "FieldType2",
     "FieldedAddressRepresentation",
     "FormattedAddressRepresentation",
     "GeographicAddressQuery",
     "GeographicAddressRef",
     "GeographicPointRepresentation",
     "GeographicSiteRef",
-    "HubIdDeleteResponse",
-    "HubPostResponse",
     "LabelRepresentation",
     "MefServiceConfiguration",
     "NoteBusSof",
@@ -104,8 +92,6 @@ __all__ = [
     "RelatedPlaceRefOrQuery",
     "Service",
     "ServiceGetParametersQuery",
-    "ServiceGetResponse",
-    "ServiceGetResponse1",
     "ServiceOrderItemRef",
     "ServiceRef",
     "ServiceRelationship",

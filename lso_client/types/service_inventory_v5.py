@@ -8,7 +8,6 @@ re-exported under a stable import path.
 
 from lso_client._generated.service_inventory_v5 import BusSofType as BusSofType
 from lso_client._generated.service_inventory_v5 import Code as Code
-from lso_client._generated.service_inventory_v5 import Code1 as Code1
 from lso_client._generated.service_inventory_v5 import Error as Error
 from lso_client._generated.service_inventory_v5 import Error400 as Error400
 from lso_client._generated.service_inventory_v5 import Error400Code as Error400Code
@@ -20,6 +19,7 @@ from lso_client._generated.service_inventory_v5 import Error404 as Error404
 from lso_client._generated.service_inventory_v5 import Error422 as Error422
 from lso_client._generated.service_inventory_v5 import Error422Code as Error422Code
 from lso_client._generated.service_inventory_v5 import Error500 as Error500
+from lso_client._generated.service_inventory_v5 import Error500Code as Error500Code
 from lso_client._generated.service_inventory_v5 import EventSubscription as EventSubscription
 from lso_client._generated.service_inventory_v5 import (
     EventSubscriptionInput as EventSubscriptionInput,
@@ -51,8 +51,6 @@ from lso_client._generated.service_inventory_v5 import Service as Service
 from lso_client._generated.service_inventory_v5 import (
     ServiceGetParametersQuery as ServiceGetParametersQuery,
 )
-from lso_client._generated.service_inventory_v5 import ServiceGetResponse as ServiceGetResponse
-from lso_client._generated.service_inventory_v5 import ServiceGetResponse1 as ServiceGetResponse1
 from lso_client._generated.service_inventory_v5 import ServiceOrderItemRef as ServiceOrderItemRef
 from lso_client._generated.service_inventory_v5 import ServiceRef as ServiceRef
 from lso_client._generated.service_inventory_v5 import ServiceRelationship as ServiceRelationship
@@ -63,7 +61,6 @@ from lso_client._generated.service_inventory_v5 import State as State
 __all__ = [
     "BusSofType",
     "Code",
-    "Code1",
     "Error",
     "Error400",
     "Error400Code",
@@ -75,6 +72,7 @@ __all__ = [
     "Error422",
     "Error422Code",
     "Error500",
+    "Error500Code",
     "EventSubscription",
     "EventSubscriptionInput",
     "FieldedAddress",
@@ -92,8 +90,6 @@ __all__ = [
     "RelatedPlaceRefOrValue",
     "Service",
     "ServiceGetParametersQuery",
-    "ServiceGetResponse",
-    "ServiceGetResponse1",
     "ServiceOrderItemRef",
     "ServiceRef",
     "ServiceRelationship",

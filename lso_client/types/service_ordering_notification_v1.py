@@ -17,9 +17,6 @@ from lso_client._generated.service_ordering_notification_v1 import Error403Code 
 from lso_client._generated.service_ordering_notification_v1 import Error500 as Error500
 from lso_client._generated.service_ordering_notification_v1 import Event as Event
 from lso_client._generated.service_ordering_notification_v1 import EventType as EventType
-from lso_client._generated.service_ordering_notification_v1 import EventType1 as EventType1
-from lso_client._generated.service_ordering_notification_v1 import EventType2 as EventType2
-from lso_client._generated.service_ordering_notification_v1 import EventType3 as EventType3
 from lso_client._generated.service_ordering_notification_v1 import (
     ServiceOrderCreateEvent as ServiceOrderCreateEvent,
 )
@@ -30,7 +27,13 @@ from lso_client._generated.service_ordering_notification_v1 import (
     ServiceOrderInformationRequiredEvent as ServiceOrderInformationRequiredEvent,
 )
 from lso_client._generated.service_ordering_notification_v1 import (
+    ServiceOrderInformationRequiredEventEventType as ServiceOrderInformationRequiredEventEventType,
+)
+from lso_client._generated.service_ordering_notification_v1 import (
     ServiceOrderItemStateChangeEvent as ServiceOrderItemStateChangeEvent,
+)
+from lso_client._generated.service_ordering_notification_v1 import (
+    ServiceOrderItemStateChangeEventEventType as ServiceOrderItemStateChangeEventEventType,
 )
 from lso_client._generated.service_ordering_notification_v1 import (
     ServiceOrderItemStateChangeEventPayload as ServiceOrderItemStateChangeEventPayload,
@@ -40,6 +43,9 @@ from lso_client._generated.service_ordering_notification_v1 import (
 )
 from lso_client._generated.service_ordering_notification_v1 import (
     ServiceOrderStateChangeEvent as ServiceOrderStateChangeEvent,
+)
+from lso_client._generated.service_ordering_notification_v1 import (
+    ServiceOrderStateChangeEventEventType as ServiceOrderStateChangeEventEventType,
 )
 from lso_client._generated.service_ordering_notification_v1 import (
     ServiceOrderStateChangeEventPayload as ServiceOrderStateChangeEventPayload,
@@ -60,16 +66,16 @@ __all__ = [
     "Error500",
     "Event",
     "EventType",
-    "EventType1",
-    "EventType2",
-    "EventType3",
     "ServiceOrderCreateEvent",
     "ServiceOrderEventPayload",
     "ServiceOrderInformationRequiredEvent",
+    "ServiceOrderInformationRequiredEventEventType",
     "ServiceOrderItemStateChangeEvent",
+    "ServiceOrderItemStateChangeEventEventType",
     "ServiceOrderItemStateChangeEventPayload",
     "ServiceOrderItemStateType",
     "ServiceOrderStateChangeEvent",
+    "ServiceOrderStateChangeEventEventType",
     "ServiceOrderStateChangeEventPayload",
     "ServiceOrderStateType",
 ]

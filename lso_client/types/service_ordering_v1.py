@@ -8,7 +8,6 @@ re-exported under a stable import path.
 
 from lso_client._generated.service_ordering_v1 import BusSofType as BusSofType
 from lso_client._generated.service_ordering_v1 import Code as Code
-from lso_client._generated.service_ordering_v1 import Code1 as Code1
 from lso_client._generated.service_ordering_v1 import ContactInformation as ContactInformation
 from lso_client._generated.service_ordering_v1 import Duration as Duration
 from lso_client._generated.service_ordering_v1 import Error as Error
@@ -22,6 +21,7 @@ from lso_client._generated.service_ordering_v1 import Error404 as Error404
 from lso_client._generated.service_ordering_v1 import Error422 as Error422
 from lso_client._generated.service_ordering_v1 import Error422Code as Error422Code
 from lso_client._generated.service_ordering_v1 import Error500 as Error500
+from lso_client._generated.service_ordering_v1 import Error500Code as Error500Code
 from lso_client._generated.service_ordering_v1 import EventSubscription as EventSubscription
 from lso_client._generated.service_ordering_v1 import (
     EventSubscriptionInput as EventSubscriptionInput,
@@ -29,9 +29,6 @@ from lso_client._generated.service_ordering_v1 import (
 from lso_client._generated.service_ordering_v1 import (
     FieldedAddressRepresentation as FieldedAddressRepresentation,
 )
-from lso_client._generated.service_ordering_v1 import FieldType as FieldType
-from lso_client._generated.service_ordering_v1 import FieldType1 as FieldType1
-from lso_client._generated.service_ordering_v1 import FieldType2 as FieldType2
 from lso_client._generated.service_ordering_v1 import (
     FormattedAddressRepresentation as FormattedAddressRepresentation,
 )
@@ -43,8 +40,6 @@ from lso_client._generated.service_ordering_v1 import (
     GeographicPointRepresentation as GeographicPointRepresentation,
 )
 from lso_client._generated.service_ordering_v1 import GeographicSiteRef as GeographicSiteRef
-from lso_client._generated.service_ordering_v1 import HubIdDeleteResponse as HubIdDeleteResponse
-from lso_client._generated.service_ordering_v1 import HubPostResponse as HubPostResponse
 from lso_client._generated.service_ordering_v1 import LabelRepresentation as LabelRepresentation
 from lso_client._generated.service_ordering_v1 import (
     MefServiceConfiguration as MefServiceConfiguration,
@@ -72,12 +67,6 @@ from lso_client._generated.service_ordering_v1 import ServiceOrderCreate as Serv
 from lso_client._generated.service_ordering_v1 import (
     ServiceOrderGetParametersQuery as ServiceOrderGetParametersQuery,
 )
-from lso_client._generated.service_ordering_v1 import (
-    ServiceOrderGetResponse as ServiceOrderGetResponse,
-)
-from lso_client._generated.service_ordering_v1 import (
-    ServiceOrderGetResponse1 as ServiceOrderGetResponse1,
-)
 from lso_client._generated.service_ordering_v1 import ServiceOrderItem as ServiceOrderItem
 from lso_client._generated.service_ordering_v1 import (
     ServiceOrderItemCommon as ServiceOrderItemCommon,
@@ -91,9 +80,6 @@ from lso_client._generated.service_ordering_v1 import (
 )
 from lso_client._generated.service_ordering_v1 import (
     ServiceOrderItemStateType as ServiceOrderItemStateType,
-)
-from lso_client._generated.service_ordering_v1 import (
-    ServiceOrderPostResponse as ServiceOrderPostResponse,
 )
 from lso_client._generated.service_ordering_v1 import ServiceOrderRef as ServiceOrderRef
 from lso_client._generated.service_ordering_v1 import (
@@ -111,7 +97,6 @@ from lso_client._generated.service_ordering_v1 import TimeUnit as TimeUnit
 __all__ = [
     "BusSofType",
     "Code",
-    "Code1",
     "ContactInformation",
     "Duration",
     "Error",
@@ -125,19 +110,15 @@ __all__ = [
     "Error422",
     "Error422Code",
     "Error500",
+    "Error500Code",
     "EventSubscription",
     "EventSubscriptionInput",
-    "FieldType",
-    "FieldType1",
-    "FieldType2",
     "FieldedAddressRepresentation",
     "FormattedAddressRepresentation",
     "GeographicAddressQuery",
     "GeographicAddressRef",
     "GeographicPointRepresentation",
     "GeographicSiteRef",
-    "HubIdDeleteResponse",
-    "HubPostResponse",
     "LabelRepresentation",
     "MefServiceConfiguration",
     "NoteBusSof",
@@ -151,15 +132,12 @@ __all__ = [
     "ServiceOrderCommon",
     "ServiceOrderCreate",
     "ServiceOrderGetParametersQuery",
-    "ServiceOrderGetResponse",
-    "ServiceOrderGetResponse1",
     "ServiceOrderItem",
     "ServiceOrderItemCommon",
     "ServiceOrderItemCreate",
     "ServiceOrderItemRef",
     "ServiceOrderItemRelationship",
     "ServiceOrderItemStateType",
-    "ServiceOrderPostResponse",
     "ServiceOrderRef",
     "ServiceOrderRelationship",
     "ServiceOrderStateType",

@@ -8,7 +8,6 @@ re-exported under a stable import path.
 
 from lso_client._generated.service_ordering_v5 import BusSofType as BusSofType
 from lso_client._generated.service_ordering_v5 import Code as Code
-from lso_client._generated.service_ordering_v5 import Code1 as Code1
 from lso_client._generated.service_ordering_v5 import Duration as Duration
 from lso_client._generated.service_ordering_v5 import Error as Error
 from lso_client._generated.service_ordering_v5 import Error400 as Error400
@@ -21,6 +20,7 @@ from lso_client._generated.service_ordering_v5 import Error404 as Error404
 from lso_client._generated.service_ordering_v5 import Error422 as Error422
 from lso_client._generated.service_ordering_v5 import Error422Code as Error422Code
 from lso_client._generated.service_ordering_v5 import Error500 as Error500
+from lso_client._generated.service_ordering_v5 import Error500Code as Error500Code
 from lso_client._generated.service_ordering_v5 import EventSubscription as EventSubscription
 from lso_client._generated.service_ordering_v5 import (
     EventSubscriptionInput as EventSubscriptionInput,
@@ -64,9 +64,6 @@ from lso_client._generated.service_ordering_v5 import ServiceOrderCreate as Serv
 from lso_client._generated.service_ordering_v5 import (
     ServiceOrderGetParametersQuery as ServiceOrderGetParametersQuery,
 )
-from lso_client._generated.service_ordering_v5 import (
-    ServiceOrderGetResponse as ServiceOrderGetResponse,
-)
 from lso_client._generated.service_ordering_v5 import ServiceOrderItem as ServiceOrderItem
 from lso_client._generated.service_ordering_v5 import (
     ServiceOrderItemCommon as ServiceOrderItemCommon,
@@ -77,9 +74,6 @@ from lso_client._generated.service_ordering_v5 import (
 from lso_client._generated.service_ordering_v5 import ServiceOrderItemRef as ServiceOrderItemRef
 from lso_client._generated.service_ordering_v5 import (
     ServiceOrderItemRelationship as ServiceOrderItemRelationship,
-)
-from lso_client._generated.service_ordering_v5 import (
-    ServiceOrderPostResponse as ServiceOrderPostResponse,
 )
 from lso_client._generated.service_ordering_v5 import ServiceOrderRef as ServiceOrderRef
 from lso_client._generated.service_ordering_v5 import (
@@ -97,7 +91,6 @@ from lso_client._generated.service_ordering_v5 import TimeUnit as TimeUnit
 __all__ = [
     "BusSofType",
     "Code",
-    "Code1",
     "Duration",
     "Error",
     "Error400",
@@ -110,6 +103,7 @@ __all__ = [
     "Error422",
     "Error422Code",
     "Error500",
+    "Error500Code",
     "EventSubscription",
     "EventSubscriptionInput",
     "FieldedAddress",
@@ -133,13 +127,11 @@ __all__ = [
     "ServiceOrderCommon",
     "ServiceOrderCreate",
     "ServiceOrderGetParametersQuery",
-    "ServiceOrderGetResponse",
     "ServiceOrderItem",
     "ServiceOrderItemCommon",
     "ServiceOrderItemCreate",
     "ServiceOrderItemRef",
     "ServiceOrderItemRelationship",
-    "ServiceOrderPostResponse",
     "ServiceOrderRef",
     "ServiceOrderRelationship",
     "ServiceOrderStateType",

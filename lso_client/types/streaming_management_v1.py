@@ -11,7 +11,6 @@ from lso_client._generated.streaming_management_v1 import Category as Category
 from lso_client._generated.streaming_management_v1 import Channel as Channel
 from lso_client._generated.streaming_management_v1 import ChannelDescription as ChannelDescription
 from lso_client._generated.streaming_management_v1 import Code as Code
-from lso_client._generated.streaming_management_v1 import Code1 as Code1
 from lso_client._generated.streaming_management_v1 import ConnectionConfig as ConnectionConfig
 from lso_client._generated.streaming_management_v1 import Error as Error
 from lso_client._generated.streaming_management_v1 import Error400 as Error400
@@ -24,21 +23,15 @@ from lso_client._generated.streaming_management_v1 import Error404 as Error404
 from lso_client._generated.streaming_management_v1 import Error422 as Error422
 from lso_client._generated.streaming_management_v1 import Error422Code as Error422Code
 from lso_client._generated.streaming_management_v1 import Error500 as Error500
+from lso_client._generated.streaming_management_v1 import Error500Code as Error500Code
 from lso_client._generated.streaming_management_v1 import Subscription as Subscription
 from lso_client._generated.streaming_management_v1 import (
     SubscriptionGetParametersQuery as SubscriptionGetParametersQuery,
-)
-from lso_client._generated.streaming_management_v1 import (
-    SubscriptionGetResponse as SubscriptionGetResponse,
-)
-from lso_client._generated.streaming_management_v1 import (
-    SubscriptionPostResponse as SubscriptionPostResponse,
 )
 from lso_client._generated.streaming_management_v1 import Topic as Topic
 from lso_client._generated.streaming_management_v1 import (
     TopicGetParametersQuery as TopicGetParametersQuery,
 )
-from lso_client._generated.streaming_management_v1 import TopicGetResponse as TopicGetResponse
 from lso_client._generated.streaming_management_v1 import TopicSubscription as TopicSubscription
 from lso_client._generated.streaming_management_v1 import (
     TopicSubscriptionRequest as TopicSubscriptionRequest,
@@ -50,7 +43,6 @@ __all__ = [
     "Channel",
     "ChannelDescription",
     "Code",
-    "Code1",
     "ConnectionConfig",
     "Error",
     "Error400",
@@ -63,13 +55,11 @@ __all__ = [
     "Error422",
     "Error422Code",
     "Error500",
+    "Error500Code",
     "Subscription",
     "SubscriptionGetParametersQuery",
-    "SubscriptionGetResponse",
-    "SubscriptionPostResponse",
     "Topic",
     "TopicGetParametersQuery",
-    "TopicGetResponse",
     "TopicSubscription",
     "TopicSubscriptionRequest",
 ]

@@ -4,17 +4,11 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Any
-
 from lso_client._model import MefEnum, MefModel
 from pydantic import Field, RootModel
-
 from ..common import common
-from ..common.carrier_ethernet import (
-    carrier_ethernet_color_identifier,
-    carrier_ethernet_l2cp,
-)
+from ..common.carrier_ethernet import carrier_ethernet_color_identifier, carrier_ethernet_l2cp
 
 
 class Model(RootModel[Any]):
@@ -200,8 +194,7 @@ class EecMappingType(MefModel):
 
 class Envelope(MefModel):
     envelope_id: Annotated[
-        str | None,
-        Field(alias="envelopeID", max_length=45, min_length=1, pattern="[ -\x7f]+"),
+        str | None, Field(alias="envelopeID", max_length=45, min_length=1, pattern="[ -\x7f]+")
     ] = None
     coupling_flag_for_index_zero: Annotated[
         bool | None, Field(alias="couplingFlagForIndexZero")
@@ -291,16 +284,13 @@ class ColorIdentifier(MefModel):
         carrier_ethernet_color_identifier.ColorFromEp | None, Field(alias="colorFromEp")
     ] = None
     color_from_dei: Annotated[
-        carrier_ethernet_color_identifier.ColorFromDei | None,
-        Field(alias="colorFromDei"),
+        carrier_ethernet_color_identifier.ColorFromDei | None, Field(alias="colorFromDei")
     ] = None
     color_from_pcp: Annotated[
-        carrier_ethernet_color_identifier.ColorFromPCP | None,
-        Field(alias="colorFromPcp"),
+        carrier_ethernet_color_identifier.ColorFromPCP | None, Field(alias="colorFromPcp")
     ] = None
     color_from_dscp: Annotated[
-        carrier_ethernet_color_identifier.ColorFromDscp | None,
-        Field(alias="colorFromDscp"),
+        carrier_ethernet_color_identifier.ColorFromDscp | None, Field(alias="colorFromDscp")
     ] = None
 
 
@@ -313,8 +303,7 @@ class CosIdentifier(MefModel):
     sep_cos_id_pac: Annotated[Any | None, Field(alias="sepCosIdPac")] = None
     pcp_cos_id_pac: Annotated[PcpCosIdPac | None, Field(alias="pcpCosIdPac")] = None
     dscp_cos_id_pac: Annotated[
-        list[DscpCosIdPac] | None,
-        Field(alias="dscpCosIdPac", max_length=2, min_length=0),
+        list[DscpCosIdPac] | None, Field(alias="dscpCosIdPac", max_length=2, min_length=0)
     ] = None
 
 
@@ -333,8 +322,7 @@ class EecIdentifier(MefModel):
     ] = None
     pcp_eec_id_pac: Annotated[PcpEecIdPac | None, Field(alias="pcpEecIdPac")] = None
     dscp_eec_id_pac: Annotated[
-        list[DscpEecIdPac] | None,
-        Field(alias="dscpEecIdPac", max_length=2, min_length=0),
+        list[DscpEecIdPac] | None, Field(alias="dscpEecIdPac", max_length=2, min_length=0)
     ] = None
 
 

@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from pydantic import Field
-
 from ..common import common
 from ..common.carrier_ethernet import carrier_ethernet_l2cp
 from . import carrier_ethernet_common
@@ -42,8 +39,7 @@ class CarrierEthernetEnni(Payload):
     lag_link_meg: Annotated[common.EnabledDisabled | None, Field(alias="lagLinkMeg")] = None
     link_oam: Annotated[common.EnabledDisabled | None, Field(alias="linkOam")] = None
     l2cp_peering: Annotated[
-        list[carrier_ethernet_l2cp.L2cpPeering] | None,
-        Field(alias="l2cpPeering", min_length=0),
+        list[carrier_ethernet_l2cp.L2cpPeering] | None, Field(alias="l2cpPeering", min_length=0)
     ] = None
     tagged_l2cp_frame_processing: Annotated[
         carrier_ethernet_common.TaggedL2cpProcessing | None,

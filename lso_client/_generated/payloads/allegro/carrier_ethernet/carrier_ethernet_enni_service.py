@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
 from lso_client._model import MefEnum, MefModel, Payload
 from pydantic import Field
-
 from ..common import common
 from . import carrier_ethernet_common
 
@@ -29,13 +26,7 @@ class CarrierEthernetEnniService(Payload):
         Field(alias="@type"),
     ] = "urn:mef:lso:spec:service:carrier-ethernet-enni-service:v1.0.0:all"
     operator_enni_identifier: Annotated[
-        str,
-        Field(
-            alias="operatorEnniIdentifier",
-            max_length=45,
-            min_length=1,
-            pattern="[ -\x7f]+",
-        ),
+        str, Field(alias="operatorEnniIdentifier", max_length=45, min_length=1, pattern="[ -\x7f]+")
     ]
     svlan_id_control: Annotated[SvlanIdControl, Field(alias="svlanIdControl")]
     maximum_number_of_ovcs: Annotated[int, Field(alias="maximumNumberOfOvcs")]

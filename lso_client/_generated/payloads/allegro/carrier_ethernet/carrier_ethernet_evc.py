@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from pydantic import Field
-
 from ..common import common
 from ..common.carrier_ethernet import (
     carrier_ethernet_service_level_specification as carrier_ethernet_service_level_specification_1,
@@ -30,8 +27,7 @@ class CarrierEthernetEvc(Payload):
         carrier_ethernet_common.ConnectionTypeWithRooted | None, Field(alias="evcType")
     ] = None
     frame_disposition: Annotated[
-        carrier_ethernet_utility_classes.FrameDisposition | None,
-        Field(alias="frameDisposition"),
+        carrier_ethernet_utility_classes.FrameDisposition | None, Field(alias="frameDisposition")
     ] = None
     c_tag_pcp_preservation: Annotated[
         common.EnabledDisabled | None, Field(alias="cTagPcpPreservation")
@@ -47,8 +43,7 @@ class CarrierEthernetEvc(Payload):
         Field(alias="carrierEthernetServiceLevelSpecification"),
     ] = None
     group_membership: Annotated[
-        carrier_ethernet_common.EvcGroupMembership | None,
-        Field(alias="groupMembership"),
+        carrier_ethernet_common.EvcGroupMembership | None, Field(alias="groupMembership")
     ] = None
     maximum_frame_size: Annotated[int | None, Field(alias="maximumFrameSize")] = None
     available_meg_level: Annotated[

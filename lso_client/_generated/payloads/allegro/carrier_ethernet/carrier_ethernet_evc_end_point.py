@@ -4,16 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Any, Literal
-
 from lso_client._model import MefEnum, MefModel, Payload
 from pydantic import Field, RootModel
-
-from ..common.carrier_ethernet import (
-    carrier_ethernet_enums,
-    carrier_ethernet_utility_classes,
-)
+from ..common.carrier_ethernet import carrier_ethernet_enums, carrier_ethernet_utility_classes
 from ..common.carrier_ethernet.subscriber_ethernet_common import evc_egress_maps
 from . import carrier_ethernet_common
 
@@ -69,8 +63,7 @@ class CarrierEthernetEvcEndPoint(Payload):
         carrier_ethernet_common.ColorIdentifier | None, Field(alias="colorMap")
     ] = None
     egress_map: Annotated[
-        list[Any] | EgressMap | None,
-        Field(alias="egressMap", max_length=1, min_length=0),
+        list[Any] | EgressMap | None, Field(alias="egressMap", max_length=1, min_length=0)
     ] = None
     ingress_bwp: Annotated[
         carrier_ethernet_common.IngressBwpFlow | None, Field(alias="ingressBwp")

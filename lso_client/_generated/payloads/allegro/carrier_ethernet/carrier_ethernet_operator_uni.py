@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from pydantic import Field
-
 from ..common import common
 from ..common.carrier_ethernet import carrier_ethernet_enums, carrier_ethernet_l2cp
 from . import carrier_ethernet_common
@@ -28,8 +25,7 @@ class CarrierEthernetOperatorUni(Payload):
         Field(alias="physicalLayer", min_length=1),
     ] = None
     synchronous_mode: Annotated[
-        list[common.EnabledDisabled] | None,
-        Field(alias="synchronousMode", min_length=1),
+        list[common.EnabledDisabled] | None, Field(alias="synchronousMode", min_length=1)
     ] = None
     number_of_links: Annotated[int | None, Field(alias="numberOfLinks", ge=1)] = None
     link_aggregation: Annotated[
@@ -40,8 +36,7 @@ class CarrierEthernetOperatorUni(Payload):
         Field(alias="aggregationLinkMap", min_length=0),
     ] = None
     service_frame_format: Annotated[
-        carrier_ethernet_common.EthernetFrameFormat | None,
-        Field(alias="serviceFrameFormat"),
+        carrier_ethernet_common.EthernetFrameFormat | None, Field(alias="serviceFrameFormat")
     ] = None
     maximum_frame_size: Annotated[int | None, Field(alias="maximumFrameSize", ge=1522)] = None
     default_ce_vlan_id: Annotated[int | None, Field(alias="defaultCeVlanId", ge=1, le=4094)] = None
@@ -52,12 +47,10 @@ class CarrierEthernetOperatorUni(Payload):
         int | None, Field(alias="maxNumOfCtagVlanIdsPerEndPoint", ge=1, le=4094)
     ] = None
     ingress_bandwidth_profile: Annotated[
-        carrier_ethernet_common.IngressBwpFlow | None,
-        Field(alias="ingressBandwidthProfile"),
+        carrier_ethernet_common.IngressBwpFlow | None, Field(alias="ingressBandwidthProfile")
     ] = None
     egress_bandwidth_profile: Annotated[
-        carrier_ethernet_common.EgressBwpFlow | None,
-        Field(alias="egressBandwidthProfile"),
+        carrier_ethernet_common.EgressBwpFlow | None, Field(alias="egressBandwidthProfile")
     ] = None
     link_oam: Annotated[common.EnabledDisabled | None, Field(alias="linkOam")] = None
     meg: common.EnabledDisabled | None = None
@@ -69,6 +62,5 @@ class CarrierEthernetOperatorUni(Payload):
         carrier_ethernet_enums.L2cpAddressSet | None, Field(alias="l2cpAddressSet")
     ] = None
     l2cp_peering: Annotated[
-        list[carrier_ethernet_l2cp.L2cpPeering] | None,
-        Field(alias="l2cpPeering", min_length=0),
+        list[carrier_ethernet_l2cp.L2cpPeering] | None, Field(alias="l2cpPeering", min_length=0)
     ] = None

@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
 from lso_client._model import MefEnum, MefModel, Payload
 from pydantic import Field
-
 from ..common import common
 from ..common.carrier_ethernet import (
     carrier_ethernet_service_level_specification as carrier_ethernet_service_level_specification_1,
@@ -65,8 +62,7 @@ class CarrierEthernetOvc(Payload):
         Field(alias="carrierEthernetServiceLevelSpecification"),
     ] = None
     frame_disposition: Annotated[
-        carrier_ethernet_utility_classes.FrameDisposition | None,
-        Field(alias="frameDisposition"),
+        carrier_ethernet_utility_classes.FrameDisposition | None, Field(alias="frameDisposition")
     ] = None
     available_meg_level: Annotated[
         carrier_ethernet_enums.MegLevel | None, Field(alias="availableMegLevel")

@@ -4,17 +4,11 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
 from lso_client._model import MefEnum, MefModel, Payload
 from pydantic import Field
-
 from ..common import common
-from ..common.carrier_ethernet import (
-    carrier_ethernet_enums,
-    carrier_ethernet_utility_classes,
-)
+from ..common.carrier_ethernet import carrier_ethernet_enums, carrier_ethernet_utility_classes
 from . import carrier_ethernet_common
 
 
@@ -172,8 +166,7 @@ class CarrierEthernetOvcEndPoint(Payload):
         None
     )
     egress_equivalence_class_identifier: Annotated[
-        carrier_ethernet_common.EecMap | None,
-        Field(alias="egressEquivalenceClassIdentifier"),
+        carrier_ethernet_common.EecMap | None, Field(alias="egressEquivalenceClassIdentifier")
     ] = None
     ingress_bwp: Annotated[
         carrier_ethernet_common.IngressBwpFlow | None, Field(alias="ingressBwp")
@@ -190,8 +183,7 @@ class CarrierEthernetOvcEndPoint(Payload):
         Field(alias="egressBwpPerEec", min_length=0),
     ] = None
     aggregation_link_depth: Annotated[
-        carrier_ethernet_utility_classes.AggLinkDepth | None,
-        Field(alias="aggregationLinkDepth"),
+        carrier_ethernet_utility_classes.AggLinkDepth | None, Field(alias="aggregationLinkDepth")
     ] = None
     source_mac_address_limit: Annotated[
         carrier_ethernet_utility_classes.SourceMacAddressLimit | None,

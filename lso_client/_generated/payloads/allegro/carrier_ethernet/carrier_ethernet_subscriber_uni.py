@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
 from lso_client._model import MefEnum, MefModel, Payload
 from pydantic import Field
-
 from ..common import common
 from ..common.carrier_ethernet import carrier_ethernet_enums, carrier_ethernet_l2cp
 from ..common.carrier_ethernet.subscriber_ethernet_common import evc_external_interfaces
@@ -30,8 +27,7 @@ class UniConnectorType(MefEnum):
 
 class SubscriberUniPhysicalLinks(MefModel):
     physical_link: Annotated[
-        carrier_ethernet_common.CarrierEthernetPhysicalLink | None,
-        Field(alias="physicalLink"),
+        carrier_ethernet_common.CarrierEthernetPhysicalLink | None, Field(alias="physicalLink")
     ] = None
     synchronous_ethernet: Annotated[
         common.EnabledDisabled | None, Field(alias="synchronousEthernet")
@@ -59,8 +55,7 @@ class CarrierEthernetSubscriberUni(Payload):
         evc_external_interfaces.VirtualFrameMap | None, Field(alias="virtualFrameMap")
     ] = None
     list_of_phy_links: Annotated[
-        list[SubscriberUniPhysicalLinks] | None,
-        Field(alias="listOfPhyLinks", min_length=0),
+        list[SubscriberUniPhysicalLinks] | None, Field(alias="listOfPhyLinks", min_length=0)
     ] = None
     link_aggregation: Annotated[
         carrier_ethernet_common.LinkAggregation | None, Field(alias="linkAggregation")
@@ -70,8 +65,7 @@ class CarrierEthernetSubscriberUni(Payload):
         Field(alias="aggregationLinkMap", min_length=0),
     ] = None
     service_frame_format: Annotated[
-        carrier_ethernet_common.EthernetFrameFormat | None,
-        Field(alias="serviceFrameFormat"),
+        carrier_ethernet_common.EthernetFrameFormat | None, Field(alias="serviceFrameFormat")
     ] = None
     maximum_frame_size: Annotated[int | None, Field(alias="maximumFrameSize")] = None
     maximum_number_of_evc_end_points: Annotated[
@@ -89,6 +83,5 @@ class CarrierEthernetSubscriberUni(Payload):
         carrier_ethernet_enums.L2cpAddressSet | None, Field(alias="l2cpAddressSet")
     ] = None
     l2cp_peering: Annotated[
-        list[carrier_ethernet_l2cp.L2cpPeering] | None,
-        Field(alias="l2cpPeering", min_length=0),
+        list[carrier_ethernet_l2cp.L2cpPeering] | None, Field(alias="l2cpPeering", min_length=0)
     ] = None

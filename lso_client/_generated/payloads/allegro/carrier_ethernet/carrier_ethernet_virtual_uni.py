@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from pydantic import Field
-
 from ..common.carrier_ethernet import (
     carrier_ethernet_enums,
     carrier_ethernet_l2cp,
@@ -37,19 +34,16 @@ class CarrierEthernetVirtualUni(Payload):
         int | None, Field(alias="maximumNumberOfEnniCeVlanIdsPerOvcEndPoint")
     ] = None
     ingress_bandwidth_profile: Annotated[
-        carrier_ethernet_common.IngressBwpFlow | None,
-        Field(alias="ingressBandwidthProfile"),
+        carrier_ethernet_common.IngressBwpFlow | None, Field(alias="ingressBandwidthProfile")
     ] = None
     egress_bandwidth_profile: Annotated[
-        carrier_ethernet_common.EgressBwpFlow | None,
-        Field(alias="egressBandwidthProfile"),
+        carrier_ethernet_common.EgressBwpFlow | None, Field(alias="egressBandwidthProfile")
     ] = None
     l2cp_address_set: Annotated[
         carrier_ethernet_enums.L2cpAddressSet | None, Field(alias="l2cpAddressSet")
     ] = None
     l2cp_peering: Annotated[
-        list[carrier_ethernet_l2cp.L2cpPeering] | None,
-        Field(alias="l2cpPeering", min_length=0),
+        list[carrier_ethernet_l2cp.L2cpPeering] | None, Field(alias="l2cpPeering", min_length=0)
     ] = None
     mep_list: Annotated[
         list[carrier_ethernet_utility_classes.MepLevelAndDirection] | None,

@@ -4,17 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Any
-
 from lso_client._model import MefEnum, MefModel
 from pydantic import Field, RootModel
-
-from ..common.ip._internal import (
-    ControlProtocolAddressing,
-    L1Technology,
-    RoutingProtocols,
-)
+from ..common.ip._internal import ControlProtocolAddressing, L1Technology, RoutingProtocols
 
 
 class Model(RootModel[Any]):

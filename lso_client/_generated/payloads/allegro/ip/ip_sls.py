@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Any
-
-from lso_client._model import DateTime, MefEnum, MefModel
+from lso_client._model import DateTime, MefModel
 from pydantic import Field, RootModel
-
 from ..common import common
 
 
@@ -62,8 +59,7 @@ class OneWayInterPacketDelayVariation(MefModel):
         float | None, Field(alias="packetArrivalTimeDifference")
     ] = None
     inter_packet_delay_variation_percentile: Annotated[
-        float | None,
-        Field(alias="interPacketDelayVariationPercentile", ge=0.0, le=100.0),
+        float | None, Field(alias="interPacketDelayVariationPercentile", ge=0.0, le=100.0)
     ] = None
     inter_packet_delay_variation_objective: Annotated[
         float | None, Field(alias="interPacketDelayVariationObjective")
@@ -105,8 +101,7 @@ class Location(SlsReferencePoint):
     description: str | None = None
     cloud_service: Annotated[bool | None, Field(alias="cloudService")] = None
     ipvc_endpoint_identifier: Annotated[
-        list[IpvcEndPointRef] | None,
-        Field(alias="ipvcEndpointIdentifier", min_length=1),
+        list[IpvcEndPointRef] | None, Field(alias="ipvcEndpointIdentifier", min_length=1)
     ] = None
 
 
@@ -117,19 +112,16 @@ class IpSls(MefModel):
         list[OneWayMeanPacketDelay] | None, Field(alias="oneWayMeanPacketDelay")
     ] = None
     one_way_inter_packet_delay_variation: Annotated[
-        list[OneWayInterPacketDelayVariation] | None,
-        Field(alias="oneWayInterPacketDelayVariation"),
+        list[OneWayInterPacketDelayVariation] | None, Field(alias="oneWayInterPacketDelayVariation")
     ] = None
     one_way_packet_delay_percentile: Annotated[
-        list[OneWayPacketDelayPercentile] | None,
-        Field(alias="oneWayPacketDelayPercentile"),
+        list[OneWayPacketDelayPercentile] | None, Field(alias="oneWayPacketDelayPercentile")
     ] = None
     one_way_packet_delay_range: Annotated[
         list[OneWayPacketDelayRange] | None, Field(alias="oneWayPacketDelayRange")
     ] = None
     one_way_packet_delay_loss_ratio: Annotated[
-        list[OneWayPacketDelayLossRatio] | None,
-        Field(alias="oneWayPacketDelayLossRatio"),
+        list[OneWayPacketDelayLossRatio] | None, Field(alias="oneWayPacketDelayLossRatio")
     ] = None
     service_uptime: Annotated[list[ServiceUptime] | None, Field(alias="serviceUptime")] = None
     mean_time_to_repair: Annotated[

@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from pydantic import Field
-
 from ..common import common
 from ..common.ip._internal import (
     ControlProtocol,
@@ -35,8 +32,7 @@ class IpUni(Payload):
         IpUniEgressBwpEnvelope | None, Field(alias="egressBwpEnvelope")
     ] = None
     list_of_control_protocols: Annotated[
-        list[ControlProtocol] | None,
-        Field(alias="listOfControlProtocols", min_length=0),
+        list[ControlProtocol] | None, Field(alias="listOfControlProtocols", min_length=0)
     ] = None
     routing_protocols: Annotated[RoutingProtocols | None, Field(alias="routingProtocols")] = None
     reverse_path_forwarding: Annotated[

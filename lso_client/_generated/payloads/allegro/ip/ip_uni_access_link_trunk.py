@@ -4,17 +4,11 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
 from lso_client._model import MefEnum, MefModel, Payload
 from pydantic import Field
-
 from ..common import common
-from ..common.ip._internal import (
-    EthernetPhysicalLink,
-    UniAccessLinkEthernetLinkAggregation,
-)
+from ..common.ip._internal import EthernetPhysicalLink, UniAccessLinkEthernetLinkAggregation
 
 
 class OtherUniAccessLink(MefEnum):
@@ -23,12 +17,10 @@ class OtherUniAccessLink(MefEnum):
 
 class EthernetUniAccessLinkTrunk(MefModel):
     ethernet_physical_link: Annotated[
-        list[EthernetPhysicalLink] | None,
-        Field(alias="ethernetPhysicalLink", min_length=1),
+        list[EthernetPhysicalLink] | None, Field(alias="ethernetPhysicalLink", min_length=1)
     ] = None
     ethernet_link_aggregation: Annotated[
-        UniAccessLinkEthernetLinkAggregation | None,
-        Field(alias="ethernetLinkAggregation"),
+        UniAccessLinkEthernetLinkAggregation | None, Field(alias="ethernetLinkAggregation")
     ] = None
     ethernet_link_oam: Annotated[common.EnabledDisabled | None, Field(alias="ethernetLinkOam")] = (
         None

@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
 from lso_client._model import MefEnum, MefModel, Payload
 from pydantic import Field
-
 from ..common.ip._internal import (
     EgressClassOfServiceMap,
     ExternalInterfaceType,
@@ -69,10 +66,7 @@ class IpvcEndPoint(Payload):
     enni_service_mapping_identifier: Annotated[
         str | None,
         Field(
-            alias="enniServiceMappingIdentifier",
-            max_length=53,
-            min_length=1,
-            pattern="[ -\x7f]+",
+            alias="enniServiceMappingIdentifier", max_length=53, min_length=1, pattern="[ -\x7f]+"
         ),
     ] = None
     maximum_number_of_ipv4_routes: Annotated[
@@ -88,10 +82,8 @@ class IpvcEndPoint(Payload):
         EgressClassOfServiceMap | None, Field(alias="egressClassOfServiceMap")
     ] = None
     ingress_bandwidth_profile_envelope: Annotated[
-        IpvcEpIngressBwpEnvelopeOrNone | None,
-        Field(alias="ingressBandwidthProfileEnvelope"),
+        IpvcEpIngressBwpEnvelopeOrNone | None, Field(alias="ingressBandwidthProfileEnvelope")
     ] = None
     egress_bandwidth_profile_envelope: Annotated[
-        EgressBandwidthProfileEnvelope | None,
-        Field(alias="egressBandwidthProfileEnvelope"),
+        EgressBandwidthProfileEnvelope | None, Field(alias="egressBandwidthProfileEnvelope")
     ] = None

@@ -4,9 +4,7 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Any
-
 from lso_client._model import MefEnum, MefModel
 from pydantic import Field, RootModel
 
@@ -313,72 +311,55 @@ class L1UniOpticalInterfaceFunction(MefModel):
         Field(alias="eth40GBaseROpticalInterfaceFunction"),
     ] = None
     fc100_optical_interface_function: Annotated[
-        list[Fc100OpticalInterfaceFunction] | None,
-        Field(alias="fc100OpticalInterfaceFunction"),
+        list[Fc100OpticalInterfaceFunction] | None, Field(alias="fc100OpticalInterfaceFunction")
     ] = None
     fc200_optical_interface_function: Annotated[
-        list[Fc200OpticalInterfaceFunction] | None,
-        Field(alias="fc200OpticalInterfaceFunction"),
+        list[Fc200OpticalInterfaceFunction] | None, Field(alias="fc200OpticalInterfaceFunction")
     ] = None
     fc400_optical_interface_function: Annotated[
-        list[Fc400OpticalInterfaceFunction] | None,
-        Field(alias="fc400OpticalInterfaceFunction"),
+        list[Fc400OpticalInterfaceFunction] | None, Field(alias="fc400OpticalInterfaceFunction")
     ] = None
     fc800_optical_interface_function: Annotated[
-        list[Fc800OpticalInterfaceFunction] | None,
-        Field(alias="fc800OpticalInterfaceFunction"),
+        list[Fc800OpticalInterfaceFunction] | None, Field(alias="fc800OpticalInterfaceFunction")
     ] = None
     fc1200_optical_interface_function: Annotated[
-        list[Fc1200OpticalInterfaceFunction] | None,
-        Field(alias="fc1200OpticalInterfaceFunction"),
+        list[Fc1200OpticalInterfaceFunction] | None, Field(alias="fc1200OpticalInterfaceFunction")
     ] = None
     fc1600_optical_interface_function: Annotated[
-        list[Fc1600OpticalInterfaceFunction] | None,
-        Field(alias="fc1600OpticalInterfaceFunction"),
+        list[Fc1600OpticalInterfaceFunction] | None, Field(alias="fc1600OpticalInterfaceFunction")
     ] = None
     fc3200_optical_interface_function: Annotated[
-        list[Fc3200OpticalInterfaceFunction] | None,
-        Field(alias="fc3200OpticalInterfaceFunction"),
+        list[Fc3200OpticalInterfaceFunction] | None, Field(alias="fc3200OpticalInterfaceFunction")
     ] = None
     stm1_optical_interface_function: Annotated[
-        list[Stm1OpticalInterfaceFunction] | None,
-        Field(alias="stm1OpticalInterfaceFunction"),
+        list[Stm1OpticalInterfaceFunction] | None, Field(alias="stm1OpticalInterfaceFunction")
     ] = None
     stm4_optical_interface_function: Annotated[
-        list[Stm4OpticalInterfaceFunction] | None,
-        Field(alias="stm4OpticalInterfaceFunction"),
+        list[Stm4OpticalInterfaceFunction] | None, Field(alias="stm4OpticalInterfaceFunction")
     ] = None
     stm16_optical_interface_function: Annotated[
-        list[Stm16OpticalInterfaceFunction] | None,
-        Field(alias="stm16OpticalInterfaceFunction"),
+        list[Stm16OpticalInterfaceFunction] | None, Field(alias="stm16OpticalInterfaceFunction")
     ] = None
     stm64_optical_interface_function: Annotated[
-        list[Stm64OpticalInterfaceFunction] | None,
-        Field(alias="stm64OpticalInterfaceFunction"),
+        list[Stm64OpticalInterfaceFunction] | None, Field(alias="stm64OpticalInterfaceFunction")
     ] = None
     stm256_optical_interface_function: Annotated[
-        list[Stm256OpticalInterfaceFunction] | None,
-        Field(alias="stm256OpticalInterfaceFunction"),
+        list[Stm256OpticalInterfaceFunction] | None, Field(alias="stm256OpticalInterfaceFunction")
     ] = None
     oc3_optical_interface_function: Annotated[
-        list[Oc3OpticalInterfaceFunction] | None,
-        Field(alias="oc3OpticalInterfaceFunction"),
+        list[Oc3OpticalInterfaceFunction] | None, Field(alias="oc3OpticalInterfaceFunction")
     ] = None
     oc12_optical_interface_function: Annotated[
-        list[Oc12OpticalInterfaceFunction] | None,
-        Field(alias="oc12OpticalInterfaceFunction"),
+        list[Oc12OpticalInterfaceFunction] | None, Field(alias="oc12OpticalInterfaceFunction")
     ] = None
     oc48_optical_interface_function: Annotated[
-        list[Oc48OpticalInterfaceFunction] | None,
-        Field(alias="oc48OpticalInterfaceFunction"),
+        list[Oc48OpticalInterfaceFunction] | None, Field(alias="oc48OpticalInterfaceFunction")
     ] = None
     oc192_optical_interface_function: Annotated[
-        list[Oc192OpticalInterfaceFunction] | None,
-        Field(alias="oc192OpticalInterfaceFunction"),
+        list[Oc192OpticalInterfaceFunction] | None, Field(alias="oc192OpticalInterfaceFunction")
     ] = None
     oc768_optical_interface_function: Annotated[
-        list[Oc768OpticalInterfaceFunction] | None,
-        Field(alias="oc768OpticalInterfaceFunction"),
+        list[Oc768OpticalInterfaceFunction] | None, Field(alias="oc768OpticalInterfaceFunction")
     ] = None
 
 
@@ -388,6 +369,5 @@ class L1UniPhysicalLayer(MefModel):
         L1UniCodingFunction | None, Field(alias="l1UniCodingFunction")
     ] = None
     l1_uni_optical_interface_function: Annotated[
-        L1UniOpticalInterfaceFunction | None,
-        Field(alias="l1UniOpticalInterfaceFunction"),
+        L1UniOpticalInterfaceFunction | None, Field(alias="l1UniOpticalInterfaceFunction")
     ] = None

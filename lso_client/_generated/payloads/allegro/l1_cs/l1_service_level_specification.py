@@ -4,10 +4,8 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Any
 from uuid import UUID
-
 from lso_client._model import MefEnum, MefModel
 from pydantic import Field, RootModel
 
@@ -106,8 +104,7 @@ class L1ServiceLevelSpecification(MefModel):
     start_time: Annotated[TimeAndDate | None, Field(alias="startTime")] = None
     duration: TimeIntervalTs | None = None
     sls1w_delay_performance_metric: Annotated[
-        list[Sls1wDelayPerformanceMetric] | None,
-        Field(alias="sls1wDelayPerformanceMetric"),
+        list[Sls1wDelayPerformanceMetric] | None, Field(alias="sls1wDelayPerformanceMetric")
     ] = None
     sls1w_errored_second_performance_metric: Annotated[
         list[Sls1wErroredSecondPerformanceMetric] | None,

@@ -4,13 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Any
-
 from lso_client._model import MefEnum, MefModel
 from pydantic import Field, RootModel
-
 from ...legato.sd_wan import sd_wan_common
 from ..common import common
 from ..common.ip._internal import Ipv4OrIpv6Prefix, Ipv4Prefix, Ipv6Prefix
@@ -464,8 +461,7 @@ class ZoneIngressPolicy(MefModel):
 
 class ApplicationFlowBusinessImportanceLevels(MefModel):
     implist: Annotated[
-        list[ApplicationFlowBusinessImportanceLevelIdentifier] | None,
-        Field(min_length=1),
+        list[ApplicationFlowBusinessImportanceLevelIdentifier] | None, Field(min_length=1)
     ] = None
     afbil_default: Annotated[
         str | None, Field(alias="afbilDefault", max_length=53, pattern="[ -\x7f]+")
@@ -483,16 +479,14 @@ class ApplicationFlowCriteria(MefModel):
     ] = None
     dscp: Annotated[list[DscpItem] | None, Field(min_length=0)] = None
     tcp_udp_source_port_list: Annotated[
-        list[TcpUdpSourcePortListItem] | None,
-        Field(alias="tcpUdpSourcePortList", min_length=0),
+        list[TcpUdpSourcePortListItem] | None, Field(alias="tcpUdpSourcePortList", min_length=0)
     ] = None
     tcp_udp_destination_port_list: Annotated[
         list[TcpUdpDestinationPortListItem] | None,
         Field(alias="tcpUdpDestinationPortList", min_length=0),
     ] = None
     application_identifier: Annotated[
-        list[ApplicationIdentifier] | None,
-        Field(alias="applicationIdentifier", min_length=0),
+        list[ApplicationIdentifier] | None, Field(alias="applicationIdentifier", min_length=0)
     ] = None
     any: bool | None = None
     ethertype: Annotated[list[int] | None, Field(max_length=1, min_length=0)] = None
@@ -593,12 +587,10 @@ class PerformanceMetricsPrimary(MefModel):
         OneWayMeanPacketDelayPrimary | None, Field(alias="oneWayMeanPacketDelay")
     ] = None
     one_way_mean_packet_delay_variation: Annotated[
-        OneWayMeanPacketDelayVariationPrimary | None,
-        Field(alias="oneWayMeanPacketDelayVariation"),
+        OneWayMeanPacketDelayVariationPrimary | None, Field(alias="oneWayMeanPacketDelayVariation")
     ] = None
     one_way_mean_packet_loss_ratio: Annotated[
-        OneWayMeanPacketLossRatioPrimary | None,
-        Field(alias="oneWayMeanPacketLossRatio"),
+        OneWayMeanPacketLossRatioPrimary | None, Field(alias="oneWayMeanPacketLossRatio")
     ] = None
 
 
@@ -611,8 +603,7 @@ class PerformanceMetricsSecondary(MefModel):
         Field(alias="oneWayMeanPacketDelayVariation"),
     ] = None
     one_way_mean_packet_loss_ratio: Annotated[
-        OneWayMeanPacketLossRatioSecondary | None,
-        Field(alias="oneWayMeanPacketLossRatio"),
+        OneWayMeanPacketLossRatioSecondary | None, Field(alias="oneWayMeanPacketLossRatio")
     ] = None
 
 
@@ -668,16 +659,14 @@ class UrlFilteringSecurityFunctionPolicy(MefModel):
 
 class VirtualTopologyEndPoint3(MefModel):
     multipoint_to_multipoint: Annotated[
-        list[SwVcEndPointIdentifier],
-        Field(alias="multipointToMultipoint", min_length=2),
+        list[SwVcEndPointIdentifier], Field(alias="multipointToMultipoint", min_length=2)
     ]
     rooted_multipoint: Annotated[VtRootedMultipoint | None, Field(alias="rootedMultipoint")] = None
 
 
 class VirtualTopologyEndPoint4(MefModel):
     multipoint_to_multipoint: Annotated[
-        list[SwVcEndPointIdentifier] | None,
-        Field(alias="multipointToMultipoint", min_length=2),
+        list[SwVcEndPointIdentifier] | None, Field(alias="multipointToMultipoint", min_length=2)
     ] = None
     rooted_multipoint: Annotated[VtRootedMultipoint, Field(alias="rootedMultipoint")]
 
@@ -735,8 +724,7 @@ class SecurityFunctionPolicy(MefModel):
         Field(alias="securityFunctionPolicyIdentifier", max_length=53, pattern="[ -\x7f]+"),
     ] = None
     middlebox_security_function_policy: Annotated[
-        MiddleboxSecurityFunctionPolicy | None,
-        Field(alias="middleboxSecurityFunctionPolicy"),
+        MiddleboxSecurityFunctionPolicy | None, Field(alias="middleboxSecurityFunctionPolicy")
     ] = None
     ip_port_protocol_filtering_security_function_policy: Annotated[
         IpPortProtocolFilteringSecurityFunctionPolicy | None,
@@ -747,16 +735,14 @@ class SecurityFunctionPolicy(MefModel):
         Field(alias="domainNameFilteringSecurityFunctionPolicy"),
     ] = None
     url_filtering_security_function_policy: Annotated[
-        UrlFilteringSecurityFunctionPolicy | None,
-        Field(alias="urlFilteringSecurityFunctionPolicy"),
+        UrlFilteringSecurityFunctionPolicy | None, Field(alias="urlFilteringSecurityFunctionPolicy")
     ] = None
     malware_detection_removal_security_function_policy: Annotated[
         MalwareDetectionRemovalSecurityFunctionPolicy | None,
         Field(alias="malwareDetectionRemovalSecurityFunctionPolicy"),
     ] = None
     dns_protocol_filtering_security_function_policy: Annotated[
-        DpfOrNone | DpfOrNone3 | None,
-        Field(alias="dnsProtocolFilteringSecurityFunctionPolicy"),
+        DpfOrNone | DpfOrNone3 | None, Field(alias="dnsProtocolFilteringSecurityFunctionPolicy")
     ] = None
 
 
@@ -782,8 +768,7 @@ class PolicyCriteria(MefModel):
     ] = None
     billing_method: Annotated[BillingMethod | None, Field(alias="billingMethod")] = None
     business_importance: Annotated[
-        str | None,
-        Field(alias="businessImportance", max_length=53, pattern="[ -\x7f]+"),
+        str | None, Field(alias="businessImportance", max_length=53, pattern="[ -\x7f]+")
     ] = None
     performance: PerformancePolicyCriterion | None = None
     bandwidth: BandwidthPolicyCriterion | BandwidthPolicyCriterion5 | None = None

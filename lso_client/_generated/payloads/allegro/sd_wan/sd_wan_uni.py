@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from pydantic import Field
-
 from ..common import common
 from ..common.ip._internal import (
     RoutingProtocols,
@@ -24,8 +21,7 @@ class SdWanUni(Payload):
         Literal["urn:mef:lso:spec:service:sd-wan-uni:v0.0.3:all"], Field(alias="@type")
     ] = "urn:mef:lso:spec:service:sd-wan-uni:v0.0.3:all"
     uni_identifier: Annotated[
-        str | None,
-        Field(alias="uniIdentifier", max_length=53, min_length=1, pattern="[ -\x7f]+"),
+        str | None, Field(alias="uniIdentifier", max_length=53, min_length=1, pattern="[ -\x7f]+")
     ] = None
     l2_interface: Annotated[sd_wan_common.L2Interface | None, Field(alias="l2Interface")] = None
     max_l2_frame_size: Annotated[int | None, Field(alias="maxL2FrameSize", ge=1522)] = None

@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from pydantic import Field
-
 from ..common.ip._internal import Ipv4OrIpv6Prefix
 from . import sd_wan_common
 
@@ -19,8 +16,7 @@ class SwVc(Payload):
         "urn:mef:lso:spec:service:swvc:v0.0.3:all"
     )
     sw_vc_identifier: Annotated[
-        str | None,
-        Field(alias="swVcIdentifier", max_length=53, min_length=1, pattern="[ -\x7f]+"),
+        str | None, Field(alias="swVcIdentifier", max_length=53, min_length=1, pattern="[ -\x7f]+")
     ] = None
     reserved_prefixes: Annotated[
         list[Ipv4OrIpv6Prefix] | None, Field(alias="reservedPrefixes", min_length=0)
@@ -33,16 +29,14 @@ class SwVc(Payload):
         Field(alias="virtualTopologiesList", min_length=1),
     ] = None
     performance_time_intervals: Annotated[
-        sd_wan_common.PerformanceTimeIntervals | None,
-        Field(alias="performanceTimeIntervals"),
+        sd_wan_common.PerformanceTimeIntervals | None, Field(alias="performanceTimeIntervals")
     ] = None
     performance_objectives_reporting_periods: Annotated[
         sd_wan_common.ServicePerformanceObjectivesReportingPeriods | None,
         Field(alias="performanceObjectivesReportingPeriods"),
     ] = None
     rate_limiter_list: Annotated[
-        list[sd_wan_common.RateLimiter] | None,
-        Field(alias="rateLimiterList", min_length=0),
+        list[sd_wan_common.RateLimiter] | None, Field(alias="rateLimiterList", min_length=0)
     ] = None
     security_function_policy_list: Annotated[
         list[sd_wan_common.SecurityFunctionPolicy] | None,

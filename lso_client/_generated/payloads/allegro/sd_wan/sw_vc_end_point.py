@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from pydantic import Field
-
 from . import sd_wan_common
 
 
@@ -19,15 +16,9 @@ class SwVcEndPoint(Payload):
     ] = "urn:mef:lso:spec:service:swvc-end-point:v0.0.3:all"
     sw_vc_end_point_identifier: Annotated[
         str | None,
-        Field(
-            alias="swVcEndPointIdentifier",
-            max_length=53,
-            min_length=1,
-            pattern="[ -\x7f]+",
-        ),
+        Field(alias="swVcEndPointIdentifier", max_length=53, min_length=1, pattern="[ -\x7f]+"),
     ] = None
     policy_map: Annotated[list[sd_wan_common.PolicyMap] | None, Field(alias="policyMap")] = None
     network_address_translation: Annotated[
-        sd_wan_common.NetworkAddressTranslation | None,
-        Field(alias="networkAddressTranslation"),
+        sd_wan_common.NetworkAddressTranslation | None, Field(alias="networkAddressTranslation")
     ] = None

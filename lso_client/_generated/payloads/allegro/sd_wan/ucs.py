@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from pydantic import Field
-
 from . import sd_wan_common
 
 
@@ -18,8 +15,7 @@ class Ucs(Payload):
         "urn:mef:lso:spec:service:ucs:v0.0.3:all"
     )
     ucs_identifier: Annotated[
-        str | None,
-        Field(alias="ucsIdentifier", max_length=53, min_length=1, pattern="[ -\x7f]+"),
+        str | None, Field(alias="ucsIdentifier", max_length=53, min_length=1, pattern="[ -\x7f]+")
     ] = None
     ucs_type: Annotated[sd_wan_common.UcsType | None, Field(alias="ucsType")] = None
     ucs_billing_method: Annotated[

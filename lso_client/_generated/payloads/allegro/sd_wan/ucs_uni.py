@@ -4,10 +4,8 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from pydantic import Field
 
 
@@ -16,6 +14,5 @@ class UcsUni(Payload):
         Literal["urn:mef:lso:spec:service:ucs-uni:v0.0.3:all"], Field(alias="@type")
     ] = "urn:mef:lso:spec:service:ucs-uni:v0.0.3:all"
     ucs_identifier: Annotated[
-        str | None,
-        Field(alias="ucsIdentifier", max_length=53, min_length=1, pattern="[ -\x7f]+"),
+        str | None, Field(alias="ucsIdentifier", max_length=53, min_length=1, pattern="[ -\x7f]+")
     ] = None

@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Any
-
 from lso_client._model import MefEnum, MefModel
 from pydantic import Field, RootModel
-
 from . import carrier_ethernet_sls as carrier_ethernet_sls_1
 
 
@@ -295,12 +292,10 @@ class OperationalState(MefModel):
 
 class PcpColorIdPac(MefModel):
     pcp_value_for_green_list: Annotated[
-        list[int] | None,
-        Field(alias="pcpValueForGreenList", max_length=8, min_length=0),
+        list[int] | None, Field(alias="pcpValueForGreenList", max_length=8, min_length=0)
     ] = None
     pcp_value_for_yellow_list: Annotated[
-        list[int] | None,
-        Field(alias="pcpValueForYellowList", max_length=8, min_length=0),
+        list[int] | None, Field(alias="pcpValueForYellowList", max_length=8, min_length=0)
     ] = None
 
 
@@ -441,12 +436,10 @@ class BwpFlow(MefModel):
 class DscpColorIdPac(MefModel):
     ip_version: Annotated[IpVersion | None, Field(alias="ipVersion")] = None
     dscp_value_for_green_list: Annotated[
-        list[int] | None,
-        Field(alias="dscpValueForGreenList", max_length=63, min_length=0),
+        list[int] | None, Field(alias="dscpValueForGreenList", max_length=63, min_length=0)
     ] = None
     dscp_value_for_yellow_list: Annotated[
-        list[int] | None,
-        Field(alias="dscpValueForYellowList", max_length=63, min_length=0),
+        list[int] | None, Field(alias="dscpValueForYellowList", max_length=63, min_length=0)
     ] = None
 
 
@@ -500,8 +493,7 @@ class ColorIdentifier(MefModel):
     pcp_color_pac: Annotated[PcpColorIdPac | None, Field(alias="pcpColorPac")] = None
     sep_color_pac: Annotated[SepColorIdPac | None, Field(alias="sepColorPac")] = None
     dscp_color_pac: Annotated[
-        list[DscpColorIdPac] | None,
-        Field(alias="dscpColorPac", max_length=2, min_length=0),
+        list[DscpColorIdPac] | None, Field(alias="dscpColorPac", max_length=2, min_length=0)
     ] = None
 
 
@@ -513,8 +505,7 @@ class CosIdentifier(MefModel):
     sep_cos_id_pac: Annotated[Any | None, Field(alias="sepCosIdPac")] = None
     pcp_cos_id_pac: Annotated[PcpCosIdPac | None, Field(alias="pcpCosIdPac")] = None
     dscp_cos_id_pac: Annotated[
-        list[DscpCosIdPac] | None,
-        Field(alias="dscpCosIdPac", max_length=2, min_length=0),
+        list[DscpCosIdPac] | None, Field(alias="dscpCosIdPac", max_length=2, min_length=0)
     ] = None
 
 
@@ -532,8 +523,7 @@ class EecIdentifier(MefModel):
     ] = None
     pcp_eec_id_pac: Annotated[PcpEecIdPac | None, Field(alias="pcpEecIdPac")] = None
     dscp_eec_id_pac: Annotated[
-        list[DscpEecIdPac] | None,
-        Field(alias="dscpEecIdPac", max_length=2, min_length=0),
+        list[DscpEecIdPac] | None, Field(alias="dscpEecIdPac", max_length=2, min_length=0)
     ] = None
 
 
@@ -603,8 +593,7 @@ class CarrierEthernetService(MefModel):
     c_tag_pcp_preservation: Annotated[EnabledDisabled, Field(alias="cTagPcpPreservation")]
     c_tag_dei_preservation: Annotated[EnabledDisabled, Field(alias="cTagDeiPreservation")]
     carrier_ethernet_sls: Annotated[
-        carrier_ethernet_sls_1.CarrierEthernetSls | None,
-        Field(alias="carrierEthernetSls"),
+        carrier_ethernet_sls_1.CarrierEthernetSls | None, Field(alias="carrierEthernetSls")
     ] = None
     connection_type: Annotated[ConnectionType, Field(alias="connectionType")]
     frame_disposition: Annotated[FrameDisposition, Field(alias="frameDisposition")]

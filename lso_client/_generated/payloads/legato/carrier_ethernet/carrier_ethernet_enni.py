@@ -5,11 +5,8 @@
 
 from __future__ import annotations
 from lso_client._model import Payload
-
 from typing import Annotated, Literal
-
 from pydantic import Field
-
 from . import carrier_ethernet_common
 from .carrier_ethernet_common import CarrierEthernetExternalInterface
 
@@ -21,10 +18,8 @@ class CarrierEthernetEnni(CarrierEthernetExternalInterface, Payload):
     peering_identifier: Annotated[str, Field(alias="peeringIdentifier", max_length=45)]
     number_of_links: Annotated[int, Field(alias="numberOfLinks", ge=1)]
     physical_layer: Annotated[
-        list[carrier_ethernet_common.PhysicalLayer],
-        Field(alias="physicalLayer", min_length=1),
+        list[carrier_ethernet_common.PhysicalLayer], Field(alias="physicalLayer", min_length=1)
     ]
     tagged_l2cp_frame_processing: Annotated[
-        carrier_ethernet_common.TaggedL2cpProcessing,
-        Field(alias="taggedL2cpFrameProcessing"),
+        carrier_ethernet_common.TaggedL2cpProcessing, Field(alias="taggedL2cpFrameProcessing")
     ]

@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
 from lso_client._model import MefEnum, MefModel, Payload
 from pydantic import Field
-
 from . import carrier_ethernet_common
 from .carrier_ethernet_common import CarrierEthernetService
 
@@ -119,8 +116,7 @@ class OvcEpEgressMap(MefModel):
 class VlanIdListing(MefModel):
     type: VlanIdMappingType | None = None
     vlan_id_list: Annotated[
-        list[carrier_ethernet_common.VlanId] | None,
-        Field(alias="vlanIdList", min_length=0),
+        list[carrier_ethernet_common.VlanId] | None, Field(alias="vlanIdList", min_length=0)
     ] = None
 
 

@@ -4,9 +4,7 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated
-
 from lso_client._model import DateTime, MefEnum, MefModel
 from pydantic import Field, RootModel
 
@@ -162,8 +160,7 @@ class SlsCosNameEntry(MefModel):
     threshold_c: Annotated[float | None, Field(alias="thresholdC")] = None
     consecutive_interval_n: Annotated[int | None, Field(alias="consecutiveIntervalN")] = None
     one_way_frame_delay_pm_metric: Annotated[
-        list[OneWayFrameDelayPmMetric] | None,
-        Field(alias="oneWayFrameDelayPmMetric", min_length=0),
+        list[OneWayFrameDelayPmMetric] | None, Field(alias="oneWayFrameDelayPmMetric", min_length=0)
     ] = None
     one_way_inter_frame_delay_variation_pm_metric: Annotated[
         list[OneWayInterFrameDelayVariationPmMetric] | None,
@@ -194,8 +191,7 @@ class SlsCosNameEntry(MefModel):
         Field(alias="oneWayConsecutiveHighLossIntervalsPmMetric", min_length=0),
     ] = None
     one_way_composite_pm_metric: Annotated[
-        list[OneWayCompositePmMetric] | None,
-        Field(alias="oneWayCompositePmMetric", min_length=0),
+        list[OneWayCompositePmMetric] | None, Field(alias="oneWayCompositePmMetric", min_length=0)
     ] = None
     one_way_group_availability_pm_metric: Annotated[
         list[OneWayGroupAvailabilityPmMetric] | None,

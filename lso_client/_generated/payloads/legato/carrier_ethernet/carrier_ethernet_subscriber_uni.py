@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
 from lso_client._model import MefEnum, MefModel, Payload
 from pydantic import Field
-
 from . import carrier_ethernet_common
 from .carrier_ethernet_common import CarrierEthernetUni
 
@@ -25,8 +22,7 @@ class SubscriberUniPhysicalLinks(MefModel):
         carrier_ethernet_common.PhysicalLayer | None, Field(alias="physicalLink")
     ] = None
     synchronous_ethernet: Annotated[
-        carrier_ethernet_common.EnabledDisabled | None,
-        Field(alias="synchronousEthernet"),
+        carrier_ethernet_common.EnabledDisabled | None, Field(alias="synchronousEthernet")
     ] = None
     precision_timing: Annotated[
         carrier_ethernet_common.EnabledDisabled | None, Field(alias="precisionTiming")
@@ -46,6 +42,5 @@ class CarrierEthernetSubscriberUni(CarrierEthernetUni, Payload):
     instantiation: Instantiation
     virtual_frame_map: Annotated[VirtualFrameMap | None, Field(alias="virtualFrameMap")] = None
     list_of_phy_links: Annotated[
-        list[SubscriberUniPhysicalLinks] | None,
-        Field(alias="listOfPhyLinks", min_length=0),
+        list[SubscriberUniPhysicalLinks] | None, Field(alias="listOfPhyLinks", min_length=0)
     ] = None

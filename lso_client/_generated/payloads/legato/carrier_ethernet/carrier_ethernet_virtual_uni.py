@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from pydantic import Field
-
 from . import carrier_ethernet_common
 
 
@@ -43,8 +40,7 @@ class CarrierEthernetVirtualUni(Payload):
         carrier_ethernet_common.L2cpAddressSet, Field(alias="l2cpAddressSet")
     ]
     l2cp_peering: Annotated[
-        list[carrier_ethernet_common.L2cpPeering] | None,
-        Field(alias="l2cpPeering", min_length=0),
+        list[carrier_ethernet_common.L2cpPeering] | None, Field(alias="l2cpPeering", min_length=0)
     ] = None
     mep_list: Annotated[
         list[carrier_ethernet_common.MepLevelAndDirection] | None,

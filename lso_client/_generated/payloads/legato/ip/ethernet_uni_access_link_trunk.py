@@ -5,11 +5,8 @@
 
 from __future__ import annotations
 from lso_client._model import Payload
-
 from typing import Annotated, Literal
-
 from pydantic import Field
-
 from . import ip_common
 from .ip_uni_access_link_trunk import IpUniAccessLinkTrunk
 

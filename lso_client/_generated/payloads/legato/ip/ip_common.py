@@ -4,10 +4,8 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Any
-
 from lso_client._model import DateTime, MefEnum, MefModel
 from pydantic import Field, RootModel
 
@@ -408,8 +406,7 @@ class IpUniEgressBwpIpvcEpCos(IpBwpEnvelope):
 
 class IpUniEgressBwpIpvcEpCosAccessLink(MefModel):
     ipvc_ep_id_cos_name: Annotated[
-        list[EndPointIdentifierAndCosName] | None,
-        Field(alias="ipvcEpIdCosName", min_length=1),
+        list[EndPointIdentifierAndCosName] | None, Field(alias="ipvcEpIdCosName", min_length=1)
     ] = None
     uni_access_link_identifier: Annotated[
         list[str] | None, Field(alias="uniAccessLinkIdentifier", min_length=1)
@@ -449,8 +446,7 @@ class IpUniIngressBwpIpvcEpCos(IpBwpEnvelope):
 
 class IpUniIngressBwpIpvcEpCosAccessLink(MefModel):
     ipvc_epid_cos_name: Annotated[
-        list[EndPointIdentifierAndCosName] | None,
-        Field(alias="ipvcEpidCosName", min_length=1),
+        list[EndPointIdentifierAndCosName] | None, Field(alias="ipvcEpidCosName", min_length=1)
     ] = None
     uni_access_link_identifier: Annotated[
         list[str] | None, Field(alias="uniAccessLinkIdentifier", min_length=1)
@@ -498,8 +494,7 @@ class Ipv4Prefix(MefModel):
 class Ipv4SecondarySubnet(MefModel):
     ipv4_prefix: Annotated[Ipv4Prefix | None, Field(alias="ipv4Prefix")] = None
     service_provider_ipv4_addresses: Annotated[
-        list[IPv4Address] | None,
-        Field(alias="serviceProviderIpv4Addresses", min_length=1),
+        list[IPv4Address] | None, Field(alias="serviceProviderIpv4Addresses", min_length=1)
     ] = None
     reserved_prefixes: Annotated[list[Ipv4Prefix] | None, Field(alias="reservedPrefixes")] = None
 
@@ -523,8 +518,7 @@ class Ipv6Prefix(MefModel):
 class Ipv6Subnet(MefModel):
     ipv6_prefix: Annotated[Ipv6Prefix | None, Field(alias="ipv6Prefix")] = None
     service_provider_ipv6_addresses: Annotated[
-        list[IPv6Address] | None,
-        Field(alias="serviceProviderIpv6Addresses", min_length=1),
+        list[IPv6Address] | None, Field(alias="serviceProviderIpv6Addresses", min_length=1)
     ] = None
     reserved_prefixes: Annotated[list[Ipv6Prefix] | None, Field(alias="reservedPrefixes")] = None
 
@@ -975,8 +969,7 @@ class EnniIpv4ConnectionAddressing(MefModel):
     ] = None
     ipv4_primary_subnet: Annotated[EnniIpv4Subnet | None, Field(alias="ipv4PrimarySubnet")] = None
     ipv4_secondary_subnet_list: Annotated[
-        list[EnniIpv4Subnet] | None,
-        Field(alias="ipv4SecondarySubnetList", min_length=0),
+        list[EnniIpv4Subnet] | None, Field(alias="ipv4SecondarySubnetList", min_length=0)
     ] = None
 
 
@@ -998,8 +991,7 @@ class IpvcCloud(MefModel):
         Ipv4Prefix | None, Field(alias="networkAddressTranslation")
     ] = None
     subscriber_prefix_list: Annotated[
-        Ipv4OrIpv6Prefix1 | Ipv4OrIpv6Prefix2 | None,
-        Field(alias="subscriberPrefixList"),
+        Ipv4OrIpv6Prefix1 | Ipv4OrIpv6Prefix2 | None, Field(alias="subscriberPrefixList")
     ] = None
 
 

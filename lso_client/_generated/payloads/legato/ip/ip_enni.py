@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
 from lso_client._model import MefEnum, MefModel, Payload
 from pydantic import Field
-
 from . import ip_common, ip_enni_common
 from .ip_services_external_interface import IpServicesExternalInterface
 
@@ -41,8 +38,7 @@ class IpEnni(IpServicesExternalInterface, Payload):
     enni_type: Annotated[EnniType, Field(alias="enniType")]
     routing_information: Annotated[EnniRoutingInformation, Field(alias="routingInformation")]
     ingress_bwp_envelopes: Annotated[
-        ip_common.IpEnniIngressBwpEnvelopePerEnniLink,
-        Field(alias="ingressBwpEnvelopes"),
+        ip_common.IpEnniIngressBwpEnvelopePerEnniLink, Field(alias="ingressBwpEnvelopes")
     ]
     egress_bwp_envelopes: Annotated[
         ip_common.IpEnniEgressBwpEnvelopePerEnniLink, Field(alias="egressBwpEnvelopes")

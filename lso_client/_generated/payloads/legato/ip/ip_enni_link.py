@@ -5,11 +5,8 @@
 
 from __future__ import annotations
 from lso_client._model import Payload
-
 from typing import Annotated, Literal
-
 from pydantic import Field
-
 from . import ip_common
 from .ip_services_external_interface_link import IpServicesExternalInterfaceLink
 
@@ -19,10 +16,8 @@ class IpEnniLink(IpServicesExternalInterfaceLink, Payload):
         Literal["urn:mef:lso:spec:legato:ip-enni-link:v0.0.4:all"], Field(alias="@type")
     ] = "urn:mef:lso:spec:legato:ip-enni-link:v0.0.4:all"
     ipv4_connection_addressing: Annotated[
-        ip_common.EnniIpv4ConnectionAddressing | None,
-        Field(alias="ipv4ConnectionAddressing"),
+        ip_common.EnniIpv4ConnectionAddressing | None, Field(alias="ipv4ConnectionAddressing")
     ] = None
     ipv6_connection_addressing: Annotated[
-        ip_common.EnniIpv6ConnectionAddressing | None,
-        Field(alias="ipv6ConnectionAddressing"),
+        ip_common.EnniIpv6ConnectionAddressing | None, Field(alias="ipv6ConnectionAddressing")
     ] = None

@@ -5,11 +5,8 @@
 
 from __future__ import annotations
 from lso_client._model import Payload
-
 from typing import Annotated, Literal
-
 from pydantic import Field
-
 from . import ip_common
 from .ip_services_external_interface import IpServicesExternalInterface
 
@@ -26,8 +23,7 @@ class IpUni(IpServicesExternalInterface, Payload):
         ip_common.IpUniEgressBwpEnvelope | None, Field(alias="egressBwpEnvelope")
     ] = None
     list_of_control_protocols: Annotated[
-        list[ip_common.ControlProtocols] | None,
-        Field(alias="listOfControlProtocols", min_length=0),
+        list[ip_common.ControlProtocols] | None, Field(alias="listOfControlProtocols", min_length=0)
     ] = None
     routing_protocols: Annotated[
         ip_common.RoutingProtocols | None, Field(alias="routingProtocols")

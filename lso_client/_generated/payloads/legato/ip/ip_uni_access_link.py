@@ -5,11 +5,8 @@
 
 from __future__ import annotations
 from lso_client._model import Payload
-
 from typing import Annotated, Literal
-
 from pydantic import Field
-
 from . import ip_common
 from .ip_services_external_interface_link import IpServicesExternalInterfaceLink
 
@@ -23,21 +20,17 @@ class IpUniAccessLink(IpServicesExternalInterfaceLink, Payload):
         None
     )
     ipv4_connection_addressing: Annotated[
-        ip_common.UniIpv4ConnectionAddressing | None,
-        Field(alias="ipv4ConnectionAddressing"),
+        ip_common.UniIpv4ConnectionAddressing | None, Field(alias="ipv4ConnectionAddressing")
     ] = None
     ipv6_connection_addressing: Annotated[
-        ip_common.UniIpv6ConnectionAddressing | None,
-        Field(alias="ipv6ConnectionAddressing"),
+        ip_common.UniIpv6ConnectionAddressing | None, Field(alias="ipv6ConnectionAddressing")
     ] = None
     dhcp_relay: Annotated[ip_common.DhcpRelay | None, Field(alias="dhcpRelay")] = None
     prefix_delegation: Annotated[ip_common.EnabledDisabled, Field(alias="prefixDelegation")]
     ingress_bwp_envelope: Annotated[
-        ip_common.IpUniAccessLinkIngressBwpEnvelope | None,
-        Field(alias="ingressBwpEnvelope"),
+        ip_common.IpUniAccessLinkIngressBwpEnvelope | None, Field(alias="ingressBwpEnvelope")
     ] = None
     egress_bwp_envelope: Annotated[
-        ip_common.IpUniAccessLinkEgressBwpEnvelope | None,
-        Field(alias="egressBwpEnvelope"),
+        ip_common.IpUniAccessLinkEgressBwpEnvelope | None, Field(alias="egressBwpEnvelope")
     ] = None
     reserved_vrids: Annotated[list[ip_common.Vrid] | None, Field(alias="reservedVrids")] = None

@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from pydantic import Field
-
 from . import ip_common
 
 
@@ -21,8 +18,7 @@ class IpvcEndPoint(Payload):
     ei_type: Annotated[ip_common.ExternalInterfaceType, Field(alias="eiType")]
     role: ip_common.IpvcEndPointRole
     prefix_mapping: Annotated[
-        ip_common.Ipv4OrIpv6Prefix1 | ip_common.Ipv4OrIpv6Prefix2,
-        Field(alias="prefixMapping"),
+        ip_common.Ipv4OrIpv6Prefix1 | ip_common.Ipv4OrIpv6Prefix2, Field(alias="prefixMapping")
     ]
     enni_service_mapping_identifier: Annotated[
         str | None, Field(alias="enniServiceMappingIdentifier", max_length=53)

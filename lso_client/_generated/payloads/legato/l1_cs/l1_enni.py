@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Any, Literal
-
 from lso_client._model import MefEnum, MefModel, Payload
 from pydantic import Field, RootModel
-
 from . import l1_cs_common, l1_operator_vc
 from .l1_cs_common import L1ExternalInterface
 
@@ -26,20 +23,16 @@ class OtuKOverHead(MefModel):
 
 class HighOrderOduKOverHead(MefModel):
     super_high_order_high_order_oduk_tti: Annotated[
-        l1_cs_common.EnabledDisabled | None,
-        Field(alias="superHighOrderHighOrderOdukTti"),
+        l1_cs_common.EnabledDisabled | None, Field(alias="superHighOrderHighOrderOdukTti")
     ] = None
     super_high_order_high_order_oduk_gcc1: Annotated[
-        l1_cs_common.EnabledDisabled | None,
-        Field(alias="superHighOrderHighOrderOdukGcc1"),
+        l1_cs_common.EnabledDisabled | None, Field(alias="superHighOrderHighOrderOdukGcc1")
     ] = None
     super_high_order_high_order_oduk_gcc2: Annotated[
-        l1_cs_common.EnabledDisabled | None,
-        Field(alias="superHighOrderHighOrderOdukGcc2"),
+        l1_cs_common.EnabledDisabled | None, Field(alias="superHighOrderHighOrderOdukGcc2")
     ] = None
     super_high_order_high_order_oduk_aps: Annotated[
-        l1_cs_common.EnabledDisabled | None,
-        Field(alias="superHighOrderHighOrderOdukAps"),
+        l1_cs_common.EnabledDisabled | None, Field(alias="superHighOrderHighOrderOdukAps")
     ] = None
 
 
@@ -245,8 +238,7 @@ class L1EnniService(MefModel):
     identifier: Annotated[str | None, Field(min_length=45)] = None
     path_overhead: Annotated[PathOverHead | None, Field(alias="pathOverhead")] = None
     operator_l1_vc_end_point: Annotated[
-        l1_operator_vc.OperatorL1VcEndPointRef | None,
-        Field(alias="operatorL1VcEndPoint"),
+        l1_operator_vc.OperatorL1VcEndPointRef | None, Field(alias="operatorL1VcEndPoint")
     ] = None
     multiplexing_capability_list: Annotated[
         HighOrderOdu4MultiplexingSequences

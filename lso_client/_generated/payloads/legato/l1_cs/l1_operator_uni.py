@@ -5,11 +5,8 @@
 
 from __future__ import annotations
 from lso_client._model import Payload
-
 from typing import Annotated, Literal
-
 from pydantic import Field
-
 from . import l1_operator_vc
 from .l1_cs_common import L1Uni
 
@@ -20,6 +17,5 @@ class L1OperatorUni(L1Uni, Payload):
     ] = "urn:mef:lso:spec:legato:L1OperatorUni:v2.0.0:all"
     identifier: Annotated[str | None, Field(min_length=45)] = None
     operator_l1_vc_end_point: Annotated[
-        l1_operator_vc.OperatorL1VcEndPointRef | None,
-        Field(alias="operatorL1VcEndPoint"),
+        l1_operator_vc.OperatorL1VcEndPointRef | None, Field(alias="operatorL1VcEndPoint")
     ] = None

@@ -4,13 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
 from uuid import UUID
-
 from lso_client._model import MefEnum, MefModel, Payload
 from pydantic import Field
-
 from . import l1_cs_common
 from .l1_cs_common import L1EndPoint, L1Vc
 

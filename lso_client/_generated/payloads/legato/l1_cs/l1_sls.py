@@ -4,10 +4,8 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
 from uuid import UUID
-
 from lso_client._model import MefEnum, MefModel, Payload
 from pydantic import Field
 
@@ -105,8 +103,7 @@ class L1Sls(Payload):
     start_time: Annotated[TimeAndDate | None, Field(alias="startTime")] = None
     duration: TimeIntervalT | None = None
     sls1w_delay_performance_metric: Annotated[
-        list[Sls1wDelayPerformanceMetric] | None,
-        Field(alias="sls1wDelayPerformanceMetric"),
+        list[Sls1wDelayPerformanceMetric] | None, Field(alias="sls1wDelayPerformanceMetric")
     ] = None
     sls1w_errored_second_performance_metric: Annotated[
         list[Sls1wErroredSecondPerformanceMetric] | None,

@@ -5,11 +5,8 @@
 
 from __future__ import annotations
 from lso_client._model import Payload
-
 from typing import Annotated, Literal
-
 from pydantic import Field
-
 from . import l1_subscriber_vc
 from .l1_cs_common import L1Uni
 
@@ -20,6 +17,5 @@ class L1SubscriberUni(L1Uni, Payload):
     ] = "urn:mef:lso:spec:legato:L1SubscriberUni:v2.0.0:all"
     identifier: Annotated[str | None, Field(min_length=45)] = None
     subscriber_l1_vc_end_point: Annotated[
-        l1_subscriber_vc.SubscriberL1VcEndPointRef | None,
-        Field(alias="subscriberL1VcEndPoint"),
+        l1_subscriber_vc.SubscriberL1VcEndPointRef | None, Field(alias="subscriberL1VcEndPoint")
     ] = None

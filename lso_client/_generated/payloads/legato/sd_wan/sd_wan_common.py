@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Any
-
 from lso_client._model import MefEnum, MefModel
 from pydantic import Field, RootModel
-
 from .common import ip_common
 
 
@@ -319,8 +316,7 @@ class ZoneIngressPolicy(MefModel):
 
 class ApplicationFlowBusinessImportanceLevels(MefModel):
     implist: Annotated[
-        list[ApplicationFlowBusinessImportanceLevelIdentifier] | None,
-        Field(min_length=1),
+        list[ApplicationFlowBusinessImportanceLevelIdentifier] | None, Field(min_length=1)
     ] = None
     afbil_default: Annotated[
         str | None, Field(alias="afbilDefault", max_length=53, pattern="[ -\x7f]+")
@@ -338,8 +334,7 @@ class ApplicationFlowCriteria(MefModel):
     ] = None
     dscp: Annotated[list[DscpItem] | None, Field(min_length=0)] = None
     tcp_udp_source_port_list: Annotated[
-        list[TcpUdpSourcePortListItem] | None,
-        Field(alias="tcpUdpSourcePortList", min_length=0),
+        list[TcpUdpSourcePortListItem] | None, Field(alias="tcpUdpSourcePortList", min_length=0)
     ] = None
     tcp_udp_destination_port_list: Annotated[
         list[TcpUdpDestinationPortListItem] | None,
@@ -418,16 +413,14 @@ class TimeDuration(MefModel):
 
 class VirtualTopologyEndPoint1(MefModel):
     multipoint_to_multipoint: Annotated[
-        list[SwVcEndPointIdentifier],
-        Field(alias="multipointToMultipoint", min_length=2),
+        list[SwVcEndPointIdentifier], Field(alias="multipointToMultipoint", min_length=2)
     ]
     rooted_multipoint: Annotated[VtRootedMultipoint | None, Field(alias="rootedMultipoint")] = None
 
 
 class VirtualTopologyEndPoint2(MefModel):
     multipoint_to_multipoint: Annotated[
-        list[SwVcEndPointIdentifier] | None,
-        Field(alias="multipointToMultipoint", min_length=2),
+        list[SwVcEndPointIdentifier] | None, Field(alias="multipointToMultipoint", min_length=2)
     ] = None
     rooted_multipoint: Annotated[VtRootedMultipoint, Field(alias="rootedMultipoint")]
 
@@ -472,12 +465,10 @@ class PerformanceMetricsPrimary(MefModel):
         OneWayMeanPacketDelayPrimary | None, Field(alias="oneWayMeanPacketDelay")
     ] = None
     one_way_mean_packet_delay_variation: Annotated[
-        OneWayMeanPacketDelayVariationPrimary | None,
-        Field(alias="oneWayMeanPacketDelayVariation"),
+        OneWayMeanPacketDelayVariationPrimary | None, Field(alias="oneWayMeanPacketDelayVariation")
     ] = None
     one_way_mean_packet_loss_ratio: Annotated[
-        OneWayMeanPacketLossRatioPrimary | None,
-        Field(alias="oneWayMeanPacketLossRatio"),
+        OneWayMeanPacketLossRatioPrimary | None, Field(alias="oneWayMeanPacketLossRatio")
     ] = None
 
 
@@ -490,8 +481,7 @@ class PerformanceMetricsSecondary(MefModel):
         Field(alias="oneWayMeanPacketDelayVariation"),
     ] = None
     one_way_mean_packet_loss_ratio: Annotated[
-        OneWayMeanPacketLossRatioSecondary | None,
-        Field(alias="oneWayMeanPacketLossRatio"),
+        OneWayMeanPacketLossRatioSecondary | None, Field(alias="oneWayMeanPacketLossRatio")
     ] = None
 
 
@@ -527,8 +517,7 @@ class PolicyCriteria(MefModel):
     ] = None
     billing_method: Annotated[BillingMethod | None, Field(alias="billingMethod")] = None
     business_importance: Annotated[
-        str | None,
-        Field(alias="businessImportance", max_length=53, pattern="[ -\x7f]+"),
+        str | None, Field(alias="businessImportance", max_length=53, pattern="[ -\x7f]+")
     ] = None
     performance: PerformancePolicyCriterion | None = None
     bandwidth: BandwidthPolicyCriterion1 | BandwidthPolicyCriterion2 | None = None

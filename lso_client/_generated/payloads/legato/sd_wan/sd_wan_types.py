@@ -4,11 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-from lso_client._model import MefEnum
-
 from typing import Any
-
 from pydantic import RootModel
+from lso_client._model import MefEnum
 
 
 class Model(RootModel[Any]):

@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from pydantic import Field
-
 from . import sd_wan_common
 from .common import ip_common
 
@@ -22,12 +19,10 @@ class SdWanUni(Payload):
     l2_interface: Annotated[sd_wan_common.L2Interface, Field(alias="l2Interface")]
     max_l2_frame_size: Annotated[int, Field(alias="maxL2FrameSize", ge=1522)]
     ipv4_connection_addressing: Annotated[
-        ip_common.Ipv4ConnectionAddressing | None,
-        Field(alias="ipv4ConnectionAddressing"),
+        ip_common.Ipv4ConnectionAddressing | None, Field(alias="ipv4ConnectionAddressing")
     ] = None
     ipv6_connection_addressing: Annotated[
-        ip_common.Ipv6ConnectionAddressing | None,
-        Field(alias="ipv6ConnectionAddressing"),
+        ip_common.Ipv6ConnectionAddressing | None, Field(alias="ipv6ConnectionAddressing")
     ] = None
     routing_protocols: Annotated[
         ip_common.RoutingProtocols | None, Field(alias="routingProtocols")

@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from pydantic import Field
-
 from . import sd_wan_common
 from .common import ip_common
 
@@ -28,24 +25,20 @@ class SwVc(Payload):
     ] = None
     zone_list: Annotated[list[sd_wan_common.Zone], Field(alias="zoneList", min_length=1)]
     virtual_topologies_list: Annotated[
-        list[sd_wan_common.VirtualTopology],
-        Field(alias="virtualTopologiesList", min_length=1),
+        list[sd_wan_common.VirtualTopology], Field(alias="virtualTopologiesList", min_length=1)
     ]
     performance_time_intervals: Annotated[
-        sd_wan_common.PerformanceTimeIntervals | None,
-        Field(alias="performanceTimeIntervals"),
+        sd_wan_common.PerformanceTimeIntervals | None, Field(alias="performanceTimeIntervals")
     ] = None
     performance_objectives_reporting_periods: Annotated[
         sd_wan_common.ServicePerformanceObjectivesReportingPeriods | None,
         Field(alias="performanceObjectivesReportingPeriods"),
     ] = None
     rate_limiter_list: Annotated[
-        list[sd_wan_common.RateLimiter] | None,
-        Field(alias="rateLimiterList", min_length=0),
+        list[sd_wan_common.RateLimiter] | None, Field(alias="rateLimiterList", min_length=0)
     ] = None
     security_policy_list: Annotated[
-        list[sd_wan_common.SecurityPolicy] | None,
-        Field(alias="securityPolicyList", min_length=0),
+        list[sd_wan_common.SecurityPolicy] | None, Field(alias="securityPolicyList", min_length=0)
     ] = None
     application_flow_business_importance_levels_list: Annotated[
         list[sd_wan_common.ApplicationFlowBusinessImportanceLevels] | None,

@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from pydantic import Field
-
 from . import sd_wan_common
 from . import ucs_end_point as ucs_end_point_1
 
@@ -26,6 +23,5 @@ class Ucs(Payload):
         sd_wan_common.UcsBillingMethod | None, Field(alias="ucsBillingMethod")
     ] = None
     ucs_end_point: Annotated[
-        list[ucs_end_point_1.UcsEndPoint] | None,
-        Field(alias="ucsEndPoint", min_length=0),
+        list[ucs_end_point_1.UcsEndPoint] | None, Field(alias="ucsEndPoint", min_length=0)
     ] = None

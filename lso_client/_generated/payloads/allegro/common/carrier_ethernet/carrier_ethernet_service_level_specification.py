@@ -4,12 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Any
-
-from lso_client._model import DateTime, MefEnum, MefModel
+from lso_client._model import DateTime, MefModel
 from pydantic import Field, RootModel
-
 from .. import common
 
 
@@ -130,8 +127,7 @@ class OneWayCompositePmMetric(MefModel):
         list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
     ] = None
     composite_performance_indicator_threshold: Annotated[
-        float | None,
-        Field(alias="compositePerformanceIndicatorThreshold", ge=0.0, le=1.0),
+        float | None, Field(alias="compositePerformanceIndicatorThreshold", ge=0.0, le=1.0)
     ] = None
     composite_frame_loss: Annotated[int | None, Field(alias="compositeFrameLoss", ge=0, le=1)] = (
         None
@@ -157,8 +153,7 @@ class SlsCosNameEntry(MefModel):
     threshold_c: Annotated[float | None, Field(alias="thresholdC", ge=0.0, le=1.0)] = None
     consecutive_interval_n: Annotated[int | None, Field(alias="consecutiveIntervalN", ge=1)] = None
     one_way_frame_delay_pm_metric: Annotated[
-        list[OneWayFrameDelayPmMetric] | None,
-        Field(alias="oneWayFrameDelayPmMetric", min_length=0),
+        list[OneWayFrameDelayPmMetric] | None, Field(alias="oneWayFrameDelayPmMetric", min_length=0)
     ] = None
     one_way_mean_frame_delay_pm_metric: Annotated[
         list[OneWayMeanFrameDelayPmMetric] | None,
@@ -189,8 +184,7 @@ class SlsCosNameEntry(MefModel):
         Field(alias="oneWayConsecutiveHighLossIntervalsPmMetric", min_length=0),
     ] = None
     one_way_composite_pm_metric: Annotated[
-        list[OneWayCompositePmMetric] | None,
-        Field(alias="oneWayCompositePmMetric", min_length=0),
+        list[OneWayCompositePmMetric] | None, Field(alias="oneWayCompositePmMetric", min_length=0)
     ] = None
     one_way_group_availability_pm_metric: Annotated[
         list[OneWayAvailabilityPmMetric] | None,

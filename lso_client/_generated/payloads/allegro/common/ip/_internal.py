@@ -4,13 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; their prose is not reproduced.
 
 from __future__ import annotations
-
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Any
-
 from lso_client._model import DateTime, MefEnum, MefModel
 from pydantic import Field, RootModel
-
 from .. import common
 
 
@@ -52,12 +49,7 @@ class EndPointIdentifierAndCosName(MefModel):
     cos_name: Annotated[str | None, Field(alias="cosName")] = None
     ipvc_end_point_identifier: Annotated[
         str | None,
-        Field(
-            alias="ipvcEndPointIdentifier",
-            max_length=53,
-            min_length=1,
-            pattern="[ -\x7f]+",
-        ),
+        Field(alias="ipvcEndPointIdentifier", max_length=53, min_length=1, pattern="[ -\x7f]+"),
     ] = None
 
 
@@ -101,8 +93,7 @@ class IpEnniIngressBwp(RootModel[Any]):
 
 class IpUniEgressBwpIpvcEpCosAccessLink(MefModel):
     ipvc_ep_id_cos_name: Annotated[
-        list[EndPointIdentifierAndCosName] | None,
-        Field(alias="ipvcEpIdCosName", min_length=1),
+        list[EndPointIdentifierAndCosName] | None, Field(alias="ipvcEpIdCosName", min_length=1)
     ] = None
     uni_access_link_identifier: Annotated[
         list[str] | None, Field(alias="uniAccessLinkIdentifier", min_length=1)
@@ -111,8 +102,7 @@ class IpUniEgressBwpIpvcEpCosAccessLink(MefModel):
 
 class IpUniIngressBwpIpvcEpCosAccessLink(MefModel):
     ipvc_epid_cos_name: Annotated[
-        list[EndPointIdentifierAndCosName] | None,
-        Field(alias="ipvcEpidCosName", min_length=1),
+        list[EndPointIdentifierAndCosName] | None, Field(alias="ipvcEpidCosName", min_length=1)
     ] = None
     uni_access_link_identifier: Annotated[
         list[str] | None, Field(alias="uniAccessLinkIdentifier", min_length=1)
@@ -143,8 +133,7 @@ class Ipv4Prefix(MefModel):
 class Ipv4SecondarySubnet(MefModel):
     ipv4_prefix: Annotated[Ipv4Prefix | None, Field(alias="ipv4Prefix")] = None
     service_provider_ipv4_addresses: Annotated[
-        list[IPv4Address] | None,
-        Field(alias="serviceProviderIpv4Addresses", min_length=1),
+        list[IPv4Address] | None, Field(alias="serviceProviderIpv4Addresses", min_length=1)
     ] = None
     reserved_prefixes: Annotated[list[Ipv4Prefix] | None, Field(alias="reservedPrefixes")] = None
 
@@ -168,8 +157,7 @@ class Ipv6Prefix(MefModel):
 class Ipv6Subnet(MefModel):
     ipv6_prefix: Annotated[Ipv6Prefix | None, Field(alias="ipv6Prefix")] = None
     service_provider_ipv6_addresses: Annotated[
-        list[IPv6Address] | None,
-        Field(alias="serviceProviderIpv6Addresses", min_length=1),
+        list[IPv6Address] | None, Field(alias="serviceProviderIpv6Addresses", min_length=1)
     ] = None
     reserved_prefixes: Annotated[list[Ipv6Prefix] | None, Field(alias="reservedPrefixes")] = None
 
@@ -612,12 +600,7 @@ class DhcpRelayEnabled(MefModel):
     ] = None
     ipvc_end_point_identifier: Annotated[
         str | None,
-        Field(
-            alias="ipvcEndPointIdentifier",
-            max_length=53,
-            min_length=1,
-            pattern="[ -\x7f]+",
-        ),
+        Field(alias="ipvcEndPointIdentifier", max_length=53, min_length=1, pattern="[ -\x7f]+"),
     ] = None
 
 
@@ -627,8 +610,7 @@ class EnniIpv4ConnectionAddressing(MefModel):
     ] = None
     ipv4_primary_subnet: Annotated[EnniIpv4Subnet | None, Field(alias="ipv4PrimarySubnet")] = None
     ipv4_secondary_subnet_list: Annotated[
-        list[EnniIpv4Subnet] | None,
-        Field(alias="ipv4SecondarySubnetList", min_length=0),
+        list[EnniIpv4Subnet] | None, Field(alias="ipv4SecondarySubnetList", min_length=0)
     ] = None
 
 
@@ -643,10 +625,7 @@ class EnniRoutingInformation(MefModel):
     enni_service_mapping_identifier: Annotated[
         str | None,
         Field(
-            alias="enniServiceMappingIdentifier",
-            max_length=53,
-            min_length=1,
-            pattern="[ -\x7f]+",
+            alias="enniServiceMappingIdentifier", max_length=53, min_length=1, pattern="[ -\x7f]+"
         ),
     ] = None
     administrative_distance: Annotated[int | None, Field(alias="administrativeDistance")] = None
@@ -858,8 +837,7 @@ class IpUniAccessLinkCommon(MefModel):
 
 class IpvcEpAndCosName(MefModel):
     ipvc_end_point_identifier: Annotated[
-        str | None,
-        Field(alias="ipvcEndPointIdentifier", max_length=53, pattern="[ -\x7f]+"),
+        str | None, Field(alias="ipvcEndPointIdentifier", max_length=53, pattern="[ -\x7f]+")
     ] = None
     cos_name: Annotated[str | None, Field(alias="cosName")] = None
 

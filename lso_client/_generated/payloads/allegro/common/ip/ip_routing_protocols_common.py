@@ -3,61 +3,6 @@
 # Names, types and constraints come from the upstream schema, which is
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
-from ._internal import ConnectionType_1 as ConnectionType
-from ._internal import Model_1 as Model
-from ._internal import TwoOctetInteger_1 as TwoOctetInteger
-from ._internal import (
-    AccessLinkBfd,
-    AddressFamilyIpv4Ipv6,
-    AddressFamilyIpv4Ipv6Both,
-    AggLinkListItem,
-    BfdActiveEnd,
-    BfdAuthenticationType,
-    Bgp,
-    BgpCommunity,
-    BgpExtendedCommunity,
-    BgpExtendedCommunityType,
-    BgpExtendedType,
-    BgpRegularType,
-    CloudDataLimit,
-    CloudDns,
-    CloudType,
-)
-from ._internal import (
-    ControlProtocol,
-    ControlProtocolAddressing,
-    ConversationIdRange,
-    ConversationIdToAggregationLinkMap,
-    Damping,
-    DnsType,
-    DscpValue,
-    EthernetPhysicalLink,
-    ForwardingInformation,
-    IdentifierString,
-    IpPrefixOrigin,
-    IpUniAccessLinkCommon,
-    IpUniCommon,
-    IpvcCloud,
-    IpvcEpAndCosName,
-    IpvcEpBwpEnvelope,
-    IpvcEpBwpEnvelope1,
-    IpvcEpBwpEnvelope2,
-    IpvcEpBwpEnvelope3,
-    IpvcEpBwpEnvelope4,
-    IpvcEpBwpEnvelope5,
-)
-from ._internal import (
-    Ospf,
-    OspfAreaType,
-    OspfAuthenticationType,
-    RoutingProtocols,
-    RoutingProtocolsBgpOptions,
-    RoutingProtocolsOspfOptions,
-    Static,
-    StaticIpEntry,
-    SubscriberPrefixList,
-)
-
 __all__ = [
     "AccessLinkBfd",
     "AddressFamilyIpv4Ipv6",

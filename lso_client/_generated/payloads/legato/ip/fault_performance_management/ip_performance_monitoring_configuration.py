@@ -4,9 +4,7 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from typing import Annotated, Any, Literal, Optional, Union
-
 from lso_client._model import DateTime, MefEnum, MefModel, Payload
 from pydantic import Field, RootModel
 

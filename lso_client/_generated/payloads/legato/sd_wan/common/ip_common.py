@@ -4,10 +4,8 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Any
-
 from lso_client._model import MefEnum, MefModel
 from pydantic import Field, RootModel
 
@@ -260,8 +258,7 @@ class Ipv4Prefix(MefModel):
 class Ipv4Subnet(MefModel):
     ipv4_prefix: Annotated[Ipv4Prefix, Field(alias="ipv4Prefix")]
     service_provider_ipv4_addresses: Annotated[
-        list[IPv4Address] | None,
-        Field(alias="serviceProviderIpv4Addresses", min_length=1),
+        list[IPv4Address] | None, Field(alias="serviceProviderIpv4Addresses", min_length=1)
     ] = None
     reserved_prefixes: Annotated[list[Ipv4Prefix] | None, Field(alias="reservedPrefixes")] = None
 
@@ -289,8 +286,7 @@ class Ipv6Prefix(MefModel):
 class Ipv6Subnet(MefModel):
     ipv6_prefix: Annotated[Ipv6Prefix, Field(alias="ipv6Prefix")]
     service_provider_ipv6_addresses: Annotated[
-        list[IPv6Address] | None,
-        Field(alias="serviceProviderIpv6Addresses", min_length=1),
+        list[IPv6Address] | None, Field(alias="serviceProviderIpv6Addresses", min_length=1)
     ] = None
     reserved_prefixes: Annotated[list[Ipv6Prefix] | None, Field(alias="reservedPrefixes")] = None
 

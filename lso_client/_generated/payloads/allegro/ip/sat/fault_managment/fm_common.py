@@ -4,11 +4,9 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Any
-
-from lso_client._model import DateTime, MefEnum, MefModel
+from lso_client._model import DateTime, MefModel
 from pydantic import Field, RootModel
 
 

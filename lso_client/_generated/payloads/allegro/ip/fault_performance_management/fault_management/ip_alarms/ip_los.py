@@ -6,8 +6,6 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
-
-
 from lso_client._model import MefEnum, MefModel, Payload
 
 

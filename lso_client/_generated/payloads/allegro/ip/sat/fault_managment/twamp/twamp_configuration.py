@@ -4,10 +4,8 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Any, Literal
-
 from lso_client._model import MefEnum, MefModel, Payload
 from pydantic import Field
 
@@ -15,21 +13,17 @@ from pydantic import Field
 class TwampControlClient(MefModel):
     connection_name: Annotated[str | None, Field(alias="connectionName", max_length=63)] = None
     server_ipv4_address: Annotated[
-        list[IPv4Address] | None,
-        Field(alias="serverIpv4Address", max_length=1, min_length=0),
+        list[IPv4Address] | None, Field(alias="serverIpv4Address", max_length=1, min_length=0)
     ] = None
     server_ipv6_address: Annotated[
-        list[IPv6Address] | None,
-        Field(alias="serverIpv6Address", max_length=1, min_length=0),
+        list[IPv6Address] | None, Field(alias="serverIpv6Address", max_length=1, min_length=0)
     ] = None
     server_tcp_port: Annotated[int | None, Field(alias="serverTcpPort")] = 862
     client_ipv4_address: Annotated[
-        list[IPv4Address] | None,
-        Field(alias="clientIpv4Address", max_length=1, min_length=0),
+        list[IPv4Address] | None, Field(alias="clientIpv4Address", max_length=1, min_length=0)
     ] = None
     client_ipv6_address: Annotated[
-        list[IPv6Address] | None,
-        Field(alias="clientIpv6Address", max_length=1, min_length=0),
+        list[IPv6Address] | None, Field(alias="clientIpv6Address", max_length=1, min_length=0)
     ] = None
     control_packet_dscp: Annotated[int | None, Field(alias="controlPacketDscp", ge=1, le=63)] = 0
     client_tcp_port: Annotated[int | None, Field(alias="clientTcpPort")] = None
@@ -52,21 +46,17 @@ class TwampControlClient(MefModel):
 class TwampSessionSender(MefModel):
     session_name: Annotated[str | None, Field(alias="sessionName", max_length=63)] = None
     reflector_ipv4_address: Annotated[
-        list[IPv4Address] | None,
-        Field(alias="reflectorIpv4Address", max_length=1, min_length=0),
+        list[IPv4Address] | None, Field(alias="reflectorIpv4Address", max_length=1, min_length=0)
     ] = None
     reflector_ipv6_address: Annotated[
-        list[IPv6Address] | None,
-        Field(alias="reflectorIpv6Address", max_length=1, min_length=0),
+        list[IPv6Address] | None, Field(alias="reflectorIpv6Address", max_length=1, min_length=0)
     ] = None
     reflector_udp_port: Annotated[int | None, Field(alias="reflectorUdpPort")] = 862
     sender_ipv4_address: Annotated[
-        list[IPv4Address] | None,
-        Field(alias="senderIpv4Address", max_length=1, min_length=0),
+        list[IPv4Address] | None, Field(alias="senderIpv4Address", max_length=1, min_length=0)
     ] = None
     sender_ipv6_address: Annotated[
-        list[IPv6Address] | None,
-        Field(alias="senderIpv6Address", max_length=1, min_length=0),
+        list[IPv6Address] | None, Field(alias="senderIpv6Address", max_length=1, min_length=0)
     ] = None
     sender_udp_port: Annotated[int | None, Field(alias="senderUdpPort")] = 862
     interval: Annotated[int | None, Field(ge=10000)] = None
@@ -99,20 +89,16 @@ class TwampServer(MefModel):
 class TwampSessionReflector(MefModel):
     session_name: Annotated[Any | None, Field(alias="sessionName")] = None
     reflector_ipv4_address: Annotated[
-        list[IPv4Address] | None,
-        Field(alias="reflectorIpv4Address", max_length=1, min_length=0),
+        list[IPv4Address] | None, Field(alias="reflectorIpv4Address", max_length=1, min_length=0)
     ] = None
     reflector_ipv6_address: Annotated[
-        list[IPv6Address] | None,
-        Field(alias="reflectorIpv6Address", max_length=1, min_length=0),
+        list[IPv6Address] | None, Field(alias="reflectorIpv6Address", max_length=1, min_length=0)
     ] = None
     sender_ipv4_address: Annotated[
-        list[IPv4Address] | None,
-        Field(alias="senderIpv4Address", max_length=1, min_length=0),
+        list[IPv4Address] | None, Field(alias="senderIpv4Address", max_length=1, min_length=0)
     ] = None
     sender_ipv6_address: Annotated[
-        list[IPv6Address] | None,
-        Field(alias="senderIpv6Address", max_length=1, min_length=0),
+        list[IPv6Address] | None, Field(alias="senderIpv6Address", max_length=1, min_length=0)
     ] = None
     reflector_udp_port: Annotated[int | None, Field(alias="reflectorUdpPort")] = None
     sender_udp_port: Annotated[int | None, Field(alias="senderUdpPort")] = None

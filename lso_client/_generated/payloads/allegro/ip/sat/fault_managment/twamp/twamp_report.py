@@ -4,13 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 from pydantic import Field
-
 from .....common import common
 
 
@@ -19,20 +16,16 @@ class TwampReport(Payload):
         Literal["urn:mef:xid:spec:service:twamp-report:v0.0.1:all"], Field(alias="@type")
     ] = "urn:mef:xid:spec:service:twamp-report:v0.0.1:all"
     source_ipv4_address: Annotated[
-        list[IPv4Address] | None,
-        Field(alias="sourceIpv4Address", max_length=1, min_length=0),
+        list[IPv4Address] | None, Field(alias="sourceIpv4Address", max_length=1, min_length=0)
     ] = None
     source_ipv6_address: Annotated[
-        list[IPv6Address] | None,
-        Field(alias="sourceIpv6Address", max_length=1, min_length=0),
+        list[IPv6Address] | None, Field(alias="sourceIpv6Address", max_length=1, min_length=0)
     ] = None
     destination_ipv4_address: Annotated[
-        list[IPv4Address] | None,
-        Field(alias="destinationIpv4Address", max_length=1, min_length=0),
+        list[IPv4Address] | None, Field(alias="destinationIpv4Address", max_length=1, min_length=0)
     ] = None
     destination_ipv6_address: Annotated[
-        list[IPv6Address] | None,
-        Field(alias="destinationIpv6Address", max_length=1, min_length=0),
+        list[IPv6Address] | None, Field(alias="destinationIpv6Address", max_length=1, min_length=0)
     ] = None
     outbound_delay_minimum: Annotated[
         common.TimeDuration | None, Field(alias="outboundDelayMinimum")

@@ -6,8 +6,7 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
-
-from lso_client._model import MefEnum, MefModel, Payload
+from lso_client._model import MefModel, Payload
 
 
 class ConnectedItem(MefModel):

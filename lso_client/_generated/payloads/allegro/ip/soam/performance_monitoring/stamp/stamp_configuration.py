@@ -4,13 +4,10 @@
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
 from __future__ import annotations
-
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Literal
-
 from lso_client._model import MefEnum, MefModel, Payload
 from pydantic import Field
-
 from .... import ip_sls
 
 
