@@ -46,7 +46,11 @@ class CatalogError(ApiError):
 
 
 def default_specifications() -> list[dict[str, Any]]:
-    """Two specifications as a seller's catalog would publish them."""
+    """Two specifications as a seller's catalog would publish them.
+
+    Their `targetServiceSchema` names a seller's own schema: a reference to a shipped
+    payload schema is read as that payload today (see the test of it).
+    """
     return [
         {
             "id": "carrier-ethernet-access-eline",
@@ -61,8 +65,8 @@ def default_specifications() -> list[dict[str, Any]]:
             "lastUpdate": "2026-01-15T09:00:00.000+00:00",
             "validFor": {"startDateTime": "2026-01-15T09:00:00.000+00:00"},
             "targetServiceSchema": {
-                "@type": "urn:mef:lso:spec:legato:carrier-ethernet-evc:v0.0.1:all",
-                "@schemaLocation": "https://seller.example/schemas/carrierEthernetEvc.yaml",
+                "@type": "urn:mef:lso:spec:legato:carrier-ethernet-access-eline:v1.0.0:all",
+                "@schemaLocation": "https://seller.example/schemas/access-eline.1.0.0.json",
             },
             "serviceSpecCharacteristic": [
                 {
@@ -104,8 +108,8 @@ def default_specifications() -> list[dict[str, Any]]:
             "lifecycleStatus": "LAUNCHED",
             "lastUpdate": "2026-03-02T12:30:00.000+00:00",
             "targetServiceSchema": {
-                "@type": "urn:mef:lso:spec:legato:ipvc:v0.0.4:all",
-                "@schemaLocation": "https://seller.example/schemas/ipvc.yaml",
+                "@type": "urn:mef:lso:spec:legato:internet-access:v2.1.0:all",
+                "@schemaLocation": "https://seller.example/schemas/internet-access.2.1.0.json",
             },
             "serviceSpecRelationship": [
                 {

@@ -1,6 +1,11 @@
-"""The mock seller's view of service payloads: the model of a shipped URN, validation
-of a received payload with the path of its first error, and a strict check that a
-body names no field its schema does not declare."""
+"""The mock seller's view of service payloads.
+
+The model the SDK ships for a URN; validation of the payloads a request carries (MEF
+`Error422` entries whose `propertyPath` points inside the payload); the PM, FM and SFT
+results the seller produces, as bodies of the result or report schema that answers a
+shipped configuration; and a strict check that a body names no field its schema does
+not declare. A URN no schema ships for is a seller's own: its payloads pass as sent.
+"""
 
 from __future__ import annotations
 

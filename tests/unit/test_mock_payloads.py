@@ -14,7 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
+from lso_client import LegatoClient
 from lso_client.testing import MockSeller, example_service_order
+from lso_client.testing._catalog import default_specifications
 from lso_client.testing._payloads import (
     _RESULTS,
     check_payload,
@@ -248,3 +250,21 @@ def test_an_sft_job_with_an_iperf_configuration_gives_iperf_reports(
         result = http.get(SFT + f"testResult/{summary['id']}").json()
         _strictly_valid(result["serviceSpecificTestResultConfiguration"], IPERF_REPORT)
     seller.wait_idle()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the catalog's TargetServiceSchema, a reference to a schema, is an extension"
+    " point: its @type selects the payload model, which then misses every required field",
+)
+def test_a_specification_referring_to_a_shipped_schema_reads_without_deviation() -> None:
+    spec = default_specifications()[0]
+    spec["id"] = "carrier-ethernet-evc"
+    spec["targetServiceSchema"] = {
+        "@type": "urn:mef:lso:spec:legato:carrier-ethernet-evc:v0.0.1:all",
+        "@schemaLocation": "https://seller.example/schemas/carrierEthernetEvc.yaml",
+    }
+    with MockSeller(step_delay=0.01) as seller, LegatoClient(seller.url, token="t") as client:
+        seller.api("service_catalog", "legato").add_specification(spec)
+        found = client.service_specifications.retrieve("carrier-ethernet-evc")
+        assert found.spec_deviations == []
