@@ -36,6 +36,7 @@ class OperationInfo:
     response_is_list: bool
     success_status: int
     paginated: bool
+    error_statuses: tuple[int, ...] = ()  # the 4xx/5xx statuses the operation declares
 
 
 @dataclass
@@ -171,4 +172,7 @@ def _read_operation(
         response_is_list=is_list,
         success_status=status,
         paginated=method == "get" and {"offset", "limit"} <= names,
+        error_statuses=tuple(
+            sorted(int(code) for code in op.get("responses", {}) if str(code)[:1] in ("4", "5"))
+        ),
     )

@@ -170,7 +170,7 @@ def main() -> None:
             job = client.performance_jobs.wait(job.id, timeout=30)
             say(f"cancel request {cancel.id} is {cancel.state}; job {job.id} is {job.state}")
 
-            report = client.performance_reports.create_and_wait(report_body(), timeout=30)
+            report = client.performance_reports.create_and_wait(report_body(), wait_timeout=30)
             say(f"on-demand report {report.id} is {report.state}:")
             for content in report.report_content or []:
                 for item in content.report_content_item:

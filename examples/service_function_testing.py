@@ -94,7 +94,7 @@ def main() -> None:
             profile = client.test_profiles.create(profile_body())
             say(f"-> profile {profile.id} {profile.name!r} ({profile.lifecycle_state})")
 
-            job = client.test_jobs.create_and_wait(job_body(profile.id), timeout=30)
+            job = client.test_jobs.create_and_wait(job_body(profile.id), wait_timeout=30)
             say(
                 f"job {job.id} is {job.state} (requested {job.requested_start_date_time:%H:%M}"
                 f" to {job.requested_end_date_time:%H:%M}, hourly)"

@@ -58,9 +58,7 @@ def by_type(*known: str) -> Discriminator:
     expected = ", ".join(known)
 
     def tag(value: Any) -> str | None:
-        found = (
-            value.get("@type") if isinstance(value, dict) else getattr(value, "type", None)
-        )
+        found = value.get("@type") if isinstance(value, dict) else getattr(value, "type", None)
         if found is None:
             return OTHER_TYPE
         return found if isinstance(found, str) and found in names else None
@@ -358,46 +356,51 @@ class Payload(MefModel):
         cls.__lso_urn__ = default if isinstance(default, str) else None
 
     def __init__(self, /, **data: Any) -> None:
-        if self.__lso_urn__ is not None:
-            super().__init__(**data)
-            return
-        token = _CONSTRUCTING.set(True)
+        __tracebackhide__ = True
+        token = _CONSTRUCTING.set(data)
         try:
-            super().__init__(**data)
+            # As `BaseModel.__init__`, with the arguments marked as this object's own.
+            self.__pydantic_validator__.validate_python(data, self_instance=self)
         finally:
             _CONSTRUCTING.reset(token)
+
+    # It validates as `BaseModel.__init__` does: pydantic-core need not call it after
+    # validating (it would validate twice).
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     @model_validator(mode="wrap")
     @classmethod
     def _dispatch(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
-        if cls.__lso_urn__ is None:
-            if _CONSTRUCTING.get():
-                # The object `Payload(...)` builds (the outermost validation): kept as
-                # this class; objects in its fields are handed over as usual.
-                _CONSTRUCTING.set(False)
+        # Kept lean: it runs for every payload parsed, and most URNs have no model.
+        if type(data) is dict:
+            if cls.__lso_urn__ is not None:
                 return handler(data)
-            if type(data) is dict:
-                urn = data.get("@type")
-                if urn is None:
-                    urn = data.get("type")
-                if type(urn) is str:
-                    model = _payload_model(urn)
-                    if model is not None:
-                        return model.model_validate(data)
-            elif isinstance(data, Payload):
-                if data.__lso_urn__ is not None:
-                    return data  # a payload model: taken as it is
-                model = _payload_model(data.type) if type(data.type) is str else None
-                if model is not None:
-                    # A generic object built by hand for a URN that has a model.
-                    return model.model_validate(
-                        data.model_dump(by_alias=True, exclude_unset=True, warnings=False)
-                    )
+            urn = data.get("@type")
+            if urn is None:
+                urn = data.get("type")
+            if type(urn) is not str:
+                return handler(data)
+            found = (_KNOWN if _KNOWN is not None else _known()).get(urn)
+            if found is None or data is _CONSTRUCTING.get():
+                # No model for the URN, or the object `Payload(...)` itself builds.
+                return handler(data)
+            model = found if isinstance(found, type) else _import_model(urn, found)
+            return model.__pydantic_validator__.validate_python(data)
+        if isinstance(data, Payload) and cls.__lso_urn__ is None:
+            if data.__lso_urn__ is not None:
+                return data  # a payload model: taken as it is
+            chosen = _payload_model(data.type) if type(data.type) is str else None
+            if chosen is not None:
+                # A generic object built by hand for a URN that has a model.
+                return chosen.__pydantic_validator__.validate_python(
+                    data.model_dump(by_alias=True, exclude_unset=True, warnings=False)
+                )
         return handler(data)
 
 
-# True while `__init__` of an extension point validates its own object.
-_CONSTRUCTING: ContextVar[bool] = ContextVar("lso_payload_constructing", default=False)
+# The arguments of the `Payload(...)` call being validated: that object is not handed
+# over (objects in its fields are).
+_CONSTRUCTING: ContextVar[Any] = ContextVar("lso_payload_constructing", default=None)
 
 # URN -> payload model, or the (module, class name) it is imported from on first use.
 # Filled on first lookup from the generated registry; `register()` adds to it.
@@ -406,14 +409,9 @@ _REGISTERED: dict[str, type[Payload]] = {}
 
 
 def _generated_registry() -> dict[str, tuple[str, str]]:
-    """URN -> (module, class name) of every generated payload model."""
-    name = "lso_client._generated.payloads._registry"
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name is None or not name.startswith(exc.name):
-            raise
-        return {}
+    """URN -> (module, class name) of every generated payload model (the registry
+    module imports no model)."""
+    module = importlib.import_module("lso_client._generated.payloads._registry")
     found: dict[str, tuple[str, str]] = module.REGISTRY
     return found
 
@@ -429,11 +427,14 @@ def _known() -> dict[str, type[Payload] | tuple[str, str]]:
 
 def _payload_model(urn: str) -> type[Payload] | None:
     """The payload model for `urn` (its module imported on first use), or None."""
-    known = _KNOWN if _KNOWN is not None else _known()
-    found = known.get(urn)
+    found = (_KNOWN if _KNOWN is not None else _known()).get(urn)
     if found is None or isinstance(found, type):
         return found
-    module, name = found
+    return _import_model(urn, found)
+
+
+def _import_model(urn: str, where: tuple[str, str]) -> type[Payload]:
+    module, name = where
     model: type[Payload] = getattr(importlib.import_module(module), name)
-    known[urn] = model
+    _known()[urn] = model
     return model

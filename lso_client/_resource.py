@@ -18,18 +18,18 @@ from collections.abc import (
     Mapping,
 )
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, cast, overload
 
 import httpx
 from pydantic import BaseModel, ValidationError
-from typing_extensions import Unpack
+from typing_extensions import ParamSpec, Self, Unpack
 
 from . import _reconcile
 from ._bodies import serialise_body
 from ._errors import RequestValidationError, ResponseValidationError
 from ._operations import Operation
 from ._pagination import AsyncPage, SyncPage
-from ._parsing import parse_json
+from ._parsing import Parsed, parse_json
 from ._transport import NO_OPTIONS, RequestOptions
 from ._waiting import Goal, wait_async, wait_sync
 
@@ -49,11 +49,14 @@ __all__ = [
     "SyncApi",
     "SyncHubResource",
     "SyncResource",
+    "async_raw_method",
     "event_query",
+    "raw_method",
 ]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+P = ParamSpec("P")
 
 
 class CallOptions(TypedDict, total=False):
@@ -91,18 +94,44 @@ class RawResponse(Generic[T]):
 
     @property
     def status_code(self) -> int:
+        """The HTTP status of the answer."""
         return self.http_response.status_code
 
     @property
     def headers(self) -> httpx.Headers:
+        """The headers of the answer."""
         return self.http_response.headers
 
     @property
     def retries_taken(self) -> int:
+        """How many times the request was sent again before this answer."""
         return int(self.http_response.extensions.get("lso_retries_taken", 0))
 
     def parse(self) -> T:
+        """The response body parsed as the operation's model (None without a body)."""
         return self._parse()
+
+
+def raw_method(method: Callable[P, T]) -> Callable[P, RawResponse[T]]:
+    """`method` of a resource copy in raw mode (`with_raw_response`), typed as what it
+    returns there: the `RawResponse` in place of the parsed value."""
+    if not getattr(getattr(method, "__self__", None), "_raw", False):
+        raise TypeError("raw_method() takes a method of a resource in raw mode")
+    return cast("Callable[P, RawResponse[T]]", method)
+
+
+def async_raw_method(
+    method: Callable[P, Awaitable[T]],
+) -> Callable[P, Awaitable[RawResponse[T]]]:
+    """`raw_method` for the methods of an async resource."""
+    if not getattr(getattr(method, "__self__", None), "_raw", False):
+        raise TypeError("async_raw_method() takes a method of a resource in raw mode")
+    return cast("Callable[P, Awaitable[RawResponse[T]]]", method)
+
+
+def _list_of(model: type[M]) -> type[list[M]]:
+    """`list[model]` as a type to parse with."""
+    return list[model]  # type: ignore[valid-type]
 
 
 @dataclass(frozen=True)
@@ -126,8 +155,10 @@ class _BaseResource:
         self._module = module
         self._raw = raw
 
-    def _copy(self, *, raw: bool) -> Any:
-        return type(self)(self._client, self._module, raw=raw)
+    def _raw_copy(self) -> Self:
+        """This resource in raw mode: its operation methods answer with a `RawResponse`
+        (the generated `with_raw_response` twin types them so)."""
+        return type(self)(self._client, self._module, raw=True)
 
     def _prepare(
         self,
@@ -188,9 +219,16 @@ class _BaseResource:
     def _lookup_hook(self, spec: _reconcile.CreateKey, key: str) -> Any:
         raise NotImplementedError
 
-    def _parse(self, op: Operation, response: httpx.Response, model: Any, strict: bool) -> Any:
+    def _parse(
+        self, op: Operation, response: httpx.Response, model: type[T] | None, strict: bool
+    ) -> T | None:
         if model is None:
             return None
+        return self._parse_value(op, response, model, strict)
+
+    def _parse_value(
+        self, op: Operation, response: httpx.Response, model: type[T], strict: bool
+    ) -> T:
         if not response.content:
             raise ResponseValidationError(
                 f"{op.operation_id}: empty response body (status {response.status_code})",
@@ -203,7 +241,7 @@ class _BaseResource:
                 response=response,
             )
         try:
-            parsed = parse_json(model, response.content, strict=strict)
+            parsed: Parsed[T] = parse_json(model, response.content, strict=strict)
         except json.JSONDecodeError as exc:
             raise ResponseValidationError(
                 f"{op.operation_id}: response is not valid JSON: {exc.msg}", response=response
@@ -230,16 +268,13 @@ class SyncApi:
 
 
 class AsyncApi(SyncApi):
-    pass
+    """All resources of one API definition, async (see `client.<module>`)."""
 
 
 class SyncResource(_BaseResource):
-    _client: SyncBaseClient
+    """The base of every generated resource: the shared request path, waits, `reconcile`."""
 
-    @property
-    def with_raw_response(self) -> Any:
-        """The same methods, returning `RawResponse` (headers, status, retries, `.parse()`)."""
-        return self._copy(raw=True)
+    _client: SyncBaseClient
 
     def reconcile(
         self, body: Any, /, *, since: datetime | None = None, **options: Unpack[CallOptions]
@@ -266,17 +301,45 @@ class SyncResource(_BaseResource):
             options=prepared.options,
         )
 
+    @overload
     def _request(
         self,
         op: Operation,
-        model: Any,
+        model: None,
+        *,
+        path_params: Mapping[str, str] | None = ...,
+        query: Mapping[str, object] | None = ...,
+        body: Any = ...,
+        body_model: type[BaseModel] | None = ...,
+        options: CallOptions,
+    ) -> None: ...
+
+    @overload
+    def _request(
+        self,
+        op: Operation,
+        model: type[T],
+        *,
+        path_params: Mapping[str, str] | None = ...,
+        query: Mapping[str, object] | None = ...,
+        body: Any = ...,
+        body_model: type[BaseModel] | None = ...,
+        options: CallOptions,
+    ) -> T: ...
+
+    def _request(
+        self,
+        op: Operation,
+        model: type[T] | None,
         *,
         path_params: Mapping[str, str] | None = None,
         query: Mapping[str, object] | None = None,
         body: Any = None,
         body_model: type[BaseModel] | None = None,
         options: CallOptions,
-    ) -> Any:
+    ) -> T | None:
+        """Perform `op` and parse its answer as `model` (None: no body). In raw mode the
+        answer is the `RawResponse` instead, which `with_raw_response` types."""
         prepared = self._prepare(
             op,
             path_params=path_params,
@@ -287,11 +350,13 @@ class SyncResource(_BaseResource):
         )
         response = self._send(prepared)
         if self._raw:
-            return RawResponse(response, lambda: self._parse(op, response, model, prepared.strict))
+            raw = RawResponse(response, lambda: self._parse(op, response, model, prepared.strict))
+            return cast("T", raw)
         return self._parse(op, response, model, prepared.strict)
 
-    def _request_list(self, op: Operation, model: Any, **kwargs: Any) -> Any:
-        return self._request(op, list[model], **kwargs)
+    def _request_list(self, op: Operation, model: type[M], **kwargs: Any) -> list[M]:
+        """`_request` for an operation answering with a list of `model`."""
+        return self._request(op, _list_of(model), **kwargs)
 
     def _wait(
         self,
@@ -337,7 +402,7 @@ class SyncResource(_BaseResource):
                 page=(page_offset, page_limit),
             )
             response = self._send(prepared)
-            items: list[M] = self._parse(op, response, list[model], prepared.strict)  # type: ignore[valid-type]
+            items = self._parse_value(op, response, _list_of(model), prepared.strict)
             return items, response
 
         return SyncPage.first(
@@ -367,12 +432,9 @@ class AsyncPager(Generic[M]):
 
 
 class AsyncResource(_BaseResource):
-    _client: AsyncBaseClient
+    """The base of every generated async resource: see `SyncResource`."""
 
-    @property
-    def with_raw_response(self) -> Any:
-        """The same methods, returning `RawResponse` (headers, status, retries, `.parse()`)."""
-        return self._copy(raw=True)
+    _client: AsyncBaseClient
 
     async def reconcile(
         self, body: Any, /, *, since: datetime | None = None, **options: Unpack[CallOptions]
@@ -392,17 +454,45 @@ class AsyncResource(_BaseResource):
             options=prepared.options,
         )
 
+    @overload
     async def _request(
         self,
         op: Operation,
-        model: Any,
+        model: None,
+        *,
+        path_params: Mapping[str, str] | None = ...,
+        query: Mapping[str, object] | None = ...,
+        body: Any = ...,
+        body_model: type[BaseModel] | None = ...,
+        options: CallOptions,
+    ) -> None: ...
+
+    @overload
+    async def _request(
+        self,
+        op: Operation,
+        model: type[T],
+        *,
+        path_params: Mapping[str, str] | None = ...,
+        query: Mapping[str, object] | None = ...,
+        body: Any = ...,
+        body_model: type[BaseModel] | None = ...,
+        options: CallOptions,
+    ) -> T: ...
+
+    async def _request(
+        self,
+        op: Operation,
+        model: type[T] | None,
         *,
         path_params: Mapping[str, str] | None = None,
         query: Mapping[str, object] | None = None,
         body: Any = None,
         body_model: type[BaseModel] | None = None,
         options: CallOptions,
-    ) -> Any:
+    ) -> T | None:
+        """Perform `op` and parse its answer as `model` (None: no body). In raw mode the
+        answer is the `RawResponse` instead, which `with_raw_response` types."""
         prepared = self._prepare(
             op,
             path_params=path_params,
@@ -413,11 +503,13 @@ class AsyncResource(_BaseResource):
         )
         response = await self._send(prepared)
         if self._raw:
-            return RawResponse(response, lambda: self._parse(op, response, model, prepared.strict))
+            raw = RawResponse(response, lambda: self._parse(op, response, model, prepared.strict))
+            return cast("T", raw)
         return self._parse(op, response, model, prepared.strict)
 
-    async def _request_list(self, op: Operation, model: Any, **kwargs: Any) -> Any:
-        return await self._request(op, list[model], **kwargs)
+    async def _request_list(self, op: Operation, model: type[M], **kwargs: Any) -> list[M]:
+        """`_request` for an operation answering with a list of `model`."""
+        return await self._request(op, _list_of(model), **kwargs)
 
     async def _wait(
         self,
@@ -463,7 +555,7 @@ class AsyncResource(_BaseResource):
                 page=(page_offset, page_limit),
             )
             response = await self._send(prepared)
-            items: list[M] = self._parse(op, response, list[model], prepared.strict)  # type: ignore[valid-type]
+            items = self._parse_value(op, response, _list_of(model), prepared.strict)
             return items, response
 
         return AsyncPager(
@@ -537,10 +629,14 @@ class Subscription:
 
 
 class SyncHubResource(SyncResource):
-    def register(self, body: Any, /, **options: Any) -> Any:  # generated per API
+    """A family's hub: `register`/`unregister` (generated per API) and `subscribe`."""
+
+    def register(self, body: Any, /, **options: Unpack[CallOptions]) -> Any:
+        """Register a listener's callback (generated per API with its models)."""
         raise NotImplementedError
 
-    def unregister(self, id: str, /, **options: Any) -> None:  # generated per API
+    def unregister(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+        """Remove a registration (generated per API)."""
         raise NotImplementedError
 
     def subscribe(
@@ -586,10 +682,14 @@ class _SyncSubscriptionContext:
 
 
 class AsyncHubResource(AsyncResource):
-    async def register(self, body: Any, /, **options: Any) -> Any:  # generated per API
+    """A family's hub, async: see `SyncHubResource`."""
+
+    async def register(self, body: Any, /, **options: Unpack[CallOptions]) -> Any:
+        """Register a listener's callback (generated per API with its models)."""
         raise NotImplementedError
 
-    async def unregister(self, id: str, /, **options: Any) -> None:  # generated per API
+    async def unregister(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+        """Remove a registration (generated per API)."""
         raise NotImplementedError
 
     def subscribe(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -33,6 +33,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+# A goal judging any object judges a service order too (`Goal[object]` is a `Goal[ServiceOrder]`).
+T_contra = TypeVar("T_contra", contravariant=True)
 
 
 class WaitTimeoutError(LSOError, TimeoutError):
@@ -52,14 +54,14 @@ def state_of(obj: Any) -> str | None:
 
 
 @dataclass(frozen=True)
-class Goal(Generic[T]):
+class Goal(Generic[T_contra]):
     """When a wait is over, and how to say where it stands."""
 
-    done: Callable[[T], bool]
-    describe: Callable[[T], str]
+    done: Callable[[T_contra], bool]
+    describe: Callable[[T_contra], str]
 
 
-def final_state(what: str, subject: str, final_states: Collection[str]) -> Goal[Any]:
+def final_state(what: str, subject: str, final_states: Collection[str]) -> Goal[object]:
     """`subject` has reached one of `final_states`."""
     states = frozenset(final_states)
     return Goal(
@@ -70,12 +72,12 @@ def final_state(what: str, subject: str, final_states: Collection[str]) -> Goal[
 
 def collected(
     what: str, subject: str, count: int, final_states: Collection[str]
-) -> Goal[list[Any]]:
+) -> Goal[Sequence[object]]:
     """At least `count` of the listed objects are in a final state (any state when
     `final_states` is empty)."""
     states = frozenset(final_states)
 
-    def ready(items: list[Any]) -> int:
+    def ready(items: Sequence[object]) -> int:
         return sum(1 for item in items if not states or state_of(item) in states)
 
     return Goal(

@@ -2302,6 +2302,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
 )
 
+# eventType -> notification model, per notification API.
 EVENTS: dict[str, dict[str, str]] = {
     "service_ordering_notification_v1": {
         "serviceOrderCreateEvent": "ServiceOrderCreateEvent",
@@ -2396,6 +2397,8 @@ EVENTS: dict[str, dict[str, str]] = {
     },
 }
 
+# Where each operation is performed, relative to the API's resources:
+# `service_orders.create`, or `hub.register` for the family's hub.
 METHODS: dict[str, dict[str, tuple[str, ...]]] = {
     "service_ordering_v1": {
         "createServiceOrder": ("service_orders.create",),
@@ -2567,6 +2570,7 @@ METHODS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
+# reference point -> family -> the management API serving it by default.
 DEFAULT_APIS: dict[str, dict[str, str]] = {
     "allegro": {
         "alarm_management": "alarm_management_v3",

@@ -6,194 +6,75 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from lso_client._client import AsyncBaseClient, SyncBaseClient, AsyncHubs, SyncHubs
+from lso_client._client import AsyncBaseClient, AsyncHubs, SyncBaseClient, SyncHubs
 
 if TYPE_CHECKING:
-    from .alarm_management_v3_resources import (
-        AlarmManagementHub as AlarmManagementHub_alarm_management_v3,
-        AsyncAlarmManagementHub as AsyncAlarmManagementHub_alarm_management_v3,
-    )
-    from .alarm_management_v3_resources import (
-        Alarms as Alarms_alarm_management_v3,
-        AsyncAlarms as AsyncAlarms_alarm_management_v3,
-    )
-    from .fault_management_v3_resources import (
-        CancelFaultManagementJobs as CancelFaultManagementJobs_fault_management_v3,
-        AsyncCancelFaultManagementJobs as AsyncCancelFaultManagementJobs_fault_management_v3,
-    )
-    from .fault_management_v3_resources import (
-        FaultManagementHub as FaultManagementHub_fault_management_v3,
-        AsyncFaultManagementHub as AsyncFaultManagementHub_fault_management_v3,
-    )
-    from .fault_management_v3_resources import (
-        FaultManagementJobs as FaultManagementJobs_fault_management_v3,
-        AsyncFaultManagementJobs as AsyncFaultManagementJobs_fault_management_v3,
-    )
-    from .fault_management_v3_resources import (
-        FaultManagementReports as FaultManagementReports_fault_management_v3,
-        AsyncFaultManagementReports as AsyncFaultManagementReports_fault_management_v3,
-    )
-    from .fault_management_v3_resources import (
-        FaultManagementTrackingRecords as FaultManagementTrackingRecords_fault_management_v3,
-        AsyncFaultManagementTrackingRecords as AsyncFaultManagementTrackingRecords_fault_management_v3,
-    )
-    from .fault_management_v3_resources import (
-        ModifyFaultManagementJobs as ModifyFaultManagementJobs_fault_management_v3,
-        AsyncModifyFaultManagementJobs as AsyncModifyFaultManagementJobs_fault_management_v3,
-    )
-    from .performance_monitoring_v2_resources import (
-        Api as Api_performance_monitoring_v2,
-        AsyncApi as AsyncApi_performance_monitoring_v2,
-    )
-    from .performance_monitoring_v5_resources import (
-        CancelPerformanceJobs as CancelPerformanceJobs_performance_monitoring_v5,
-        AsyncCancelPerformanceJobs as AsyncCancelPerformanceJobs_performance_monitoring_v5,
-    )
-    from .performance_monitoring_v5_resources import (
-        ModifyPerformanceJobs as ModifyPerformanceJobs_performance_monitoring_v5,
-        AsyncModifyPerformanceJobs as AsyncModifyPerformanceJobs_performance_monitoring_v5,
-    )
-    from .performance_monitoring_v5_resources import (
-        PerformanceJobs as PerformanceJobs_performance_monitoring_v5,
-        AsyncPerformanceJobs as AsyncPerformanceJobs_performance_monitoring_v5,
-    )
-    from .performance_monitoring_v5_resources import (
-        PerformanceMonitoringHub as PerformanceMonitoringHub_performance_monitoring_v5,
-        AsyncPerformanceMonitoringHub as AsyncPerformanceMonitoringHub_performance_monitoring_v5,
-    )
-    from .performance_monitoring_v5_resources import (
-        PerformanceProfiles as PerformanceProfiles_performance_monitoring_v5,
-        AsyncPerformanceProfiles as AsyncPerformanceProfiles_performance_monitoring_v5,
-    )
-    from .performance_monitoring_v5_resources import (
-        PerformanceReports as PerformanceReports_performance_monitoring_v5,
-        AsyncPerformanceReports as AsyncPerformanceReports_performance_monitoring_v5,
-    )
-    from .performance_monitoring_v5_resources import (
-        PerformanceTrackingRecords as PerformanceTrackingRecords_performance_monitoring_v5,
-        AsyncPerformanceTrackingRecords as AsyncPerformanceTrackingRecords_performance_monitoring_v5,
-    )
-    from .service_catalog_v4_resources import (
-        ServiceCatalogHub as ServiceCatalogHub_service_catalog_v4,
-        AsyncServiceCatalogHub as AsyncServiceCatalogHub_service_catalog_v4,
-    )
-    from .service_catalog_v4_resources import (
-        ServiceSpecifications as ServiceSpecifications_service_catalog_v4,
-        AsyncServiceSpecifications as AsyncServiceSpecifications_service_catalog_v4,
-    )
-    from .service_function_testing_v3_resources import (
-        CancelTestJobs as CancelTestJobs_service_function_testing_v3,
-        AsyncCancelTestJobs as AsyncCancelTestJobs_service_function_testing_v3,
-    )
-    from .service_function_testing_v3_resources import (
-        ModifyTestJobs as ModifyTestJobs_service_function_testing_v3,
-        AsyncModifyTestJobs as AsyncModifyTestJobs_service_function_testing_v3,
-    )
-    from .service_function_testing_v3_resources import (
-        ResumeTestJobs as ResumeTestJobs_service_function_testing_v3,
-        AsyncResumeTestJobs as AsyncResumeTestJobs_service_function_testing_v3,
-    )
-    from .service_function_testing_v3_resources import (
-        ServiceFunctionTestingHub as ServiceFunctionTestingHub_service_function_testing_v3,
-        AsyncServiceFunctionTestingHub as AsyncServiceFunctionTestingHub_service_function_testing_v3,
-    )
-    from .service_function_testing_v3_resources import (
-        SuspendTestJobs as SuspendTestJobs_service_function_testing_v3,
-        AsyncSuspendTestJobs as AsyncSuspendTestJobs_service_function_testing_v3,
-    )
-    from .service_function_testing_v3_resources import (
-        TestJobs as TestJobs_service_function_testing_v3,
-        AsyncTestJobs as AsyncTestJobs_service_function_testing_v3,
-    )
-    from .service_function_testing_v3_resources import (
-        TestProfiles as TestProfiles_service_function_testing_v3,
-        AsyncTestProfiles as AsyncTestProfiles_service_function_testing_v3,
-    )
-    from .service_function_testing_v3_resources import (
-        TestResults as TestResults_service_function_testing_v3,
-        AsyncTestResults as AsyncTestResults_service_function_testing_v3,
-    )
-    from .service_inventory_v2_resources import (
-        ServiceInventoryHub as ServiceInventoryHub_service_inventory_v2,
-        AsyncServiceInventoryHub as AsyncServiceInventoryHub_service_inventory_v2,
-    )
-    from .service_inventory_v2_resources import (
-        Services as Services_service_inventory_v2,
-        AsyncServices as AsyncServices_service_inventory_v2,
-    )
-    from .service_inventory_v5_resources import (
-        ServiceInventoryHub as ServiceInventoryHub_service_inventory_v5,
-        AsyncServiceInventoryHub as AsyncServiceInventoryHub_service_inventory_v5,
-    )
-    from .service_inventory_v5_resources import (
-        Services as Services_service_inventory_v5,
-        AsyncServices as AsyncServices_service_inventory_v5,
-    )
-    from .service_ordering_v1_resources import (
-        ServiceOrderingHub as ServiceOrderingHub_service_ordering_v1,
-        AsyncServiceOrderingHub as AsyncServiceOrderingHub_service_ordering_v1,
-    )
-    from .service_ordering_v1_resources import (
-        ServiceOrders as ServiceOrders_service_ordering_v1,
-        AsyncServiceOrders as AsyncServiceOrders_service_ordering_v1,
-    )
-    from .service_ordering_v5_resources import (
-        ServiceOrderingHub as ServiceOrderingHub_service_ordering_v5,
-        AsyncServiceOrderingHub as AsyncServiceOrderingHub_service_ordering_v5,
-    )
-    from .service_ordering_v5_resources import (
-        ServiceOrders as ServiceOrders_service_ordering_v5,
-        AsyncServiceOrders as AsyncServiceOrders_service_ordering_v5,
-    )
-    from .streaming_management_v1_resources import (
-        StreamingSubscriptions as StreamingSubscriptions_streaming_management_v1,
-        AsyncStreamingSubscriptions as AsyncStreamingSubscriptions_streaming_management_v1,
-    )
-    from .streaming_management_v1_resources import (
-        StreamingTopics as StreamingTopics_streaming_management_v1,
-        AsyncStreamingTopics as AsyncStreamingTopics_streaming_management_v1,
-    )
+    from . import alarm_management_v3_resources
+    from . import fault_management_v3_resources
+    from . import performance_monitoring_v2_resources
+    from . import performance_monitoring_v5_resources
+    from . import service_catalog_v4_resources
+    from . import service_function_testing_v3_resources
+    from . import service_inventory_v2_resources
+    from . import service_inventory_v5_resources
+    from . import service_ordering_v1_resources
+    from . import service_ordering_v5_resources
+    from . import streaming_management_v1_resources
 
 
 class AllegroHubs(SyncHubs):
+    """The subscription hubs of the Allegro reference point."""
+
     @cached_property
-    def alarm_management(self) -> AlarmManagementHub_alarm_management_v3:
+    def alarm_management(self) -> alarm_management_v3_resources.AlarmManagementHub:
+        """The subscription hub of Alarm Management 3.0.0."""
         from .alarm_management_v3_resources import AlarmManagementHub
 
         return AlarmManagementHub(self._client, "alarm_management_v3")
 
     @cached_property
-    def fault_management(self) -> FaultManagementHub_fault_management_v3:
+    def fault_management(self) -> fault_management_v3_resources.FaultManagementHub:
+        """The subscription hub of Fault Management 3.0.0."""
         from .fault_management_v3_resources import FaultManagementHub
 
         return FaultManagementHub(self._client, "fault_management_v3")
 
     @cached_property
-    def performance_monitoring(self) -> PerformanceMonitoringHub_performance_monitoring_v5:
+    def performance_monitoring(
+        self,
+    ) -> performance_monitoring_v5_resources.PerformanceMonitoringHub:
+        """The subscription hub of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import PerformanceMonitoringHub
 
         return PerformanceMonitoringHub(self._client, "performance_monitoring_v5")
 
     @cached_property
-    def service_function_testing(self) -> ServiceFunctionTestingHub_service_function_testing_v3:
+    def service_function_testing(
+        self,
+    ) -> service_function_testing_v3_resources.ServiceFunctionTestingHub:
+        """The subscription hub of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import ServiceFunctionTestingHub
 
         return ServiceFunctionTestingHub(self._client, "service_function_testing_v3")
 
     @cached_property
-    def service_inventory(self) -> ServiceInventoryHub_service_inventory_v2:
+    def service_inventory(self) -> service_inventory_v2_resources.ServiceInventoryHub:
+        """The subscription hub of Service Inventory Management 2.0.2."""
         from .service_inventory_v2_resources import ServiceInventoryHub
 
         return ServiceInventoryHub(self._client, "service_inventory_v2")
 
     @cached_property
-    def service_ordering(self) -> ServiceOrderingHub_service_ordering_v1:
+    def service_ordering(self) -> service_ordering_v1_resources.ServiceOrderingHub:
+        """The subscription hub of Service Ordering Management 1.0.1."""
         from .service_ordering_v1_resources import ServiceOrderingHub
 
         return ServiceOrderingHub(self._client, "service_ordering_v1")
 
 
 class AllegroClient(SyncBaseClient):
+    """A client for a seller's Allegro APIs."""
+
     reference_point = "allegro"
     default_apis = {
         "alarm_management": "alarm_management_v3",
@@ -207,34 +88,44 @@ class AllegroClient(SyncBaseClient):
 
     @cached_property
     def hubs(self) -> AllegroHubs:
+        """The subscription hubs of each API family (`client.hubs.<family>`)."""
         return AllegroHubs(self)
 
     @cached_property
-    def alarms(self) -> Alarms_alarm_management_v3:
+    def alarms(self) -> alarm_management_v3_resources.Alarms:
+        """The `alarms` operations of Alarm Management 3.0.0."""
         from .alarm_management_v3_resources import Alarms
 
         return Alarms(self, "alarm_management_v3")
 
     @cached_property
-    def fault_management_jobs(self) -> FaultManagementJobs_fault_management_v3:
+    def fault_management_jobs(self) -> fault_management_v3_resources.FaultManagementJobs:
+        """The `fault_management_jobs` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import FaultManagementJobs
 
         return FaultManagementJobs(self, "fault_management_v3")
 
     @cached_property
-    def cancel_fault_management_jobs(self) -> CancelFaultManagementJobs_fault_management_v3:
+    def cancel_fault_management_jobs(
+        self,
+    ) -> fault_management_v3_resources.CancelFaultManagementJobs:
+        """The `cancel_fault_management_jobs` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import CancelFaultManagementJobs
 
         return CancelFaultManagementJobs(self, "fault_management_v3")
 
     @cached_property
-    def modify_fault_management_jobs(self) -> ModifyFaultManagementJobs_fault_management_v3:
+    def modify_fault_management_jobs(
+        self,
+    ) -> fault_management_v3_resources.ModifyFaultManagementJobs:
+        """The `modify_fault_management_jobs` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import ModifyFaultManagementJobs
 
         return ModifyFaultManagementJobs(self, "fault_management_v3")
 
     @cached_property
-    def fault_management_reports(self) -> FaultManagementReports_fault_management_v3:
+    def fault_management_reports(self) -> fault_management_v3_resources.FaultManagementReports:
+        """The `fault_management_reports` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import FaultManagementReports
 
         return FaultManagementReports(self, "fault_management_v3")
@@ -242,129 +133,156 @@ class AllegroClient(SyncBaseClient):
     @cached_property
     def fault_management_tracking_records(
         self,
-    ) -> FaultManagementTrackingRecords_fault_management_v3:
+    ) -> fault_management_v3_resources.FaultManagementTrackingRecords:
+        """The `fault_management_tracking_records` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import FaultManagementTrackingRecords
 
         return FaultManagementTrackingRecords(self, "fault_management_v3")
 
     @cached_property
-    def performance_jobs(self) -> PerformanceJobs_performance_monitoring_v5:
+    def performance_jobs(self) -> performance_monitoring_v5_resources.PerformanceJobs:
+        """The `performance_jobs` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import PerformanceJobs
 
         return PerformanceJobs(self, "performance_monitoring_v5")
 
     @cached_property
-    def cancel_performance_jobs(self) -> CancelPerformanceJobs_performance_monitoring_v5:
+    def cancel_performance_jobs(self) -> performance_monitoring_v5_resources.CancelPerformanceJobs:
+        """The `cancel_performance_jobs` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import CancelPerformanceJobs
 
         return CancelPerformanceJobs(self, "performance_monitoring_v5")
 
     @cached_property
-    def modify_performance_jobs(self) -> ModifyPerformanceJobs_performance_monitoring_v5:
+    def modify_performance_jobs(self) -> performance_monitoring_v5_resources.ModifyPerformanceJobs:
+        """The `modify_performance_jobs` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import ModifyPerformanceJobs
 
         return ModifyPerformanceJobs(self, "performance_monitoring_v5")
 
     @cached_property
-    def performance_profiles(self) -> PerformanceProfiles_performance_monitoring_v5:
+    def performance_profiles(self) -> performance_monitoring_v5_resources.PerformanceProfiles:
+        """The `performance_profiles` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import PerformanceProfiles
 
         return PerformanceProfiles(self, "performance_monitoring_v5")
 
     @cached_property
-    def performance_reports(self) -> PerformanceReports_performance_monitoring_v5:
+    def performance_reports(self) -> performance_monitoring_v5_resources.PerformanceReports:
+        """The `performance_reports` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import PerformanceReports
 
         return PerformanceReports(self, "performance_monitoring_v5")
 
     @cached_property
-    def performance_tracking_records(self) -> PerformanceTrackingRecords_performance_monitoring_v5:
+    def performance_tracking_records(
+        self,
+    ) -> performance_monitoring_v5_resources.PerformanceTrackingRecords:
+        """The `performance_tracking_records` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import PerformanceTrackingRecords
 
         return PerformanceTrackingRecords(self, "performance_monitoring_v5")
 
     @cached_property
-    def streaming_topics(self) -> StreamingTopics_streaming_management_v1:
+    def streaming_topics(self) -> streaming_management_v1_resources.StreamingTopics:
+        """The `streaming_topics` operations of Streaming Management 1.0.0."""
         from .streaming_management_v1_resources import StreamingTopics
 
         return StreamingTopics(self, "streaming_management_v1")
 
     @cached_property
-    def streaming_subscriptions(self) -> StreamingSubscriptions_streaming_management_v1:
+    def streaming_subscriptions(self) -> streaming_management_v1_resources.StreamingSubscriptions:
+        """The `streaming_subscriptions` operations of Streaming Management 1.0.0."""
         from .streaming_management_v1_resources import StreamingSubscriptions
 
         return StreamingSubscriptions(self, "streaming_management_v1")
 
     @cached_property
-    def test_jobs(self) -> TestJobs_service_function_testing_v3:
+    def test_jobs(self) -> service_function_testing_v3_resources.TestJobs:
+        """The `test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import TestJobs
 
         return TestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def cancel_test_jobs(self) -> CancelTestJobs_service_function_testing_v3:
+    def cancel_test_jobs(self) -> service_function_testing_v3_resources.CancelTestJobs:
+        """The `cancel_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import CancelTestJobs
 
         return CancelTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def suspend_test_jobs(self) -> SuspendTestJobs_service_function_testing_v3:
+    def suspend_test_jobs(self) -> service_function_testing_v3_resources.SuspendTestJobs:
+        """The `suspend_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import SuspendTestJobs
 
         return SuspendTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def resume_test_jobs(self) -> ResumeTestJobs_service_function_testing_v3:
+    def resume_test_jobs(self) -> service_function_testing_v3_resources.ResumeTestJobs:
+        """The `resume_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import ResumeTestJobs
 
         return ResumeTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def modify_test_jobs(self) -> ModifyTestJobs_service_function_testing_v3:
+    def modify_test_jobs(self) -> service_function_testing_v3_resources.ModifyTestJobs:
+        """The `modify_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import ModifyTestJobs
 
         return ModifyTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def test_profiles(self) -> TestProfiles_service_function_testing_v3:
+    def test_profiles(self) -> service_function_testing_v3_resources.TestProfiles:
+        """The `test_profiles` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import TestProfiles
 
         return TestProfiles(self, "service_function_testing_v3")
 
     @cached_property
-    def test_results(self) -> TestResults_service_function_testing_v3:
+    def test_results(self) -> service_function_testing_v3_resources.TestResults:
+        """The `test_results` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import TestResults
 
         return TestResults(self, "service_function_testing_v3")
 
     @cached_property
-    def services(self) -> Services_service_inventory_v2:
+    def services(self) -> service_inventory_v2_resources.Services:
+        """The `services` operations of Service Inventory Management 2.0.2."""
         from .service_inventory_v2_resources import Services
 
         return Services(self, "service_inventory_v2")
 
     @cached_property
-    def service_orders(self) -> ServiceOrders_service_ordering_v1:
+    def service_orders(self) -> service_ordering_v1_resources.ServiceOrders:
+        """The `service_orders` operations of Service Ordering Management 1.0.1."""
         from .service_ordering_v1_resources import ServiceOrders
 
         return ServiceOrders(self, "service_ordering_v1")
 
 
 class AsyncAllegroHubs(AsyncHubs):
+    """The subscription hubs of the Allegro reference point (async)."""
+
     @cached_property
-    def alarm_management(self) -> AsyncAlarmManagementHub_alarm_management_v3:
+    def alarm_management(self) -> alarm_management_v3_resources.AsyncAlarmManagementHub:
+        """The subscription hub of Alarm Management 3.0.0."""
         from .alarm_management_v3_resources import AsyncAlarmManagementHub
 
         return AsyncAlarmManagementHub(self._client, "alarm_management_v3")
 
     @cached_property
-    def fault_management(self) -> AsyncFaultManagementHub_fault_management_v3:
+    def fault_management(self) -> fault_management_v3_resources.AsyncFaultManagementHub:
+        """The subscription hub of Fault Management 3.0.0."""
         from .fault_management_v3_resources import AsyncFaultManagementHub
 
         return AsyncFaultManagementHub(self._client, "fault_management_v3")
 
     @cached_property
-    def performance_monitoring(self) -> AsyncPerformanceMonitoringHub_performance_monitoring_v5:
+    def performance_monitoring(
+        self,
+    ) -> performance_monitoring_v5_resources.AsyncPerformanceMonitoringHub:
+        """The subscription hub of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncPerformanceMonitoringHub
 
         return AsyncPerformanceMonitoringHub(self._client, "performance_monitoring_v5")
@@ -372,25 +290,30 @@ class AsyncAllegroHubs(AsyncHubs):
     @cached_property
     def service_function_testing(
         self,
-    ) -> AsyncServiceFunctionTestingHub_service_function_testing_v3:
+    ) -> service_function_testing_v3_resources.AsyncServiceFunctionTestingHub:
+        """The subscription hub of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncServiceFunctionTestingHub
 
         return AsyncServiceFunctionTestingHub(self._client, "service_function_testing_v3")
 
     @cached_property
-    def service_inventory(self) -> AsyncServiceInventoryHub_service_inventory_v2:
+    def service_inventory(self) -> service_inventory_v2_resources.AsyncServiceInventoryHub:
+        """The subscription hub of Service Inventory Management 2.0.2."""
         from .service_inventory_v2_resources import AsyncServiceInventoryHub
 
         return AsyncServiceInventoryHub(self._client, "service_inventory_v2")
 
     @cached_property
-    def service_ordering(self) -> AsyncServiceOrderingHub_service_ordering_v1:
+    def service_ordering(self) -> service_ordering_v1_resources.AsyncServiceOrderingHub:
+        """The subscription hub of Service Ordering Management 1.0.1."""
         from .service_ordering_v1_resources import AsyncServiceOrderingHub
 
         return AsyncServiceOrderingHub(self._client, "service_ordering_v1")
 
 
 class AsyncAllegroClient(AsyncBaseClient):
+    """A client for a seller's Allegro APIs (async)."""
+
     reference_point = "allegro"
     default_apis = {
         "alarm_management": "alarm_management_v3",
@@ -404,34 +327,44 @@ class AsyncAllegroClient(AsyncBaseClient):
 
     @cached_property
     def hubs(self) -> AsyncAllegroHubs:
+        """The subscription hubs of each API family (`client.hubs.<family>`)."""
         return AsyncAllegroHubs(self)
 
     @cached_property
-    def alarms(self) -> AsyncAlarms_alarm_management_v3:
+    def alarms(self) -> alarm_management_v3_resources.AsyncAlarms:
+        """The `alarms` operations of Alarm Management 3.0.0."""
         from .alarm_management_v3_resources import AsyncAlarms
 
         return AsyncAlarms(self, "alarm_management_v3")
 
     @cached_property
-    def fault_management_jobs(self) -> AsyncFaultManagementJobs_fault_management_v3:
+    def fault_management_jobs(self) -> fault_management_v3_resources.AsyncFaultManagementJobs:
+        """The `fault_management_jobs` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import AsyncFaultManagementJobs
 
         return AsyncFaultManagementJobs(self, "fault_management_v3")
 
     @cached_property
-    def cancel_fault_management_jobs(self) -> AsyncCancelFaultManagementJobs_fault_management_v3:
+    def cancel_fault_management_jobs(
+        self,
+    ) -> fault_management_v3_resources.AsyncCancelFaultManagementJobs:
+        """The `cancel_fault_management_jobs` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import AsyncCancelFaultManagementJobs
 
         return AsyncCancelFaultManagementJobs(self, "fault_management_v3")
 
     @cached_property
-    def modify_fault_management_jobs(self) -> AsyncModifyFaultManagementJobs_fault_management_v3:
+    def modify_fault_management_jobs(
+        self,
+    ) -> fault_management_v3_resources.AsyncModifyFaultManagementJobs:
+        """The `modify_fault_management_jobs` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import AsyncModifyFaultManagementJobs
 
         return AsyncModifyFaultManagementJobs(self, "fault_management_v3")
 
     @cached_property
-    def fault_management_reports(self) -> AsyncFaultManagementReports_fault_management_v3:
+    def fault_management_reports(self) -> fault_management_v3_resources.AsyncFaultManagementReports:
+        """The `fault_management_reports` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import AsyncFaultManagementReports
 
         return AsyncFaultManagementReports(self, "fault_management_v3")
@@ -439,37 +372,47 @@ class AsyncAllegroClient(AsyncBaseClient):
     @cached_property
     def fault_management_tracking_records(
         self,
-    ) -> AsyncFaultManagementTrackingRecords_fault_management_v3:
+    ) -> fault_management_v3_resources.AsyncFaultManagementTrackingRecords:
+        """The `fault_management_tracking_records` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import AsyncFaultManagementTrackingRecords
 
         return AsyncFaultManagementTrackingRecords(self, "fault_management_v3")
 
     @cached_property
-    def performance_jobs(self) -> AsyncPerformanceJobs_performance_monitoring_v5:
+    def performance_jobs(self) -> performance_monitoring_v5_resources.AsyncPerformanceJobs:
+        """The `performance_jobs` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncPerformanceJobs
 
         return AsyncPerformanceJobs(self, "performance_monitoring_v5")
 
     @cached_property
-    def cancel_performance_jobs(self) -> AsyncCancelPerformanceJobs_performance_monitoring_v5:
+    def cancel_performance_jobs(
+        self,
+    ) -> performance_monitoring_v5_resources.AsyncCancelPerformanceJobs:
+        """The `cancel_performance_jobs` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncCancelPerformanceJobs
 
         return AsyncCancelPerformanceJobs(self, "performance_monitoring_v5")
 
     @cached_property
-    def modify_performance_jobs(self) -> AsyncModifyPerformanceJobs_performance_monitoring_v5:
+    def modify_performance_jobs(
+        self,
+    ) -> performance_monitoring_v5_resources.AsyncModifyPerformanceJobs:
+        """The `modify_performance_jobs` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncModifyPerformanceJobs
 
         return AsyncModifyPerformanceJobs(self, "performance_monitoring_v5")
 
     @cached_property
-    def performance_profiles(self) -> AsyncPerformanceProfiles_performance_monitoring_v5:
+    def performance_profiles(self) -> performance_monitoring_v5_resources.AsyncPerformanceProfiles:
+        """The `performance_profiles` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncPerformanceProfiles
 
         return AsyncPerformanceProfiles(self, "performance_monitoring_v5")
 
     @cached_property
-    def performance_reports(self) -> AsyncPerformanceReports_performance_monitoring_v5:
+    def performance_reports(self) -> performance_monitoring_v5_resources.AsyncPerformanceReports:
+        """The `performance_reports` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncPerformanceReports
 
         return AsyncPerformanceReports(self, "performance_monitoring_v5")
@@ -477,117 +420,145 @@ class AsyncAllegroClient(AsyncBaseClient):
     @cached_property
     def performance_tracking_records(
         self,
-    ) -> AsyncPerformanceTrackingRecords_performance_monitoring_v5:
+    ) -> performance_monitoring_v5_resources.AsyncPerformanceTrackingRecords:
+        """The `performance_tracking_records` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncPerformanceTrackingRecords
 
         return AsyncPerformanceTrackingRecords(self, "performance_monitoring_v5")
 
     @cached_property
-    def streaming_topics(self) -> AsyncStreamingTopics_streaming_management_v1:
+    def streaming_topics(self) -> streaming_management_v1_resources.AsyncStreamingTopics:
+        """The `streaming_topics` operations of Streaming Management 1.0.0."""
         from .streaming_management_v1_resources import AsyncStreamingTopics
 
         return AsyncStreamingTopics(self, "streaming_management_v1")
 
     @cached_property
-    def streaming_subscriptions(self) -> AsyncStreamingSubscriptions_streaming_management_v1:
+    def streaming_subscriptions(
+        self,
+    ) -> streaming_management_v1_resources.AsyncStreamingSubscriptions:
+        """The `streaming_subscriptions` operations of Streaming Management 1.0.0."""
         from .streaming_management_v1_resources import AsyncStreamingSubscriptions
 
         return AsyncStreamingSubscriptions(self, "streaming_management_v1")
 
     @cached_property
-    def test_jobs(self) -> AsyncTestJobs_service_function_testing_v3:
+    def test_jobs(self) -> service_function_testing_v3_resources.AsyncTestJobs:
+        """The `test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncTestJobs
 
         return AsyncTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def cancel_test_jobs(self) -> AsyncCancelTestJobs_service_function_testing_v3:
+    def cancel_test_jobs(self) -> service_function_testing_v3_resources.AsyncCancelTestJobs:
+        """The `cancel_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncCancelTestJobs
 
         return AsyncCancelTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def suspend_test_jobs(self) -> AsyncSuspendTestJobs_service_function_testing_v3:
+    def suspend_test_jobs(self) -> service_function_testing_v3_resources.AsyncSuspendTestJobs:
+        """The `suspend_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncSuspendTestJobs
 
         return AsyncSuspendTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def resume_test_jobs(self) -> AsyncResumeTestJobs_service_function_testing_v3:
+    def resume_test_jobs(self) -> service_function_testing_v3_resources.AsyncResumeTestJobs:
+        """The `resume_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncResumeTestJobs
 
         return AsyncResumeTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def modify_test_jobs(self) -> AsyncModifyTestJobs_service_function_testing_v3:
+    def modify_test_jobs(self) -> service_function_testing_v3_resources.AsyncModifyTestJobs:
+        """The `modify_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncModifyTestJobs
 
         return AsyncModifyTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def test_profiles(self) -> AsyncTestProfiles_service_function_testing_v3:
+    def test_profiles(self) -> service_function_testing_v3_resources.AsyncTestProfiles:
+        """The `test_profiles` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncTestProfiles
 
         return AsyncTestProfiles(self, "service_function_testing_v3")
 
     @cached_property
-    def test_results(self) -> AsyncTestResults_service_function_testing_v3:
+    def test_results(self) -> service_function_testing_v3_resources.AsyncTestResults:
+        """The `test_results` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncTestResults
 
         return AsyncTestResults(self, "service_function_testing_v3")
 
     @cached_property
-    def services(self) -> AsyncServices_service_inventory_v2:
+    def services(self) -> service_inventory_v2_resources.AsyncServices:
+        """The `services` operations of Service Inventory Management 2.0.2."""
         from .service_inventory_v2_resources import AsyncServices
 
         return AsyncServices(self, "service_inventory_v2")
 
     @cached_property
-    def service_orders(self) -> AsyncServiceOrders_service_ordering_v1:
+    def service_orders(self) -> service_ordering_v1_resources.AsyncServiceOrders:
+        """The `service_orders` operations of Service Ordering Management 1.0.1."""
         from .service_ordering_v1_resources import AsyncServiceOrders
 
         return AsyncServiceOrders(self, "service_ordering_v1")
 
 
 class InterludeHubs(SyncHubs):
+    """The subscription hubs of the Interlude reference point."""
+
     @cached_property
-    def alarm_management(self) -> AlarmManagementHub_alarm_management_v3:
+    def alarm_management(self) -> alarm_management_v3_resources.AlarmManagementHub:
+        """The subscription hub of Alarm Management 3.0.0."""
         from .alarm_management_v3_resources import AlarmManagementHub
 
         return AlarmManagementHub(self._client, "alarm_management_v3")
 
     @cached_property
-    def fault_management(self) -> FaultManagementHub_fault_management_v3:
+    def fault_management(self) -> fault_management_v3_resources.FaultManagementHub:
+        """The subscription hub of Fault Management 3.0.0."""
         from .fault_management_v3_resources import FaultManagementHub
 
         return FaultManagementHub(self._client, "fault_management_v3")
 
     @cached_property
-    def performance_monitoring(self) -> PerformanceMonitoringHub_performance_monitoring_v5:
+    def performance_monitoring(
+        self,
+    ) -> performance_monitoring_v5_resources.PerformanceMonitoringHub:
+        """The subscription hub of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import PerformanceMonitoringHub
 
         return PerformanceMonitoringHub(self._client, "performance_monitoring_v5")
 
     @cached_property
-    def service_function_testing(self) -> ServiceFunctionTestingHub_service_function_testing_v3:
+    def service_function_testing(
+        self,
+    ) -> service_function_testing_v3_resources.ServiceFunctionTestingHub:
+        """The subscription hub of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import ServiceFunctionTestingHub
 
         return ServiceFunctionTestingHub(self._client, "service_function_testing_v3")
 
     @cached_property
-    def service_inventory(self) -> ServiceInventoryHub_service_inventory_v2:
+    def service_inventory(self) -> service_inventory_v2_resources.ServiceInventoryHub:
+        """The subscription hub of Service Inventory Management 2.0.2."""
         from .service_inventory_v2_resources import ServiceInventoryHub
 
         return ServiceInventoryHub(self._client, "service_inventory_v2")
 
     @cached_property
-    def service_ordering(self) -> ServiceOrderingHub_service_ordering_v1:
+    def service_ordering(self) -> service_ordering_v1_resources.ServiceOrderingHub:
+        """The subscription hub of Service Ordering Management 1.0.1."""
         from .service_ordering_v1_resources import ServiceOrderingHub
 
         return ServiceOrderingHub(self._client, "service_ordering_v1")
 
 
 class InterludeClient(SyncBaseClient):
+    """A client for a seller's Interlude APIs."""
+
     reference_point = "interlude"
     default_apis = {
         "alarm_management": "alarm_management_v3",
@@ -601,34 +572,44 @@ class InterludeClient(SyncBaseClient):
 
     @cached_property
     def hubs(self) -> InterludeHubs:
+        """The subscription hubs of each API family (`client.hubs.<family>`)."""
         return InterludeHubs(self)
 
     @cached_property
-    def alarms(self) -> Alarms_alarm_management_v3:
+    def alarms(self) -> alarm_management_v3_resources.Alarms:
+        """The `alarms` operations of Alarm Management 3.0.0."""
         from .alarm_management_v3_resources import Alarms
 
         return Alarms(self, "alarm_management_v3")
 
     @cached_property
-    def fault_management_jobs(self) -> FaultManagementJobs_fault_management_v3:
+    def fault_management_jobs(self) -> fault_management_v3_resources.FaultManagementJobs:
+        """The `fault_management_jobs` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import FaultManagementJobs
 
         return FaultManagementJobs(self, "fault_management_v3")
 
     @cached_property
-    def cancel_fault_management_jobs(self) -> CancelFaultManagementJobs_fault_management_v3:
+    def cancel_fault_management_jobs(
+        self,
+    ) -> fault_management_v3_resources.CancelFaultManagementJobs:
+        """The `cancel_fault_management_jobs` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import CancelFaultManagementJobs
 
         return CancelFaultManagementJobs(self, "fault_management_v3")
 
     @cached_property
-    def modify_fault_management_jobs(self) -> ModifyFaultManagementJobs_fault_management_v3:
+    def modify_fault_management_jobs(
+        self,
+    ) -> fault_management_v3_resources.ModifyFaultManagementJobs:
+        """The `modify_fault_management_jobs` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import ModifyFaultManagementJobs
 
         return ModifyFaultManagementJobs(self, "fault_management_v3")
 
     @cached_property
-    def fault_management_reports(self) -> FaultManagementReports_fault_management_v3:
+    def fault_management_reports(self) -> fault_management_v3_resources.FaultManagementReports:
+        """The `fault_management_reports` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import FaultManagementReports
 
         return FaultManagementReports(self, "fault_management_v3")
@@ -636,135 +617,165 @@ class InterludeClient(SyncBaseClient):
     @cached_property
     def fault_management_tracking_records(
         self,
-    ) -> FaultManagementTrackingRecords_fault_management_v3:
+    ) -> fault_management_v3_resources.FaultManagementTrackingRecords:
+        """The `fault_management_tracking_records` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import FaultManagementTrackingRecords
 
         return FaultManagementTrackingRecords(self, "fault_management_v3")
 
     @cached_property
-    def performance_jobs(self) -> PerformanceJobs_performance_monitoring_v5:
+    def performance_jobs(self) -> performance_monitoring_v5_resources.PerformanceJobs:
+        """The `performance_jobs` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import PerformanceJobs
 
         return PerformanceJobs(self, "performance_monitoring_v5")
 
     @cached_property
-    def cancel_performance_jobs(self) -> CancelPerformanceJobs_performance_monitoring_v5:
+    def cancel_performance_jobs(self) -> performance_monitoring_v5_resources.CancelPerformanceJobs:
+        """The `cancel_performance_jobs` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import CancelPerformanceJobs
 
         return CancelPerformanceJobs(self, "performance_monitoring_v5")
 
     @cached_property
-    def modify_performance_jobs(self) -> ModifyPerformanceJobs_performance_monitoring_v5:
+    def modify_performance_jobs(self) -> performance_monitoring_v5_resources.ModifyPerformanceJobs:
+        """The `modify_performance_jobs` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import ModifyPerformanceJobs
 
         return ModifyPerformanceJobs(self, "performance_monitoring_v5")
 
     @cached_property
-    def performance_profiles(self) -> PerformanceProfiles_performance_monitoring_v5:
+    def performance_profiles(self) -> performance_monitoring_v5_resources.PerformanceProfiles:
+        """The `performance_profiles` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import PerformanceProfiles
 
         return PerformanceProfiles(self, "performance_monitoring_v5")
 
     @cached_property
-    def performance_reports(self) -> PerformanceReports_performance_monitoring_v5:
+    def performance_reports(self) -> performance_monitoring_v5_resources.PerformanceReports:
+        """The `performance_reports` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import PerformanceReports
 
         return PerformanceReports(self, "performance_monitoring_v5")
 
     @cached_property
-    def performance_tracking_records(self) -> PerformanceTrackingRecords_performance_monitoring_v5:
+    def performance_tracking_records(
+        self,
+    ) -> performance_monitoring_v5_resources.PerformanceTrackingRecords:
+        """The `performance_tracking_records` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import PerformanceTrackingRecords
 
         return PerformanceTrackingRecords(self, "performance_monitoring_v5")
 
     @cached_property
-    def streaming_topics(self) -> StreamingTopics_streaming_management_v1:
+    def streaming_topics(self) -> streaming_management_v1_resources.StreamingTopics:
+        """The `streaming_topics` operations of Streaming Management 1.0.0."""
         from .streaming_management_v1_resources import StreamingTopics
 
         return StreamingTopics(self, "streaming_management_v1")
 
     @cached_property
-    def streaming_subscriptions(self) -> StreamingSubscriptions_streaming_management_v1:
+    def streaming_subscriptions(self) -> streaming_management_v1_resources.StreamingSubscriptions:
+        """The `streaming_subscriptions` operations of Streaming Management 1.0.0."""
         from .streaming_management_v1_resources import StreamingSubscriptions
 
         return StreamingSubscriptions(self, "streaming_management_v1")
 
     @cached_property
-    def test_jobs(self) -> TestJobs_service_function_testing_v3:
+    def test_jobs(self) -> service_function_testing_v3_resources.TestJobs:
+        """The `test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import TestJobs
 
         return TestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def cancel_test_jobs(self) -> CancelTestJobs_service_function_testing_v3:
+    def cancel_test_jobs(self) -> service_function_testing_v3_resources.CancelTestJobs:
+        """The `cancel_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import CancelTestJobs
 
         return CancelTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def suspend_test_jobs(self) -> SuspendTestJobs_service_function_testing_v3:
+    def suspend_test_jobs(self) -> service_function_testing_v3_resources.SuspendTestJobs:
+        """The `suspend_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import SuspendTestJobs
 
         return SuspendTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def resume_test_jobs(self) -> ResumeTestJobs_service_function_testing_v3:
+    def resume_test_jobs(self) -> service_function_testing_v3_resources.ResumeTestJobs:
+        """The `resume_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import ResumeTestJobs
 
         return ResumeTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def modify_test_jobs(self) -> ModifyTestJobs_service_function_testing_v3:
+    def modify_test_jobs(self) -> service_function_testing_v3_resources.ModifyTestJobs:
+        """The `modify_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import ModifyTestJobs
 
         return ModifyTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def test_profiles(self) -> TestProfiles_service_function_testing_v3:
+    def test_profiles(self) -> service_function_testing_v3_resources.TestProfiles:
+        """The `test_profiles` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import TestProfiles
 
         return TestProfiles(self, "service_function_testing_v3")
 
     @cached_property
-    def test_results(self) -> TestResults_service_function_testing_v3:
+    def test_results(self) -> service_function_testing_v3_resources.TestResults:
+        """The `test_results` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import TestResults
 
         return TestResults(self, "service_function_testing_v3")
 
     @cached_property
-    def services(self) -> Services_service_inventory_v2:
+    def services(self) -> service_inventory_v2_resources.Services:
+        """The `services` operations of Service Inventory Management 2.0.2."""
         from .service_inventory_v2_resources import Services
 
         return Services(self, "service_inventory_v2")
 
     @cached_property
-    def service_orders(self) -> ServiceOrders_service_ordering_v1:
+    def service_orders(self) -> service_ordering_v1_resources.ServiceOrders:
+        """The `service_orders` operations of Service Ordering Management 1.0.1."""
         from .service_ordering_v1_resources import ServiceOrders
 
         return ServiceOrders(self, "service_ordering_v1")
 
     @cached_property
-    def performance_monitoring_v2(self) -> Api_performance_monitoring_v2:
-        from .performance_monitoring_v2_resources import Api
+    def performance_monitoring_v2(
+        self,
+    ) -> performance_monitoring_v2_resources.PerformanceMonitoringV2Api:
+        """Every resource of Performance Monitoring 2.0.0-RC."""
+        from .performance_monitoring_v2_resources import PerformanceMonitoringV2Api
 
-        return Api(self, "performance_monitoring_v2")
+        return PerformanceMonitoringV2Api(self, "performance_monitoring_v2")
 
 
 class AsyncInterludeHubs(AsyncHubs):
+    """The subscription hubs of the Interlude reference point (async)."""
+
     @cached_property
-    def alarm_management(self) -> AsyncAlarmManagementHub_alarm_management_v3:
+    def alarm_management(self) -> alarm_management_v3_resources.AsyncAlarmManagementHub:
+        """The subscription hub of Alarm Management 3.0.0."""
         from .alarm_management_v3_resources import AsyncAlarmManagementHub
 
         return AsyncAlarmManagementHub(self._client, "alarm_management_v3")
 
     @cached_property
-    def fault_management(self) -> AsyncFaultManagementHub_fault_management_v3:
+    def fault_management(self) -> fault_management_v3_resources.AsyncFaultManagementHub:
+        """The subscription hub of Fault Management 3.0.0."""
         from .fault_management_v3_resources import AsyncFaultManagementHub
 
         return AsyncFaultManagementHub(self._client, "fault_management_v3")
 
     @cached_property
-    def performance_monitoring(self) -> AsyncPerformanceMonitoringHub_performance_monitoring_v5:
+    def performance_monitoring(
+        self,
+    ) -> performance_monitoring_v5_resources.AsyncPerformanceMonitoringHub:
+        """The subscription hub of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncPerformanceMonitoringHub
 
         return AsyncPerformanceMonitoringHub(self._client, "performance_monitoring_v5")
@@ -772,25 +783,30 @@ class AsyncInterludeHubs(AsyncHubs):
     @cached_property
     def service_function_testing(
         self,
-    ) -> AsyncServiceFunctionTestingHub_service_function_testing_v3:
+    ) -> service_function_testing_v3_resources.AsyncServiceFunctionTestingHub:
+        """The subscription hub of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncServiceFunctionTestingHub
 
         return AsyncServiceFunctionTestingHub(self._client, "service_function_testing_v3")
 
     @cached_property
-    def service_inventory(self) -> AsyncServiceInventoryHub_service_inventory_v2:
+    def service_inventory(self) -> service_inventory_v2_resources.AsyncServiceInventoryHub:
+        """The subscription hub of Service Inventory Management 2.0.2."""
         from .service_inventory_v2_resources import AsyncServiceInventoryHub
 
         return AsyncServiceInventoryHub(self._client, "service_inventory_v2")
 
     @cached_property
-    def service_ordering(self) -> AsyncServiceOrderingHub_service_ordering_v1:
+    def service_ordering(self) -> service_ordering_v1_resources.AsyncServiceOrderingHub:
+        """The subscription hub of Service Ordering Management 1.0.1."""
         from .service_ordering_v1_resources import AsyncServiceOrderingHub
 
         return AsyncServiceOrderingHub(self._client, "service_ordering_v1")
 
 
 class AsyncInterludeClient(AsyncBaseClient):
+    """A client for a seller's Interlude APIs (async)."""
+
     reference_point = "interlude"
     default_apis = {
         "alarm_management": "alarm_management_v3",
@@ -804,34 +820,44 @@ class AsyncInterludeClient(AsyncBaseClient):
 
     @cached_property
     def hubs(self) -> AsyncInterludeHubs:
+        """The subscription hubs of each API family (`client.hubs.<family>`)."""
         return AsyncInterludeHubs(self)
 
     @cached_property
-    def alarms(self) -> AsyncAlarms_alarm_management_v3:
+    def alarms(self) -> alarm_management_v3_resources.AsyncAlarms:
+        """The `alarms` operations of Alarm Management 3.0.0."""
         from .alarm_management_v3_resources import AsyncAlarms
 
         return AsyncAlarms(self, "alarm_management_v3")
 
     @cached_property
-    def fault_management_jobs(self) -> AsyncFaultManagementJobs_fault_management_v3:
+    def fault_management_jobs(self) -> fault_management_v3_resources.AsyncFaultManagementJobs:
+        """The `fault_management_jobs` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import AsyncFaultManagementJobs
 
         return AsyncFaultManagementJobs(self, "fault_management_v3")
 
     @cached_property
-    def cancel_fault_management_jobs(self) -> AsyncCancelFaultManagementJobs_fault_management_v3:
+    def cancel_fault_management_jobs(
+        self,
+    ) -> fault_management_v3_resources.AsyncCancelFaultManagementJobs:
+        """The `cancel_fault_management_jobs` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import AsyncCancelFaultManagementJobs
 
         return AsyncCancelFaultManagementJobs(self, "fault_management_v3")
 
     @cached_property
-    def modify_fault_management_jobs(self) -> AsyncModifyFaultManagementJobs_fault_management_v3:
+    def modify_fault_management_jobs(
+        self,
+    ) -> fault_management_v3_resources.AsyncModifyFaultManagementJobs:
+        """The `modify_fault_management_jobs` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import AsyncModifyFaultManagementJobs
 
         return AsyncModifyFaultManagementJobs(self, "fault_management_v3")
 
     @cached_property
-    def fault_management_reports(self) -> AsyncFaultManagementReports_fault_management_v3:
+    def fault_management_reports(self) -> fault_management_v3_resources.AsyncFaultManagementReports:
+        """The `fault_management_reports` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import AsyncFaultManagementReports
 
         return AsyncFaultManagementReports(self, "fault_management_v3")
@@ -839,37 +865,47 @@ class AsyncInterludeClient(AsyncBaseClient):
     @cached_property
     def fault_management_tracking_records(
         self,
-    ) -> AsyncFaultManagementTrackingRecords_fault_management_v3:
+    ) -> fault_management_v3_resources.AsyncFaultManagementTrackingRecords:
+        """The `fault_management_tracking_records` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import AsyncFaultManagementTrackingRecords
 
         return AsyncFaultManagementTrackingRecords(self, "fault_management_v3")
 
     @cached_property
-    def performance_jobs(self) -> AsyncPerformanceJobs_performance_monitoring_v5:
+    def performance_jobs(self) -> performance_monitoring_v5_resources.AsyncPerformanceJobs:
+        """The `performance_jobs` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncPerformanceJobs
 
         return AsyncPerformanceJobs(self, "performance_monitoring_v5")
 
     @cached_property
-    def cancel_performance_jobs(self) -> AsyncCancelPerformanceJobs_performance_monitoring_v5:
+    def cancel_performance_jobs(
+        self,
+    ) -> performance_monitoring_v5_resources.AsyncCancelPerformanceJobs:
+        """The `cancel_performance_jobs` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncCancelPerformanceJobs
 
         return AsyncCancelPerformanceJobs(self, "performance_monitoring_v5")
 
     @cached_property
-    def modify_performance_jobs(self) -> AsyncModifyPerformanceJobs_performance_monitoring_v5:
+    def modify_performance_jobs(
+        self,
+    ) -> performance_monitoring_v5_resources.AsyncModifyPerformanceJobs:
+        """The `modify_performance_jobs` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncModifyPerformanceJobs
 
         return AsyncModifyPerformanceJobs(self, "performance_monitoring_v5")
 
     @cached_property
-    def performance_profiles(self) -> AsyncPerformanceProfiles_performance_monitoring_v5:
+    def performance_profiles(self) -> performance_monitoring_v5_resources.AsyncPerformanceProfiles:
+        """The `performance_profiles` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncPerformanceProfiles
 
         return AsyncPerformanceProfiles(self, "performance_monitoring_v5")
 
     @cached_property
-    def performance_reports(self) -> AsyncPerformanceReports_performance_monitoring_v5:
+    def performance_reports(self) -> performance_monitoring_v5_resources.AsyncPerformanceReports:
+        """The `performance_reports` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncPerformanceReports
 
         return AsyncPerformanceReports(self, "performance_monitoring_v5")
@@ -877,129 +913,161 @@ class AsyncInterludeClient(AsyncBaseClient):
     @cached_property
     def performance_tracking_records(
         self,
-    ) -> AsyncPerformanceTrackingRecords_performance_monitoring_v5:
+    ) -> performance_monitoring_v5_resources.AsyncPerformanceTrackingRecords:
+        """The `performance_tracking_records` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncPerformanceTrackingRecords
 
         return AsyncPerformanceTrackingRecords(self, "performance_monitoring_v5")
 
     @cached_property
-    def streaming_topics(self) -> AsyncStreamingTopics_streaming_management_v1:
+    def streaming_topics(self) -> streaming_management_v1_resources.AsyncStreamingTopics:
+        """The `streaming_topics` operations of Streaming Management 1.0.0."""
         from .streaming_management_v1_resources import AsyncStreamingTopics
 
         return AsyncStreamingTopics(self, "streaming_management_v1")
 
     @cached_property
-    def streaming_subscriptions(self) -> AsyncStreamingSubscriptions_streaming_management_v1:
+    def streaming_subscriptions(
+        self,
+    ) -> streaming_management_v1_resources.AsyncStreamingSubscriptions:
+        """The `streaming_subscriptions` operations of Streaming Management 1.0.0."""
         from .streaming_management_v1_resources import AsyncStreamingSubscriptions
 
         return AsyncStreamingSubscriptions(self, "streaming_management_v1")
 
     @cached_property
-    def test_jobs(self) -> AsyncTestJobs_service_function_testing_v3:
+    def test_jobs(self) -> service_function_testing_v3_resources.AsyncTestJobs:
+        """The `test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncTestJobs
 
         return AsyncTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def cancel_test_jobs(self) -> AsyncCancelTestJobs_service_function_testing_v3:
+    def cancel_test_jobs(self) -> service_function_testing_v3_resources.AsyncCancelTestJobs:
+        """The `cancel_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncCancelTestJobs
 
         return AsyncCancelTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def suspend_test_jobs(self) -> AsyncSuspendTestJobs_service_function_testing_v3:
+    def suspend_test_jobs(self) -> service_function_testing_v3_resources.AsyncSuspendTestJobs:
+        """The `suspend_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncSuspendTestJobs
 
         return AsyncSuspendTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def resume_test_jobs(self) -> AsyncResumeTestJobs_service_function_testing_v3:
+    def resume_test_jobs(self) -> service_function_testing_v3_resources.AsyncResumeTestJobs:
+        """The `resume_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncResumeTestJobs
 
         return AsyncResumeTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def modify_test_jobs(self) -> AsyncModifyTestJobs_service_function_testing_v3:
+    def modify_test_jobs(self) -> service_function_testing_v3_resources.AsyncModifyTestJobs:
+        """The `modify_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncModifyTestJobs
 
         return AsyncModifyTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def test_profiles(self) -> AsyncTestProfiles_service_function_testing_v3:
+    def test_profiles(self) -> service_function_testing_v3_resources.AsyncTestProfiles:
+        """The `test_profiles` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncTestProfiles
 
         return AsyncTestProfiles(self, "service_function_testing_v3")
 
     @cached_property
-    def test_results(self) -> AsyncTestResults_service_function_testing_v3:
+    def test_results(self) -> service_function_testing_v3_resources.AsyncTestResults:
+        """The `test_results` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncTestResults
 
         return AsyncTestResults(self, "service_function_testing_v3")
 
     @cached_property
-    def services(self) -> AsyncServices_service_inventory_v2:
+    def services(self) -> service_inventory_v2_resources.AsyncServices:
+        """The `services` operations of Service Inventory Management 2.0.2."""
         from .service_inventory_v2_resources import AsyncServices
 
         return AsyncServices(self, "service_inventory_v2")
 
     @cached_property
-    def service_orders(self) -> AsyncServiceOrders_service_ordering_v1:
+    def service_orders(self) -> service_ordering_v1_resources.AsyncServiceOrders:
+        """The `service_orders` operations of Service Ordering Management 1.0.1."""
         from .service_ordering_v1_resources import AsyncServiceOrders
 
         return AsyncServiceOrders(self, "service_ordering_v1")
 
     @cached_property
-    def performance_monitoring_v2(self) -> AsyncApi_performance_monitoring_v2:
-        from .performance_monitoring_v2_resources import AsyncApi
+    def performance_monitoring_v2(
+        self,
+    ) -> performance_monitoring_v2_resources.AsyncPerformanceMonitoringV2Api:
+        """Every resource of Performance Monitoring 2.0.0-RC."""
+        from .performance_monitoring_v2_resources import AsyncPerformanceMonitoringV2Api
 
-        return AsyncApi(self, "performance_monitoring_v2")
+        return AsyncPerformanceMonitoringV2Api(self, "performance_monitoring_v2")
 
 
 class LegatoHubs(SyncHubs):
+    """The subscription hubs of the Legato reference point."""
+
     @cached_property
-    def alarm_management(self) -> AlarmManagementHub_alarm_management_v3:
+    def alarm_management(self) -> alarm_management_v3_resources.AlarmManagementHub:
+        """The subscription hub of Alarm Management 3.0.0."""
         from .alarm_management_v3_resources import AlarmManagementHub
 
         return AlarmManagementHub(self._client, "alarm_management_v3")
 
     @cached_property
-    def fault_management(self) -> FaultManagementHub_fault_management_v3:
+    def fault_management(self) -> fault_management_v3_resources.FaultManagementHub:
+        """The subscription hub of Fault Management 3.0.0."""
         from .fault_management_v3_resources import FaultManagementHub
 
         return FaultManagementHub(self._client, "fault_management_v3")
 
     @cached_property
-    def performance_monitoring(self) -> PerformanceMonitoringHub_performance_monitoring_v5:
+    def performance_monitoring(
+        self,
+    ) -> performance_monitoring_v5_resources.PerformanceMonitoringHub:
+        """The subscription hub of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import PerformanceMonitoringHub
 
         return PerformanceMonitoringHub(self._client, "performance_monitoring_v5")
 
     @cached_property
-    def service_catalog(self) -> ServiceCatalogHub_service_catalog_v4:
+    def service_catalog(self) -> service_catalog_v4_resources.ServiceCatalogHub:
+        """The subscription hub of Legato Service Catalog API 4.0.0-RC."""
         from .service_catalog_v4_resources import ServiceCatalogHub
 
         return ServiceCatalogHub(self._client, "service_catalog_v4")
 
     @cached_property
-    def service_function_testing(self) -> ServiceFunctionTestingHub_service_function_testing_v3:
+    def service_function_testing(
+        self,
+    ) -> service_function_testing_v3_resources.ServiceFunctionTestingHub:
+        """The subscription hub of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import ServiceFunctionTestingHub
 
         return ServiceFunctionTestingHub(self._client, "service_function_testing_v3")
 
     @cached_property
-    def service_inventory(self) -> ServiceInventoryHub_service_inventory_v5:
+    def service_inventory(self) -> service_inventory_v5_resources.ServiceInventoryHub:
+        """The subscription hub of Legato Service Inventory Management API 5.0.0."""
         from .service_inventory_v5_resources import ServiceInventoryHub
 
         return ServiceInventoryHub(self._client, "service_inventory_v5")
 
     @cached_property
-    def service_ordering(self) -> ServiceOrderingHub_service_ordering_v5:
+    def service_ordering(self) -> service_ordering_v5_resources.ServiceOrderingHub:
+        """The subscription hub of Legato Service Ordering Management API 5.0.0."""
         from .service_ordering_v5_resources import ServiceOrderingHub
 
         return ServiceOrderingHub(self._client, "service_ordering_v5")
 
 
 class LegatoClient(SyncBaseClient):
+    """A client for a seller's Legato APIs."""
+
     reference_point = "legato"
     default_apis = {
         "alarm_management": "alarm_management_v3",
@@ -1014,34 +1082,44 @@ class LegatoClient(SyncBaseClient):
 
     @cached_property
     def hubs(self) -> LegatoHubs:
+        """The subscription hubs of each API family (`client.hubs.<family>`)."""
         return LegatoHubs(self)
 
     @cached_property
-    def alarms(self) -> Alarms_alarm_management_v3:
+    def alarms(self) -> alarm_management_v3_resources.Alarms:
+        """The `alarms` operations of Alarm Management 3.0.0."""
         from .alarm_management_v3_resources import Alarms
 
         return Alarms(self, "alarm_management_v3")
 
     @cached_property
-    def fault_management_jobs(self) -> FaultManagementJobs_fault_management_v3:
+    def fault_management_jobs(self) -> fault_management_v3_resources.FaultManagementJobs:
+        """The `fault_management_jobs` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import FaultManagementJobs
 
         return FaultManagementJobs(self, "fault_management_v3")
 
     @cached_property
-    def cancel_fault_management_jobs(self) -> CancelFaultManagementJobs_fault_management_v3:
+    def cancel_fault_management_jobs(
+        self,
+    ) -> fault_management_v3_resources.CancelFaultManagementJobs:
+        """The `cancel_fault_management_jobs` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import CancelFaultManagementJobs
 
         return CancelFaultManagementJobs(self, "fault_management_v3")
 
     @cached_property
-    def modify_fault_management_jobs(self) -> ModifyFaultManagementJobs_fault_management_v3:
+    def modify_fault_management_jobs(
+        self,
+    ) -> fault_management_v3_resources.ModifyFaultManagementJobs:
+        """The `modify_fault_management_jobs` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import ModifyFaultManagementJobs
 
         return ModifyFaultManagementJobs(self, "fault_management_v3")
 
     @cached_property
-    def fault_management_reports(self) -> FaultManagementReports_fault_management_v3:
+    def fault_management_reports(self) -> fault_management_v3_resources.FaultManagementReports:
+        """The `fault_management_reports` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import FaultManagementReports
 
         return FaultManagementReports(self, "fault_management_v3")
@@ -1049,147 +1127,179 @@ class LegatoClient(SyncBaseClient):
     @cached_property
     def fault_management_tracking_records(
         self,
-    ) -> FaultManagementTrackingRecords_fault_management_v3:
+    ) -> fault_management_v3_resources.FaultManagementTrackingRecords:
+        """The `fault_management_tracking_records` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import FaultManagementTrackingRecords
 
         return FaultManagementTrackingRecords(self, "fault_management_v3")
 
     @cached_property
-    def performance_jobs(self) -> PerformanceJobs_performance_monitoring_v5:
+    def performance_jobs(self) -> performance_monitoring_v5_resources.PerformanceJobs:
+        """The `performance_jobs` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import PerformanceJobs
 
         return PerformanceJobs(self, "performance_monitoring_v5")
 
     @cached_property
-    def cancel_performance_jobs(self) -> CancelPerformanceJobs_performance_monitoring_v5:
+    def cancel_performance_jobs(self) -> performance_monitoring_v5_resources.CancelPerformanceJobs:
+        """The `cancel_performance_jobs` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import CancelPerformanceJobs
 
         return CancelPerformanceJobs(self, "performance_monitoring_v5")
 
     @cached_property
-    def modify_performance_jobs(self) -> ModifyPerformanceJobs_performance_monitoring_v5:
+    def modify_performance_jobs(self) -> performance_monitoring_v5_resources.ModifyPerformanceJobs:
+        """The `modify_performance_jobs` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import ModifyPerformanceJobs
 
         return ModifyPerformanceJobs(self, "performance_monitoring_v5")
 
     @cached_property
-    def performance_profiles(self) -> PerformanceProfiles_performance_monitoring_v5:
+    def performance_profiles(self) -> performance_monitoring_v5_resources.PerformanceProfiles:
+        """The `performance_profiles` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import PerformanceProfiles
 
         return PerformanceProfiles(self, "performance_monitoring_v5")
 
     @cached_property
-    def performance_reports(self) -> PerformanceReports_performance_monitoring_v5:
+    def performance_reports(self) -> performance_monitoring_v5_resources.PerformanceReports:
+        """The `performance_reports` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import PerformanceReports
 
         return PerformanceReports(self, "performance_monitoring_v5")
 
     @cached_property
-    def performance_tracking_records(self) -> PerformanceTrackingRecords_performance_monitoring_v5:
+    def performance_tracking_records(
+        self,
+    ) -> performance_monitoring_v5_resources.PerformanceTrackingRecords:
+        """The `performance_tracking_records` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import PerformanceTrackingRecords
 
         return PerformanceTrackingRecords(self, "performance_monitoring_v5")
 
     @cached_property
-    def streaming_topics(self) -> StreamingTopics_streaming_management_v1:
+    def streaming_topics(self) -> streaming_management_v1_resources.StreamingTopics:
+        """The `streaming_topics` operations of Streaming Management 1.0.0."""
         from .streaming_management_v1_resources import StreamingTopics
 
         return StreamingTopics(self, "streaming_management_v1")
 
     @cached_property
-    def streaming_subscriptions(self) -> StreamingSubscriptions_streaming_management_v1:
+    def streaming_subscriptions(self) -> streaming_management_v1_resources.StreamingSubscriptions:
+        """The `streaming_subscriptions` operations of Streaming Management 1.0.0."""
         from .streaming_management_v1_resources import StreamingSubscriptions
 
         return StreamingSubscriptions(self, "streaming_management_v1")
 
     @cached_property
-    def service_specifications(self) -> ServiceSpecifications_service_catalog_v4:
+    def service_specifications(self) -> service_catalog_v4_resources.ServiceSpecifications:
+        """The `service_specifications` operations of Legato Service Catalog API 4.0.0-RC."""
         from .service_catalog_v4_resources import ServiceSpecifications
 
         return ServiceSpecifications(self, "service_catalog_v4")
 
     @cached_property
-    def test_jobs(self) -> TestJobs_service_function_testing_v3:
+    def test_jobs(self) -> service_function_testing_v3_resources.TestJobs:
+        """The `test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import TestJobs
 
         return TestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def cancel_test_jobs(self) -> CancelTestJobs_service_function_testing_v3:
+    def cancel_test_jobs(self) -> service_function_testing_v3_resources.CancelTestJobs:
+        """The `cancel_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import CancelTestJobs
 
         return CancelTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def suspend_test_jobs(self) -> SuspendTestJobs_service_function_testing_v3:
+    def suspend_test_jobs(self) -> service_function_testing_v3_resources.SuspendTestJobs:
+        """The `suspend_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import SuspendTestJobs
 
         return SuspendTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def resume_test_jobs(self) -> ResumeTestJobs_service_function_testing_v3:
+    def resume_test_jobs(self) -> service_function_testing_v3_resources.ResumeTestJobs:
+        """The `resume_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import ResumeTestJobs
 
         return ResumeTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def modify_test_jobs(self) -> ModifyTestJobs_service_function_testing_v3:
+    def modify_test_jobs(self) -> service_function_testing_v3_resources.ModifyTestJobs:
+        """The `modify_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import ModifyTestJobs
 
         return ModifyTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def test_profiles(self) -> TestProfiles_service_function_testing_v3:
+    def test_profiles(self) -> service_function_testing_v3_resources.TestProfiles:
+        """The `test_profiles` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import TestProfiles
 
         return TestProfiles(self, "service_function_testing_v3")
 
     @cached_property
-    def test_results(self) -> TestResults_service_function_testing_v3:
+    def test_results(self) -> service_function_testing_v3_resources.TestResults:
+        """The `test_results` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import TestResults
 
         return TestResults(self, "service_function_testing_v3")
 
     @cached_property
-    def services(self) -> Services_service_inventory_v5:
+    def services(self) -> service_inventory_v5_resources.Services:
+        """The `services` operations of Legato Service Inventory Management API 5.0.0."""
         from .service_inventory_v5_resources import Services
 
         return Services(self, "service_inventory_v5")
 
     @cached_property
-    def service_orders(self) -> ServiceOrders_service_ordering_v5:
+    def service_orders(self) -> service_ordering_v5_resources.ServiceOrders:
+        """The `service_orders` operations of Legato Service Ordering Management API 5.0.0."""
         from .service_ordering_v5_resources import ServiceOrders
 
         return ServiceOrders(self, "service_ordering_v5")
 
     @cached_property
-    def performance_monitoring_v2(self) -> Api_performance_monitoring_v2:
-        from .performance_monitoring_v2_resources import Api
+    def performance_monitoring_v2(
+        self,
+    ) -> performance_monitoring_v2_resources.PerformanceMonitoringV2Api:
+        """Every resource of Performance Monitoring 2.0.0-RC."""
+        from .performance_monitoring_v2_resources import PerformanceMonitoringV2Api
 
-        return Api(self, "performance_monitoring_v2")
+        return PerformanceMonitoringV2Api(self, "performance_monitoring_v2")
 
 
 class AsyncLegatoHubs(AsyncHubs):
+    """The subscription hubs of the Legato reference point (async)."""
+
     @cached_property
-    def alarm_management(self) -> AsyncAlarmManagementHub_alarm_management_v3:
+    def alarm_management(self) -> alarm_management_v3_resources.AsyncAlarmManagementHub:
+        """The subscription hub of Alarm Management 3.0.0."""
         from .alarm_management_v3_resources import AsyncAlarmManagementHub
 
         return AsyncAlarmManagementHub(self._client, "alarm_management_v3")
 
     @cached_property
-    def fault_management(self) -> AsyncFaultManagementHub_fault_management_v3:
+    def fault_management(self) -> fault_management_v3_resources.AsyncFaultManagementHub:
+        """The subscription hub of Fault Management 3.0.0."""
         from .fault_management_v3_resources import AsyncFaultManagementHub
 
         return AsyncFaultManagementHub(self._client, "fault_management_v3")
 
     @cached_property
-    def performance_monitoring(self) -> AsyncPerformanceMonitoringHub_performance_monitoring_v5:
+    def performance_monitoring(
+        self,
+    ) -> performance_monitoring_v5_resources.AsyncPerformanceMonitoringHub:
+        """The subscription hub of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncPerformanceMonitoringHub
 
         return AsyncPerformanceMonitoringHub(self._client, "performance_monitoring_v5")
 
     @cached_property
-    def service_catalog(self) -> AsyncServiceCatalogHub_service_catalog_v4:
+    def service_catalog(self) -> service_catalog_v4_resources.AsyncServiceCatalogHub:
+        """The subscription hub of Legato Service Catalog API 4.0.0-RC."""
         from .service_catalog_v4_resources import AsyncServiceCatalogHub
 
         return AsyncServiceCatalogHub(self._client, "service_catalog_v4")
@@ -1197,25 +1307,30 @@ class AsyncLegatoHubs(AsyncHubs):
     @cached_property
     def service_function_testing(
         self,
-    ) -> AsyncServiceFunctionTestingHub_service_function_testing_v3:
+    ) -> service_function_testing_v3_resources.AsyncServiceFunctionTestingHub:
+        """The subscription hub of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncServiceFunctionTestingHub
 
         return AsyncServiceFunctionTestingHub(self._client, "service_function_testing_v3")
 
     @cached_property
-    def service_inventory(self) -> AsyncServiceInventoryHub_service_inventory_v5:
+    def service_inventory(self) -> service_inventory_v5_resources.AsyncServiceInventoryHub:
+        """The subscription hub of Legato Service Inventory Management API 5.0.0."""
         from .service_inventory_v5_resources import AsyncServiceInventoryHub
 
         return AsyncServiceInventoryHub(self._client, "service_inventory_v5")
 
     @cached_property
-    def service_ordering(self) -> AsyncServiceOrderingHub_service_ordering_v5:
+    def service_ordering(self) -> service_ordering_v5_resources.AsyncServiceOrderingHub:
+        """The subscription hub of Legato Service Ordering Management API 5.0.0."""
         from .service_ordering_v5_resources import AsyncServiceOrderingHub
 
         return AsyncServiceOrderingHub(self._client, "service_ordering_v5")
 
 
 class AsyncLegatoClient(AsyncBaseClient):
+    """A client for a seller's Legato APIs (async)."""
+
     reference_point = "legato"
     default_apis = {
         "alarm_management": "alarm_management_v3",
@@ -1230,34 +1345,44 @@ class AsyncLegatoClient(AsyncBaseClient):
 
     @cached_property
     def hubs(self) -> AsyncLegatoHubs:
+        """The subscription hubs of each API family (`client.hubs.<family>`)."""
         return AsyncLegatoHubs(self)
 
     @cached_property
-    def alarms(self) -> AsyncAlarms_alarm_management_v3:
+    def alarms(self) -> alarm_management_v3_resources.AsyncAlarms:
+        """The `alarms` operations of Alarm Management 3.0.0."""
         from .alarm_management_v3_resources import AsyncAlarms
 
         return AsyncAlarms(self, "alarm_management_v3")
 
     @cached_property
-    def fault_management_jobs(self) -> AsyncFaultManagementJobs_fault_management_v3:
+    def fault_management_jobs(self) -> fault_management_v3_resources.AsyncFaultManagementJobs:
+        """The `fault_management_jobs` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import AsyncFaultManagementJobs
 
         return AsyncFaultManagementJobs(self, "fault_management_v3")
 
     @cached_property
-    def cancel_fault_management_jobs(self) -> AsyncCancelFaultManagementJobs_fault_management_v3:
+    def cancel_fault_management_jobs(
+        self,
+    ) -> fault_management_v3_resources.AsyncCancelFaultManagementJobs:
+        """The `cancel_fault_management_jobs` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import AsyncCancelFaultManagementJobs
 
         return AsyncCancelFaultManagementJobs(self, "fault_management_v3")
 
     @cached_property
-    def modify_fault_management_jobs(self) -> AsyncModifyFaultManagementJobs_fault_management_v3:
+    def modify_fault_management_jobs(
+        self,
+    ) -> fault_management_v3_resources.AsyncModifyFaultManagementJobs:
+        """The `modify_fault_management_jobs` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import AsyncModifyFaultManagementJobs
 
         return AsyncModifyFaultManagementJobs(self, "fault_management_v3")
 
     @cached_property
-    def fault_management_reports(self) -> AsyncFaultManagementReports_fault_management_v3:
+    def fault_management_reports(self) -> fault_management_v3_resources.AsyncFaultManagementReports:
+        """The `fault_management_reports` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import AsyncFaultManagementReports
 
         return AsyncFaultManagementReports(self, "fault_management_v3")
@@ -1265,37 +1390,47 @@ class AsyncLegatoClient(AsyncBaseClient):
     @cached_property
     def fault_management_tracking_records(
         self,
-    ) -> AsyncFaultManagementTrackingRecords_fault_management_v3:
+    ) -> fault_management_v3_resources.AsyncFaultManagementTrackingRecords:
+        """The `fault_management_tracking_records` operations of Fault Management 3.0.0."""
         from .fault_management_v3_resources import AsyncFaultManagementTrackingRecords
 
         return AsyncFaultManagementTrackingRecords(self, "fault_management_v3")
 
     @cached_property
-    def performance_jobs(self) -> AsyncPerformanceJobs_performance_monitoring_v5:
+    def performance_jobs(self) -> performance_monitoring_v5_resources.AsyncPerformanceJobs:
+        """The `performance_jobs` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncPerformanceJobs
 
         return AsyncPerformanceJobs(self, "performance_monitoring_v5")
 
     @cached_property
-    def cancel_performance_jobs(self) -> AsyncCancelPerformanceJobs_performance_monitoring_v5:
+    def cancel_performance_jobs(
+        self,
+    ) -> performance_monitoring_v5_resources.AsyncCancelPerformanceJobs:
+        """The `cancel_performance_jobs` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncCancelPerformanceJobs
 
         return AsyncCancelPerformanceJobs(self, "performance_monitoring_v5")
 
     @cached_property
-    def modify_performance_jobs(self) -> AsyncModifyPerformanceJobs_performance_monitoring_v5:
+    def modify_performance_jobs(
+        self,
+    ) -> performance_monitoring_v5_resources.AsyncModifyPerformanceJobs:
+        """The `modify_performance_jobs` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncModifyPerformanceJobs
 
         return AsyncModifyPerformanceJobs(self, "performance_monitoring_v5")
 
     @cached_property
-    def performance_profiles(self) -> AsyncPerformanceProfiles_performance_monitoring_v5:
+    def performance_profiles(self) -> performance_monitoring_v5_resources.AsyncPerformanceProfiles:
+        """The `performance_profiles` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncPerformanceProfiles
 
         return AsyncPerformanceProfiles(self, "performance_monitoring_v5")
 
     @cached_property
-    def performance_reports(self) -> AsyncPerformanceReports_performance_monitoring_v5:
+    def performance_reports(self) -> performance_monitoring_v5_resources.AsyncPerformanceReports:
+        """The `performance_reports` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncPerformanceReports
 
         return AsyncPerformanceReports(self, "performance_monitoring_v5")
@@ -1303,85 +1438,103 @@ class AsyncLegatoClient(AsyncBaseClient):
     @cached_property
     def performance_tracking_records(
         self,
-    ) -> AsyncPerformanceTrackingRecords_performance_monitoring_v5:
+    ) -> performance_monitoring_v5_resources.AsyncPerformanceTrackingRecords:
+        """The `performance_tracking_records` operations of Performance Monitoring 5.0.0."""
         from .performance_monitoring_v5_resources import AsyncPerformanceTrackingRecords
 
         return AsyncPerformanceTrackingRecords(self, "performance_monitoring_v5")
 
     @cached_property
-    def streaming_topics(self) -> AsyncStreamingTopics_streaming_management_v1:
+    def streaming_topics(self) -> streaming_management_v1_resources.AsyncStreamingTopics:
+        """The `streaming_topics` operations of Streaming Management 1.0.0."""
         from .streaming_management_v1_resources import AsyncStreamingTopics
 
         return AsyncStreamingTopics(self, "streaming_management_v1")
 
     @cached_property
-    def streaming_subscriptions(self) -> AsyncStreamingSubscriptions_streaming_management_v1:
+    def streaming_subscriptions(
+        self,
+    ) -> streaming_management_v1_resources.AsyncStreamingSubscriptions:
+        """The `streaming_subscriptions` operations of Streaming Management 1.0.0."""
         from .streaming_management_v1_resources import AsyncStreamingSubscriptions
 
         return AsyncStreamingSubscriptions(self, "streaming_management_v1")
 
     @cached_property
-    def service_specifications(self) -> AsyncServiceSpecifications_service_catalog_v4:
+    def service_specifications(self) -> service_catalog_v4_resources.AsyncServiceSpecifications:
+        """The `service_specifications` operations of Legato Service Catalog API 4.0.0-RC."""
         from .service_catalog_v4_resources import AsyncServiceSpecifications
 
         return AsyncServiceSpecifications(self, "service_catalog_v4")
 
     @cached_property
-    def test_jobs(self) -> AsyncTestJobs_service_function_testing_v3:
+    def test_jobs(self) -> service_function_testing_v3_resources.AsyncTestJobs:
+        """The `test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncTestJobs
 
         return AsyncTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def cancel_test_jobs(self) -> AsyncCancelTestJobs_service_function_testing_v3:
+    def cancel_test_jobs(self) -> service_function_testing_v3_resources.AsyncCancelTestJobs:
+        """The `cancel_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncCancelTestJobs
 
         return AsyncCancelTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def suspend_test_jobs(self) -> AsyncSuspendTestJobs_service_function_testing_v3:
+    def suspend_test_jobs(self) -> service_function_testing_v3_resources.AsyncSuspendTestJobs:
+        """The `suspend_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncSuspendTestJobs
 
         return AsyncSuspendTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def resume_test_jobs(self) -> AsyncResumeTestJobs_service_function_testing_v3:
+    def resume_test_jobs(self) -> service_function_testing_v3_resources.AsyncResumeTestJobs:
+        """The `resume_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncResumeTestJobs
 
         return AsyncResumeTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def modify_test_jobs(self) -> AsyncModifyTestJobs_service_function_testing_v3:
+    def modify_test_jobs(self) -> service_function_testing_v3_resources.AsyncModifyTestJobs:
+        """The `modify_test_jobs` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncModifyTestJobs
 
         return AsyncModifyTestJobs(self, "service_function_testing_v3")
 
     @cached_property
-    def test_profiles(self) -> AsyncTestProfiles_service_function_testing_v3:
+    def test_profiles(self) -> service_function_testing_v3_resources.AsyncTestProfiles:
+        """The `test_profiles` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncTestProfiles
 
         return AsyncTestProfiles(self, "service_function_testing_v3")
 
     @cached_property
-    def test_results(self) -> AsyncTestResults_service_function_testing_v3:
+    def test_results(self) -> service_function_testing_v3_resources.AsyncTestResults:
+        """The `test_results` operations of Service Function Testing 3.0.0."""
         from .service_function_testing_v3_resources import AsyncTestResults
 
         return AsyncTestResults(self, "service_function_testing_v3")
 
     @cached_property
-    def services(self) -> AsyncServices_service_inventory_v5:
+    def services(self) -> service_inventory_v5_resources.AsyncServices:
+        """The `services` operations of Legato Service Inventory Management API 5.0.0."""
         from .service_inventory_v5_resources import AsyncServices
 
         return AsyncServices(self, "service_inventory_v5")
 
     @cached_property
-    def service_orders(self) -> AsyncServiceOrders_service_ordering_v5:
+    def service_orders(self) -> service_ordering_v5_resources.AsyncServiceOrders:
+        """The `service_orders` operations of Legato Service Ordering Management API 5.0.0."""
         from .service_ordering_v5_resources import AsyncServiceOrders
 
         return AsyncServiceOrders(self, "service_ordering_v5")
 
     @cached_property
-    def performance_monitoring_v2(self) -> AsyncApi_performance_monitoring_v2:
-        from .performance_monitoring_v2_resources import AsyncApi
+    def performance_monitoring_v2(
+        self,
+    ) -> performance_monitoring_v2_resources.AsyncPerformanceMonitoringV2Api:
+        """Every resource of Performance Monitoring 2.0.0-RC."""
+        from .performance_monitoring_v2_resources import AsyncPerformanceMonitoringV2Api
 
-        return AsyncApi(self, "performance_monitoring_v2")
+        return AsyncPerformanceMonitoringV2Api(self, "performance_monitoring_v2")

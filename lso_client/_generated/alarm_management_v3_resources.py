@@ -12,8 +12,9 @@ from typing import Any  # noqa: F401
 
 from typing_extensions import Unpack
 
+from lso_client._operations import operations_of
 from lso_client._pagination import SyncPage  # noqa: F401
-from lso_client._resource import (
+from lso_client._resource import (  # noqa: F401
     AsyncApi,
     AsyncHubResource,
     AsyncPager,
@@ -22,9 +23,10 @@ from lso_client._resource import (
     SyncApi,
     SyncHubResource,
     SyncResource,
+    async_raw_method,
+    raw_method,
 )
-from lso_client._operations import operations_of
-from lso_client._waiting import collected, final_state  # noqa: F401
+from lso_client._waiting import Goal, collected, final_state  # noqa: F401
 
 from . import alarm_management_v3 as m
 
@@ -32,6 +34,8 @@ _OPS = operations_of("alarm_management_v3")
 
 
 class Alarms(SyncResource):
+    """`alarms` of Alarm Management 3.0.0."""
+
     def list(
         self,
         *,
@@ -58,6 +62,45 @@ class Alarms(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.AlarmCommon]:
+        """GET /alarm (operationId `listAlarms`).
+
+        Args:
+            id (str): query parameter `id`.
+            alarm_changed_time_gt (datetime): query parameter `alarmChangedTime.gt`.
+            alarm_changed_time_lt (datetime): query parameter `alarmChangedTime.lt`.
+            alarm_cleared_time_gt (datetime): query parameter `alarmClearedTime.gt`.
+            alarm_cleared_time_lt (datetime): query parameter `alarmClearedTime.lt`.
+            alarm_reporting_time_gt (datetime): query parameter `alarmReportingTime.gt`.
+            alarm_reporting_time_lt (datetime): query parameter `alarmReportingTime.lt`.
+            alarm_type (m.AlarmType | str): query parameter `alarmType`.
+            alarmed_object_type (str): query parameter `alarmedObjectType`.
+            perceived_severity (m.PerceivedSeverity | str): query parameter `perceivedSeverity`.
+            planned_outage_indicator (m.PlannedOutageIndicator | str): query parameter `plannedOutageIndicator`.
+            reporting_system_id (str): query parameter `reportingSystemId`.
+            service_affecting (bool): query parameter `serviceAffecting`.
+            state (m.AlarmState | str): query parameter `state`.
+            affected_service_id (str): query parameter `affectedServiceId`.
+            correlated_alarm_id (str): query parameter `correlatedAlarmId`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.AlarmCommon].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listAlarms"],
             m.AlarmCommon,
@@ -87,13 +130,63 @@ class Alarms(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.Alarm:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.Alarm:
+        """GET /alarm/{id} (operationId `retrieveAlarm`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.Alarm (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["retrieveAlarm"], m.Alarm, path_params={"id": id}, options=options
+            _OPS["retrieveAlarm"],
+            m.Alarm,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
+
+    @property
+    def with_raw_response(self) -> AlarmsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AlarmsWithRawResponse(self)
+
+
+class AlarmsWithRawResponse:
+    """The operations of `Alarms` answering with a `RawResponse`."""
+
+    def __init__(self, resource: Alarms) -> None:
+        raw = resource._raw_copy()
+        self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncAlarms(AsyncResource):
+    """`alarms` of Alarm Management 3.0.0 (async)."""
+
     def list(
         self,
         *,
@@ -120,6 +213,45 @@ class AsyncAlarms(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.AlarmCommon]:
+        """GET /alarm (operationId `listAlarms`).
+
+        Args:
+            id (str): query parameter `id`.
+            alarm_changed_time_gt (datetime): query parameter `alarmChangedTime.gt`.
+            alarm_changed_time_lt (datetime): query parameter `alarmChangedTime.lt`.
+            alarm_cleared_time_gt (datetime): query parameter `alarmClearedTime.gt`.
+            alarm_cleared_time_lt (datetime): query parameter `alarmClearedTime.lt`.
+            alarm_reporting_time_gt (datetime): query parameter `alarmReportingTime.gt`.
+            alarm_reporting_time_lt (datetime): query parameter `alarmReportingTime.lt`.
+            alarm_type (m.AlarmType | str): query parameter `alarmType`.
+            alarmed_object_type (str): query parameter `alarmedObjectType`.
+            perceived_severity (m.PerceivedSeverity | str): query parameter `perceivedSeverity`.
+            planned_outage_indicator (m.PlannedOutageIndicator | str): query parameter `plannedOutageIndicator`.
+            reporting_system_id (str): query parameter `reportingSystemId`.
+            service_affecting (bool): query parameter `serviceAffecting`.
+            state (m.AlarmState | str): query parameter `state`.
+            affected_service_id (str): query parameter `affectedServiceId`.
+            correlated_alarm_id (str): query parameter `correlatedAlarmId`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.AlarmCommon].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listAlarms"],
             m.AlarmCommon,
@@ -149,16 +281,92 @@ class AsyncAlarms(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.Alarm:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.Alarm:
+        """GET /alarm/{id} (operationId `retrieveAlarm`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.Alarm (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["retrieveAlarm"], m.Alarm, path_params={"id": id}, options=options
+            _OPS["retrieveAlarm"],
+            m.Alarm,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
+
+    @property
+    def with_raw_response(self) -> AsyncAlarmsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncAlarmsWithRawResponse(self)
+
+
+class AsyncAlarmsWithRawResponse:
+    """The operations of `AsyncAlarms` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncAlarms) -> None:
+        raw = resource._raw_copy()
+        self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AlarmManagementHub(SyncHubResource):
+    """The subscription hub of Alarm Management 3.0.0."""
+
     def register(
-        self, body: m.EventSubscriptionInput | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.EventSubscriptionInput | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.EventSubscription:
+        """POST /hub (operationId `registerListener`).
+
+        Args:
+            body (m.EventSubscriptionInput | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["registerListener"],
             m.EventSubscription,
@@ -167,21 +375,131 @@ class AlarmManagementHub(SyncHubResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.EventSubscription:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.EventSubscription:
+        """GET /hub/{id} (operationId `retrieveHub`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["retrieveHub"], m.EventSubscription, path_params={"id": id}, options=options
+            _OPS["retrieveHub"],
+            m.EventSubscription,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
-    def unregister(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    def unregister(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /hub/{id} (operationId `unregisterListener`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["unregisterListener"], None, path_params={"id": id}, options=options
+            _OPS["unregisterListener"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
+
+    @property
+    def with_raw_response(self) -> AlarmManagementHubWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AlarmManagementHubWithRawResponse(self)
+
+
+class AlarmManagementHubWithRawResponse:
+    """The operations of `AlarmManagementHub` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AlarmManagementHub) -> None:
+        raw = resource._raw_copy()
+        self.register = raw_method(raw.register)
+        self.retrieve = raw_method(raw.retrieve)
+        self.unregister = raw_method(raw.unregister)
 
 
 class AsyncAlarmManagementHub(AsyncHubResource):
+    """The subscription hub of Alarm Management 3.0.0 (async)."""
+
     async def register(
-        self, body: m.EventSubscriptionInput | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.EventSubscriptionInput | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.EventSubscription:
+        """POST /hub (operationId `registerListener`).
+
+        Args:
+            body (m.EventSubscriptionInput | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["registerListener"],
             m.EventSubscription,
@@ -190,36 +508,122 @@ class AsyncAlarmManagementHub(AsyncHubResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.EventSubscription:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.EventSubscription:
+        """GET /hub/{id} (operationId `retrieveHub`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["retrieveHub"], m.EventSubscription, path_params={"id": id}, options=options
+            _OPS["retrieveHub"],
+            m.EventSubscription,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
-    async def unregister(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    async def unregister(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /hub/{id} (operationId `unregisterListener`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["unregisterListener"], None, path_params={"id": id}, options=options
+            _OPS["unregisterListener"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
+    @property
+    def with_raw_response(self) -> AsyncAlarmManagementHubWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncAlarmManagementHubWithRawResponse(self)
 
-class Api(SyncApi):
+
+class AsyncAlarmManagementHubWithRawResponse:
+    """The operations of `AsyncAlarmManagementHub` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncAlarmManagementHub) -> None:
+        raw = resource._raw_copy()
+        self.register = async_raw_method(raw.register)
+        self.retrieve = async_raw_method(raw.retrieve)
+        self.unregister = async_raw_method(raw.unregister)
+
+
+class AlarmManagementV3Api(SyncApi):
     """The resources of Alarm Management 3.0.0."""
 
     @cached_property
     def alarms(self) -> Alarms:
+        """The `alarms` operations."""
         return Alarms(self._client, self._module)
 
     @cached_property
     def hub(self) -> AlarmManagementHub:
+        """The subscription hub."""
         return AlarmManagementHub(self._client, self._module)
 
 
-class AsyncApi(AsyncApi):
-    """The resources of Alarm Management 3.0.0."""
+class AsyncAlarmManagementV3Api(AsyncApi):
+    """The resources of Alarm Management 3.0.0 (async)."""
 
     @cached_property
     def alarms(self) -> AsyncAlarms:
+        """The `alarms` operations."""
         return AsyncAlarms(self._client, self._module)
 
     @cached_property
     def hub(self) -> AsyncAlarmManagementHub:
+        """The subscription hub."""
         return AsyncAlarmManagementHub(self._client, self._module)

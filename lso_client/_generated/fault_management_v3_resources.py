@@ -12,8 +12,9 @@ from typing import Any  # noqa: F401
 
 from typing_extensions import Unpack
 
+from lso_client._operations import operations_of
 from lso_client._pagination import SyncPage  # noqa: F401
-from lso_client._resource import (
+from lso_client._resource import (  # noqa: F401
     AsyncApi,
     AsyncHubResource,
     AsyncPager,
@@ -22,9 +23,10 @@ from lso_client._resource import (
     SyncApi,
     SyncHubResource,
     SyncResource,
+    async_raw_method,
+    raw_method,
 )
-from lso_client._operations import operations_of
-from lso_client._waiting import collected, final_state  # noqa: F401
+from lso_client._waiting import Goal, collected, final_state  # noqa: F401
 
 from . import fault_management_v3 as m
 
@@ -32,12 +34,37 @@ _OPS = operations_of("fault_management_v3")
 
 
 class FaultManagementJobs(SyncResource):
+    """`fault_management_jobs` of Fault Management 3.0.0."""
+
     def create(
         self,
         body: m.FaultManagementJobCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.FaultManagementJob:
+        """POST /faultManagementJob (operationId `createFaultManagementJob`).
+
+        Args:
+            body (m.FaultManagementJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.FaultManagementJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createFaultManagementJob"],
             m.FaultManagementJob,
@@ -65,6 +92,38 @@ class FaultManagementJobs(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.FaultManagementJob]:
+        """GET /faultManagementJob (operationId `listFaultManagementJob`).
+
+        Args:
+            service_id (str): query parameter `serviceId`.
+            service_from_id (str): query parameter `serviceFromId`.
+            service_to_id (str): query parameter `serviceToId`.
+            entity_id (str): query parameter `entityId`.
+            state (m.FaultManagementJobStateType | str): query parameter `state`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            job_type (m.JobType | str): query parameter `jobType`.
+            job_priority (str): query parameter `jobPriority`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.FaultManagementJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listFaultManagementJob"],
             m.FaultManagementJob,
@@ -87,22 +146,119 @@ class FaultManagementJobs(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.FaultManagementJob:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.FaultManagementJob:
+        """GET /faultManagementJob/{id} (operationId `retrieveFaultManagementJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.FaultManagementJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["retrieveFaultManagementJob"],
             m.FaultManagementJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
-    def suspend(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    def suspend(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """POST /faultManagementJob/{id}/suspend (operationId `suspendFaultManagementJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
-            _OPS["suspendFaultManagementJob"], None, path_params={"id": id}, options=options
+            _OPS["suspendFaultManagementJob"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
-    def resume(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    def resume(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """POST /faultManagementJob/{id}/resume (operationId `resumeFaultManagementJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
-            _OPS["resumeFaultManagementJob"], None, path_params={"id": id}, options=options
+            _OPS["resumeFaultManagementJob"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
     def cancel(
@@ -111,6 +267,29 @@ class FaultManagementJobs(SyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.CancelFaultManagementJob:
+        """POST /cancelFaultManagementJob (operationId `createCancelFaultManagementJob`).
+
+        Args:
+            body (m.CancelFaultManagementJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelFaultManagementJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createCancelFaultManagementJob"],
             m.CancelFaultManagementJob,
@@ -125,6 +304,29 @@ class FaultManagementJobs(SyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.ModifyFaultManagementJob:
+        """POST /modifyFaultManagementJob (operationId `createModifyFaultManagementJob`).
+
+        Args:
+            body (m.ModifyFaultManagementJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyFaultManagementJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createModifyFaultManagementJob"],
             m.ModifyFaultManagementJob,
@@ -139,6 +341,29 @@ class FaultManagementJobs(SyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> builtins.list[m.FaultManagementJob]:
+        """POST /faultManagementJobComplexQuery (operationId `faultManagementJobComplexQuery`).
+
+        Args:
+            body (m.FaultManagementJobComplexQueryCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            builtins.list[m.FaultManagementJob] (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request_list(
             _OPS["faultManagementJobComplexQuery"],
             m.FaultManagementJob,
@@ -159,8 +384,9 @@ class FaultManagementJobs(SyncResource):
     ) -> m.FaultManagementJob:
         """Return the fault management job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("fault management job", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.FaultManagementJob] = final_state("fault management job", id, until)
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -174,29 +400,79 @@ class FaultManagementJobs(SyncResource):
         body: m.FaultManagementJobCreate | Mapping[str, Any],
         /,
         *,
-        timeout: float = 3600.0,
+        wait_timeout: float = 3600.0,
         until: Collection[str] = ("completed", "cancelled", "rejected", "resourcesUnavailable"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
         **options: Unpack[CallOptions],
     ) -> m.FaultManagementJob:
+        """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
+        for the fault management job created: `wait_timeout` bounds the wait, the per-call
+        `timeout` option each HTTP call of the create."""
         created = self.create(body, **options)
         return self.wait(
             created.id,
-            timeout=timeout,
+            timeout=wait_timeout,
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
         )
 
+    @property
+    def with_raw_response(self) -> FaultManagementJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return FaultManagementJobsWithRawResponse(self)
+
+
+class FaultManagementJobsWithRawResponse:
+    """The operations of `FaultManagementJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: FaultManagementJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        self.suspend = raw_method(raw.suspend)
+        self.resume = raw_method(raw.resume)
+        self.cancel = raw_method(raw.cancel)
+        self.modify = raw_method(raw.modify)
+        self.complex_query = raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncFaultManagementJobs(AsyncResource):
+    """`fault_management_jobs` of Fault Management 3.0.0 (async)."""
+
     async def create(
         self,
         body: m.FaultManagementJobCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.FaultManagementJob:
+        """POST /faultManagementJob (operationId `createFaultManagementJob`).
+
+        Args:
+            body (m.FaultManagementJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.FaultManagementJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createFaultManagementJob"],
             m.FaultManagementJob,
@@ -224,6 +500,38 @@ class AsyncFaultManagementJobs(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.FaultManagementJob]:
+        """GET /faultManagementJob (operationId `listFaultManagementJob`).
+
+        Args:
+            service_id (str): query parameter `serviceId`.
+            service_from_id (str): query parameter `serviceFromId`.
+            service_to_id (str): query parameter `serviceToId`.
+            entity_id (str): query parameter `entityId`.
+            state (m.FaultManagementJobStateType | str): query parameter `state`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            job_type (m.JobType | str): query parameter `jobType`.
+            job_priority (str): query parameter `jobPriority`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.FaultManagementJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listFaultManagementJob"],
             m.FaultManagementJob,
@@ -246,22 +554,119 @@ class AsyncFaultManagementJobs(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.FaultManagementJob:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.FaultManagementJob:
+        """GET /faultManagementJob/{id} (operationId `retrieveFaultManagementJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.FaultManagementJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["retrieveFaultManagementJob"],
             m.FaultManagementJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
-    async def suspend(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    async def suspend(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """POST /faultManagementJob/{id}/suspend (operationId `suspendFaultManagementJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
-            _OPS["suspendFaultManagementJob"], None, path_params={"id": id}, options=options
+            _OPS["suspendFaultManagementJob"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
-    async def resume(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    async def resume(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """POST /faultManagementJob/{id}/resume (operationId `resumeFaultManagementJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
-            _OPS["resumeFaultManagementJob"], None, path_params={"id": id}, options=options
+            _OPS["resumeFaultManagementJob"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
     async def cancel(
@@ -270,6 +675,29 @@ class AsyncFaultManagementJobs(AsyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.CancelFaultManagementJob:
+        """POST /cancelFaultManagementJob (operationId `createCancelFaultManagementJob`).
+
+        Args:
+            body (m.CancelFaultManagementJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelFaultManagementJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createCancelFaultManagementJob"],
             m.CancelFaultManagementJob,
@@ -284,6 +712,29 @@ class AsyncFaultManagementJobs(AsyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.ModifyFaultManagementJob:
+        """POST /modifyFaultManagementJob (operationId `createModifyFaultManagementJob`).
+
+        Args:
+            body (m.ModifyFaultManagementJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyFaultManagementJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createModifyFaultManagementJob"],
             m.ModifyFaultManagementJob,
@@ -298,6 +749,29 @@ class AsyncFaultManagementJobs(AsyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> builtins.list[m.FaultManagementJob]:
+        """POST /faultManagementJobComplexQuery (operationId `faultManagementJobComplexQuery`).
+
+        Args:
+            body (m.FaultManagementJobComplexQueryCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            builtins.list[m.FaultManagementJob] (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request_list(
             _OPS["faultManagementJobComplexQuery"],
             m.FaultManagementJob,
@@ -318,8 +792,9 @@ class AsyncFaultManagementJobs(AsyncResource):
     ) -> m.FaultManagementJob:
         """Return the fault management job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("fault management job", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.FaultManagementJob] = final_state("fault management job", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -333,29 +808,79 @@ class AsyncFaultManagementJobs(AsyncResource):
         body: m.FaultManagementJobCreate | Mapping[str, Any],
         /,
         *,
-        timeout: float = 3600.0,
+        wait_timeout: float = 3600.0,
         until: Collection[str] = ("completed", "cancelled", "rejected", "resourcesUnavailable"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
         **options: Unpack[CallOptions],
     ) -> m.FaultManagementJob:
+        """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
+        for the fault management job created: `wait_timeout` bounds the wait, the per-call
+        `timeout` option each HTTP call of the create."""
         created = await self.create(body, **options)
         return await self.wait(
             created.id,
-            timeout=timeout,
+            timeout=wait_timeout,
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
         )
 
+    @property
+    def with_raw_response(self) -> AsyncFaultManagementJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncFaultManagementJobsWithRawResponse(self)
+
+
+class AsyncFaultManagementJobsWithRawResponse:
+    """The operations of `AsyncFaultManagementJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncFaultManagementJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        self.suspend = async_raw_method(raw.suspend)
+        self.resume = async_raw_method(raw.resume)
+        self.cancel = async_raw_method(raw.cancel)
+        self.modify = async_raw_method(raw.modify)
+        self.complex_query = async_raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class CancelFaultManagementJobs(SyncResource):
+    """`cancel_fault_management_jobs` of Fault Management 3.0.0."""
+
     def create(
         self,
         body: m.CancelFaultManagementJobCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.CancelFaultManagementJob:
+        """POST /cancelFaultManagementJob (operationId `createCancelFaultManagementJob`).
+
+        Args:
+            body (m.CancelFaultManagementJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelFaultManagementJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createCancelFaultManagementJob"],
             m.CancelFaultManagementJob,
@@ -378,6 +903,33 @@ class CancelFaultManagementJobs(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.CancelFaultManagementJob]:
+        """GET /cancelFaultManagementJob (operationId `listCancelFaultManagementJob`).
+
+        Args:
+            fault_management_job_id (str): query parameter `faultManagementJobId`.
+            state (m.FaultManagementJobProcessStateType | str): query parameter `state`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.CancelFaultManagementJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listCancelFaultManagementJob"],
             m.CancelFaultManagementJob,
@@ -395,11 +947,40 @@ class CancelFaultManagementJobs(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.CancelFaultManagementJob:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.CancelFaultManagementJob:
+        """GET /cancelFaultManagementJob/{id} (operationId `retrieveCancelFaultManagementJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelFaultManagementJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["retrieveCancelFaultManagementJob"],
             m.CancelFaultManagementJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -415,8 +996,11 @@ class CancelFaultManagementJobs(SyncResource):
     ) -> m.CancelFaultManagementJob:
         """Return the cancel fault management job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("cancel fault management job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.CancelFaultManagementJob] = final_state(
+            "cancel fault management job request", id, until
+        )
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -425,14 +1009,56 @@ class CancelFaultManagementJobs(SyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> CancelFaultManagementJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return CancelFaultManagementJobsWithRawResponse(self)
+
+
+class CancelFaultManagementJobsWithRawResponse:
+    """The operations of `CancelFaultManagementJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: CancelFaultManagementJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncCancelFaultManagementJobs(AsyncResource):
+    """`cancel_fault_management_jobs` of Fault Management 3.0.0 (async)."""
+
     async def create(
         self,
         body: m.CancelFaultManagementJobCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.CancelFaultManagementJob:
+        """POST /cancelFaultManagementJob (operationId `createCancelFaultManagementJob`).
+
+        Args:
+            body (m.CancelFaultManagementJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelFaultManagementJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createCancelFaultManagementJob"],
             m.CancelFaultManagementJob,
@@ -455,6 +1081,33 @@ class AsyncCancelFaultManagementJobs(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.CancelFaultManagementJob]:
+        """GET /cancelFaultManagementJob (operationId `listCancelFaultManagementJob`).
+
+        Args:
+            fault_management_job_id (str): query parameter `faultManagementJobId`.
+            state (m.FaultManagementJobProcessStateType | str): query parameter `state`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.CancelFaultManagementJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listCancelFaultManagementJob"],
             m.CancelFaultManagementJob,
@@ -473,12 +1126,39 @@ class AsyncCancelFaultManagementJobs(AsyncResource):
         )
 
     async def retrieve(
-        self, id: str, /, **options: Unpack[CallOptions]
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.CancelFaultManagementJob:
+        """GET /cancelFaultManagementJob/{id} (operationId `retrieveCancelFaultManagementJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelFaultManagementJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["retrieveCancelFaultManagementJob"],
             m.CancelFaultManagementJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -494,8 +1174,11 @@ class AsyncCancelFaultManagementJobs(AsyncResource):
     ) -> m.CancelFaultManagementJob:
         """Return the cancel fault management job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("cancel fault management job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.CancelFaultManagementJob] = final_state(
+            "cancel fault management job request", id, until
+        )
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -504,14 +1187,56 @@ class AsyncCancelFaultManagementJobs(AsyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> AsyncCancelFaultManagementJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncCancelFaultManagementJobsWithRawResponse(self)
+
+
+class AsyncCancelFaultManagementJobsWithRawResponse:
+    """The operations of `AsyncCancelFaultManagementJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncCancelFaultManagementJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class ModifyFaultManagementJobs(SyncResource):
+    """`modify_fault_management_jobs` of Fault Management 3.0.0."""
+
     def create(
         self,
         body: m.ModifyFaultManagementJobCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.ModifyFaultManagementJob:
+        """POST /modifyFaultManagementJob (operationId `createModifyFaultManagementJob`).
+
+        Args:
+            body (m.ModifyFaultManagementJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyFaultManagementJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createModifyFaultManagementJob"],
             m.ModifyFaultManagementJob,
@@ -534,6 +1259,33 @@ class ModifyFaultManagementJobs(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ModifyFaultManagementJob]:
+        """GET /modifyFaultManagementJob (operationId `listModifyFaultManagementJob`).
+
+        Args:
+            fault_management_job_id (str): query parameter `faultManagementJobId`.
+            state (m.FaultManagementJobProcessStateType | str): query parameter `state`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.ModifyFaultManagementJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listModifyFaultManagementJob"],
             m.ModifyFaultManagementJob,
@@ -551,11 +1303,40 @@ class ModifyFaultManagementJobs(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.ModifyFaultManagementJob:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.ModifyFaultManagementJob:
+        """GET /modifyFaultManagementJob/{id} (operationId `retrieveModifyFaultManagementJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyFaultManagementJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["retrieveModifyFaultManagementJob"],
             m.ModifyFaultManagementJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -571,8 +1352,11 @@ class ModifyFaultManagementJobs(SyncResource):
     ) -> m.ModifyFaultManagementJob:
         """Return the modify fault management job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("modify fault management job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.ModifyFaultManagementJob] = final_state(
+            "modify fault management job request", id, until
+        )
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -581,14 +1365,56 @@ class ModifyFaultManagementJobs(SyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> ModifyFaultManagementJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return ModifyFaultManagementJobsWithRawResponse(self)
+
+
+class ModifyFaultManagementJobsWithRawResponse:
+    """The operations of `ModifyFaultManagementJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: ModifyFaultManagementJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncModifyFaultManagementJobs(AsyncResource):
+    """`modify_fault_management_jobs` of Fault Management 3.0.0 (async)."""
+
     async def create(
         self,
         body: m.ModifyFaultManagementJobCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.ModifyFaultManagementJob:
+        """POST /modifyFaultManagementJob (operationId `createModifyFaultManagementJob`).
+
+        Args:
+            body (m.ModifyFaultManagementJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyFaultManagementJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createModifyFaultManagementJob"],
             m.ModifyFaultManagementJob,
@@ -611,6 +1437,33 @@ class AsyncModifyFaultManagementJobs(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ModifyFaultManagementJob]:
+        """GET /modifyFaultManagementJob (operationId `listModifyFaultManagementJob`).
+
+        Args:
+            fault_management_job_id (str): query parameter `faultManagementJobId`.
+            state (m.FaultManagementJobProcessStateType | str): query parameter `state`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.ModifyFaultManagementJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listModifyFaultManagementJob"],
             m.ModifyFaultManagementJob,
@@ -629,12 +1482,39 @@ class AsyncModifyFaultManagementJobs(AsyncResource):
         )
 
     async def retrieve(
-        self, id: str, /, **options: Unpack[CallOptions]
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.ModifyFaultManagementJob:
+        """GET /modifyFaultManagementJob/{id} (operationId `retrieveModifyFaultManagementJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyFaultManagementJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["retrieveModifyFaultManagementJob"],
             m.ModifyFaultManagementJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -650,8 +1530,11 @@ class AsyncModifyFaultManagementJobs(AsyncResource):
     ) -> m.ModifyFaultManagementJob:
         """Return the modify fault management job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("modify fault management job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.ModifyFaultManagementJob] = final_state(
+            "modify fault management job request", id, until
+        )
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -660,8 +1543,27 @@ class AsyncModifyFaultManagementJobs(AsyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> AsyncModifyFaultManagementJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncModifyFaultManagementJobsWithRawResponse(self)
+
+
+class AsyncModifyFaultManagementJobsWithRawResponse:
+    """The operations of `AsyncModifyFaultManagementJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncModifyFaultManagementJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class FaultManagementReports(SyncResource):
+    """`fault_management_reports` of Fault Management 3.0.0."""
+
     def list(
         self,
         *,
@@ -686,6 +1588,43 @@ class FaultManagementReports(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.FaultManagementReportFind]:
+        """GET /faultManagementReport (operationId `listFaultManagementReport`).
+
+        Args:
+            fault_management_job_id (str): query parameter `faultManagementJobId`.
+            service_from_id (str): query parameter `serviceFromId`.
+            service_to_id (str): query parameter `serviceToId`.
+            service_id (str): query parameter `serviceId`.
+            entity_id (str): query parameter `entityId`.
+            state (m.FaultManagementReportStateType | str): query parameter `state`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            reporting_timeframe_start_date_gt (datetime): query parameter `reportingTimeframe.startDate.gt`.
+            reporting_timeframe_start_date_lt (datetime): query parameter `reportingTimeframe.startDate.lt`.
+            reporting_timeframe_end_date_gt (datetime): query parameter `reportingTimeframe.endDate.gt`.
+            reporting_timeframe_end_date_lt (datetime): query parameter `reportingTimeframe.endDate.lt`.
+            output_format (m.OutputFormat | str): query parameter `outputFormat`.
+            result_format (m.ResultFormat | str): query parameter `resultFormat`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.FaultManagementReportFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listFaultManagementReport"],
             m.FaultManagementReportFind,
@@ -713,11 +1652,40 @@ class FaultManagementReports(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.FaultManagementReport:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.FaultManagementReport:
+        """GET /faultManagementReport/{id} (operationId `retrieveFaultManagementReport`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.FaultManagementReport (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["retrieveFaultManagementReport"],
             m.FaultManagementReport,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -727,6 +1695,29 @@ class FaultManagementReports(SyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> builtins.list[m.FaultManagementReportFind]:
+        """POST /faultManagementReportComplexQuery (operationId `faultManagementReportComplexQuery`).
+
+        Args:
+            body (m.FaultManagementReportComplexQueryCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            builtins.list[m.FaultManagementReportFind] (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request_list(
             _OPS["faultManagementReportComplexQuery"],
             m.FaultManagementReportFind,
@@ -747,8 +1738,9 @@ class FaultManagementReports(SyncResource):
     ) -> m.FaultManagementReport:
         """Return the fault management report once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("fault management report", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.FaultManagementReport] = final_state("fault management report", id, until)
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -773,7 +1765,7 @@ class FaultManagementReports(SyncResource):
         def read() -> builtins.list[m.FaultManagementReportFind]:
             return builtins.list(self.list(fault_management_job_id=job_id))
 
-        goal = collected(
+        goal: Goal[builtins.list[m.FaultManagementReportFind]] = collected(
             "fault management reports", job_id, count, ("completed", "failed", "rejected")
         )
         return self._wait(
@@ -784,8 +1776,27 @@ class FaultManagementReports(SyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> FaultManagementReportsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return FaultManagementReportsWithRawResponse(self)
+
+
+class FaultManagementReportsWithRawResponse:
+    """The operations of `FaultManagementReports` answering with a `RawResponse`."""
+
+    def __init__(self, resource: FaultManagementReports) -> None:
+        raw = resource._raw_copy()
+        self.retrieve = raw_method(raw.retrieve)
+        self.complex_query = raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncFaultManagementReports(AsyncResource):
+    """`fault_management_reports` of Fault Management 3.0.0 (async)."""
+
     def list(
         self,
         *,
@@ -810,6 +1821,43 @@ class AsyncFaultManagementReports(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.FaultManagementReportFind]:
+        """GET /faultManagementReport (operationId `listFaultManagementReport`).
+
+        Args:
+            fault_management_job_id (str): query parameter `faultManagementJobId`.
+            service_from_id (str): query parameter `serviceFromId`.
+            service_to_id (str): query parameter `serviceToId`.
+            service_id (str): query parameter `serviceId`.
+            entity_id (str): query parameter `entityId`.
+            state (m.FaultManagementReportStateType | str): query parameter `state`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            reporting_timeframe_start_date_gt (datetime): query parameter `reportingTimeframe.startDate.gt`.
+            reporting_timeframe_start_date_lt (datetime): query parameter `reportingTimeframe.startDate.lt`.
+            reporting_timeframe_end_date_gt (datetime): query parameter `reportingTimeframe.endDate.gt`.
+            reporting_timeframe_end_date_lt (datetime): query parameter `reportingTimeframe.endDate.lt`.
+            output_format (m.OutputFormat | str): query parameter `outputFormat`.
+            result_format (m.ResultFormat | str): query parameter `resultFormat`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.FaultManagementReportFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listFaultManagementReport"],
             m.FaultManagementReportFind,
@@ -837,11 +1885,40 @@ class AsyncFaultManagementReports(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.FaultManagementReport:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.FaultManagementReport:
+        """GET /faultManagementReport/{id} (operationId `retrieveFaultManagementReport`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.FaultManagementReport (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["retrieveFaultManagementReport"],
             m.FaultManagementReport,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -851,6 +1928,29 @@ class AsyncFaultManagementReports(AsyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> builtins.list[m.FaultManagementReportFind]:
+        """POST /faultManagementReportComplexQuery (operationId `faultManagementReportComplexQuery`).
+
+        Args:
+            body (m.FaultManagementReportComplexQueryCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            builtins.list[m.FaultManagementReportFind] (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request_list(
             _OPS["faultManagementReportComplexQuery"],
             m.FaultManagementReportFind,
@@ -871,8 +1971,9 @@ class AsyncFaultManagementReports(AsyncResource):
     ) -> m.FaultManagementReport:
         """Return the fault management report once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("fault management report", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.FaultManagementReport] = final_state("fault management report", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -897,7 +1998,7 @@ class AsyncFaultManagementReports(AsyncResource):
         async def read() -> builtins.list[m.FaultManagementReportFind]:
             return [item async for item in self.list(fault_management_job_id=job_id)]
 
-        goal = collected(
+        goal: Goal[builtins.list[m.FaultManagementReportFind]] = collected(
             "fault management reports", job_id, count, ("completed", "failed", "rejected")
         )
         return await self._wait(
@@ -908,8 +2009,27 @@ class AsyncFaultManagementReports(AsyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> AsyncFaultManagementReportsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncFaultManagementReportsWithRawResponse(self)
+
+
+class AsyncFaultManagementReportsWithRawResponse:
+    """The operations of `AsyncFaultManagementReports` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncFaultManagementReports) -> None:
+        raw = resource._raw_copy()
+        self.retrieve = async_raw_method(raw.retrieve)
+        self.complex_query = async_raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class FaultManagementTrackingRecords(SyncResource):
+    """`fault_management_tracking_records` of Fault Management 3.0.0."""
+
     def list(
         self,
         *,
@@ -924,6 +2044,34 @@ class FaultManagementTrackingRecords(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.FmTrackingRecord]:
+        """GET /trackingRecord (operationId `listTrackingRecord`).
+
+        Args:
+            related_fault_management_job_id (str): query parameter `relatedFaultManagementJobId`.
+            related_fault_management_report_id (str): query parameter `relatedFaultManagementReportId`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.FmTrackingRecord].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listTrackingRecord"],
             m.FmTrackingRecord,
@@ -941,8 +2089,25 @@ class FaultManagementTrackingRecords(SyncResource):
             options=options,
         )
 
+    @property
+    def with_raw_response(self) -> FaultManagementTrackingRecordsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return FaultManagementTrackingRecordsWithRawResponse(self)
+
+
+class FaultManagementTrackingRecordsWithRawResponse:
+    """The operations of `FaultManagementTrackingRecords` answering with a `RawResponse`."""
+
+    def __init__(self, resource: FaultManagementTrackingRecords) -> None:
+        raw = resource._raw_copy()
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncFaultManagementTrackingRecords(AsyncResource):
+    """`fault_management_tracking_records` of Fault Management 3.0.0 (async)."""
+
     def list(
         self,
         *,
@@ -957,6 +2122,34 @@ class AsyncFaultManagementTrackingRecords(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.FmTrackingRecord]:
+        """GET /trackingRecord (operationId `listTrackingRecord`).
+
+        Args:
+            related_fault_management_job_id (str): query parameter `relatedFaultManagementJobId`.
+            related_fault_management_report_id (str): query parameter `relatedFaultManagementReportId`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.FmTrackingRecord].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listTrackingRecord"],
             m.FmTrackingRecord,
@@ -974,11 +2167,54 @@ class AsyncFaultManagementTrackingRecords(AsyncResource):
             options=options,
         )
 
+    @property
+    def with_raw_response(self) -> AsyncFaultManagementTrackingRecordsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncFaultManagementTrackingRecordsWithRawResponse(self)
+
+
+class AsyncFaultManagementTrackingRecordsWithRawResponse:
+    """The operations of `AsyncFaultManagementTrackingRecords` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncFaultManagementTrackingRecords) -> None:
+        raw = resource._raw_copy()
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class FaultManagementHub(SyncHubResource):
+    """The subscription hub of Fault Management 3.0.0."""
+
     def register(
-        self, body: m.EventSubscriptionInput | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.EventSubscriptionInput | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.EventSubscription:
+        """POST /hub (operationId `registerListener`).
+
+        Args:
+            body (m.EventSubscriptionInput | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["registerListener"],
             m.EventSubscription,
@@ -987,21 +2223,131 @@ class FaultManagementHub(SyncHubResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.EventSubscription:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.EventSubscription:
+        """GET /hub/{id} (operationId `retrieveHub`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["retrieveHub"], m.EventSubscription, path_params={"id": id}, options=options
+            _OPS["retrieveHub"],
+            m.EventSubscription,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
-    def unregister(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    def unregister(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /hub/{id} (operationId `unregisterListener`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["unregisterListener"], None, path_params={"id": id}, options=options
+            _OPS["unregisterListener"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
+
+    @property
+    def with_raw_response(self) -> FaultManagementHubWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return FaultManagementHubWithRawResponse(self)
+
+
+class FaultManagementHubWithRawResponse:
+    """The operations of `FaultManagementHub` answering with a `RawResponse`."""
+
+    def __init__(self, resource: FaultManagementHub) -> None:
+        raw = resource._raw_copy()
+        self.register = raw_method(raw.register)
+        self.retrieve = raw_method(raw.retrieve)
+        self.unregister = raw_method(raw.unregister)
 
 
 class AsyncFaultManagementHub(AsyncHubResource):
+    """The subscription hub of Fault Management 3.0.0 (async)."""
+
     async def register(
-        self, body: m.EventSubscriptionInput | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.EventSubscriptionInput | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.EventSubscription:
+        """POST /hub (operationId `registerListener`).
+
+        Args:
+            body (m.EventSubscriptionInput | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["registerListener"],
             m.EventSubscription,
@@ -1010,68 +2356,162 @@ class AsyncFaultManagementHub(AsyncHubResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.EventSubscription:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.EventSubscription:
+        """GET /hub/{id} (operationId `retrieveHub`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["retrieveHub"], m.EventSubscription, path_params={"id": id}, options=options
+            _OPS["retrieveHub"],
+            m.EventSubscription,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
-    async def unregister(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    async def unregister(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /hub/{id} (operationId `unregisterListener`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["unregisterListener"], None, path_params={"id": id}, options=options
+            _OPS["unregisterListener"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
+    @property
+    def with_raw_response(self) -> AsyncFaultManagementHubWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncFaultManagementHubWithRawResponse(self)
 
-class Api(SyncApi):
+
+class AsyncFaultManagementHubWithRawResponse:
+    """The operations of `AsyncFaultManagementHub` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncFaultManagementHub) -> None:
+        raw = resource._raw_copy()
+        self.register = async_raw_method(raw.register)
+        self.retrieve = async_raw_method(raw.retrieve)
+        self.unregister = async_raw_method(raw.unregister)
+
+
+class FaultManagementV3Api(SyncApi):
     """The resources of Fault Management 3.0.0."""
 
     @cached_property
     def fault_management_jobs(self) -> FaultManagementJobs:
+        """The `fault_management_jobs` operations."""
         return FaultManagementJobs(self._client, self._module)
 
     @cached_property
     def cancel_fault_management_jobs(self) -> CancelFaultManagementJobs:
+        """The `cancel_fault_management_jobs` operations."""
         return CancelFaultManagementJobs(self._client, self._module)
 
     @cached_property
     def modify_fault_management_jobs(self) -> ModifyFaultManagementJobs:
+        """The `modify_fault_management_jobs` operations."""
         return ModifyFaultManagementJobs(self._client, self._module)
 
     @cached_property
     def fault_management_reports(self) -> FaultManagementReports:
+        """The `fault_management_reports` operations."""
         return FaultManagementReports(self._client, self._module)
 
     @cached_property
     def fault_management_tracking_records(self) -> FaultManagementTrackingRecords:
+        """The `fault_management_tracking_records` operations."""
         return FaultManagementTrackingRecords(self._client, self._module)
 
     @cached_property
     def hub(self) -> FaultManagementHub:
+        """The subscription hub."""
         return FaultManagementHub(self._client, self._module)
 
 
-class AsyncApi(AsyncApi):
-    """The resources of Fault Management 3.0.0."""
+class AsyncFaultManagementV3Api(AsyncApi):
+    """The resources of Fault Management 3.0.0 (async)."""
 
     @cached_property
     def fault_management_jobs(self) -> AsyncFaultManagementJobs:
+        """The `fault_management_jobs` operations."""
         return AsyncFaultManagementJobs(self._client, self._module)
 
     @cached_property
     def cancel_fault_management_jobs(self) -> AsyncCancelFaultManagementJobs:
+        """The `cancel_fault_management_jobs` operations."""
         return AsyncCancelFaultManagementJobs(self._client, self._module)
 
     @cached_property
     def modify_fault_management_jobs(self) -> AsyncModifyFaultManagementJobs:
+        """The `modify_fault_management_jobs` operations."""
         return AsyncModifyFaultManagementJobs(self._client, self._module)
 
     @cached_property
     def fault_management_reports(self) -> AsyncFaultManagementReports:
+        """The `fault_management_reports` operations."""
         return AsyncFaultManagementReports(self._client, self._module)
 
     @cached_property
     def fault_management_tracking_records(self) -> AsyncFaultManagementTrackingRecords:
+        """The `fault_management_tracking_records` operations."""
         return AsyncFaultManagementTrackingRecords(self._client, self._module)
 
     @cached_property
     def hub(self) -> AsyncFaultManagementHub:
+        """The subscription hub."""
         return AsyncFaultManagementHub(self._client, self._module)

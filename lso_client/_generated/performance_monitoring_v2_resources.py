@@ -12,8 +12,9 @@ from typing import Any  # noqa: F401
 
 from typing_extensions import Unpack
 
+from lso_client._operations import operations_of
 from lso_client._pagination import SyncPage  # noqa: F401
-from lso_client._resource import (
+from lso_client._resource import (  # noqa: F401
     AsyncApi,
     AsyncHubResource,
     AsyncPager,
@@ -22,9 +23,10 @@ from lso_client._resource import (
     SyncApi,
     SyncHubResource,
     SyncResource,
+    async_raw_method,
+    raw_method,
 )
-from lso_client._operations import operations_of
-from lso_client._waiting import collected, final_state  # noqa: F401
+from lso_client._waiting import Goal, collected, final_state  # noqa: F401
 
 from . import performance_monitoring_v2 as m
 
@@ -32,9 +34,37 @@ _OPS = operations_of("performance_monitoring_v2")
 
 
 class PerformanceJobs(SyncResource):
+    """`performance_jobs` of Performance Monitoring 2.0.0-RC."""
+
     def create(
-        self, body: m.PerformanceJobCreate | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.PerformanceJobCreate | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.PerformanceJob:
+        """POST /performanceJob (operationId `createPerformanceJob`).
+
+        Args:
+            body (m.PerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createPerformanceJob"],
             m.PerformanceJob,
@@ -64,6 +94,40 @@ class PerformanceJobs(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PerformanceJobFind]:
+        """GET /performanceJob (operationId `listPerformanceJob`).
+
+        Args:
+            buyer_job_id (str): query parameter `buyerJobId`.
+            performance_profile_id (str): query parameter `performanceProfileId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            job_type (m.JobType | str): query parameter `jobType`.
+            granularity (m.Interval | str): query parameter `granularity`.
+            reporting_period (m.Interval | str): query parameter `reportingPeriod`.
+            consuming_application_id (str): query parameter `consumingApplicationId`.
+            producing_application_id (str): query parameter `producingApplicationId`.
+            job_priority (str): query parameter `jobPriority`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.PerformanceJobFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listPerformanceJob"],
             m.PerformanceJobFind,
@@ -88,11 +152,40 @@ class PerformanceJobs(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.PerformanceJob:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.PerformanceJob:
+        """GET /performanceJob/{id} (operationId `retrievePerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["retrievePerformanceJob"],
             m.PerformanceJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -102,6 +195,30 @@ class PerformanceJobs(SyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.SuspendPerformanceJob:
+        """POST /suspendPerformanceJob (operationId `createSuspendPerformanceJob`).
+
+        Args:
+            body (m.SuspendPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.SuspendPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createSuspendPerformanceJob"],
             m.SuspendPerformanceJob,
@@ -116,6 +233,30 @@ class PerformanceJobs(SyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.ResumePerformanceJob:
+        """POST /resumePerformanceJob (operationId `createResumePerformanceJob`).
+
+        Args:
+            body (m.ResumePerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ResumePerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createResumePerformanceJob"],
             m.ResumePerformanceJob,
@@ -130,6 +271,30 @@ class PerformanceJobs(SyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.CancelPerformanceJob:
+        """POST /cancelPerformanceJob (operationId `createCancelPerformanceJob`).
+
+        Args:
+            body (m.CancelPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createCancelPerformanceJob"],
             m.CancelPerformanceJob,
@@ -144,6 +309,30 @@ class PerformanceJobs(SyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.ModifyPerformanceJob:
+        """POST /modifyPerformanceJob (operationId `createModifyPerformanceJob`).
+
+        Args:
+            body (m.ModifyPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createModifyPerformanceJob"],
             m.ModifyPerformanceJob,
@@ -158,6 +347,29 @@ class PerformanceJobs(SyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> builtins.list[m.PerformanceJobComplexQuery]:
+        """POST /performanceJobComplexQuery (operationId `createPerformanceJobComplexQuery`).
+
+        Args:
+            body (m.PerformanceJobComplexQueryCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            builtins.list[m.PerformanceJobComplexQuery] (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request_list(
             _OPS["createPerformanceJobComplexQuery"],
             m.PerformanceJobComplexQuery,
@@ -184,8 +396,9 @@ class PerformanceJobs(SyncResource):
     ) -> m.PerformanceJob:
         """Return the performance job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("performance job", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.PerformanceJob] = final_state("performance job", id, until)
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -199,7 +412,7 @@ class PerformanceJobs(SyncResource):
         body: m.PerformanceJobCreate | Mapping[str, Any],
         /,
         *,
-        timeout: float = 3600.0,
+        wait_timeout: float = 3600.0,
         until: Collection[str] = (
             "completed",
             "cancelled",
@@ -211,20 +424,73 @@ class PerformanceJobs(SyncResource):
         max_poll_interval: float = 30.0,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceJob:
+        """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
+        for the performance job created: `wait_timeout` bounds the wait, the per-call
+        `timeout` option each HTTP call of the create."""
         created = self.create(body, **options)
         return self.wait(
             created.id,
-            timeout=timeout,
+            timeout=wait_timeout,
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
         )
 
+    @property
+    def with_raw_response(self) -> PerformanceJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return PerformanceJobsWithRawResponse(self)
+
+
+class PerformanceJobsWithRawResponse:
+    """The operations of `PerformanceJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: PerformanceJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        self.suspend = raw_method(raw.suspend)
+        self.resume = raw_method(raw.resume)
+        self.cancel = raw_method(raw.cancel)
+        self.modify = raw_method(raw.modify)
+        self.complex_query = raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncPerformanceJobs(AsyncResource):
+    """`performance_jobs` of Performance Monitoring 2.0.0-RC (async)."""
+
     async def create(
-        self, body: m.PerformanceJobCreate | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.PerformanceJobCreate | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.PerformanceJob:
+        """POST /performanceJob (operationId `createPerformanceJob`).
+
+        Args:
+            body (m.PerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createPerformanceJob"],
             m.PerformanceJob,
@@ -254,6 +520,40 @@ class AsyncPerformanceJobs(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PerformanceJobFind]:
+        """GET /performanceJob (operationId `listPerformanceJob`).
+
+        Args:
+            buyer_job_id (str): query parameter `buyerJobId`.
+            performance_profile_id (str): query parameter `performanceProfileId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            job_type (m.JobType | str): query parameter `jobType`.
+            granularity (m.Interval | str): query parameter `granularity`.
+            reporting_period (m.Interval | str): query parameter `reportingPeriod`.
+            consuming_application_id (str): query parameter `consumingApplicationId`.
+            producing_application_id (str): query parameter `producingApplicationId`.
+            job_priority (str): query parameter `jobPriority`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.PerformanceJobFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listPerformanceJob"],
             m.PerformanceJobFind,
@@ -278,11 +578,40 @@ class AsyncPerformanceJobs(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.PerformanceJob:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.PerformanceJob:
+        """GET /performanceJob/{id} (operationId `retrievePerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["retrievePerformanceJob"],
             m.PerformanceJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -292,6 +621,30 @@ class AsyncPerformanceJobs(AsyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.SuspendPerformanceJob:
+        """POST /suspendPerformanceJob (operationId `createSuspendPerformanceJob`).
+
+        Args:
+            body (m.SuspendPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.SuspendPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createSuspendPerformanceJob"],
             m.SuspendPerformanceJob,
@@ -306,6 +659,30 @@ class AsyncPerformanceJobs(AsyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.ResumePerformanceJob:
+        """POST /resumePerformanceJob (operationId `createResumePerformanceJob`).
+
+        Args:
+            body (m.ResumePerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ResumePerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createResumePerformanceJob"],
             m.ResumePerformanceJob,
@@ -320,6 +697,30 @@ class AsyncPerformanceJobs(AsyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.CancelPerformanceJob:
+        """POST /cancelPerformanceJob (operationId `createCancelPerformanceJob`).
+
+        Args:
+            body (m.CancelPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createCancelPerformanceJob"],
             m.CancelPerformanceJob,
@@ -334,6 +735,30 @@ class AsyncPerformanceJobs(AsyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.ModifyPerformanceJob:
+        """POST /modifyPerformanceJob (operationId `createModifyPerformanceJob`).
+
+        Args:
+            body (m.ModifyPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createModifyPerformanceJob"],
             m.ModifyPerformanceJob,
@@ -348,6 +773,29 @@ class AsyncPerformanceJobs(AsyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> builtins.list[m.PerformanceJobComplexQuery]:
+        """POST /performanceJobComplexQuery (operationId `createPerformanceJobComplexQuery`).
+
+        Args:
+            body (m.PerformanceJobComplexQueryCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            builtins.list[m.PerformanceJobComplexQuery] (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request_list(
             _OPS["createPerformanceJobComplexQuery"],
             m.PerformanceJobComplexQuery,
@@ -374,8 +822,9 @@ class AsyncPerformanceJobs(AsyncResource):
     ) -> m.PerformanceJob:
         """Return the performance job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("performance job", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.PerformanceJob] = final_state("performance job", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -389,7 +838,7 @@ class AsyncPerformanceJobs(AsyncResource):
         body: m.PerformanceJobCreate | Mapping[str, Any],
         /,
         *,
-        timeout: float = 3600.0,
+        wait_timeout: float = 3600.0,
         until: Collection[str] = (
             "completed",
             "cancelled",
@@ -401,23 +850,74 @@ class AsyncPerformanceJobs(AsyncResource):
         max_poll_interval: float = 30.0,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceJob:
+        """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
+        for the performance job created: `wait_timeout` bounds the wait, the per-call
+        `timeout` option each HTTP call of the create."""
         created = await self.create(body, **options)
         return await self.wait(
             created.id,
-            timeout=timeout,
+            timeout=wait_timeout,
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
         )
 
+    @property
+    def with_raw_response(self) -> AsyncPerformanceJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncPerformanceJobsWithRawResponse(self)
+
+
+class AsyncPerformanceJobsWithRawResponse:
+    """The operations of `AsyncPerformanceJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncPerformanceJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        self.suspend = async_raw_method(raw.suspend)
+        self.resume = async_raw_method(raw.resume)
+        self.cancel = async_raw_method(raw.cancel)
+        self.modify = async_raw_method(raw.modify)
+        self.complex_query = async_raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class CancelPerformanceJobs(SyncResource):
+    """`cancel_performance_jobs` of Performance Monitoring 2.0.0-RC."""
+
     def create(
         self,
         body: m.CancelPerformanceJobCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.CancelPerformanceJob:
+        """POST /cancelPerformanceJob (operationId `createCancelPerformanceJob`).
+
+        Args:
+            body (m.CancelPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createCancelPerformanceJob"],
             m.CancelPerformanceJob,
@@ -440,6 +940,34 @@ class CancelPerformanceJobs(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.CancelPerformanceJobFind]:
+        """GET /cancelPerformanceJob (operationId `listCancelPerformanceJob`).
+
+        Args:
+            performance_job_id (str): query parameter `performanceJobId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.CancelPerformanceJobFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listCancelPerformanceJob"],
             m.CancelPerformanceJobFind,
@@ -457,11 +985,41 @@ class CancelPerformanceJobs(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.CancelPerformanceJob:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.CancelPerformanceJob:
+        """GET /cancelPerformanceJob/{id} (operationId `retrieveCancelPerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelPerformanceJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["retrieveCancelPerformanceJob"],
             m.CancelPerformanceJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -477,8 +1035,11 @@ class CancelPerformanceJobs(SyncResource):
     ) -> m.CancelPerformanceJob:
         """Return the cancel performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("cancel performance job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.CancelPerformanceJob] = final_state(
+            "cancel performance job request", id, until
+        )
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -487,14 +1048,57 @@ class CancelPerformanceJobs(SyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> CancelPerformanceJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return CancelPerformanceJobsWithRawResponse(self)
+
+
+class CancelPerformanceJobsWithRawResponse:
+    """The operations of `CancelPerformanceJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: CancelPerformanceJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncCancelPerformanceJobs(AsyncResource):
+    """`cancel_performance_jobs` of Performance Monitoring 2.0.0-RC (async)."""
+
     async def create(
         self,
         body: m.CancelPerformanceJobCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.CancelPerformanceJob:
+        """POST /cancelPerformanceJob (operationId `createCancelPerformanceJob`).
+
+        Args:
+            body (m.CancelPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createCancelPerformanceJob"],
             m.CancelPerformanceJob,
@@ -517,6 +1121,34 @@ class AsyncCancelPerformanceJobs(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.CancelPerformanceJobFind]:
+        """GET /cancelPerformanceJob (operationId `listCancelPerformanceJob`).
+
+        Args:
+            performance_job_id (str): query parameter `performanceJobId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.CancelPerformanceJobFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listCancelPerformanceJob"],
             m.CancelPerformanceJobFind,
@@ -534,11 +1166,41 @@ class AsyncCancelPerformanceJobs(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.CancelPerformanceJob:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.CancelPerformanceJob:
+        """GET /cancelPerformanceJob/{id} (operationId `retrieveCancelPerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelPerformanceJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["retrieveCancelPerformanceJob"],
             m.CancelPerformanceJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -554,8 +1216,11 @@ class AsyncCancelPerformanceJobs(AsyncResource):
     ) -> m.CancelPerformanceJob:
         """Return the cancel performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("cancel performance job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.CancelPerformanceJob] = final_state(
+            "cancel performance job request", id, until
+        )
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -564,14 +1229,57 @@ class AsyncCancelPerformanceJobs(AsyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> AsyncCancelPerformanceJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncCancelPerformanceJobsWithRawResponse(self)
+
+
+class AsyncCancelPerformanceJobsWithRawResponse:
+    """The operations of `AsyncCancelPerformanceJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncCancelPerformanceJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class ModifyPerformanceJobs(SyncResource):
+    """`modify_performance_jobs` of Performance Monitoring 2.0.0-RC."""
+
     def create(
         self,
         body: m.ModifyPerformanceJobCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.ModifyPerformanceJob:
+        """POST /modifyPerformanceJob (operationId `createModifyPerformanceJob`).
+
+        Args:
+            body (m.ModifyPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createModifyPerformanceJob"],
             m.ModifyPerformanceJob,
@@ -594,6 +1302,34 @@ class ModifyPerformanceJobs(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ModifyPerformanceJobFind]:
+        """GET /modifyPerformanceJob (operationId `listModifyPerformanceJob`).
+
+        Args:
+            performance_job_id (str): query parameter `performanceJobId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.ModifyPerformanceJobFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listModifyPerformanceJob"],
             m.ModifyPerformanceJobFind,
@@ -611,11 +1347,41 @@ class ModifyPerformanceJobs(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.ModifyPerformanceJob:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.ModifyPerformanceJob:
+        """GET /modifyPerformanceJob/{id} (operationId `retrieveModifyPerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyPerformanceJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["retrieveModifyPerformanceJob"],
             m.ModifyPerformanceJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -631,8 +1397,11 @@ class ModifyPerformanceJobs(SyncResource):
     ) -> m.ModifyPerformanceJob:
         """Return the modify performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("modify performance job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.ModifyPerformanceJob] = final_state(
+            "modify performance job request", id, until
+        )
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -641,14 +1410,57 @@ class ModifyPerformanceJobs(SyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> ModifyPerformanceJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return ModifyPerformanceJobsWithRawResponse(self)
+
+
+class ModifyPerformanceJobsWithRawResponse:
+    """The operations of `ModifyPerformanceJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: ModifyPerformanceJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncModifyPerformanceJobs(AsyncResource):
+    """`modify_performance_jobs` of Performance Monitoring 2.0.0-RC (async)."""
+
     async def create(
         self,
         body: m.ModifyPerformanceJobCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.ModifyPerformanceJob:
+        """POST /modifyPerformanceJob (operationId `createModifyPerformanceJob`).
+
+        Args:
+            body (m.ModifyPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createModifyPerformanceJob"],
             m.ModifyPerformanceJob,
@@ -671,6 +1483,34 @@ class AsyncModifyPerformanceJobs(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ModifyPerformanceJobFind]:
+        """GET /modifyPerformanceJob (operationId `listModifyPerformanceJob`).
+
+        Args:
+            performance_job_id (str): query parameter `performanceJobId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.ModifyPerformanceJobFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listModifyPerformanceJob"],
             m.ModifyPerformanceJobFind,
@@ -688,11 +1528,41 @@ class AsyncModifyPerformanceJobs(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.ModifyPerformanceJob:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.ModifyPerformanceJob:
+        """GET /modifyPerformanceJob/{id} (operationId `retrieveModifyPerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyPerformanceJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["retrieveModifyPerformanceJob"],
             m.ModifyPerformanceJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -708,8 +1578,11 @@ class AsyncModifyPerformanceJobs(AsyncResource):
     ) -> m.ModifyPerformanceJob:
         """Return the modify performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("modify performance job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.ModifyPerformanceJob] = final_state(
+            "modify performance job request", id, until
+        )
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -718,14 +1591,57 @@ class AsyncModifyPerformanceJobs(AsyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> AsyncModifyPerformanceJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncModifyPerformanceJobsWithRawResponse(self)
+
+
+class AsyncModifyPerformanceJobsWithRawResponse:
+    """The operations of `AsyncModifyPerformanceJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncModifyPerformanceJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class SuspendPerformanceJobs(SyncResource):
+    """`suspend_performance_jobs` of Performance Monitoring 2.0.0-RC."""
+
     def create(
         self,
         body: m.SuspendPerformanceJobCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.SuspendPerformanceJob:
+        """POST /suspendPerformanceJob (operationId `createSuspendPerformanceJob`).
+
+        Args:
+            body (m.SuspendPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.SuspendPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createSuspendPerformanceJob"],
             m.SuspendPerformanceJob,
@@ -748,6 +1664,34 @@ class SuspendPerformanceJobs(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.SuspendPerformanceJobFind]:
+        """GET /suspendPerformanceJob (operationId `listSuspendPerformanceJob`).
+
+        Args:
+            performance_job_id (str): query parameter `performanceJobId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.SuspendPerformanceJobFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listSuspendPerformanceJob"],
             m.SuspendPerformanceJobFind,
@@ -765,11 +1709,41 @@ class SuspendPerformanceJobs(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.SuspendPerformanceJob:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.SuspendPerformanceJob:
+        """GET /suspendPerformanceJob/{id} (operationId `retrieveSuspendPerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.SuspendPerformanceJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["retrieveSuspendPerformanceJob"],
             m.SuspendPerformanceJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -785,8 +1759,11 @@ class SuspendPerformanceJobs(SyncResource):
     ) -> m.SuspendPerformanceJob:
         """Return the suspend performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("suspend performance job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.SuspendPerformanceJob] = final_state(
+            "suspend performance job request", id, until
+        )
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -795,14 +1772,57 @@ class SuspendPerformanceJobs(SyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> SuspendPerformanceJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return SuspendPerformanceJobsWithRawResponse(self)
+
+
+class SuspendPerformanceJobsWithRawResponse:
+    """The operations of `SuspendPerformanceJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: SuspendPerformanceJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncSuspendPerformanceJobs(AsyncResource):
+    """`suspend_performance_jobs` of Performance Monitoring 2.0.0-RC (async)."""
+
     async def create(
         self,
         body: m.SuspendPerformanceJobCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.SuspendPerformanceJob:
+        """POST /suspendPerformanceJob (operationId `createSuspendPerformanceJob`).
+
+        Args:
+            body (m.SuspendPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.SuspendPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createSuspendPerformanceJob"],
             m.SuspendPerformanceJob,
@@ -825,6 +1845,34 @@ class AsyncSuspendPerformanceJobs(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.SuspendPerformanceJobFind]:
+        """GET /suspendPerformanceJob (operationId `listSuspendPerformanceJob`).
+
+        Args:
+            performance_job_id (str): query parameter `performanceJobId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.SuspendPerformanceJobFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listSuspendPerformanceJob"],
             m.SuspendPerformanceJobFind,
@@ -842,11 +1890,41 @@ class AsyncSuspendPerformanceJobs(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.SuspendPerformanceJob:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.SuspendPerformanceJob:
+        """GET /suspendPerformanceJob/{id} (operationId `retrieveSuspendPerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.SuspendPerformanceJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["retrieveSuspendPerformanceJob"],
             m.SuspendPerformanceJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -862,8 +1940,11 @@ class AsyncSuspendPerformanceJobs(AsyncResource):
     ) -> m.SuspendPerformanceJob:
         """Return the suspend performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("suspend performance job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.SuspendPerformanceJob] = final_state(
+            "suspend performance job request", id, until
+        )
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -872,14 +1953,57 @@ class AsyncSuspendPerformanceJobs(AsyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> AsyncSuspendPerformanceJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncSuspendPerformanceJobsWithRawResponse(self)
+
+
+class AsyncSuspendPerformanceJobsWithRawResponse:
+    """The operations of `AsyncSuspendPerformanceJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncSuspendPerformanceJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class ResumePerformanceJobs(SyncResource):
+    """`resume_performance_jobs` of Performance Monitoring 2.0.0-RC."""
+
     def create(
         self,
         body: m.ResumePerformanceJobCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.ResumePerformanceJob:
+        """POST /resumePerformanceJob (operationId `createResumePerformanceJob`).
+
+        Args:
+            body (m.ResumePerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ResumePerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createResumePerformanceJob"],
             m.ResumePerformanceJob,
@@ -902,6 +2026,34 @@ class ResumePerformanceJobs(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ResumePerformanceJobFind]:
+        """GET /resumePerformanceJob (operationId `listResumePerformanceJob`).
+
+        Args:
+            performance_job_id (str): query parameter `performanceJobId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.ResumePerformanceJobFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listResumePerformanceJob"],
             m.ResumePerformanceJobFind,
@@ -919,11 +2071,41 @@ class ResumePerformanceJobs(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.ResumePerformanceJob:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.ResumePerformanceJob:
+        """GET /resumePerformanceJob/{id} (operationId `retrieveResumePerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ResumePerformanceJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["retrieveResumePerformanceJob"],
             m.ResumePerformanceJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -939,8 +2121,11 @@ class ResumePerformanceJobs(SyncResource):
     ) -> m.ResumePerformanceJob:
         """Return the resume performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("resume performance job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.ResumePerformanceJob] = final_state(
+            "resume performance job request", id, until
+        )
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -949,14 +2134,57 @@ class ResumePerformanceJobs(SyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> ResumePerformanceJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return ResumePerformanceJobsWithRawResponse(self)
+
+
+class ResumePerformanceJobsWithRawResponse:
+    """The operations of `ResumePerformanceJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: ResumePerformanceJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncResumePerformanceJobs(AsyncResource):
+    """`resume_performance_jobs` of Performance Monitoring 2.0.0-RC (async)."""
+
     async def create(
         self,
         body: m.ResumePerformanceJobCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.ResumePerformanceJob:
+        """POST /resumePerformanceJob (operationId `createResumePerformanceJob`).
+
+        Args:
+            body (m.ResumePerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ResumePerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createResumePerformanceJob"],
             m.ResumePerformanceJob,
@@ -979,6 +2207,34 @@ class AsyncResumePerformanceJobs(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ResumePerformanceJobFind]:
+        """GET /resumePerformanceJob (operationId `listResumePerformanceJob`).
+
+        Args:
+            performance_job_id (str): query parameter `performanceJobId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.ResumePerformanceJobFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listResumePerformanceJob"],
             m.ResumePerformanceJobFind,
@@ -996,11 +2252,41 @@ class AsyncResumePerformanceJobs(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.ResumePerformanceJob:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.ResumePerformanceJob:
+        """GET /resumePerformanceJob/{id} (operationId `retrieveResumePerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ResumePerformanceJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["retrieveResumePerformanceJob"],
             m.ResumePerformanceJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -1016,8 +2302,11 @@ class AsyncResumePerformanceJobs(AsyncResource):
     ) -> m.ResumePerformanceJob:
         """Return the resume performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("resume performance job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.ResumePerformanceJob] = final_state(
+            "resume performance job request", id, until
+        )
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -1026,14 +2315,56 @@ class AsyncResumePerformanceJobs(AsyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> AsyncResumePerformanceJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncResumePerformanceJobsWithRawResponse(self)
+
+
+class AsyncResumePerformanceJobsWithRawResponse:
+    """The operations of `AsyncResumePerformanceJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncResumePerformanceJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class PerformanceProfiles(SyncResource):
+    """`performance_profiles` of Performance Monitoring 2.0.0-RC."""
+
     def create(
         self,
         body: m.PerformanceProfileCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceProfile:
+        """POST /performanceProfile (operationId `createPerformanceProfile`).
+
+        Args:
+            body (m.PerformanceProfileCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceProfile (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createPerformanceProfile"],
             m.PerformanceProfile,
@@ -1060,6 +2391,37 @@ class PerformanceProfiles(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PerformanceProfileFind]:
+        """GET /performanceProfile (operationId `listPerformanceProfile`).
+
+        Args:
+            buyer_profile_id (str): query parameter `buyerProfileId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            job_type (m.JobType | str): query parameter `jobType`.
+            granularity (m.Interval | str): query parameter `granularity`.
+            reporting_period (m.Interval | str): query parameter `reportingPeriod`.
+            job_priority (str): query parameter `jobPriority`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.PerformanceProfileFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listPerformanceProfile"],
             m.PerformanceProfileFind,
@@ -1081,11 +2443,40 @@ class PerformanceProfiles(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.PerformanceProfile:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.PerformanceProfile:
+        """GET /performanceProfile/{id} (operationId `retrievePerformanceProfile`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceProfile (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["retrievePerformanceProfile"],
             m.PerformanceProfile,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -1096,28 +2487,133 @@ class PerformanceProfiles(SyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceProfile:
+        """PATCH /performanceProfile/{id} (operationId `modifyPerformanceProfile`).
+
+        Args:
+            id (str): path parameter `id`.
+            body (m.PerformanceProfileUpdate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceProfile (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            ConflictError: 409.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["modifyPerformanceProfile"],
             m.PerformanceProfile,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             body=body,
             body_model=m.PerformanceProfileUpdate,
             options=options,
         )
 
-    def delete(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    def delete(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /performanceProfile/{id} (operationId `deletePerformanceProfile`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["deletePerformanceProfile"], None, path_params={"id": id}, options=options
+            _OPS["deletePerformanceProfile"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
+
+    @property
+    def with_raw_response(self) -> PerformanceProfilesWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return PerformanceProfilesWithRawResponse(self)
+
+
+class PerformanceProfilesWithRawResponse:
+    """The operations of `PerformanceProfiles` answering with a `RawResponse`."""
+
+    def __init__(self, resource: PerformanceProfiles) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        self.update = raw_method(raw.update)
+        self.delete = raw_method(raw.delete)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncPerformanceProfiles(AsyncResource):
+    """`performance_profiles` of Performance Monitoring 2.0.0-RC (async)."""
+
     async def create(
         self,
         body: m.PerformanceProfileCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceProfile:
+        """POST /performanceProfile (operationId `createPerformanceProfile`).
+
+        Args:
+            body (m.PerformanceProfileCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceProfile (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createPerformanceProfile"],
             m.PerformanceProfile,
@@ -1144,6 +2640,37 @@ class AsyncPerformanceProfiles(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PerformanceProfileFind]:
+        """GET /performanceProfile (operationId `listPerformanceProfile`).
+
+        Args:
+            buyer_profile_id (str): query parameter `buyerProfileId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            job_type (m.JobType | str): query parameter `jobType`.
+            granularity (m.Interval | str): query parameter `granularity`.
+            reporting_period (m.Interval | str): query parameter `reportingPeriod`.
+            job_priority (str): query parameter `jobPriority`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.PerformanceProfileFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listPerformanceProfile"],
             m.PerformanceProfileFind,
@@ -1165,11 +2692,40 @@ class AsyncPerformanceProfiles(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.PerformanceProfile:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.PerformanceProfile:
+        """GET /performanceProfile/{id} (operationId `retrievePerformanceProfile`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceProfile (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["retrievePerformanceProfile"],
             m.PerformanceProfile,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -1180,25 +2736,133 @@ class AsyncPerformanceProfiles(AsyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceProfile:
+        """PATCH /performanceProfile/{id} (operationId `modifyPerformanceProfile`).
+
+        Args:
+            id (str): path parameter `id`.
+            body (m.PerformanceProfileUpdate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceProfile (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            ConflictError: 409.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["modifyPerformanceProfile"],
             m.PerformanceProfile,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             body=body,
             body_model=m.PerformanceProfileUpdate,
             options=options,
         )
 
-    async def delete(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    async def delete(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /performanceProfile/{id} (operationId `deletePerformanceProfile`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["deletePerformanceProfile"], None, path_params={"id": id}, options=options
+            _OPS["deletePerformanceProfile"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
+
+    @property
+    def with_raw_response(self) -> AsyncPerformanceProfilesWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncPerformanceProfilesWithRawResponse(self)
+
+
+class AsyncPerformanceProfilesWithRawResponse:
+    """The operations of `AsyncPerformanceProfiles` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncPerformanceProfiles) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        self.update = async_raw_method(raw.update)
+        self.delete = async_raw_method(raw.delete)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class PerformanceReports(SyncResource):
+    """`performance_reports` of Performance Monitoring 2.0.0-RC."""
+
     def create(
-        self, body: m.PerformanceReportCreate | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.PerformanceReportCreate | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.PerformanceReport:
+        """POST /performanceReport (operationId `createPerformanceReport`).
+
+        Args:
+            body (m.PerformanceReportCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceReport (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createPerformanceReport"],
             m.PerformanceReport,
@@ -1230,6 +2894,42 @@ class PerformanceReports(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PerformanceReportFind]:
+        """GET /performanceReport (operationId `listPerformanceReport`).
+
+        Args:
+            performance_job_id (str): query parameter `performanceJobId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            reporting_timeframe_start_date_gt (datetime): query parameter `reportingTimeframe.startDate.gt`.
+            reporting_timeframe_start_date_lt (datetime): query parameter `reportingTimeframe.startDate.lt`.
+            reporting_timeframe_end_date_gt (datetime): query parameter `reportingTimeframe.endDate.gt`.
+            reporting_timeframe_end_date_lt (datetime): query parameter `reportingTimeframe.endDate.lt`.
+            granularity (m.Interval | str): query parameter `granularity`.
+            output_format (m.OutputFormat | str): query parameter `outputFormat`.
+            result_format (m.ResultFormat | str): query parameter `resultFormat`.
+            consuming_application_id (str): query parameter `consumingApplicationId`.
+            producing_application_id (str): query parameter `producingApplicationId`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.PerformanceReportFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listPerformanceReport"],
             m.PerformanceReportFind,
@@ -1256,11 +2956,40 @@ class PerformanceReports(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.PerformanceReport:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.PerformanceReport:
+        """GET /performanceReport/{id} (operationId `retrievePerformanceReport`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceReport (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["retrievePerformanceReport"],
             m.PerformanceReport,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -1270,6 +2999,29 @@ class PerformanceReports(SyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> builtins.list[m.PerformanceReportComplexQuery]:
+        """POST /performanceReportComplexQuery (operationId `createPerformanceReportComplexQuery`).
+
+        Args:
+            body (m.PerformanceReportComplexQueryCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            builtins.list[m.PerformanceReportComplexQuery] (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request_list(
             _OPS["createPerformanceReportComplexQuery"],
             m.PerformanceReportComplexQuery,
@@ -1290,8 +3042,9 @@ class PerformanceReports(SyncResource):
     ) -> m.PerformanceReport:
         """Return the performance report once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("performance report", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.PerformanceReport] = final_state("performance report", id, until)
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -1305,16 +3058,19 @@ class PerformanceReports(SyncResource):
         body: m.PerformanceReportCreate | Mapping[str, Any],
         /,
         *,
-        timeout: float = 3600.0,
+        wait_timeout: float = 3600.0,
         until: Collection[str] = ("completed", "failed", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceReport:
+        """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
+        for the performance report created: `wait_timeout` bounds the wait, the per-call
+        `timeout` option each HTTP call of the create."""
         created = self.create(body, **options)
         return self.wait(
             created.id,
-            timeout=timeout,
+            timeout=wait_timeout,
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
@@ -1336,7 +3092,9 @@ class PerformanceReports(SyncResource):
         def read() -> builtins.list[m.PerformanceReportFind]:
             return builtins.list(self.list(performance_job_id=job_id))
 
-        goal = collected("performance reports", job_id, count, ("completed", "failed", "rejected"))
+        goal: Goal[builtins.list[m.PerformanceReportFind]] = collected(
+            "performance reports", job_id, count, ("completed", "failed", "rejected")
+        )
         return self._wait(
             read,
             goal,
@@ -1345,11 +3103,57 @@ class PerformanceReports(SyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> PerformanceReportsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return PerformanceReportsWithRawResponse(self)
+
+
+class PerformanceReportsWithRawResponse:
+    """The operations of `PerformanceReports` answering with a `RawResponse`."""
+
+    def __init__(self, resource: PerformanceReports) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        self.complex_query = raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncPerformanceReports(AsyncResource):
+    """`performance_reports` of Performance Monitoring 2.0.0-RC (async)."""
+
     async def create(
-        self, body: m.PerformanceReportCreate | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.PerformanceReportCreate | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.PerformanceReport:
+        """POST /performanceReport (operationId `createPerformanceReport`).
+
+        Args:
+            body (m.PerformanceReportCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceReport (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createPerformanceReport"],
             m.PerformanceReport,
@@ -1381,6 +3185,42 @@ class AsyncPerformanceReports(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PerformanceReportFind]:
+        """GET /performanceReport (operationId `listPerformanceReport`).
+
+        Args:
+            performance_job_id (str): query parameter `performanceJobId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            reporting_timeframe_start_date_gt (datetime): query parameter `reportingTimeframe.startDate.gt`.
+            reporting_timeframe_start_date_lt (datetime): query parameter `reportingTimeframe.startDate.lt`.
+            reporting_timeframe_end_date_gt (datetime): query parameter `reportingTimeframe.endDate.gt`.
+            reporting_timeframe_end_date_lt (datetime): query parameter `reportingTimeframe.endDate.lt`.
+            granularity (m.Interval | str): query parameter `granularity`.
+            output_format (m.OutputFormat | str): query parameter `outputFormat`.
+            result_format (m.ResultFormat | str): query parameter `resultFormat`.
+            consuming_application_id (str): query parameter `consumingApplicationId`.
+            producing_application_id (str): query parameter `producingApplicationId`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.PerformanceReportFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listPerformanceReport"],
             m.PerformanceReportFind,
@@ -1407,11 +3247,40 @@ class AsyncPerformanceReports(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.PerformanceReport:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.PerformanceReport:
+        """GET /performanceReport/{id} (operationId `retrievePerformanceReport`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceReport (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["retrievePerformanceReport"],
             m.PerformanceReport,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -1421,6 +3290,29 @@ class AsyncPerformanceReports(AsyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> builtins.list[m.PerformanceReportComplexQuery]:
+        """POST /performanceReportComplexQuery (operationId `createPerformanceReportComplexQuery`).
+
+        Args:
+            body (m.PerformanceReportComplexQueryCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            builtins.list[m.PerformanceReportComplexQuery] (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request_list(
             _OPS["createPerformanceReportComplexQuery"],
             m.PerformanceReportComplexQuery,
@@ -1441,8 +3333,9 @@ class AsyncPerformanceReports(AsyncResource):
     ) -> m.PerformanceReport:
         """Return the performance report once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("performance report", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.PerformanceReport] = final_state("performance report", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -1456,16 +3349,19 @@ class AsyncPerformanceReports(AsyncResource):
         body: m.PerformanceReportCreate | Mapping[str, Any],
         /,
         *,
-        timeout: float = 3600.0,
+        wait_timeout: float = 3600.0,
         until: Collection[str] = ("completed", "failed", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceReport:
+        """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
+        for the performance report created: `wait_timeout` bounds the wait, the per-call
+        `timeout` option each HTTP call of the create."""
         created = await self.create(body, **options)
         return await self.wait(
             created.id,
-            timeout=timeout,
+            timeout=wait_timeout,
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
@@ -1487,7 +3383,9 @@ class AsyncPerformanceReports(AsyncResource):
         async def read() -> builtins.list[m.PerformanceReportFind]:
             return [item async for item in self.list(performance_job_id=job_id)]
 
-        goal = collected("performance reports", job_id, count, ("completed", "failed", "rejected"))
+        goal: Goal[builtins.list[m.PerformanceReportFind]] = collected(
+            "performance reports", job_id, count, ("completed", "failed", "rejected")
+        )
         return await self._wait(
             read,
             goal,
@@ -1496,8 +3394,28 @@ class AsyncPerformanceReports(AsyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> AsyncPerformanceReportsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncPerformanceReportsWithRawResponse(self)
+
+
+class AsyncPerformanceReportsWithRawResponse:
+    """The operations of `AsyncPerformanceReports` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncPerformanceReports) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        self.complex_query = async_raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class PerformanceTrackingRecords(SyncResource):
+    """`performance_tracking_records` of Performance Monitoring 2.0.0-RC."""
+
     def list(
         self,
         *,
@@ -1512,6 +3430,33 @@ class PerformanceTrackingRecords(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.TrackingRecordFind]:
+        """GET /trackingRecord (operationId `listTrackingRecord`).
+
+        Args:
+            related_object_id (str): query parameter `relatedObjectId`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            user (str): query parameter `user`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.TrackingRecordFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listTrackingRecord"],
             m.TrackingRecordFind,
@@ -1529,16 +3474,63 @@ class PerformanceTrackingRecords(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.TrackingRecord:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.TrackingRecord:
+        """GET /trackingRecord/{id} (operationId `retrieveTrackingRecord`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.TrackingRecord (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["retrieveTrackingRecord"],
             m.TrackingRecord,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
+    @property
+    def with_raw_response(self) -> PerformanceTrackingRecordsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return PerformanceTrackingRecordsWithRawResponse(self)
+
+
+class PerformanceTrackingRecordsWithRawResponse:
+    """The operations of `PerformanceTrackingRecords` answering with a `RawResponse`."""
+
+    def __init__(self, resource: PerformanceTrackingRecords) -> None:
+        raw = resource._raw_copy()
+        self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncPerformanceTrackingRecords(AsyncResource):
+    """`performance_tracking_records` of Performance Monitoring 2.0.0-RC (async)."""
+
     def list(
         self,
         *,
@@ -1553,6 +3545,33 @@ class AsyncPerformanceTrackingRecords(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.TrackingRecordFind]:
+        """GET /trackingRecord (operationId `listTrackingRecord`).
+
+        Args:
+            related_object_id (str): query parameter `relatedObjectId`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            user (str): query parameter `user`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.TrackingRecordFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listTrackingRecord"],
             m.TrackingRecordFind,
@@ -1570,19 +3589,92 @@ class AsyncPerformanceTrackingRecords(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.TrackingRecord:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.TrackingRecord:
+        """GET /trackingRecord/{id} (operationId `retrieveTrackingRecord`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.TrackingRecord (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["retrieveTrackingRecord"],
             m.TrackingRecord,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
+
+    @property
+    def with_raw_response(self) -> AsyncPerformanceTrackingRecordsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncPerformanceTrackingRecordsWithRawResponse(self)
+
+
+class AsyncPerformanceTrackingRecordsWithRawResponse:
+    """The operations of `AsyncPerformanceTrackingRecords` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncPerformanceTrackingRecords) -> None:
+        raw = resource._raw_copy()
+        self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class PerformanceMonitoringHub(SyncHubResource):
+    """The subscription hub of Performance Monitoring 2.0.0-RC."""
+
     def register(
-        self, body: m.EventSubscriptionInput | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.EventSubscriptionInput | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.EventSubscription:
+        """POST /hub (operationId `registerListener`).
+
+        Args:
+            body (m.EventSubscriptionInput | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["registerListener"],
             m.EventSubscription,
@@ -1591,21 +3683,131 @@ class PerformanceMonitoringHub(SyncHubResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.EventSubscription:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.EventSubscription:
+        """GET /hub/{id} (operationId `retrieveHub`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["retrieveHub"], m.EventSubscription, path_params={"id": id}, options=options
+            _OPS["retrieveHub"],
+            m.EventSubscription,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
-    def unregister(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    def unregister(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /hub/{id} (operationId `unregisterListener`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["unregisterListener"], None, path_params={"id": id}, options=options
+            _OPS["unregisterListener"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
+
+    @property
+    def with_raw_response(self) -> PerformanceMonitoringHubWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return PerformanceMonitoringHubWithRawResponse(self)
+
+
+class PerformanceMonitoringHubWithRawResponse:
+    """The operations of `PerformanceMonitoringHub` answering with a `RawResponse`."""
+
+    def __init__(self, resource: PerformanceMonitoringHub) -> None:
+        raw = resource._raw_copy()
+        self.register = raw_method(raw.register)
+        self.retrieve = raw_method(raw.retrieve)
+        self.unregister = raw_method(raw.unregister)
 
 
 class AsyncPerformanceMonitoringHub(AsyncHubResource):
+    """The subscription hub of Performance Monitoring 2.0.0-RC (async)."""
+
     async def register(
-        self, body: m.EventSubscriptionInput | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.EventSubscriptionInput | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.EventSubscription:
+        """POST /hub (operationId `registerListener`).
+
+        Args:
+            body (m.EventSubscriptionInput | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["registerListener"],
             m.EventSubscription,
@@ -1614,92 +3816,192 @@ class AsyncPerformanceMonitoringHub(AsyncHubResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.EventSubscription:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.EventSubscription:
+        """GET /hub/{id} (operationId `retrieveHub`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["retrieveHub"], m.EventSubscription, path_params={"id": id}, options=options
+            _OPS["retrieveHub"],
+            m.EventSubscription,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
-    async def unregister(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    async def unregister(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /hub/{id} (operationId `unregisterListener`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["unregisterListener"], None, path_params={"id": id}, options=options
+            _OPS["unregisterListener"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
+    @property
+    def with_raw_response(self) -> AsyncPerformanceMonitoringHubWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncPerformanceMonitoringHubWithRawResponse(self)
 
-class Api(SyncApi):
+
+class AsyncPerformanceMonitoringHubWithRawResponse:
+    """The operations of `AsyncPerformanceMonitoringHub` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncPerformanceMonitoringHub) -> None:
+        raw = resource._raw_copy()
+        self.register = async_raw_method(raw.register)
+        self.retrieve = async_raw_method(raw.retrieve)
+        self.unregister = async_raw_method(raw.unregister)
+
+
+class PerformanceMonitoringV2Api(SyncApi):
     """The resources of Performance Monitoring 2.0.0-RC."""
 
     @cached_property
     def performance_jobs(self) -> PerformanceJobs:
+        """The `performance_jobs` operations."""
         return PerformanceJobs(self._client, self._module)
 
     @cached_property
     def cancel_performance_jobs(self) -> CancelPerformanceJobs:
+        """The `cancel_performance_jobs` operations."""
         return CancelPerformanceJobs(self._client, self._module)
 
     @cached_property
     def modify_performance_jobs(self) -> ModifyPerformanceJobs:
+        """The `modify_performance_jobs` operations."""
         return ModifyPerformanceJobs(self._client, self._module)
 
     @cached_property
     def suspend_performance_jobs(self) -> SuspendPerformanceJobs:
+        """The `suspend_performance_jobs` operations."""
         return SuspendPerformanceJobs(self._client, self._module)
 
     @cached_property
     def resume_performance_jobs(self) -> ResumePerformanceJobs:
+        """The `resume_performance_jobs` operations."""
         return ResumePerformanceJobs(self._client, self._module)
 
     @cached_property
     def performance_profiles(self) -> PerformanceProfiles:
+        """The `performance_profiles` operations."""
         return PerformanceProfiles(self._client, self._module)
 
     @cached_property
     def performance_reports(self) -> PerformanceReports:
+        """The `performance_reports` operations."""
         return PerformanceReports(self._client, self._module)
 
     @cached_property
     def performance_tracking_records(self) -> PerformanceTrackingRecords:
+        """The `performance_tracking_records` operations."""
         return PerformanceTrackingRecords(self._client, self._module)
 
     @cached_property
     def hub(self) -> PerformanceMonitoringHub:
+        """The subscription hub."""
         return PerformanceMonitoringHub(self._client, self._module)
 
 
-class AsyncApi(AsyncApi):
-    """The resources of Performance Monitoring 2.0.0-RC."""
+class AsyncPerformanceMonitoringV2Api(AsyncApi):
+    """The resources of Performance Monitoring 2.0.0-RC (async)."""
 
     @cached_property
     def performance_jobs(self) -> AsyncPerformanceJobs:
+        """The `performance_jobs` operations."""
         return AsyncPerformanceJobs(self._client, self._module)
 
     @cached_property
     def cancel_performance_jobs(self) -> AsyncCancelPerformanceJobs:
+        """The `cancel_performance_jobs` operations."""
         return AsyncCancelPerformanceJobs(self._client, self._module)
 
     @cached_property
     def modify_performance_jobs(self) -> AsyncModifyPerformanceJobs:
+        """The `modify_performance_jobs` operations."""
         return AsyncModifyPerformanceJobs(self._client, self._module)
 
     @cached_property
     def suspend_performance_jobs(self) -> AsyncSuspendPerformanceJobs:
+        """The `suspend_performance_jobs` operations."""
         return AsyncSuspendPerformanceJobs(self._client, self._module)
 
     @cached_property
     def resume_performance_jobs(self) -> AsyncResumePerformanceJobs:
+        """The `resume_performance_jobs` operations."""
         return AsyncResumePerformanceJobs(self._client, self._module)
 
     @cached_property
     def performance_profiles(self) -> AsyncPerformanceProfiles:
+        """The `performance_profiles` operations."""
         return AsyncPerformanceProfiles(self._client, self._module)
 
     @cached_property
     def performance_reports(self) -> AsyncPerformanceReports:
+        """The `performance_reports` operations."""
         return AsyncPerformanceReports(self._client, self._module)
 
     @cached_property
     def performance_tracking_records(self) -> AsyncPerformanceTrackingRecords:
+        """The `performance_tracking_records` operations."""
         return AsyncPerformanceTrackingRecords(self._client, self._module)
 
     @cached_property
     def hub(self) -> AsyncPerformanceMonitoringHub:
+        """The subscription hub."""
         return AsyncPerformanceMonitoringHub(self._client, self._module)

@@ -12,8 +12,9 @@ from typing import Any  # noqa: F401
 
 from typing_extensions import Unpack
 
+from lso_client._operations import operations_of
 from lso_client._pagination import SyncPage  # noqa: F401
-from lso_client._resource import (
+from lso_client._resource import (  # noqa: F401
     AsyncApi,
     AsyncHubResource,
     AsyncPager,
@@ -22,9 +23,10 @@ from lso_client._resource import (
     SyncApi,
     SyncHubResource,
     SyncResource,
+    async_raw_method,
+    raw_method,
 )
-from lso_client._operations import operations_of
-from lso_client._waiting import collected, final_state  # noqa: F401
+from lso_client._waiting import Goal, collected, final_state  # noqa: F401
 
 from . import performance_monitoring_v5 as m
 
@@ -32,9 +34,37 @@ _OPS = operations_of("performance_monitoring_v5")
 
 
 class PerformanceJobs(SyncResource):
+    """`performance_jobs` of Performance Monitoring 5.0.0."""
+
     def create(
-        self, body: m.PerformanceJobCreate | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.PerformanceJobCreate | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.PerformanceJob:
+        """POST /performanceJob (operationId `createPerformanceJob`).
+
+        Args:
+            body (m.PerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createPerformanceJob"],
             m.PerformanceJob,
@@ -66,6 +96,42 @@ class PerformanceJobs(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PerformanceJob]:
+        """GET /performanceJob (operationId `listPerformanceJob`).
+
+        Args:
+            buyer_job_id (str): query parameter `buyerJobId`.
+            service_id (str): query parameter `serviceId`.
+            service_from_id (str): query parameter `serviceFromId`.
+            service_to_id (str): query parameter `serviceToId`.
+            entity_id (str): query parameter `entityId`.
+            performance_profile_id (str): query parameter `performanceProfileId`.
+            state (m.PerformanceJobStateType | str): query parameter `state`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            job_type (m.JobType | str): query parameter `jobType`.
+            job_priority (str): query parameter `jobPriority`.
+            consuming_application_id (str): query parameter `consumingApplicationId`.
+            producing_application_id (str): query parameter `producingApplicationId`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.PerformanceJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listPerformanceJob"],
             m.PerformanceJob,
@@ -92,22 +158,119 @@ class PerformanceJobs(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.PerformanceJob:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.PerformanceJob:
+        """GET /performanceJob/{id} (operationId `retrievePerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["retrievePerformanceJob"],
             m.PerformanceJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
-    def suspend(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    def suspend(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """POST /performanceJob/{id}/suspend (operationId `suspendPerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
-            _OPS["suspendPerformanceJob"], None, path_params={"id": id}, options=options
+            _OPS["suspendPerformanceJob"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
-    def resume(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    def resume(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """POST /performanceJob/{id}/resume (operationId `resumePerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
-            _OPS["resumePerformanceJob"], None, path_params={"id": id}, options=options
+            _OPS["resumePerformanceJob"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
     def cancel(
@@ -116,6 +279,29 @@ class PerformanceJobs(SyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.CancelPerformanceJob:
+        """POST /cancelPerformanceJob (operationId `createCancelPerformanceJob`).
+
+        Args:
+            body (m.CancelPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createCancelPerformanceJob"],
             m.CancelPerformanceJob,
@@ -130,6 +316,29 @@ class PerformanceJobs(SyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.ModifyPerformanceJob:
+        """POST /modifyPerformanceJob (operationId `createModifyPerformanceJob`).
+
+        Args:
+            body (m.ModifyPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createModifyPerformanceJob"],
             m.ModifyPerformanceJob,
@@ -144,6 +353,29 @@ class PerformanceJobs(SyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> builtins.list[m.PerformanceJob]:
+        """POST /performanceJobComplexQuery (operationId `performanceJobComplexQuery`).
+
+        Args:
+            body (m.PerformanceJobComplexQueryCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            builtins.list[m.PerformanceJob] (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request_list(
             _OPS["performanceJobComplexQuery"],
             m.PerformanceJob,
@@ -170,8 +402,9 @@ class PerformanceJobs(SyncResource):
     ) -> m.PerformanceJob:
         """Return the performance job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("performance job", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.PerformanceJob] = final_state("performance job", id, until)
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -185,7 +418,7 @@ class PerformanceJobs(SyncResource):
         body: m.PerformanceJobCreate | Mapping[str, Any],
         /,
         *,
-        timeout: float = 3600.0,
+        wait_timeout: float = 3600.0,
         until: Collection[str] = (
             "completed",
             "cancelled",
@@ -197,20 +430,73 @@ class PerformanceJobs(SyncResource):
         max_poll_interval: float = 30.0,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceJob:
+        """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
+        for the performance job created: `wait_timeout` bounds the wait, the per-call
+        `timeout` option each HTTP call of the create."""
         created = self.create(body, **options)
         return self.wait(
             created.id,
-            timeout=timeout,
+            timeout=wait_timeout,
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
         )
 
+    @property
+    def with_raw_response(self) -> PerformanceJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return PerformanceJobsWithRawResponse(self)
+
+
+class PerformanceJobsWithRawResponse:
+    """The operations of `PerformanceJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: PerformanceJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        self.suspend = raw_method(raw.suspend)
+        self.resume = raw_method(raw.resume)
+        self.cancel = raw_method(raw.cancel)
+        self.modify = raw_method(raw.modify)
+        self.complex_query = raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncPerformanceJobs(AsyncResource):
+    """`performance_jobs` of Performance Monitoring 5.0.0 (async)."""
+
     async def create(
-        self, body: m.PerformanceJobCreate | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.PerformanceJobCreate | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.PerformanceJob:
+        """POST /performanceJob (operationId `createPerformanceJob`).
+
+        Args:
+            body (m.PerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createPerformanceJob"],
             m.PerformanceJob,
@@ -242,6 +528,42 @@ class AsyncPerformanceJobs(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PerformanceJob]:
+        """GET /performanceJob (operationId `listPerformanceJob`).
+
+        Args:
+            buyer_job_id (str): query parameter `buyerJobId`.
+            service_id (str): query parameter `serviceId`.
+            service_from_id (str): query parameter `serviceFromId`.
+            service_to_id (str): query parameter `serviceToId`.
+            entity_id (str): query parameter `entityId`.
+            performance_profile_id (str): query parameter `performanceProfileId`.
+            state (m.PerformanceJobStateType | str): query parameter `state`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            job_type (m.JobType | str): query parameter `jobType`.
+            job_priority (str): query parameter `jobPriority`.
+            consuming_application_id (str): query parameter `consumingApplicationId`.
+            producing_application_id (str): query parameter `producingApplicationId`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.PerformanceJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listPerformanceJob"],
             m.PerformanceJob,
@@ -268,22 +590,119 @@ class AsyncPerformanceJobs(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.PerformanceJob:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.PerformanceJob:
+        """GET /performanceJob/{id} (operationId `retrievePerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["retrievePerformanceJob"],
             m.PerformanceJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
-    async def suspend(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    async def suspend(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """POST /performanceJob/{id}/suspend (operationId `suspendPerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
-            _OPS["suspendPerformanceJob"], None, path_params={"id": id}, options=options
+            _OPS["suspendPerformanceJob"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
-    async def resume(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    async def resume(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """POST /performanceJob/{id}/resume (operationId `resumePerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
-            _OPS["resumePerformanceJob"], None, path_params={"id": id}, options=options
+            _OPS["resumePerformanceJob"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
     async def cancel(
@@ -292,6 +711,29 @@ class AsyncPerformanceJobs(AsyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.CancelPerformanceJob:
+        """POST /cancelPerformanceJob (operationId `createCancelPerformanceJob`).
+
+        Args:
+            body (m.CancelPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createCancelPerformanceJob"],
             m.CancelPerformanceJob,
@@ -306,6 +748,29 @@ class AsyncPerformanceJobs(AsyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.ModifyPerformanceJob:
+        """POST /modifyPerformanceJob (operationId `createModifyPerformanceJob`).
+
+        Args:
+            body (m.ModifyPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createModifyPerformanceJob"],
             m.ModifyPerformanceJob,
@@ -320,6 +785,29 @@ class AsyncPerformanceJobs(AsyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> builtins.list[m.PerformanceJob]:
+        """POST /performanceJobComplexQuery (operationId `performanceJobComplexQuery`).
+
+        Args:
+            body (m.PerformanceJobComplexQueryCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            builtins.list[m.PerformanceJob] (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request_list(
             _OPS["performanceJobComplexQuery"],
             m.PerformanceJob,
@@ -346,8 +834,9 @@ class AsyncPerformanceJobs(AsyncResource):
     ) -> m.PerformanceJob:
         """Return the performance job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("performance job", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.PerformanceJob] = final_state("performance job", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -361,7 +850,7 @@ class AsyncPerformanceJobs(AsyncResource):
         body: m.PerformanceJobCreate | Mapping[str, Any],
         /,
         *,
-        timeout: float = 3600.0,
+        wait_timeout: float = 3600.0,
         until: Collection[str] = (
             "completed",
             "cancelled",
@@ -373,23 +862,73 @@ class AsyncPerformanceJobs(AsyncResource):
         max_poll_interval: float = 30.0,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceJob:
+        """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
+        for the performance job created: `wait_timeout` bounds the wait, the per-call
+        `timeout` option each HTTP call of the create."""
         created = await self.create(body, **options)
         return await self.wait(
             created.id,
-            timeout=timeout,
+            timeout=wait_timeout,
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
         )
 
+    @property
+    def with_raw_response(self) -> AsyncPerformanceJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncPerformanceJobsWithRawResponse(self)
+
+
+class AsyncPerformanceJobsWithRawResponse:
+    """The operations of `AsyncPerformanceJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncPerformanceJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        self.suspend = async_raw_method(raw.suspend)
+        self.resume = async_raw_method(raw.resume)
+        self.cancel = async_raw_method(raw.cancel)
+        self.modify = async_raw_method(raw.modify)
+        self.complex_query = async_raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class CancelPerformanceJobs(SyncResource):
+    """`cancel_performance_jobs` of Performance Monitoring 5.0.0."""
+
     def create(
         self,
         body: m.CancelPerformanceJobCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.CancelPerformanceJob:
+        """POST /cancelPerformanceJob (operationId `createCancelPerformanceJob`).
+
+        Args:
+            body (m.CancelPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createCancelPerformanceJob"],
             m.CancelPerformanceJob,
@@ -412,6 +951,33 @@ class CancelPerformanceJobs(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.CancelPerformanceJob]:
+        """GET /cancelPerformanceJob (operationId `listCancelPerformanceJob`).
+
+        Args:
+            performance_job_id (str): query parameter `performanceJobId`.
+            state (m.PerformanceJobProcessStateType | str): query parameter `state`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.CancelPerformanceJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listCancelPerformanceJob"],
             m.CancelPerformanceJob,
@@ -429,11 +995,40 @@ class CancelPerformanceJobs(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.CancelPerformanceJob:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.CancelPerformanceJob:
+        """GET /cancelPerformanceJob/{id} (operationId `retrieveCancelPerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelPerformanceJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["retrieveCancelPerformanceJob"],
             m.CancelPerformanceJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -449,8 +1044,11 @@ class CancelPerformanceJobs(SyncResource):
     ) -> m.CancelPerformanceJob:
         """Return the cancel performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("cancel performance job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.CancelPerformanceJob] = final_state(
+            "cancel performance job request", id, until
+        )
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -459,14 +1057,56 @@ class CancelPerformanceJobs(SyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> CancelPerformanceJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return CancelPerformanceJobsWithRawResponse(self)
+
+
+class CancelPerformanceJobsWithRawResponse:
+    """The operations of `CancelPerformanceJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: CancelPerformanceJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncCancelPerformanceJobs(AsyncResource):
+    """`cancel_performance_jobs` of Performance Monitoring 5.0.0 (async)."""
+
     async def create(
         self,
         body: m.CancelPerformanceJobCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.CancelPerformanceJob:
+        """POST /cancelPerformanceJob (operationId `createCancelPerformanceJob`).
+
+        Args:
+            body (m.CancelPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createCancelPerformanceJob"],
             m.CancelPerformanceJob,
@@ -489,6 +1129,33 @@ class AsyncCancelPerformanceJobs(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.CancelPerformanceJob]:
+        """GET /cancelPerformanceJob (operationId `listCancelPerformanceJob`).
+
+        Args:
+            performance_job_id (str): query parameter `performanceJobId`.
+            state (m.PerformanceJobProcessStateType | str): query parameter `state`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.CancelPerformanceJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listCancelPerformanceJob"],
             m.CancelPerformanceJob,
@@ -506,11 +1173,40 @@ class AsyncCancelPerformanceJobs(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.CancelPerformanceJob:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.CancelPerformanceJob:
+        """GET /cancelPerformanceJob/{id} (operationId `retrieveCancelPerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelPerformanceJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["retrieveCancelPerformanceJob"],
             m.CancelPerformanceJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -526,8 +1222,11 @@ class AsyncCancelPerformanceJobs(AsyncResource):
     ) -> m.CancelPerformanceJob:
         """Return the cancel performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("cancel performance job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.CancelPerformanceJob] = final_state(
+            "cancel performance job request", id, until
+        )
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -536,14 +1235,56 @@ class AsyncCancelPerformanceJobs(AsyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> AsyncCancelPerformanceJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncCancelPerformanceJobsWithRawResponse(self)
+
+
+class AsyncCancelPerformanceJobsWithRawResponse:
+    """The operations of `AsyncCancelPerformanceJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncCancelPerformanceJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class ModifyPerformanceJobs(SyncResource):
+    """`modify_performance_jobs` of Performance Monitoring 5.0.0."""
+
     def create(
         self,
         body: m.ModifyPerformanceJobCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.ModifyPerformanceJob:
+        """POST /modifyPerformanceJob (operationId `createModifyPerformanceJob`).
+
+        Args:
+            body (m.ModifyPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createModifyPerformanceJob"],
             m.ModifyPerformanceJob,
@@ -566,6 +1307,33 @@ class ModifyPerformanceJobs(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ModifyPerformanceJob]:
+        """GET /modifyPerformanceJob (operationId `listModifyPerformanceJob`).
+
+        Args:
+            performance_job_id (str): query parameter `performanceJobId`.
+            state (m.PerformanceJobProcessStateType | str): query parameter `state`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.ModifyPerformanceJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listModifyPerformanceJob"],
             m.ModifyPerformanceJob,
@@ -583,11 +1351,40 @@ class ModifyPerformanceJobs(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.ModifyPerformanceJob:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.ModifyPerformanceJob:
+        """GET /modifyPerformanceJob/{id} (operationId `retrieveModifyPerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyPerformanceJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["retrieveModifyPerformanceJob"],
             m.ModifyPerformanceJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -603,8 +1400,11 @@ class ModifyPerformanceJobs(SyncResource):
     ) -> m.ModifyPerformanceJob:
         """Return the modify performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("modify performance job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.ModifyPerformanceJob] = final_state(
+            "modify performance job request", id, until
+        )
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -613,14 +1413,56 @@ class ModifyPerformanceJobs(SyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> ModifyPerformanceJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return ModifyPerformanceJobsWithRawResponse(self)
+
+
+class ModifyPerformanceJobsWithRawResponse:
+    """The operations of `ModifyPerformanceJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: ModifyPerformanceJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncModifyPerformanceJobs(AsyncResource):
+    """`modify_performance_jobs` of Performance Monitoring 5.0.0 (async)."""
+
     async def create(
         self,
         body: m.ModifyPerformanceJobCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.ModifyPerformanceJob:
+        """POST /modifyPerformanceJob (operationId `createModifyPerformanceJob`).
+
+        Args:
+            body (m.ModifyPerformanceJobCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyPerformanceJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createModifyPerformanceJob"],
             m.ModifyPerformanceJob,
@@ -643,6 +1485,33 @@ class AsyncModifyPerformanceJobs(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ModifyPerformanceJob]:
+        """GET /modifyPerformanceJob (operationId `listModifyPerformanceJob`).
+
+        Args:
+            performance_job_id (str): query parameter `performanceJobId`.
+            state (m.PerformanceJobProcessStateType | str): query parameter `state`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.ModifyPerformanceJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listModifyPerformanceJob"],
             m.ModifyPerformanceJob,
@@ -660,11 +1529,40 @@ class AsyncModifyPerformanceJobs(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.ModifyPerformanceJob:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.ModifyPerformanceJob:
+        """GET /modifyPerformanceJob/{id} (operationId `retrieveModifyPerformanceJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyPerformanceJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["retrieveModifyPerformanceJob"],
             m.ModifyPerformanceJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -680,8 +1578,11 @@ class AsyncModifyPerformanceJobs(AsyncResource):
     ) -> m.ModifyPerformanceJob:
         """Return the modify performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("modify performance job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.ModifyPerformanceJob] = final_state(
+            "modify performance job request", id, until
+        )
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -690,14 +1591,56 @@ class AsyncModifyPerformanceJobs(AsyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> AsyncModifyPerformanceJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncModifyPerformanceJobsWithRawResponse(self)
+
+
+class AsyncModifyPerformanceJobsWithRawResponse:
+    """The operations of `AsyncModifyPerformanceJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncModifyPerformanceJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class PerformanceProfiles(SyncResource):
+    """`performance_profiles` of Performance Monitoring 5.0.0."""
+
     def create(
         self,
         body: m.PerformanceProfileCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceProfile:
+        """POST /performanceProfile (operationId `createPerformanceProfile`).
+
+        Args:
+            body (m.PerformanceProfileCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceProfile (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createPerformanceProfile"],
             m.PerformanceProfile,
@@ -721,6 +1664,34 @@ class PerformanceProfiles(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PerformanceProfile]:
+        """GET /performanceProfile (operationId `listPerformanceProfile`).
+
+        Args:
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            job_type (m.JobType | str): query parameter `jobType`.
+            job_priority (str): query parameter `jobPriority`.
+            lifecycle_status (m.PerformanceProfileLifecycleStatusType | str): query parameter `lifecycleStatus`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.PerformanceProfile].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listPerformanceProfile"],
             m.PerformanceProfile,
@@ -739,11 +1710,40 @@ class PerformanceProfiles(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.PerformanceProfile:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.PerformanceProfile:
+        """GET /performanceProfile/{id} (operationId `retrievePerformanceProfile`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceProfile (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["retrievePerformanceProfile"],
             m.PerformanceProfile,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -754,28 +1754,132 @@ class PerformanceProfiles(SyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceProfile:
+        """PATCH /performanceProfile/{id} (operationId `modifyPerformanceProfile`).
+
+        Args:
+            id (str): path parameter `id`.
+            body (m.PerformanceProfileUpdate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceProfile (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            ConflictError: 409.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["modifyPerformanceProfile"],
             m.PerformanceProfile,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             body=body,
             body_model=m.PerformanceProfileUpdate,
             options=options,
         )
 
-    def delete(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    def delete(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /performanceProfile/{id} (operationId `deletePerformanceProfile`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["deletePerformanceProfile"], None, path_params={"id": id}, options=options
+            _OPS["deletePerformanceProfile"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
+
+    @property
+    def with_raw_response(self) -> PerformanceProfilesWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return PerformanceProfilesWithRawResponse(self)
+
+
+class PerformanceProfilesWithRawResponse:
+    """The operations of `PerformanceProfiles` answering with a `RawResponse`."""
+
+    def __init__(self, resource: PerformanceProfiles) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        self.update = raw_method(raw.update)
+        self.delete = raw_method(raw.delete)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncPerformanceProfiles(AsyncResource):
+    """`performance_profiles` of Performance Monitoring 5.0.0 (async)."""
+
     async def create(
         self,
         body: m.PerformanceProfileCreate | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceProfile:
+        """POST /performanceProfile (operationId `createPerformanceProfile`).
+
+        Args:
+            body (m.PerformanceProfileCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceProfile (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createPerformanceProfile"],
             m.PerformanceProfile,
@@ -799,6 +1903,34 @@ class AsyncPerformanceProfiles(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PerformanceProfile]:
+        """GET /performanceProfile (operationId `listPerformanceProfile`).
+
+        Args:
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            job_type (m.JobType | str): query parameter `jobType`.
+            job_priority (str): query parameter `jobPriority`.
+            lifecycle_status (m.PerformanceProfileLifecycleStatusType | str): query parameter `lifecycleStatus`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.PerformanceProfile].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listPerformanceProfile"],
             m.PerformanceProfile,
@@ -817,11 +1949,40 @@ class AsyncPerformanceProfiles(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.PerformanceProfile:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.PerformanceProfile:
+        """GET /performanceProfile/{id} (operationId `retrievePerformanceProfile`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceProfile (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["retrievePerformanceProfile"],
             m.PerformanceProfile,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -832,25 +1993,132 @@ class AsyncPerformanceProfiles(AsyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceProfile:
+        """PATCH /performanceProfile/{id} (operationId `modifyPerformanceProfile`).
+
+        Args:
+            id (str): path parameter `id`.
+            body (m.PerformanceProfileUpdate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceProfile (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            ConflictError: 409.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["modifyPerformanceProfile"],
             m.PerformanceProfile,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             body=body,
             body_model=m.PerformanceProfileUpdate,
             options=options,
         )
 
-    async def delete(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    async def delete(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /performanceProfile/{id} (operationId `deletePerformanceProfile`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["deletePerformanceProfile"], None, path_params={"id": id}, options=options
+            _OPS["deletePerformanceProfile"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
+
+    @property
+    def with_raw_response(self) -> AsyncPerformanceProfilesWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncPerformanceProfilesWithRawResponse(self)
+
+
+class AsyncPerformanceProfilesWithRawResponse:
+    """The operations of `AsyncPerformanceProfiles` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncPerformanceProfiles) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        self.update = async_raw_method(raw.update)
+        self.delete = async_raw_method(raw.delete)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class PerformanceReports(SyncResource):
+    """`performance_reports` of Performance Monitoring 5.0.0."""
+
     def create(
-        self, body: m.PerformanceReportCreate | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.PerformanceReportCreate | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.PerformanceReport:
+        """POST /performanceReport (operationId `createPerformanceReport`).
+
+        Args:
+            body (m.PerformanceReportCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceReport (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createPerformanceReport"],
             m.PerformanceReport,
@@ -883,6 +2151,43 @@ class PerformanceReports(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PerformanceReportFind]:
+        """GET /performanceReport (operationId `listPerformanceReport`).
+
+        Args:
+            performance_job_id (str): query parameter `performanceJobId`.
+            service_from_id (str): query parameter `serviceFromId`.
+            service_to_id (str): query parameter `serviceToId`.
+            service_id (str): query parameter `serviceId`.
+            entity_id (str): query parameter `entityId`.
+            state (m.PerformanceReportStateType | str): query parameter `state`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            reporting_timeframe_start_date_gt (datetime): query parameter `reportingTimeframe.startDate.gt`.
+            reporting_timeframe_start_date_lt (datetime): query parameter `reportingTimeframe.startDate.lt`.
+            reporting_timeframe_end_date_gt (datetime): query parameter `reportingTimeframe.endDate.gt`.
+            reporting_timeframe_end_date_lt (datetime): query parameter `reportingTimeframe.endDate.lt`.
+            output_format (m.OutputFormat | str): query parameter `outputFormat`.
+            result_format (m.ResultFormat | str): query parameter `resultFormat`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.PerformanceReportFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listPerformanceReport"],
             m.PerformanceReportFind,
@@ -910,11 +2215,40 @@ class PerformanceReports(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.PerformanceReport:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.PerformanceReport:
+        """GET /performanceReport/{id} (operationId `retrievePerformanceReport`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceReport (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["retrievePerformanceReport"],
             m.PerformanceReport,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -924,6 +2258,29 @@ class PerformanceReports(SyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> builtins.list[m.PerformanceReportFind]:
+        """POST /performanceReportComplexQuery (operationId `performanceReportComplexQuery`).
+
+        Args:
+            body (m.PerformanceReportComplexQueryCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            builtins.list[m.PerformanceReportFind] (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request_list(
             _OPS["performanceReportComplexQuery"],
             m.PerformanceReportFind,
@@ -944,8 +2301,9 @@ class PerformanceReports(SyncResource):
     ) -> m.PerformanceReport:
         """Return the performance report once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("performance report", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.PerformanceReport] = final_state("performance report", id, until)
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -959,16 +2317,19 @@ class PerformanceReports(SyncResource):
         body: m.PerformanceReportCreate | Mapping[str, Any],
         /,
         *,
-        timeout: float = 3600.0,
+        wait_timeout: float = 3600.0,
         until: Collection[str] = ("completed", "failed", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceReport:
+        """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
+        for the performance report created: `wait_timeout` bounds the wait, the per-call
+        `timeout` option each HTTP call of the create."""
         created = self.create(body, **options)
         return self.wait(
             created.id,
-            timeout=timeout,
+            timeout=wait_timeout,
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
@@ -990,7 +2351,9 @@ class PerformanceReports(SyncResource):
         def read() -> builtins.list[m.PerformanceReportFind]:
             return builtins.list(self.list(performance_job_id=job_id))
 
-        goal = collected("performance reports", job_id, count, ("completed", "failed", "rejected"))
+        goal: Goal[builtins.list[m.PerformanceReportFind]] = collected(
+            "performance reports", job_id, count, ("completed", "failed", "rejected")
+        )
         return self._wait(
             read,
             goal,
@@ -999,11 +2362,57 @@ class PerformanceReports(SyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> PerformanceReportsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return PerformanceReportsWithRawResponse(self)
+
+
+class PerformanceReportsWithRawResponse:
+    """The operations of `PerformanceReports` answering with a `RawResponse`."""
+
+    def __init__(self, resource: PerformanceReports) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        self.complex_query = raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncPerformanceReports(AsyncResource):
+    """`performance_reports` of Performance Monitoring 5.0.0 (async)."""
+
     async def create(
-        self, body: m.PerformanceReportCreate | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.PerformanceReportCreate | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.PerformanceReport:
+        """POST /performanceReport (operationId `createPerformanceReport`).
+
+        Args:
+            body (m.PerformanceReportCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceReport (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createPerformanceReport"],
             m.PerformanceReport,
@@ -1036,6 +2445,43 @@ class AsyncPerformanceReports(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PerformanceReportFind]:
+        """GET /performanceReport (operationId `listPerformanceReport`).
+
+        Args:
+            performance_job_id (str): query parameter `performanceJobId`.
+            service_from_id (str): query parameter `serviceFromId`.
+            service_to_id (str): query parameter `serviceToId`.
+            service_id (str): query parameter `serviceId`.
+            entity_id (str): query parameter `entityId`.
+            state (m.PerformanceReportStateType | str): query parameter `state`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            reporting_timeframe_start_date_gt (datetime): query parameter `reportingTimeframe.startDate.gt`.
+            reporting_timeframe_start_date_lt (datetime): query parameter `reportingTimeframe.startDate.lt`.
+            reporting_timeframe_end_date_gt (datetime): query parameter `reportingTimeframe.endDate.gt`.
+            reporting_timeframe_end_date_lt (datetime): query parameter `reportingTimeframe.endDate.lt`.
+            output_format (m.OutputFormat | str): query parameter `outputFormat`.
+            result_format (m.ResultFormat | str): query parameter `resultFormat`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.PerformanceReportFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listPerformanceReport"],
             m.PerformanceReportFind,
@@ -1063,11 +2509,40 @@ class AsyncPerformanceReports(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.PerformanceReport:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.PerformanceReport:
+        """GET /performanceReport/{id} (operationId `retrievePerformanceReport`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.PerformanceReport (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["retrievePerformanceReport"],
             m.PerformanceReport,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -1077,6 +2552,29 @@ class AsyncPerformanceReports(AsyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> builtins.list[m.PerformanceReportFind]:
+        """POST /performanceReportComplexQuery (operationId `performanceReportComplexQuery`).
+
+        Args:
+            body (m.PerformanceReportComplexQueryCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            builtins.list[m.PerformanceReportFind] (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request_list(
             _OPS["performanceReportComplexQuery"],
             m.PerformanceReportFind,
@@ -1097,8 +2595,9 @@ class AsyncPerformanceReports(AsyncResource):
     ) -> m.PerformanceReport:
         """Return the performance report once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("performance report", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.PerformanceReport] = final_state("performance report", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -1112,16 +2611,19 @@ class AsyncPerformanceReports(AsyncResource):
         body: m.PerformanceReportCreate | Mapping[str, Any],
         /,
         *,
-        timeout: float = 3600.0,
+        wait_timeout: float = 3600.0,
         until: Collection[str] = ("completed", "failed", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceReport:
+        """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
+        for the performance report created: `wait_timeout` bounds the wait, the per-call
+        `timeout` option each HTTP call of the create."""
         created = await self.create(body, **options)
         return await self.wait(
             created.id,
-            timeout=timeout,
+            timeout=wait_timeout,
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
@@ -1143,7 +2645,9 @@ class AsyncPerformanceReports(AsyncResource):
         async def read() -> builtins.list[m.PerformanceReportFind]:
             return [item async for item in self.list(performance_job_id=job_id)]
 
-        goal = collected("performance reports", job_id, count, ("completed", "failed", "rejected"))
+        goal: Goal[builtins.list[m.PerformanceReportFind]] = collected(
+            "performance reports", job_id, count, ("completed", "failed", "rejected")
+        )
         return await self._wait(
             read,
             goal,
@@ -1152,8 +2656,28 @@ class AsyncPerformanceReports(AsyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> AsyncPerformanceReportsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncPerformanceReportsWithRawResponse(self)
+
+
+class AsyncPerformanceReportsWithRawResponse:
+    """The operations of `AsyncPerformanceReports` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncPerformanceReports) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        self.complex_query = async_raw_method(raw.complex_query)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class PerformanceTrackingRecords(SyncResource):
+    """`performance_tracking_records` of Performance Monitoring 5.0.0."""
+
     def list(
         self,
         *,
@@ -1169,6 +2693,35 @@ class PerformanceTrackingRecords(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PmTrackingRecord]:
+        """GET /trackingRecord (operationId `listTrackingRecord`).
+
+        Args:
+            related_performance_job_id (str): query parameter `relatedPerformanceJobId`.
+            related_performance_profile_id (str): query parameter `relatedPerformanceProfileId`.
+            related_performance_report_id (str): query parameter `relatedPerformanceReportId`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.PmTrackingRecord].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listTrackingRecord"],
             m.PmTrackingRecord,
@@ -1187,8 +2740,25 @@ class PerformanceTrackingRecords(SyncResource):
             options=options,
         )
 
+    @property
+    def with_raw_response(self) -> PerformanceTrackingRecordsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return PerformanceTrackingRecordsWithRawResponse(self)
+
+
+class PerformanceTrackingRecordsWithRawResponse:
+    """The operations of `PerformanceTrackingRecords` answering with a `RawResponse`."""
+
+    def __init__(self, resource: PerformanceTrackingRecords) -> None:
+        raw = resource._raw_copy()
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncPerformanceTrackingRecords(AsyncResource):
+    """`performance_tracking_records` of Performance Monitoring 5.0.0 (async)."""
+
     def list(
         self,
         *,
@@ -1204,6 +2774,35 @@ class AsyncPerformanceTrackingRecords(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PmTrackingRecord]:
+        """GET /trackingRecord (operationId `listTrackingRecord`).
+
+        Args:
+            related_performance_job_id (str): query parameter `relatedPerformanceJobId`.
+            related_performance_profile_id (str): query parameter `relatedPerformanceProfileId`.
+            related_performance_report_id (str): query parameter `relatedPerformanceReportId`.
+            creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
+            creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.PmTrackingRecord].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listTrackingRecord"],
             m.PmTrackingRecord,
@@ -1222,11 +2821,54 @@ class AsyncPerformanceTrackingRecords(AsyncResource):
             options=options,
         )
 
+    @property
+    def with_raw_response(self) -> AsyncPerformanceTrackingRecordsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncPerformanceTrackingRecordsWithRawResponse(self)
+
+
+class AsyncPerformanceTrackingRecordsWithRawResponse:
+    """The operations of `AsyncPerformanceTrackingRecords` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncPerformanceTrackingRecords) -> None:
+        raw = resource._raw_copy()
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class PerformanceMonitoringHub(SyncHubResource):
+    """The subscription hub of Performance Monitoring 5.0.0."""
+
     def register(
-        self, body: m.EventSubscriptionInput | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.EventSubscriptionInput | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.EventSubscription:
+        """POST /hub (operationId `registerListener`).
+
+        Args:
+            body (m.EventSubscriptionInput | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["registerListener"],
             m.EventSubscription,
@@ -1235,21 +2877,131 @@ class PerformanceMonitoringHub(SyncHubResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.EventSubscription:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.EventSubscription:
+        """GET /hub/{id} (operationId `retrieveHub`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["retrieveHub"], m.EventSubscription, path_params={"id": id}, options=options
+            _OPS["retrieveHub"],
+            m.EventSubscription,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
-    def unregister(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    def unregister(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /hub/{id} (operationId `unregisterListener`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["unregisterListener"], None, path_params={"id": id}, options=options
+            _OPS["unregisterListener"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
+
+    @property
+    def with_raw_response(self) -> PerformanceMonitoringHubWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return PerformanceMonitoringHubWithRawResponse(self)
+
+
+class PerformanceMonitoringHubWithRawResponse:
+    """The operations of `PerformanceMonitoringHub` answering with a `RawResponse`."""
+
+    def __init__(self, resource: PerformanceMonitoringHub) -> None:
+        raw = resource._raw_copy()
+        self.register = raw_method(raw.register)
+        self.retrieve = raw_method(raw.retrieve)
+        self.unregister = raw_method(raw.unregister)
 
 
 class AsyncPerformanceMonitoringHub(AsyncHubResource):
+    """The subscription hub of Performance Monitoring 5.0.0 (async)."""
+
     async def register(
-        self, body: m.EventSubscriptionInput | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.EventSubscriptionInput | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.EventSubscription:
+        """POST /hub (operationId `registerListener`).
+
+        Args:
+            body (m.EventSubscriptionInput | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["registerListener"],
             m.EventSubscription,
@@ -1258,76 +3010,172 @@ class AsyncPerformanceMonitoringHub(AsyncHubResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.EventSubscription:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.EventSubscription:
+        """GET /hub/{id} (operationId `retrieveHub`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["retrieveHub"], m.EventSubscription, path_params={"id": id}, options=options
+            _OPS["retrieveHub"],
+            m.EventSubscription,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
-    async def unregister(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    async def unregister(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /hub/{id} (operationId `unregisterListener`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["unregisterListener"], None, path_params={"id": id}, options=options
+            _OPS["unregisterListener"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
+    @property
+    def with_raw_response(self) -> AsyncPerformanceMonitoringHubWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncPerformanceMonitoringHubWithRawResponse(self)
 
-class Api(SyncApi):
+
+class AsyncPerformanceMonitoringHubWithRawResponse:
+    """The operations of `AsyncPerformanceMonitoringHub` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncPerformanceMonitoringHub) -> None:
+        raw = resource._raw_copy()
+        self.register = async_raw_method(raw.register)
+        self.retrieve = async_raw_method(raw.retrieve)
+        self.unregister = async_raw_method(raw.unregister)
+
+
+class PerformanceMonitoringV5Api(SyncApi):
     """The resources of Performance Monitoring 5.0.0."""
 
     @cached_property
     def performance_jobs(self) -> PerformanceJobs:
+        """The `performance_jobs` operations."""
         return PerformanceJobs(self._client, self._module)
 
     @cached_property
     def cancel_performance_jobs(self) -> CancelPerformanceJobs:
+        """The `cancel_performance_jobs` operations."""
         return CancelPerformanceJobs(self._client, self._module)
 
     @cached_property
     def modify_performance_jobs(self) -> ModifyPerformanceJobs:
+        """The `modify_performance_jobs` operations."""
         return ModifyPerformanceJobs(self._client, self._module)
 
     @cached_property
     def performance_profiles(self) -> PerformanceProfiles:
+        """The `performance_profiles` operations."""
         return PerformanceProfiles(self._client, self._module)
 
     @cached_property
     def performance_reports(self) -> PerformanceReports:
+        """The `performance_reports` operations."""
         return PerformanceReports(self._client, self._module)
 
     @cached_property
     def performance_tracking_records(self) -> PerformanceTrackingRecords:
+        """The `performance_tracking_records` operations."""
         return PerformanceTrackingRecords(self._client, self._module)
 
     @cached_property
     def hub(self) -> PerformanceMonitoringHub:
+        """The subscription hub."""
         return PerformanceMonitoringHub(self._client, self._module)
 
 
-class AsyncApi(AsyncApi):
-    """The resources of Performance Monitoring 5.0.0."""
+class AsyncPerformanceMonitoringV5Api(AsyncApi):
+    """The resources of Performance Monitoring 5.0.0 (async)."""
 
     @cached_property
     def performance_jobs(self) -> AsyncPerformanceJobs:
+        """The `performance_jobs` operations."""
         return AsyncPerformanceJobs(self._client, self._module)
 
     @cached_property
     def cancel_performance_jobs(self) -> AsyncCancelPerformanceJobs:
+        """The `cancel_performance_jobs` operations."""
         return AsyncCancelPerformanceJobs(self._client, self._module)
 
     @cached_property
     def modify_performance_jobs(self) -> AsyncModifyPerformanceJobs:
+        """The `modify_performance_jobs` operations."""
         return AsyncModifyPerformanceJobs(self._client, self._module)
 
     @cached_property
     def performance_profiles(self) -> AsyncPerformanceProfiles:
+        """The `performance_profiles` operations."""
         return AsyncPerformanceProfiles(self._client, self._module)
 
     @cached_property
     def performance_reports(self) -> AsyncPerformanceReports:
+        """The `performance_reports` operations."""
         return AsyncPerformanceReports(self._client, self._module)
 
     @cached_property
     def performance_tracking_records(self) -> AsyncPerformanceTrackingRecords:
+        """The `performance_tracking_records` operations."""
         return AsyncPerformanceTrackingRecords(self._client, self._module)
 
     @cached_property
     def hub(self) -> AsyncPerformanceMonitoringHub:
+        """The subscription hub."""
         return AsyncPerformanceMonitoringHub(self._client, self._module)

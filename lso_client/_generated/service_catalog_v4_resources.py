@@ -12,8 +12,9 @@ from typing import Any  # noqa: F401
 
 from typing_extensions import Unpack
 
+from lso_client._operations import operations_of
 from lso_client._pagination import SyncPage  # noqa: F401
-from lso_client._resource import (
+from lso_client._resource import (  # noqa: F401
     AsyncApi,
     AsyncHubResource,
     AsyncPager,
@@ -22,9 +23,10 @@ from lso_client._resource import (
     SyncApi,
     SyncHubResource,
     SyncResource,
+    async_raw_method,
+    raw_method,
 )
-from lso_client._operations import operations_of
-from lso_client._waiting import collected, final_state  # noqa: F401
+from lso_client._waiting import Goal, collected, final_state  # noqa: F401
 
 from . import service_catalog_v4 as m
 
@@ -32,6 +34,8 @@ _OPS = operations_of("service_catalog_v4")
 
 
 class ServiceSpecifications(SyncResource):
+    """`service_specifications` of Legato Service Catalog API 4.0.0-RC."""
+
     def list(
         self,
         *,
@@ -45,10 +49,41 @@ class ServiceSpecifications(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ServiceSpecification]:
+        """GET /serviceSpecification (operationId `serviceSpecificationFind`).
+
+        Args:
+            category (str): query parameter `category`.
+            lifecycle_status (m.ServiceSpecificationState | str): query parameter `lifecycleStatus`.
+            fields (str): query parameter `fields`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.ServiceSpecification].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500, 503.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["serviceSpecificationFind"],
             m.ServiceSpecification,
-            query={"category": category, "lifecycleStatus": lifecycle_status, "fields": fields},
+            query={
+                "category": category,
+                "lifecycleStatus": lifecycle_status,
+                "fields": fields,
+            },
             offset=offset,
             limit=limit,
             max_items=max_items,
@@ -58,18 +93,69 @@ class ServiceSpecifications(SyncResource):
         )
 
     def retrieve(
-        self, id: str, /, *, fields: str | None = None, **options: Unpack[CallOptions]
+        self,
+        id: str,
+        /,
+        *,
+        fields: str | None = None,
+        **options: Unpack[CallOptions],
     ) -> m.ServiceSpecification:
+        """GET /serviceSpecification/{id} (operationId `serviceSpecificationGet`).
+
+        Args:
+            id (str): path parameter `id`.
+            fields (str): query parameter `fields`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ServiceSpecification (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500, 503.
+            APIStatusError: 405, 408, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["serviceSpecificationGet"],
             m.ServiceSpecification,
-            path_params={"id": id},
-            query={"fields": fields},
+            path_params={
+                "id": id,
+            },
+            query={
+                "fields": fields,
+            },
             options=options,
         )
 
+    @property
+    def with_raw_response(self) -> ServiceSpecificationsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return ServiceSpecificationsWithRawResponse(self)
+
+
+class ServiceSpecificationsWithRawResponse:
+    """The operations of `ServiceSpecifications` answering with a `RawResponse`."""
+
+    def __init__(self, resource: ServiceSpecifications) -> None:
+        raw = resource._raw_copy()
+        self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncServiceSpecifications(AsyncResource):
+    """`service_specifications` of Legato Service Catalog API 4.0.0-RC (async)."""
+
     def list(
         self,
         *,
@@ -83,10 +169,41 @@ class AsyncServiceSpecifications(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ServiceSpecification]:
+        """GET /serviceSpecification (operationId `serviceSpecificationFind`).
+
+        Args:
+            category (str): query parameter `category`.
+            lifecycle_status (m.ServiceSpecificationState | str): query parameter `lifecycleStatus`.
+            fields (str): query parameter `fields`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.ServiceSpecification].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500, 503.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["serviceSpecificationFind"],
             m.ServiceSpecification,
-            query={"category": category, "lifecycleStatus": lifecycle_status, "fields": fields},
+            query={
+                "category": category,
+                "lifecycleStatus": lifecycle_status,
+                "fields": fields,
+            },
             offset=offset,
             limit=limit,
             max_items=max_items,
@@ -96,21 +213,99 @@ class AsyncServiceSpecifications(AsyncResource):
         )
 
     async def retrieve(
-        self, id: str, /, *, fields: str | None = None, **options: Unpack[CallOptions]
+        self,
+        id: str,
+        /,
+        *,
+        fields: str | None = None,
+        **options: Unpack[CallOptions],
     ) -> m.ServiceSpecification:
+        """GET /serviceSpecification/{id} (operationId `serviceSpecificationGet`).
+
+        Args:
+            id (str): path parameter `id`.
+            fields (str): query parameter `fields`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ServiceSpecification (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500, 503.
+            APIStatusError: 405, 408, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["serviceSpecificationGet"],
             m.ServiceSpecification,
-            path_params={"id": id},
-            query={"fields": fields},
+            path_params={
+                "id": id,
+            },
+            query={
+                "fields": fields,
+            },
             options=options,
         )
+
+    @property
+    def with_raw_response(self) -> AsyncServiceSpecificationsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncServiceSpecificationsWithRawResponse(self)
+
+
+class AsyncServiceSpecificationsWithRawResponse:
+    """The operations of `AsyncServiceSpecifications` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncServiceSpecifications) -> None:
+        raw = resource._raw_copy()
+        self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class ServiceCatalogHub(SyncHubResource):
+    """The subscription hub of Legato Service Catalog API 4.0.0-RC."""
+
     def register(
-        self, body: m.EventSubscriptionInput | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.EventSubscriptionInput | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.EventSubscription:
+        """POST /hub (operationId `hubCreate`).
+
+        Args:
+            body (m.EventSubscriptionInput | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            ConflictError: 409.
+            InternalServerError: 500, 503.
+            APIStatusError: 405, 408, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["hubCreate"],
             m.EventSubscription,
@@ -119,21 +314,132 @@ class ServiceCatalogHub(SyncHubResource):
             options=options,
         )
 
-    def retrieve(self, hub_id: str, /, **options: Unpack[CallOptions]) -> m.EventSubscription:
+    def retrieve(
+        self,
+        hub_id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.EventSubscription:
+        """GET /hub/{hubId} (operationId `hubGet`).
+
+        Args:
+            hub_id (str): path parameter `hubId`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500, 503.
+            APIStatusError: 405, 408, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["hubGet"], m.EventSubscription, path_params={"hubId": hub_id}, options=options
+            _OPS["hubGet"],
+            m.EventSubscription,
+            path_params={
+                "hubId": hub_id,
+            },
+            options=options,
         )
 
-    def unregister(self, hub_id: str, /, **options: Unpack[CallOptions]) -> None:
+    def unregister(
+        self,
+        hub_id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /hub/{hubId} (operationId `hubDelete`).
+
+        Args:
+            hub_id (str): path parameter `hubId`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500, 503.
+            APIStatusError: 405, 408, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["hubDelete"], None, path_params={"hubId": hub_id}, options=options
+            _OPS["hubDelete"],
+            None,
+            path_params={
+                "hubId": hub_id,
+            },
+            options=options,
         )
+
+    @property
+    def with_raw_response(self) -> ServiceCatalogHubWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return ServiceCatalogHubWithRawResponse(self)
+
+
+class ServiceCatalogHubWithRawResponse:
+    """The operations of `ServiceCatalogHub` answering with a `RawResponse`."""
+
+    def __init__(self, resource: ServiceCatalogHub) -> None:
+        raw = resource._raw_copy()
+        self.register = raw_method(raw.register)
+        self.retrieve = raw_method(raw.retrieve)
+        self.unregister = raw_method(raw.unregister)
 
 
 class AsyncServiceCatalogHub(AsyncHubResource):
+    """The subscription hub of Legato Service Catalog API 4.0.0-RC (async)."""
+
     async def register(
-        self, body: m.EventSubscriptionInput | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.EventSubscriptionInput | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.EventSubscription:
+        """POST /hub (operationId `hubCreate`).
+
+        Args:
+            body (m.EventSubscriptionInput | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            ConflictError: 409.
+            InternalServerError: 500, 503.
+            APIStatusError: 405, 408, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["hubCreate"],
             m.EventSubscription,
@@ -142,36 +448,122 @@ class AsyncServiceCatalogHub(AsyncHubResource):
             options=options,
         )
 
-    async def retrieve(self, hub_id: str, /, **options: Unpack[CallOptions]) -> m.EventSubscription:
+    async def retrieve(
+        self,
+        hub_id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.EventSubscription:
+        """GET /hub/{hubId} (operationId `hubGet`).
+
+        Args:
+            hub_id (str): path parameter `hubId`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500, 503.
+            APIStatusError: 405, 408, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["hubGet"], m.EventSubscription, path_params={"hubId": hub_id}, options=options
+            _OPS["hubGet"],
+            m.EventSubscription,
+            path_params={
+                "hubId": hub_id,
+            },
+            options=options,
         )
 
-    async def unregister(self, hub_id: str, /, **options: Unpack[CallOptions]) -> None:
+    async def unregister(
+        self,
+        hub_id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /hub/{hubId} (operationId `hubDelete`).
+
+        Args:
+            hub_id (str): path parameter `hubId`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500, 503.
+            APIStatusError: 405, 408, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["hubDelete"], None, path_params={"hubId": hub_id}, options=options
+            _OPS["hubDelete"],
+            None,
+            path_params={
+                "hubId": hub_id,
+            },
+            options=options,
         )
 
+    @property
+    def with_raw_response(self) -> AsyncServiceCatalogHubWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncServiceCatalogHubWithRawResponse(self)
 
-class Api(SyncApi):
+
+class AsyncServiceCatalogHubWithRawResponse:
+    """The operations of `AsyncServiceCatalogHub` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncServiceCatalogHub) -> None:
+        raw = resource._raw_copy()
+        self.register = async_raw_method(raw.register)
+        self.retrieve = async_raw_method(raw.retrieve)
+        self.unregister = async_raw_method(raw.unregister)
+
+
+class ServiceCatalogV4Api(SyncApi):
     """The resources of Legato Service Catalog API 4.0.0-RC."""
 
     @cached_property
     def service_specifications(self) -> ServiceSpecifications:
+        """The `service_specifications` operations."""
         return ServiceSpecifications(self._client, self._module)
 
     @cached_property
     def hub(self) -> ServiceCatalogHub:
+        """The subscription hub."""
         return ServiceCatalogHub(self._client, self._module)
 
 
-class AsyncApi(AsyncApi):
-    """The resources of Legato Service Catalog API 4.0.0-RC."""
+class AsyncServiceCatalogV4Api(AsyncApi):
+    """The resources of Legato Service Catalog API 4.0.0-RC (async)."""
 
     @cached_property
     def service_specifications(self) -> AsyncServiceSpecifications:
+        """The `service_specifications` operations."""
         return AsyncServiceSpecifications(self._client, self._module)
 
     @cached_property
     def hub(self) -> AsyncServiceCatalogHub:
+        """The subscription hub."""
         return AsyncServiceCatalogHub(self._client, self._module)

@@ -12,8 +12,9 @@ from typing import Any  # noqa: F401
 
 from typing_extensions import Unpack
 
+from lso_client._operations import operations_of
 from lso_client._pagination import SyncPage  # noqa: F401
-from lso_client._resource import (
+from lso_client._resource import (  # noqa: F401
     AsyncApi,
     AsyncHubResource,
     AsyncPager,
@@ -22,9 +23,10 @@ from lso_client._resource import (
     SyncApi,
     SyncHubResource,
     SyncResource,
+    async_raw_method,
+    raw_method,
 )
-from lso_client._operations import operations_of
-from lso_client._waiting import collected, final_state  # noqa: F401
+from lso_client._waiting import Goal, collected, final_state  # noqa: F401
 
 from . import service_function_testing_v3 as m
 
@@ -32,11 +34,43 @@ _OPS = operations_of("service_function_testing_v3")
 
 
 class TestJobs(SyncResource):
+    """`test_jobs` of Service Function Testing 3.0.0."""
+
     def create(
-        self, body: m.TestJobCommon | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.TestJobCommon | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.TestJob:
+        """POST /testJob (operationId `createTestJob`).
+
+        Args:
+            body (m.TestJobCommon | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.TestJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
-            _OPS["createTestJob"], m.TestJob, body=body, body_model=m.TestJobCommon, options=options
+            _OPS["createTestJob"],
+            m.TestJob,
+            body=body,
+            body_model=m.TestJobCommon,
+            options=options,
         )
 
     def list(
@@ -57,6 +91,37 @@ class TestJobs(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.TestJobFind]:
+        """GET /testJob (operationId `listTestJob`).
+
+        Args:
+            related_service_id_from (str): query parameter `relatedServiceIdFrom`.
+            related_service_id_to (str): query parameter `relatedServiceIdTo`.
+            test_profile_id (str): query parameter `testProfileId`.
+            name (str): query parameter `name`.
+            requested_start_date_time_gt (datetime): query parameter `requestedStartDateTime.gt`.
+            requested_start_date_time_lt (datetime): query parameter `requestedStartDateTime.lt`.
+            requested_end_date_time_gt (datetime): query parameter `requestedEndDateTime.gt`.
+            requested_end_date_time_lt (datetime): query parameter `requestedEndDateTime.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.TestJobFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listTestJob"],
             m.TestJobFind,
@@ -78,14 +143,72 @@ class TestJobs(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.TestJob:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.TestJob:
+        """GET /testJob/{id} (operationId `retrieveTestJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.TestJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["retrieveTestJob"], m.TestJob, path_params={"id": id}, options=options
+            _OPS["retrieveTestJob"],
+            m.TestJob,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
     def cancel(
-        self, body: m.CancelTestJobCommon | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.CancelTestJobCommon | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.CancelTestJob:
+        """POST /cancelTestJob (operationId `createCancelTestJob`).
+
+        Args:
+            body (m.CancelTestJobCommon | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelTestJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createCancelTestJob"],
             m.CancelTestJob,
@@ -95,8 +218,34 @@ class TestJobs(SyncResource):
         )
 
     def suspend(
-        self, body: m.SuspendTestJobCommon | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.SuspendTestJobCommon | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.SuspendTestJob:
+        """POST /suspendTestJob (operationId `createSuspendTestJob`).
+
+        Args:
+            body (m.SuspendTestJobCommon | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.SuspendTestJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createSuspendTestJob"],
             m.SuspendTestJob,
@@ -106,8 +255,34 @@ class TestJobs(SyncResource):
         )
 
     def resume(
-        self, body: m.ResumeTestJobCommon | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.ResumeTestJobCommon | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.ResumeTestJob:
+        """POST /resumeTestJob (operationId `createResumeTestJob`).
+
+        Args:
+            body (m.ResumeTestJobCommon | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ResumeTestJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createResumeTestJob"],
             m.ResumeTestJob,
@@ -117,8 +292,34 @@ class TestJobs(SyncResource):
         )
 
     def modify(
-        self, body: m.ModifyTestJobCommon | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.ModifyTestJobCommon | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.ModifyTestJob:
+        """POST /modifyTestJob (operationId `createModifyTestJob`).
+
+        Args:
+            body (m.ModifyTestJobCommon | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyTestJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createModifyTestJob"],
             m.ModifyTestJob,
@@ -139,8 +340,9 @@ class TestJobs(SyncResource):
     ) -> m.TestJob:
         """Return the test job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("test job", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.TestJob] = final_state("test job", id, until)
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -154,28 +356,84 @@ class TestJobs(SyncResource):
         body: m.TestJobCommon | Mapping[str, Any],
         /,
         *,
-        timeout: float = 3600.0,
+        wait_timeout: float = 3600.0,
         until: Collection[str] = ("completed", "cancelled", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
         **options: Unpack[CallOptions],
     ) -> m.TestJob:
+        """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
+        for the test job created: `wait_timeout` bounds the wait, the per-call
+        `timeout` option each HTTP call of the create."""
         created = self.create(body, **options)
         return self.wait(
             created.id,
-            timeout=timeout,
+            timeout=wait_timeout,
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
         )
 
+    @property
+    def with_raw_response(self) -> TestJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return TestJobsWithRawResponse(self)
+
+
+class TestJobsWithRawResponse:
+    """The operations of `TestJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: TestJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        self.cancel = raw_method(raw.cancel)
+        self.suspend = raw_method(raw.suspend)
+        self.resume = raw_method(raw.resume)
+        self.modify = raw_method(raw.modify)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncTestJobs(AsyncResource):
+    """`test_jobs` of Service Function Testing 3.0.0 (async)."""
+
     async def create(
-        self, body: m.TestJobCommon | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.TestJobCommon | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.TestJob:
+        """POST /testJob (operationId `createTestJob`).
+
+        Args:
+            body (m.TestJobCommon | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.TestJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
-            _OPS["createTestJob"], m.TestJob, body=body, body_model=m.TestJobCommon, options=options
+            _OPS["createTestJob"],
+            m.TestJob,
+            body=body,
+            body_model=m.TestJobCommon,
+            options=options,
         )
 
     def list(
@@ -196,6 +454,37 @@ class AsyncTestJobs(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.TestJobFind]:
+        """GET /testJob (operationId `listTestJob`).
+
+        Args:
+            related_service_id_from (str): query parameter `relatedServiceIdFrom`.
+            related_service_id_to (str): query parameter `relatedServiceIdTo`.
+            test_profile_id (str): query parameter `testProfileId`.
+            name (str): query parameter `name`.
+            requested_start_date_time_gt (datetime): query parameter `requestedStartDateTime.gt`.
+            requested_start_date_time_lt (datetime): query parameter `requestedStartDateTime.lt`.
+            requested_end_date_time_gt (datetime): query parameter `requestedEndDateTime.gt`.
+            requested_end_date_time_lt (datetime): query parameter `requestedEndDateTime.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.TestJobFind].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listTestJob"],
             m.TestJobFind,
@@ -217,14 +506,72 @@ class AsyncTestJobs(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.TestJob:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.TestJob:
+        """GET /testJob/{id} (operationId `retrieveTestJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.TestJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["retrieveTestJob"], m.TestJob, path_params={"id": id}, options=options
+            _OPS["retrieveTestJob"],
+            m.TestJob,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
     async def cancel(
-        self, body: m.CancelTestJobCommon | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.CancelTestJobCommon | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.CancelTestJob:
+        """POST /cancelTestJob (operationId `createCancelTestJob`).
+
+        Args:
+            body (m.CancelTestJobCommon | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelTestJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createCancelTestJob"],
             m.CancelTestJob,
@@ -234,8 +581,34 @@ class AsyncTestJobs(AsyncResource):
         )
 
     async def suspend(
-        self, body: m.SuspendTestJobCommon | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.SuspendTestJobCommon | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.SuspendTestJob:
+        """POST /suspendTestJob (operationId `createSuspendTestJob`).
+
+        Args:
+            body (m.SuspendTestJobCommon | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.SuspendTestJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createSuspendTestJob"],
             m.SuspendTestJob,
@@ -245,8 +618,34 @@ class AsyncTestJobs(AsyncResource):
         )
 
     async def resume(
-        self, body: m.ResumeTestJobCommon | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.ResumeTestJobCommon | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.ResumeTestJob:
+        """POST /resumeTestJob (operationId `createResumeTestJob`).
+
+        Args:
+            body (m.ResumeTestJobCommon | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ResumeTestJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createResumeTestJob"],
             m.ResumeTestJob,
@@ -256,8 +655,34 @@ class AsyncTestJobs(AsyncResource):
         )
 
     async def modify(
-        self, body: m.ModifyTestJobCommon | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.ModifyTestJobCommon | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.ModifyTestJob:
+        """POST /modifyTestJob (operationId `createModifyTestJob`).
+
+        Args:
+            body (m.ModifyTestJobCommon | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyTestJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createModifyTestJob"],
             m.ModifyTestJob,
@@ -278,8 +703,9 @@ class AsyncTestJobs(AsyncResource):
     ) -> m.TestJob:
         """Return the test job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("test job", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.TestJob] = final_state("test job", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -293,26 +719,78 @@ class AsyncTestJobs(AsyncResource):
         body: m.TestJobCommon | Mapping[str, Any],
         /,
         *,
-        timeout: float = 3600.0,
+        wait_timeout: float = 3600.0,
         until: Collection[str] = ("completed", "cancelled", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
         **options: Unpack[CallOptions],
     ) -> m.TestJob:
+        """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
+        for the test job created: `wait_timeout` bounds the wait, the per-call
+        `timeout` option each HTTP call of the create."""
         created = await self.create(body, **options)
         return await self.wait(
             created.id,
-            timeout=timeout,
+            timeout=wait_timeout,
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
         )
 
+    @property
+    def with_raw_response(self) -> AsyncTestJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncTestJobsWithRawResponse(self)
+
+
+class AsyncTestJobsWithRawResponse:
+    """The operations of `AsyncTestJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncTestJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        self.cancel = async_raw_method(raw.cancel)
+        self.suspend = async_raw_method(raw.suspend)
+        self.resume = async_raw_method(raw.resume)
+        self.modify = async_raw_method(raw.modify)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class CancelTestJobs(SyncResource):
+    """`cancel_test_jobs` of Service Function Testing 3.0.0."""
+
     def create(
-        self, body: m.CancelTestJobCommon | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.CancelTestJobCommon | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.CancelTestJob:
+        """POST /cancelTestJob (operationId `createCancelTestJob`).
+
+        Args:
+            body (m.CancelTestJobCommon | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelTestJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createCancelTestJob"],
             m.CancelTestJob,
@@ -335,6 +813,33 @@ class CancelTestJobs(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.CancelTestJob]:
+        """GET /cancelTestJob (operationId `listCancelTestJob`).
+
+        Args:
+            test_job_id (str): query parameter `testJobId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.CancelTestJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listCancelTestJob"],
             m.CancelTestJob,
@@ -352,9 +857,41 @@ class CancelTestJobs(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.CancelTestJob:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.CancelTestJob:
+        """GET /cancelTestJob/{id} (operationId `retrieveCancelTestJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelTestJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["retrieveCancelTestJob"], m.CancelTestJob, path_params={"id": id}, options=options
+            _OPS["retrieveCancelTestJob"],
+            m.CancelTestJob,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
     def wait(
@@ -369,8 +906,9 @@ class CancelTestJobs(SyncResource):
     ) -> m.CancelTestJob:
         """Return the cancel test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("cancel test job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.CancelTestJob] = final_state("cancel test job request", id, until)
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -379,11 +917,56 @@ class CancelTestJobs(SyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> CancelTestJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return CancelTestJobsWithRawResponse(self)
+
+
+class CancelTestJobsWithRawResponse:
+    """The operations of `CancelTestJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: CancelTestJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncCancelTestJobs(AsyncResource):
+    """`cancel_test_jobs` of Service Function Testing 3.0.0 (async)."""
+
     async def create(
-        self, body: m.CancelTestJobCommon | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.CancelTestJobCommon | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.CancelTestJob:
+        """POST /cancelTestJob (operationId `createCancelTestJob`).
+
+        Args:
+            body (m.CancelTestJobCommon | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelTestJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createCancelTestJob"],
             m.CancelTestJob,
@@ -406,6 +989,33 @@ class AsyncCancelTestJobs(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.CancelTestJob]:
+        """GET /cancelTestJob (operationId `listCancelTestJob`).
+
+        Args:
+            test_job_id (str): query parameter `testJobId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.CancelTestJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listCancelTestJob"],
             m.CancelTestJob,
@@ -423,9 +1033,41 @@ class AsyncCancelTestJobs(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.CancelTestJob:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.CancelTestJob:
+        """GET /cancelTestJob/{id} (operationId `retrieveCancelTestJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.CancelTestJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["retrieveCancelTestJob"], m.CancelTestJob, path_params={"id": id}, options=options
+            _OPS["retrieveCancelTestJob"],
+            m.CancelTestJob,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
     async def wait(
@@ -440,8 +1082,9 @@ class AsyncCancelTestJobs(AsyncResource):
     ) -> m.CancelTestJob:
         """Return the cancel test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("cancel test job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.CancelTestJob] = final_state("cancel test job request", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -450,11 +1093,56 @@ class AsyncCancelTestJobs(AsyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> AsyncCancelTestJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncCancelTestJobsWithRawResponse(self)
+
+
+class AsyncCancelTestJobsWithRawResponse:
+    """The operations of `AsyncCancelTestJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncCancelTestJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class SuspendTestJobs(SyncResource):
+    """`suspend_test_jobs` of Service Function Testing 3.0.0."""
+
     def create(
-        self, body: m.SuspendTestJobCommon | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.SuspendTestJobCommon | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.SuspendTestJob:
+        """POST /suspendTestJob (operationId `createSuspendTestJob`).
+
+        Args:
+            body (m.SuspendTestJobCommon | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.SuspendTestJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createSuspendTestJob"],
             m.SuspendTestJob,
@@ -477,6 +1165,33 @@ class SuspendTestJobs(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.SuspendTestJob]:
+        """GET /suspendTestJob (operationId `listSuspendTestJob`).
+
+        Args:
+            test_job_id (str): query parameter `testJobId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.SuspendTestJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listSuspendTestJob"],
             m.SuspendTestJob,
@@ -494,11 +1209,40 @@ class SuspendTestJobs(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.SuspendTestJob:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.SuspendTestJob:
+        """GET /suspendTestJob/{id} (operationId `retrieveSuspendTestJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.SuspendTestJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["retrieveSuspendTestJob"],
             m.SuspendTestJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -514,8 +1258,9 @@ class SuspendTestJobs(SyncResource):
     ) -> m.SuspendTestJob:
         """Return the suspend test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("suspend test job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.SuspendTestJob] = final_state("suspend test job request", id, until)
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -524,11 +1269,56 @@ class SuspendTestJobs(SyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> SuspendTestJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return SuspendTestJobsWithRawResponse(self)
+
+
+class SuspendTestJobsWithRawResponse:
+    """The operations of `SuspendTestJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: SuspendTestJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncSuspendTestJobs(AsyncResource):
+    """`suspend_test_jobs` of Service Function Testing 3.0.0 (async)."""
+
     async def create(
-        self, body: m.SuspendTestJobCommon | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.SuspendTestJobCommon | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.SuspendTestJob:
+        """POST /suspendTestJob (operationId `createSuspendTestJob`).
+
+        Args:
+            body (m.SuspendTestJobCommon | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.SuspendTestJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createSuspendTestJob"],
             m.SuspendTestJob,
@@ -551,6 +1341,33 @@ class AsyncSuspendTestJobs(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.SuspendTestJob]:
+        """GET /suspendTestJob (operationId `listSuspendTestJob`).
+
+        Args:
+            test_job_id (str): query parameter `testJobId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.SuspendTestJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listSuspendTestJob"],
             m.SuspendTestJob,
@@ -568,11 +1385,40 @@ class AsyncSuspendTestJobs(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.SuspendTestJob:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.SuspendTestJob:
+        """GET /suspendTestJob/{id} (operationId `retrieveSuspendTestJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.SuspendTestJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["retrieveSuspendTestJob"],
             m.SuspendTestJob,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
@@ -588,8 +1434,9 @@ class AsyncSuspendTestJobs(AsyncResource):
     ) -> m.SuspendTestJob:
         """Return the suspend test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("suspend test job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.SuspendTestJob] = final_state("suspend test job request", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -598,11 +1445,56 @@ class AsyncSuspendTestJobs(AsyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> AsyncSuspendTestJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncSuspendTestJobsWithRawResponse(self)
+
+
+class AsyncSuspendTestJobsWithRawResponse:
+    """The operations of `AsyncSuspendTestJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncSuspendTestJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class ResumeTestJobs(SyncResource):
+    """`resume_test_jobs` of Service Function Testing 3.0.0."""
+
     def create(
-        self, body: m.ResumeTestJobCommon | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.ResumeTestJobCommon | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.ResumeTestJob:
+        """POST /resumeTestJob (operationId `createResumeTestJob`).
+
+        Args:
+            body (m.ResumeTestJobCommon | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ResumeTestJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createResumeTestJob"],
             m.ResumeTestJob,
@@ -625,6 +1517,33 @@ class ResumeTestJobs(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ResumeTestJob]:
+        """GET /resumeTestJob (operationId `listResumeTestJob`).
+
+        Args:
+            test_job_id (str): query parameter `testJobId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.ResumeTestJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listResumeTestJob"],
             m.ResumeTestJob,
@@ -642,9 +1561,41 @@ class ResumeTestJobs(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.ResumeTestJob:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.ResumeTestJob:
+        """GET /resumeTestJob/{id} (operationId `retrieveResumeTestJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ResumeTestJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["retrieveResumeTestJob"], m.ResumeTestJob, path_params={"id": id}, options=options
+            _OPS["retrieveResumeTestJob"],
+            m.ResumeTestJob,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
     def wait(
@@ -659,8 +1610,9 @@ class ResumeTestJobs(SyncResource):
     ) -> m.ResumeTestJob:
         """Return the resume test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("resume test job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.ResumeTestJob] = final_state("resume test job request", id, until)
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -669,11 +1621,56 @@ class ResumeTestJobs(SyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> ResumeTestJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return ResumeTestJobsWithRawResponse(self)
+
+
+class ResumeTestJobsWithRawResponse:
+    """The operations of `ResumeTestJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: ResumeTestJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncResumeTestJobs(AsyncResource):
+    """`resume_test_jobs` of Service Function Testing 3.0.0 (async)."""
+
     async def create(
-        self, body: m.ResumeTestJobCommon | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.ResumeTestJobCommon | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.ResumeTestJob:
+        """POST /resumeTestJob (operationId `createResumeTestJob`).
+
+        Args:
+            body (m.ResumeTestJobCommon | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ResumeTestJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createResumeTestJob"],
             m.ResumeTestJob,
@@ -696,6 +1693,33 @@ class AsyncResumeTestJobs(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ResumeTestJob]:
+        """GET /resumeTestJob (operationId `listResumeTestJob`).
+
+        Args:
+            test_job_id (str): query parameter `testJobId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.ResumeTestJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listResumeTestJob"],
             m.ResumeTestJob,
@@ -713,9 +1737,41 @@ class AsyncResumeTestJobs(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.ResumeTestJob:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.ResumeTestJob:
+        """GET /resumeTestJob/{id} (operationId `retrieveResumeTestJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ResumeTestJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["retrieveResumeTestJob"], m.ResumeTestJob, path_params={"id": id}, options=options
+            _OPS["retrieveResumeTestJob"],
+            m.ResumeTestJob,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
     async def wait(
@@ -730,8 +1786,9 @@ class AsyncResumeTestJobs(AsyncResource):
     ) -> m.ResumeTestJob:
         """Return the resume test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("resume test job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.ResumeTestJob] = final_state("resume test job request", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -740,11 +1797,56 @@ class AsyncResumeTestJobs(AsyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> AsyncResumeTestJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncResumeTestJobsWithRawResponse(self)
+
+
+class AsyncResumeTestJobsWithRawResponse:
+    """The operations of `AsyncResumeTestJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncResumeTestJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class ModifyTestJobs(SyncResource):
+    """`modify_test_jobs` of Service Function Testing 3.0.0."""
+
     def create(
-        self, body: m.ModifyTestJobCommon | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.ModifyTestJobCommon | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.ModifyTestJob:
+        """POST /modifyTestJob (operationId `createModifyTestJob`).
+
+        Args:
+            body (m.ModifyTestJobCommon | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyTestJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createModifyTestJob"],
             m.ModifyTestJob,
@@ -767,6 +1869,33 @@ class ModifyTestJobs(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ModifyTestJob]:
+        """GET /modifyTestJob (operationId `listModifyTestJob`).
+
+        Args:
+            test_job_id (str): query parameter `testJobId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.ModifyTestJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listModifyTestJob"],
             m.ModifyTestJob,
@@ -784,9 +1913,41 @@ class ModifyTestJobs(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.ModifyTestJob:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.ModifyTestJob:
+        """GET /modifyTestJob/{id} (operationId `retrieveModifyTestJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyTestJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["retrieveModifyTestJob"], m.ModifyTestJob, path_params={"id": id}, options=options
+            _OPS["retrieveModifyTestJob"],
+            m.ModifyTestJob,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
     def wait(
@@ -801,8 +1962,9 @@ class ModifyTestJobs(SyncResource):
     ) -> m.ModifyTestJob:
         """Return the modify test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("modify test job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.ModifyTestJob] = final_state("modify test job request", id, until)
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -811,11 +1973,56 @@ class ModifyTestJobs(SyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> ModifyTestJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return ModifyTestJobsWithRawResponse(self)
+
+
+class ModifyTestJobsWithRawResponse:
+    """The operations of `ModifyTestJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: ModifyTestJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncModifyTestJobs(AsyncResource):
+    """`modify_test_jobs` of Service Function Testing 3.0.0 (async)."""
+
     async def create(
-        self, body: m.ModifyTestJobCommon | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.ModifyTestJobCommon | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.ModifyTestJob:
+        """POST /modifyTestJob (operationId `createModifyTestJob`).
+
+        Args:
+            body (m.ModifyTestJobCommon | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyTestJob (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createModifyTestJob"],
             m.ModifyTestJob,
@@ -838,6 +2045,33 @@ class AsyncModifyTestJobs(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ModifyTestJob]:
+        """GET /modifyTestJob (operationId `listModifyTestJob`).
+
+        Args:
+            test_job_id (str): query parameter `testJobId`.
+            state (str): query parameter `state`.
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.ModifyTestJob].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listModifyTestJob"],
             m.ModifyTestJob,
@@ -855,9 +2089,41 @@ class AsyncModifyTestJobs(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.ModifyTestJob:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.ModifyTestJob:
+        """GET /modifyTestJob/{id} (operationId `retrieveModifyTestJob`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ModifyTestJob (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["retrieveModifyTestJob"], m.ModifyTestJob, path_params={"id": id}, options=options
+            _OPS["retrieveModifyTestJob"],
+            m.ModifyTestJob,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
     async def wait(
@@ -872,8 +2138,9 @@ class AsyncModifyTestJobs(AsyncResource):
     ) -> m.ModifyTestJob:
         """Return the modify test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("modify test job request", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.ModifyTestJob] = final_state("modify test job request", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -882,11 +2149,56 @@ class AsyncModifyTestJobs(AsyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> AsyncModifyTestJobsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncModifyTestJobsWithRawResponse(self)
+
+
+class AsyncModifyTestJobsWithRawResponse:
+    """The operations of `AsyncModifyTestJobs` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncModifyTestJobs) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class TestProfiles(SyncResource):
+    """`test_profiles` of Service Function Testing 3.0.0."""
+
     def create(
-        self, body: m.TestProfileCreate | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.TestProfileCreate | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.TestProfile:
+        """POST /testProfile (operationId `createTestProfile`).
+
+        Args:
+            body (m.TestProfileCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.TestProfile (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createTestProfile"],
             m.TestProfile,
@@ -910,6 +2222,34 @@ class TestProfiles(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.TestProfile]:
+        """GET /testProfile (operationId `listTestProfile`).
+
+        Args:
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            last_update_gt (datetime): query parameter `lastUpdate.gt`.
+            last_update_lt (datetime): query parameter `lastUpdate.lt`.
+            related_service_specification_id (str): query parameter `relatedServiceSpecificationId`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.TestProfile].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listTestProfile"],
             m.TestProfile,
@@ -928,9 +2268,41 @@ class TestProfiles(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.TestProfile:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.TestProfile:
+        """GET /testProfile/{id} (operationId `retrieveTestProfile`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.TestProfile (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["retrieveTestProfile"], m.TestProfile, path_params={"id": id}, options=options
+            _OPS["retrieveTestProfile"],
+            m.TestProfile,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
     def update(
@@ -940,25 +2312,132 @@ class TestProfiles(SyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.TestProfile:
+        """PATCH /testProfile/{id} (operationId `modifyTestProfile`).
+
+        Args:
+            id (str): path parameter `id`.
+            body (m.TestProfileModify | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.TestProfile (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            ConflictError: 409.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["modifyTestProfile"],
             m.TestProfile,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             body=body,
             body_model=m.TestProfileModify,
             options=options,
         )
 
-    def delete(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    def delete(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /testProfile/{id} (operationId `deleteTestProfile`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["deleteTestProfile"], None, path_params={"id": id}, options=options
+            _OPS["deleteTestProfile"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
+
+    @property
+    def with_raw_response(self) -> TestProfilesWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return TestProfilesWithRawResponse(self)
+
+
+class TestProfilesWithRawResponse:
+    """The operations of `TestProfiles` answering with a `RawResponse`."""
+
+    def __init__(self, resource: TestProfiles) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        self.update = raw_method(raw.update)
+        self.delete = raw_method(raw.delete)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncTestProfiles(AsyncResource):
+    """`test_profiles` of Service Function Testing 3.0.0 (async)."""
+
     async def create(
-        self, body: m.TestProfileCreate | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.TestProfileCreate | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.TestProfile:
+        """POST /testProfile (operationId `createTestProfile`).
+
+        Args:
+            body (m.TestProfileCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.TestProfile (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createTestProfile"],
             m.TestProfile,
@@ -982,6 +2461,34 @@ class AsyncTestProfiles(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.TestProfile]:
+        """GET /testProfile (operationId `listTestProfile`).
+
+        Args:
+            creation_date_gt (datetime): query parameter `creationDate.gt`.
+            creation_date_lt (datetime): query parameter `creationDate.lt`.
+            last_update_gt (datetime): query parameter `lastUpdate.gt`.
+            last_update_lt (datetime): query parameter `lastUpdate.lt`.
+            related_service_specification_id (str): query parameter `relatedServiceSpecificationId`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.TestProfile].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listTestProfile"],
             m.TestProfile,
@@ -1000,9 +2507,41 @@ class AsyncTestProfiles(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.TestProfile:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.TestProfile:
+        """GET /testProfile/{id} (operationId `retrieveTestProfile`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.TestProfile (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["retrieveTestProfile"], m.TestProfile, path_params={"id": id}, options=options
+            _OPS["retrieveTestProfile"],
+            m.TestProfile,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
     async def update(
@@ -1012,22 +2551,103 @@ class AsyncTestProfiles(AsyncResource):
         /,
         **options: Unpack[CallOptions],
     ) -> m.TestProfile:
+        """PATCH /testProfile/{id} (operationId `modifyTestProfile`).
+
+        Args:
+            id (str): path parameter `id`.
+            body (m.TestProfileModify | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.TestProfile (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            ConflictError: 409.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["modifyTestProfile"],
             m.TestProfile,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             body=body,
             body_model=m.TestProfileModify,
             options=options,
         )
 
-    async def delete(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    async def delete(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /testProfile/{id} (operationId `deleteTestProfile`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["deleteTestProfile"], None, path_params={"id": id}, options=options
+            _OPS["deleteTestProfile"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
+
+    @property
+    def with_raw_response(self) -> AsyncTestProfilesWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncTestProfilesWithRawResponse(self)
+
+
+class AsyncTestProfilesWithRawResponse:
+    """The operations of `AsyncTestProfiles` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncTestProfiles) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        self.update = async_raw_method(raw.update)
+        self.delete = async_raw_method(raw.delete)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class TestResults(SyncResource):
+    """`test_results` of Service Function Testing 3.0.0."""
+
     def list(
         self,
         *,
@@ -1047,6 +2667,38 @@ class TestResults(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.TestResultCommon]:
+        """GET /testResult (operationId `listTestResult`).
+
+        Args:
+            test_job_id (str): query parameter `testJobId`.
+            related_service_id_from (str): query parameter `relatedServiceIdFrom`.
+            related_service_id_to (str): query parameter `relatedServiceIdTo`.
+            related_service_specification_id (str): query parameter `relatedServiceSpecificationId`.
+            related_contact_information_name (str): query parameter `relatedContactInformationName`.
+            requested_start_date_time_gt (datetime): query parameter `requestedStartDateTime.gt`.
+            requested_start_date_time_lt (datetime): query parameter `requestedStartDateTime.lt`.
+            requested_end_date_time_gt (datetime): query parameter `requestedEndDateTime.gt`.
+            requested_end_date_time_lt (datetime): query parameter `requestedEndDateTime.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.TestResultCommon].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listTestResult"],
             m.TestResultCommon,
@@ -1069,9 +2721,41 @@ class TestResults(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.TestResult:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.TestResult:
+        """GET /testResult/{id} (operationId `retrieveTestResult`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.TestResult (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["retrieveTestResult"], m.TestResult, path_params={"id": id}, options=options
+            _OPS["retrieveTestResult"],
+            m.TestResult,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
     def wait_for_job(
@@ -1090,7 +2774,7 @@ class TestResults(SyncResource):
         def read() -> builtins.list[m.TestResultCommon]:
             return builtins.list(self.list(test_job_id=job_id))
 
-        goal = collected("test results", job_id, count, ())
+        goal: Goal[builtins.list[m.TestResultCommon]] = collected("test results", job_id, count, ())
         return self._wait(
             read,
             goal,
@@ -1099,8 +2783,26 @@ class TestResults(SyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> TestResultsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return TestResultsWithRawResponse(self)
+
+
+class TestResultsWithRawResponse:
+    """The operations of `TestResults` answering with a `RawResponse`."""
+
+    def __init__(self, resource: TestResults) -> None:
+        raw = resource._raw_copy()
+        self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncTestResults(AsyncResource):
+    """`test_results` of Service Function Testing 3.0.0 (async)."""
+
     def list(
         self,
         *,
@@ -1120,6 +2822,38 @@ class AsyncTestResults(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.TestResultCommon]:
+        """GET /testResult (operationId `listTestResult`).
+
+        Args:
+            test_job_id (str): query parameter `testJobId`.
+            related_service_id_from (str): query parameter `relatedServiceIdFrom`.
+            related_service_id_to (str): query parameter `relatedServiceIdTo`.
+            related_service_specification_id (str): query parameter `relatedServiceSpecificationId`.
+            related_contact_information_name (str): query parameter `relatedContactInformationName`.
+            requested_start_date_time_gt (datetime): query parameter `requestedStartDateTime.gt`.
+            requested_start_date_time_lt (datetime): query parameter `requestedStartDateTime.lt`.
+            requested_end_date_time_gt (datetime): query parameter `requestedEndDateTime.gt`.
+            requested_end_date_time_lt (datetime): query parameter `requestedEndDateTime.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.TestResultCommon].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listTestResult"],
             m.TestResultCommon,
@@ -1142,9 +2876,41 @@ class AsyncTestResults(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.TestResult:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.TestResult:
+        """GET /testResult/{id} (operationId `retrieveTestResult`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.TestResult (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["retrieveTestResult"], m.TestResult, path_params={"id": id}, options=options
+            _OPS["retrieveTestResult"],
+            m.TestResult,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
     async def wait_for_job(
@@ -1163,7 +2929,7 @@ class AsyncTestResults(AsyncResource):
         async def read() -> builtins.list[m.TestResultCommon]:
             return [item async for item in self.list(test_job_id=job_id)]
 
-        goal = collected("test results", job_id, count, ())
+        goal: Goal[builtins.list[m.TestResultCommon]] = collected("test results", job_id, count, ())
         return await self._wait(
             read,
             goal,
@@ -1172,11 +2938,55 @@ class AsyncTestResults(AsyncResource):
             (timeout, poll_interval, max_poll_interval),
         )
 
+    @property
+    def with_raw_response(self) -> AsyncTestResultsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncTestResultsWithRawResponse(self)
+
+
+class AsyncTestResultsWithRawResponse:
+    """The operations of `AsyncTestResults` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncTestResults) -> None:
+        raw = resource._raw_copy()
+        self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class ServiceFunctionTestingHub(SyncHubResource):
+    """The subscription hub of Service Function Testing 3.0.0."""
+
     def register(
-        self, body: m.EventSubscriptionInput | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.EventSubscriptionInput | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.EventSubscription:
+        """POST /hub (operationId `registerListener`).
+
+        Args:
+            body (m.EventSubscriptionInput | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["registerListener"],
             m.EventSubscription,
@@ -1185,21 +2995,131 @@ class ServiceFunctionTestingHub(SyncHubResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.EventSubscription:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.EventSubscription:
+        """GET /hub/{id} (operationId `retrieveHub`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["retrieveHub"], m.EventSubscription, path_params={"id": id}, options=options
+            _OPS["retrieveHub"],
+            m.EventSubscription,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
-    def unregister(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    def unregister(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /hub/{id} (operationId `unregisterListener`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["unregisterListener"], None, path_params={"id": id}, options=options
+            _OPS["unregisterListener"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
+
+    @property
+    def with_raw_response(self) -> ServiceFunctionTestingHubWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return ServiceFunctionTestingHubWithRawResponse(self)
+
+
+class ServiceFunctionTestingHubWithRawResponse:
+    """The operations of `ServiceFunctionTestingHub` answering with a `RawResponse`."""
+
+    def __init__(self, resource: ServiceFunctionTestingHub) -> None:
+        raw = resource._raw_copy()
+        self.register = raw_method(raw.register)
+        self.retrieve = raw_method(raw.retrieve)
+        self.unregister = raw_method(raw.unregister)
 
 
 class AsyncServiceFunctionTestingHub(AsyncHubResource):
+    """The subscription hub of Service Function Testing 3.0.0 (async)."""
+
     async def register(
-        self, body: m.EventSubscriptionInput | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.EventSubscriptionInput | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.EventSubscription:
+        """POST /hub (operationId `registerListener`).
+
+        Args:
+            body (m.EventSubscriptionInput | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["registerListener"],
             m.EventSubscription,
@@ -1208,84 +3128,182 @@ class AsyncServiceFunctionTestingHub(AsyncHubResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.EventSubscription:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.EventSubscription:
+        """GET /hub/{id} (operationId `retrieveHub`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["retrieveHub"], m.EventSubscription, path_params={"id": id}, options=options
+            _OPS["retrieveHub"],
+            m.EventSubscription,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
-    async def unregister(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    async def unregister(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /hub/{id} (operationId `unregisterListener`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            NotSupportedError: 501.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["unregisterListener"], None, path_params={"id": id}, options=options
+            _OPS["unregisterListener"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
+    @property
+    def with_raw_response(self) -> AsyncServiceFunctionTestingHubWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncServiceFunctionTestingHubWithRawResponse(self)
 
-class Api(SyncApi):
+
+class AsyncServiceFunctionTestingHubWithRawResponse:
+    """The operations of `AsyncServiceFunctionTestingHub` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncServiceFunctionTestingHub) -> None:
+        raw = resource._raw_copy()
+        self.register = async_raw_method(raw.register)
+        self.retrieve = async_raw_method(raw.retrieve)
+        self.unregister = async_raw_method(raw.unregister)
+
+
+class ServiceFunctionTestingV3Api(SyncApi):
     """The resources of Service Function Testing 3.0.0."""
 
     @cached_property
     def test_jobs(self) -> TestJobs:
+        """The `test_jobs` operations."""
         return TestJobs(self._client, self._module)
 
     @cached_property
     def cancel_test_jobs(self) -> CancelTestJobs:
+        """The `cancel_test_jobs` operations."""
         return CancelTestJobs(self._client, self._module)
 
     @cached_property
     def suspend_test_jobs(self) -> SuspendTestJobs:
+        """The `suspend_test_jobs` operations."""
         return SuspendTestJobs(self._client, self._module)
 
     @cached_property
     def resume_test_jobs(self) -> ResumeTestJobs:
+        """The `resume_test_jobs` operations."""
         return ResumeTestJobs(self._client, self._module)
 
     @cached_property
     def modify_test_jobs(self) -> ModifyTestJobs:
+        """The `modify_test_jobs` operations."""
         return ModifyTestJobs(self._client, self._module)
 
     @cached_property
     def test_profiles(self) -> TestProfiles:
+        """The `test_profiles` operations."""
         return TestProfiles(self._client, self._module)
 
     @cached_property
     def test_results(self) -> TestResults:
+        """The `test_results` operations."""
         return TestResults(self._client, self._module)
 
     @cached_property
     def hub(self) -> ServiceFunctionTestingHub:
+        """The subscription hub."""
         return ServiceFunctionTestingHub(self._client, self._module)
 
 
-class AsyncApi(AsyncApi):
-    """The resources of Service Function Testing 3.0.0."""
+class AsyncServiceFunctionTestingV3Api(AsyncApi):
+    """The resources of Service Function Testing 3.0.0 (async)."""
 
     @cached_property
     def test_jobs(self) -> AsyncTestJobs:
+        """The `test_jobs` operations."""
         return AsyncTestJobs(self._client, self._module)
 
     @cached_property
     def cancel_test_jobs(self) -> AsyncCancelTestJobs:
+        """The `cancel_test_jobs` operations."""
         return AsyncCancelTestJobs(self._client, self._module)
 
     @cached_property
     def suspend_test_jobs(self) -> AsyncSuspendTestJobs:
+        """The `suspend_test_jobs` operations."""
         return AsyncSuspendTestJobs(self._client, self._module)
 
     @cached_property
     def resume_test_jobs(self) -> AsyncResumeTestJobs:
+        """The `resume_test_jobs` operations."""
         return AsyncResumeTestJobs(self._client, self._module)
 
     @cached_property
     def modify_test_jobs(self) -> AsyncModifyTestJobs:
+        """The `modify_test_jobs` operations."""
         return AsyncModifyTestJobs(self._client, self._module)
 
     @cached_property
     def test_profiles(self) -> AsyncTestProfiles:
+        """The `test_profiles` operations."""
         return AsyncTestProfiles(self._client, self._module)
 
     @cached_property
     def test_results(self) -> AsyncTestResults:
+        """The `test_results` operations."""
         return AsyncTestResults(self._client, self._module)
 
     @cached_property
     def hub(self) -> AsyncServiceFunctionTestingHub:
+        """The subscription hub."""
         return AsyncServiceFunctionTestingHub(self._client, self._module)

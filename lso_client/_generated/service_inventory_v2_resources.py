@@ -12,8 +12,9 @@ from typing import Any  # noqa: F401
 
 from typing_extensions import Unpack
 
+from lso_client._operations import operations_of
 from lso_client._pagination import SyncPage  # noqa: F401
-from lso_client._resource import (
+from lso_client._resource import (  # noqa: F401
     AsyncApi,
     AsyncHubResource,
     AsyncPager,
@@ -22,9 +23,10 @@ from lso_client._resource import (
     SyncApi,
     SyncHubResource,
     SyncResource,
+    async_raw_method,
+    raw_method,
 )
-from lso_client._operations import operations_of
-from lso_client._waiting import collected, final_state  # noqa: F401
+from lso_client._waiting import Goal, collected, final_state  # noqa: F401
 
 from . import service_inventory_v2 as m
 
@@ -32,6 +34,8 @@ _OPS = operations_of("service_inventory_v2")
 
 
 class Services(SyncResource):
+    """`services` of Service Inventory Management 2.0.2."""
+
     def list(
         self,
         *,
@@ -57,6 +61,44 @@ class Services(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.Service]:
+        """GET /service (operationId `serviceFind`).
+
+        Args:
+            state (m.ServiceStateType | str): query parameter `state`.
+            service_date_lt (datetime): query parameter `serviceDate.lt`.
+            service_date_gt (datetime): query parameter `serviceDate.gt`.
+            start_date_lt (datetime): query parameter `startDate.lt`.
+            start_date_gt (datetime): query parameter `startDate.gt`.
+            end_date_lt (datetime): query parameter `endDate.lt`.
+            end_date_gt (datetime): query parameter `endDate.gt`.
+            service_order_id (str): query parameter `serviceOrder.id`.
+            service_order_item_id (str): query parameter `serviceOrderItem.id`.
+            external_id (str): query parameter `externalId`.
+            geographic_site_id (str): query parameter `geographicSite.id`.
+            geographic_address_id (str): query parameter `geographicAddress.id`.
+            service_type (str): query parameter `serviceType`.
+            type (str): query parameter `@type`.
+            start_mode (str): query parameter `startMode`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.Service].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["serviceFind"],
             m.Service,
@@ -85,11 +127,63 @@ class Services(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.Service:
-        return self._request(_OPS["serviceGet"], m.Service, path_params={"id": id}, options=options)
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.Service:
+        """GET /service/{id} (operationId `serviceGet`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.Service (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
+        return self._request(
+            _OPS["serviceGet"],
+            m.Service,
+            path_params={
+                "id": id,
+            },
+            options=options,
+        )
+
+    @property
+    def with_raw_response(self) -> ServicesWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return ServicesWithRawResponse(self)
+
+
+class ServicesWithRawResponse:
+    """The operations of `Services` answering with a `RawResponse`."""
+
+    def __init__(self, resource: Services) -> None:
+        raw = resource._raw_copy()
+        self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncServices(AsyncResource):
+    """`services` of Service Inventory Management 2.0.2 (async)."""
+
     def list(
         self,
         *,
@@ -115,6 +209,44 @@ class AsyncServices(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.Service]:
+        """GET /service (operationId `serviceFind`).
+
+        Args:
+            state (m.ServiceStateType | str): query parameter `state`.
+            service_date_lt (datetime): query parameter `serviceDate.lt`.
+            service_date_gt (datetime): query parameter `serviceDate.gt`.
+            start_date_lt (datetime): query parameter `startDate.lt`.
+            start_date_gt (datetime): query parameter `startDate.gt`.
+            end_date_lt (datetime): query parameter `endDate.lt`.
+            end_date_gt (datetime): query parameter `endDate.gt`.
+            service_order_id (str): query parameter `serviceOrder.id`.
+            service_order_item_id (str): query parameter `serviceOrderItem.id`.
+            external_id (str): query parameter `externalId`.
+            geographic_site_id (str): query parameter `geographicSite.id`.
+            geographic_address_id (str): query parameter `geographicAddress.id`.
+            service_type (str): query parameter `serviceType`.
+            type (str): query parameter `@type`.
+            start_mode (str): query parameter `startMode`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.Service].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["serviceFind"],
             m.Service,
@@ -143,16 +275,92 @@ class AsyncServices(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.Service:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.Service:
+        """GET /service/{id} (operationId `serviceGet`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.Service (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["serviceGet"], m.Service, path_params={"id": id}, options=options
+            _OPS["serviceGet"],
+            m.Service,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
+
+    @property
+    def with_raw_response(self) -> AsyncServicesWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncServicesWithRawResponse(self)
+
+
+class AsyncServicesWithRawResponse:
+    """The operations of `AsyncServices` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncServices) -> None:
+        raw = resource._raw_copy()
+        self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class ServiceInventoryHub(SyncHubResource):
+    """The subscription hub of Service Inventory Management 2.0.2."""
+
     def register(
-        self, body: m.EventSubscriptionInput | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.EventSubscriptionInput | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.EventSubscription:
+        """POST /hub (operationId `registerListener`).
+
+        Args:
+            body (m.EventSubscriptionInput | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["registerListener"],
             m.EventSubscription,
@@ -161,21 +369,130 @@ class ServiceInventoryHub(SyncHubResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.EventSubscription:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.EventSubscription:
+        """GET /hub/{id} (operationId `retrieveHub`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["retrieveHub"], m.EventSubscription, path_params={"id": id}, options=options
+            _OPS["retrieveHub"],
+            m.EventSubscription,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
-    def unregister(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    def unregister(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /hub/{id} (operationId `unregisterListener`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["unregisterListener"], None, path_params={"id": id}, options=options
+            _OPS["unregisterListener"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
+
+    @property
+    def with_raw_response(self) -> ServiceInventoryHubWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return ServiceInventoryHubWithRawResponse(self)
+
+
+class ServiceInventoryHubWithRawResponse:
+    """The operations of `ServiceInventoryHub` answering with a `RawResponse`."""
+
+    def __init__(self, resource: ServiceInventoryHub) -> None:
+        raw = resource._raw_copy()
+        self.register = raw_method(raw.register)
+        self.retrieve = raw_method(raw.retrieve)
+        self.unregister = raw_method(raw.unregister)
 
 
 class AsyncServiceInventoryHub(AsyncHubResource):
+    """The subscription hub of Service Inventory Management 2.0.2 (async)."""
+
     async def register(
-        self, body: m.EventSubscriptionInput | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.EventSubscriptionInput | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.EventSubscription:
+        """POST /hub (operationId `registerListener`).
+
+        Args:
+            body (m.EventSubscriptionInput | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["registerListener"],
             m.EventSubscription,
@@ -184,36 +501,121 @@ class AsyncServiceInventoryHub(AsyncHubResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.EventSubscription:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.EventSubscription:
+        """GET /hub/{id} (operationId `retrieveHub`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["retrieveHub"], m.EventSubscription, path_params={"id": id}, options=options
+            _OPS["retrieveHub"],
+            m.EventSubscription,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
-    async def unregister(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    async def unregister(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /hub/{id} (operationId `unregisterListener`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["unregisterListener"], None, path_params={"id": id}, options=options
+            _OPS["unregisterListener"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
+    @property
+    def with_raw_response(self) -> AsyncServiceInventoryHubWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncServiceInventoryHubWithRawResponse(self)
 
-class Api(SyncApi):
+
+class AsyncServiceInventoryHubWithRawResponse:
+    """The operations of `AsyncServiceInventoryHub` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncServiceInventoryHub) -> None:
+        raw = resource._raw_copy()
+        self.register = async_raw_method(raw.register)
+        self.retrieve = async_raw_method(raw.retrieve)
+        self.unregister = async_raw_method(raw.unregister)
+
+
+class ServiceInventoryV2Api(SyncApi):
     """The resources of Service Inventory Management 2.0.2."""
 
     @cached_property
     def services(self) -> Services:
+        """The `services` operations."""
         return Services(self._client, self._module)
 
     @cached_property
     def hub(self) -> ServiceInventoryHub:
+        """The subscription hub."""
         return ServiceInventoryHub(self._client, self._module)
 
 
-class AsyncApi(AsyncApi):
-    """The resources of Service Inventory Management 2.0.2."""
+class AsyncServiceInventoryV2Api(AsyncApi):
+    """The resources of Service Inventory Management 2.0.2 (async)."""
 
     @cached_property
     def services(self) -> AsyncServices:
+        """The `services` operations."""
         return AsyncServices(self._client, self._module)
 
     @cached_property
     def hub(self) -> AsyncServiceInventoryHub:
+        """The subscription hub."""
         return AsyncServiceInventoryHub(self._client, self._module)

@@ -12,8 +12,9 @@ from typing import Any  # noqa: F401
 
 from typing_extensions import Unpack
 
+from lso_client._operations import operations_of
 from lso_client._pagination import SyncPage  # noqa: F401
-from lso_client._resource import (
+from lso_client._resource import (  # noqa: F401
     AsyncApi,
     AsyncHubResource,
     AsyncPager,
@@ -22,9 +23,10 @@ from lso_client._resource import (
     SyncApi,
     SyncHubResource,
     SyncResource,
+    async_raw_method,
+    raw_method,
 )
-from lso_client._operations import operations_of
-from lso_client._waiting import collected, final_state  # noqa: F401
+from lso_client._waiting import Goal, collected, final_state  # noqa: F401
 
 from . import service_ordering_v1 as m
 
@@ -32,9 +34,37 @@ _OPS = operations_of("service_ordering_v1")
 
 
 class ServiceOrders(SyncResource):
+    """`service_orders` of Service Ordering Management 1.0.1."""
+
     def create(
-        self, body: m.ServiceOrderCreate | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.ServiceOrderCreate | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.ServiceOrder:
+        """POST /serviceOrder (operationId `createServiceOrder`).
+
+        Args:
+            body (m.ServiceOrderCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ServiceOrder (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["createServiceOrder"],
             m.ServiceOrder,
@@ -62,6 +92,38 @@ class ServiceOrders(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ServiceOrder]:
+        """GET /serviceOrder (operationId `listServiceOrder`).
+
+        Args:
+            state (m.ServiceOrderStateType | str): query parameter `state`.
+            order_date_gt (datetime): query parameter `orderDate.gt`.
+            order_date_lt (datetime): query parameter `orderDate.lt`.
+            completion_date_gt (datetime): query parameter `completionDate.gt`.
+            completion_date_lt (datetime): query parameter `completionDate.lt`.
+            expected_completion_date_gt (datetime): query parameter `expectedCompletionDate.gt`.
+            expected_completion_date_lt (datetime): query parameter `expectedCompletionDate.lt`.
+            start_date_gt (datetime): query parameter `startDate.gt`.
+            start_date_lt (datetime): query parameter `startDate.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.ServiceOrder].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listServiceOrder"],
             m.ServiceOrder,
@@ -84,9 +146,41 @@ class ServiceOrders(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.ServiceOrder:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.ServiceOrder:
+        """GET /serviceOrder/{id} (operationId `retrieveServiceOrder`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ServiceOrder (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["retrieveServiceOrder"], m.ServiceOrder, path_params={"id": id}, options=options
+            _OPS["retrieveServiceOrder"],
+            m.ServiceOrder,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
     def wait(
@@ -101,8 +195,9 @@ class ServiceOrders(SyncResource):
     ) -> m.ServiceOrder:
         """Return the service order once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("service order", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.ServiceOrder] = final_state("service order", id, until)
         return self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -120,26 +215,74 @@ class ServiceOrders(SyncResource):
         body: m.ServiceOrderCreate | Mapping[str, Any],
         /,
         *,
-        timeout: float = 3600.0,
+        wait_timeout: float = 3600.0,
         until: Collection[str] = ("completed", "failed", "partial", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
         **options: Unpack[CallOptions],
     ) -> m.ServiceOrder:
+        """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
+        for the service order created: `wait_timeout` bounds the wait, the per-call
+        `timeout` option each HTTP call of the create."""
         created = self.create(body, **options)
         return self.wait(
             created.id,
-            timeout=timeout,
+            timeout=wait_timeout,
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
         )
 
+    @property
+    def with_raw_response(self) -> ServiceOrdersWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return ServiceOrdersWithRawResponse(self)
+
+
+class ServiceOrdersWithRawResponse:
+    """The operations of `ServiceOrders` answering with a `RawResponse`."""
+
+    def __init__(self, resource: ServiceOrders) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class AsyncServiceOrders(AsyncResource):
+    """`service_orders` of Service Ordering Management 1.0.1 (async)."""
+
     async def create(
-        self, body: m.ServiceOrderCreate | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.ServiceOrderCreate | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.ServiceOrder:
+        """POST /serviceOrder (operationId `createServiceOrder`).
+
+        Args:
+            body (m.ServiceOrderCreate | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ServiceOrder (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["createServiceOrder"],
             m.ServiceOrder,
@@ -167,6 +310,38 @@ class AsyncServiceOrders(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ServiceOrder]:
+        """GET /serviceOrder (operationId `listServiceOrder`).
+
+        Args:
+            state (m.ServiceOrderStateType | str): query parameter `state`.
+            order_date_gt (datetime): query parameter `orderDate.gt`.
+            order_date_lt (datetime): query parameter `orderDate.lt`.
+            completion_date_gt (datetime): query parameter `completionDate.gt`.
+            completion_date_lt (datetime): query parameter `completionDate.lt`.
+            expected_completion_date_gt (datetime): query parameter `expectedCompletionDate.gt`.
+            expected_completion_date_lt (datetime): query parameter `expectedCompletionDate.lt`.
+            start_date_gt (datetime): query parameter `startDate.gt`.
+            start_date_lt (datetime): query parameter `startDate.lt`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.ServiceOrder].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["listServiceOrder"],
             m.ServiceOrder,
@@ -189,9 +364,41 @@ class AsyncServiceOrders(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.ServiceOrder:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.ServiceOrder:
+        """GET /serviceOrder/{id} (operationId `retrieveServiceOrder`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.ServiceOrder (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["retrieveServiceOrder"], m.ServiceOrder, path_params={"id": id}, options=options
+            _OPS["retrieveServiceOrder"],
+            m.ServiceOrder,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
     async def wait(
@@ -206,8 +413,9 @@ class AsyncServiceOrders(AsyncResource):
     ) -> m.ServiceOrder:
         """Return the service order once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
-        listener subscribed through this client wake the wait at once."""
-        goal = final_state("service order", id, until)
+        listener subscribed through this client wake the wait at once; polls back off
+        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        goal: Goal[m.ServiceOrder] = final_state("service order", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
             goal,
@@ -225,26 +433,74 @@ class AsyncServiceOrders(AsyncResource):
         body: m.ServiceOrderCreate | Mapping[str, Any],
         /,
         *,
-        timeout: float = 3600.0,
+        wait_timeout: float = 3600.0,
         until: Collection[str] = ("completed", "failed", "partial", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
         **options: Unpack[CallOptions],
     ) -> m.ServiceOrder:
+        """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
+        for the service order created: `wait_timeout` bounds the wait, the per-call
+        `timeout` option each HTTP call of the create."""
         created = await self.create(body, **options)
         return await self.wait(
             created.id,
-            timeout=timeout,
+            timeout=wait_timeout,
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
         )
 
+    @property
+    def with_raw_response(self) -> AsyncServiceOrdersWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncServiceOrdersWithRawResponse(self)
+
+
+class AsyncServiceOrdersWithRawResponse:
+    """The operations of `AsyncServiceOrders` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncServiceOrders) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
 
 class ServiceOrderingHub(SyncHubResource):
+    """The subscription hub of Service Ordering Management 1.0.1."""
+
     def register(
-        self, body: m.EventSubscriptionInput | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.EventSubscriptionInput | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.EventSubscription:
+        """POST /hub (operationId `registerListener`).
+
+        Args:
+            body (m.EventSubscriptionInput | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["registerListener"],
             m.EventSubscription,
@@ -253,24 +509,130 @@ class ServiceOrderingHub(SyncHubResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.EventSubscription:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.EventSubscription:
+        """GET /hub/{id} (operationId `retrieveEventSubscription`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
             _OPS["retrieveEventSubscription"],
             m.EventSubscription,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
-    def unregister(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    def unregister(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /hub/{id} (operationId `unregisterListener`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["unregisterListener"], None, path_params={"id": id}, options=options
+            _OPS["unregisterListener"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
+
+    @property
+    def with_raw_response(self) -> ServiceOrderingHubWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return ServiceOrderingHubWithRawResponse(self)
+
+
+class ServiceOrderingHubWithRawResponse:
+    """The operations of `ServiceOrderingHub` answering with a `RawResponse`."""
+
+    def __init__(self, resource: ServiceOrderingHub) -> None:
+        raw = resource._raw_copy()
+        self.register = raw_method(raw.register)
+        self.retrieve = raw_method(raw.retrieve)
+        self.unregister = raw_method(raw.unregister)
 
 
 class AsyncServiceOrderingHub(AsyncHubResource):
+    """The subscription hub of Service Ordering Management 1.0.1 (async)."""
+
     async def register(
-        self, body: m.EventSubscriptionInput | Mapping[str, Any], /, **options: Unpack[CallOptions]
+        self,
+        body: m.EventSubscriptionInput | Mapping[str, Any],
+        /,
+        **options: Unpack[CallOptions],
     ) -> m.EventSubscription:
+        """POST /hub (operationId `registerListener`).
+
+        Args:
+            body (m.EventSubscriptionInput | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["registerListener"],
             m.EventSubscription,
@@ -279,39 +641,121 @@ class AsyncServiceOrderingHub(AsyncHubResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.EventSubscription:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.EventSubscription:
+        """GET /hub/{id} (operationId `retrieveEventSubscription`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.EventSubscription (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
             _OPS["retrieveEventSubscription"],
             m.EventSubscription,
-            path_params={"id": id},
+            path_params={
+                "id": id,
+            },
             options=options,
         )
 
-    async def unregister(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    async def unregister(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /hub/{id} (operationId `unregisterListener`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["unregisterListener"], None, path_params={"id": id}, options=options
+            _OPS["unregisterListener"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
+    @property
+    def with_raw_response(self) -> AsyncServiceOrderingHubWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncServiceOrderingHubWithRawResponse(self)
 
-class Api(SyncApi):
+
+class AsyncServiceOrderingHubWithRawResponse:
+    """The operations of `AsyncServiceOrderingHub` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncServiceOrderingHub) -> None:
+        raw = resource._raw_copy()
+        self.register = async_raw_method(raw.register)
+        self.retrieve = async_raw_method(raw.retrieve)
+        self.unregister = async_raw_method(raw.unregister)
+
+
+class ServiceOrderingV1Api(SyncApi):
     """The resources of Service Ordering Management 1.0.1."""
 
     @cached_property
     def service_orders(self) -> ServiceOrders:
+        """The `service_orders` operations."""
         return ServiceOrders(self._client, self._module)
 
     @cached_property
     def hub(self) -> ServiceOrderingHub:
+        """The subscription hub."""
         return ServiceOrderingHub(self._client, self._module)
 
 
-class AsyncApi(AsyncApi):
-    """The resources of Service Ordering Management 1.0.1."""
+class AsyncServiceOrderingV1Api(AsyncApi):
+    """The resources of Service Ordering Management 1.0.1 (async)."""
 
     @cached_property
     def service_orders(self) -> AsyncServiceOrders:
+        """The `service_orders` operations."""
         return AsyncServiceOrders(self._client, self._module)
 
     @cached_property
     def hub(self) -> AsyncServiceOrderingHub:
+        """The subscription hub."""
         return AsyncServiceOrderingHub(self._client, self._module)

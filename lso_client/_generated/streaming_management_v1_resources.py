@@ -12,8 +12,9 @@ from typing import Any  # noqa: F401
 
 from typing_extensions import Unpack
 
+from lso_client._operations import operations_of
 from lso_client._pagination import SyncPage  # noqa: F401
-from lso_client._resource import (
+from lso_client._resource import (  # noqa: F401
     AsyncApi,
     AsyncHubResource,
     AsyncPager,
@@ -22,9 +23,10 @@ from lso_client._resource import (
     SyncApi,
     SyncHubResource,
     SyncResource,
+    async_raw_method,
+    raw_method,
 )
-from lso_client._operations import operations_of
-from lso_client._waiting import collected, final_state  # noqa: F401
+from lso_client._waiting import Goal, collected, final_state  # noqa: F401
 
 from . import streaming_management_v1 as m
 
@@ -32,6 +34,8 @@ _OPS = operations_of("streaming_management_v1")
 
 
 class StreamingTopics(SyncResource):
+    """`streaming_topics` of Streaming Management 1.0.0."""
+
     def list(
         self,
         *,
@@ -44,10 +48,37 @@ class StreamingTopics(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.Topic]:
+        """GET /topic (operationId `topicList`).
+
+        Args:
+            category (str): query parameter `category`.
+            protocol (str): query parameter `protocol`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.Topic].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            InternalServerError: 500.
+            APIStatusError: 405, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["topicList"],
             m.Topic,
-            query={"category": category, "protocol": protocol},
+            query={
+                "category": category,
+                "protocol": protocol,
+            },
             offset=offset,
             limit=limit,
             max_items=max_items,
@@ -56,11 +87,63 @@ class StreamingTopics(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.Topic:
-        return self._request(_OPS["topicById"], m.Topic, path_params={"id": id}, options=options)
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.Topic:
+        """GET /topic/{id} (operationId `topicById`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.Topic (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: 405, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
+        return self._request(
+            _OPS["topicById"],
+            m.Topic,
+            path_params={
+                "id": id,
+            },
+            options=options,
+        )
+
+    @property
+    def with_raw_response(self) -> StreamingTopicsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return StreamingTopicsWithRawResponse(self)
+
+
+class StreamingTopicsWithRawResponse:
+    """The operations of `StreamingTopics` answering with a `RawResponse`."""
+
+    def __init__(self, resource: StreamingTopics) -> None:
+        raw = resource._raw_copy()
+        self.retrieve = raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncStreamingTopics(AsyncResource):
+    """`streaming_topics` of Streaming Management 1.0.0 (async)."""
+
     def list(
         self,
         *,
@@ -73,10 +156,37 @@ class AsyncStreamingTopics(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.Topic]:
+        """GET /topic (operationId `topicList`).
+
+        Args:
+            category (str): query parameter `category`.
+            protocol (str): query parameter `protocol`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.Topic].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            InternalServerError: 500.
+            APIStatusError: 405, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["topicList"],
             m.Topic,
-            query={"category": category, "protocol": protocol},
+            query={
+                "category": category,
+                "protocol": protocol,
+            },
             offset=offset,
             limit=limit,
             max_items=max_items,
@@ -85,19 +195,92 @@ class AsyncStreamingTopics(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.Topic:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.Topic:
+        """GET /topic/{id} (operationId `topicById`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.Topic (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: 405, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["topicById"], m.Topic, path_params={"id": id}, options=options
+            _OPS["topicById"],
+            m.Topic,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
+
+    @property
+    def with_raw_response(self) -> AsyncStreamingTopicsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncStreamingTopicsWithRawResponse(self)
+
+
+class AsyncStreamingTopicsWithRawResponse:
+    """The operations of `AsyncStreamingTopics` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncStreamingTopics) -> None:
+        raw = resource._raw_copy()
+        self.retrieve = async_raw_method(raw.retrieve)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class StreamingSubscriptions(SyncResource):
+    """`streaming_subscriptions` of Streaming Management 1.0.0."""
+
     def create(
         self,
         body: m.TopicSubscriptionRequest | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.TopicSubscription:
+        """POST /subscription (operationId `subscribeTopic`).
+
+        Args:
+            body (m.TopicSubscriptionRequest | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.TopicSubscription (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: 405, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return self._request(
             _OPS["subscribeTopic"],
             m.TopicSubscription,
@@ -118,10 +301,37 @@ class StreamingSubscriptions(SyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.TopicSubscription]:
+        """GET /subscription (operationId `subscriptionList`).
+
+        Args:
+            topic_id (str): query parameter `topicId`.
+            protocol (str): query parameter `protocol`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            SyncPage[m.TopicSubscription].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            InternalServerError: 500.
+            APIStatusError: 405, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["subscriptionList"],
             m.TopicSubscription,
-            query={"topicId": topic_id, "protocol": protocol},
+            query={
+                "topicId": topic_id,
+                "protocol": protocol,
+            },
             offset=offset,
             limit=limit,
             max_items=max_items,
@@ -130,24 +340,131 @@ class StreamingSubscriptions(SyncResource):
             options=options,
         )
 
-    def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.TopicSubscription:
+    def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.TopicSubscription:
+        """GET /subscription/{id} (operationId `subscriptionById`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.TopicSubscription (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: 405, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["subscriptionById"], m.TopicSubscription, path_params={"id": id}, options=options
+            _OPS["subscriptionById"],
+            m.TopicSubscription,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
-    def delete(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    def delete(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /subscription/{id} (operationId `unsubscribeTopic`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: 405, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return self._request(
-            _OPS["unsubscribeTopic"], None, path_params={"id": id}, options=options
+            _OPS["unsubscribeTopic"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
+
+    @property
+    def with_raw_response(self) -> StreamingSubscriptionsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return StreamingSubscriptionsWithRawResponse(self)
+
+
+class StreamingSubscriptionsWithRawResponse:
+    """The operations of `StreamingSubscriptions` answering with a `RawResponse`."""
+
+    def __init__(self, resource: StreamingSubscriptions) -> None:
+        raw = resource._raw_copy()
+        self.create = raw_method(raw.create)
+        self.retrieve = raw_method(raw.retrieve)
+        self.delete = raw_method(raw.delete)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
 
 
 class AsyncStreamingSubscriptions(AsyncResource):
+    """`streaming_subscriptions` of Streaming Management 1.0.0 (async)."""
+
     async def create(
         self,
         body: m.TopicSubscriptionRequest | Mapping[str, Any],
         /,
         **options: Unpack[CallOptions],
     ) -> m.TopicSubscription:
+        """POST /subscription (operationId `subscribeTopic`).
+
+        Args:
+            body (m.TopicSubscriptionRequest | Mapping): the request body.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.TopicSubscription (201).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            UnprocessableEntityError: 422.
+            InternalServerError: 500.
+            APIStatusError: 405, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            OutcomeUnknownError: sent, but no answer came back.
+        """
         return await self._request(
             _OPS["subscribeTopic"],
             m.TopicSubscription,
@@ -168,10 +485,37 @@ class AsyncStreamingSubscriptions(AsyncResource):
         pages_in_flight: int = 1,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.TopicSubscription]:
+        """GET /subscription (operationId `subscriptionList`).
+
+        Args:
+            topic_id (str): query parameter `topicId`.
+            protocol (str): query parameter `protocol`.
+            offset, limit, max_items, max_pages, pages_in_flight: paging.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncPager[m.TopicSubscription].
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            InternalServerError: 500.
+            APIStatusError: 405, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+            PaginationError: the seller's pages cannot be followed safely.
+        """
         return self._list(
             _OPS["subscriptionList"],
             m.TopicSubscription,
-            query={"topicId": topic_id, "protocol": protocol},
+            query={
+                "topicId": topic_id,
+                "protocol": protocol,
+            },
             offset=offset,
             limit=limit,
             max_items=max_items,
@@ -180,36 +524,122 @@ class AsyncStreamingSubscriptions(AsyncResource):
             options=options,
         )
 
-    async def retrieve(self, id: str, /, **options: Unpack[CallOptions]) -> m.TopicSubscription:
+    async def retrieve(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> m.TopicSubscription:
+        """GET /subscription/{id} (operationId `subscriptionById`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            m.TopicSubscription (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: 405, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["subscriptionById"], m.TopicSubscription, path_params={"id": id}, options=options
+            _OPS["subscriptionById"],
+            m.TopicSubscription,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
-    async def delete(self, id: str, /, **options: Unpack[CallOptions]) -> None:
+    async def delete(
+        self,
+        id: str,
+        /,
+        **options: Unpack[CallOptions],
+    ) -> None:
+        """DELETE /subscription/{id} (operationId `unsubscribeTopic`).
+
+        Args:
+            id (str): path parameter `id`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            None (204).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            NotFoundError: 404.
+            InternalServerError: 500.
+            APIStatusError: 405, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
         return await self._request(
-            _OPS["unsubscribeTopic"], None, path_params={"id": id}, options=options
+            _OPS["unsubscribeTopic"],
+            None,
+            path_params={
+                "id": id,
+            },
+            options=options,
         )
 
+    @property
+    def with_raw_response(self) -> AsyncStreamingSubscriptionsWithRawResponse:
+        """The operations of this resource answering with a `RawResponse` (status,
+        headers, retries taken, `.parse()` for the value)."""
+        return AsyncStreamingSubscriptionsWithRawResponse(self)
 
-class Api(SyncApi):
+
+class AsyncStreamingSubscriptionsWithRawResponse:
+    """The operations of `AsyncStreamingSubscriptions` answering with a `RawResponse`."""
+
+    def __init__(self, resource: AsyncStreamingSubscriptions) -> None:
+        raw = resource._raw_copy()
+        self.create = async_raw_method(raw.create)
+        self.retrieve = async_raw_method(raw.retrieve)
+        self.delete = async_raw_method(raw.delete)
+        # A listing answers with its pages as usual; each page keeps its `response`.
+        self.list = raw.list
+
+
+class StreamingManagementV1Api(SyncApi):
     """The resources of Streaming Management 1.0.0."""
 
     @cached_property
     def streaming_topics(self) -> StreamingTopics:
+        """The `streaming_topics` operations."""
         return StreamingTopics(self._client, self._module)
 
     @cached_property
     def streaming_subscriptions(self) -> StreamingSubscriptions:
+        """The `streaming_subscriptions` operations."""
         return StreamingSubscriptions(self._client, self._module)
 
 
-class AsyncApi(AsyncApi):
-    """The resources of Streaming Management 1.0.0."""
+class AsyncStreamingManagementV1Api(AsyncApi):
+    """The resources of Streaming Management 1.0.0 (async)."""
 
     @cached_property
     def streaming_topics(self) -> AsyncStreamingTopics:
+        """The `streaming_topics` operations."""
         return AsyncStreamingTopics(self._client, self._module)
 
     @cached_property
     def streaming_subscriptions(self) -> AsyncStreamingSubscriptions:
+        """The `streaming_subscriptions` operations."""
         return AsyncStreamingSubscriptions(self._client, self._module)

@@ -927,7 +927,7 @@ def test_create_and_wait(
             side_effect=_states(so_allegro_order, "inProgress", "completed")
         )
         order = allegro.service_orders.create_and_wait(
-            so_allegro_order_create(), poll_interval=0.001, timeout=5
+            so_allegro_order_create(), poll_interval=0.001, wait_timeout=5
         )
     assert order.state is m1.ServiceOrderStateType.completed
     assert post.call_count == 1

@@ -455,7 +455,7 @@ async def test_create_and_wait(
             side_effect=_states(so_allegro_order, "inProgress", "failed")
         )
         order = await allegro.service_orders.create_and_wait(
-            so_allegro_order_create(), poll_interval=0.001, timeout=5
+            so_allegro_order_create(), poll_interval=0.001, wait_timeout=5
         )
     assert order.state is m1.ServiceOrderStateType.failed
     assert (post.call_count, get.call_count) == (1, 2)

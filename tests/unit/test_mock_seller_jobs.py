@@ -456,18 +456,20 @@ def test_pm_failures_on_demand(seller: Seller, client: AllegroClient, inbox: Inb
     with client.hubs.performance_monitoring.subscribe(inbox.listener):
         seller.pm.fail_next("performanceJob", "rejected")
         rejected = client.performance_jobs.create_and_wait(
-            pm_job_body(), timeout=5, poll_interval=0.01
+            pm_job_body(), wait_timeout=5, poll_interval=0.01
         )
         assert rejected.state == "rejected" and rejected.termination_error
 
         seller.pm.fail_next("performanceJob", "resourcesUnavailable")
         starved = client.performance_jobs.create_and_wait(
-            pm_job_body(), timeout=5, poll_interval=0.01
+            pm_job_body(), wait_timeout=5, poll_interval=0.01
         )
         assert starved.state == "resourcesUnavailable"
 
         seller.pm.fail_next("performanceJob", "reportPreparationError")
-        job = client.performance_jobs.create_and_wait(pm_job_body(), timeout=5, poll_interval=0.01)
+        job = client.performance_jobs.create_and_wait(
+            pm_job_body(), wait_timeout=5, poll_interval=0.01
+        )
         assert job.state == "completed"
         assert list(client.performance_reports.list(performance_job_id=job.id)) == []
         inbox.wait_for(
@@ -476,7 +478,9 @@ def test_pm_failures_on_demand(seller: Seller, client: AllegroClient, inbox: Inb
             )
         )
 
-        done = client.performance_jobs.create_and_wait(pm_job_body(), timeout=5, poll_interval=0.01)
+        done = client.performance_jobs.create_and_wait(
+            pm_job_body(), wait_timeout=5, poll_interval=0.01
+        )
         late = client.cancel_performance_jobs.create(
             {"performanceJob": {"@type": "PerformanceJobRef", "performanceJobId": done.id}}
         )
@@ -515,7 +519,9 @@ def test_pm_on_demand_report(seller: Seller, client: AllegroClient, inbox: Inbox
             lambda: len(inbox.states(created.id, "performanceReportStateChangeEvent")) == 2
         )
         seller.pm.fail_next("performanceReport", "failed")
-        failed = client.performance_reports.create_and_wait(body, timeout=5, poll_interval=0.01)
+        failed = client.performance_reports.create_and_wait(
+            body, wait_timeout=5, poll_interval=0.01
+        )
     assert report.state == "completed"
     assert report.report_content is not None
     assert [len(c.report_content_item) for c in report.report_content] == [3, 3]
@@ -525,7 +531,7 @@ def test_pm_on_demand_report(seller: Seller, client: AllegroClient, inbox: Inbox
     ]
     assert failed.state == "failed" and failed.report_content is None
     attachment = client.performance_reports.create_and_wait(
-        {**body, "resultFormat": "attachment"}, timeout=5, poll_interval=0.01
+        {**body, "resultFormat": "attachment"}, wait_timeout=5, poll_interval=0.01
     )
     assert attachment.report_url is not None and attachment.report_content is None
     # Lists leave the results out (`PerformanceReport_Find`).
@@ -621,7 +627,7 @@ def test_fm_job_reports_suspends_resumes_and_cancels(
 ) -> None:
     with client.hubs.fault_management.subscribe(inbox.listener):
         job = client.fault_management_jobs.create_and_wait(
-            fm_job_body(), timeout=5, poll_interval=0.01
+            fm_job_body(), wait_timeout=5, poll_interval=0.01
         )
         assert job.state == "completed"
         reports = list(client.fault_management_reports.list(fault_management_job_id=job.id))
@@ -844,7 +850,7 @@ def test_sft_tasks_assess_then_accept_or_reject(
 
 def test_sft_rejected_job_and_invalid_requests(seller: Seller, client: AllegroClient) -> None:
     seller.sft.fail_next("testJob", "rejected")
-    job = client.test_jobs.create_and_wait(sft_job_body(), timeout=5, poll_interval=0.01)
+    job = client.test_jobs.create_and_wait(sft_job_body(), wait_timeout=5, poll_interval=0.01)
     assert job.state == "rejected" and job.termination_error
     assert list(client.test_results.list(test_job_id=job.id)) == []
     with pytest.raises(UnprocessableEntityError):
@@ -865,9 +871,9 @@ def test_sft_rejected_job_and_invalid_requests(seller: Seller, client: AllegroCl
 def test_every_model_parses_seller_output_strictly(seller: Seller) -> None:
     """Whatever the stores hold validates against the generated response models."""
     with AllegroClient(seller.url, strict=True) as sdk:
-        sdk.performance_jobs.create_and_wait(pm_job_body(), timeout=5, poll_interval=0.01)
-        sdk.fault_management_jobs.create_and_wait(fm_job_body(), timeout=5, poll_interval=0.01)
-        sdk.test_jobs.create_and_wait(sft_job_body(), timeout=5, poll_interval=0.01)
+        sdk.performance_jobs.create_and_wait(pm_job_body(), wait_timeout=5, poll_interval=0.01)
+        sdk.fault_management_jobs.create_and_wait(fm_job_body(), wait_timeout=5, poll_interval=0.01)
+        sdk.test_jobs.create_and_wait(sft_job_body(), wait_timeout=5, poll_interval=0.01)
         profile = sdk.performance_profiles.create(pm_profile_body())
         sdk.test_profiles.create(sft_profile_body())
         ref = {"@type": "PerformanceProfileRef", "performanceProfileId": profile.id}

@@ -9,11 +9,11 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import httpx
 import pytest
-from pydantic import BaseModel, Field, SerializeAsAny, ValidationError
+from pydantic import BaseModel, Field, SerializeAsAny, ValidationError, field_validator
 
 from lso_client import _model, payloads
 from lso_client._bodies import serialise_body
@@ -206,6 +206,49 @@ def test_validating_the_extension_point_itself_yields_the_model() -> None:
 def test_python_field_names_dispatch_as_well() -> None:
     found = Service(service_configuration={"type": EVC, "evc_type": "MULTIPOINT"})
     assert type(found.service_configuration) is EvcConfiguration
+
+
+class Counted(Payload):
+    """Counts how often its body is validated."""
+
+    type: Annotated[Literal["urn:example:counted:v1"], Field(alias="@type")] = (
+        "urn:example:counted:v1"
+    )
+    size: int
+    seen: ClassVar[list[int]] = []
+
+    @field_validator("size")
+    @classmethod
+    def _count(cls, value: int) -> int:
+        cls.seen.append(value)
+        return value
+
+
+class Extension(Payload):
+    """An extension point whose own objects count their validations."""
+
+    seen: ClassVar[list[str]] = []
+
+    @field_validator("type")
+    @classmethod
+    def _count(cls, value: str) -> str:
+        cls.seen.append(value)
+        return value
+
+
+def test_each_payload_is_validated_once() -> None:
+    payloads.register(Counted)
+    Counted.seen.clear()
+    Extension.seen.clear()
+    Payload.model_validate_json('{"@type": "urn:example:counted:v1", "size": 1}')
+    Counted(size=2)
+    Extension.model_validate({"@type": UNKNOWN})
+    Extension(type="urn:example:other")
+    assert Counted.seen == [1, 2]
+    assert Extension.seen == [UNKNOWN, "urn:example:other"]
+    # Parsing does not go through `__init__` (a second pass through the validators).
+    for cls in (Payload, Extension, Counted, EvcConfiguration):
+        assert cls.__pydantic_custom_init__ is False, cls
 
 
 # ----------------------------------------------------------------------------- instances

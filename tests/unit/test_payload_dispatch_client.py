@@ -1,0 +1,315 @@
+"""Typed payloads through the clients and the listener with the generated models: a
+shipped URN at an extension point parses as its payload model in responses (every
+reference point, sync and async, list pages) and events; a broken one is a deviation
+or a `ResponseValidationError` with its path; request payloads are checked before
+sending and sent with all their fields."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from lso_client import (
+    AllegroClient,
+    AsyncAllegroClient,
+    InterludeClient,
+    LegatoClient,
+    RequestValidationError,
+    ResponseValidationError,
+    payloads,
+)
+from lso_client._model import Payload
+from lso_client.notifications import Notification, NotificationListener
+from lso_client.types.payloads.allegro.carrier_ethernet.carrier_ethernet_ovc_end_point import (
+    CarrierEthernetOvcEndPoint,
+)
+from lso_client.types.service_ordering_v1 import ServiceOrderCreate, ServiceOrderItemCreate
+
+OrderBuilder = Callable[..., dict[str, Any]]
+
+
+SELLER = "https://seller.example"
+ALLEGRO = SELLER + "/mefApi/allegro/serviceOrderingManagement/v1"
+LEGATO = SELLER + "/mefApi/legato/serviceOrderingManagement/v5"
+INTERLUDE = SELLER + "/mefApi/interlude/serviceOrderingManagement/v1"
+
+OVC_EP = "urn:mef:lso:spec:service:carrier-ethernet-ovc-end-point:v1.0.0:all"
+UNKNOWN = "urn:acme:lso:spec:acme-wavelength:v2.1.0:all"
+PATH = ["serviceOrderItem", 0, "service", "serviceConfiguration"]
+
+
+def ovc_end_point(level: Any = 3) -> dict[str, Any]:
+    return {
+        "@type": OVC_EP,
+        "identifier": "ep-1",
+        "epType": "ENNI",
+        "maintenanceEndPointList": [{"level": level}],
+        "sellerMarker": {"kept": True},
+    }
+
+
+def with_configuration(order: dict[str, Any], configuration: dict[str, Any]) -> dict[str, Any]:
+    order = copy.deepcopy(order)
+    order["serviceOrderItem"][0]["service"]["serviceConfiguration"] = configuration
+    return order
+
+
+def configuration(order: Any, item: int = 0) -> Any:
+    return order.service_order_item[item].service.service_configuration
+
+
+def generic(value: Any) -> bool:
+    """Whether `value` is an extension point's own object (no payload model)."""
+    return isinstance(value, Payload) and type(value).__lso_urn__ is None
+
+
+def test_the_shipped_model_is_the_registered_one() -> None:
+    assert payloads.model_for(OVC_EP) is CarrierEthernetOvcEndPoint
+
+
+@pytest.mark.parametrize(
+    ("client_class", "base", "builder"),
+    [
+        (AllegroClient, ALLEGRO, "so_allegro_order"),
+        (LegatoClient, LEGATO, "so_legato_order"),
+        (InterludeClient, INTERLUDE, "so_allegro_order"),
+    ],
+)
+def test_a_response_payload_is_typed_at_every_reference_point(
+    client_class: Any, base: str, builder: str, request: pytest.FixtureRequest
+) -> None:
+    order = with_configuration(request.getfixturevalue(builder)("so-1"), ovc_end_point())
+    with client_class(SELLER, token="t") as client, respx.mock() as router:
+        router.get(f"{base}/serviceOrder/so-1").respond(200, json=order)
+        found = client.service_orders.retrieve("so-1")
+    typed = configuration(found)
+    assert type(typed) is CarrierEthernetOvcEndPoint
+    assert typed.identifier == "ep-1"
+    assert typed.maintenance_end_point_list[0].level == 3
+    assert typed.model_extra == {"sellerMarker": {"kept": True}}
+    assert found.spec_deviations == []
+    assert found.to_dict() == order
+
+
+def test_a_broken_known_payload_is_a_deviation_with_its_path_and_kept_whole(
+    so_allegro_order: OrderBuilder,
+) -> None:
+    broken = ovc_end_point(level=9)
+    order = with_configuration(so_allegro_order("so-1"), broken)
+    with AllegroClient(SELLER, token="t") as client, respx.mock() as router:
+        router.get(f"{ALLEGRO}/serviceOrder/so-1").respond(200, json=order)
+        found = client.service_orders.retrieve("so-1")
+    assert [d["loc"] for d in found.spec_deviations] == [
+        [*PATH, "maintenanceEndPointList", 0, "level"]
+    ]
+    kept = configuration(found)
+    assert generic(kept)
+    assert kept.to_dict() == broken
+    assert found.to_dict() == order
+
+
+def test_a_broken_known_payload_is_refused_in_strict_mode(so_allegro_order: OrderBuilder) -> None:
+    order = with_configuration(so_allegro_order("so-1"), ovc_end_point(level=9))
+    with AllegroClient(SELLER, token="t", strict=True) as client, respx.mock() as router:
+        router.get(f"{ALLEGRO}/serviceOrder/so-1").respond(200, json=order)
+        with pytest.raises(ResponseValidationError) as caught:
+            client.service_orders.retrieve("so-1")
+    assert "serviceOrderItem.0.service.serviceConfiguration.maintenanceEndPointList.0.level" in (
+        str(caught.value)
+    )
+
+
+def test_an_unknown_urn_stays_generic_without_deviation(so_allegro_order: OrderBuilder) -> None:
+    unknown = {"@type": UNKNOWN, "lambda": {"nm": 1550.12}, "channels": [1, 2]}
+    order = with_configuration(so_allegro_order("so-1"), unknown)
+    with AllegroClient(SELLER, token="t", strict=True) as client, respx.mock() as router:
+        router.get(f"{ALLEGRO}/serviceOrder/so-1").respond(200, json=order)
+        found = client.service_orders.retrieve("so-1")
+    assert generic(configuration(found))
+    assert configuration(found).model_extra == {"lambda": {"nm": 1550.12}, "channels": [1, 2]}
+    assert found.to_dict() == order
+
+
+def test_async_client_and_list_pages_type_payloads(so_allegro_order: OrderBuilder) -> None:
+    page = [
+        with_configuration(so_allegro_order("so-1"), ovc_end_point()),
+        with_configuration(so_allegro_order("so-2"), ovc_end_point(level=9)),
+        with_configuration(so_allegro_order("so-3"), {"@type": UNKNOWN, "x": 1}),
+    ]
+
+    async def run() -> list[Any]:
+        async with AsyncAllegroClient(SELLER, token="t") as client:
+            with respx.mock() as router:
+                router.get(f"{ALLEGRO}/serviceOrder").respond(200, json=page)
+                router.get(f"{ALLEGRO}/serviceOrder/so-1").respond(200, json=page[0])
+                listed = [order async for order in client.service_orders.list()]
+                listed.append(await client.service_orders.retrieve("so-1"))
+                return listed
+
+    first, second, third, retrieved = asyncio.run(run())
+    assert type(configuration(first)) is CarrierEthernetOvcEndPoint
+    assert type(configuration(retrieved)) is CarrierEthernetOvcEndPoint
+    assert generic(configuration(second))
+    assert [d["loc"] for d in second.spec_deviations] == [
+        [*PATH, "maintenanceEndPointList", 0, "level"]
+    ]
+    assert first.spec_deviations == [] and third.spec_deviations == []
+    assert generic(configuration(third))
+    assert [o.to_dict() for o in (first, second, third)] == page
+
+
+def test_sync_list_pages_type_payloads(so_allegro_order: OrderBuilder) -> None:
+    page = [with_configuration(so_allegro_order(f"so-{i}"), ovc_end_point()) for i in range(3)]
+    with AllegroClient(SELLER, token="t") as client, respx.mock() as router:
+        router.get(f"{ALLEGRO}/serviceOrder").respond(200, json=page)
+        listed = list(client.service_orders.list())
+    assert [type(configuration(o)) for o in listed] == [CarrierEthernetOvcEndPoint] * 3
+
+
+# ----------------------------------------------------------------------------- requests
+
+
+def test_a_bad_request_payload_is_refused_before_sending_with_its_path(
+    so_allegro_order_create: OrderBuilder,
+) -> None:
+    body = with_configuration(so_allegro_order_create(), ovc_end_point(level=9))
+    with (
+        AllegroClient(SELLER, token="t") as client,
+        respx.mock(assert_all_called=False) as router,
+    ):
+        route = router.route().respond(201, json={})
+        with pytest.raises(RequestValidationError) as caught:
+            client.service_orders.create(body)
+    assert route.call_count == 0
+    assert "serviceOrderItem.0.service.serviceConfiguration.maintenanceEndPointList.0.level" in (
+        str(caught.value)
+    )
+    assert [e["loc"] for e in caught.value.errors] == [
+        (*PATH, "maintenanceEndPointList", 0, "level")
+    ]
+
+
+def _created(body: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(json.dumps(body))
+    out.update(id="so-new", state="acknowledged", orderDate="2024-05-01T09:30:00Z")
+    for item in out["serviceOrderItem"]:
+        item["state"] = "acknowledged"
+    return out
+
+
+@pytest.mark.parametrize(
+    "payload", [ovc_end_point(), {"@type": UNKNOWN, "n": [1, None, {"deep": "x"}]}]
+)
+def test_a_dict_payload_is_sent_as_given(
+    so_allegro_order_create: OrderBuilder, payload: dict[str, Any]
+) -> None:
+    body = with_configuration(so_allegro_order_create(), payload)
+    with AllegroClient(SELLER, token="t") as client, respx.mock(base_url=ALLEGRO) as router:
+        route = router.post("/serviceOrder").respond(201, json=_created(body))
+        created = client.service_orders.create(body)
+    assert json.loads(route.calls.last.request.content) == body
+    assert configuration(created).to_dict() == payload
+
+
+def test_a_payload_model_is_sent_with_all_its_fields(
+    so_allegro_order_create: OrderBuilder,
+) -> None:
+    wire = so_allegro_order_create()
+    typed = CarrierEthernetOvcEndPoint(
+        identifier="ep-7", ep_type="ENNI", maintenance_end_point_list=[{"level": 2}]
+    )
+    expected = {
+        "@type": OVC_EP,
+        "identifier": "ep-7",
+        "epType": "ENNI",
+        "maintenanceEndPointList": [{"level": 2}],
+    }
+    wire = with_configuration(wire, expected)
+    body = ServiceOrderCreate.model_validate(wire)
+    body.service_order_item[0].service.service_configuration = typed
+    with AllegroClient(SELLER, token="t") as client, respx.mock(base_url=ALLEGRO) as router:
+        route = router.post("/serviceOrder").respond(201, json=_created(wire))
+        created = client.service_orders.create(body)
+    sent = json.loads(route.calls.last.request.content)
+    assert sent == wire
+    assert type(configuration(created)) is CarrierEthernetOvcEndPoint
+
+
+def test_a_payload_model_placed_in_a_typed_body_is_taken_as_it_is() -> None:
+    typed = CarrierEthernetOvcEndPoint(identifier="ep-8")
+    item = ServiceOrderItemCreate.model_validate(
+        {"id": "1", "action": "add", "service": {"serviceConfiguration": typed}}
+    )
+    assert item.service.service_configuration is typed
+
+
+# ----------------------------------------------------------------------------- listener
+
+
+@pytest.fixture
+def listener() -> Iterator[NotificationListener]:
+    # The default resolver: the generated notification models.
+    started = NotificationListener(inbox="memory").start()
+    yield started
+    started.stop(timeout=5)
+
+
+LOS = "urn:mef:xid:spec:service:ip-alarm-los:v0.0.1:all"
+ALARMS = "/hooks/mefApi/allegro/alarmNotification/v3/listener"
+
+
+def alarm_event(event_id: str, details: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "eventId": event_id,
+        "eventTime": "2026-03-01T10:15:30.123Z",
+        "eventType": "alarmCreateEvent",
+        "event": {
+            "alarm": {
+                "id": "alarm-1",
+                "alarmDetails": "loss of signal",
+                "alarmRaisedTime": "2026-03-01T10:15:00Z",
+                "alarmReportingTime": "2026-03-01T10:15:01Z",
+                "alarmType": "communicationsAlarm",
+                "perceivedSeverity": "major",
+                "serviceAffecting": True,
+                "state": "unAcknowledged",
+                "isRootCause": True,
+                "alarmSpecificAttributes": details,
+            }
+        },
+    }
+
+
+def test_events_through_the_listener_carry_typed_payloads(
+    listener: NotificationListener,
+) -> None:
+    """Alarm details are an extension point of the generated alarm events."""
+    seen: list[Notification] = []
+    listener.add_handler(seen.append)
+    los = {"@type": LOS, "interface": "ge-0/0/1"}
+    broken = {"@type": LOS, "interface": 5}
+    with httpx.Client(timeout=10) as client:
+        for event_id, details in (("ev-1", los), ("ev-2", broken), ("ev-3", {"@type": UNKNOWN})):
+            url = f"{listener.url}{ALARMS}/alarmCreateEvent"
+            response = client.post(url, json=alarm_event(event_id, details))
+            assert response.status_code == 204, response.text
+    assert listener.join(timeout=5)
+    by_id = {n.event_id: n for n in seen}
+    typed = by_id["ev-1"].event.alarm.alarm_specific_attributes
+    assert type(typed) is payloads.model_for(LOS)
+    assert typed.interface == "ge-0/0/1"
+    assert by_id["ev-1"].deviations == []
+    kept = by_id["ev-2"].event.alarm.alarm_specific_attributes
+    assert kept.to_dict() == broken and generic(kept)
+    assert [d["loc"] for d in by_id["ev-2"].deviations] == [
+        ["event", "alarm", "alarmSpecificAttributes", "interface"]
+    ]
+    assert by_id["ev-3"].event.alarm.alarm_specific_attributes.to_dict() == {"@type": UNKNOWN}
+    assert by_id["ev-3"].deviations == []
