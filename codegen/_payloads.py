@@ -22,11 +22,20 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
-from ._models import _tidy, _use_datetime, normalise, ruff_format
+from ._models import (
+    _tidy,
+    _use_datetime,
+    check_dropped_constraints,
+    class_names,
+    dropped_constraints,
+    normalise,
+    ruff_format,
+    schema_class,
+)
 from ._spec import MANIFEST, REPO_ROOT, PinnedFile, SpecError, SpecSource, strip_prose
 from .payload_patches import apply_payload_patches
 
@@ -88,6 +97,8 @@ OPTIONS = [
     "--formatters",
     "builtin",
 ]
+
+_K = TypeVar("_K")
 
 # The C parser when PyYAML has it: the payload files are many.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -394,7 +405,57 @@ def _payload_class(source: str, cls: str, urn: str, payloads: set[str]) -> str:
     return _ensure_import(source, "pydantic", "Field")
 
 
-def _format_all(files: dict[Path, str]) -> dict[Path, str]:
+def _constraints_by_module(
+    inputs: dict[str, Any], produced: dict[str, str]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The constraints the generator drops (`minProperties`, `uniqueItems`), per
+    generated module: each schema file's definitions and top-level schema, found in
+    the file's own module or in the shared module of its folder (`_internal`), where
+    the generator puts definitions that refer to each other across files."""
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for module, schema in inputs.items():
+        schemas = dict(schema.get("definitions", {}))
+        if "title" in schema:
+            schemas[schema["title"]] = schema
+        for name, wanted in dropped_constraints({"components": {"schemas": schemas}}).items():
+            internal = module.rsplit("/", 1)[0] + "/_internal"
+            for candidate in (module, internal):
+                if candidate in produced and _has_class(name, produced[candidate]):
+                    found.setdefault(candidate, {})[name] = wanted
+                    break
+            else:
+                raise RuntimeError(f"{module}: no class for schema {name}")
+    return found
+
+
+def _alias_plain_fields(source: str, constraints: dict[str, dict[str, Any]]) -> str:
+    """A list property whose Python name is its wire name (`receipients`) is written
+    without `Field(alias=...)`, where the uniqueItems check is attached: give it one."""
+    for found in constraints.values():
+        for prop in found.get("uniqueItems", ()):
+            if f'alias="{prop}"' in source:
+                continue
+            source, count = re.subn(
+                rf"^    {re.escape(prop)}: (.+?) = None$",
+                rf'    {prop}: Annotated[\1, Field(alias="{prop}")] = None',
+                source,
+                flags=re.M,
+            )
+            if count:
+                source = _ensure_import(source, "typing", "Annotated")
+                source = _ensure_import(source, "pydantic", "Field")
+    return source
+
+
+def _has_class(schema: str, source: str) -> bool:
+    try:
+        schema_class(schema, class_names(source))
+    except KeyError:
+        return False
+    return True
+
+
+def _format_all(files: dict[_K, str]) -> dict[_K, str]:
     """`files` formatted as `ruff_format` formats one module, in one run for all."""
     with tempfile.TemporaryDirectory() as tmp:
         names = {path: Path(tmp) / f"m{index}.py" for index, path in enumerate(files)}
@@ -441,18 +502,20 @@ def build_payloads(source: SpecSource) -> dict[Path, str]:
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "in"
         out = Path(tmp) / "out"
-        for path in prepared.generated:
-            target = tree / f"{layout(path)}.yaml"
+        inputs = {
+            layout(path): _generator_input(path, prepared.docs[path]) for path in prepared.generated
+        }
+        for module, schema in inputs.items():
+            target = tree / f"{module}.yaml"
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(
-                yaml.safe_dump(_generator_input(path, prepared.docs[path]), sort_keys=False),
-                encoding="utf-8",
-            )
+            target.write_text(yaml.safe_dump(schema, sort_keys=False), encoding="utf-8")
         _run_generator(tree, out)
+        # Rewrites below read one statement per line: format at the project's width first.
         produced = {
             str(p.relative_to(out).with_suffix("")): p.read_text(encoding="utf-8")
             for p in out.rglob("*.py")
         }
+        produced = {str(k): v for k, v in _format_all(produced).items()}
 
     sources = {layout(path): path for path in prepared.generated}
     missing = sorted(set(sources) - set(produced))
@@ -460,6 +523,7 @@ def build_payloads(source: SpecSource) -> dict[Path, str]:
         raise RuntimeError(f"the generator wrote no module for {missing}")
 
     payloads = {class_name(layout(path)) for path in prepared.ids}
+    constraints = _constraints_by_module(inputs, produced)
 
     def finish(module: str) -> tuple[Path, str]:
         code = re.sub(r"\A(#.*\n)+\n*", "", produced[module])
@@ -475,6 +539,8 @@ def build_payloads(source: SpecSource) -> dict[Path, str]:
             header = HEADER.format(path=path, sha256=pinned[path].sha256)
             if path in prepared.ids:
                 code = _payload_class(code, class_name(module), prepared.ids[path], payloads)
+        code = _alias_plain_fields(code, constraints.get(module, {}))
+        code = check_dropped_constraints(code, constraints.get(module, {}))
         code = _variants_of_one_schema(code)
         return OUTPUT / f"{module}.py", header + "\n\n" + code
 

@@ -269,6 +269,26 @@ def test_a_bad_body_names_the_path_inside_the_payload() -> None:
     assert good.to_dict()["maintenanceEndPointList"] == [{"level": 3}]
 
 
+def test_constraints_the_generator_drops_are_checked() -> None:
+    """`uniqueItems` and `minProperties`, which the generator leaves out, are checked by
+    the validators the API models use, with the path inside the payload."""
+    evc_ep = "urn:mef:lso:spec:service:carrier-ethernet-evc-end-point:v1.0.0:all"
+    cls = _model(evc_ep)
+    body = {"@type": evc_ep, "identifier": "ep", "role": "ROOT", "map": {"vlanId": [10, 11]}}
+    assert cls.model_validate(body).to_dict() == body
+    with pytest.raises(ValidationError) as caught:
+        cls.model_validate({**body, "map": {"vlanId": [10, 10]}})
+    assert [(e["type"], e["loc"]) for e in caught.value.errors()] == [
+        ("unique_items", ("map", "vlanId"))
+    ]
+    trunk = "urn:mef:lso:spec:service:ip-uni-access-link-trunk:1.0.0:all"
+    with pytest.raises(ValidationError) as caught:
+        _model(trunk).model_validate({"@type": trunk, "accessLinkTrunk": {}})
+    assert [(e["type"], e["loc"]) for e in caught.value.errors()] == [
+        ("min_properties", ("accessLinkTrunk",))
+    ]
+
+
 def test_a_payload_is_built_by_field_name_and_knows_its_urn() -> None:
     urn = "urn:mef:lso:spec:service:carrier-ethernet-ovc-end-point:v1.0.0:all"
     payload = _model(urn)(identifier="ep-1", ep_type="ENNI")

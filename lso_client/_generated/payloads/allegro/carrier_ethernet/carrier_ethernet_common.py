@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Any
-from lso_client._model import MefEnum, MefModel
-from pydantic import Field, RootModel
+from lso_client._model import MefEnum, MefModel, min_properties, unique_items
+from pydantic import AfterValidator, Field, RootModel, model_validator
 from ..common import common
 from ..common.carrier_ethernet import carrier_ethernet_color_identifier, carrier_ethernet_l2cp
 
@@ -179,8 +179,13 @@ class DscpOptions(MefEnum):
 
 
 class DscpValues(MefModel):
-    dscp_values: Annotated[list[DscpValue] | None, Field(alias="dscpValues", min_length=1)] = None
+    dscp_values: Annotated[
+        list[DscpValue] | None,
+        Field(alias="dscpValues", min_length=1),
+        AfterValidator(unique_items),
+    ] = None
     dscp_options: Annotated[DscpOptions | None, Field(alias="dscpOptions")] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class Value8(MefEnum):
@@ -250,10 +255,14 @@ class TaggedL2cpProcessing(MefEnum):
 
 class ConversationIdToAggregationLinkMap(MefModel):
     conversation_i_ds: Annotated[
-        list[ConversationIdRange] | None, Field(alias="conversationIDs", min_length=1)
+        list[ConversationIdRange] | None,
+        Field(alias="conversationIDs", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     agg_link_list: Annotated[
-        list[AggLinkListItem] | None, Field(alias="aggLinkList", min_length=1)
+        list[AggLinkListItem] | None,
+        Field(alias="aggLinkList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
 
 

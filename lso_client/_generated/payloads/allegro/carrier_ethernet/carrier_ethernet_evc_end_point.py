@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Any, Literal
-from lso_client._model import MefEnum, MefModel, Payload
-from pydantic import Field, RootModel
+from lso_client._model import MefEnum, MefModel, Payload, unique_items
+from pydantic import AfterValidator, Field, RootModel
 from ..common.carrier_ethernet import carrier_ethernet_enums, carrier_ethernet_utility_classes
 from ..common.carrier_ethernet.subscriber_ethernet_common import evc_egress_maps
 from . import carrier_ethernet_common
@@ -30,7 +30,9 @@ class VlanIdItem(RootModel[int]):
 class EvcEndPointMap(MefModel):
     vlan_type: Annotated[VlanType | None, Field(alias="vlanType")] = None
     vlan_id: Annotated[
-        list[VlanIdItem] | None, Field(alias="vlanId", max_length=4094, min_length=1)
+        list[VlanIdItem] | None,
+        Field(alias="vlanId", max_length=4094, min_length=1),
+        AfterValidator(unique_items),
     ] = None
 
 
@@ -45,6 +47,7 @@ class EvcEpEgressMap(MefModel):
     evc_egress_map_entries: Annotated[
         list[evc_egress_maps.EvcEgressMapEntry] | None,
         Field(alias="evcEgressMapEntries", min_length=0),
+        AfterValidator(unique_items),
     ] = None
 
 
@@ -63,7 +66,9 @@ class CarrierEthernetEvcEndPoint(Payload):
         carrier_ethernet_common.ColorIdentifier | None, Field(alias="colorMap")
     ] = None
     egress_map: Annotated[
-        list[Any] | EgressMap | None, Field(alias="egressMap", max_length=1, min_length=0)
+        list[Any] | EgressMap | None,
+        Field(alias="egressMap", max_length=1, min_length=0),
+        AfterValidator(unique_items),
     ] = None
     ingress_bwp: Annotated[
         carrier_ethernet_common.IngressBwpFlow | None, Field(alias="ingressBwp")

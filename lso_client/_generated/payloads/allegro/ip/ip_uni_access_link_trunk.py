@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from lso_client._model import MefEnum, MefModel, Payload
-from pydantic import Field
+from lso_client._model import MefEnum, MefModel, Payload, min_properties
+from pydantic import Field, model_validator
 from ..common import common
 from ..common.ip._internal import EthernetPhysicalLink, UniAccessLinkEthernetLinkAggregation
 
@@ -34,6 +34,7 @@ class UniAccessLinkTrunk(MefModel):
     ethernet_access_link_trunk: Annotated[
         EthernetUniAccessLinkTrunk | None, Field(alias="ethernetAccessLinkTrunk")
     ] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class IpUniAccessLinkTrunk(Payload):

@@ -6,8 +6,8 @@
 from __future__ import annotations
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Any
-from lso_client._model import MefEnum, MefModel
-from pydantic import Field, RootModel
+from lso_client._model import MefEnum, MefModel, min_properties, unique_items
+from pydantic import AfterValidator, Field, RootModel, model_validator
 from ...legato.sd_wan import sd_wan_common
 from ..common import common
 from ..common.ip._internal import Ipv4OrIpv6Prefix, Ipv4Prefix, Ipv6Prefix
@@ -235,6 +235,7 @@ class Ipv4Any(MefEnum):
 class Ipv4AddressOrAny(MefModel):
     ipv4_address: Annotated[IPv4Address | None, Field(alias="ipv4Address")] = None
     ipv4_any: Annotated[Ipv4Any | None, Field(alias="ipv4Any")] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class Ipv6Any(MefEnum):
@@ -244,6 +245,7 @@ class Ipv6Any(MefEnum):
 class Ipv6AddressOrAny(MefModel):
     ipv6_address: Annotated[IPv6Address | None, Field(alias="ipv6Address")] = None
     ipv6_any: Annotated[Ipv6Any | None, Field(alias="ipv6Any")] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class RemovalBehavior(MefEnum):
@@ -388,6 +390,7 @@ class ServiceNameAndTransportProtocolsOrAny(MefModel):
         ServiceNameAndTransportProtocolsAny | None,
         Field(alias="serviceNameAndTransportProtocolsAny"),
     ] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class PolicyDirection(MefEnum):
@@ -529,6 +532,7 @@ class IanaProtocolsIntegerOrKeyword(MefModel):
     iana_protocol_integer: Annotated[
         int | None, Field(alias="ianaProtocolInteger", ge=0, le=255)
     ] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class IpPortProtocolFilteringSecurityFunctionPolicy(MefModel):
@@ -619,7 +623,9 @@ class RateLimiter(MefModel):
 
 
 class SecurityEventNotification(MefModel):
-    receipients: list[Receipient] | None = None
+    receipients: Annotated[
+        list[Receipient] | None, Field(alias="receipients"), AfterValidator(unique_items)
+    ] = None
     timestamp: TimeAndDate | None = None
 
 

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Literal
-from lso_client._model import MefModel, Payload
-from pydantic import Field
+from lso_client._model import MefModel, Payload, unique_items
+from pydantic import AfterValidator, Field
 from . import sd_wan_common
 from .common import ip_common
 
@@ -18,7 +18,11 @@ class SwVc(Payload):
     sw_vc_identifier: Annotated[
         str, Field(alias="swVcIdentifier", max_length=53, pattern="[ -\x7f]+")
     ]
-    ucs_list: Annotated[list[sd_wan_common.UcsIdentifier], Field(alias="ucsList", min_length=1)]
+    ucs_list: Annotated[
+        list[sd_wan_common.UcsIdentifier],
+        Field(alias="ucsList", min_length=1),
+        AfterValidator(unique_items),
+    ]
     reserved_prefixes: Annotated[
         list[ip_common.Ipv4OrIpv6Prefix | ip_common.Ipv4OrIpv6Prefix5] | None,
         Field(alias="reservedPrefixes", min_length=0),

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Any
-from lso_client._model import MefEnum, MefModel
-from pydantic import Field, RootModel
+from lso_client._model import MefEnum, MefModel, unique_items
+from pydantic import AfterValidator, Field, RootModel
 from . import carrier_ethernet_enums
 
 
@@ -44,7 +44,11 @@ class ColorFromPCPMapEntry(MefModel):
 
 
 class ColorFromDscpEntry(MefModel):
-    dscp_list: Annotated[list[DscpListItem] | None, Field(alias="dscpList", min_length=1)] = None
+    dscp_list: Annotated[
+        list[DscpListItem] | None,
+        Field(alias="dscpList", min_length=1),
+        AfterValidator(unique_items),
+    ] = None
     ipv4_color: Annotated[carrier_ethernet_enums.FrameColor | None, Field(alias="ipv4Color")] = None
     ipv6_color: Annotated[carrier_ethernet_enums.FrameColor | None, Field(alias="ipv6Color")] = None
 
@@ -59,11 +63,14 @@ class ColorFromPCP(MefModel):
     color_from_pcp_map: Annotated[
         list[ColorFromPCPMapEntry] | None,
         Field(alias="colorFromPcpMap", max_length=8, min_length=8),
+        AfterValidator(unique_items),
     ] = None
 
 
 class ColorFromDscp(MefModel):
     map_type: Annotated[MapType2 | None, Field(alias="mapType")] = None
     color_from_dscp_map: Annotated[
-        list[ColorFromDscpEntry] | None, Field(alias="colorFromDscpMap", min_length=1)
+        list[ColorFromDscpEntry] | None,
+        Field(alias="colorFromDscpMap", min_length=1),
+        AfterValidator(unique_items),
     ] = None

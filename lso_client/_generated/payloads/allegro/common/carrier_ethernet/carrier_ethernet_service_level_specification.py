@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Any
-from lso_client._model import DateTime, MefModel
-from pydantic import Field, RootModel
+from lso_client._model import DateTime, MefModel, unique_items
+from pydantic import AfterValidator, Field, RootModel
 from .. import common
 
 
@@ -25,13 +25,17 @@ class OrderedPair(MefModel):
 
 class OrderedPairList(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[OrderedPair] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
 
 
 class OneWayFrameLostRatioPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[OrderedPair] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     one_way_flr_objective: Annotated[
         float | None, Field(alias="oneWayFlrObjective", ge=0.0, le=100.0)
@@ -40,7 +44,9 @@ class OneWayFrameLostRatioPmMetric(MefModel):
 
 class OneWayAvailabilityPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[OrderedPair] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     one_way_availability_objective: Annotated[
         float | None, Field(alias="oneWayAvailabilityObjective", ge=0.0, le=100.0)
@@ -49,7 +55,9 @@ class OneWayAvailabilityPmMetric(MefModel):
 
 class OneWayHighLossIntervalPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[OrderedPair] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     one_way_high_loss_intervals_objective: Annotated[
         int | None, Field(alias="oneWayHighLossIntervalsObjective", ge=0)
@@ -58,7 +66,9 @@ class OneWayHighLossIntervalPmMetric(MefModel):
 
 class OneWayConsecutiveHighLossIntervalsPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[OrderedPair] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     consecutive_number_p: Annotated[int | None, Field(alias="consecutiveNumberP", ge=1)] = None
     one_way_chli_objective: Annotated[int | None, Field(alias="oneWayChliObjective", ge=1)] = None
@@ -66,7 +76,9 @@ class OneWayConsecutiveHighLossIntervalsPmMetric(MefModel):
 
 class OneWayGroupAvailabilityPmMetric(MefModel):
     set_of_ordered_pairs: Annotated[
-        list[OrderedPairList] | None, Field(alias="setOfOrderedPairs", min_length=1)
+        list[OrderedPairList] | None,
+        Field(alias="setOfOrderedPairs", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     minimum_number_of_sets_available_k: Annotated[
         int | None, Field(alias="minimumNumberOfSetsAvailableK", ge=1)
@@ -78,7 +90,9 @@ class OneWayGroupAvailabilityPmMetric(MefModel):
 
 class OneWayFrameDelayPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[OrderedPair] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     one_way_fd_percentile: Annotated[
         float | None, Field(alias="oneWayFdPercentile", ge=0.0, le=100.0)
@@ -90,7 +104,9 @@ class OneWayFrameDelayPmMetric(MefModel):
 
 class OneWayMeanFrameDelayPmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[OrderedPair] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     one_way_mfd_objective: Annotated[
         common.TimeDuration | None, Field(alias="oneWayMfdObjective")
@@ -124,7 +140,9 @@ class OneWayInterFrameDelayVariationPmMetric(MefModel):
 
 class OneWayCompositePmMetric(MefModel):
     ordered_pair_list: Annotated[
-        list[OrderedPair] | None, Field(alias="orderedPairList", min_length=1)
+        list[OrderedPair] | None,
+        Field(alias="orderedPairList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     composite_performance_indicator_threshold: Annotated[
         float | None, Field(alias="compositePerformanceIndicatorThreshold", ge=0.0, le=1.0)
@@ -153,42 +171,54 @@ class SlsCosNameEntry(MefModel):
     threshold_c: Annotated[float | None, Field(alias="thresholdC", ge=0.0, le=1.0)] = None
     consecutive_interval_n: Annotated[int | None, Field(alias="consecutiveIntervalN", ge=1)] = None
     one_way_frame_delay_pm_metric: Annotated[
-        list[OneWayFrameDelayPmMetric] | None, Field(alias="oneWayFrameDelayPmMetric", min_length=0)
+        list[OneWayFrameDelayPmMetric] | None,
+        Field(alias="oneWayFrameDelayPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_mean_frame_delay_pm_metric: Annotated[
         list[OneWayMeanFrameDelayPmMetric] | None,
         Field(alias="oneWayMeanFrameDelayPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_frame_delay_range_pm_metric: Annotated[
         list[OneWayFrameDelayRangePmMetric] | None,
         Field(alias="oneWayFrameDelayRangePmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_inter_frame_delay_variation_pm_metric: Annotated[
         list[OneWayInterFrameDelayVariationPmMetric] | None,
         Field(alias="oneWayInterFrameDelayVariationPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_frame_loss_ratio_pm_metric: Annotated[
         list[OneWayFrameLostRatioPmMetric] | None,
         Field(alias="oneWayFrameLossRatioPmMetric", max_length=1, min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_availability_pm_metric: Annotated[
         list[OneWayAvailabilityPmMetric] | None,
         Field(alias="oneWayAvailabilityPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_high_loss_intervals_pm_metric: Annotated[
         list[OneWayHighLossIntervalPmMetric] | None,
         Field(alias="oneWayHighLossIntervalsPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_consecutive_high_loss_intervals_pm_metric: Annotated[
         list[OneWayConsecutiveHighLossIntervalsPmMetric] | None,
         Field(alias="oneWayConsecutiveHighLossIntervalsPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_composite_pm_metric: Annotated[
-        list[OneWayCompositePmMetric] | None, Field(alias="oneWayCompositePmMetric", min_length=0)
+        list[OneWayCompositePmMetric] | None,
+        Field(alias="oneWayCompositePmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
     one_way_group_availability_pm_metric: Annotated[
         list[OneWayAvailabilityPmMetric] | None,
         Field(alias="oneWayGroupAvailabilityPmMetric", min_length=0),
+        AfterValidator(unique_items),
     ] = None
 
 
@@ -196,5 +226,7 @@ class CarrierEthernetSls(MefModel):
     start_time: Annotated[DateTime | None, Field(alias="startTime")] = None
     time_duration: Annotated[common.TimeDuration | None, Field(alias="timeDuration")] = None
     sls_cos_name_entry: Annotated[
-        list[SlsCosNameEntry] | None, Field(alias="slsCosNameEntry", min_length=1)
+        list[SlsCosNameEntry] | None,
+        Field(alias="slsCosNameEntry", min_length=1),
+        AfterValidator(unique_items),
     ] = None

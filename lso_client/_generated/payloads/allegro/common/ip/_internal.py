@@ -6,8 +6,8 @@
 from __future__ import annotations
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Any
-from lso_client._model import DateTime, MefEnum, MefModel
-from pydantic import Field, RootModel
+from lso_client._model import DateTime, MefEnum, MefModel, min_properties, unique_items
+from pydantic import AfterValidator, Field, RootModel, model_validator
 from .. import common
 
 
@@ -208,6 +208,7 @@ class MaximumNumberOfIpv4Routes(MefModel):
     num_of_ipv4_routes_unlimited: Annotated[
         NumOfIpv4RoutesUnlimited | None, Field(alias="numOfIpv4RoutesUnlimited")
     ] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class NumOfIpv6RoutesUnlimited(MefEnum):
@@ -219,6 +220,7 @@ class MaximumNumberOfIpv6Routes(MefModel):
     num_of_ipv6_routes_unlimited: Annotated[
         NumOfIpv6RoutesUnlimited | None, Field(alias="numOfIpv6RoutesUnlimited")
     ] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class PacketDelivery(MefEnum):
@@ -511,11 +513,13 @@ class IpUniIngressIpvcBwpIpvcEpAccessLink(IpBwpEnvelope):
 class Ipv4OrIpv6Address(MefModel):
     ipv4_address: Annotated[IPv4Address | None, Field(alias="ipv4Address")] = None
     ipv6_address: Annotated[IPv6Address | None, Field(alias="ipv6Address")] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class Ipv4OrIpv6Prefix(MefModel):
     ipv4_prefix: Annotated[Ipv4Prefix | None, Field(alias="ipv4Prefix")] = None
     ipv6_prefix: Annotated[Ipv6Prefix | None, Field(alias="ipv6Prefix")] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class Ipv4PrimarySubnet(Ipv4SecondarySubnet):
@@ -546,6 +550,7 @@ class IpvcEpEgressBwpEnvelopeOrNone(MefModel):
     egress_bwp_envelope_none: Annotated[
         EgressBwpEnvelopeNone | None, Field(alias="egressBwpEnvelopeNone")
     ] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class IpvcEpIngressBwpEnvelope(IpBwpEnvelope):
@@ -564,6 +569,7 @@ class IpvcEpIngressBwpEnvelopeOrNone(MefModel):
     ingress_bwp_envelope_none: Annotated[
         IngressBwpEnvelopeNone | None, Field(alias="ingressBwpEnvelopeNone")
     ] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class StaticRoute(MefModel):
@@ -699,6 +705,7 @@ class DhcpRelay(MefModel):
         None
     )
     dhcp_relay_enabled: Annotated[DhcpRelayEnabled | None, Field(alias="dhcpRelayEnabled")] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class Model_1(RootModel[Any]):
@@ -764,10 +771,14 @@ class AggLinkListItem(RootModel[int]):
 
 class ConversationIdToAggregationLinkMap(MefModel):
     conversation_i_ds: Annotated[
-        list[ConversationIdRange] | None, Field(alias="conversationIDs", min_length=1)
+        list[ConversationIdRange] | None,
+        Field(alias="conversationIDs", min_length=1),
+        AfterValidator(unique_items),
     ] = None
     agg_link_list: Annotated[
-        list[AggLinkListItem] | None, Field(alias="aggLinkList", min_length=1)
+        list[AggLinkListItem] | None,
+        Field(alias="aggLinkList", min_length=1),
+        AfterValidator(unique_items),
     ] = None
 
 
@@ -915,6 +926,7 @@ class ForwardingInformation(MefModel):
     uni_access_link: Annotated[
         str | None, Field(alias="uniAccessLink", max_length=53, pattern="[ -\x7f]+")
     ] = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class IpUniCommon(MefModel):
@@ -1014,6 +1026,7 @@ class SubscriberPrefixList(MefModel):
 class BgpExtendedCommunityType(MefModel):
     regular: BgpRegularType | None = None
     extended: BgpExtendedType | None = None
+    check_min_properties = model_validator(mode="after")(min_properties(1))
 
 
 class Static(MefModel):

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 from typing import Annotated, Any
-from lso_client._model import MefModel
-from pydantic import Field, RootModel
+from lso_client._model import MefModel, unique_items
+from pydantic import AfterValidator, Field, RootModel
 from .. import carrier_ethernet_enums
 
 
@@ -32,5 +32,7 @@ class EvcEgressMapEntry(MefModel):
 
 class EvcEgressMap(MefModel):
     evc_egress_map_entries: Annotated[
-        list[EvcEgressMapEntry] | None, Field(alias="evcEgressMapEntries", min_length=0)
+        list[EvcEgressMapEntry] | None,
+        Field(alias="evcEgressMapEntries", min_length=0),
+        AfterValidator(unique_items),
     ] = None
