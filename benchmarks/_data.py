@@ -1,7 +1,7 @@
 """Seeded, realistic Allegro service orders and the checksum every contender must match.
 
 An order is what a seller returns for a buyer's `example_service_order()` body: 2 or 3
-items, each with a Carrier Ethernet payload of two dozen nested fields, plus the ids,
+items, each with a Carrier Ethernet EVC payload of two dozen nested fields, plus the ids,
 states, dates and hrefs the seller adds (about 8.5 KB of JSON). The same seed gives
 the same orders in every process, so the server process and the benchmark agree on
 the data without shipping it between them.
@@ -179,26 +179,45 @@ def _plain(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
-def _payload_fields(config: Mapping[str, Any] | None) -> Fields:
+def _payload_fields(config: Any) -> Fields:
+    """Five values from deep inside a Carrier Ethernet EVC payload: a wire-named
+    mapping, a generic payload model (its fields kept as extras) or the typed model."""
     if not config:
         return (None,)
     try:
+        if not isinstance(config, Mapping):
+            if not config.model_extra:
+                return _typed_payload_fields(config)
+            config = config.model_extra
+        entry = config["carrierEthernetServiceLevelSpecification"]["slsCosNameEntry"][0]
+        delay = entry["oneWayFrameDelayPmMetric"][0]
         return (
-            config["sVlanId"],
-            config["bandwidthProfile"]["cir"]["amount"],
-            config["endPoints"][1]["uniId"],
-            config["endPoints"][0]["ceVlanIds"][2],
-            config["serviceLevelSpecification"]["objectives"][0]["percentile"],
+            config["identifier"],
+            config["maximumFrameSize"],
+            entry["consecutiveIntervalN"],
+            delay["orderedPairList"][1]["toCarrierEthernetServiceEndPoint"],
+            delay["oneWayFdObjective"]["timeDurationValue"],
         )
-    except (KeyError, IndexError, TypeError):
+    except (KeyError, IndexError, TypeError, AttributeError):
         return (None,)
 
 
-def order_fields(
-    order_id: Any, state: Any, items: Iterable[tuple[Any, Any, Any, Mapping[str, Any] | None]]
-) -> Fields:
+def _typed_payload_fields(config: Any) -> Fields:
+    entry = config.carrier_ethernet_service_level_specification.sls_cos_name_entry[0]
+    delay = entry.one_way_frame_delay_pm_metric[0]
+    return (
+        config.identifier,
+        config.maximum_frame_size,
+        entry.consecutive_interval_n,
+        delay.ordered_pair_list[1].to_carrier_ethernet_service_end_point,
+        delay.one_way_fd_objective.time_duration_value,
+    )
+
+
+def order_fields(order_id: Any, state: Any, items: Iterable[tuple[Any, Any, Any, Any]]) -> Fields:
     """The checksummed fields of one order: ids and states, and per item its id, state,
-    service id and five values from inside the service payload."""
+    service id and five values from inside the service payload (`config` a mapping or
+    a payload model)."""
     return (
         order_id,
         _plain(state),

@@ -36,11 +36,6 @@ Loads = Callable[[bytes], Any]
 # -- field extraction per kind of result ------------------------------------------------
 
 
-def _config_extra(config: Any) -> dict[str, Any] | None:
-    # Payload fields the models do not name are kept (or not) as extras.
-    return None if config is None else config.model_extra
-
-
 def _fields_by(items: str, config: str) -> Callable[[Any], Fields]:
     """Field extraction for models whose attributes are named `items` and `config`."""
 
@@ -49,7 +44,7 @@ def _fields_by(items: str, config: str) -> Callable[[Any], Fields]:
             order.id,
             order.state,
             (
-                (i.id, i.state, i.service.id, _config_extra(getattr(i.service, config)))
+                (i.id, i.state, i.service.id, getattr(i.service, config))
                 for i in getattr(order, items)
             ),
         )

@@ -60,7 +60,7 @@ def main() -> None:
                 config = service.to_dict()["serviceConfiguration"]
                 say(
                     f"  service {service.id}: {service.state}, externalId {service.external_id},"
-                    f" {config['bandwidthProfile']['cir']['amount']} Mbps {config['evcType']}"
+                    f" {config['evcType']}, frames up to {config['maximumFrameSize']} bytes"
                 )
 
             first = ordered[0]

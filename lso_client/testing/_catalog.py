@@ -46,7 +46,11 @@ class CatalogError(ApiError):
 
 
 def default_specifications() -> list[dict[str, Any]]:
-    """Two specifications as a seller's catalog would publish them."""
+    """Two specifications as a seller's catalog would publish them.
+
+    Their `targetServiceSchema` names a seller's own schema: a reference to a shipped
+    payload schema is read as that payload today (see the test of it).
+    """
     return [
         {
             "id": "carrier-ethernet-access-eline",

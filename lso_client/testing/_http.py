@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ._payloads import payload_errors
+
 __all__ = [
     "JSON_CONTENT_TYPE",
     "ApiError",
@@ -68,13 +70,19 @@ class Request:
         return found
 
     def json(self) -> Any:
-        """The decoded body; raises `ApiError(400, invalidBody)` when it is not JSON."""
+        """The decoded body; raises `ApiError(400, invalidBody)` when it is not JSON, and
+        `Unprocessable` (422) when a service payload in it has a shipped `@type` but
+        breaks that schema (the `propertyPath` points inside the payload)."""
         try:
-            return json.loads(self.body)
+            value = json.loads(self.body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(
                 400, "invalidBody", f"The request body is not valid JSON: {exc}"
             ) from exc
+        errors = payload_errors(value)
+        if errors:
+            raise Unprocessable(errors)
+        return value
 
     @property
     def base_url(self) -> str:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ._api import ApiModule
-from ._examples import example_service_configuration
+from ._examples import example_service_configuration, minimal_service_configuration
 from ._filters import Body, Check, Extract, Filters, field_at
 from ._http import Request, Route
 from ._runtime import HubStore, SellerContext, format_time
@@ -181,7 +181,8 @@ class ServiceInventoryApi(ApiModule):
         """Add `n` services directly in `state`, without notifications; returns their ids.
 
         Start dates are one minute apart, ending now; each has a site place and a
-        `serviceConfiguration` (a Carrier Ethernet payload when `realistic`).
+        `serviceConfiguration`: a Carrier Ethernet EVC payload of the reference point's
+        schema, with two dozen fields when `realistic`, else only the required ones.
         """
         if state not in SERVICE_STATES:
             raise ValueError(f"unknown service state {state!r}")
@@ -191,9 +192,11 @@ class ServiceInventoryApi(ApiModule):
             service_id = self._ctx.new_id()
             started = now - timedelta(minutes=n - index)
             configuration = (
-                example_service_configuration(random.Random(index))
+                example_service_configuration(
+                    random.Random(index), reference_point=self.reference_point
+                )
                 if realistic
-                else {"@type": "urn:mef:mock:serviceConfiguration"}
+                else minimal_service_configuration(self.reference_point)
             )
             body: dict[str, Any] = {
                 "externalId": f"seed-service-{index}",

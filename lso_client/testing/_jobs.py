@@ -22,7 +22,7 @@ import json
 import math
 import random
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
@@ -42,6 +42,7 @@ from ._http import (
     parse_datetime,
     unprocessable,
 )
+from ._payloads import pointer, result_payload
 from ._runtime import HubStore, SellerContext, format_time
 from ._store import Record, Store
 
@@ -116,7 +117,7 @@ def measurement_items(
     start: datetime,
     end: datetime,
     granularity: Body,
-    sample: Callable[[random.Random], Body],
+    sample: Callable[[random.Random, datetime, datetime], Body],
     *,
     most: int = 4,
 ) -> list[Body]:
@@ -134,27 +135,11 @@ def measurement_items(
                     "measurementEndDate": format_time(until),
                     "measurementInterval": dict(granularity),
                 },
-                "measurementData": [sample(rng)],
+                "measurementData": [sample(rng, moment, until)],
             }
         )
         moment = until
     return items
-
-
-def _pointer(loc: Sequence[int | str], data: Any) -> str:
-    """A JSON Pointer for a pydantic error location, without union tags."""
-    parts: list[str] = []
-    current = data
-    for position, part in enumerate(loc):
-        inside = (isinstance(current, dict) and part in current) or (
-            isinstance(current, list) and isinstance(part, int) and part < len(current)
-        )
-        if inside:
-            current = current[part]
-        elif position != len(loc) - 1:
-            continue  # a discriminator tag or union member name, not a property
-        parts.append(str(part).replace("~", "~0").replace("/", "~1"))
-    return "/" + "/".join(parts)
 
 
 def check_body(model: type[BaseModel], body: Any) -> None:
@@ -173,7 +158,7 @@ def check_body(model: type[BaseModel], body: Any) -> None:
                 code = "invalidFormat"
             else:
                 code = "invalidValue"
-            path = _pointer(error.get("loc", ()), body)
+            path = pointer(error.get("loc", ()), body)
             errors.append(unprocessable(code, f"{path}: {error.get('msg')}", path))
         raise Unprocessable(errors) from None
 
@@ -961,19 +946,21 @@ class ReportingJobApi(JobApi):
         raise NotImplementedError
 
     def sample(self, rng: random.Random) -> Body:
-        """The measurements of one item of a report (without their `@type`)."""
+        """The measurements of one item of a report (without their `@type`) answering a
+        configuration whose `@type` no shipped schema has (a seller's own)."""
         raise NotImplementedError
 
     def report_items(self, report: Body, seed: str, start: datetime, end: datetime) -> list[Body]:
-        """`ReportContentItem`s of `sample`s, typed as the report's configuration says."""
+        """`ReportContentItem`s whose measurement data answer the report's configuration:
+        a body of the shipped result schema for a shipped configuration `@type`, else a
+        `sample` typed with the configuration's own `@type`."""
         data_type = report["serviceSpecificConfiguration"]["@type"]
-        return measurement_items(
-            seed,
-            start,
-            end,
-            report["granularity"],
-            lambda rng: {"@type": data_type, **self.sample(rng)},
-        )
+
+        def data(rng: random.Random, begin: datetime, until: datetime) -> Body:
+            shipped = result_payload(data_type, rng, begin, until)
+            return shipped if shipped is not None else {"@type": data_type, **self.sample(rng)}
+
+        return measurement_items(seed, start, end, report["granularity"], data)
 
     def apply_modification(self, job: Job, changes: Body, kind: ProcessKind) -> None:
         skip = {kind.ref_key, "id", "href", "state", "creationDateTime"}

@@ -16,7 +16,11 @@ from datetime import timedelta
 from typing import Any
 
 from ._api import ApiModule
-from ._examples import example_service_configuration, example_service_order
+from ._examples import (
+    example_service_configuration,
+    example_service_order,
+    minimal_service_configuration,
+)
 from ._filters import Filters, field_at
 from ._http import (
     ApiError,
@@ -322,9 +326,12 @@ class ServiceOrderingApi(ApiModule):
                 service: dict[str, Any] = {
                     "state": "active",
                     "serviceConfiguration": (
-                        example_service_configuration(random.Random(index * 7 + position))
+                        example_service_configuration(
+                            random.Random(index * 7 + position),
+                            reference_point=self.version.reference_point,
+                        )
                         if realistic
-                        else {"@type": "urn:mef:mock:serviceConfiguration"}
+                        else minimal_service_configuration(self.version.reference_point)
                     ),
                 }
                 item: dict[str, Any] = {

@@ -52,11 +52,55 @@ EXPECTED: dict[str, list[Lines]] = {
         times(rf"  item \d: completed, service {ID}", 2),
         Lines(r"  page 3: 4 orders \(offset 20, total 24\), states \['completed'\]"),
     ],
+    "order_carrier_ethernet.py": [
+        Lines(
+            r"built: CarrierEthernetEvc EVC-LON-MAN-01, POINT_TO_POINT, 1522-byte frames,"
+            r" frame delay at most 10 MS at the 99\.9th percentile"
+        ),
+        Lines(rf"-> order {ID} \(acknowledged\)"),
+        Lines(rf"order {ID} is completed"),
+        Lines(
+            r"read back: CarrierEthernetEvc EVC-LON-MAN-01, POINT_TO_POINT, 1522-byte frames,"
+            r" frame delay at most 10 MS at the 99\.9th percentile"
+        ),
+        Lines(r"same payload as sent: True"),
+        Lines(r"refused before sending: .*serviceConfiguration\.maximumFrameSize: .*integer.*"),
+    ],
+    "order_ip.py": [
+        Lines(
+            r"an incomplete IPVC is not built: missing \['dscpPreservation', 'fragmentation',"
+            r" 'ipvcTopology', 'listOfClassOfServiceNames', 'maximumTransferUnit',"
+            r" 'packetDelivery', 'reservedPrefixes'\]"
+        ),
+        Lines(
+            r"built: Ipvc IPVC-HQ-BRANCHES, MULTIPOINT, MTU 1500, classes \['real-time',"
+            r" 'business', 'best-effort'\], real-time mean delay 5\.0 ms, uptime 99\.95%"
+        ),
+        Lines(rf"-> order {ID} \(acknowledged\)"),
+        Lines(rf"order {ID} is completed"),
+        Lines(r"read back: Ipvc IPVC-HQ-BRANCHES, MULTIPOINT, MTU 1500, .* uptime 99\.95%"),
+        Lines(r"same payload as sent: True"),
+    ],
+    "order_sd_wan.py": [
+        Lines(
+            r"built: SwVc SWVC-ACME-01, zones \['corporate'\], topologies \['full-mesh'\],"
+            r" policies \['business-critical'\], application flows \['erp',"
+            r" 'video-conferencing'\]"
+        ),
+        Lines(rf"-> order {ID} \(acknowledged\)"),
+        Lines(rf"order {ID} is completed"),
+        Lines(r"read back: SwVc SWVC-ACME-01, zones \['corporate'\], .*"),
+        Lines(r"same payload as sent: True"),
+    ],
     "service_inventory.py": [
         times(rf"  <- serviceCreateEvent +service {ID}", 2),
         Lines(rf"order {ID} is completed"),
         Lines(rf"services of order {ID}: 2"),
-        times(rf"  service {ID}: active, externalId SVC-000000-\d, \d+ Mbps POINT_TO_POINT", 2),
+        times(
+            rf"  service {ID}: active, externalId SVC-000000-\d, POINT_TO_POINT,"
+            r" frames up to \d+ bytes",
+            2,
+        ),
         Lines(rf"  <- serviceStateChangeEvent +service {ID} now inactive"),
         Lines(rf"service {ID} is now inactive"),
         Lines(r"  all: 9"),
