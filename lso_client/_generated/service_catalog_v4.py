@@ -6,7 +6,7 @@
 from __future__ import annotations
 from typing import Annotated, Any
 from pydantic import Field, SerializeAsAny
-from lso_client._model import DateTime, MefEnum, MefModel, Payload
+from lso_client._model import DateTime, MefEnum, MefModel
 
 
 class ServiceSpecificationState(MefEnum):
@@ -20,7 +20,8 @@ class ServiceSpecificationState(MefEnum):
     rejected = "REJECTED"
 
 
-class Extensible(Payload):
+class Extensible(MefModel):
+    type: Annotated[str, Field(alias="@type")]
     field_base_type: Annotated[str | None, Field(alias="@baseType")] = None
     field_schema_location: Annotated[str | None, Field(alias="@schemaLocation")] = None
 

@@ -65,7 +65,7 @@ def default_specifications() -> list[dict[str, Any]]:
             "lastUpdate": "2026-01-15T09:00:00.000+00:00",
             "validFor": {"startDateTime": "2026-01-15T09:00:00.000+00:00"},
             "targetServiceSchema": {
-                "@type": "urn:mef:lso:spec:legato:carrier-ethernet-access-eline:v1.0.0:all",
+                "@type": "urn:mef:lso:spec:legato:carrier-ethernet-evc:v0.0.1:all",
                 "@schemaLocation": "https://seller.example/schemas/access-eline.1.0.0.json",
             },
             "serviceSpecCharacteristic": [
@@ -108,7 +108,7 @@ def default_specifications() -> list[dict[str, Any]]:
             "lifecycleStatus": "LAUNCHED",
             "lastUpdate": "2026-03-02T12:30:00.000+00:00",
             "targetServiceSchema": {
-                "@type": "urn:mef:lso:spec:legato:internet-access:v2.1.0:all",
+                "@type": "urn:mef:lso:spec:legato:ipvc:v0.0.4:all",
                 "@schemaLocation": "https://seller.example/schemas/internet-access.2.1.0.json",
             },
             "serviceSpecRelationship": [
