@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -405,29 +405,28 @@ class Payload(MefModel):
             self.__pydantic_validator__.validate_python(data, self_instance=self)
         finally:
             _CONSTRUCTING.reset(token)
+        # A payload model's fixed URN is part of the object the caller builds: `type`
+        # counts as set (`to_dict()` writes `@type`) even when left out. A payload parsed
+        # from data keeps what it received.
+        if self.__lso_urn__ is not None:
+            self.__pydantic_fields_set__.add("type")
 
     # It validates as `BaseModel.__init__` does: pydantic-core need not call it after
     # validating (it would validate twice).
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
-    def model_post_init(self, context: Any, /) -> None:
-        """A payload model's fixed URN is part of the object it stands for: `type` counts
-        as set (and `to_dict()` writes `@type`) even when the caller built the model by
-        field name without it."""
-        super().model_post_init(context)
-        if self.__lso_urn__ is not None and "type" not in self.model_fields_set:
-            self.model_fields_set.add("type")
-
     @model_validator(mode="wrap")
     @classmethod
     def _dispatch(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
         # Kept lean: it runs for every payload parsed, and most URNs have no model.
+        if type(data) is not dict and isinstance(data, Mapping):
+            data = dict(data)  # any other mapping is read as the object it holds
         if type(data) is dict:
             if cls.__lso_urn__ is not None:
                 return handler(data)
             urn = data.get("@type")
             if urn is None:
-                urn = data.get("type")
+                urn = data.get("type")  # a caller's mapping may use the Python name
             if type(urn) is not str:
                 return handler(data)
             found = (_KNOWN if _KNOWN is not None else _known()).get(urn)

@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from types import MappingProxyType
 from typing import Any
 
 import httpx
@@ -313,3 +316,33 @@ def test_events_through_the_listener_carry_typed_payloads(
     ]
     assert by_id["ev-3"].event.alarm.alarm_specific_attributes.to_dict() == {"@type": UNKNOWN}
     assert by_id["ev-3"].deviations == []
+
+
+@pytest.mark.parametrize("kind", [OrderedDict, MappingProxyType])
+def test_a_payload_in_any_mapping_is_checked_before_sending(
+    so_allegro_order_create: OrderBuilder, kind: Callable[[dict[str, Any]], Any]
+) -> None:
+    body = with_configuration(so_allegro_order_create(), {})
+    body["serviceOrderItem"][0]["service"]["serviceConfiguration"] = kind(ovc_end_point(level=9))
+    with (
+        AllegroClient(SELLER, token="t") as client,
+        respx.mock(assert_all_called=False) as router,
+    ):
+        route = router.route().respond(201, json={})
+        with pytest.raises(
+            RequestValidationError, match=re.escape("maintenanceEndPointList.0.level")
+        ):
+            client.service_orders.create(body)
+    assert route.call_count == 0
+
+
+def test_a_nested_payload_model_received_without_type_goes_back_without_it() -> None:
+    # The Legato L1 subscriber VC holds the L1 SLS payload model, whose schema has no
+    # `@type`: what the seller sent comes back as sent.
+    sent = {
+        "@type": "urn:mef:lso:spec:legato:L1SubscriberVc:v2.0.0:all",
+        "l1ServiceLevelSpecification": {},
+    }
+    parsed = Payload.model_validate(sent)
+    assert type(parsed).__name__ == "L1SubscriberVc"
+    assert parsed.to_dict() == sent
