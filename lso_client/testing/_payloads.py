@@ -134,7 +134,12 @@ def payload_errors(body: Any, at: str = "") -> list[dict[str, str]]:
     if isinstance(body, dict):
         for key, value in body.items():
             here = f"{at}/{key}"
-            if key in PAYLOAD_KEYS and isinstance(value, dict):
+            if key in PAYLOAD_KEYS and not (
+                isinstance(value, dict) and isinstance(value.get("@type"), str)
+            ):
+                # Every payload is an object that names its schema.
+                errors.append(_error(here, "a service payload is an object with an @type"))
+            elif key in PAYLOAD_KEYS:
                 errors.extend(_errors_in(value, here))
             elif isinstance(value, (dict, list)):
                 errors.extend(payload_errors(value, here))
@@ -143,6 +148,10 @@ def payload_errors(body: Any, at: str = "") -> list[dict[str, str]]:
             if isinstance(value, (dict, list)):
                 errors.extend(payload_errors(value, f"{at}/{index}"))
     return errors
+
+
+def _error(path: str, message: str) -> dict[str, str]:
+    return {"code": "invalidValue", "reason": f"{path}: {message}"[:255], "propertyPath": path}
 
 
 def _errors_in(payload: dict[str, Any], at: str) -> list[dict[str, str]]:

@@ -111,6 +111,19 @@ def test_a_bad_payload_of_a_shipped_urn_is_refused_with_its_path(http: httpx.Cli
     assert listed == []
 
 
+@pytest.mark.parametrize("value", ["a string", [1], {"identifier": "no type"}, None])
+def test_a_payload_that_is_not_an_object_with_a_type_is_refused(
+    http: httpx.Client, value: Any
+) -> None:
+    body = example_service_order("allegro", items=1)
+    body["serviceOrderItem"][0]["service"]["serviceConfiguration"] = value
+    response = http.post(ORDERING["allegro"] + "serviceOrder", json=body)
+    assert response.status_code == 422, response.text
+    assert [e["propertyPath"] for e in response.json()] == [
+        "/serviceOrderItem/0/service/serviceConfiguration"
+    ]
+
+
 def test_a_payload_of_a_sellers_own_urn_is_kept_as_sent(http: httpx.Client) -> None:
     body = example_service_order("allegro", items=1)
     own = {"@type": "urn:acme:firewall:v1", "rules": ["deny all"], "maximumFrameSize": "any"}
