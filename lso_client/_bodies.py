@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import PydanticUndefined
+from pydantic_core import PydanticSerializationError, PydanticUndefined
 
 from ._errors import RequestValidationError
 from ._model import Payload
@@ -72,7 +72,17 @@ def to_wire(instance: BaseModel, *, operation_id: str = "request", owned: bool =
             missing = _unset_fixed(instance, thorough=True)
         for model, names in missing:
             model.__pydantic_fields_set__.update(names)
-    data = instance.__pydantic_serializer__.to_json(instance, by_alias=True, exclude_unset=True)
+    try:
+        data = instance.__pydantic_serializer__.to_json(
+            instance, by_alias=True, exclude_unset=True, warnings="error"
+        )
+    except PydanticSerializationError as exc:
+        # A model changed after it was built (assignment, `model_copy(update=...)`,
+        # `model_construct`) holds a value its field does not take: refused, not sent.
+        raise RequestValidationError(
+            f"{operation_id}: a value does not fit its field: {exc}",
+            errors=[{"loc": (), "type": "serialization", "msg": str(exc)}],
+        ) from None
     if b"null" in data:  # something set is null (or a string holds "null")
         nulls = list(_set_nulls(instance))
         if nulls:

@@ -346,3 +346,22 @@ def test_a_nested_payload_model_received_without_type_goes_back_without_it() -> 
     parsed = Payload.model_validate(sent)
     assert type(parsed).__name__ == "L1SubscriberVc"
     assert parsed.to_dict() == sent
+
+
+def test_a_payload_model_changed_after_it_was_built_is_refused_before_sending(
+    so_allegro_order_create: OrderBuilder,
+) -> None:
+    built = CarrierEthernetOvcEndPoint(identifier="ep-7", ep_type="ENNI")
+    changed = built.model_copy(update={"ep_type": "nonsense"})
+    body = ServiceOrderCreate.model_validate(
+        with_configuration(so_allegro_order_create(), ovc_end_point())
+    )
+    body.service_order_item[0].service.service_configuration = changed
+    with (
+        AllegroClient(SELLER, token="t") as client,
+        respx.mock(assert_all_called=False) as router,
+    ):
+        route = router.route().respond(201, json={})
+        with pytest.raises(RequestValidationError, match="does not fit its field"):
+            client.service_orders.create(body)
+    assert route.call_count == 0
