@@ -70,6 +70,8 @@ OUTPUT = REPO_ROOT / "lso_client" / "_generated" / "payloads"
 _ROOTS = (
     ("allegro/schema/serviceSchema/", "allegro/"),
     ("allegro/schema/common/", "allegro/common/"),
+    # The threshold-crossing-alert payloads of an alarm, beside the alarm API.
+    ("allegro/serviceApi/alarm/", "allegro/alarm/"),
     ("interlude/serviceSchema/", "interlude/"),
     ("legato/serviceSchema/", "legato/"),
 )

@@ -42,6 +42,9 @@ ORDERING = {
 PM = "/mefApi/allegro/performanceMonitoring/v5/"
 FM = "/mefApi/allegro/faultManagement/v3/"
 SFT = "/mefApi/allegro/serviceFunctionTesting/v3/"
+ALARMS = "/mefApi/legato/alarmManagement/v3/"
+TCA_SET = "urn:mef:lso:spec:service:tca-stateful-set-alarm:v1.0.0:all"
+TCA_CLEAR = "urn:mef:lso:spec:service:tca-stateful-clear-alarm:v1.0.0:all"
 
 
 def _strictly_valid(body: dict[str, Any], urn: str) -> None:
@@ -263,6 +266,18 @@ def test_an_sft_job_with_an_iperf_configuration_gives_iperf_reports(
         result = http.get(SFT + f"testResult/{summary['id']}").json()
         _strictly_valid(result["serviceSpecificTestResultConfiguration"], IPERF_REPORT)
     seller.wait_idle()
+
+
+def test_a_raised_then_cleared_tca_carries_valid_tca_payloads(
+    seller: MockSeller, http: httpx.Client
+) -> None:
+    alarm_id = seller.raise_alarm("legato")
+    raised = http.get(ALARMS + f"alarm/{alarm_id}").json()
+    _strictly_valid(raised["alarmSpecificAttributes"], TCA_SET)
+    seller.clear_alarm(alarm_id)
+    seller.wait_idle()
+    cleared = http.get(ALARMS + f"alarm/{alarm_id}").json()
+    _strictly_valid(cleared["alarmSpecificAttributes"], TCA_CLEAR)
 
 
 def test_a_specification_referring_to_a_shipped_schema_reads_without_deviation() -> None:

@@ -56,7 +56,7 @@ def raw(source: SpecSource) -> dict[str, Any]:
 
 def test_every_pinned_id_schema_is_in_the_registry(raw: dict[str, Any]) -> None:
     ids = {path: doc["$id"] for path, doc in raw.items() if isinstance(doc, dict) and "$id" in doc}
-    assert len(ids) >= 97
+    assert len(ids) >= 100
     assert set(ids.values()) == set(REGISTRY)
 
 
@@ -67,7 +67,14 @@ def test_every_payload_file_in_the_schema_folders_is_pinned() -> None:
         for folder in ("allegro/schema", "interlude/serviceSchema", "legato/serviceSchema")
         for path in (DEFAULT_SOURCE / folder).rglob("*.yaml")
     }
-    assert on_disk == pinned
+    # The alarm payloads are published beside the alarm API, whose files are API definitions.
+    alarm_payloads = {
+        str(path.relative_to(DEFAULT_SOURCE))
+        for path in (DEFAULT_SOURCE / "allegro/serviceApi/alarm").glob("*.yaml")
+        if not path.name.endswith(".api.yaml")
+    }
+    assert len(alarm_payloads) == 3
+    assert on_disk | alarm_payloads == pinned
 
 
 @pytest.mark.parametrize("urn", sorted(REGISTRY))

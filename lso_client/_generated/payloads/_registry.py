@@ -267,6 +267,18 @@ REGISTRY: dict[str, tuple[str, str]] = {
         "lso_client._generated.payloads.allegro.sd_wan.sw_vc",
         "SwVc",
     ),
+    "urn:mef:lso:spec:service:tca-stateful-clear-alarm:v1.0.0:all": (
+        "lso_client._generated.payloads.allegro.alarm.tca_stateful_clear_alarm",
+        "TcaStatefulClearAlarm",
+    ),
+    "urn:mef:lso:spec:service:tca-stateful-set-alarm:v1.0.0:all": (
+        "lso_client._generated.payloads.allegro.alarm.tca_stateful_set_alarm",
+        "TcaStatefulSetAlarm",
+    ),
+    "urn:mef:lso:spec:service:tca-stateless-alarm:v1.0.0:all": (
+        "lso_client._generated.payloads.allegro.alarm.tca_stateless_alarm",
+        "TcaStatelessAlarm",
+    ),
     "urn:mef:lso:spec:service:ucs-end-point:v0.0.3:all": (
         "lso_client._generated.payloads.allegro.sd_wan.ucs_end_point",
         "UcsEndPoint",

@@ -3,6 +3,7 @@
 
 Contents:
 
+- `alarm/`
 - `carrier_ethernet/`
 - `common/`
 - `ip/`
