@@ -113,6 +113,58 @@ def _fm_configuration_layout(doc: Document) -> None:
     )(doc)
 
 
+_FM_RESULTS_DEFINITIONS = (
+    "IpPacketErrorStatistics",
+    "IpvcEndPoint",
+    "Location",
+    "SlsReferencePoint",
+    "SlsRpPair",
+    "TimePeriod",
+)
+
+
+def _fm_results_openapi_document(doc: Document) -> None:
+    """An OpenAPI document with no paths: its URN is `x-mef-id`, its schemas are
+    `components.schemas`, and no schema stands for the results themselves. The URN
+    becomes `$id` and the results are IpPacketErrorStatistics, the one schema of
+    results, kept as the document's one definition. The other components (IpvcEndPoint,
+    Location, SlsReferencePoint, SlsRpPair, TimePeriod) are the configuration's common
+    definitions, which nothing here refers to: not generated a second time."""
+    if "$id" in doc or not isinstance(doc.get("x-mef-id"), str):
+        raise PatchError("the URN is no longer (only) an `x-mef-id`")
+    if doc.get("paths") != {} or not str(doc.get("openapi", "")).startswith("3."):
+        raise PatchError("no longer an OpenAPI document without paths")
+    if any(key in doc for key in ("type", "properties", "allOf", "oneOf", "$ref")):
+        raise PatchError("the document has a schema of its own now")
+    schemas = doc.get("components", {}).get("schemas")
+    if not isinstance(schemas, dict) or tuple(schemas) != _FM_RESULTS_DEFINITIONS:
+        raise PatchError(f"components.schemas are no longer {', '.join(_FM_RESULTS_DEFINITIONS)}")
+    statistics = schemas["IpPacketErrorStatistics"]
+    if statistics.get("type") != "object" or any(True for _ in _refs(statistics)):
+        raise PatchError("IpPacketErrorStatistics is no longer an object of plain properties")
+    urn = doc.pop("x-mef-id")
+    schema = doc.pop("x-schema", None)
+    for key in ("openapi", "paths", "info", "components"):
+        doc.pop(key)
+    doc["$id"] = urn
+    if schema is not None:
+        doc["$schema"] = schema
+    doc["definitions"] = {"IpPacketErrorStatistics": statistics}
+    doc["type"] = "object"
+    doc["allOf"] = [{"$ref": "#/definitions/IpPacketErrorStatistics"}]
+
+
+def _refs(node: Any) -> Any:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            yield node["$ref"]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
 def _evc_ep_egress_map(doc: Document) -> None:
     """EvcEpEgressMap carries, beside its one property, `type`, `description` and a
     `properties` block (an inline copy of EvcEgressMapEntry) inside `properties`."""
@@ -433,6 +485,16 @@ PAYLOAD_PATCHES: tuple[PayloadPatch, ...] = (
         "Properties and definitions are nested together under `properties.properties`, "
         "referred to as #/components/schemas/... in a file that has no components.",
         _fm_configuration_layout,
+    ),
+    PayloadPatch(
+        "fm-results-openapi-document",
+        (
+            "allegro/schema/serviceSchema/ip/faultPerformanceManagement/faultManagement/ipFaultManagementResults.yaml",
+        ),
+        "An OpenAPI document without paths: its URN is `x-mef-id` (not `$id`), its schemas "
+        "are components, none of them named as the results (IpPacketErrorStatistics is), "
+        "the others unreferenced copies of the configuration's definitions.",
+        _fm_results_openapi_document,
     ),
     PayloadPatch(
         "ipvc-ip-sls-case",

@@ -43,6 +43,12 @@ def _model(urn: str) -> type[Payload]:
     return cls
 
 
+FM_RESULTS = (
+    "allegro/schema/serviceSchema/ip/faultPerformanceManagement/faultManagement/"
+    "ipFaultManagementResults.yaml"
+)
+
+
 @pytest.fixture(scope="module")
 def source() -> SpecSource:
     return SpecSource(DEFAULT_SOURCE)
@@ -57,7 +63,10 @@ def raw(source: SpecSource) -> dict[str, Any]:
 def test_every_pinned_id_schema_is_in_the_registry(raw: dict[str, Any]) -> None:
     ids = {path: doc["$id"] for path, doc in raw.items() if isinstance(doc, dict) and "$id" in doc}
     assert len(ids) >= 100
-    assert set(ids.values()) == set(REGISTRY)
+    # One file, an OpenAPI document, names its URN `x-mef-id` (patch fm-results-openapi-document).
+    other = {path: doc["x-mef-id"] for path, doc in raw.items() if "x-mef-id" in (doc or {})}
+    assert list(other) == [FM_RESULTS]
+    assert set(ids.values()) | set(other.values()) == set(REGISTRY)
 
 
 def test_every_payload_file_in_the_schema_folders_is_pinned() -> None:
@@ -184,6 +193,40 @@ def test_a_description_patch_on_a_corrected_copy_fails(raw: dict[str, Any]) -> N
     doc["description"] = doc["properties"].pop("description")
     with pytest.raises(PatchError, match="description-in-top-level-properties"):
         apply_payload_patches(path, doc)
+
+
+def test_the_fm_results_document_becomes_a_schema_of_its_results(raw: dict[str, Any]) -> None:
+    doc = copy.deepcopy(raw[FM_RESULTS])
+    assert "$id" not in doc and doc["openapi"].startswith("3.")
+    assert apply_payload_patches(FM_RESULTS, doc) == ["fm-results-openapi-document"]
+    assert doc["$id"] == "urn:mef:xid:spec:legato:ip-fault-management-results:v0.0.1:all"
+    assert doc["allOf"] == [{"$ref": "#/definitions/IpPacketErrorStatistics"}]
+    assert list(doc["definitions"]) == ["IpPacketErrorStatistics"]
+    assert not {"openapi", "paths", "info", "components", "x-mef-id"} & set(doc)
+    model = _model(doc["$id"])
+    typed = model.model_validate({"@type": doc["$id"], "interface": "ge-0/0/1", "outDiscards": 7})
+    assert typed.to_dict() == {"@type": doc["$id"], "interface": "ge-0/0/1", "outDiscards": 7}
+    with pytest.raises(ValidationError):
+        model.model_validate({"@type": doc["$id"], "outDiscards": "many"})
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d.update({"$id": d["x-mef-id"]}),
+        lambda d: d["components"]["schemas"].update({"IpFaultManagementResults": {}}),
+        lambda d: d["components"]["schemas"]["IpPacketErrorStatistics"]["properties"].update(
+            {"entity": {"$ref": "#/components/schemas/IpvcEndPoint"}}
+        ),
+        lambda d: d.update({"type": "object", "properties": {}}),
+    ],
+    ids=["id", "new-schema", "statistics-refer", "own-schema"],
+)
+def test_the_fm_results_patch_fails_when_upstream_changes(raw: dict[str, Any], change: Any) -> None:
+    doc = copy.deepcopy(raw[FM_RESULTS])
+    change(doc)
+    with pytest.raises(PatchError, match="fm-results-openapi-document"):
+        apply_payload_patches(FM_RESULTS, doc)
 
 
 def test_defects_the_generator_would_pass_over_are_reported() -> None:

@@ -303,6 +303,10 @@ REGISTRY: dict[str, tuple[str, str]] = {
         "lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration",
         "IpFaultManagementConfiguration",
     ),
+    "urn:mef:xid:spec:legato:ip-fault-management-results:v0.0.1:all": (
+        "lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_results",
+        "IpFaultManagementResults",
+    ),
     "urn:mef:xid:spec:legato:ip-performance-monitoring-configuration:v0.0.2:all": (
         "lso_client._generated.payloads.allegro.ip.fault_performance_management.ip_performance_monitoring_configuration",
         "IpPerformanceMonitoringConfiguration",

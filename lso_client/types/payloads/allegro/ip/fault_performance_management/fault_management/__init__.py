@@ -6,6 +6,7 @@ Contents:
 
 - `ip_alarms/`
 - `ip_fault_management_configuration`
+- `ip_fault_management_results`
 - `ip_tca_configuration`
 """
 
