@@ -32,8 +32,8 @@ EXTENSION_POINTS = Path(__file__).resolve().parent / "extension_points.yaml"
 # `@type` is `type`, the name the `type=` list filter uses (not `field_type`).
 TYPE_ALIASES = ["--aliases", json.dumps({"@type": "type"})]
 
-OPTIONS = [
-    "--input-file-type=openapi",
+# How the generator writes every model, API or payload.
+MODEL_OPTIONS = [
     "--output-model-type=pydantic_v2.BaseModel",
     "--base-class=lso_client._model.MefModel",
     "--snake-case-field",
@@ -48,6 +48,11 @@ OPTIONS = [
     "--collapse-root-models",
     # A single-valued `@type` or `eventType` need not be typed by the caller.
     "--use-one-literal-as-default",
+]
+
+OPTIONS = [
+    "--input-file-type=openapi",
+    *MODEL_OPTIONS,
     "--openapi-scopes",
     "schemas",
     "paths",

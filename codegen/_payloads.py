@@ -35,7 +35,7 @@ import yaml
 
 from ._models import (
     MODEL_HELPERS,
-    TYPE_ALIASES,
+    MODEL_OPTIONS,
     _base_names,
     _call,
     _classes,
@@ -107,19 +107,7 @@ REGISTRY_HEADER = """\
 
 OPTIONS = [
     "--input-file-type=jsonschema",
-    "--output-model-type=pydantic_v2.BaseModel",
-    "--base-class=lso_client._model.MefModel",
-    "--snake-case-field",
-    *TYPE_ALIASES,
-    "--use-subclass-enum",
-    "--use-annotated",
-    "--field-constraints",
-    "--use-standard-collections",
-    "--use-union-operator",
-    "--target-python-version=3.10",
-    "--disable-timestamp",
-    "--collapse-root-models",
-    "--use-one-literal-as-default",
+    *MODEL_OPTIONS,
     # Formatted once, all modules together, after the transforms (`_format_all`).
     "--formatters",
     "builtin",
