@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
 from pydantic import (
     AwareDatetime,
@@ -393,9 +393,16 @@ class Payload(MefModel):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
+        # A URN is fixed by `type: Literal[urn] = urn`; a plain `str` default is not one.
         info = cls.model_fields.get("type")
         default = info.default if info is not None else None
-        cls.__lso_urn__ = default if isinstance(default, str) else None
+        fixed = (
+            info is not None
+            and isinstance(default, str)
+            and get_origin(info.annotation) is Literal
+            and get_args(info.annotation) == (default,)
+        )
+        cls.__lso_urn__ = default if fixed else None
 
     def __init__(self, /, **data: Any) -> None:
         __tracebackhide__ = True

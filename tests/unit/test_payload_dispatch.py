@@ -413,6 +413,16 @@ def test_register_refuses_what_is_not_a_payload_model_and_conflicts() -> None:
     assert payloads.register(Other) is Other  # the same model again is fine
 
 
+def test_a_plain_string_default_does_not_fix_a_urn() -> None:
+    # `type: str = urn` would take any `@type` when validated: not a payload model.
+    class Loose(Payload):
+        type: Annotated[str, Field(alias="@type")] = "urn:example:test:loose:v1"
+
+    assert Loose.__lso_urn__ is None
+    with pytest.raises(TypeError, match="does not fix its URN"):
+        payloads.register(Loose)
+
+
 def test_a_registered_model_replaces_a_shipped_one_until_unregistered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
