@@ -61,6 +61,7 @@ from ._models import (
     use_mef_enums,
 )
 from ._spec import MANIFEST, REPO_ROOT, PinnedFile, SpecError, SpecSource, strip_prose
+from .patches import absent_required
 from .payload_patches import apply_payload_patches
 
 PACKAGE = "lso_client._generated.payloads"
@@ -227,30 +228,6 @@ def defects(path: str, doc: Any, docs: dict[str, Any]) -> list[str]:
             _pointer(docs[target], fragment)
         except KeyError:
             found.append(f"$ref {ref}: {target} has no {fragment}")
-    return found
-
-
-def absent_required(doc: Any) -> list[str]:
-    """`required` entries naming no property of a plain object schema (one without
-    `allOf`, whose parts may declare it): the generator drops them silently."""
-    found: list[str] = []
-
-    def walk(node: Any, where: str) -> None:
-        if isinstance(node, dict):
-            required, properties = node.get("required"), node.get("properties")
-            if isinstance(required, list) and isinstance(properties, dict) and "allOf" not in node:
-                found.extend(
-                    f"{where or '/'} requires {name}, which is none of its properties"
-                    for name in required
-                    if name not in properties
-                )
-            for key, value in node.items():
-                walk(value, f"{where}/{key}")
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                walk(value, f"{where}/{index}")
-
-    walk(doc, "")
     return found
 
 

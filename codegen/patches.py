@@ -173,16 +173,29 @@ def apply_patches(module: str, doc: Document) -> list[str]:
     return applied
 
 
-def absent_required(doc: Document) -> list[str]:
-    """`required` entries naming no property of a plain object schema (left unpatched)."""
-    problems = []
-    for name, schema in doc.get("components", {}).get("schemas", {}).items():
-        if not isinstance(schema, dict) or "allOf" in schema or "properties" not in schema:
-            continue
-        for prop in schema.get("required", []):
-            if prop not in schema["properties"]:
-                problems.append(f"{name}.{prop}")
-    return problems
+def absent_required(doc: Any) -> list[str]:
+    """`required` entries naming no property of a plain object schema (one without
+    `allOf`, whose parts may declare it), anywhere in `doc`: the generator drops them
+    silently. API definitions and payload schemas are both checked with it."""
+    found: list[str] = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            required, properties = node.get("required"), node.get("properties")
+            if isinstance(required, list) and isinstance(properties, dict) and "allOf" not in node:
+                found.extend(
+                    f"{where or '/'} requires {name}, which is none of its properties"
+                    for name in required
+                    if name not in properties
+                )
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{where}/{index}")
+
+    walk(doc, "")
+    return found
 
 
 def load_patched(source: SpecSource, entry: ApiEntry) -> Document:
