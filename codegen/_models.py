@@ -230,18 +230,23 @@ def run_generator(doc: dict[str, Any], label: str) -> str:
         spec = Path(tmp) / "spec.yaml"
         out = Path(tmp) / "models.py"
         spec.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-        command = [
-            sys.executable,
-            "-m",
-            "datamodel_code_generator",
-            f"--input={spec}",
-            f"--output={out}",
-            *OPTIONS,
-        ]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        if result.returncode != 0 or not out.exists():
-            raise RuntimeError(f"{label}: generation failed:\n{result.stderr}")
+        generate(spec, out, OPTIONS, label)
         return out.read_text(encoding="utf-8")
+
+
+def generate(source: Path, out: Path, options: list[str], label: str) -> None:
+    """Run datamodel-code-generator on `source` (a file or a folder) into `out`."""
+    command = [
+        sys.executable,
+        "-m",
+        "datamodel_code_generator",
+        f"--input={source}",
+        f"--output={out}",
+        *options,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0 or not out.exists():
+        raise RuntimeError(f"{label}: generation failed:\n{result.stderr}")
 
 
 def transform(tree: ast.Module, doc: dict[str, Any], extension_schemas: list[str]) -> None:

@@ -51,6 +51,7 @@ from ._models import (
     drop_unused_wrappers,
     dropped_constraints,
     ensure_import,
+    generate,
     name_after_owner,
     normalise,
     ruff_format,
@@ -360,20 +361,6 @@ def _generator_input(path: str, doc: Any) -> Any:
     return _rewrite_refs(prepared, path)
 
 
-def _run_generator(tree: Path, out: Path) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "datamodel_code_generator",
-        f"--input={tree}",
-        f"--output={out}",
-        *OPTIONS,
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0 or not out.exists():
-        raise RuntimeError(f"payload model generation failed:\n{result.stderr}")
-
-
 def _constraints_by_module(
     inputs: dict[str, Any], produced: dict[str, ast.Module]
 ) -> dict[str, dict[str, dict[str, Any]]]:
@@ -587,7 +574,7 @@ def build_payloads(source: SpecSource) -> dict[Path, str]:
             target = tree / f"{module}.yaml"
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(yaml.safe_dump(schema, sort_keys=False), encoding="utf-8")
-        _run_generator(tree, out)
+        generate(tree, out, OPTIONS, "payload models")
         trees = {
             str(p.relative_to(out).with_suffix("")): ast.parse(p.read_text(encoding="utf-8"))
             for p in out.rglob("*.py")
