@@ -282,17 +282,29 @@ def not_one_of(*refused: Any) -> Callable[[Any], Any]:
 def unique_items(value: list[Any] | None) -> list[Any] | None:
     """An after-validator of a list the spec declares `uniqueItems` (None is left to the
     null check)."""
-    if value is None:
+    if value is None or len(value) < 2:
         return value
-    seen: list[Any] = []
-    for item in value:
-        key = item.to_dict() if isinstance(item, MefModel) else item
-        if key in seen:
-            raise PydanticCustomError(
-                "unique_items", "the spec asks for unique items; this list repeats one"
-            )
-        seen.append(key)
+    try:
+        if len(set(value)) == len(value):
+            return value  # hashable items (strings, numbers, enums), all distinct
+    except TypeError:
+        pass  # models or lists: compared pairwise below
+    for index, item in enumerate(value):
+        for other in value[:index]:
+            # `==` is cheap and never calls equal two objects whose JSON differs;
+            # the JSON decides for those it calls equal (`1` and `1.0`, date-times
+            # written differently, a field set to its default or left out).
+            if item == other and _wire(item) == _wire(other):
+                raise PydanticCustomError(
+                    "unique_items", "the spec asks for unique items; this list repeats one"
+                )
     return value
+
+
+def _wire(value: Any) -> Any:
+    if isinstance(value, MefModel):
+        return value.to_dict()
+    return (value,) if isinstance(value, bool) else value  # `true` is not `1` in JSON
 
 
 def declared_nulls(

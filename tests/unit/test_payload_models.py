@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
 
 import codegen.__main__ as codegen_main
 from codegen._payloads import (
@@ -524,3 +525,31 @@ def test_the_generated_payload_package_is_mypy_strict_clean(tmp_path: Path) -> N
         cwd=REPO_ROOT,
     )
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_unique_items_compares_json_values() -> None:
+    """`uniqueItems` compares items as JSON does: `true` is not `1`, date-times written
+    differently are different text, and models repeat only when their JSON repeats."""
+    from datetime import datetime, timezone
+
+    from lso_client._model import DateTime, MefModel, unique_items
+
+    assert unique_items([1, True]) == [1, True]
+    assert unique_items(["a", "b", "c"]) == ["a", "b", "c"]
+    with pytest.raises(PydanticCustomError):
+        unique_items([1, 1.0])
+
+    class When(MefModel):
+        at: DateTime
+
+    same_instant = [
+        When.model_validate({"at": "2024-05-01T09:30:00Z"}),
+        When.model_validate({"at": "2024-05-01T09:30:00.000Z"}),
+    ]
+    assert same_instant[0] == same_instant[1]  # equal in Python, not in JSON
+    assert unique_items(same_instant) == same_instant
+    repeated = [When(at=datetime(2024, 5, 1, tzinfo=timezone.utc)) for _ in range(2)]
+    with pytest.raises(PydanticCustomError):
+        unique_items(repeated)
+    with pytest.raises(PydanticCustomError):
+        unique_items([[1, 2], [3], [1, 2]])
