@@ -110,6 +110,17 @@ def list_sdk(client: Any, max_items: int | None = None) -> Checksum:
     return check
 
 
+def list_sdk_envelopes(client: Any) -> None:
+    """`list()` reading each order's ids and states, not the service payloads (which are
+    then never typed)."""
+    for order in client.service_orders.list(limit=PAGE):
+        order_fields(
+            order.id,
+            order.state,
+            ((i.id, i.state, i.service.id, None) for i in order.service_order_item),
+        )
+
+
 def list_sdk_without_pause(client: Any) -> Checksum:
     from lso_client import _gc
 
@@ -313,6 +324,12 @@ class Throughput:
                 lambda: list_models(http, url, self.allow.ServiceOrder),
             ),
             Contender("lso_client list()", lambda: list_sdk(client)),
+            Contender(
+                "lso_client list(), payloads not read",
+                unchecked(lambda: list_sdk_envelopes(client)),
+                note="diagnostic: payloads are typed when read",
+                diagnostic=True,
+            ),
             Contender(
                 "httpx, bytes only",
                 unchecked(lambda: list_bytes(http, url)),

@@ -25,12 +25,15 @@ from pydantic import (
     Field,
     ModelWrapValidatorHandler,
     PlainSerializer,
+    ValidationError,
+    ValidationInfo,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 __all__ = [
     "OTHER_TYPE",
+    "TYPED_ON_READ",
     "DateTime",
     "MefEnum",
     "MefModel",
@@ -284,17 +287,25 @@ def unique_items(value: list[Any] | None) -> list[Any] | None:
     null check)."""
     if value is None or len(value) < 2:
         return value
-    try:
-        if len(set(value)) == len(value):
-            return value  # hashable items (strings, numbers, enums), all distinct
-    except TypeError:
-        pass  # models or lists: compared pairwise below
-    for index, item in enumerate(value):
+    if not isinstance(value[0], (BaseModel, list, dict)):
+        try:
+            if len(set(value)) == len(value):
+                return value  # hashable items (strings, numbers, enums), all distinct
+        except TypeError:
+            pass  # unhashable items further on: compared pairwise below
+    for index in range(1, len(value)):
+        item = value[index]
         for other in value[:index]:
-            # `==` is cheap and never calls equal two objects whose JSON differs;
-            # the JSON decides for those it calls equal (`1` and `1.0`, date-times
-            # written differently, a field set to its default or left out).
-            if item == other and _wire(item) == _wire(other):
+            # A cheap comparison first (models by their fields' values), which never
+            # calls equal two objects whose JSON differs; the JSON decides for those it
+            # calls equal (`1` and `1.0`, date-times written differently, a field set
+            # to its default or left out, unknown fields).
+            if isinstance(item, BaseModel) and type(other) is type(item):
+                if item.__dict__ != other.__dict__:
+                    continue
+            elif item != other:
+                continue
+            if _wire(item) == _wire(other):
                 raise PydanticCustomError(
                     "unique_items", "the spec asks for unique items; this list repeats one"
                 )
@@ -337,6 +348,87 @@ class MefEnum(str, Enum):
         return format(str(self.value), spec)
 
 
+# ----------------------------------------------------------------------------- typing on read
+
+# The validation context under which `Payload` keeps an object whose `@type` has a model
+# generic, to be typed when the field holding it is first read (lenient parsing of
+# responses and events passes it; strict parsing, requests and callers do not).
+TYPED_ON_READ: dict[str, str] = {"lso_payloads": "typed on read"}
+
+
+def _holds_payloads(annotation: Any) -> bool:
+    """Whether a field of this type can hold an extension point's payload (itself, in a
+    union or in a list)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _holds_payloads(get_args(annotation)[0])
+    if origin is not None:
+        return any(_holds_payloads(arg) for arg in get_args(annotation))
+    # An extension point: a `Payload` that fixes no URN.
+    return isinstance(annotation, type) and getattr(annotation, "__lso_urn__", False) is None
+
+
+class _TypedOnRead:
+    """The attribute of a model field that holds payloads: reading it types a payload
+    kept generic by lenient parsing (in place, once), and gives what the field holds."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        if instance is None:
+            # Pydantic reads class attributes as field defaults: this is none.
+            raise AttributeError(self.name)
+        try:
+            value = instance.__dict__[self.name]
+        except KeyError:
+            raise AttributeError(self.name) from None
+        if type(value) is list:
+            for index, item in enumerate(value):
+                if _pending(item) is not None:
+                    value[index] = _typed(item)
+        elif _pending(value) is not None:
+            value = instance.__dict__[self.name] = _typed(value)
+        return value
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        # `BaseModel.__setattr__` writes fields itself; this serves `object.__setattr__`.
+        instance.__dict__[self.name] = value
+
+
+def _pending(value: Any) -> dict[str, Any] | None:
+    private = getattr(value, "__pydantic_private__", None)
+    if private:
+        found: dict[str, Any] | None = private.get("lso_pending")
+        return found
+    return None
+
+
+def _typed(generic: Any) -> Any:
+    """The payload model instance for a generic payload kept for typing on read; when
+    its body breaks the model's schema, the generic object itself, which records the
+    deviations (paths inside the payload) and logs them."""
+    private = generic.__pydantic_private__
+    assert private is not None
+    data = private["lso_pending"]
+    model = _payload_model(generic.type)
+    if model is None:  # unregistered since parsing
+        private.pop("lso_pending", None)
+        return generic
+    try:
+        return model.__pydantic_validator__.validate_python(data)
+    except ValidationError as exc:
+        from ._parsing import deviations_of, log_deviations
+
+        private.pop("lso_pending", None)
+        found = deviations_of(exc)
+        private["lso_deviations"] = found
+        log_deviations(model, found)
+        return generic
+
+
 class MefModel(BaseModel):
     model_config = ConfigDict(
         extra="allow",
@@ -348,8 +440,36 @@ class MefModel(BaseModel):
         protected_namespaces=(),
     )
 
+    # The fields that hold payloads (extension points), typed when first read.
+    __lso_payload_fields__: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def __pydantic_on_complete__(cls) -> None:
+        super().__pydantic_on_complete__()
+        found = tuple(
+            name
+            for name, info in cls.__pydantic_fields__.items()
+            if _holds_payloads(info.annotation)
+        )
+        cls.__lso_payload_fields__ = found
+        for name in found:
+            setattr(cls, name, _TypedOnRead(name))
+
+    def __iter__(self) -> Any:
+        for name in self.__lso_payload_fields__:
+            getattr(self, name)  # iterating gives what reading gives
+        return super().__iter__()
+
+    def __eq__(self, other: object) -> bool:
+        for model in (self, other):
+            for name in getattr(model, "__lso_payload_fields__", ()):
+                getattr(model, name)
+        return super().__eq__(other)
+
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         # Only what was set: generated models have dozens of optional fields.
+        for payload_field in self.__lso_payload_fields__:
+            getattr(self, payload_field)  # printed as read
         fields_set = self.model_fields_set
         for name, value in super().__repr_args__():
             if name is None or name in fields_set or name not in type(self).model_fields:
@@ -370,8 +490,11 @@ class MefModel(BaseModel):
     def spec_deviations(self) -> list[dict[str, Any]]:
         """Where a leniently parsed response departed from the spec (empty when it conformed).
 
-        Recorded only on the object returned by a call, not on nested objects; each
-        entry has `loc` (path into the JSON), `type`, `msg` and `input`.
+        Recorded on the object returned by a call, not on nested objects, with one
+        exception: a payload with a known `@type` is typed when first read, and if its
+        body breaks its model's schema it stays the generic object and records the
+        deviations on itself, `loc` relative to the payload. Each entry has `loc` (path
+        into the JSON), `type`, `msg` and `input`.
         """
         private = self.__pydantic_private__
         if private:
@@ -395,6 +518,10 @@ class Payload(MefModel):
     An object with a URN no model is registered for stays an instance of the extension
     point, every field kept. A payload model instance is taken as it is. Constructing an
     extension point directly (`Payload(type=..., ...)`) builds that generic object.
+
+    Under the validation context `TYPED_ON_READ` (lenient parsing of responses and
+    events) the hand-over waits: the object stays generic, every field as received,
+    until the model field holding it is first read (`_TypedOnRead`).
     """
 
     type: Annotated[str, Field(alias="@type")]
@@ -436,7 +563,9 @@ class Payload(MefModel):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _dispatch(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+    def _dispatch(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Any], info: ValidationInfo
+    ) -> Any:
         # Kept lean: it runs for every payload parsed, and most URNs have no model.
         if type(data) is not dict and isinstance(data, Mapping):
             data = dict(data)  # any other mapping is read as the object it holds
@@ -452,6 +581,15 @@ class Payload(MefModel):
             if found is None or data is _CONSTRUCTING.get():
                 # No model for the URN, or the object `Payload(...)` itself builds.
                 return handler(data)
+            if info.context is TYPED_ON_READ:
+                # Kept generic (every field as received) until the field is read.
+                generic = handler(data)
+                private = generic.__pydantic_private__
+                if private is None:
+                    private = {}
+                    object.__setattr__(generic, "__pydantic_private__", private)
+                private["lso_pending"] = data
+                return generic
             model = found if isinstance(found, type) else _import_model(urn, found)
             return model.__pydantic_validator__.validate_python(data)
         if isinstance(data, Payload) and cls.__lso_urn__ is None:

@@ -27,9 +27,16 @@ from pydantic import BaseModel, RootModel, Tag, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 
 from ._gc import paused_collector
-from ._model import OTHER_TYPE, declared_nulls
+from ._model import OTHER_TYPE, TYPED_ON_READ, declared_nulls
 
-__all__ = ["Parsed", "parse_json", "parse_python", "record_deviations"]
+__all__ = [
+    "Parsed",
+    "deviations_of",
+    "log_deviations",
+    "parse_json",
+    "parse_python",
+    "record_deviations",
+]
 
 T = TypeVar("T")
 logger = logging.getLogger("lso_client")
@@ -181,11 +188,13 @@ def parse_json(
             if isinstance(model, type) and issubclass(model, BaseModel)
             else _adapter(model).validate_json
         )
+        # Strict parsing types payloads now; lenient parsing when they are read.
+        context = None if strict else TYPED_ON_READ
         if len(raw) >= _LARGE:
             with paused_collector():
-                value = validate(raw)
+                value = validate(raw, context=context)
         else:
-            value = validate(raw)
+            value = validate(raw, context=context)
         if _empty_models(model, value):
             problem = _not_the_resource(model, json.loads(raw))
             if problem is not None:
@@ -224,7 +233,7 @@ def _with_null_check(model: Any, value: Any, strict: bool, log: bool) -> Parsed[
     nulls = [{"loc": list(wire), "type": "null", "msg": message, "input": None} for wire in sent]
     record_deviations(value, nulls)
     if log:
-        _log_deviations(model, nulls)
+        log_deviations(model, nulls)
     return Parsed(value, nulls)
 
 
@@ -238,7 +247,9 @@ def _was_sent(value: Any, path: tuple[str | int, ...]) -> bool:
 def parse_python(model: type[T] | Any, data: Any, *, strict: bool = False) -> Parsed[T]:
     """As `parse_json`, for data already decoded."""
     try:
-        return Parsed(_adapter(model).validate_python(data))
+        return Parsed(
+            _adapter(model).validate_python(data, context=None if strict else TYPED_ON_READ)
+        )
     except ValidationError as exc:
         if strict:
             raise _not_the_resource(model, data) or exc from None
@@ -249,15 +260,20 @@ def _lenient_result(model: Any, data: Any, exc: ValidationError, log: bool) -> P
     problem = _not_the_resource(model, data)
     if problem is not None:
         raise problem
-    deviations = [_describe(e) for e in exc.errors(include_url=False)]
+    deviations = deviations_of(exc)
     value = _lenient(model, data)
     record_deviations(value, deviations)
     if log:
-        _log_deviations(model, deviations)
+        log_deviations(model, deviations)
     return Parsed(value, deviations)
 
 
-def _log_deviations(model: Any, deviations: list[dict[str, Any]]) -> None:
+def deviations_of(exc: ValidationError) -> list[dict[str, Any]]:
+    """The deviations a validation error records (see `spec_deviations`)."""
+    return [_describe(e) for e in exc.errors(include_url=False)]
+
+
+def log_deviations(model: Any, deviations: list[dict[str, Any]]) -> None:
     name = getattr(model, "__name__", None) or repr(model)
     logger.warning(
         "%s deviates from the spec: %s",
@@ -294,7 +310,7 @@ def _unwrap(tp: Any) -> Any:
 def _lenient(tp: Any, value: Any) -> Any:
     # Validate with the annotations first (a `by_type` discriminator routes a union).
     try:
-        return _adapter(tp).validate_python(value)
+        return _adapter(tp).validate_python(value, context=TYPED_ON_READ)
     except (ValidationError, TypeError):
         pass
     tp = _unwrap(tp)

@@ -1,6 +1,7 @@
-"""Dispatch by `@type` at extension points: a known URN yields its payload model, an
-unknown one stays a generic `Payload` with every field, a known URN whose body breaks
-its schema is a deviation (lenient) or an error (strict) with the path inside it."""
+"""Dispatch by `@type` at extension points: a known URN yields its payload model (when
+the field is read, after a lenient parse), an unknown one stays a generic `Payload` with
+every field, a known URN whose body breaks its schema is a deviation on the payload
+(lenient) or an error with the path inside it (strict)."""
 
 from __future__ import annotations
 
@@ -150,22 +151,88 @@ def test_unknown_urn_stays_a_generic_payload_with_every_field_and_no_deviation()
     assert json.loads(parsed.value.to_json()) == order(body, evc())
 
 
-def test_known_urn_breaking_its_schema_is_a_deviation_with_the_path_inside_the_payload() -> None:
+def test_known_urn_breaking_its_schema_is_a_deviation_with_the_path_inside_the_payload(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     broken = evc(egressMap=[{"cosName": "H"}, {"cosName": 7}], evcMaxFrameSize="big")
     raw = json.dumps(order(evc(), broken)).encode()
     parsed = parse_json(Order, raw, log_deviations=False)
-    locs = sorted(tuple(d["loc"]) for d in parsed.deviations)
-    assert locs == [
-        ("serviceOrderItem", 1, "service", "serviceConfiguration", "egressMap", 1, "cosName"),
-        ("serviceOrderItem", 1, "service", "serviceConfiguration", "evcMaxFrameSize"),
-    ]
+    # The envelope conforms; the payload is typed when read, and found broken then.
+    assert parsed.deviations == []
+    with caplog.at_level("WARNING", logger="lso_client"):
+        kept = configuration(parsed.value, 1)
     # The broken payload is kept as a generic Payload, nothing lost; its sibling is typed.
-    kept = configuration(parsed.value, 1)
     assert type(kept) is Payload
     assert kept.to_dict() == broken
+    assert sorted(tuple(d["loc"]) for d in kept.spec_deviations) == [
+        ("egressMap", 1, "cosName"),
+        ("evcMaxFrameSize",),
+    ]
+    assert "EvcConfiguration deviates from the spec" in caplog.text
+    assert "egressMap.1.cosName" in caplog.text
+    assert configuration(parsed.value, 1) is kept  # typed once, not again on each read
     assert type(configuration(parsed.value, 0)) is EvcConfiguration
-    assert parsed.value.spec_deviations == parsed.deviations
+    assert parsed.value.spec_deviations == []
     assert parsed.value.to_dict() == order(evc(), broken)
+
+
+def test_a_lenient_parse_types_a_payload_when_it_is_read() -> None:
+    raw = json.dumps(order(evc(), evc(evcType="MULTIPOINT"))).encode()
+    found = parse_json(Order, raw).value
+    service = found.service_order_item[0].service
+    # Until read, the field holds the generic object with every field as received ...
+    held = service.__dict__["service_configuration"]
+    assert type(held) is Payload
+    assert found.to_dict() == order(evc(), evc(evcType="MULTIPOINT"))
+    # ... and reading it gives the payload model, once: it replaces what was held.
+    typed = service.service_configuration
+    assert type(typed) is EvcConfiguration
+    assert typed.egress_map is not None and typed.egress_map[0].pcp == 5
+    assert service.service_configuration is typed
+    assert service.__dict__["service_configuration"] is typed
+    assert typed.to_dict() == evc()
+    assert found.to_dict() == order(evc(), evc(evcType="MULTIPOINT"))
+
+
+def test_iterating_comparing_and_printing_see_the_typed_payload() -> None:
+    raw = json.dumps(order(evc())).encode()
+    read, unread = parse_json(Order, raw).value, parse_json(Order, raw).value
+    assert type(configuration(read)) is EvcConfiguration
+    assert read == unread
+    service = parse_json(Order, raw).value.service_order_item[0].service
+    assert type(dict(service)["service_configuration"]) is EvcConfiguration
+    service = parse_json(Order, raw).value.service_order_item[0].service
+    assert "EvcConfiguration(" in repr(service)
+
+
+def test_a_copy_or_pickle_of_an_unread_payload_types_it_when_read() -> None:
+    import pickle
+
+    raw = json.dumps(order(evc())).encode()
+    service = parse_json(Order, raw).value.service_order_item[0].service
+    copied = service.model_copy(deep=True)
+    pickled = pickle.loads(pickle.dumps(service))
+    for found in (copied, pickled, service):
+        assert type(found.service_configuration) is EvcConfiguration
+        assert found.service_configuration.to_dict() == evc()
+
+
+def test_a_payload_the_caller_sets_is_read_as_set() -> None:
+    raw = json.dumps(order(evc())).encode()
+    service = parse_json(Order, raw).value.service_order_item[0].service
+    mine = Payload(type=UNKNOWN, x=1)
+    service.service_configuration = mine
+    assert service.service_configuration is mine
+    assert "service_configuration" in service.model_fields_set
+
+
+def test_a_payload_in_a_list_is_typed_when_the_list_is_read() -> None:
+    class Report(MefModel):
+        results: list[SerializeAsAny[Payload]]
+
+    found = parse_json(Report, json.dumps({"results": [evc(), {"@type": UNKNOWN}]})).value
+    assert [type(r) for r in found.results] == [EvcConfiguration, Payload]
+    assert found.to_dict() == {"results": [evc(), {"@type": UNKNOWN}]}
 
 
 def test_known_urn_breaking_its_schema_is_an_error_in_strict_mode() -> None:
@@ -181,10 +248,9 @@ def test_a_missing_required_field_of_the_payload_is_a_deviation() -> None:
     body = evc()
     del body["evcType"]
     parsed = parse_json(Order, json.dumps(order(body)).encode(), log_deviations=False)
-    assert [d["loc"] for d in parsed.deviations] == [
-        ["serviceOrderItem", 0, "service", "serviceConfiguration", "evcType"]
-    ]
-    assert configuration(parsed.value).to_dict() == body
+    found = configuration(parsed.value)
+    assert [d["loc"] for d in found.spec_deviations] == [["evcType"]]
+    assert found.to_dict() == body
 
 
 def test_an_extension_point_with_properties_of_its_own_dispatches_too() -> None:
@@ -389,7 +455,7 @@ def test_a_registered_caller_model_is_dispatched_to() -> None:
     assert type(configuration(after)) is AcmeFirewall
     assert configuration(after).rules == ["allow 443"]
     bad = parse_json(Order, json.dumps(order({**body, "rules": "all"})), log_deviations=False)
-    assert [d["loc"][-1] for d in bad.deviations] == ["rules"]
+    assert [d["loc"] for d in configuration(bad.value).spec_deviations] == [["rules"]]
 
     payloads.unregister("urn:acme:firewall:v1")
     assert payloads.model_for("urn:acme:firewall:v1") is None
@@ -471,11 +537,14 @@ def test_a_shipped_model_module_is_imported_on_first_use_of_its_urn(
     assert "lso_test_shipped_payloads" not in sys.modules  # a miss imports nothing
 
     found = parse_json(Order, json.dumps(order({"@type": urn, "size": 3}))).value
-    assert "lso_test_shipped_payloads" in sys.modules
+    assert "lso_test_shipped_payloads" not in sys.modules  # not read yet
     assert type(configuration(found)).__name__ == "Shipped"
+    assert "lso_test_shipped_payloads" in sys.modules
     assert configuration(found).size == 3
     bad = parse_json(Order, json.dumps(order({"@type": urn, "size": "x"})), strict=False)
-    assert [d["loc"][-1] for d in bad.deviations] == ["size"]
+    assert [d["loc"][-1] for d in configuration(bad.value).spec_deviations] == ["size"]
+    with pytest.raises(ValidationError):
+        parse_json(Order, json.dumps(order({"@type": urn, "size": "x"})), strict=True)
 
 
 def test_payload_models_lists_shipped_and_registered_models(
@@ -579,8 +648,9 @@ def test_listener_events_carry_typed_payloads(
     assert by_id["e-2"].deviations == []
     assert type(by_id["e-3"].event.details) is AlarmDetails
     assert by_id["e-3"].event.details.to_dict() == broken
-    assert [d["loc"] for d in by_id["e-3"].deviations] == [
-        ["event", "alarmDetails", "egressMap", 0, "cosName"]
+    assert by_id["e-3"].deviations == []  # the envelope conforms
+    assert [d["loc"] for d in by_id["e-3"].event.details.spec_deviations] == [
+        ["egressMap", 0, "cosName"]
     ]
 
 
