@@ -33,6 +33,7 @@ from pydantic_core import PydanticCustomError
 
 __all__ = [
     "OTHER_TYPE",
+    "TYPED_AT_ONCE",
     "TYPED_ON_READ",
     "DateTime",
     "MefEnum",
@@ -350,10 +351,13 @@ class MefEnum(str, Enum):
 
 # ----------------------------------------------------------------------------- typing on read
 
-# The validation context under which `Payload` keeps an object whose `@type` has a model
-# generic, to be typed when the field holding it is first read (lenient parsing of
-# responses and events passes it; strict parsing, requests and callers do not).
-TYPED_ON_READ: dict[str, str] = {"lso_payloads": "typed on read"}
+# The validation contexts of what a seller sends (responses and events), which is read
+# by wire names only (`@type`, not `type`). Under `TYPED_ON_READ` (lenient parsing)
+# `Payload` keeps an object whose `@type` has a model generic, to be typed when the field
+# holding it is first read; under `TYPED_AT_ONCE` (strict parsing), as for a caller's
+# data (no context), it is typed at once.
+TYPED_ON_READ: dict[str, str] = {"lso_from_seller": "typed on read"}
+TYPED_AT_ONCE: dict[str, str] = {"lso_from_seller": "typed at once"}
 
 
 def _holds_payloads(annotation: Any) -> bool:
@@ -418,7 +422,9 @@ def _typed(generic: Any) -> Any:
         private.pop("lso_pending", None)
         return generic
     try:
-        return model.__pydantic_validator__.validate_python(data)
+        return model.__pydantic_validator__.validate_python(
+            data, context=TYPED_ON_READ, by_name=False
+        )
     except ValidationError as exc:
         from ._parsing import deviations_of, log_deviations
 
@@ -572,8 +578,10 @@ class Payload(MefModel):
         if type(data) is dict:
             if cls.__lso_urn__ is not None:
                 return handler(data)
+            context = info.context
+            from_seller = context is TYPED_ON_READ or context is TYPED_AT_ONCE
             urn = data.get("@type")
-            if urn is None:
+            if urn is None and not from_seller:
                 urn = data.get("type")  # a caller's mapping may use the Python name
             if type(urn) is not str:
                 return handler(data)
@@ -581,7 +589,7 @@ class Payload(MefModel):
             if found is None or data is _CONSTRUCTING.get():
                 # No model for the URN, or the object `Payload(...)` itself builds.
                 return handler(data)
-            if info.context is TYPED_ON_READ:
+            if context is TYPED_ON_READ:
                 # Kept generic (every field as received) until the field is read.
                 generic = handler(data)
                 private = generic.__pydantic_private__
@@ -591,6 +599,10 @@ class Payload(MefModel):
                 private["lso_pending"] = data
                 return generic
             model = found if isinstance(found, type) else _import_model(urn, found)
+            if from_seller:
+                return model.__pydantic_validator__.validate_python(
+                    data, context=context, by_name=False
+                )
             return model.__pydantic_validator__.validate_python(data)
         if isinstance(data, Payload) and cls.__lso_urn__ is None:
             if data.__lso_urn__ is not None:

@@ -27,7 +27,7 @@ from pydantic import BaseModel, RootModel, Tag, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 
 from ._gc import paused_collector
-from ._model import OTHER_TYPE, TYPED_ON_READ, declared_nulls
+from ._model import OTHER_TYPE, TYPED_AT_ONCE, TYPED_ON_READ, declared_nulls
 
 __all__ = [
     "Parsed",
@@ -188,13 +188,14 @@ def parse_json(
             if isinstance(model, type) and issubclass(model, BaseModel)
             else _adapter(model).validate_json
         )
-        # Strict parsing types payloads now; lenient parsing when they are read.
-        context = None if strict else TYPED_ON_READ
+        # A seller's JSON is read by wire names only. Strict parsing types payloads at
+        # once, lenient parsing when they are read.
+        context = TYPED_AT_ONCE if strict else TYPED_ON_READ
         if len(raw) >= _LARGE:
             with paused_collector():
-                value = validate(raw, context=context)
+                value = validate(raw, context=context, by_name=False)
         else:
-            value = validate(raw, context=context)
+            value = validate(raw, context=context, by_name=False)
         if _empty_models(model, value):
             problem = _not_the_resource(model, json.loads(raw))
             if problem is not None:
@@ -248,7 +249,9 @@ def parse_python(model: type[T] | Any, data: Any, *, strict: bool = False) -> Pa
     """As `parse_json`, for data already decoded."""
     try:
         return Parsed(
-            _adapter(model).validate_python(data, context=None if strict else TYPED_ON_READ)
+            _adapter(model).validate_python(
+                data, context=TYPED_AT_ONCE if strict else TYPED_ON_READ, by_name=False
+            )
         )
     except ValidationError as exc:
         if strict:
@@ -310,7 +313,7 @@ def _unwrap(tp: Any) -> Any:
 def _lenient(tp: Any, value: Any) -> Any:
     # Validate with the annotations first (a `by_type` discriminator routes a union).
     try:
-        return _adapter(tp).validate_python(value, context=TYPED_ON_READ)
+        return _adapter(tp).validate_python(value, context=TYPED_ON_READ, by_name=False)
     except (ValidationError, TypeError):
         pass
     tp = _unwrap(tp)
@@ -385,10 +388,10 @@ def _lenient_model(cls: type[BaseModel], data: dict[str, Any]) -> BaseModel:
     values: dict[str, Any] = {}
     known: set[str] = set()
     for name, info in cls.model_fields.items():
-        key = info.alias or name
-        known.update((key, name))
-        if key in data or name in data:
-            values[name] = _lenient(_field_type(cls, name), data[key if key in data else name])
+        key = info.alias or name  # a seller's JSON names fields by their wire names
+        known.add(key)
+        if key in data:
+            values[name] = _lenient(_field_type(cls, name), data[key])
     instance = cls.model_construct(_fields_set=set(values), **values)
     extra = {k: v for k, v in data.items() if k not in known}
     if extra:

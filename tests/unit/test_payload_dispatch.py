@@ -235,6 +235,33 @@ def test_a_payload_in_a_list_is_typed_when_the_list_is_read() -> None:
     assert found.to_dict() == {"results": [evc(), {"@type": UNKNOWN}]}
 
 
+def test_a_seller_is_read_by_wire_names_only() -> None:
+    """`type` for `@type`, or a Python field name, in what a seller sends is not the
+    property the spec names: kept as an unknown field, and a missing one is a deviation,
+    not silently taken for the other (a caller's dicts may use either)."""
+    python_named = {k: v for k, v in evc().items() if k != "@type"} | {"type": EVC}
+    raw = json.dumps(order(python_named)).encode()
+    found = configuration(parse_json(Order, raw).value)
+    assert type(found) is not EvcConfiguration
+    with pytest.raises(ValidationError) as caught:
+        parse_json(Order, raw, strict=True)
+    assert ("serviceOrderItem", 0, "service", "serviceConfiguration", "@type") in [
+        e["loc"] for e in caught.value.errors()
+    ]
+    body = order(evc())
+    body["serviceOrderItem"][0]["service_order_item_id"] = "x"
+    snake = {**body, "service_order_item": body["serviceOrderItem"]}
+    del snake["serviceOrderItem"]
+    parsed = parse_json(Order, json.dumps(snake).encode(), log_deviations=False)
+    assert ["serviceOrderItem"] in [d["loc"] for d in parsed.deviations]
+    assert parsed.value.to_dict() == snake  # kept as sent, under the name it came with
+    # A caller's own data may name fields either way.
+    assert (
+        type(Service.model_validate({"serviceConfiguration": python_named}).service_configuration)
+        is EvcConfiguration
+    )
+
+
 def test_known_urn_breaking_its_schema_is_an_error_in_strict_mode() -> None:
     raw = json.dumps(order(evc(egressMap=[{"pcp": 1}]))).encode()
     with pytest.raises(ValidationError) as caught:
