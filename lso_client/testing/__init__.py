@@ -10,6 +10,12 @@ with MockSeller(step_delay=0.01) as seller:
 ```
 
 With pytest, the `mock_seller` fixture gives a started seller per test.
+
+The results of PM, FM and SFT jobs are payloads of the result or report schema that
+answers the job's configuration. MEF publishes no result schema for STAMP (its report
+file is empty) nor for the IP threshold-crossing configuration: such a job's results are
+typed `RESULTS_WITHOUT_SCHEMA`, the mock seller's own URN, with the configuration's URN in
+`configurationType`; they never pass for another schema's results.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._examples import example_service_configuration, example_service_order
+    from ._payloads import RESULTS_WITHOUT_SCHEMA
     from ._runtime import Delivery
     from ._scenarios import SCENARIOS, Scenario, Step
     from ._seller import FAMILIES, REFERENCE_POINTS, MockSeller
@@ -26,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FAMILIES",
     "REFERENCE_POINTS",
+    "RESULTS_WITHOUT_SCHEMA",
     "SCENARIOS",
     "Delivery",
     "MockSeller",
@@ -41,6 +49,7 @@ _HOMES = {
     "Delivery": "._runtime",
     "FAMILIES": "._seller",
     "REFERENCE_POINTS": "._seller",
+    "RESULTS_WITHOUT_SCHEMA": "._payloads",
     "SCENARIOS": "._scenarios",
     "Scenario": "._scenarios",
     "Step": "._scenarios",

@@ -42,7 +42,7 @@ from ._http import (
     parse_datetime,
     unprocessable,
 )
-from ._payloads import pointer, result_payload
+from ._payloads import pointer, results
 from ._runtime import HubStore, SellerContext, format_time
 from ._store import Record, Store
 
@@ -951,14 +951,13 @@ class ReportingJobApi(JobApi):
         raise NotImplementedError
 
     def report_items(self, report: Body, seed: str, start: datetime, end: datetime) -> list[Body]:
-        """`ReportContentItem`s whose measurement data answer the report's configuration:
-        a body of the shipped result schema for a shipped configuration `@type`, else a
-        `sample` typed with the configuration's own `@type`."""
-        data_type = report["serviceSpecificConfiguration"]["@type"]
+        """`ReportContentItem`s whose measurement data answer the report's configuration
+        (see `results`): a body of the result schema answering a shipped configuration,
+        else a `sample`."""
+        configuration = report["serviceSpecificConfiguration"]
 
         def data(rng: random.Random, begin: datetime, until: datetime) -> Body:
-            shipped = result_payload(data_type, rng, begin, until)
-            return shipped if shipped is not None else {"@type": data_type, **self.sample(rng)}
+            return results(configuration, rng, begin, until, self.sample)
 
         return measurement_items(seed, start, end, report["granularity"], data)
 

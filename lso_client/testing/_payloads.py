@@ -5,6 +5,12 @@ The model the SDK ships for a URN; validation of the payloads a request carries 
 results the seller produces, as bodies of the result or report schema that answers a
 shipped configuration; and a strict check that a body names no field its schema does
 not declare. A URN no schema ships for is a seller's own: its payloads pass as sent.
+
+Some shipped configurations have no result schema that answers them: MEF publishes the
+STAMP report file empty, and none for the IP threshold-crossing configuration. Their
+results are not dressed up as another schema's (a STAMP job never gets a TWAMP report):
+they are the seller's measurements typed `RESULTS_WITHOUT_SCHEMA`, the mock seller's own
+URN, with the configuration they answer in `configurationType`.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from .._model import Payload
 
 __all__ = [
     "PAYLOAD_KEYS",
+    "RESULTS_WITHOUT_SCHEMA",
+    "WITHOUT_RESULT_SCHEMA",
     "PayloadError",
     "check_payload",
     "model_of",
@@ -30,6 +38,7 @@ __all__ = [
     "pointer",
     "result_payload",
     "result_type",
+    "results",
     "undeclared_fields",
 ]
 
@@ -205,11 +214,24 @@ _RESULTS = {
     "urn:mef:xid:spec:service:iperf-configuration:v0.0.1:all": (
         "urn:mef:xid:spec:service:iperf-report:v0.0.1:all"
     ),
-    # No STAMP report schema ships; STAMP measures what TWAMP does.
-    "urn:mef:xid:spec:ip:soam:stamp-configuration:v0.0.1:all": (
-        "urn:mef:xid:spec:service:twamp-report:v0.0.1:all"
+    "urn:mef:xid:spec:legato:ip-fault-management-configuration:v0.0.1:all": (
+        "urn:mef:xid:spec:legato:ip-fault-management-results:v0.0.1:all"
     ),
 }
+
+# The shipped configurations no shipped result schema answers: STAMP (MEF publishes its
+# report file empty) and IP threshold crossing (its crossings are alarms, with payloads of
+# their own).
+WITHOUT_RESULT_SCHEMA = frozenset(
+    {
+        "urn:mef:xid:spec:ip:soam:stamp-configuration:v0.0.1:all",
+        "urn:mef:xid:spec:legato:ip-tca-configuration:v0.0.1:all",
+    }
+)
+
+# The `@type` of the results answering those: the mock seller's own URN, so that they
+# never pass for another schema's results.
+RESULTS_WITHOUT_SCHEMA = "urn:lso-client:mock-seller:results-without-schema:v1"
 
 
 def result_type(configuration_type: str) -> str | None:
@@ -218,18 +240,46 @@ def result_type(configuration_type: str) -> str | None:
 
 
 def result_payload(
-    configuration_type: str, rng: random.Random, start: datetime, end: datetime
+    configuration_type: str,
+    rng: random.Random,
+    start: datetime,
+    end: datetime,
+    configuration: Mapping[str, Any] | None = None,
 ) -> Body | None:
     """A result body valid against the schema answering `configuration_type`, or None
-    when no result schema ships for it."""
+    when no result schema ships for it. What `configuration` (the job's payload) fixes
+    that the results also carry, such as the VLAN of IP fault management, is echoed."""
     urn = _RESULTS.get(configuration_type)
     if urn is None:
         return None
     body = _BUILDERS[urn.split(":")[-3]](rng, start, end)
+    echo = _ECHOES.get(urn)
+    if echo is not None and configuration is not None:
+        body.update(echo(configuration))
     model = model_of(urn)
     assert model is not None
     declared = {field.alias or name for name, field in model.model_fields.items()}
     return {"@type": urn, **{k: v for k, v in body.items() if k in declared}}
+
+
+def results(
+    configuration: Mapping[str, Any],
+    rng: random.Random,
+    start: datetime,
+    end: datetime,
+    sample: Callable[[random.Random], Body],
+) -> Body:
+    """The results answering a job's `configuration` payload: a body of the shipped
+    result schema that answers its `@type`; for a shipped configuration no result schema
+    answers, `sample(rng)` typed `RESULTS_WITHOUT_SCHEMA` with the configuration's URN in
+    `configurationType`; for a seller's own configuration, `sample(rng)` typed with it."""
+    urn = str(configuration.get("@type"))
+    shipped = result_payload(urn, rng, start, end, configuration)
+    if shipped is not None:
+        return shipped
+    if model_of(urn) is not None:
+        return {"@type": RESULTS_WITHOUT_SCHEMA, "configurationType": urn, **sample(rng)}
+    return {"@type": urn, **sample(rng)}
 
 
 def format_time(value: datetime) -> str:
@@ -436,6 +486,59 @@ def _iperf(rng: random.Random, start: datetime, end: datetime) -> Body:
     }
 
 
+def _ip_fm(rng: random.Random, start: datetime, end: datetime) -> Body:
+    received = rng.randint(1_000_000, 90_000_000)
+    sent = rng.randint(1_000_000, 90_000_000)
+
+    def rare(share: float) -> int:
+        return rng.randint(0, max(1, round(received * share)))
+
+    required = rng.randint(0, received // 200)
+    failed = min(required, rare(1e-6))
+    timeouts = min(failed, rare(1e-6))
+    fragmented = rng.randint(0, sent // 500)
+    return {
+        "interface": f"ge-0/0/{rng.randint(0, 47)}",
+        "vlan": rng.randint(2, 4094),
+        "startTime": format_time(start),
+        "endTime": format_time(end),
+        "inHeaderErrors": rare(1e-5),
+        "inAddressErrors": rare(1e-5),
+        "unknownProtocols": rare(1e-6),
+        "outDiscards": rng.randint(0, max(1, sent // 100_000)),
+        "outNoRoutes": rng.randint(0, max(1, sent // 1_000_000)),
+        "reassemblyTimeouts": timeouts,
+        "reassembliesRequired": required,
+        "reassembliesFailed": failed,
+        "fragmentsOk": fragmented,
+        "fragmentsFailed": rng.randint(0, max(1, fragmented // 1000)),
+        "fragmentsCreated": fragmented * rng.randint(2, 4),
+        "badIpChecksums": rare(1e-6),
+        "droppedFragments": failed - timeouts,
+        "completedPacketsBad": rare(1e-7),
+        "completedPacketDropped": rare(1e-7),
+        "incompletePacketsTimeout": timeouts,
+    }
+
+
+def _ip_fm_echo(configuration: Mapping[str, Any]) -> Body:
+    # The configured VLAN and interface (an `Interface` entity) are the measured ones.
+    echoed: Body = {}
+    vlan = configuration.get("vlan")
+    if isinstance(vlan, int) and not isinstance(vlan, bool):
+        echoed["vlan"] = vlan
+    entity = configuration.get("entity")
+    kind = entity.get("entityType") if isinstance(entity, Mapping) else None
+    interface = kind.get("interface") if isinstance(kind, Mapping) else None
+    if isinstance(interface, str):
+        echoed["interface"] = interface
+    return echoed
+
+
+_ECHOES: dict[str, Callable[[Mapping[str, Any]], Body]] = {
+    "urn:mef:xid:spec:legato:ip-fault-management-results:v0.0.1:all": _ip_fm_echo,
+}
+
 _BUILDERS: dict[str, Callable[[random.Random, datetime, datetime], Body]] = {
     "carrier-ethernet-performance-monitoring-results": _ce_pm,
     "ip-performance-monitoring-results": _ip_pm,
@@ -444,4 +547,5 @@ _BUILDERS: dict[str, Callable[[random.Random, datetime, datetime], Body]] = {
     "twamp-report": _twamp,
     "bfd-report": _bfd,
     "iperf-report": _iperf,
+    "ip-fault-management-results": _ip_fm,
 }

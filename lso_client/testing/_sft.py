@@ -29,7 +29,7 @@ from ._jobs import (
     run_count,
     time_duration,
 )
-from ._payloads import result_payload
+from ._payloads import results
 from ._runtime import SellerContext, format_time
 from ._store import Record, Store
 
@@ -260,18 +260,18 @@ class ServiceFunctionTestingApi(JobApi):
 
 
 def _result(config: Body, index: int, rng: random.Random, start: datetime, end: datetime) -> Body:
-    """The results of run `index`: a body of the shipped report schema answering the
-    job's configuration `@type`, or for a seller's own `@type` a summary typed with it."""
-    shipped = result_payload(str(config.get("@type")), rng, start, end)
-    if shipped is not None:
-        return shipped
-    return {
-        "@type": config["@type"],
-        "run": index + 1,
-        "roundTripDelayMs": round(rng.uniform(0.5, 30.0), 3),
-        "packetLossRatio": round(rng.uniform(0.0, 0.005), 6),
-        "passed": rng.random() > 0.1,
-    }
+    """The results of run `index` (see `results`): a body of the report schema answering
+    a shipped configuration, else a summary of the run."""
+
+    def summary(rng: random.Random) -> Body:
+        return {
+            "run": index + 1,
+            "roundTripDelayMs": round(rng.uniform(0.5, 30.0), 3),
+            "packetLossRatio": round(rng.uniform(0.0, 0.005), 6),
+            "passed": rng.random() > 0.1,
+        }
+
+    return results(config, rng, start, end, summary)
 
 
 def _result_summary(body: Body) -> Body:
