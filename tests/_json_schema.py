@@ -1,11 +1,10 @@
 """Payload bodies checked against the upstream JSON Schema files of their URN, as codegen
-reads them (pinned, verified, patched), by Ajv from the Node tooling of the conformance
-tests, in a node process started and awaited per check."""
+reads them (pinned, verified, patched), by Ajv (a locked dev dependency in package.json,
+installed by `make test`), in a node process started and awaited per check."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -31,11 +30,6 @@ const found = input.bodies.map(body => validate(body) ? [] : validate.errors.map
   e => `${e.instancePath || "/"} ${e.message} (${e.schemaPath})`));
 process.stdout.write(JSON.stringify(found));
 """
-
-
-def available() -> bool:
-    """Whether node and Ajv are installed (`npm ci`)."""
-    return shutil.which("node") is not None and (_MODULES / "ajv-formats").is_dir()
 
 
 @cache

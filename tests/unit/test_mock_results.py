@@ -127,9 +127,8 @@ def assert_shipped_results(found: list[Any], urn: str) -> None:
         assert type(value) is model
         assert value.type == urn
         assert list(undeclared_fields(value)) == []
-    if _json_schema.available():
-        bodies = [value.to_dict() for value in found]
-        assert _json_schema.schema_errors(urn, bodies) == [[] for _ in bodies]
+    bodies = [value.to_dict() for value in found]
+    assert _json_schema.schema_errors(urn, bodies) == [[] for _ in bodies]
 
 
 def assert_results_without_schema(found: Any, configuration: str) -> None:
@@ -161,7 +160,6 @@ def test_no_stamp_result_schema_ships() -> None:
     assert result_payload(STAMP_CONFIGURATION, random.Random(0), now, now) is None
 
 
-@pytest.mark.skipif(not _json_schema.available(), reason="node and ajv are not installed")
 @pytest.mark.parametrize("configuration", sorted(_RESULTS))
 def test_every_produced_result_is_valid_against_its_json_schema(configuration: str) -> None:
     start = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
@@ -172,7 +170,6 @@ def test_every_produced_result_is_valid_against_its_json_schema(configuration: s
     assert _json_schema.schema_errors(_RESULTS[configuration], bodies) == [[]] * 5
 
 
-@pytest.mark.skipif(not _json_schema.available(), reason="node and ajv are not installed")
 def test_the_json_schema_check_finds_a_broken_result() -> None:
     now = datetime.now(timezone.utc)
     body = result_payload(IP_FM_CONFIGURATION, random.Random(0), now, now)
