@@ -329,8 +329,14 @@ def declared_nulls(
         for index, item in enumerate(value):
             yield from declared_nulls(item, python=(*python, index), wire=(*wire, index))
     elif isinstance(value, BaseModel):
+        private = value.__pydantic_private__
+        if private and private.get("lso_pending") is not None:
+            # A payload typed when read: its nulls are looked for then.
+            private["lso_null_check"] = True
+            return
+        fields = value.__dict__  # not the attributes, which would type payloads
         for name, info in type(value).model_fields.items():
-            found = getattr(value, name, None)
+            found = fields.get(name)
             if found is None:
                 yield (*python, name), (*wire, info.alias or name)
             elif isinstance(found, (BaseModel, list)):
@@ -421,18 +427,24 @@ def _typed(generic: Any) -> Any:
     if model is None:  # unregistered since parsing
         private.pop("lso_pending", None)
         return generic
+    from ._parsing import deviations_of, log_deviations, null_deviations, record_deviations
+
     try:
-        return model.__pydantic_validator__.validate_python(
+        typed = model.__pydantic_validator__.validate_python(
             data, context=TYPED_ON_READ, by_name=False
         )
     except ValidationError as exc:
-        from ._parsing import deviations_of, log_deviations
-
         private.pop("lso_pending", None)
         found = deviations_of(exc)
         private["lso_deviations"] = found
         log_deviations(model, found)
         return generic
+    if private.get("lso_null_check"):  # the response held a null somewhere
+        nulls = null_deviations(typed)
+        if nulls:
+            record_deviations(typed, nulls)
+            log_deviations(model, nulls)
+    return typed
 
 
 class MefModel(BaseModel):

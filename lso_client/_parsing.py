@@ -33,6 +33,7 @@ __all__ = [
     "Parsed",
     "deviations_of",
     "log_deviations",
+    "null_deviations",
     "parse_json",
     "parse_python",
     "record_deviations",
@@ -218,20 +219,30 @@ def parse_json(
         return _lenient_result(model, data, exc, log_deviations)
 
 
+_NULL = "the spec allows no null here"
+
+
+def null_deviations(value: Any) -> list[dict[str, Any]]:
+    """The deviations of the nulls the JSON held where the spec declares a field."""
+    return [
+        {"loc": list(wire), "type": "null", "msg": _NULL, "input": None}
+        for python, wire in declared_nulls(value)
+        if _was_sent(value, python)
+    ]
+
+
 def _with_null_check(model: Any, value: Any, strict: bool, log: bool) -> Parsed[Any]:
-    sent = [wire for python, wire in declared_nulls(value) if _was_sent(value, python)]
-    if not sent:
+    nulls = null_deviations(value)
+    if not nulls:
         return Parsed(value)
-    message = "the spec allows no null here"
     if strict:
         raise ValidationError.from_exception_data(
             getattr(model, "__name__", "response"),
             [
-                {"type": PydanticCustomError("null", message), "loc": wire, "input": None}
-                for wire in sent
+                {"type": PydanticCustomError("null", _NULL), "loc": tuple(d["loc"]), "input": None}
+                for d in nulls
             ],
         )
-    nulls = [{"loc": list(wire), "type": "null", "msg": message, "input": None} for wire in sent]
     record_deviations(value, nulls)
     if log:
         log_deviations(model, nulls)
@@ -241,7 +252,7 @@ def _with_null_check(model: Any, value: Any, strict: bool, log: bool) -> Parsed[
 def _was_sent(value: Any, path: tuple[str | int, ...]) -> bool:
     """Whether the None at `path` came from the JSON (not from a field's default)."""
     for key in path[:-1]:
-        value = value[key] if isinstance(key, int) else getattr(value, key)
+        value = value[key] if isinstance(key, int) else value.__dict__[key]
     return path[-1] in value.model_fields_set
 
 

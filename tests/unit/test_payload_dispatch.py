@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -260,6 +261,25 @@ def test_a_seller_is_read_by_wire_names_only() -> None:
         type(Service.model_validate({"serviceConfiguration": python_named}).service_configuration)
         is EvcConfiguration
     )
+
+
+def test_a_null_inside_a_payload_is_a_deviation_found_when_it_is_read() -> None:
+    body = evc(evcMaxFrameSize=None)
+    raw = json.dumps(order(body, evc())).encode()
+    parsed = parse_json(Order, raw, log_deviations=False)
+    assert parsed.deviations == []
+    typed = configuration(parsed.value)
+    assert type(typed) is EvcConfiguration
+    assert typed.spec_deviations == [
+        {"loc": ["evcMaxFrameSize"], "type": "null", "msg": ANY, "input": None}
+    ]
+    assert typed.to_dict() == body  # kept as sent
+    assert configuration(parsed.value, 1).spec_deviations == []
+    with pytest.raises(ValidationError) as caught:
+        parse_json(Order, raw, strict=True)
+    assert [e["loc"] for e in caught.value.errors()] == [
+        ("serviceOrderItem", 0, "service", "serviceConfiguration", "evcMaxFrameSize")
+    ]
 
 
 def test_known_urn_breaking_its_schema_is_an_error_in_strict_mode() -> None:
