@@ -742,12 +742,14 @@ def name_variants(tree: ast.Module) -> dict[str, str]:
     1. The union's `RootModel`, when numbered (`S1`), is S: it is the schema, and the
        variant that held the name (the generator gives the first variant S when S1 is
        taken) is renamed by rule 2 like the others.
-    2. A variant is S followed by what it has and every other variant lacks, the first
-       found of: a property it requires (`RoutingProtocolsBgpOptionsIpv4`), a property it
-       fixes to one value (S + the value), a base class (`LocationIpvcEndPoint`). Fields
-       count with those of the variant's bases in the module; names are the wire names,
-       capitalised, with anything but letters and digits dropped. When two variants would
-       share a name, each takes all its distinguishing properties instead of the first.
+    2. A variant is S followed by what it has and no other variant has (failing that,
+       what not every other has), taking the first kind found of: the properties it
+       requires (`RoutingProtocolsBgpOptionsIpv4`), the values it fixes a property to
+       (`Literal["circle"]`: S + `Circle`), its base classes other than the group's
+       (`LocationIpvcEndPoint`); the first of that kind, in declaration order. Fields
+       count with those the variant inherits from the module's classes; names are wire
+       names and values capitalised, anything but letters and digits dropped. When two
+       variants would share a name, each takes all of that kind instead of the first.
        A single variant with nothing of its own is S + `Plain`.
     3. A numbered class of stem S that is no variant but a base of them (the generator's
        parts of an `allOf` over a `oneOf`) is S + `Base` when every variant derives from
