@@ -256,6 +256,7 @@ def transform(tree: ast.Module, doc: dict[str, Any], extension_schemas: list[str
     use_datetime(tree)
     route_by_type_tree(tree, discriminated_bases(doc))
     add_constraint_checks(tree, dropped_constraints(doc))
+    name_variants(tree)
     drop_unused_wrappers(tree, schemas)
     name_after_owner(tree, schemas)
     derive_from_payload(tree, extension_schemas)
@@ -727,6 +728,287 @@ def name_after_owner(tree: ast.Module, schemas: set[str]) -> None:
         counts[new] = counts.get(new, 0) + 1
     renames = {old: new for old, new in proposed.items() if counts[new] == 1 and new not in taken}
     _rename(tree, renames)
+
+
+def name_variants(tree: ast.Module) -> dict[str, str]:
+    """Name the variants of a `oneOf`/`anyOf` after what distinguishes them, not by number.
+
+    The generator numbers the variants it makes of a schema S (`S1`, `S2`, ...), and the
+    classes it makes to combine them. Here, a *variant group* is two or more classes of
+    one union (a `RootModel`'s root or a field's type) named S or S followed by digits,
+    at least one numbered; S is the union's own class when there is one, else the longest
+    such common stem. Each class of the group gets a name, in this order of rules:
+
+    1. The union's `RootModel`, when numbered (`S1`), is S: it is the schema, and the
+       variant that held the name (the generator gives the first variant S when S1 is
+       taken) is renamed by rule 2 like the others.
+    2. A variant is S followed by what it has and no other variant has (failing that,
+       what not every other has), taking the first kind found of: the properties it
+       requires (`RoutingProtocolsBgpOptionsIpv4`), the values it fixes a property to
+       (`Literal["circle"]`: S + `Circle`), its base classes other than the group's
+       (`LocationIpvcEndPoint`); the first of that kind, in declaration order. Fields
+       count with those the variant inherits from the module's classes; names are wire
+       names and values capitalised, anything but letters and digits dropped. When two
+       variants would share a name, each takes all of that kind instead of the first.
+       A single variant with nothing of its own is S + `Plain`.
+    3. A numbered class of stem S that is no variant but a base of them (the generator's
+       parts of an `allOf` over a `oneOf`) is S + `Base` when every variant derives from
+       it, else the name of the one variant that does + `Part`.
+
+    Besides, a class `S_1` (the generator's second class for a schema S that two files
+    define, in a module shared by the files) defined exactly as S, after it, is S: it is
+    dropped and its references go to S.
+
+    A name already taken in the module, or given twice, is not given: that class keeps
+    its number. References are renamed with the classes: names, forward references in
+    quotes and the module's `__all__`. Returns old name -> new name.
+    """
+    copies = _identical_copies(tree)
+    if copies:
+        tree.body = [n for n in tree.body if not (isinstance(n, ast.ClassDef) and n.name in copies)]
+    classes = _classes(tree)
+    groups = _variant_groups(tree, set(classes))
+    renames: dict[str, str] = {}
+    for stem, members in sorted(groups.items()):
+        renames.update(_name_group(stem, members, classes))
+    targets = list(renames.values())
+    kept = set(classes) - set(renames)
+    renames = {
+        old: new for old, new in renames.items() if targets.count(new) == 1 and new not in kept
+    }
+    # A rename that gives away a name must not be dropped while the class taking it stays.
+    while True:
+        lost = {old for old, new in renames.items() if new in classes and new not in renames}
+        if not lost:
+            break
+        renames = {old: new for old, new in renames.items() if old not in lost}
+    renames.update(copies)
+    _rename_references(tree, renames)
+    return renames
+
+
+def _identical_copies(tree: ast.Module) -> dict[str, str]:
+    """`S_<n>` -> S, for each class so named that is defined as S is, after S."""
+    classes = _classes(tree)
+    order = list(classes)
+    found: dict[str, str] = {}
+    for name, cls in classes.items():
+        match = re.fullmatch(r"(?P<stem>.+)_[0-9]+", name)
+        original = classes.get(match.group("stem")) if match else None
+        if (
+            original is not None
+            and order.index(original.name) < order.index(name)
+            and [ast.dump(b) for b in cls.bases] == [ast.dump(b) for b in original.bases]
+            and [ast.dump(s) for s in cls.body] == [ast.dump(s) for s in original.body]
+        ):
+            found[name] = original.name
+    return found
+
+
+def _union_names(node: ast.expr) -> list[str] | None:
+    """The class names of a union expression (`A | B`, `Union[A, "B"]`, members possibly
+    `SerializeAsAny[...]`), None when `node` is not a union."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        members = _union_members(node)
+    elif (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "Union"
+        and isinstance(node.slice, ast.Tuple)
+    ):
+        members = list(node.slice.elts)
+    else:
+        return None
+    names = []
+    for member in members:
+        if (
+            isinstance(member, ast.Subscript)
+            and isinstance(member.value, ast.Name)
+            and member.value.id == "SerializeAsAny"
+        ):
+            member = member.slice
+        if isinstance(member, ast.Name):
+            names.append(member.id)
+        elif isinstance(member, ast.Constant) and isinstance(member.value, str):
+            names.append(member.value)
+    return names
+
+
+def _stems(name: str) -> list[str]:
+    """`name` itself and every prefix it is followed by digits only."""
+    found = [name]
+    for index in range(len(name) - 1, 0, -1):
+        if not name[index:].isdigit():
+            break
+        found.append(name[:index])
+    return found
+
+
+def _variant_groups(tree: ast.Module, classes: set[str]) -> dict[str, set[str]]:
+    """stem -> the classes of a union named after it (see `name_variants`)."""
+    groups: dict[str, set[str]] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.expr):
+            continue
+        names = _union_names(node)
+        if names is None:
+            continue
+        members = sorted({n for n in names if n in classes})
+        candidates: dict[str, set[str]] = {}
+        for member in members:
+            for stem in _stems(member):
+                candidates.setdefault(stem, set()).add(member)
+        chosen: dict[str, str] = {}
+        # A stem that is a class of the module first (the union's own), then the longest.
+        for stem in sorted(candidates, key=lambda s: (s not in classes, -len(s), s)):
+            found = candidates[stem] - set(chosen)
+            if len(found) >= 2 and found - {stem}:
+                chosen.update(dict.fromkeys(found, stem))
+        for member, stem in chosen.items():
+            groups.setdefault(stem, set()).add(member)
+    return groups
+
+
+def _name_group(stem: str, members: set[str], classes: dict[str, ast.ClassDef]) -> dict[str, str]:
+    renames: dict[str, str] = {}
+    for name, cls in classes.items():
+        if name != stem and stem in _stems(name) and name not in members:
+            root = _root_union(cls)
+            if root is not None and set(root) == members:
+                renames[name] = stem  # rule 1
+    variants = sorted(members, key=lambda n: list(classes).index(n))
+    features = {v: _features(v, variants, classes, stem) for v in variants}
+    for variant in variants:
+        found = features[variant]
+        if not found:
+            continue
+        first = stem + found[0]
+        if sum(1 for f in features.values() if f and stem + f[0] == first) > 1:
+            first = stem + "".join(found)
+        renames[variant] = first
+    plain = [v for v in variants if not features[v]]
+    if len(plain) == 1:
+        renames[plain[0]] = stem + "Plain"
+    for name in classes:  # rule 3
+        if name in members or name in renames or name == stem or stem not in _stems(name):
+            continue
+        users = [v for v in variants if name in _ancestors(v, classes)]
+        if users and len(users) == len(variants):
+            renames[name] = stem + "Base"
+        elif len(users) == 1 and users[0] in renames:
+            renames[name] = renames[users[0]] + "Part"
+    return {old: new for old, new in renames.items() if old != new}
+
+
+def _root_union(cls: ast.ClassDef) -> list[str] | None:
+    for base in cls.bases:
+        if (
+            isinstance(base, ast.Subscript)
+            and isinstance(base.value, ast.Name)
+            and base.value.id == "RootModel"
+        ):
+            return _union_names(base.slice)
+    return None
+
+
+def _ancestors(name: str, classes: dict[str, ast.ClassDef]) -> list[str]:
+    """The base classes of `name` defined in the module, nearest first, each once."""
+    found: list[str] = []
+    for base in _base_names(classes[name]) if name in classes else []:
+        for ancestor in [base, *_ancestors(base, classes)]:
+            if ancestor not in found:
+                found.append(ancestor)
+    return found
+
+
+def _all_fields(name: str, classes: dict[str, ast.ClassDef]) -> dict[str, ast.AnnAssign]:
+    """The fields of class `name` with those it inherits from the module's classes, by
+    wire name, each as the class that wins in Python's lookup declares it."""
+    fields: dict[str, ast.AnnAssign] = {}
+    if name not in classes:
+        return fields
+    for base in reversed(_base_names(classes[name])):
+        fields.update(_all_fields(base, classes))
+    fields.update({_wire_name(s): s for s in _fields(classes[name])})
+    return fields
+
+
+def _fixed_value(stmt: ast.AnnAssign) -> str | None:
+    """The one value a field's type allows (`Literal["x"]`), if it is so."""
+    node = stmt.annotation
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "Annotated"
+        and isinstance(node.slice, ast.Tuple)
+    ):
+        node = node.slice.elts[0]
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "Literal"
+        and isinstance(node.slice, ast.Constant)
+    ):
+        return str(node.slice.value)
+    return None
+
+
+def _pascal(text: str) -> str:
+    words = re.split(r"[^0-9A-Za-z]+", text)
+    return "".join(w[:1].upper() + w[1:] for w in words if w)
+
+
+def _features(
+    variant: str, variants: list[str], classes: dict[str, ast.ClassDef], stem: str
+) -> list[str]:
+    """What `variant` has and every other variant lacks, as name parts (rule 2)."""
+    others = [v for v in variants if v != variant]
+
+    def required(name: str) -> list[str]:
+        return [w for w, s in _all_fields(name, classes).items() if s.value is None]
+
+    def fixed(name: str) -> list[str]:
+        values = [_fixed_value(s) for s in _all_fields(name, classes).values()]
+        return [v for v in values if v is not None]
+
+    def bases(name: str) -> list[str]:
+        return [b for b in _ancestors(name, classes) if stem not in _stems(b)]
+
+    for kind in (required, fixed, bases):
+        elsewhere = [set(kind(o)) for o in others]
+        own = [f for f in kind(variant) if not all(f in e for e in elsewhere)]
+        own = [f for f in own if not any(f in e for e in elsewhere)] or own
+        if own:
+            return [_pascal(f) for f in own]
+    return []
+
+
+def _rename_references(tree: ast.Module, renames: dict[str, str]) -> None:
+    """`_rename`, and also forward references in quotes and `__all__` entries (text
+    constants elsewhere, in `Field(...)` or `Literal[...]`, are values and stay)."""
+    if not renames:
+        return
+    values: set[int] = set()
+    for node in ast.walk(tree):
+        if _is_call(node, "Field") or (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "Literal"
+        ):
+            values.update(id(n) for n in ast.walk(node) if isinstance(n, ast.Constant))
+        elif isinstance(node, ast.ClassDef):
+            for stmt in node.body:
+                if isinstance(stmt, ast.Assign):
+                    values.update(id(n) for n in ast.walk(stmt.value))
+    _rename(tree, renames)
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value in renames
+            and id(node) not in values
+        ):
+            node.value = renames[node.value]
 
 
 def derive_from_payload(tree: ast.Module, extension_schemas: list[str]) -> None:

@@ -6,9 +6,11 @@ path. Each is read (checksum verified), patched (`payload_patches.py`), stripped
 prose and written under the package layout it will have (`allegro/carrier_ethernet/
 carrier_ethernet_ovc_end_point.yaml`, references rewritten to match), and the generator
 turns that tree into a package in one run: shared definitions are one module each,
-imported where used. Each module then goes through the API models' syntax-tree
-transforms (`_models`: MefEnum, DateTime, dropped-constraint checks, unused wrappers
-dropped, numbered names after their owner, SerializeAsAny, unused imports) and a few
+imported where used. The variants of a `oneOf` are named after what distinguishes
+them, in every module and where other modules import them (`name_variants_across`).
+Each module then goes through the API models' syntax-tree transforms (`_models`:
+MefEnum, DateTime, dropped-constraint checks, unused wrappers dropped, numbered names
+after their owner, SerializeAsAny, unused imports) and a few
 of its own: the top-level class of a schema with a `$id` derives from
 `lso_client._model.Payload` and fixes `@type` to that URN (`derive_payload`), variants
 combined by inheritance declare the fields their bases disagree on
@@ -41,6 +43,7 @@ from ._models import (
     _classes,
     _field_name,
     _fields,
+    _rename_references,
     _set_body,
     _subscript,
     _unparse,
@@ -53,6 +56,7 @@ from ._models import (
     ensure_import,
     generate,
     name_after_owner,
+    name_variants,
     normalise,
     ruff_format,
     schema_class,
@@ -487,36 +491,71 @@ def mark_narrowed_type(source: str, cls_name: str) -> str:
     return "\n".join(lines)
 
 
+def name_variants_across(trees: dict[str, ast.Module]) -> None:
+    """`name_variants` on every module, and its renames followed where other modules
+    import the renamed classes (`from ._internal import IpvcEpBwpEnvelope1`, `__all__`)
+    or read them from the module (`common.Name`). trees: package-relative module path
+    (`allegro/common/ip/_internal`) -> its tree."""
+    renamed = {module: name_variants(code) for module, code in sorted(trees.items())}
+    for module, code in sorted(trees.items()):
+        local: dict[str, str] = {}
+        variables: dict[str, str] = {}
+        for node in ast.walk(code):
+            if not isinstance(node, ast.ImportFrom) or node.level == 0:
+                continue
+            parts = module.split("/")[: -node.level]
+            target = "/".join([*parts, *(node.module.split(".") if node.module else [])])
+            for alias in node.names:
+                if f"{target}/{alias.name}" in trees:
+                    variables[alias.asname or alias.name] = f"{target}/{alias.name}"
+                elif alias.name in renamed.get(target, {}):
+                    new = renamed[target][alias.name]
+                    if alias.asname is None:
+                        local[alias.name] = new
+                    alias.name = new
+        for node in ast.walk(code):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                follow = renamed.get(variables.get(node.value.id, ""), {})
+                node.attr = follow.get(node.attr, node.attr)
+        taken = class_names(code) & set(local.values())
+        if taken:
+            raise RuntimeError(f"{module}: renamed imports clash with its classes {taken}")
+        _rename_references(code, local)
+
+
 def drop_placeholder_root(tree: ast.Module) -> None:
     """A schema file with definitions only gets, from the generator, a root class
-    `Model(RootModel[Any])` that stands for no schema (and re-exports of it, in a
-    module whose definitions went to the shared module of its folder): not kept."""
+    `Model(RootModel[Any])` that stands for no schema (`Model_1` in the shared module
+    of a folder, for the second such file), and re-exports of it, in a module whose
+    definitions went to the shared module of its folder: not kept."""
 
     def placeholder(node: ast.stmt) -> bool:
         return (
             isinstance(node, ast.ClassDef)
-            and node.name == _PLACEHOLDER
+            and re.fullmatch(_PLACEHOLDER + r"(_[0-9]+)?", node.name) is not None
             and [ast.dump(b) for b in node.bases]
             == [ast.dump(_subscript("RootModel", ast.Name(id="Any", ctx=ast.Load())))]
         )
 
+    names = {_PLACEHOLDER} | {
+        n.name for n in tree.body if placeholder(n) and isinstance(n, ast.ClassDef)
+    }
     tree.body = [node for node in tree.body if not placeholder(node)]
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.level > 0:
-            node.names = [a for a in node.names if a.name != _PLACEHOLDER]
+            node.names = [a for a in node.names if (a.asname or a.name) != _PLACEHOLDER]
         elif (
             isinstance(node, ast.Assign)
             and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
             and isinstance(node.value, ast.List)
         ):
             node.value.elts = [
-                e
-                for e in node.value.elts
-                if not (isinstance(e, ast.Constant) and e.value == _PLACEHOLDER)
+                e for e in node.value.elts if not (isinstance(e, ast.Constant) and e.value in names)
             ]
     tree.body = [n for n in tree.body if not (isinstance(n, ast.ImportFrom) and not n.names)]
-    if any(isinstance(n, ast.Name) and n.id == _PLACEHOLDER for n in ast.walk(tree)):
-        raise RuntimeError(f"{_PLACEHOLDER} is used: it is not only the generator's placeholder")
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} & names
+    if used:
+        raise RuntimeError(f"{sorted(used)} used: not only the generator's placeholder")
 
 
 _PLACEHOLDER = "Model"
@@ -598,6 +637,7 @@ def build_payloads(source: SpecSource) -> dict[Path, str]:
     }
     for code in trees.values():
         drop_placeholder_root(code)
+    name_variants_across(trees)
     exported = _exported_names(trees.values())
     models = _model_classes(trees.values())
     narrowed: dict[str, str] = {}

@@ -145,13 +145,13 @@ class JobType(MefEnum):
     passive = "passive"
 
 
-class MeasurementTime1(MefModel):
+class MeasurementTimeMeasurementEndDate(MefModel):
     measurement_start_date: Annotated[DateTime, Field(alias="measurementStartDate")]
     measurement_end_date: Annotated[DateTime, Field(alias="measurementEndDate")]
     measurement_interval: Annotated[Interval | None, Field(alias="measurementInterval")] = None
 
 
-class MeasurementTime2(MefModel):
+class MeasurementTimeMeasurementInterval(MefModel):
     measurement_start_date: Annotated[DateTime, Field(alias="measurementStartDate")]
     measurement_end_date: Annotated[DateTime | None, Field(alias="measurementEndDate")] = None
     measurement_interval: Annotated[Interval, Field(alias="measurementInterval")]
@@ -729,7 +729,8 @@ class PerformanceReportFind(MefModel):
 
 class ReportContentItem(MefModel):
     measurement_time: Annotated[
-        SerializeAsAny[MeasurementTime1] | SerializeAsAny[MeasurementTime2],
+        SerializeAsAny[MeasurementTimeMeasurementEndDate]
+        | SerializeAsAny[MeasurementTimeMeasurementInterval],
         Field(alias="measurementTime"),
     ]
     measurement_data_points: Annotated[

@@ -56,8 +56,12 @@ from lso_client._generated.performance_monitoring_v2 import FileTransferData as 
 from lso_client._generated.performance_monitoring_v2 import HourRange as HourRange
 from lso_client._generated.performance_monitoring_v2 import Interval as Interval
 from lso_client._generated.performance_monitoring_v2 import JobType as JobType
-from lso_client._generated.performance_monitoring_v2 import MeasurementTime1 as MeasurementTime1
-from lso_client._generated.performance_monitoring_v2 import MeasurementTime2 as MeasurementTime2
+from lso_client._generated.performance_monitoring_v2 import (
+    MeasurementTimeMeasurementEndDate as MeasurementTimeMeasurementEndDate,
+)
+from lso_client._generated.performance_monitoring_v2 import (
+    MeasurementTimeMeasurementInterval as MeasurementTimeMeasurementInterval,
+)
 from lso_client._generated.performance_monitoring_v2 import (
     ModifyPerformanceJob as ModifyPerformanceJob,
 )
@@ -259,8 +263,8 @@ __all__ = [
     "HourRange",
     "Interval",
     "JobType",
-    "MeasurementTime1",
-    "MeasurementTime2",
+    "MeasurementTimeMeasurementEndDate",
+    "MeasurementTimeMeasurementInterval",
     "ModifyPerformanceJob",
     "ModifyPerformanceJobCommon",
     "ModifyPerformanceJobCreate",

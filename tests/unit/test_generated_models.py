@@ -24,9 +24,6 @@ from lso_client._model import MefModel, Payload
 GENERATED = REPO_ROOT / "lso_client" / "_generated"
 EXTENSION_POINTS = REPO_ROOT / "codegen" / "extension_points.yaml"
 MODULES = sorted(entry.module for entry in load_manifest().apis)
-# Two inline branches of one field (ReportContentItem.measurementTime): named after their
-# owner, they would share one name.
-STILL_NUMBERED = {"MeasurementTime1", "MeasurementTime2"}
 # Modules whose models carry an `@type` property.
 WITH_TYPE = {m for m in MODULES if "notification" not in m and "streaming" not in m}
 
@@ -49,7 +46,7 @@ def test_inline_names_are_not_numbered(module: str) -> None:
         for name in class_names(_tree(module))
         if re.fullmatch(r"[A-Za-z]+[0-9]+", name) and name not in _schemas(module)
     }
-    assert numbered <= STILL_NUMBERED
+    assert numbered == set()
 
 
 def test_an_inline_enum_is_named_after_its_owner() -> None:

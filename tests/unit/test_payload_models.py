@@ -385,7 +385,7 @@ def test_variants_combined_by_inheritance_declare_the_fields_their_bases_disagre
     optional; the combination declares it as its first base does, and validates so."""
     from lso_client._generated.payloads.allegro.common.ip import _internal
 
-    both = _internal.IpvcEpBwpEnvelope4
+    both = _internal.IpvcEpBwpEnvelopeBwpFlowPerCosName
     assert "bwp_flow_per_cos_name" in both.__annotations__
     assert both.model_fields["bwp_flow_per_cos_name"].is_required()
     assert not both.model_fields["bwp_flow_all"].is_required()

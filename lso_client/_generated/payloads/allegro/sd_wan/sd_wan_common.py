@@ -658,16 +658,25 @@ class SecurityEventNotification(MefModel):
     timestamp: SerializeAsAny[TimeAndDate] | None = None
 
 
-class SecurityEventNotificationOrNone(MefModel):
+class SecurityEventNotificationOrNoneSenNone(MefModel):
     sen_none: Annotated[SenNone, Field(alias="senNone")]
     sen_select: Annotated[
         SerializeAsAny[SecurityEventNotification] | None, Field(alias="senSelect")
     ] = None
 
 
-class SecurityEventNotificationOrNone3(MefModel):
+class SecurityEventNotificationOrNoneSenSelect(MefModel):
     sen_none: Annotated[SenNone | None, Field(alias="senNone")] = None
     sen_select: Annotated[SerializeAsAny[SecurityEventNotification], Field(alias="senSelect")]
+
+
+class SecurityEventNotificationOrNone(
+    RootModel[SecurityEventNotificationOrNoneSenNone | SecurityEventNotificationOrNoneSenSelect]
+):
+    root: (
+        SerializeAsAny[SecurityEventNotificationOrNoneSenNone]
+        | SerializeAsAny[SecurityEventNotificationOrNoneSenSelect]
+    )
 
 
 class ServicePerformanceObjectivesReportingPeriods(MefModel):
@@ -694,7 +703,7 @@ class UrlFilteringSecurityFunctionPolicy(MefModel):
     duration: SerializeAsAny[common.TimeDuration] | None = None
 
 
-class VirtualTopologyEndPoint3(MefModel):
+class VirtualTopologyEndPointMultipointToMultipoint(MefModel):
     multipoint_to_multipoint: Annotated[
         list[SwVcEndPointIdentifier], Field(alias="multipointToMultipoint", min_length=2)
     ]
@@ -703,7 +712,7 @@ class VirtualTopologyEndPoint3(MefModel):
     ] = None
 
 
-class VirtualTopologyEndPoint4(MefModel):
+class VirtualTopologyEndPointRootedMultipoint(MefModel):
     multipoint_to_multipoint: Annotated[
         list[SwVcEndPointIdentifier] | None, Field(alias="multipointToMultipoint", min_length=2)
     ] = None
@@ -712,8 +721,15 @@ class VirtualTopologyEndPoint4(MefModel):
     ]
 
 
-class VirtualTopologyEndPoint(RootModel[VirtualTopologyEndPoint3 | VirtualTopologyEndPoint4]):
-    root: SerializeAsAny[VirtualTopologyEndPoint3] | SerializeAsAny[VirtualTopologyEndPoint4]
+class VirtualTopologyEndPoint(
+    RootModel[
+        VirtualTopologyEndPointMultipointToMultipoint | VirtualTopologyEndPointRootedMultipoint
+    ]
+):
+    root: (
+        SerializeAsAny[VirtualTopologyEndPointMultipointToMultipoint]
+        | SerializeAsAny[VirtualTopologyEndPointRootedMultipoint]
+    )
 
 
 class Zone(MefModel):
@@ -729,28 +745,41 @@ class Zone(MefModel):
     ] = None
 
 
-class BandwidthPolicyCriterion(MefModel):
+class BandwidthPolicyCriterionUnamedRateLimiter(MefModel):
     unamed_rate_limiter: Annotated[
         SerializeAsAny[UnnamedRateLimiter], Field(alias="unamedRateLimiter")
     ]
     rate_limiter: Annotated[SerializeAsAny[RateLimiter] | None, Field(alias="rateLimiter")] = None
 
 
-class PolicyCriteriaBandwidthPolicyCriterion(MefModel):
+class BandwidthPolicyCriterionRateLimiter(MefModel):
     unamed_rate_limiter: Annotated[
         SerializeAsAny[UnnamedRateLimiter] | None, Field(alias="unamedRateLimiter")
     ] = None
     rate_limiter: Annotated[SerializeAsAny[RateLimiter], Field(alias="rateLimiter")]
 
 
-class DpfOrNone(MefModel):
+class BandwidthPolicyCriterion(
+    RootModel[BandwidthPolicyCriterionUnamedRateLimiter | BandwidthPolicyCriterionRateLimiter]
+):
+    root: (
+        SerializeAsAny[BandwidthPolicyCriterionUnamedRateLimiter]
+        | SerializeAsAny[BandwidthPolicyCriterionRateLimiter]
+    )
+
+
+class DpfOrNoneDpfNone(MefModel):
     dpf_none: Annotated[DpfNone, Field(alias="dpfNone")]
     dpf_select: Annotated[SerializeAsAny[DnsProtocolFilter] | None, Field(alias="dpfSelect")] = None
 
 
-class SecurityFunctionPolicyDpfOrNone(MefModel):
+class DpfOrNoneDpfSelect(MefModel):
     dpf_none: Annotated[DpfNone | None, Field(alias="dpfNone")] = None
     dpf_select: Annotated[SerializeAsAny[DnsProtocolFilter], Field(alias="dpfSelect")]
+
+
+class DpfOrNone(RootModel[DpfOrNoneDpfNone | DpfOrNoneDpfSelect]):
+    root: SerializeAsAny[DpfOrNoneDpfNone] | SerializeAsAny[DpfOrNoneDpfSelect]
 
 
 class SecurityFunctionPolicy(MefModel):
@@ -782,7 +811,7 @@ class SecurityFunctionPolicy(MefModel):
         Field(alias="malwareDetectionRemovalSecurityFunctionPolicy"),
     ] = None
     dns_protocol_filtering_security_function_policy: Annotated[
-        SerializeAsAny[DpfOrNone] | SerializeAsAny[SecurityFunctionPolicyDpfOrNone] | None,
+        SerializeAsAny[DpfOrNoneDpfNone] | SerializeAsAny[DpfOrNoneDpfSelect] | None,
         Field(alias="dnsProtocolFilteringSecurityFunctionPolicy"),
     ] = None
 
@@ -791,7 +820,9 @@ class VirtualTopology(MefModel):
     vt_name: Annotated[str | None, Field(alias="vtName"), AfterValidator(not_one_of("Swvc"))] = None
     vt_type: Annotated[VtType | None, Field(alias="vtType")] = None
     vt_ep: Annotated[
-        SerializeAsAny[VirtualTopologyEndPoint3] | SerializeAsAny[VirtualTopologyEndPoint4] | None,
+        SerializeAsAny[VirtualTopologyEndPointMultipointToMultipoint]
+        | SerializeAsAny[VirtualTopologyEndPointRootedMultipoint]
+        | None,
         Field(alias="vtEp"),
     ] = None
 
@@ -816,8 +847,8 @@ class PolicyCriteria(MefModel):
     ] = None
     performance: SerializeAsAny[PerformancePolicyCriterion] | None = None
     bandwidth: (
-        SerializeAsAny[BandwidthPolicyCriterion]
-        | SerializeAsAny[PolicyCriteriaBandwidthPolicyCriterion]
+        SerializeAsAny[BandwidthPolicyCriterionUnamedRateLimiter]
+        | SerializeAsAny[BandwidthPolicyCriterionRateLimiter]
         | None
     ) = None
     af_security_ingress: Annotated[

@@ -709,7 +709,7 @@ class BgpCommunity(MefModel):
     semantics: str | None = None
 
 
-class BgpExtendedCommunity1(MefModel):
+class BgpExtendedCommunityRegularType(MefModel):
     regular_type: Annotated[int, Field(alias="regularType", ge=0, le=255)]
     regular_value: Annotated[int, Field(alias="regularValue", ge=0)]
     extended_type: Annotated[int | None, Field(alias="extendedType", ge=0, le=65535)] = None
@@ -717,7 +717,7 @@ class BgpExtendedCommunity1(MefModel):
     semantics: str | None = None
 
 
-class BgpExtendedCommunity2(MefModel):
+class BgpExtendedCommunityExtendedType(MefModel):
     regular_type: Annotated[int | None, Field(alias="regularType", ge=0, le=255)] = None
     regular_value: Annotated[int | None, Field(alias="regularValue", ge=0)] = None
     extended_type: Annotated[int, Field(alias="extendedType", ge=0, le=65535)]
@@ -725,8 +725,13 @@ class BgpExtendedCommunity2(MefModel):
     semantics: str | None = None
 
 
-class BgpExtendedCommunity(RootModel[BgpExtendedCommunity1 | BgpExtendedCommunity2]):
-    root: SerializeAsAny[BgpExtendedCommunity1] | SerializeAsAny[BgpExtendedCommunity2]
+class BgpExtendedCommunity(
+    RootModel[BgpExtendedCommunityRegularType | BgpExtendedCommunityExtendedType]
+):
+    root: (
+        SerializeAsAny[BgpExtendedCommunityRegularType]
+        | SerializeAsAny[BgpExtendedCommunityExtendedType]
+    )
 
 
 class ClassOfServiceMapEntry(MefModel):
@@ -854,18 +859,18 @@ class IpUniIngressBwpEnvelope(IpBwpEnvelope):
     ] = None
 
 
-class Ipv4OrIpv6Prefix1(MefModel):
+class Ipv4OrIpv6PrefixIpv4Prefix(MefModel):
     ipv4_prefix: Annotated[SerializeAsAny[Ipv4Prefix], Field(alias="ipv4Prefix")]
     ipv6_prefix: Annotated[SerializeAsAny[Ipv6Prefix] | None, Field(alias="ipv6Prefix")] = None
 
 
-class Ipv4OrIpv6Prefix2(MefModel):
+class Ipv4OrIpv6PrefixIpv6Prefix(MefModel):
     ipv4_prefix: Annotated[SerializeAsAny[Ipv4Prefix] | None, Field(alias="ipv4Prefix")] = None
     ipv6_prefix: Annotated[SerializeAsAny[Ipv6Prefix], Field(alias="ipv6Prefix")]
 
 
-class Ipv4OrIpv6Prefix(RootModel[Ipv4OrIpv6Prefix1 | Ipv4OrIpv6Prefix2]):
-    root: SerializeAsAny[Ipv4OrIpv6Prefix1] | SerializeAsAny[Ipv4OrIpv6Prefix2]
+class Ipv4OrIpv6Prefix(RootModel[Ipv4OrIpv6PrefixIpv4Prefix | Ipv4OrIpv6PrefixIpv6Prefix]):
+    root: SerializeAsAny[Ipv4OrIpv6PrefixIpv4Prefix] | SerializeAsAny[Ipv4OrIpv6PrefixIpv6Prefix]
 
 
 class Ipv4PrimarySubnet(Ipv4SecondarySubnet):
@@ -889,7 +894,9 @@ class Ospf(MefModel):
     dead_interval: Annotated[int | None, Field(alias="deadInterval")] = None
     hello_interval: Annotated[int | None, Field(alias="helloInterval")] = None
     ip_prefixes: Annotated[
-        SerializeAsAny[Ipv4OrIpv6Prefix1] | SerializeAsAny[Ipv4OrIpv6Prefix2] | None,
+        SerializeAsAny[Ipv4OrIpv6PrefixIpv4Prefix]
+        | SerializeAsAny[Ipv4OrIpv6PrefixIpv6Prefix]
+        | None,
         Field(alias="ipPrefixes"),
     ] = None
     retransmission_interval: Annotated[int | None, Field(alias="retransmissionInterval")] = None
@@ -918,7 +925,9 @@ class StaticIpEntry(MefModel):
         SerializeAsAny[ForwardingInformation] | None, Field(alias="forwardingInformation")
     ] = None
     static_prefix: Annotated[
-        SerializeAsAny[Ipv4OrIpv6Prefix1] | SerializeAsAny[Ipv4OrIpv6Prefix2] | None,
+        SerializeAsAny[Ipv4OrIpv6PrefixIpv4Prefix]
+        | SerializeAsAny[Ipv4OrIpv6PrefixIpv6Prefix]
+        | None,
         Field(alias="staticPrefix"),
     ] = None
 
@@ -970,7 +979,11 @@ class Bgp(MefModel):
         list[SerializeAsAny[BgpCommunity]] | None, Field(alias="bgpCommunityList")
     ] = None
     bgp_extended_community_list: Annotated[
-        list[SerializeAsAny[BgpExtendedCommunity1] | SerializeAsAny[BgpExtendedCommunity2]] | None,
+        list[
+            SerializeAsAny[BgpExtendedCommunityRegularType]
+            | SerializeAsAny[BgpExtendedCommunityExtendedType]
+        ]
+        | None,
         Field(alias="bgpExtendedCommunityList"),
     ] = None
     hold_time: Annotated[int | None, Field(alias="holdTime", ge=0, le=65535)] = None
@@ -1019,7 +1032,9 @@ class IpvcCloud(MefModel):
         SerializeAsAny[Ipv4Prefix] | None, Field(alias="networkAddressTranslation")
     ] = None
     subscriber_prefix_list: Annotated[
-        SerializeAsAny[Ipv4OrIpv6Prefix1] | SerializeAsAny[Ipv4OrIpv6Prefix2] | None,
+        SerializeAsAny[Ipv4OrIpv6PrefixIpv4Prefix]
+        | SerializeAsAny[Ipv4OrIpv6PrefixIpv6Prefix]
+        | None,
         Field(alias="subscriberPrefixList"),
     ] = None
 

@@ -35,8 +35,8 @@ class Ipvc(Payload):
     cloud: SerializeAsAny[ip_common.IpvcCloud] | None = None
     reserved_prefixes: Annotated[
         list[
-            SerializeAsAny[ip_common.Ipv4OrIpv6Prefix1]
-            | SerializeAsAny[ip_common.Ipv4OrIpv6Prefix2]
+            SerializeAsAny[ip_common.Ipv4OrIpv6PrefixIpv4Prefix]
+            | SerializeAsAny[ip_common.Ipv4OrIpv6PrefixIpv6Prefix]
         ],
         Field(alias="reservedPrefixes"),
     ]

@@ -18,7 +18,8 @@ class IpvcEndPoint(Payload):
     ei_type: Annotated[ip_common.ExternalInterfaceType, Field(alias="eiType")]
     role: ip_common.IpvcEndPointRole
     prefix_mapping: Annotated[
-        SerializeAsAny[ip_common.Ipv4OrIpv6Prefix1] | SerializeAsAny[ip_common.Ipv4OrIpv6Prefix2],
+        SerializeAsAny[ip_common.Ipv4OrIpv6PrefixIpv4Prefix]
+        | SerializeAsAny[ip_common.Ipv4OrIpv6PrefixIpv6Prefix],
         Field(alias="prefixMapping"),
     ]
     enni_service_mapping_identifier: Annotated[

@@ -354,18 +354,23 @@ class ApplicationFlowCriteria(MefModel):
     ] = None
 
 
-class BandwidthPolicyCriterion1(MefModel):
+class BandwidthPolicyCriterionUnamedRateLimiter(MefModel):
     unamed_rate_limiter: Annotated[Any, Field(alias="unamedRateLimiter")]
     rate_limiter: Annotated[SerializeAsAny[RateLimiter] | None, Field(alias="rateLimiter")] = None
 
 
-class BandwidthPolicyCriterion2(MefModel):
+class BandwidthPolicyCriterionRateLimiter(MefModel):
     unamed_rate_limiter: Annotated[Any | None, Field(alias="unamedRateLimiter")] = None
     rate_limiter: Annotated[SerializeAsAny[RateLimiter], Field(alias="rateLimiter")]
 
 
-class BandwidthPolicyCriterion(RootModel[BandwidthPolicyCriterion1 | BandwidthPolicyCriterion2]):
-    root: SerializeAsAny[BandwidthPolicyCriterion1] | SerializeAsAny[BandwidthPolicyCriterion2]
+class BandwidthPolicyCriterion(
+    RootModel[BandwidthPolicyCriterionUnamedRateLimiter | BandwidthPolicyCriterionRateLimiter]
+):
+    root: (
+        SerializeAsAny[BandwidthPolicyCriterionUnamedRateLimiter]
+        | SerializeAsAny[BandwidthPolicyCriterionRateLimiter]
+    )
 
 
 class OneWayMeanPacketLossRatioPrimary(MefModel):
@@ -411,7 +416,7 @@ class TimeDuration(MefModel):
     time_duration_units: Annotated[TimeDurationUnits, Field(alias="timeDurationUnits")]
 
 
-class VirtualTopologyEndPoint1(MefModel):
+class VirtualTopologyEndPointMultipointToMultipoint(MefModel):
     multipoint_to_multipoint: Annotated[
         list[SwVcEndPointIdentifier], Field(alias="multipointToMultipoint", min_length=2)
     ]
@@ -420,7 +425,7 @@ class VirtualTopologyEndPoint1(MefModel):
     ] = None
 
 
-class VirtualTopologyEndPoint2(MefModel):
+class VirtualTopologyEndPointRootedMultipoint(MefModel):
     multipoint_to_multipoint: Annotated[
         list[SwVcEndPointIdentifier] | None, Field(alias="multipointToMultipoint", min_length=2)
     ] = None
@@ -429,8 +434,15 @@ class VirtualTopologyEndPoint2(MefModel):
     ]
 
 
-class VirtualTopologyEndPoint(RootModel[VirtualTopologyEndPoint1 | VirtualTopologyEndPoint2]):
-    root: SerializeAsAny[VirtualTopologyEndPoint1] | SerializeAsAny[VirtualTopologyEndPoint2]
+class VirtualTopologyEndPoint(
+    RootModel[
+        VirtualTopologyEndPointMultipointToMultipoint | VirtualTopologyEndPointRootedMultipoint
+    ]
+):
+    root: (
+        SerializeAsAny[VirtualTopologyEndPointMultipointToMultipoint]
+        | SerializeAsAny[VirtualTopologyEndPointRootedMultipoint]
+    )
 
 
 class Zone(MefModel):
@@ -438,7 +450,11 @@ class Zone(MefModel):
         str | None, Field(alias="zoneName"), AfterValidator(not_one_of("SELF", "INTERNET", "ALL"))
     ] = None
     zone_prefixes: Annotated[
-        list[ip_common.Ipv4OrIpv6Prefix | SerializeAsAny[ip_common.Ipv4OrIpv6Prefix5]] | None,
+        list[
+            SerializeAsAny[ip_common.Ipv4OrIpv6PrefixIpv4Prefix]
+            | SerializeAsAny[ip_common.Ipv4OrIpv6PrefixIpv6Prefix]
+        ]
+        | None,
         Field(alias="zonePrefixes", min_length=1),
     ] = None
     zone_ingress_policy: Annotated[
@@ -509,7 +525,9 @@ class VirtualTopology(MefModel):
     vt_name: Annotated[str | None, Field(alias="vtName"), AfterValidator(not_one_of("Swvc"))] = None
     vt_type: Annotated[VtType | None, Field(alias="vtType")] = None
     vt_ep: Annotated[
-        SerializeAsAny[VirtualTopologyEndPoint1] | SerializeAsAny[VirtualTopologyEndPoint2] | None,
+        SerializeAsAny[VirtualTopologyEndPointMultipointToMultipoint]
+        | SerializeAsAny[VirtualTopologyEndPointRootedMultipoint]
+        | None,
         Field(alias="vtEp"),
     ] = None
 
@@ -534,7 +552,9 @@ class PolicyCriteria(MefModel):
     ] = None
     performance: SerializeAsAny[PerformancePolicyCriterion] | None = None
     bandwidth: (
-        SerializeAsAny[BandwidthPolicyCriterion1] | SerializeAsAny[BandwidthPolicyCriterion2] | None
+        SerializeAsAny[BandwidthPolicyCriterionUnamedRateLimiter]
+        | SerializeAsAny[BandwidthPolicyCriterionRateLimiter]
+        | None
     ) = None
     af_security_ingress: Annotated[
         SerializeAsAny[SecurityPolicy] | None, Field(alias="afSecurityIngress")

@@ -24,7 +24,11 @@ class SwVc(Payload):
         AfterValidator(unique_items),
     ]
     reserved_prefixes: Annotated[
-        list[ip_common.Ipv4OrIpv6Prefix | SerializeAsAny[ip_common.Ipv4OrIpv6Prefix5]] | None,
+        list[
+            SerializeAsAny[ip_common.Ipv4OrIpv6PrefixIpv4Prefix]
+            | SerializeAsAny[ip_common.Ipv4OrIpv6PrefixIpv6Prefix]
+        ]
+        | None,
         Field(alias="reservedPrefixes", min_length=0),
     ] = None
     zone_list: Annotated[

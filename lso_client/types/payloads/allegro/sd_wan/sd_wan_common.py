@@ -30,6 +30,12 @@ from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     BandwidthPolicyCriterion as BandwidthPolicyCriterion,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
+    BandwidthPolicyCriterionRateLimiter as BandwidthPolicyCriterionRateLimiter,
+)
+from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
+    BandwidthPolicyCriterionUnamedRateLimiter as BandwidthPolicyCriterionUnamedRateLimiter,
+)
+from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     BillingMethod as BillingMethod,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import BlockSource as BlockSource
@@ -47,6 +53,12 @@ from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import Dpf as Dpf
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import DpfNone as DpfNone
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import DpfOrNone as DpfOrNone
+from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
+    DpfOrNoneDpfNone as DpfOrNoneDpfNone,
+)
+from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
+    DpfOrNoneDpfSelect as DpfOrNoneDpfSelect,
+)
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import DscpItem as DscpItem
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     EncryptionType as EncryptionType,
@@ -135,9 +147,6 @@ from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     PolicyCriteria as PolicyCriteria,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
-    PolicyCriteriaBandwidthPolicyCriterion as PolicyCriteriaBandwidthPolicyCriterion,
-)
-from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     PolicyDirection as PolicyDirection,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import PolicyMap as PolicyMap
@@ -157,13 +166,13 @@ from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     SecurityEventNotificationOrNone as SecurityEventNotificationOrNone,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
-    SecurityEventNotificationOrNone3 as SecurityEventNotificationOrNone3,
+    SecurityEventNotificationOrNoneSenNone as SecurityEventNotificationOrNoneSenNone,
+)
+from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
+    SecurityEventNotificationOrNoneSenSelect as SecurityEventNotificationOrNoneSenSelect,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     SecurityFunctionPolicy as SecurityFunctionPolicy,
-)
-from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
-    SecurityFunctionPolicyDpfOrNone as SecurityFunctionPolicyDpfOrNone,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     SecurityFunctionPolicyIdentifier as SecurityFunctionPolicyIdentifier,
@@ -227,10 +236,10 @@ from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     VirtualTopologyEndPoint as VirtualTopologyEndPoint,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
-    VirtualTopologyEndPoint3 as VirtualTopologyEndPoint3,
+    VirtualTopologyEndPointMultipointToMultipoint as VirtualTopologyEndPointMultipointToMultipoint,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
-    VirtualTopologyEndPoint4 as VirtualTopologyEndPoint4,
+    VirtualTopologyEndPointRootedMultipoint as VirtualTopologyEndPointRootedMultipoint,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     VtRootedMultipoint as VtRootedMultipoint,
@@ -250,6 +259,8 @@ __all__ = [
     "ApplicationIdentifier",
     "Backup",
     "BandwidthPolicyCriterion",
+    "BandwidthPolicyCriterionRateLimiter",
+    "BandwidthPolicyCriterionUnamedRateLimiter",
     "BillingMethod",
     "BlockSource",
     "CaBehaviorIfInvalid",
@@ -260,6 +271,8 @@ __all__ = [
     "Dpf",
     "DpfNone",
     "DpfOrNone",
+    "DpfOrNoneDpfNone",
+    "DpfOrNoneDpfSelect",
     "DscpItem",
     "EncryptionType",
     "IanaProtocols",
@@ -295,7 +308,6 @@ __all__ = [
     "PerformanceTimeIntervals",
     "Policy",
     "PolicyCriteria",
-    "PolicyCriteriaBandwidthPolicyCriterion",
     "PolicyDirection",
     "PolicyMap",
     "Protv4Item",
@@ -305,9 +317,9 @@ __all__ = [
     "RemovalBehavior",
     "SecurityEventNotification",
     "SecurityEventNotificationOrNone",
-    "SecurityEventNotificationOrNone3",
+    "SecurityEventNotificationOrNoneSenNone",
+    "SecurityEventNotificationOrNoneSenSelect",
     "SecurityFunctionPolicy",
-    "SecurityFunctionPolicyDpfOrNone",
     "SecurityFunctionPolicyIdentifier",
     "SecurityPolicyIdentifier",
     "SenNone",
@@ -331,8 +343,8 @@ __all__ = [
     "Urlf",
     "VirtualTopology",
     "VirtualTopologyEndPoint",
-    "VirtualTopologyEndPoint3",
-    "VirtualTopologyEndPoint4",
+    "VirtualTopologyEndPointMultipointToMultipoint",
+    "VirtualTopologyEndPointRootedMultipoint",
     "VtRootedMultipoint",
     "VtType",
     "Zone",

@@ -27,10 +27,10 @@ from lso_client._generated.payloads.legato.ip.ip_common import (
     BgpExtendedCommunity as BgpExtendedCommunity,
 )
 from lso_client._generated.payloads.legato.ip.ip_common import (
-    BgpExtendedCommunity1 as BgpExtendedCommunity1,
+    BgpExtendedCommunityExtendedType as BgpExtendedCommunityExtendedType,
 )
 from lso_client._generated.payloads.legato.ip.ip_common import (
-    BgpExtendedCommunity2 as BgpExtendedCommunity2,
+    BgpExtendedCommunityRegularType as BgpExtendedCommunityRegularType,
 )
 from lso_client._generated.payloads.legato.ip.ip_common import BurstBehavior as BurstBehavior
 from lso_client._generated.payloads.legato.ip.ip_common import (
@@ -182,10 +182,10 @@ from lso_client._generated.payloads.legato.ip.ip_common import (
 )
 from lso_client._generated.payloads.legato.ip.ip_common import Ipv4OrIpv6Prefix as Ipv4OrIpv6Prefix
 from lso_client._generated.payloads.legato.ip.ip_common import (
-    Ipv4OrIpv6Prefix1 as Ipv4OrIpv6Prefix1,
+    Ipv4OrIpv6PrefixIpv4Prefix as Ipv4OrIpv6PrefixIpv4Prefix,
 )
 from lso_client._generated.payloads.legato.ip.ip_common import (
-    Ipv4OrIpv6Prefix2 as Ipv4OrIpv6Prefix2,
+    Ipv4OrIpv6PrefixIpv6Prefix as Ipv4OrIpv6PrefixIpv6Prefix,
 )
 from lso_client._generated.payloads.legato.ip.ip_common import Ipv4Prefix as Ipv4Prefix
 from lso_client._generated.payloads.legato.ip.ip_common import (
@@ -273,8 +273,8 @@ __all__ = [
     "Bgp",
     "BgpCommunity",
     "BgpExtendedCommunity",
-    "BgpExtendedCommunity1",
-    "BgpExtendedCommunity2",
+    "BgpExtendedCommunityExtendedType",
+    "BgpExtendedCommunityRegularType",
     "BurstBehavior",
     "ClassOfServiceMapEntry",
     "CloudDataLimit",
@@ -342,8 +342,8 @@ __all__ = [
     "Ipv4AddressingType",
     "Ipv4OrIpv6Address",
     "Ipv4OrIpv6Prefix",
-    "Ipv4OrIpv6Prefix1",
-    "Ipv4OrIpv6Prefix2",
+    "Ipv4OrIpv6PrefixIpv4Prefix",
+    "Ipv4OrIpv6PrefixIpv6Prefix",
     "Ipv4Prefix",
     "Ipv4PrimarySubnet",
     "Ipv4SecondarySubnet",

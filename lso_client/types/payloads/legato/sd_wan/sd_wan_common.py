@@ -30,10 +30,10 @@ from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import (
     BandwidthPolicyCriterion as BandwidthPolicyCriterion,
 )
 from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import (
-    BandwidthPolicyCriterion1 as BandwidthPolicyCriterion1,
+    BandwidthPolicyCriterionRateLimiter as BandwidthPolicyCriterionRateLimiter,
 )
 from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import (
-    BandwidthPolicyCriterion2 as BandwidthPolicyCriterion2,
+    BandwidthPolicyCriterionUnamedRateLimiter as BandwidthPolicyCriterionUnamedRateLimiter,
 )
 from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import (
     BillingMethod as BillingMethod,
@@ -193,10 +193,10 @@ from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import (
     VirtualTopologyEndPoint as VirtualTopologyEndPoint,
 )
 from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import (
-    VirtualTopologyEndPoint1 as VirtualTopologyEndPoint1,
+    VirtualTopologyEndPointMultipointToMultipoint as VirtualTopologyEndPointMultipointToMultipoint,
 )
 from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import (
-    VirtualTopologyEndPoint2 as VirtualTopologyEndPoint2,
+    VirtualTopologyEndPointRootedMultipoint as VirtualTopologyEndPointRootedMultipoint,
 )
 from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import (
     VtRootedMultipoint as VtRootedMultipoint,
@@ -216,8 +216,8 @@ __all__ = [
     "ApplicationIdentifier",
     "Backup",
     "BandwidthPolicyCriterion",
-    "BandwidthPolicyCriterion1",
-    "BandwidthPolicyCriterion2",
+    "BandwidthPolicyCriterionRateLimiter",
+    "BandwidthPolicyCriterionUnamedRateLimiter",
     "BillingMethod",
     "BlockSource",
     "CipherSuite",
@@ -289,8 +289,8 @@ __all__ = [
     "UrlfOrNone",
     "VirtualTopology",
     "VirtualTopologyEndPoint",
-    "VirtualTopologyEndPoint1",
-    "VirtualTopologyEndPoint2",
+    "VirtualTopologyEndPointMultipointToMultipoint",
+    "VirtualTopologyEndPointRootedMultipoint",
     "VtRootedMultipoint",
     "VtType",
     "Zone",

@@ -744,10 +744,6 @@ class DhcpRelay(MefModel):
     check_max_properties = model_validator(mode="after")(max_properties(1))
 
 
-class Model_1(RootModel[Any]):
-    root: Any
-
-
 class AddressFamilyIpv4Ipv6(MefEnum):
     ipv4 = "IPV4"
     ipv6 = "IPV6"
@@ -784,11 +780,6 @@ class BgpRegularType(MefModel):
 class CloudType(MefEnum):
     internet_access = "INTERNET_ACCESS"
     private = "PRIVATE"
-
-
-class ConnectionType_1(MefEnum):
-    point_to_point = "POINT_TO_POINT"
-    multipoint = "MULTIPOINT"
 
 
 class ControlProtocolAddressing(MefEnum):
@@ -873,7 +864,7 @@ class IpPrefixOrigin(MefEnum):
 
 class IpUniAccessLinkCommon(MefModel):
     identifier: Annotated[str | None, Field(max_length=53, pattern="[ -\x7f]+")] = None
-    connection_type: Annotated[ConnectionType_1 | None, Field(alias="connectionType")] = None
+    connection_type: Annotated[ConnectionType | None, Field(alias="connectionType")] = None
     l2_technology: Annotated[SerializeAsAny[L2Technology] | None, Field(alias="l2Technology")] = (
         None
     )
@@ -901,10 +892,6 @@ class OspfAuthenticationType(MefEnum):
     none = "NONE"
     password = "PASSWORD"
     message_digest = "MESSAGE_DIGEST"
-
-
-class TwoOctetInteger_1(RootModel[int]):
-    root: Annotated[int, Field(ge=0, le=65535)]
 
 
 class AccessLinkBfd(MefModel):
@@ -995,39 +982,46 @@ class IpvcCloud(MefModel):
     ] = None
 
 
-class IpvcEpBwpEnvelope1(MefModel):
+class IpvcEpBwpEnvelopeBwpFlowPerCosNamePart(MefModel):
     bwp_flow_per_cos_name: Annotated[
         list[SerializeAsAny[IpvcEpBwp]], Field(alias="bwpFlowPerCosName", min_length=1)
     ]
     bwp_flow_all: Annotated[SerializeAsAny[IpvcEpBwpAll] | None, Field(alias="bwpFlowAll")] = None
 
 
-class IpvcEpBwpEnvelope2(MefModel):
+class IpvcEpBwpEnvelopeBwpFlowAllPart(MefModel):
     bwp_flow_per_cos_name: Annotated[
         list[SerializeAsAny[IpvcEpBwp]] | None, Field(alias="bwpFlowPerCosName", min_length=1)
     ] = None
     bwp_flow_all: Annotated[SerializeAsAny[IpvcEpBwpAll], Field(alias="bwpFlowAll")]
 
 
-class IpvcEpBwpEnvelope3(IpBwpEnvelope):
+class IpvcEpBwpEnvelopeBase(IpBwpEnvelope):
     bwp_flow_per_cos_name: Annotated[
         list[SerializeAsAny[IpvcEpBwp]] | None, Field(alias="bwpFlowPerCosName", min_length=1)
     ] = None
     bwp_flow_all: Annotated[SerializeAsAny[IpvcEpBwpAll] | None, Field(alias="bwpFlowAll")] = None
 
 
-class IpvcEpBwpEnvelope4(IpvcEpBwpEnvelope1, IpvcEpBwpEnvelope3):
+class IpvcEpBwpEnvelopeBwpFlowPerCosName(
+    IpvcEpBwpEnvelopeBwpFlowPerCosNamePart, IpvcEpBwpEnvelopeBase
+):
     bwp_flow_per_cos_name: Annotated[
         list[SerializeAsAny[IpvcEpBwp]], Field(alias="bwpFlowPerCosName", min_length=1)
     ]
 
 
-class IpvcEpBwpEnvelope5(IpvcEpBwpEnvelope2, IpvcEpBwpEnvelope3):
+class IpvcEpBwpEnvelopeBwpFlowAll(IpvcEpBwpEnvelopeBwpFlowAllPart, IpvcEpBwpEnvelopeBase):
     bwp_flow_all: Annotated[SerializeAsAny[IpvcEpBwpAll], Field(alias="bwpFlowAll")]
 
 
-class IpvcEpBwpEnvelope(RootModel[IpvcEpBwpEnvelope4 | IpvcEpBwpEnvelope5]):
-    root: SerializeAsAny[IpvcEpBwpEnvelope4] | SerializeAsAny[IpvcEpBwpEnvelope5]
+class IpvcEpBwpEnvelope(
+    RootModel[IpvcEpBwpEnvelopeBwpFlowPerCosName | IpvcEpBwpEnvelopeBwpFlowAll]
+):
+    root: (
+        SerializeAsAny[IpvcEpBwpEnvelopeBwpFlowPerCosName]
+        | SerializeAsAny[IpvcEpBwpEnvelopeBwpFlowAll]
+    )
 
 
 class Ospf(MefModel):

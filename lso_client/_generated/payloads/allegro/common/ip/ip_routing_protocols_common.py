@@ -3,8 +3,8 @@
 # Names, types and constraints come from the upstream schema, which is
 # Apache-2.0 licensed by MEF Forum / Mplify Alliance; its prose is not reproduced.
 
-from ._internal import ConnectionType_1 as ConnectionType
-from ._internal import TwoOctetInteger_1 as TwoOctetInteger
+from ._internal import ConnectionType as ConnectionType
+from ._internal import TwoOctetInteger as TwoOctetInteger
 from ._internal import (
     AccessLinkBfd,
     AddressFamilyIpv4Ipv6,
@@ -39,11 +39,11 @@ from ._internal import (
     IpvcCloud,
     IpvcEpAndCosName,
     IpvcEpBwpEnvelope,
-    IpvcEpBwpEnvelope1,
-    IpvcEpBwpEnvelope2,
-    IpvcEpBwpEnvelope3,
-    IpvcEpBwpEnvelope4,
-    IpvcEpBwpEnvelope5,
+    IpvcEpBwpEnvelopeBwpFlowPerCosNamePart,
+    IpvcEpBwpEnvelopeBwpFlowAllPart,
+    IpvcEpBwpEnvelopeBase,
+    IpvcEpBwpEnvelopeBwpFlowPerCosName,
+    IpvcEpBwpEnvelopeBwpFlowAll,
 )
 from ._internal import (
     Ospf,
@@ -90,11 +90,11 @@ __all__ = [
     "IpvcCloud",
     "IpvcEpAndCosName",
     "IpvcEpBwpEnvelope",
-    "IpvcEpBwpEnvelope1",
-    "IpvcEpBwpEnvelope2",
-    "IpvcEpBwpEnvelope3",
-    "IpvcEpBwpEnvelope4",
-    "IpvcEpBwpEnvelope5",
+    "IpvcEpBwpEnvelopeBwpFlowPerCosNamePart",
+    "IpvcEpBwpEnvelopeBwpFlowAllPart",
+    "IpvcEpBwpEnvelopeBase",
+    "IpvcEpBwpEnvelopeBwpFlowPerCosName",
+    "IpvcEpBwpEnvelopeBwpFlowAll",
     "Ospf",
     "OspfAreaType",
     "OspfAuthenticationType",

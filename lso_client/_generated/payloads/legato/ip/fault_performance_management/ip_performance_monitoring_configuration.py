@@ -20,14 +20,14 @@ class IpvcEndPoint(MefModel):
     description: str | None = None
 
 
-class Location4(MefModel):
+class LocationBase(MefModel):
     ipvc_endpoint: Annotated[list[str] | None, Field(alias="ipvcEndpoint")] = None
     name: str | None = None
     description: str | None = None
     cloud_service: Annotated[bool | None, Field(alias="cloudService")] = None
 
 
-class IpPerformanceMonitoringConfigurationLocation(IpvcEndPoint, Location4):
+class LocationIpvcEndPoint(IpvcEndPoint, LocationBase):
     pass
 
 
@@ -71,9 +71,7 @@ class IpPerformanceMonitoringConfiguration(Payload):
         Literal["urn:mef:lso:spec:legato:ip-performance-monitoring-configuration:v0.0.1:all"],
         Field(alias="@type"),
     ] = "urn:mef:lso:spec:legato:ip-performance-monitoring-configuration:v0.0.1:all"
-    interface: Optional[
-        Union["Location5", SerializeAsAny[IpPerformanceMonitoringConfigurationLocation]]
-    ] = None
+    interface: Optional[Union["LocationPlain", SerializeAsAny[LocationIpvcEndPoint]]] = None
     vlan: int | None = None
     start_time: Annotated[DateTime | None, Field(alias="startTime")] = None
     end_time: Annotated[DateTime | None, Field(alias="endTime")] = None
@@ -88,26 +86,22 @@ class IpPerformanceMonitoringConfiguration(Payload):
     peak_utilization_out: Annotated[bool | None, Field(alias="peakUtilizationOut")] = None
 
 
-class Location(RootModel[Union["Location5", IpPerformanceMonitoringConfigurationLocation]]):
-    root: Union["Location5", SerializeAsAny[IpPerformanceMonitoringConfigurationLocation]]
+class Location(RootModel[Union["LocationPlain", LocationIpvcEndPoint]]):
+    root: Union["LocationPlain", SerializeAsAny[LocationIpvcEndPoint]]
 
 
-class Location5(Location4):
+class LocationPlain(LocationBase):
     pass
 
 
 class SlsReferencePoint(
-    RootModel[
-        Union[
-            IpvcEndPoint, dict[str, Any], "Location5", IpPerformanceMonitoringConfigurationLocation
-        ]
-    ]
+    RootModel[Union[IpvcEndPoint, dict[str, Any], "LocationPlain", LocationIpvcEndPoint]]
 ):
     root: Union[
         SerializeAsAny[IpvcEndPoint],
         dict[str, Any],
-        "Location5",
-        SerializeAsAny[IpPerformanceMonitoringConfigurationLocation],
+        "LocationPlain",
+        SerializeAsAny[LocationIpvcEndPoint],
     ]
 
 
@@ -117,8 +111,8 @@ class SlsRpPair(MefModel):
             Union[
                 SerializeAsAny[IpvcEndPoint],
                 dict[str, Any],
-                "Location5",
-                SerializeAsAny[IpPerformanceMonitoringConfigurationLocation],
+                "LocationPlain",
+                SerializeAsAny[LocationIpvcEndPoint],
             ]
         ],
         Field(alias="fromSlsReferencePoint"),
@@ -128,8 +122,8 @@ class SlsRpPair(MefModel):
             Union[
                 SerializeAsAny[IpvcEndPoint],
                 dict[str, Any],
-                "Location5",
-                SerializeAsAny[IpPerformanceMonitoringConfigurationLocation],
+                "LocationPlain",
+                SerializeAsAny[LocationIpvcEndPoint],
             ]
         ],
         Field(alias="toSlsReferencePoint"),

@@ -20,14 +20,14 @@ class IpvcEndPoint(MefModel):
     description: str | None = None
 
 
-class Location7(MefModel):
+class LocationBase(MefModel):
     ipvc_endpoint: Annotated[list[str] | None, Field(alias="ipvcEndpoint")] = None
     name: str | None = None
     description: str | None = None
     cloud_service: Annotated[bool | None, Field(alias="cloudService")] = None
 
 
-class IpPerformanceMonitoringResultsLocation(IpvcEndPoint, Location7):
+class LocationIpvcEndPoint(IpvcEndPoint, LocationBase):
     pass
 
 
@@ -71,9 +71,7 @@ class IpPerformanceMonitoringResults(Payload):
         Literal["urn:mef:lso:spec:legato:ip-performance-monitoring-results:v0.0.1:all"],
         Field(alias="@type"),
     ] = "urn:mef:lso:spec:legato:ip-performance-monitoring-results:v0.0.1:all"
-    interface: Optional[
-        Union["Location8", SerializeAsAny[IpPerformanceMonitoringResultsLocation]]
-    ] = None
+    interface: Optional[Union["LocationPlain", SerializeAsAny[LocationIpvcEndPoint]]] = None
     vlan: int | None = None
     start_time: Annotated[DateTime | None, Field(alias="startTime")] = None
     end_time: Annotated[DateTime | None, Field(alias="endTime")] = None
@@ -92,24 +90,22 @@ class IpPerformanceMonitoringResults(Payload):
     ] = None
 
 
-class Location(RootModel[Union["Location8", IpPerformanceMonitoringResultsLocation]]):
-    root: Union["Location8", SerializeAsAny[IpPerformanceMonitoringResultsLocation]]
+class Location(RootModel[Union["LocationPlain", LocationIpvcEndPoint]]):
+    root: Union["LocationPlain", SerializeAsAny[LocationIpvcEndPoint]]
 
 
-class Location8(Location7):
+class LocationPlain(LocationBase):
     pass
 
 
 class SlsReferencePoint(
-    RootModel[
-        Union[IpvcEndPoint, dict[str, Any], "Location8", IpPerformanceMonitoringResultsLocation]
-    ]
+    RootModel[Union[IpvcEndPoint, dict[str, Any], "LocationPlain", LocationIpvcEndPoint]]
 ):
     root: Union[
         SerializeAsAny[IpvcEndPoint],
         dict[str, Any],
-        "Location8",
-        SerializeAsAny[IpPerformanceMonitoringResultsLocation],
+        "LocationPlain",
+        SerializeAsAny[LocationIpvcEndPoint],
     ]
 
 
@@ -119,8 +115,8 @@ class SlsRpPair(MefModel):
             Union[
                 SerializeAsAny[IpvcEndPoint],
                 dict[str, Any],
-                "Location8",
-                SerializeAsAny[IpPerformanceMonitoringResultsLocation],
+                "LocationPlain",
+                SerializeAsAny[LocationIpvcEndPoint],
             ]
         ],
         Field(alias="fromSlsReferencePoint"),
@@ -130,8 +126,8 @@ class SlsRpPair(MefModel):
             Union[
                 SerializeAsAny[IpvcEndPoint],
                 dict[str, Any],
-                "Location8",
-                SerializeAsAny[IpPerformanceMonitoringResultsLocation],
+                "LocationPlain",
+                SerializeAsAny[LocationIpvcEndPoint],
             ]
         ],
         Field(alias="toSlsReferencePoint"),

@@ -22,22 +22,27 @@ class BgpCommunity(MefModel):
     ]
 
 
-class BgpExtendedCommunity3(MefModel):
+class BgpExtendedCommunityRegularType(MefModel):
     regular_type: Annotated[int, Field(alias="regularType", ge=0, le=256)]
     regular_value: Annotated[int, Field(alias="regularValue", ge=0)]
     extended_type: Annotated[int | None, Field(alias="extendedType", ge=0, le=65535)] = None
     extended_value: Annotated[int | None, Field(alias="extendedValue", ge=0)] = None
 
 
-class BgpExtendedCommunity4(MefModel):
+class BgpExtendedCommunityExtendedType(MefModel):
     regular_type: Annotated[int | None, Field(alias="regularType", ge=0, le=256)] = None
     regular_value: Annotated[int | None, Field(alias="regularValue", ge=0)] = None
     extended_type: Annotated[int, Field(alias="extendedType", ge=0, le=65535)]
     extended_value: Annotated[int, Field(alias="extendedValue", ge=0)]
 
 
-class BgpExtendedCommunity(RootModel[BgpExtendedCommunity3 | BgpExtendedCommunity4]):
-    root: SerializeAsAny[BgpExtendedCommunity3] | SerializeAsAny[BgpExtendedCommunity4]
+class BgpExtendedCommunity(
+    RootModel[BgpExtendedCommunityRegularType | BgpExtendedCommunityExtendedType]
+):
+    root: (
+        SerializeAsAny[BgpExtendedCommunityRegularType]
+        | SerializeAsAny[BgpExtendedCommunityExtendedType]
+    )
 
 
 class Damping(MefModel):
@@ -304,18 +309,18 @@ class PeeringAddressType(MefEnum):
     loopbacks = "LOOPBACKS"
 
 
-class ProtocolV41(MefModel):
+class ProtocolV4ProtoV4(MefModel):
     proto_v4: Annotated[list[int], Field(alias="protoV4")]
     proto_v4_key_word: Annotated[list[str] | None, Field(alias="protoV4KeyWord")] = None
 
 
-class ProtocolV42(MefModel):
+class ProtocolV4ProtoV4KeyWord(MefModel):
     proto_v4: Annotated[list[int] | None, Field(alias="protoV4")] = None
     proto_v4_key_word: Annotated[list[str], Field(alias="protoV4KeyWord")]
 
 
-class ProtocolV4(RootModel[ProtocolV41 | ProtocolV42]):
-    root: SerializeAsAny[ProtocolV41] | SerializeAsAny[ProtocolV42]
+class ProtocolV4(RootModel[ProtocolV4ProtoV4 | ProtocolV4ProtoV4KeyWord]):
+    root: SerializeAsAny[ProtocolV4ProtoV4] | SerializeAsAny[ProtocolV4ProtoV4KeyWord]
 
 
 class TransportProtocol(MefEnum):
@@ -348,14 +353,18 @@ class ForwardingInformation(MefModel):
     ] = None
 
 
-class Ipv4OrIpv6Prefix(MefModel):
+class Ipv4OrIpv6PrefixIpv4Prefix(MefModel):
     ipv4_prefix: Annotated[SerializeAsAny[Ipv4Prefix], Field(alias="ipv4Prefix")]
     ipv6_prefix: Annotated[SerializeAsAny[Ipv6Prefix] | None, Field(alias="ipv6Prefix")] = None
 
 
-class Ipv4OrIpv6Prefix5(MefModel):
+class Ipv4OrIpv6PrefixIpv6Prefix(MefModel):
     ipv4_prefix: Annotated[SerializeAsAny[Ipv4Prefix] | None, Field(alias="ipv4Prefix")] = None
     ipv6_prefix: Annotated[SerializeAsAny[Ipv6Prefix], Field(alias="ipv6Prefix")]
+
+
+class Ipv4OrIpv6Prefix(RootModel[Ipv4OrIpv6PrefixIpv4Prefix | Ipv4OrIpv6PrefixIpv6Prefix]):
+    root: SerializeAsAny[Ipv4OrIpv6PrefixIpv4Prefix] | SerializeAsAny[Ipv4OrIpv6PrefixIpv6Prefix]
 
 
 class Ipv4PrimarySubnet(Ipv4Subnet):
@@ -407,7 +416,7 @@ class RoutingProtocolsOspfIpv4AndIpv6(MefModel):
     ipv6: SerializeAsAny[Ospf]
 
 
-class RoutingProtocolsOspfOptions1(MefModel):
+class RoutingProtocolsOspfOptionsIpv4(MefModel):
     ipv4: SerializeAsAny[Ospf]
     ipv6: SerializeAsAny[Ospf] | None = None
     both: SerializeAsAny[Ospf] | None = None
@@ -416,7 +425,7 @@ class RoutingProtocolsOspfOptions1(MefModel):
     ] = None
 
 
-class RoutingProtocolsOspfOptions2(MefModel):
+class RoutingProtocolsOspfOptionsIpv6(MefModel):
     ipv4: SerializeAsAny[Ospf] | None = None
     ipv6: SerializeAsAny[Ospf]
     both: SerializeAsAny[Ospf] | None = None
@@ -425,7 +434,7 @@ class RoutingProtocolsOspfOptions2(MefModel):
     ] = None
 
 
-class RoutingProtocolsOspfOptions3(MefModel):
+class RoutingProtocolsOspfOptionsBoth(MefModel):
     ipv4: SerializeAsAny[Ospf] | None = None
     ipv6: SerializeAsAny[Ospf] | None = None
     both: SerializeAsAny[Ospf]
@@ -434,7 +443,7 @@ class RoutingProtocolsOspfOptions3(MefModel):
     ] = None
 
 
-class RoutingProtocolsOspfOptions4(MefModel):
+class RoutingProtocolsOspfOptionsIpv4AndIpv6(MefModel):
     ipv4: SerializeAsAny[Ospf] | None = None
     ipv6: SerializeAsAny[Ospf] | None = None
     both: SerializeAsAny[Ospf] | None = None
@@ -445,17 +454,17 @@ class RoutingProtocolsOspfOptions4(MefModel):
 
 class RoutingProtocolsOspfOptions(
     RootModel[
-        RoutingProtocolsOspfOptions1
-        | RoutingProtocolsOspfOptions2
-        | RoutingProtocolsOspfOptions3
-        | RoutingProtocolsOspfOptions4
+        RoutingProtocolsOspfOptionsIpv4
+        | RoutingProtocolsOspfOptionsIpv6
+        | RoutingProtocolsOspfOptionsBoth
+        | RoutingProtocolsOspfOptionsIpv4AndIpv6
     ]
 ):
     root: (
-        SerializeAsAny[RoutingProtocolsOspfOptions1]
-        | SerializeAsAny[RoutingProtocolsOspfOptions2]
-        | SerializeAsAny[RoutingProtocolsOspfOptions3]
-        | SerializeAsAny[RoutingProtocolsOspfOptions4]
+        SerializeAsAny[RoutingProtocolsOspfOptionsIpv4]
+        | SerializeAsAny[RoutingProtocolsOspfOptionsIpv6]
+        | SerializeAsAny[RoutingProtocolsOspfOptionsBoth]
+        | SerializeAsAny[RoutingProtocolsOspfOptionsIpv4AndIpv6]
     )
 
 
@@ -467,7 +476,9 @@ class StaticIpEntry(MefModel):
         SerializeAsAny[ForwardingInformation] | None, Field(alias="forwardingInformation")
     ] = None
     static_prefix: Annotated[
-        SerializeAsAny[Ipv4OrIpv6Prefix] | SerializeAsAny[Ipv4OrIpv6Prefix5] | None,
+        SerializeAsAny[Ipv4OrIpv6PrefixIpv4Prefix]
+        | SerializeAsAny[Ipv4OrIpv6PrefixIpv6Prefix]
+        | None,
         Field(alias="staticPrefix"),
     ] = None
 
@@ -486,7 +497,11 @@ class Bgp(MefModel):
         list[SerializeAsAny[BgpCommunity]] | None, Field(alias="bgpCommunityList")
     ] = None
     bgp_extended_community_list: Annotated[
-        list[SerializeAsAny[BgpExtendedCommunity3] | SerializeAsAny[BgpExtendedCommunity4]] | None,
+        list[
+            SerializeAsAny[BgpExtendedCommunityRegularType]
+            | SerializeAsAny[BgpExtendedCommunityExtendedType]
+        ]
+        | None,
         Field(alias="bgpExtendedCommunityList"),
     ] = None
     hold_time: Annotated[int | None, Field(alias="holdTime", ge=0, le=65535)] = None
@@ -514,7 +529,7 @@ class RoutingProtocolsBgpIpv4AndIpv6(MefModel):
     ipv6: SerializeAsAny[Bgp]
 
 
-class RoutingProtocolsBgpOptions1(MefModel):
+class RoutingProtocolsBgpOptionsIpv4(MefModel):
     ipv4: SerializeAsAny[Bgp]
     ipv6: SerializeAsAny[Bgp] | None = None
     both: SerializeAsAny[Bgp] | None = None
@@ -523,7 +538,7 @@ class RoutingProtocolsBgpOptions1(MefModel):
     ] = None
 
 
-class RoutingProtocolsBgpOptions2(MefModel):
+class RoutingProtocolsBgpOptionsIpv6(MefModel):
     ipv4: SerializeAsAny[Bgp] | None = None
     ipv6: SerializeAsAny[Bgp]
     both: SerializeAsAny[Bgp] | None = None
@@ -532,7 +547,7 @@ class RoutingProtocolsBgpOptions2(MefModel):
     ] = None
 
 
-class RoutingProtocolsBgpOptions3(MefModel):
+class RoutingProtocolsBgpOptionsBoth(MefModel):
     ipv4: SerializeAsAny[Bgp] | None = None
     ipv6: SerializeAsAny[Bgp] | None = None
     both: SerializeAsAny[Bgp]
@@ -541,7 +556,7 @@ class RoutingProtocolsBgpOptions3(MefModel):
     ] = None
 
 
-class RoutingProtocolsBgpOptions4(MefModel):
+class RoutingProtocolsBgpOptionsIpv4AndIpv6(MefModel):
     ipv4: SerializeAsAny[Bgp] | None = None
     ipv6: SerializeAsAny[Bgp] | None = None
     both: SerializeAsAny[Bgp] | None = None
@@ -552,17 +567,17 @@ class RoutingProtocolsBgpOptions4(MefModel):
 
 class RoutingProtocolsBgpOptions(
     RootModel[
-        RoutingProtocolsBgpOptions1
-        | RoutingProtocolsBgpOptions2
-        | RoutingProtocolsBgpOptions3
-        | RoutingProtocolsBgpOptions4
+        RoutingProtocolsBgpOptionsIpv4
+        | RoutingProtocolsBgpOptionsIpv6
+        | RoutingProtocolsBgpOptionsBoth
+        | RoutingProtocolsBgpOptionsIpv4AndIpv6
     ]
 ):
     root: (
-        SerializeAsAny[RoutingProtocolsBgpOptions1]
-        | SerializeAsAny[RoutingProtocolsBgpOptions2]
-        | SerializeAsAny[RoutingProtocolsBgpOptions3]
-        | SerializeAsAny[RoutingProtocolsBgpOptions4]
+        SerializeAsAny[RoutingProtocolsBgpOptionsIpv4]
+        | SerializeAsAny[RoutingProtocolsBgpOptionsIpv6]
+        | SerializeAsAny[RoutingProtocolsBgpOptionsBoth]
+        | SerializeAsAny[RoutingProtocolsBgpOptionsIpv4AndIpv6]
     )
 
 
@@ -577,7 +592,7 @@ class RoutingProtocolsStaticIpv4AndIpv6(MefModel):
     ipv6: SerializeAsAny[Static]
 
 
-class RoutingProtocolsStaticOptions1(MefModel):
+class RoutingProtocolsStaticOptionsIpv4(MefModel):
     ipv4: SerializeAsAny[Static]
     ipv6: SerializeAsAny[Static] | None = None
     both: SerializeAsAny[Static] | None = None
@@ -586,7 +601,7 @@ class RoutingProtocolsStaticOptions1(MefModel):
     ] = None
 
 
-class RoutingProtocolsStaticOptions2(MefModel):
+class RoutingProtocolsStaticOptionsIpv6(MefModel):
     ipv4: SerializeAsAny[Static] | None = None
     ipv6: SerializeAsAny[Static]
     both: SerializeAsAny[Static] | None = None
@@ -595,7 +610,7 @@ class RoutingProtocolsStaticOptions2(MefModel):
     ] = None
 
 
-class RoutingProtocolsStaticOptions3(MefModel):
+class RoutingProtocolsStaticOptionsBoth(MefModel):
     ipv4: SerializeAsAny[Static] | None = None
     ipv6: SerializeAsAny[Static] | None = None
     both: SerializeAsAny[Static]
@@ -604,7 +619,7 @@ class RoutingProtocolsStaticOptions3(MefModel):
     ] = None
 
 
-class RoutingProtocolsStaticOptions4(MefModel):
+class RoutingProtocolsStaticOptionsIpv4AndIpv6(MefModel):
     ipv4: SerializeAsAny[Static] | None = None
     ipv6: SerializeAsAny[Static] | None = None
     both: SerializeAsAny[Static] | None = None
@@ -615,39 +630,39 @@ class RoutingProtocolsStaticOptions4(MefModel):
 
 class RoutingProtocolsStaticOptions(
     RootModel[
-        RoutingProtocolsStaticOptions1
-        | RoutingProtocolsStaticOptions2
-        | RoutingProtocolsStaticOptions3
-        | RoutingProtocolsStaticOptions4
+        RoutingProtocolsStaticOptionsIpv4
+        | RoutingProtocolsStaticOptionsIpv6
+        | RoutingProtocolsStaticOptionsBoth
+        | RoutingProtocolsStaticOptionsIpv4AndIpv6
     ]
 ):
     root: (
-        SerializeAsAny[RoutingProtocolsStaticOptions1]
-        | SerializeAsAny[RoutingProtocolsStaticOptions2]
-        | SerializeAsAny[RoutingProtocolsStaticOptions3]
-        | SerializeAsAny[RoutingProtocolsStaticOptions4]
+        SerializeAsAny[RoutingProtocolsStaticOptionsIpv4]
+        | SerializeAsAny[RoutingProtocolsStaticOptionsIpv6]
+        | SerializeAsAny[RoutingProtocolsStaticOptionsBoth]
+        | SerializeAsAny[RoutingProtocolsStaticOptionsIpv4AndIpv6]
     )
 
 
 class RoutingProtocols(MefModel):
     bgp: (
-        SerializeAsAny[RoutingProtocolsBgpOptions1]
-        | SerializeAsAny[RoutingProtocolsBgpOptions2]
-        | SerializeAsAny[RoutingProtocolsBgpOptions3]
-        | SerializeAsAny[RoutingProtocolsBgpOptions4]
+        SerializeAsAny[RoutingProtocolsBgpOptionsIpv4]
+        | SerializeAsAny[RoutingProtocolsBgpOptionsIpv6]
+        | SerializeAsAny[RoutingProtocolsBgpOptionsBoth]
+        | SerializeAsAny[RoutingProtocolsBgpOptionsIpv4AndIpv6]
         | None
     ) = None
     ospf: (
-        SerializeAsAny[RoutingProtocolsOspfOptions1]
-        | SerializeAsAny[RoutingProtocolsOspfOptions2]
-        | SerializeAsAny[RoutingProtocolsOspfOptions3]
-        | SerializeAsAny[RoutingProtocolsOspfOptions4]
+        SerializeAsAny[RoutingProtocolsOspfOptionsIpv4]
+        | SerializeAsAny[RoutingProtocolsOspfOptionsIpv6]
+        | SerializeAsAny[RoutingProtocolsOspfOptionsBoth]
+        | SerializeAsAny[RoutingProtocolsOspfOptionsIpv4AndIpv6]
         | None
     ) = None
     static: (
-        SerializeAsAny[RoutingProtocolsStaticOptions1]
-        | SerializeAsAny[RoutingProtocolsStaticOptions2]
-        | SerializeAsAny[RoutingProtocolsStaticOptions3]
-        | SerializeAsAny[RoutingProtocolsStaticOptions4]
+        SerializeAsAny[RoutingProtocolsStaticOptionsIpv4]
+        | SerializeAsAny[RoutingProtocolsStaticOptionsIpv6]
+        | SerializeAsAny[RoutingProtocolsStaticOptionsBoth]
+        | SerializeAsAny[RoutingProtocolsStaticOptionsIpv4AndIpv6]
         | None
     ) = None

@@ -13,19 +13,19 @@ from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_pe
     IpPerformanceMonitoringConfiguration as IpPerformanceMonitoringConfiguration,
 )
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
-    IpPerformanceMonitoringConfigurationLocation as IpPerformanceMonitoringConfigurationLocation,
-)
-from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
     IpvcEndPoint as IpvcEndPoint,
 )
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
     Location as Location,
 )
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
-    Location4 as Location4,
+    LocationBase as LocationBase,
 )
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
-    Location5 as Location5,
+    LocationIpvcEndPoint as LocationIpvcEndPoint,
+)
+from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
+    LocationPlain as LocationPlain,
 )
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
     Percentage as Percentage,
@@ -54,11 +54,11 @@ from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_pe
 
 __all__ = [
     "IpPerformanceMonitoringConfiguration",
-    "IpPerformanceMonitoringConfigurationLocation",
     "IpvcEndPoint",
     "Location",
-    "Location4",
-    "Location5",
+    "LocationBase",
+    "LocationIpvcEndPoint",
+    "LocationPlain",
     "Percentage",
     "Protocol",
     "ServiceUptime",

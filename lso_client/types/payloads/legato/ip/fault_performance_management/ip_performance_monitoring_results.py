@@ -13,19 +13,19 @@ from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_pe
     IpPerformanceMonitoringResults as IpPerformanceMonitoringResults,
 )
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
-    IpPerformanceMonitoringResultsLocation as IpPerformanceMonitoringResultsLocation,
-)
-from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
     IpvcEndPoint as IpvcEndPoint,
 )
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
     Location as Location,
 )
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
-    Location7 as Location7,
+    LocationBase as LocationBase,
 )
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
-    Location8 as Location8,
+    LocationIpvcEndPoint as LocationIpvcEndPoint,
+)
+from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
+    LocationPlain as LocationPlain,
 )
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
     Percentage as Percentage,
@@ -54,11 +54,11 @@ from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_pe
 
 __all__ = [
     "IpPerformanceMonitoringResults",
-    "IpPerformanceMonitoringResultsLocation",
     "IpvcEndPoint",
     "Location",
-    "Location7",
-    "Location8",
+    "LocationBase",
+    "LocationIpvcEndPoint",
+    "LocationPlain",
     "Percentage",
     "Protocol",
     "ServiceUptime",

@@ -17,10 +17,10 @@ from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     BgpExtendedCommunity as BgpExtendedCommunity,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    BgpExtendedCommunity3 as BgpExtendedCommunity3,
+    BgpExtendedCommunityExtendedType as BgpExtendedCommunityExtendedType,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    BgpExtendedCommunity4 as BgpExtendedCommunity4,
+    BgpExtendedCommunityRegularType as BgpExtendedCommunityRegularType,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import Damping as Damping
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import Dscp as Dscp
@@ -56,7 +56,10 @@ from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     Ipv4OrIpv6Prefix as Ipv4OrIpv6Prefix,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    Ipv4OrIpv6Prefix5 as Ipv4OrIpv6Prefix5,
+    Ipv4OrIpv6PrefixIpv4Prefix as Ipv4OrIpv6PrefixIpv4Prefix,
+)
+from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
+    Ipv4OrIpv6PrefixIpv6Prefix as Ipv4OrIpv6PrefixIpv6Prefix,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import Ipv4Prefix as Ipv4Prefix
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
@@ -89,8 +92,12 @@ from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     PeeringAddressType as PeeringAddressType,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import ProtocolV4 as ProtocolV4
-from lso_client._generated.payloads.legato.sd_wan.common.ip_common import ProtocolV41 as ProtocolV41
-from lso_client._generated.payloads.legato.sd_wan.common.ip_common import ProtocolV42 as ProtocolV42
+from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
+    ProtocolV4ProtoV4 as ProtocolV4ProtoV4,
+)
+from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
+    ProtocolV4ProtoV4KeyWord as ProtocolV4ProtoV4KeyWord,
+)
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     RoutingProtocols as RoutingProtocols,
 )
@@ -101,16 +108,16 @@ from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     RoutingProtocolsBgpOptions as RoutingProtocolsBgpOptions,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsBgpOptions1 as RoutingProtocolsBgpOptions1,
+    RoutingProtocolsBgpOptionsBoth as RoutingProtocolsBgpOptionsBoth,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsBgpOptions2 as RoutingProtocolsBgpOptions2,
+    RoutingProtocolsBgpOptionsIpv4 as RoutingProtocolsBgpOptionsIpv4,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsBgpOptions3 as RoutingProtocolsBgpOptions3,
+    RoutingProtocolsBgpOptionsIpv4AndIpv6 as RoutingProtocolsBgpOptionsIpv4AndIpv6,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsBgpOptions4 as RoutingProtocolsBgpOptions4,
+    RoutingProtocolsBgpOptionsIpv6 as RoutingProtocolsBgpOptionsIpv6,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     RoutingProtocolsOspfIpv4AndIpv6 as RoutingProtocolsOspfIpv4AndIpv6,
@@ -119,16 +126,16 @@ from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     RoutingProtocolsOspfOptions as RoutingProtocolsOspfOptions,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsOspfOptions1 as RoutingProtocolsOspfOptions1,
+    RoutingProtocolsOspfOptionsBoth as RoutingProtocolsOspfOptionsBoth,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsOspfOptions2 as RoutingProtocolsOspfOptions2,
+    RoutingProtocolsOspfOptionsIpv4 as RoutingProtocolsOspfOptionsIpv4,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsOspfOptions3 as RoutingProtocolsOspfOptions3,
+    RoutingProtocolsOspfOptionsIpv4AndIpv6 as RoutingProtocolsOspfOptionsIpv4AndIpv6,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsOspfOptions4 as RoutingProtocolsOspfOptions4,
+    RoutingProtocolsOspfOptionsIpv6 as RoutingProtocolsOspfOptionsIpv6,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     RoutingProtocolsStaticIpv4AndIpv6 as RoutingProtocolsStaticIpv4AndIpv6,
@@ -137,16 +144,16 @@ from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     RoutingProtocolsStaticOptions as RoutingProtocolsStaticOptions,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsStaticOptions1 as RoutingProtocolsStaticOptions1,
+    RoutingProtocolsStaticOptionsBoth as RoutingProtocolsStaticOptionsBoth,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsStaticOptions2 as RoutingProtocolsStaticOptions2,
+    RoutingProtocolsStaticOptionsIpv4 as RoutingProtocolsStaticOptionsIpv4,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsStaticOptions3 as RoutingProtocolsStaticOptions3,
+    RoutingProtocolsStaticOptionsIpv4AndIpv6 as RoutingProtocolsStaticOptionsIpv4AndIpv6,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsStaticOptions4 as RoutingProtocolsStaticOptions4,
+    RoutingProtocolsStaticOptionsIpv6 as RoutingProtocolsStaticOptionsIpv6,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     ServiceNameAndTransportProtocols as ServiceNameAndTransportProtocols,
@@ -170,8 +177,8 @@ __all__ = [
     "Bgp",
     "BgpCommunity",
     "BgpExtendedCommunity",
-    "BgpExtendedCommunity3",
-    "BgpExtendedCommunity4",
+    "BgpExtendedCommunityExtendedType",
+    "BgpExtendedCommunityRegularType",
     "Damping",
     "Dscp",
     "EnabledDisabled",
@@ -185,7 +192,8 @@ __all__ = [
     "Ipv4ConnectionAddressing",
     "Ipv4OrIpv6Address",
     "Ipv4OrIpv6Prefix",
-    "Ipv4OrIpv6Prefix5",
+    "Ipv4OrIpv6PrefixIpv4Prefix",
+    "Ipv4OrIpv6PrefixIpv6Prefix",
     "Ipv4Prefix",
     "Ipv4PrimarySubnet",
     "Ipv4Subnet",
@@ -201,27 +209,27 @@ __all__ = [
     "PeeringAddress",
     "PeeringAddressType",
     "ProtocolV4",
-    "ProtocolV41",
-    "ProtocolV42",
+    "ProtocolV4ProtoV4",
+    "ProtocolV4ProtoV4KeyWord",
     "RoutingProtocols",
     "RoutingProtocolsBgpIpv4AndIpv6",
     "RoutingProtocolsBgpOptions",
-    "RoutingProtocolsBgpOptions1",
-    "RoutingProtocolsBgpOptions2",
-    "RoutingProtocolsBgpOptions3",
-    "RoutingProtocolsBgpOptions4",
+    "RoutingProtocolsBgpOptionsBoth",
+    "RoutingProtocolsBgpOptionsIpv4",
+    "RoutingProtocolsBgpOptionsIpv4AndIpv6",
+    "RoutingProtocolsBgpOptionsIpv6",
     "RoutingProtocolsOspfIpv4AndIpv6",
     "RoutingProtocolsOspfOptions",
-    "RoutingProtocolsOspfOptions1",
-    "RoutingProtocolsOspfOptions2",
-    "RoutingProtocolsOspfOptions3",
-    "RoutingProtocolsOspfOptions4",
+    "RoutingProtocolsOspfOptionsBoth",
+    "RoutingProtocolsOspfOptionsIpv4",
+    "RoutingProtocolsOspfOptionsIpv4AndIpv6",
+    "RoutingProtocolsOspfOptionsIpv6",
     "RoutingProtocolsStaticIpv4AndIpv6",
     "RoutingProtocolsStaticOptions",
-    "RoutingProtocolsStaticOptions1",
-    "RoutingProtocolsStaticOptions2",
-    "RoutingProtocolsStaticOptions3",
-    "RoutingProtocolsStaticOptions4",
+    "RoutingProtocolsStaticOptionsBoth",
+    "RoutingProtocolsStaticOptionsIpv4",
+    "RoutingProtocolsStaticOptionsIpv4AndIpv6",
+    "RoutingProtocolsStaticOptionsIpv6",
     "ServiceNameAndTransportProtocols",
     "ServiceNameAndTransportProtocolsOrAny",
     "Static",

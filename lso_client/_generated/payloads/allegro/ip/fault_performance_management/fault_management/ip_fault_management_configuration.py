@@ -18,14 +18,14 @@ class IpvcEndPoint(MefModel):
     description: str | None = None
 
 
-class Location1(MefModel):
+class LocationBase(MefModel):
     ipvc_endpoint: Annotated[list[str] | None, Field(alias="ipvcEndpoint")] = None
     name: str | None = None
     description: str | None = None
     cloud_service: Annotated[bool | None, Field(alias="cloudService")] = None
 
 
-class EntityLocation(IpvcEndPoint, Location1):
+class LocationIpvcEndPoint(IpvcEndPoint, LocationBase):
     pass
 
 
@@ -52,27 +52,30 @@ class Entity(MefModel):
                 SerializeAsAny[IpvcEndPoint],
                 SerializeAsAny[Interface],
                 dict[str, Any],
-                "Location2",
-                SerializeAsAny[EntityLocation],
+                "LocationPlain",
+                SerializeAsAny[LocationIpvcEndPoint],
             ]
         ],
         Field(alias="entityType"),
     ] = None
 
 
-class Location(RootModel[Union["Location2", EntityLocation]]):
-    root: Union["Location2", SerializeAsAny[EntityLocation]]
+class Location(RootModel[Union["LocationPlain", LocationIpvcEndPoint]]):
+    root: Union["LocationPlain", SerializeAsAny[LocationIpvcEndPoint]]
 
 
-class Location2(Location1):
+class LocationPlain(LocationBase):
     pass
 
 
 class SlsReferencePoint(
-    RootModel[Union[IpvcEndPoint, dict[str, Any], "Location2", EntityLocation]]
+    RootModel[Union[IpvcEndPoint, dict[str, Any], "LocationPlain", LocationIpvcEndPoint]]
 ):
     root: Union[
-        SerializeAsAny[IpvcEndPoint], dict[str, Any], "Location2", SerializeAsAny[EntityLocation]
+        SerializeAsAny[IpvcEndPoint],
+        dict[str, Any],
+        "LocationPlain",
+        SerializeAsAny[LocationIpvcEndPoint],
     ]
 
 
@@ -82,8 +85,8 @@ class SlsRpPair(MefModel):
             Union[
                 SerializeAsAny[IpvcEndPoint],
                 dict[str, Any],
-                "Location2",
-                SerializeAsAny[EntityLocation],
+                "LocationPlain",
+                SerializeAsAny[LocationIpvcEndPoint],
             ]
         ],
         Field(alias="fromSlsReferencePoint"),
@@ -93,8 +96,8 @@ class SlsRpPair(MefModel):
             Union[
                 SerializeAsAny[IpvcEndPoint],
                 dict[str, Any],
-                "Location2",
-                SerializeAsAny[EntityLocation],
+                "LocationPlain",
+                SerializeAsAny[LocationIpvcEndPoint],
             ]
         ],
         Field(alias="toSlsReferencePoint"),

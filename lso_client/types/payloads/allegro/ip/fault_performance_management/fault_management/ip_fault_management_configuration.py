@@ -13,9 +13,6 @@ from lso_client._generated.payloads.allegro.ip.fault_performance_management.faul
     Entity as Entity,
 )
 from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration import (
-    EntityLocation as EntityLocation,
-)
-from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration import (
     Interface as Interface,
 )
 from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration import (
@@ -28,10 +25,13 @@ from lso_client._generated.payloads.allegro.ip.fault_performance_management.faul
     Location as Location,
 )
 from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration import (
-    Location1 as Location1,
+    LocationBase as LocationBase,
 )
 from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration import (
-    Location2 as Location2,
+    LocationIpvcEndPoint as LocationIpvcEndPoint,
+)
+from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration import (
+    LocationPlain as LocationPlain,
 )
 from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration import (
     SlsReferencePoint as SlsReferencePoint,
@@ -45,13 +45,13 @@ from lso_client._generated.payloads.allegro.ip.fault_performance_management.faul
 
 __all__ = [
     "Entity",
-    "EntityLocation",
     "Interface",
     "IpFaultManagementConfiguration",
     "IpvcEndPoint",
     "Location",
-    "Location1",
-    "Location2",
+    "LocationBase",
+    "LocationIpvcEndPoint",
+    "LocationPlain",
     "SlsReferencePoint",
     "SlsRpPair",
     "TimePeriod",
