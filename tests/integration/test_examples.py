@@ -5,6 +5,9 @@ seller. Each must exit 0 with nothing on stderr (a failing notification handler 
 spec deviation is logged there without changing the exit code), and print the lines
 that show its flow went through: a broken step changes or drops them. The PM, FM and
 SFT scripts print the class of the typed results they read back and values from it.
+
+No example names an `urn:mef:` URN the SDK ships no model for, in its source or in
+what it prints: such a URN looks official but matches no published schema.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from lso_client.payloads import model_for
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TIMEOUT = 45.0  # for all scripts together; each takes a few seconds
@@ -282,3 +287,22 @@ def test_example_runs_its_flow_to_the_end(name: str, runs: dict[str, Run]) -> No
         assert found >= expected.least and (expected.most is None or found <= expected.most), (
             f"{name}: {found} lines match {expected.pattern!r}, expected {wanted}\n{report}"
         )
+
+
+URN = re.compile(r"urn:mef:[A-Za-z0-9._:-]*[A-Za-z0-9]")
+
+
+def test_examples_name_only_shipped_urns() -> None:
+    found = {
+        (path.name, urn)
+        for path in EXAMPLES.glob("*.py")
+        for urn in URN.findall(path.read_text(encoding="utf-8"))
+    }
+    unshipped = sorted((name, urn) for name, urn in found if model_for(urn) is None)
+    assert unshipped == [], f"URNs in MEF's namespace that no shipped schema has: {unshipped}"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_example_prints_only_shipped_urns(name: str, runs: dict[str, Run]) -> None:
+    unshipped = sorted({urn for urn in URN.findall(runs[name].stdout) if model_for(urn) is None})
+    assert unshipped == [], f"{name} printed URNs no shipped schema has: {unshipped}"
