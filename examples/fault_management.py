@@ -2,10 +2,12 @@
 
 Starts a mock seller and a notification listener on loopback and subscribes the
 listener to the Fault Management (v3) hub at Allegro. Creates a recurring job
-that reports hourly on the service between two UNIs, waits for it to complete
-and for its reports, prints what each report found, and shows the seller's
-tracking records. Events are printed as they arrive.
-Run with `python examples/fault_management.py`.
+that reports hourly on the service between two UNIs, counting the IP packet
+errors of one interface and VLAN: its service-specific configuration is a typed
+payload, `IpFaultManagementConfiguration`. Waits for the job to complete and for
+its reports, reads each report's measurements back as `IpFaultManagementResults`
+and prints what they found, then shows the seller's tracking records. Events are
+printed as they arrive. Run with `python examples/fault_management.py`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,12 @@ from typing import Any
 
 from lso_client import AllegroClient, Notification, NotificationListener
 from lso_client.testing import MockSeller
+from lso_client.types.payloads.allegro.ip.fault_performance_management.fault_management import (
+    ip_fault_management_configuration as fm_configuration,
+)
+from lso_client.types.payloads.allegro.ip.fault_performance_management.fault_management import (
+    ip_fault_management_results as fm_results,
+)
 
 _out = threading.Lock()
 
@@ -26,9 +34,16 @@ def say(text: str) -> None:
         print(text, flush=True)
 
 
-# The seller's service-specific FM schema (what `serviceSpecificConfiguration` conforms to).
-FM_SCHEMA = "urn:mef:lso:spec:allegro:carrier-ethernet-fm:v1.0.0:all"
 PERIODS = 2
+INTERFACE, VLAN = "ge-0/0/7", 120
+
+
+def fm_configuration_payload() -> fm_configuration.IpFaultManagementConfiguration:
+    """What the seller counts: the IP packet errors of one interface, on one VLAN."""
+    return fm_configuration.IpFaultManagementConfiguration(
+        entity=fm_configuration.Entity(entity_type=fm_configuration.Interface(interface=INTERFACE)),
+        vlan=VLAN,
+    )
 
 
 def duration(value: int, units: str) -> dict[str, Any]:
@@ -39,7 +54,7 @@ def job_body() -> dict[str, Any]:
     """A `FaultManagementJob_Create`: hourly reports of 15-minute bins, for two hours."""
     start = datetime.now(timezone.utc).replace(second=0, microsecond=0)
     return {
-        "description": "Faults on the UNI-1001 to UNI-2002 E-Line",
+        "description": "IP packet errors between UNI-1001 and UNI-2002",
         "jobType": "proactive",
         "jobPriority": 2,
         "monitoredObject": {
@@ -56,7 +71,7 @@ def job_body() -> dict[str, Any]:
             "scheduleDefinitionEndTime": (start + timedelta(hours=PERIODS)).isoformat(),
             "recurringSchedule": {"minute": "0", "hour": "*"},
         },
-        "serviceSpecificConfiguration": {"@type": FM_SCHEMA},
+        "serviceSpecificConfiguration": fm_configuration_payload(),
     }
 
 
@@ -105,11 +120,14 @@ def main() -> None:
             )
             for item in report.report_content or []:
                 time = item.measurement_time
-                data = item.measurement_data[0].to_dict()
+                data = item.measurement_data[0]
+                assert isinstance(data, fm_results.IpFaultManagementResults)  # typed on reading
                 say(
                     f"  {time.measurement_start_date:%H:%M}-{time.measurement_end_date:%H:%M}"
-                    f" faults detected: {data['faultsDetected']},"
-                    f" highest severity {data['highestSeverity']}"
+                    f" {type(data).__name__} {data.interface} VLAN {data.vlan}:"
+                    f" {data.in_header_errors} header errors,"
+                    f" {data.out_discards} discards,"
+                    f" {data.reassemblies_failed} failed reassemblies"
                 )
 
         completed = client.fault_management_reports.list(

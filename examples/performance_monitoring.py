@@ -5,7 +5,10 @@ listener to the Performance Monitoring (v5) hub at Legato. Creates a performance
 profile, then a recurring job that uses it and waits for its reports; a second
 job is suspended, resumed and cancelled (the cancel request is a task resource
 with its own states); finally an on-demand report is collected with
-`create_and_wait`. Events are printed as they arrive.
+`create_and_wait`. What is measured is a typed payload, the Carrier Ethernet PM
+configuration (`CarrierEthernetPerformanceMonitoringConfiguration`: interface
+counters and utilization); the reports' measurements are read back as
+`CarrierEthernetPerformanceMonitoringResults`. Events are printed as they arrive.
 
 At Interlude and Legato the PM v2-RC API is there too, as
 `client.performance_monitoring_v2`; this mock seller serves PM v5 only.
@@ -20,6 +23,12 @@ from typing import Any
 
 from lso_client import LegatoClient, Notification, NotificationListener
 from lso_client.testing import MockSeller
+from lso_client.types.payloads.legato.carrier_ethernet.fault_performance_management import (
+    carrier_ethernet_performance_monitoring_configuration as pm_configuration,
+)
+from lso_client.types.payloads.legato.carrier_ethernet.fault_performance_management import (
+    carrier_ethernet_performance_monitoring_results as pm_results,
+)
 
 _out = threading.Lock()
 
@@ -31,8 +40,20 @@ def say(text: str) -> None:
 
 
 SERVICE_ID = "evc-0042"
-# The seller's service-specific PM schema (what `serviceSpecificConfiguration` conforms to).
-PM_SCHEMA = "urn:mef:lso:spec:legato:carrier-ethernet-pm:v1.0.0:all"
+
+
+def pm_configuration_payload() -> (
+    pm_configuration.CarrierEthernetPerformanceMonitoringConfiguration
+):
+    """What the seller measures: one interface's IPv4 frames and its utilization."""
+    return pm_configuration.CarrierEthernetPerformanceMonitoringConfiguration(
+        interface="ge-0/0/12",
+        rx_ipv4=True,
+        utilization_in=True,
+        utilization_out=True,
+        peak_utilization_in=True,
+        peak_utilization_out=True,
+    )
 
 
 def duration(value: int, units: str) -> dict[str, Any]:
@@ -42,7 +63,7 @@ def duration(value: int, units: str) -> dict[str, Any]:
 def profile_body() -> dict[str, Any]:
     """A `PerformanceProfile_Create`: 15-minute reports of 5-minute bins."""
     return {
-        "description": "Delay and loss, 15-minute reports",
+        "description": "Utilization, 15-minute reports",
         "jobType": "proactive",
         "jobPriority": 3,
         "lifecycleStatus": "approved",
@@ -50,7 +71,7 @@ def profile_body() -> dict[str, Any]:
         "reportingPeriod": duration(15, "MIN"),
         "outputFormat": "json",
         "resultFormat": "payload",
-        "serviceSpecificConfiguration": {"@type": PM_SCHEMA},
+        "serviceSpecificConfiguration": pm_configuration_payload(),
     }
 
 
@@ -92,7 +113,7 @@ def report_body() -> dict[str, Any]:
         "granularity": duration(15, "MIN"),
         "outputFormat": "json",
         "resultFormat": "payload",
-        "serviceSpecificConfiguration": {"@type": PM_SCHEMA},
+        "serviceSpecificConfiguration": pm_configuration_payload(),
     }
 
 
@@ -132,7 +153,7 @@ def main() -> None:
             profile = client.performance_profiles.create(profile_body())
             say(f"-> profile {profile.id} ({profile.lifecycle_status}, jobType {profile.job_type})")
             profile = client.performance_profiles.update(
-                profile.id, {"description": "Delay, delay variation and loss"}
+                profile.id, {"description": "Utilization and IPv4 frames"}
             )
             say(f"-> profile {profile.id} updated: {profile.description!r}")
 
@@ -175,11 +196,13 @@ def main() -> None:
             for content in report.report_content or []:
                 for item in content.report_content_item:
                     time = item.measurement_time
-                    data = item.measurement_data[0].to_dict()
+                    data = item.measurement_data[0]
+                    assert isinstance(data, pm_results.CarrierEthernetPerformanceMonitoringResults)
                     say(
                         f"  {time.measurement_start_date:%H:%M}-{time.measurement_end_date:%H:%M}"
-                        f" delay {data['oneWayFrameDelayMs']} ms,"
-                        f" loss {data['frameLossRatio']}"
+                        f" {type(data).__name__}: {data.rx_ipv4} IPv4 frames in,"
+                        f" utilization in {data.utilization_in}%"
+                        f" (peak {data.peak_utilization_in}%), out {data.utilization_out}%"
                     )
             seller.wait_idle()
             listener.join(timeout=5)

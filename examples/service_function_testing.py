@@ -4,18 +4,31 @@ Starts a mock seller and a notification listener on loopback and subscribes the
 listener to the Service Function Testing (v3) hub at Interlude. Creates a test
 profile (a round-trip delay test), runs an hourly test job that uses it with
 `create_and_wait`, then collects its results with `wait_for_job`. The profile is
-`assigned` while the job runs and `available` again afterwards. Events are
-printed as they arrive. Run with `python examples/service_function_testing.py`.
+`assigned` while the job runs and `available` again afterwards. The test is TWAMP:
+the profile and the job carry typed `TwampConfiguration` payloads (how to send the
+test packets, then between which addresses) and each result is read back as a
+`TwampReport`. Events are printed as they arrive.
+Run with `python examples/service_function_testing.py`.
 """
 
 from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
+from ipaddress import IPv4Address
 from typing import Any
 
 from lso_client import InterludeClient, Notification, NotificationListener
 from lso_client.testing import MockSeller
+from lso_client.types.payloads.allegro.common.common import TimeDuration, TimeDurationUnits
+from lso_client.types.payloads.allegro.ip.sat.fault_managment.twamp.twamp_configuration import (
+    TwampConfiguration,
+    TwampControlClient,
+    TwampSessionSender,
+)
+from lso_client.types.payloads.allegro.ip.sat.fault_managment.twamp.twamp_report import (
+    TwampReport,
+)
 
 _out = threading.Lock()
 
@@ -28,13 +41,44 @@ def say(text: str) -> None:
 
 SERVICE_SPEC = "carrier-ethernet-access-eline"
 RUNS = 3
+# The test's two ends, in the documentation range: the mock seller sends nothing to them.
+SENDER, REFLECTOR = IPv4Address("192.0.2.1"), IPv4Address("192.0.2.2")
+
+
+def profile_configuration() -> TwampConfiguration:
+    """How to test: 100 expedited-forwarding packets, one every 10 s (the interval is in ms)."""
+    return TwampConfiguration(
+        session_sender=TwampSessionSender(number_of_packets=100, interval=10_000, dscp_value=46)
+    )
+
+
+def job_configuration() -> TwampConfiguration:
+    """Where to test: the TWAMP server and the reflector at the far end."""
+    return TwampConfiguration(
+        control_client=TwampControlClient(
+            server_ipv4_address=[REFLECTOR], client_ipv4_address=[SENDER]
+        ),
+        session_sender=TwampSessionSender(
+            session_name="uni-1001-to-uni-2002",
+            reflector_ipv4_address=[REFLECTOR],
+            sender_ipv4_address=[SENDER],
+        ),
+    )
+
+
+def ms(duration: TimeDuration | None) -> float:
+    """A measured duration in milliseconds."""
+    assert duration is not None and duration.time_duration_value is not None
+    per_ms = {TimeDurationUnits.ns: 1e6, TimeDurationUnits.us: 1e3, TimeDurationUnits.ms: 1.0}
+    assert duration.time_duration_units in per_ms
+    return duration.time_duration_value / per_ms[duration.time_duration_units]
 
 
 def profile_body() -> dict[str, Any]:
     """A `TestProfile_Create`: what the seller measures, for one service specification."""
     return {
         "name": "Round-trip delay",
-        "description": "Y.1731 delay measurement between the two ends of an E-Line",
+        "description": "TWAMP delay measurement between the two ends of an E-Line",
         "isBundled": False,
         "lifecycleStatus": "approved",
         "validFor": (datetime.now(timezone.utc) + timedelta(days=365)).isoformat(),
@@ -42,9 +86,7 @@ def profile_body() -> dict[str, Any]:
         "relatedContact": [
             {"name": "Network Operations", "emailAddress": "noc@buyer.example", "role": "tester"}
         ],
-        "serviceSpecificTestProfileConfiguration": {
-            "@type": "urn:mef:lso:spec:interlude:ce-sft-delay-profile:v1.0.0:all"
-        },
+        "serviceSpecificTestProfileConfiguration": profile_configuration(),
     }
 
 
@@ -60,9 +102,7 @@ def job_body(profile_id: str) -> dict[str, Any]:
         "testProfile": {"@type": "TestProfileRef", "id": profile_id},
         "relatedServiceFrom": {"id": "UNI-1001"},
         "relatedServiceTo": {"id": "UNI-2002"},
-        "serviceSpecificTestJobConfiguration": {
-            "@type": "urn:mef:lso:spec:interlude:ce-sft-delay-job:v1.0.0:all"
-        },
+        "serviceSpecificTestJobConfiguration": job_configuration(),
     }
 
 
@@ -106,10 +146,14 @@ def main() -> None:
         say(f"{len(results)} results of job {job.id}:")
         for found in results:
             result = client.test_results.retrieve(found.id)  # lists omit the measurements
-            data = result.service_specific_test_result_configuration.to_dict()
+            report = result.service_specific_test_result_configuration
+            assert isinstance(report, TwampReport)  # typed on reading
             say(
-                f"  result {result.id}: run {data['run']}, "
-                f"round trip {data['roundTripDelayMs']} ms, passed {data['passed']}"
+                f"  result {result.id} at {result.actual_start_date_time:%H:%M}:"
+                f" {type(report).__name__}, round trip {ms(report.average_round_trip_delay):.3f} ms"
+                f" (max {ms(report.maximum_round_trip_delay):.3f}),"
+                f" jitter {ms(report.round_trip_jitter):.3f} ms,"
+                f" {report.count_of_lost_packets} lost"
             )
         profile = client.test_profiles.retrieve(profile.id)
         say(f"profile {profile.id} is {profile.lifecycle_state} again")
