@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from ._emit import emit_catalog, emit_clients, emit_resources
+from ._messages import generate_message_module
 from ._models import class_names, explicit_mappings, generate_module, normalise, ruff_format
 from ._operations import ApiInfo, read_api
 from ._payloads import OUTPUT as PAYLOADS
@@ -53,7 +54,10 @@ def build(source: SpecSource) -> dict[Path, str]:
         stripped = strip_prose(doc)
         normalise(stripped)
         title = str(doc.get("info", {}).get("title", entry.module))
-        code = generate_module(entry, stripped, title)
+        if entry.role == "message":
+            code = generate_message_module(entry, stripped, title)
+        else:
+            code = generate_module(entry, stripped, title)
         api = read_api(entry, stripped, class_names(code))
         api.title = title
         return entry, code, api
