@@ -1533,6 +1533,7 @@ OPERATIONS: tuple[Operation, ...] = (
         response_is_list=True,
         success_status=200,
         paginated=True,
+        forms=("application/vnd.aai.asyncapi+json",),
     ),
     Operation(
         module="streaming_management_v1",
