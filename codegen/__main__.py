@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from ._asyncapi import asyncapi_for_mocks
 from ._emit import emit_catalog, emit_clients, emit_resources
 from ._messages import generate_message_module
 from ._models import class_names, explicit_mappings, generate_module, normalise, ruff_format
@@ -92,6 +93,7 @@ def emit_specs(source: SpecSource, target: Path) -> None:
     for entry in load_manifest().apis:
         doc = load_patched(source, entry)
         explicit_mappings(doc)
+        asyncapi_for_mocks(doc)
         (target / f"{entry.module}.yaml").write_text(
             yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8"
         )

@@ -287,3 +287,21 @@ def test_a_seller_without_the_asyncapi_form_answers_406(faulty_seller: Any) -> N
     with AllegroClient(seller.url, max_retries=0) as client, pytest.raises(APIStatusError) as err:
         client.streaming_subscriptions.list_asyncapi()
     assert err.value.status_code == 406
+
+
+def test_mock_servers_get_an_asyncapi_schema_for_the_listing() -> None:
+    from codegen._asyncapi import asyncapi_for_mocks
+    from codegen._spec import SpecSource, load_manifest
+    from codegen.patches import load_patched
+
+    doc = load_patched(SpecSource(), load_manifest().api("streaming_management_v1"))
+    assert doc["components"]["schemas"]["AsyncAPIModel"] == {"type": "object"}
+    asyncapi_for_mocks(doc)
+    schema = doc["components"]["schemas"]["AsyncAPIModel"]
+    assert schema["required"] == ["asyncapi", "info", "channels"]
+    with pytest.raises(RuntimeError, match="open object"):
+        asyncapi_for_mocks(doc)  # the patch no longer leaves it open: look again
+    other = load_patched(SpecSource(), load_manifest().api("service_ordering_v1"))
+    before = json.dumps(other, sort_keys=True)
+    asyncapi_for_mocks(other)
+    assert json.dumps(other, sort_keys=True) == before
