@@ -15,7 +15,9 @@ from pathlib import Path
 
 import yaml
 
+from ._asyncapi import asyncapi_for_mocks
 from ._emit import emit_catalog, emit_clients, emit_resources
+from ._messages import generate_message_module
 from ._models import class_names, explicit_mappings, generate_module, normalise, ruff_format
 from ._operations import ApiInfo, read_api
 from ._payloads import OUTPUT as PAYLOADS
@@ -53,7 +55,10 @@ def build(source: SpecSource) -> dict[Path, str]:
         stripped = strip_prose(doc)
         normalise(stripped)
         title = str(doc.get("info", {}).get("title", entry.module))
-        code = generate_module(entry, stripped, title)
+        if entry.role == "message":
+            code = generate_message_module(entry, stripped, title)
+        else:
+            code = generate_module(entry, stripped, title)
         api = read_api(entry, stripped, class_names(code))
         api.title = title
         return entry, code, api
@@ -88,6 +93,7 @@ def emit_specs(source: SpecSource, target: Path) -> None:
     for entry in load_manifest().apis:
         doc = load_patched(source, entry)
         explicit_mappings(doc)
+        asyncapi_for_mocks(doc)
         (target / f"{entry.module}.yaml").write_text(
             yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8"
         )

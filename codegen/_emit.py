@@ -138,6 +138,7 @@ class _Method:
     paginated: bool
     args: list[str] = field(default_factory=list)  # the docstring's `Args:` lines
     raises: list[str] = field(default_factory=list)  # the docstring's `Raises:` lines
+    media_type: str | None = None  # the form asked for (`Accept`), if not the JSON one
 
 
 def _status_error(status: int) -> str:
@@ -221,6 +222,25 @@ def _method(op: OperationInfo, verb: str) -> _Method:
         args=args,
         raises=_raises(op),
     )
+
+
+def _form_method(op: OperationInfo, verb: str, form: dict[str, Any]) -> _Method:
+    """The method reading `op`'s answer in another form (`form`: its media type and the
+    `lso_client._asyncapi` model): the operation's filters, no paging, one document."""
+    media_type, model = str(form["media_type"]), str(form["model"])
+    if media_type not in op.forms:
+        raise ValueError(f"{op.operation_id} does not answer in {media_type}")
+    method = _method(op, verb)
+    paging = {k.split(":", 1)[0] for k in _PAGING}
+    method.keyword = [k for k in method.keyword if k.split(":", 1)[0] not in paging]
+    method.args = [line for line in method.args if not line.startswith("offset, limit")]
+    method.returns = method.returns_async = model
+    method.model = model
+    method.call = "_request_form"
+    method.paginated = False
+    method.media_type = media_type
+    method.raises = [line for line in method.raises if not line.startswith("PaginationError")]
+    return method
 
 
 def module_resources(api: ApiInfo, config: dict[str, Any]) -> list[tuple[str, str]]:
@@ -311,8 +331,12 @@ def emit_resources(api: ApiInfo, config: dict[str, Any]) -> str:
     ]
     if hub is not None:
         resources.append({"attr": "hub", "cls": hub, "doc": "The subscription hub."})
+    form_models = sorted(
+        {op.model for cls in classes for op in cls["operations"] if op.media_type is not None}
+    )
     return _render(
         "resources.py.j2",
+        form_models=form_models,
         module=api.entry.module,
         title=api.title,
         version=api.entry.version,
@@ -332,6 +356,11 @@ def _resource_class(
     spec: dict[str, Any],
 ) -> dict[str, Any]:
     operations = [_method(by_id[op_id], verb) for op_id, verb in verbs.items() if op_id in by_id]
+    operations += [
+        _form_method(by_id[form["operation"]], verb, form)
+        for verb, form in spec.get("forms", {}).items()
+        if form["operation"] in by_id
+    ]
     return {
         "name": name,
         "base": base,

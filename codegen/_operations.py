@@ -37,6 +37,8 @@ class OperationInfo:
     success_status: int
     paginated: bool
     error_statuses: tuple[int, ...] = ()  # the 4xx/5xx statuses the operation declares
+    # Other media types the success answer comes in (AsyncAPI for a subscription listing).
+    forms: tuple[str, ...] = ()
 
 
 @dataclass
@@ -148,13 +150,16 @@ def _read_operation(
             raise ValueError(f"{entry.module} {op['operationId']}: inline request body")
         request_model = schema_class(ref, classes)
     response_model, is_list, status = None, False, 204
+    forms: tuple[str, ...] = ()
     for code in sorted(op.get("responses", {})):
         if not str(code).startswith("2"):
             continue
         status = int(code)
-        schema = _json_schema(op["responses"][code].get("content", {}))
+        content = op["responses"][code].get("content", {})
+        schema = _json_schema(content)
         if schema is None:
             continue
+        forms = tuple(media for media, body in content.items() if body.get("schema") != schema)
         if schema.get("type") == "array":
             is_list = True
             schema = schema.get("items", {})
@@ -175,4 +180,5 @@ def _read_operation(
         error_statuses=tuple(
             sorted(int(code) for code in op.get("responses", {}) if str(code)[:1] in ("4", "5"))
         ),
+        forms=forms,
     )

@@ -40,7 +40,7 @@ class PinnedFile:
 class ApiEntry:
     module: str
     family: str
-    role: str  # "management" or "notification"
+    role: str  # "management", "notification" or "message" (no HTTP API: a streamed model)
     version: str
     file: PinnedFile
     also: tuple[PinnedFile, ...]
@@ -94,6 +94,19 @@ class SpecSource:
         if not path.is_file():
             raise SpecError(f"{relative}: not found under {self.location}")
         return path.read_bytes()
+
+    def exists(self, relative: str) -> bool:
+        """Whether the release has a file at `relative` (pinned or not; a URL source is
+        asked with HEAD)."""
+        if self.location.startswith(("http://", "https://")):
+            url = self.location.rstrip("/") + "/" + relative
+            request = urllib.request.Request(url, method="HEAD")
+            try:
+                with urllib.request.urlopen(request, timeout=60):
+                    return True
+            except OSError:
+                return False
+        return (Path(self.location) / relative).is_file()
 
     def read(self, pinned: PinnedFile) -> bytes:
         if pinned.path not in self._cache:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ._messages import message_document
 from ._spec import ApiEntry, SpecSource, load_document
 
 Document = dict[str, Any]
@@ -104,12 +105,27 @@ def _catalog_description_name(doc: Document) -> None:
         raise PatchError('no property named description" left')
 
 
+def _message_priority_both_cases(doc: Document) -> None:
+    priority = _schema(doc, "Message")["properties"]["priority"]
+    values = priority.get("enum", [])
+    if values != ["low", "medium", "high"]:
+        raise PatchError(f"Message.priority is {values} now")
+    priority["enum"] = [*values, *(v.upper() for v in values)]
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch(
         ("streaming_management_v1",),
         "AsyncAPI definitions are referenced on asyncapi.com, which generation must not "
         "fetch; the AsyncAPI document, servers and bindings stay open objects.",
         _stub_remote_refs,
+    ),
+    Patch(
+        ("streaming_message_v1",),
+        "Message.priority is low, medium or high, while the PM streaming guide's message "
+        "and its AsyncAPI rendering use LOW, MEDIUM and HIGH; sellers follow either, so "
+        "both are accepted.",
+        _message_priority_both_cases,
     ),
     Patch(
         ("alarm_notification_v3",),
@@ -201,5 +217,7 @@ def absent_required(doc: Any) -> list[str]:
 def load_patched(source: SpecSource, entry: ApiEntry) -> Document:
     """The entry's document, bundled and patched: what generation and mock servers read."""
     doc = load_document(source, entry)
+    if entry.role == "message":
+        doc = message_document(source, entry, doc)
     apply_patches(entry.module, doc)
     return doc

@@ -41,6 +41,7 @@ from ._errors import (
 
 if TYPE_CHECKING:
     from ._auth import BearerToken, OAuth2ClientCredentials, TokenRequestError
+    from ._events import parse_message
     from ._generated._clients import (
         AllegroClient,
         AsyncAllegroClient,
@@ -76,6 +77,7 @@ _LAZY = {
     "WaitTimeoutError": "._waiting",
     "operations": "._index",
     "model": "._index",
+    "parse_message": "._events",
     "OperationRecord": "._index",
     "OperationTable": "._index",
 }
@@ -121,6 +123,7 @@ __all__ = [
     "WaitTimeoutError",
     "model",
     "operations",
+    "parse_message",
 ]
 
 

@@ -162,7 +162,8 @@ def model(
 ) -> type[BaseModel]:
     """The model of schema `name` (as the spec spells it, e.g. `ServiceOrder_Create`) in the
     API definition serving `family` at `reference_point` (its default version, or
-    `version`); management schemas first, then notification ones.
+    `version`); management schemas first, then notification and streamed-message ones
+    (`model("allegro", "pm_streaming", "Message")`, the PM message a seller streams).
 
     For code the IDE and type checkers know, import the same class from its public path
     in `lso_client.types`, named after the record's `module`:

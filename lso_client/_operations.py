@@ -37,7 +37,7 @@ class Parameter:
 class ApiDefinition:
     module: str
     family: str
-    role: str  # "management" or "notification"
+    role: str  # "management", "notification" or "message" (a streamed model, no HTTP API)
     version: str
     title: str
     spec_path: str
@@ -56,6 +56,9 @@ class Operation:
     response_is_list: bool
     success_status: int
     paginated: bool
+    # Other media types the success answer comes in, each read by a resource method of
+    # its own (`list_asyncapi()` for `application/vnd.aai.asyncapi+json`).
+    forms: tuple[str, ...] = ()
 
     def render_path(self, path_params: Mapping[str, str]) -> str:
         path = self.path

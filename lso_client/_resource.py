@@ -144,6 +144,38 @@ class _Prepared:
     strict: bool
 
 
+def _accepted(options: CallOptions) -> str | None:
+    """The media type the caller's `extra_headers` ask for first, if they set `Accept`."""
+    for name, value in (options.get("extra_headers") or {}).items():
+        if name.lower() == "accept":
+            return value.split(",", 1)[0].split(";", 1)[0].strip().lower()
+    return None
+
+
+def _in_form(options: CallOptions, media_type: str) -> CallOptions:
+    """`options` asking for the answer in `media_type`."""
+    headers = {
+        name: value
+        for name, value in (options.get("extra_headers") or {}).items()
+        if name.lower() != "accept"
+    }
+    headers["accept"] = media_type
+    return {**options, "extra_headers": headers}
+
+
+def _refuse_other_forms(op: Operation, options: CallOptions) -> None:
+    """A listing reads the JSON form: asking it (through `extra_headers`) for another form
+    the operation answers in is refused before anything is sent; that form has a method
+    of its own (`list_asyncapi()` for AsyncAPI)."""
+    wanted = _accepted(options)
+    if wanted is not None and wanted in op.forms:
+        raise RequestValidationError(
+            f"{op.operation_id}: this method reads the JSON form of the answer; the "
+            f"{wanted} form is read by the resource's method for it (list_asyncapi() for "
+            "AsyncAPI)"
+        )
+
+
 def _is_json(response: httpx.Response) -> bool:
     kind = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     return kind in ("", "application/json") or kind.endswith("+json")
@@ -358,6 +390,19 @@ class SyncResource(_BaseResource):
         """`_request` for an operation answering with a list of `model`."""
         return self._request(op, _list_of(model), **kwargs)
 
+    def _request_form(
+        self,
+        op: Operation,
+        model: type[T],
+        *,
+        media_type: str,
+        query: Mapping[str, object] | None = None,
+        options: CallOptions,
+    ) -> T:
+        """`_request` asking for the answer in `media_type` (one of `op.forms`), read as
+        `model`."""
+        return self._request(op, model, query=query, options=_in_form(options, media_type))
+
     def _wait(
         self,
         read: Callable[[], T],
@@ -391,6 +436,8 @@ class SyncResource(_BaseResource):
         max_pages: int | None = None,
         options: CallOptions,
     ) -> SyncPage[M]:
+        _refuse_other_forms(op, options)
+
         def fetch(page_offset: int, page_limit: int | None) -> tuple[list[M], httpx.Response]:
             prepared = self._prepare(
                 op,
@@ -507,6 +554,18 @@ class AsyncResource(_BaseResource):
             return cast("T", raw)
         return self._parse(op, response, model, prepared.strict)
 
+    async def _request_form(
+        self,
+        op: Operation,
+        model: type[T],
+        *,
+        media_type: str,
+        query: Mapping[str, object] | None = None,
+        options: CallOptions,
+    ) -> T:
+        """`_request` asking for the answer in `media_type`: see `SyncResource._request_form`."""
+        return await self._request(op, model, query=query, options=_in_form(options, media_type))
+
     async def _request_list(self, op: Operation, model: type[M], **kwargs: Any) -> list[M]:
         """`_request` for an operation answering with a list of `model`."""
         return await self._request(op, _list_of(model), **kwargs)
@@ -544,6 +603,8 @@ class AsyncResource(_BaseResource):
         max_pages: int | None = None,
         options: CallOptions,
     ) -> AsyncPager[M]:
+        _refuse_other_forms(op, options)
+
         async def fetch(page_offset: int, page_limit: int | None) -> tuple[list[M], httpx.Response]:
             prepared = self._prepare(
                 op,

@@ -171,6 +171,19 @@ APIS: dict[str, ApiDefinition] = {
             "legato": "/mefApi/legato/streamingManagement/v1/",
         },
     ),
+    "streaming_message_v1": ApiDefinition(
+        module="streaming_message_v1",
+        family="pm_streaming",
+        role="message",
+        version="1.0.0",
+        title="PM Streaming Message",
+        spec_path="allegro/serviceApi/pm/models/Message.yaml",
+        reference_points={
+            "allegro": "/mefApi/allegro/streamingManagement/v1/",
+            "interlude": "/mefApi/interlude/streamingManagement/v1/",
+            "legato": "/mefApi/legato/streamingManagement/v1/",
+        },
+    ),
     "fault_management_v3": ApiDefinition(
         module="fault_management_v3",
         family="fault_management",
@@ -1520,6 +1533,7 @@ OPERATIONS: tuple[Operation, ...] = (
         response_is_list=True,
         success_status=200,
         paginated=True,
+        forms=("application/vnd.aai.asyncapi+json",),
     ),
     Operation(
         module="streaming_management_v1",

@@ -12,6 +12,7 @@ from typing import Any  # noqa: F401
 
 from typing_extensions import Unpack
 
+from lso_client._asyncapi import AsyncApiDocument
 from lso_client._operations import operations_of
 from lso_client._pagination import SyncPage  # noqa: F401
 from lso_client._resource import (  # noqa: F401
@@ -414,6 +415,48 @@ class StreamingSubscriptions(SyncResource):
             options=options,
         )
 
+    def list_asyncapi(
+        self,
+        *,
+        topic_id: str | None = None,
+        protocol: str | None = None,
+        **options: Unpack[CallOptions],
+    ) -> AsyncApiDocument:
+        """GET /subscription (operationId `subscriptionList`).
+
+        The answer in the `application/vnd.aai.asyncapi+json` form.
+
+        Args:
+            topic_id (str): query parameter `topicId`.
+            protocol (str): query parameter `protocol`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncApiDocument (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            InternalServerError: 500.
+            APIStatusError: 405, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
+        return self._request_form(
+            _OPS["subscriptionList"],
+            AsyncApiDocument,
+            query={
+                "topicId": topic_id,
+                "protocol": protocol,
+            },
+            media_type="application/vnd.aai.asyncapi+json",
+            options=options,
+        )
+
     @property
     def with_raw_response(self) -> StreamingSubscriptionsWithRawResponse:
         """The operations of this resource answering with a `RawResponse` (status,
@@ -429,6 +472,7 @@ class StreamingSubscriptionsWithRawResponse:
         self.create = raw_method(raw.create)
         self.retrieve = raw_method(raw.retrieve)
         self.delete = raw_method(raw.delete)
+        self.list_asyncapi = raw_method(raw.list_asyncapi)
         # A listing answers with its pages as usual; each page keeps its `response`.
         self.list = raw.list
 
@@ -598,6 +642,48 @@ class AsyncStreamingSubscriptions(AsyncResource):
             options=options,
         )
 
+    async def list_asyncapi(
+        self,
+        *,
+        topic_id: str | None = None,
+        protocol: str | None = None,
+        **options: Unpack[CallOptions],
+    ) -> AsyncApiDocument:
+        """GET /subscription (operationId `subscriptionList`).
+
+        The answer in the `application/vnd.aai.asyncapi+json` form.
+
+        Args:
+            topic_id (str): query parameter `topicId`.
+            protocol (str): query parameter `protocol`.
+            **options: per-call options (`CallOptions`).
+
+        Returns:
+            AsyncApiDocument (200).
+
+        Raises:
+            BadRequestError: 400.
+            AuthenticationError: 401.
+            PermissionDeniedError: 403.
+            InternalServerError: 500.
+            APIStatusError: 405, any other 4xx or 5xx status.
+            RequestValidationError: the arguments do not match the spec; nothing was sent.
+            ResponseValidationError: the answer is unreadable, or off-spec in strict mode.
+            ResponseTooLargeError: the answer is longer than `max_response_bytes`.
+            APITimeoutError: a timeout or the `deadline` passed.
+            APIConnectionError: the seller could not be reached.
+        """
+        return await self._request_form(
+            _OPS["subscriptionList"],
+            AsyncApiDocument,
+            query={
+                "topicId": topic_id,
+                "protocol": protocol,
+            },
+            media_type="application/vnd.aai.asyncapi+json",
+            options=options,
+        )
+
     @property
     def with_raw_response(self) -> AsyncStreamingSubscriptionsWithRawResponse:
         """The operations of this resource answering with a `RawResponse` (status,
@@ -613,6 +699,7 @@ class AsyncStreamingSubscriptionsWithRawResponse:
         self.create = async_raw_method(raw.create)
         self.retrieve = async_raw_method(raw.retrieve)
         self.delete = async_raw_method(raw.delete)
+        self.list_asyncapi = async_raw_method(raw.list_asyncapi)
         # A listing answers with its pages as usual; each page keeps its `response`.
         self.list = raw.list
 

@@ -276,23 +276,52 @@ def _wants_asyncapi(accept: str) -> bool:
     return False
 
 
+# The AsyncAPI message of every channel: the PM Message (Message.yaml), whose `event`
+# the message's eventType specializes.
+_EVENT_MESSAGE: dict[str, Any] = {
+    "name": "Event",
+    "contentType": "application/json",
+    "payload": {
+        "type": "object",
+        "required": ["eventId", "eventType"],
+        "properties": {
+            "eventId": {"type": "string"},
+            "eventTime": {"type": "string", "format": "date-time"},
+            "eventType": {"type": "string"},
+            "priority": {"type": "string", "enum": ["low", "medium", "high"]},
+            "description": {"type": "string"},
+            "event": {"type": "object"},
+        },
+    },
+}
+
+
 def _asyncapi(subscriptions: list[dict[str, Any]], reference_point: str) -> dict[str, Any]:
+    """The listing as the AsyncAPI 2.6 document W147 use case 5 shows: the subscriptions'
+    servers, one channel per subscription read through its `subscribe` operation (which
+    carries the channel's bindings, where the guide puts them), and the message."""
     servers: dict[str, Any] = {}
     channels: dict[str, Any] = {}
     for sub in subscriptions:
         config = sub.get("connectionConfig", {})
         servers.update(config.get("servers", {}))
         channel = config.get("channel", {})
+        described: dict[str, Any] = {"description": f"subscription {sub['id']}"}
+        if config.get("servers"):
+            described["servers"] = sorted(config["servers"])
         channels[channel.get("name", sub["id"])] = {
+            **described,
             "subscribe": {
+                "operationId": f"consume-{sub['id']}",
                 "description": f"topic {sub['topicId']} over {sub['protocol']}",
                 "bindings": channel.get("bindings", {}),
-                "message": {"name": sub["topicId"], "payload": {"type": "object"}},
-            }
+                "message": {"$ref": "#/components/messages/Event"},
+            },
         }
     return {
         "asyncapi": "2.6.0",
         "info": {"title": f"Mock seller streams at {reference_point}", "version": "1.0.0"},
         "servers": servers,
         "channels": channels,
+        "components": {"messages": {"Event": copy.deepcopy(_EVENT_MESSAGE)}},
     }

@@ -44,6 +44,7 @@ API modules:
 - `service_ordering_v1`: Service Ordering Management 1.0.1
 - `service_ordering_v5`: Legato Service Ordering Management API 5.0.0
 - `streaming_management_v1`: Streaming Management 1.0.0
+- `streaming_message_v1`: PM Streaming Message 1.0.0
 """
 
 from lso_client._model import DateTime as DateTime

@@ -545,6 +545,81 @@ async def test_async_client_conforms(
         _check_prism(prism)
 
 
+PRISM_OTHER_FORM = (
+    "Prism limitation (not the SDK): Prism answers in the media type the request accepts, "
+    "but checks its answer against the operation's first JSON media type (here the JSON "
+    "array), so it reports its own AsyncAPI answer invalid (and answers 500 with --errors)."
+)
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=_seed_id)
+def test_the_asyncapi_form_of_the_subscription_listing_conforms(
+    patched_specs: Path, documents: _Documents, seed: int | None
+) -> None:
+    """`list_asyncapi()`, outside the operation index (the other form of subscriptionList),
+    sync, raw and async at every reference point. Prism runs without --errors (see
+    PRISM_OTHER_FORM): its only complaint must be that one."""
+    import asyncio
+
+    from _prism import start_prism
+
+    from lso_client.asyncapi import ASYNCAPI_MEDIA_TYPE, AsyncApiDocument
+
+    module = "streaming_management_v1"
+    op = operations_of(module)["subscriptionList"]
+    assert op.forms == (ASYNCAPI_MEDIA_TYPE,)
+    _, spec_parameters = operation_schemas(documents[module], op.path, op.method)
+    schemas = {p["name"]: p.get("schema", {}) for p in spec_parameters}
+    filters = {p.name: p.python_name for p in op.parameters if p.name not in PAGE}
+    kwargs = {
+        python: query_value(documents[module], schemas[wire]) for wire, python in filters.items()
+    }
+    prism = start_prism(
+        patched_specs / f"{module}.yaml", dynamic=seed is not None, seed=seed, errors=False
+    )
+    try:
+        for reference_point in ("allegro", "interlude", "legato"):
+            sent: list[httpx.Request] = []
+            with httpx.Client(trust_env=False, event_hooks={"request": [sent.append]}) as http:
+                client = SYNC_CLIENTS[reference_point](
+                    "http://seller.invalid",
+                    api_base_urls={module: prism.base_url},
+                    strict=True,
+                    max_retries=0,
+                    http_client=http,
+                )
+                with client:
+                    document = client.streaming_subscriptions.list_asyncapi(**kwargs)
+                    raw = client.streaming_subscriptions.with_raw_response.list_asyncapi()
+            assert isinstance(document, AsyncApiDocument) and document.spec_deviations == []
+            assert document.servers is not None and document.channels is not None
+            assert raw.headers["content-type"] == ASYNCAPI_MEDIA_TYPE
+            assert isinstance(raw.parse(), AsyncApiDocument)
+            assert [r.headers["accept"] for r in sent] == [ASYNCAPI_MEDIA_TYPE] * 2
+            assert set(sent[0].url.params.keys()) == set(filters)
+
+            async def run(reference_point: str = reference_point) -> AsyncApiDocument:
+                async with ASYNC_CLIENTS[reference_point](
+                    "http://seller.invalid",
+                    api_base_urls={module: prism.base_url},
+                    strict=True,
+                    max_retries=0,
+                ) as client:
+                    found: AsyncApiDocument = await client.streaming_subscriptions.list_asyncapi(
+                        **kwargs
+                    )
+                    return found
+
+            assert asyncio.run(run()).to_dict() == document.to_dict()
+        assert prism.request_errors() == []
+        assert prism.violations() == []
+        assert {v["message"] for v in prism.response_violations()} == {
+            "Response body must be array"
+        }, PRISM_OTHER_FORM
+    finally:
+        prism.stop()
+
+
 def test_a_tagged_union_records_a_type_outside_its_mapping() -> None:
     # TestProfileRefOrValue: `@type` is a plain string, but the mapping is explicit: a value
     # outside it is a spec deviation, refused in strict mode and recorded in lenient mode

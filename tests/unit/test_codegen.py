@@ -132,7 +132,7 @@ def test_manifest_pins_every_file_with_its_location() -> None:
     manifest = load_manifest()
     assert set(manifest.sources) == {"allegro", "interlude", "legato"}
     for entry in manifest.apis:
-        assert entry.role in ("management", "notification")
+        assert entry.role in ("management", "notification", "message")
         assert entry.reference_points
         for pinned in (entry.file, *entry.also):
             assert pinned.source in manifest.sources

@@ -1,0 +1,107 @@
+"""The streamed PM message, typed by its `eventType`.
+
+A seller publishes PM messages on the broker a streaming subscription names. Every
+message is a `Message` (`eventId`, `eventType`, `eventTime`, `priority`,
+`description`); a specialization adds an `event` whose shape its `eventType` names
+(`CePerformanceStatisticsMessage` for `CePerformanceStatistics`). The generated union
+`AnyMessage` selects the class by `eventType` with `by_event_type`; `eventType` is an
+open string in the spec, so any other value is the generic `Message`, every field kept,
+and no deviation.
+
+    >>> from lso_client import parse_message
+    >>> message = parse_message(kafka_record.value)         # lenient, as HTTP responses
+    >>> message.event.metrics.one_way_frame_delay.measured_one_way_fd
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from functools import cache
+from typing import Annotated, Any, get_args, get_origin
+
+from pydantic import BaseModel, Discriminator, Tag, ValidationError
+
+from ._parsing import parse_json
+
+__all__ = ["OTHER_EVENT_TYPE", "by_event_type", "message_class", "parse_message"]
+
+# The tag of the union member that takes a message whose eventType no other claims.
+OTHER_EVENT_TYPE = "*"
+FAMILY = "pm_streaming"
+
+
+def by_event_type(*known: str) -> Discriminator:
+    """Route a union of message classes on `eventType`: a value in `known` picks the
+    member tagged with it; any other value, or none, the member tagged
+    `OTHER_EVENT_TYPE` (the generic message, which reports a missing eventType)."""
+    names = frozenset(known)
+
+    def tag(value: Any) -> str:
+        found = (
+            value.get("eventType")
+            if isinstance(value, dict)
+            else getattr(value, "event_type", None)
+        )
+        return found if type(found) is str and found in names else OTHER_EVENT_TYPE
+
+    return Discriminator(tag)
+
+
+def _members(union: Any) -> dict[str, type[BaseModel]]:
+    """tag -> class of a union built with `by_event_type`."""
+    if get_origin(union) is Annotated:
+        union = get_args(union)[0]
+    found: dict[str, type[BaseModel]] = {}
+    for member in get_args(union) if get_origin(union) is not None else (union,):
+        model, *metadata = get_args(member) if get_origin(member) is Annotated else (member,)
+        for item in metadata:
+            if isinstance(item, Tag):
+                found[item.tag] = model
+    return found
+
+
+@cache
+def _union(reference_point: str) -> Any:
+    from ._index import model
+
+    base = model(reference_point, FAMILY, "Message")
+    return importlib.import_module(base.__module__).AnyMessage
+
+
+def message_class(event_type: str | None, *, reference_point: str = "allegro") -> type[BaseModel]:
+    """The class a message with this `eventType` is read as at `reference_point`: its
+    specialization, else the generic `Message`."""
+    members = _members(_union(reference_point))
+    if event_type is not None and event_type in members:
+        return members[event_type]
+    return members[OTHER_EVENT_TYPE]
+
+
+def parse_message(
+    raw: bytes | str, *, reference_point: str = "allegro", strict: bool = False
+) -> Any:
+    """Read one streamed PM message (JSON text), typed by its `eventType`.
+
+    As for HTTP responses, reading is lenient by default: a message that departs from the
+    spec keeps every value as received, is still of the class its `eventType` selects,
+    and lists its departures in `.spec_deviations`; `strict=True` raises
+    `pydantic.ValidationError` instead. Text that is not JSON raises
+    `json.JSONDecodeError`; JSON that is not an object raises `pydantic.ValidationError`.
+    """
+    union = _union(reference_point)
+    try:
+        return parse_json(union, raw, strict=True).value
+    except ValidationError:
+        if strict:
+            raise
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        # Not a message at all: refused in both modes, as a response would be.
+        generic = message_class(None, reference_point=reference_point)
+        return parse_json(generic, raw, strict=True).value
+    event_type = data.get("eventType")
+    chosen = message_class(
+        event_type if isinstance(event_type, str) else None, reference_point=reference_point
+    )
+    return parse_json(chosen, raw, strict=False).value
