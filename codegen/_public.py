@@ -473,6 +473,17 @@ def _flat_module(
         technology=technology,
         technology_title=_TECHNOLOGY_TITLES.get(technology, technology),
         example=payload_models[0][0] if payload_models else imports[0][1],
+        own_common=any(
+            m.path.relative_to(GENERATED / PAYLOADS).parts[:3]
+            == (reference_point, _COMMON, technology)
+            for m in members
+        ),
+        shared=[
+            _public_module(m.path)
+            for m in members
+            if len(m.path.relative_to(GENERATED / PAYLOADS).parts) == 3
+            and m.path.relative_to(GENERATED / PAYLOADS).parts[1] == _COMMON
+        ],
         copies_of=sorted(
             {m.path.relative_to(GENERATED).parts[1].capitalize() for m in members}
             - {reference_point.capitalize()}

@@ -4,10 +4,9 @@
     from lso_client.types.payloads.allegro.alarm import TcaStatefulClearAlarm
 
 It re-exports every public class of the payload schemas under
-`allegro/alarm/`, of the definitions they share under
-`allegro/common/alarm/`, and of the reference point's shared
-definitions they use. Importing it imports all of them; the per-schema modules below
-stay importable on their own.
+`allegro/alarm/`.
+Importing it imports all of them; the per-schema modules below stay importable on their
+own.
 
 Selected by `@type`:
 

@@ -6,9 +6,10 @@
 
 It re-exports every public class of the payload schemas under
 `allegro/ip/`, of the definitions they share under
-`allegro/common/ip/`, and of the reference point's shared
-definitions they use. Importing it imports all of them; the per-schema modules below
-stay importable on their own.
+`allegro/common/ip/`, and of the reference point's shared definitions they use
+(`lso_client.types.payloads.allegro.common.common`).
+Importing it imports all of them; the per-schema modules below stay importable on their
+own.
 
 Selected by `@type`:
 

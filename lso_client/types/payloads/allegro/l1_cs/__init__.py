@@ -5,10 +5,10 @@
     from lso_client.types.payloads.allegro.l1_cs import L1Enni
 
 It re-exports every public class of the payload schemas under
-`allegro/l1_cs/`, of the definitions they share under
-`allegro/common/l1_cs/`, and of the reference point's shared
-definitions they use. Importing it imports all of them; the per-schema modules below
-stay importable on their own.
+`allegro/l1_cs/`, and of the reference point's shared definitions they use
+(`lso_client.types.payloads.allegro.common.common`).
+Importing it imports all of them; the per-schema modules below stay importable on their
+own.
 
 Selected by `@type`:
 

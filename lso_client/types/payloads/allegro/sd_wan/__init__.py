@@ -5,10 +5,10 @@
     from lso_client.types.payloads.allegro.sd_wan import SdWanUni
 
 It re-exports every public class of the payload schemas under
-`allegro/sd_wan/`, of the definitions they share under
-`allegro/common/sd_wan/`, and of the reference point's shared
-definitions they use. Importing it imports all of them; the per-schema modules below
-stay importable on their own.
+`allegro/sd_wan/`, and of the reference point's shared definitions they use
+(`lso_client.types.payloads.allegro.common.common`).
+Importing it imports all of them; the per-schema modules below stay importable on their
+own.
 
 Selected by `@type`:
 

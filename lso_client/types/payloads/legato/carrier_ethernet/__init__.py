@@ -5,10 +5,9 @@
     from lso_client.types.payloads.legato.carrier_ethernet import CarrierEthernetEnni
 
 It re-exports every public class of the payload schemas under
-`legato/carrier_ethernet/`, of the definitions they share under
-`legato/common/carrier_ethernet/`, and of the reference point's shared
-definitions they use. Importing it imports all of them; the per-schema modules below
-stay importable on their own.
+`legato/carrier_ethernet/`.
+Importing it imports all of them; the per-schema modules below stay importable on their
+own.
 
 Selected by `@type`:
 

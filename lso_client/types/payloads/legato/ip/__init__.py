@@ -5,10 +5,9 @@
     from lso_client.types.payloads.legato.ip import EthernetUniAccessLinkTrunk
 
 It re-exports every public class of the payload schemas under
-`legato/ip/`, of the definitions they share under
-`legato/common/ip/`, and of the reference point's shared
-definitions they use. Importing it imports all of them; the per-schema modules below
-stay importable on their own.
+`legato/ip/`.
+Importing it imports all of them; the per-schema modules below stay importable on their
+own.
 
 Selected by `@type`:
 

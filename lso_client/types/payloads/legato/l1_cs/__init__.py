@@ -4,10 +4,9 @@
     from lso_client.types.payloads.legato.l1_cs import L1CsCommon
 
 It re-exports every public class of the payload schemas under
-`legato/l1_cs/`, of the definitions they share under
-`legato/common/l1_cs/`, and of the reference point's shared
-definitions they use. Importing it imports all of them; the per-schema modules below
-stay importable on their own.
+`legato/l1_cs/`.
+Importing it imports all of them; the per-schema modules below stay importable on their
+own.
 
 Selected by `@type`:
 

@@ -5,10 +5,9 @@
     from lso_client.types.payloads.legato.sd_wan import AmfSingleUniPmMonitoredEntity
 
 It re-exports every public class of the payload schemas under
-`legato/sd_wan/`, of the definitions they share under
-`legato/common/sd_wan/`, and of the reference point's shared
-definitions they use. Importing it imports all of them; the per-schema modules below
-stay importable on their own.
+`legato/sd_wan/`.
+Importing it imports all of them; the per-schema modules below stay importable on their
+own.
 
 Selected by `@type`:
 
