@@ -336,16 +336,24 @@ def _imports(path: Path, source: str, existing: Mapping[Path, str]) -> dict[str,
     return found
 
 
-def _origins(path: Path, generated: Mapping[Path, str]) -> dict[str, Path]:
+@dataclass(frozen=True)
+class _Module:
+    """What the grouping reads from one generated payload module."""
+
+    names: frozenset[str]  # its public names
+    imports: dict[str, Path]  # local name -> the generated file it comes from
+
+
+def _origins(path: Path, modules: Mapping[Path, _Module]) -> dict[str, Path]:
     """Each public name of generated module `path` -> the generated file defining it."""
     result: dict[str, Path] = {}
-    for name in public_names(generated[path]):
+    for name in sorted(modules[path].names):
         where, seen = path, {path}
         while True:
-            imported = _imports(where, generated[where], generated).get(name)
-            if imported is None or imported in seen:
+            imported = modules[where].imports.get(name)
+            if imported is None or imported in seen or imported not in modules:
                 break
-            if name not in public_names(generated[imported]):
+            if name not in modules[imported].names:
                 break
             where = imported
             seen.add(where)
@@ -366,6 +374,10 @@ def _technology_groups(
         and p != _REGISTRY
         and all(not part.startswith("_") for part in p.relative_to(root).parts[:-1])
     )
+    read = {
+        p: _Module(frozenset(public_names(generated[p])), _imports(p, generated[p], generated))
+        for p in modules
+    }
     technologies: dict[tuple[str, str], set[Path]] = {}
     for path in modules:
         parts = path.relative_to(root).parts
@@ -381,11 +393,7 @@ def _technology_groups(
                 technologies[(parts[0], parts[2])].add(path)
     for (reference_point, _), members in technologies.items():
         # The reference point's shared modules that the technology's modules import.
-        used = {
-            target
-            for member in members
-            for target in _imports(member, generated[member], generated).values()
-        }
+        used = {target for member in members for target in read[member].imports.values()}
         members.update(p for p in shared_common.get(reference_point, []) if p in used)
     # A reference point whose schemas are copies of another's re-exports the models of
     # the originals (Interlude's PM schemas are Legato's).
@@ -402,7 +410,7 @@ def _technology_groups(
         technology = target.relative_to(root).parts[1]
         technologies.setdefault((reference_point, technology), set()).add(target)
     return {
-        key: [_Member(p, _origins(p, generated)) for p in sorted(members)]
+        key: [_Member(p, _origins(p, read)) for p in sorted(members)]
         for key, members in sorted(technologies.items())
     }
 
