@@ -13,20 +13,14 @@ from __future__ import annotations
 
 from lso_client import AllegroClient, RequestValidationError
 from lso_client.testing import MockSeller, example_service_order
-from lso_client.types.payloads.allegro.carrier_ethernet.carrier_ethernet_common import (
-    ConnectionTypeWithRooted,
-)
-from lso_client.types.payloads.allegro.carrier_ethernet.carrier_ethernet_evc import (
+from lso_client.types.payloads.allegro.carrier_ethernet import (
     CarrierEthernetEvc,
-)
-from lso_client.types.payloads.allegro.common.carrier_ethernet.carrier_ethernet_service_level_specification import (  # noqa: E501
     CarrierEthernetSls,
+    ConnectionTypeWithRooted,
+    EnabledDisabled,
     OneWayFrameDelayPmMetric,
     OrderedPair,
     SlsCosNameEntry,
-)
-from lso_client.types.payloads.allegro.common.common import (
-    EnabledDisabled,
     TimeDuration,
     TimeDurationUnits,
 )

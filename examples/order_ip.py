@@ -14,13 +14,15 @@ from pydantic import ValidationError
 
 from lso_client import LegatoClient
 from lso_client.testing import MockSeller, example_service_order
-from lso_client.types.payloads.legato.ip.ip_common import (
+from lso_client.types.payloads.legato.ip import (
     EnabledDisabled,
+    IpSls,
+    Ipvc,
+    OneWayMeanPacketDelay,
     PacketDelivery,
     ServiceTopology,
+    ServiceUptime,
 )
-from lso_client.types.payloads.legato.ip.ip_sls import IpSls, OneWayMeanPacketDelay, ServiceUptime
-from lso_client.types.payloads.legato.ip.ipvc import Ipvc
 
 
 def say(text: str) -> None:

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 from lso_client import InterludeClient
 from lso_client.testing import MockSeller, example_service_order
-from lso_client.types.payloads.allegro.sd_wan.sd_wan_common import (
+from lso_client.types.payloads.allegro.sd_wan import (
     ApplicationFlowSpecification,
     EncryptionType,
     InternetBreakout,
     Policy,
     PolicyCriteria,
+    SwVc,
     VirtualTopology,
     VtType,
     Zone,
 )
-from lso_client.types.payloads.allegro.sd_wan.sw_vc import SwVc
 
 
 def say(text: str) -> None:

@@ -4,6 +4,11 @@
     >>> payloads.model_for("urn:mef:lso:spec:service:carrier-ethernet-evc:v1.0.0:all")
     >>> payloads.payload_models(technology="carrier-ethernet")
 
+To import a model, use its reference point's and technology's module (the `module`
+column of `payload_models()`):
+
+    >>> from lso_client.types.payloads.allegro.carrier_ethernet import CarrierEthernetEvc
+
 Parsing a response, a page or an event hands every object at an API extension point
 (a service's configuration, a job's service-specific configuration or result, alarm
 details...) over to the model registered for its `@type`, and a request body given as
@@ -44,8 +49,8 @@ __all__ = [
 
 P = TypeVar("P", bound=type[Payload])
 
-_GENERATED_PREFIX = "lso_client._generated."
-_PUBLIC_PREFIX = "lso_client.types."
+_GENERATED_PAYLOADS = "lso_client._generated.payloads."
+_PUBLIC_PAYLOADS = "lso_client.types.payloads."
 
 # Folder names (lower case, without `_`) that name a technology.
 _TECHNOLOGIES = {
@@ -59,7 +64,12 @@ _TECHNOLOGIES = {
 
 def model_for(urn: str) -> type[Payload] | None:
     """The payload model registered for `urn` (imported on first use), or None when
-    the SDK ships none and none was registered."""
+    the SDK ships none and none was registered.
+
+    A shipped model's `__module__` is the private generated module that defines it; its
+    public import path is its reference point's and technology's module, which
+    `payload_models(urn=urn)[0].module` gives (for the EVC above,
+    `lso_client.types.payloads.allegro.carrier_ethernet`)."""
     return _model._payload_model(urn)
 
 
@@ -105,11 +115,14 @@ def unregister(urn: str) -> None:
 
 @dataclass(frozen=True)
 class PayloadRecord:
-    """One payload model: its URN, class and public import path."""
+    """One payload model: its URN, class and public import path
+    (`from <module> import <class_name>`)."""
 
     urn: str
     class_name: str
-    module: str  # where to import it from, e.g. "lso_client.types.payloads.legato..."
+    # where to import it from: its reference point's and technology's module for a shipped
+    # model ("lso_client.types.payloads.legato.carrier_ethernet"), `__module__` for yours
+    module: str
     reference_point: str | None  # the reference point whose schemas define it, when known
     technology: str | None  # "carrier-ethernet", "ip", "l1", "sd-wan", when known
     registered: bool  # added by `register()`, not shipped
@@ -160,17 +173,21 @@ def _describe(module: str) -> tuple[str | None, str | None]:
     return reference_point, technology
 
 
+def _public_module(module: str) -> str:
+    """The public module that re-exports the shipped model defined in generated `module`:
+    the one of its reference point and technology (`...payloads.<point>.<technology>`)."""
+    if not module.startswith(_GENERATED_PAYLOADS):
+        return module
+    reference_point, technology, *_ = module.removeprefix(_GENERATED_PAYLOADS).split(".")
+    return f"{_PUBLIC_PAYLOADS}{reference_point}.{technology}"
+
+
 def _records() -> Iterable[PayloadRecord]:
     registered = dict(_model._REGISTERED)
     for urn, (module, name) in sorted(_model._generated_registry().items()):
         if urn in registered:
             continue
-        public = (
-            _PUBLIC_PREFIX + module.removeprefix(_GENERATED_PREFIX)
-            if module.startswith(_GENERATED_PREFIX)
-            else module
-        )
-        yield PayloadRecord(urn, name, public, *_describe(module), registered=False)
+        yield PayloadRecord(urn, name, _public_module(module), *_describe(module), registered=False)
     for urn, model in sorted(registered.items()):
         yield PayloadRecord(
             urn, model.__qualname__, model.__module__, *_describe(model.__module__), registered=True

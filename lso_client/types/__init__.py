@@ -3,7 +3,7 @@
 stable import path.
 
     from lso_client.types.service_ordering_v1 import ServiceOrderCreate, ServiceOrderItemCreate
-    from lso_client.types.payloads.<reference point>.<...> import <PayloadModel>
+    from lso_client.types.payloads.allegro.carrier_ethernet import CarrierEthernetEvc
 
 Layout:
 
@@ -13,13 +13,21 @@ Layout:
   names are spelt as classes (`ServiceOrder_Create` is `ServiceOrderCreate`); an
   extension point (a service configuration, a job's service-specific configuration)
   is `lso_client.types.Payload` or a subclass of it.
-- `lso_client.types.payloads`: the service payload models selected by `@type`, one
-  module per payload schema, in packages grouped as the upstream payload schemas are.
+- `lso_client.types.payloads.<reference point>.<technology>`: the service payload
+  models selected by `@type` and the other classes of their schemas, one module per reference point
+  (`allegro`, `interlude`, `legato`) and technology (`carrier_ethernet`, `ip`, `l1_cs`,
+  `sd_wan`, and `alarm` for Allegro's threshold-crossing alerts); a technology's
+  performance-monitoring, fault-management and testing payloads are in its module too.
+  A name several schemas define for different classes is bound to the payload model, or
+  else to the service schemas' definition, or left out; the module's docstring lists
+  each such name with the modules that define it. Below each, one module per upstream
+  schema file (`...carrier_ethernet.carrier_ethernet_evc`) stays importable.
   `lso_client.payloads.model_for(urn)` finds the model of a URN, and
-  `lso_client.payloads.payload_models()` lists them all.
+  `lso_client.payloads.payload_models()` lists them all with their import paths.
 
 Every module re-exports the generated classes (`__all__` names them) and is imported
-only when imported: `import lso_client` loads none of them.
+only when imported: `import lso_client` and `import lso_client.types.payloads` load
+none of them; importing a technology's module loads that technology's models.
 
 API modules:
 

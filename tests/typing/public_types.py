@@ -22,3 +22,20 @@ def public_models(client: AllegroClient, legato: LegatoClient, body: ServiceOrde
         assert_type(found.model_validate({}), Payload)
     for record in payloads.payload_models(technology="ip"):
         assert_type(record.model, type[Payload])
+
+
+def payload_technology_modules() -> None:
+    # A technology's module binds the very classes of the per-schema modules.
+    from lso_client.types.payloads.allegro.carrier_ethernet import (
+        CarrierEthernetEvc,
+        EnabledDisabled,
+    )
+    from lso_client.types.payloads.allegro.carrier_ethernet import (
+        carrier_ethernet_evc as evc_module,
+    )
+    from lso_client.types.payloads.interlude.ip import IpPerformanceMonitoringResults
+    from lso_client.types.payloads.legato.ip import IpPerformanceMonitoringResults as Legato
+
+    evc = CarrierEthernetEvc(c_tag_pcp_preservation=EnabledDisabled.enabled)
+    assert_type(evc, evc_module.CarrierEthernetEvc)
+    assert_type(IpPerformanceMonitoringResults.model_validate({}), Legato)

@@ -613,9 +613,7 @@ def test_payload_models_lists_shipped_and_registered_models(
     assert set(by_urn) == {*shipped, EVC}
     evc_record = by_urn["urn:mef:lso:spec:legato:carrier-ethernet-evc:v0.0.1:all"]
     assert evc_record.class_name == "CarrierEthernetEvc"
-    assert evc_record.module == (
-        "lso_client.types.payloads.legato.carrier_ethernet.carrier_ethernet_evc"
-    )
+    assert evc_record.module == "lso_client.types.payloads.legato.carrier_ethernet"
     assert (evc_record.reference_point, evc_record.technology) == ("legato", "carrier-ethernet")
     assert not evc_record.registered
     mine = by_urn[EVC]

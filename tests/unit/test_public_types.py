@@ -125,7 +125,7 @@ def test_payload_modules_are_mirrored_under_types_payloads() -> None:
         GENERATED / "payloads" / "common" / "__init__.py": "class Shared:\n    pass\n",
         GENERATED / "payloads" / "_common" / "bits.py": "class Bits:\n    pass\n",
     }
-    files = emit_public(generated)
+    files = emit_public(generated, same_as={})
     relative = sorted(str(p.relative_to(PUBLIC)) for p in files)
     assert relative == [
         "__init__.py",
@@ -161,11 +161,293 @@ def test_every_shipped_payload_model_has_a_public_path_listed_by_payload_models(
     assert set(records) == set(REGISTRY)
     for urn, (module, name) in REGISTRY.items():
         record = records[urn]
-        assert record.module == module.replace("lso_client._generated.", "lso_client.types.", 1)
+        point, technology = module.split(".")[3:5]
+        # The short path: the reference point's and technology's module.
+        assert record.module == f"lso_client.types.payloads.{point}.{technology}"
         public = importlib.import_module(record.module)
         assert getattr(public, name) is record.model is payloads.model_for(urn)
         assert name in public.__all__
         assert urn in (public.__doc__ or "")
-        assert record.reference_point in ("allegro", "interlude", "legato")
+        # The per-schema module stays.
+        schema = importlib.import_module(module.replace("._generated.", ".types.", 1))
+        assert getattr(schema, name) is record.model
+        assert urn in (schema.__doc__ or "")
+        assert record.module in (schema.__doc__ or "")
+        assert record.reference_point == point
     technologies = {r.technology for r in records.values()}
     assert {"carrier-ethernet", "ip", "l1", "sd-wan"} <= technologies
+
+
+# ---------------------------------------------- one module per reference point and technology
+
+PAYLOADS_ROOT = PUBLIC / "payloads"
+TECHNOLOGY_PACKAGES = sorted(
+    p.parent
+    for p in PAYLOADS_ROOT.glob("*/*/__init__.py")
+    if p.parent.name != "common" and not p.parent.name.startswith("_")
+)
+
+
+def _dotted_public(path: Path) -> str:
+    parts = path.relative_to(PUBLIC.parent.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _doc_entry(doc: str, name: str) -> str:
+    """The docstring line that lists the schema modules defining `name`."""
+    lines = [line for line in doc.splitlines() if line.startswith(f"- `{name}`: `lso_client.")]
+    assert len(lines) == 1, (name, lines)
+    return lines[0]
+
+
+def test_there_is_one_module_per_reference_point_and_technology() -> None:
+    found = {(p.parent.name, p.name) for p in TECHNOLOGY_PACKAGES}
+    assert {
+        ("allegro", "alarm"),
+        ("allegro", "carrier_ethernet"),
+        ("allegro", "ip"),
+        ("allegro", "l1_cs"),
+        ("allegro", "sd_wan"),
+        ("interlude", "carrier_ethernet"),
+        ("interlude", "ip"),
+        ("legato", "carrier_ethernet"),
+        ("legato", "ip"),
+        ("legato", "l1_cs"),
+        ("legato", "sd_wan"),
+    } == found
+
+
+def test_a_payload_model_imports_from_its_technology_module() -> None:
+    from lso_client import payloads
+    from lso_client.types.payloads.allegro.carrier_ethernet import (
+        CarrierEthernetEvc,
+        CarrierEthernetEvcEndPoint,
+        EnabledDisabled,
+    )
+    from lso_client.types.payloads.allegro.carrier_ethernet.carrier_ethernet_evc import (
+        CarrierEthernetEvc as FromTheSchemaModule,
+    )
+    from lso_client.types.payloads.allegro.common.common import (
+        EnabledDisabled as SharedByTheReferencePoint,
+    )
+    from lso_client.types.payloads.interlude.ip import IpPerformanceMonitoringResults
+    from lso_client.types.payloads.legato.ip import IpPerformanceMonitoringResults as Legato
+
+    evc = "urn:mef:lso:spec:service:carrier-ethernet-evc:v1.0.0:all"
+    assert CarrierEthernetEvc is FromTheSchemaModule is payloads.model_for(evc)
+    assert CarrierEthernetEvcEndPoint.__lso_urn__ is not None
+    assert EnabledDisabled is SharedByTheReferencePoint
+    # Interlude's PM schemas are copies of Legato's: the same models.
+    assert IpPerformanceMonitoringResults is Legato
+
+
+@pytest.mark.parametrize("package", TECHNOLOGY_PACKAGES, ids=lambda p: f"{p.parent.name}.{p.name}")
+def test_no_name_of_a_technology_module_silently_shadows_another(package: Path) -> None:
+    """Every class of the technology's schema modules is the flat module's class of
+    that name, or the flat module's docstring says which schema modules define it."""
+    flat = importlib.import_module(_dotted_public(package))
+    doc = flat.__doc__ or ""
+    exported = set(flat.__all__)
+    assert exported and len(flat.__all__) == len(exported)
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        schema = importlib.import_module(_dotted_public(path))
+        for name in schema.__all__:
+            cls = getattr(schema, name)
+            if name in exported and getattr(flat, name) is cls:
+                continue
+            # Left out, or bound to a preferred definition: said, with this module.
+            entry = _doc_entry(doc, name)
+            assert f"`{schema.__name__}`" in entry, (name, entry)
+            if name in exported:
+                bound = getattr(flat, name)
+                where = bound.__module__.split(".")  # lso_client._generated.payloads.<point>...
+                assert where[3] == package.parent.name
+                urn = getattr(bound, "__lso_urn__", None)
+                if urn is not None:
+                    assert urn in doc
+                else:  # a service schema's or a shared definition
+                    assert where[4] == "common" or (where[4] == package.name and len(where) == 6)
+
+
+def test_every_payload_class_has_a_public_path() -> None:
+    """Every public class of every generated payload module, the shared `_internal`
+    modules included, is bound under its own name in some `lso_client.types.payloads`
+    module."""
+    public: dict[int, set[str]] = {}
+    for path in sorted(PAYLOADS_ROOT.rglob("*.py")):
+        module = importlib.import_module(_dotted_public(path))
+        for name in module.__all__:
+            public.setdefault(id(getattr(module, name)), set()).add(name)
+    root = GENERATED / "payloads"
+    checked = 0
+    for path in sorted(root.rglob("*.py")):
+        if path.name in ("__init__.py", "_registry.py"):
+            continue
+        dotted = ".".join(path.relative_to(GENERATED.parent.parent).with_suffix("").parts)
+        module = importlib.import_module(dotted)
+        for name in public_names(path.read_text(encoding="utf-8")):
+            assert name in public.get(id(getattr(module, name)), set()), (dotted, name)
+            checked += 1
+    assert checked > 1000
+
+
+def test_a_schema_module_reexports_what_it_moved_to_the_shared_module() -> None:
+    # ipCommon's definitions live in the folder's `_internal` module; its public twin
+    # names them all.
+    from lso_client._generated.payloads.allegro.common.ip import _internal
+    from lso_client.types.payloads.allegro.common.ip import ip_common
+
+    assert "Addressing" in ip_common.__all__
+    assert ip_common.Addressing is _internal.Addressing
+
+
+def test_payload_and_api_models_survive_pickling() -> None:
+    import pickle
+
+    from lso_client.types.payloads.allegro.carrier_ethernet import CarrierEthernetEvc
+    from lso_client.types.service_ordering_v1 import ServiceOrderCreate
+
+    evc = CarrierEthernetEvc(identifier="EVC-1", evc_type="POINT_TO_POINT", maximum_frame_size=9216)
+    again = pickle.loads(pickle.dumps(evc))
+    assert type(again) is CarrierEthernetEvc
+    assert again == evc and again.to_dict() == evc.to_dict()
+    assert pickle.loads(pickle.dumps(CarrierEthernetEvc)) is CarrierEthernetEvc
+    order = ServiceOrderCreate.model_validate(
+        {
+            "requestedCompletionDate": "2026-12-01T00:00:00Z",
+            "requestedStartDate": "2026-11-30T00:00:00Z",
+            "serviceOrderItem": [
+                {"id": "1", "action": "add", "service": {"serviceConfiguration": evc}}
+            ],
+        }
+    )
+    assert pickle.loads(pickle.dumps(order)).to_dict() == order.to_dict()
+
+
+def test_payload_packages_import_no_model_until_a_technology_is_imported() -> None:
+    code = (
+        "import json, sys\n"
+        "import lso_client, lso_client.types, lso_client.types.payloads\n"
+        "import lso_client.types.payloads.allegro, lso_client.types.payloads.legato\n"
+        "import lso_client.types.payloads.interlude\n"
+        "def models():\n"
+        "    prefix = 'lso_client._generated.payloads.'\n"
+        "    return sorted(m for m in sys.modules if m.startswith(prefix))\n"
+        "before = models()\n"
+        "from lso_client.types.payloads.allegro.carrier_ethernet import CarrierEthernetEvc\n"
+        "after = models()\n"
+        "print(json.dumps([before, after]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    before, after = json.loads(out)
+    assert before == []
+    prefix = "lso_client._generated.payloads."
+    assert f"{prefix}allegro.carrier_ethernet.carrier_ethernet_evc" in after
+    assert f"{prefix}allegro.common.common" in after
+    # That technology's models only: no other technology, no other reference point.
+    others = [m for m in after if not m.startswith(f"{prefix}allegro")]
+    assert others == []
+    for technology in ("alarm", "ip", "l1_cs", "sd_wan"):
+        assert not [m for m in after if m.startswith(f"{prefix}allegro.{technology}")]
+
+
+# ----------------------------------------------------------------------- the generator, flat
+
+
+def test_public_names_reads_a_literal_all() -> None:
+    source = 'from ._internal import A, B\nclass C:\n    pass\n__all__ = ["A", "B"]\n'
+    assert public_names(source) == ["A", "B", "C"]
+
+
+def _payload_tree(extra: dict[str, str] | None = None) -> dict[Path, str]:
+    header = "# Generated by `python -m codegen`. Do not edit by hand.\n"
+    root = GENERATED / "payloads"
+    prefix = "lso_client._generated.payloads."
+    files = {
+        "__init__.py": header,
+        "_registry.py": (
+            "REGISTRY = {\n"
+            f"    'urn:x:evc': ('{prefix}legato.carrier_ethernet.evc', 'Evc'),\n"
+            f"    'urn:x:pm': ('{prefix}legato.carrier_ethernet.pm.pm_config', 'PmConfig'),\n"
+            "}\n"
+        ),
+        "legato/__init__.py": header,
+        "legato/carrier_ethernet/__init__.py": header,
+        "legato/carrier_ethernet/evc.py": "class Evc:\n    pass\nclass Role:\n    pass\n",
+        "legato/carrier_ethernet/ovc.py": (
+            "class Evc:\n    pass\nclass Role:\n    pass\nclass Ovc:\n    pass\n"
+        ),
+        "legato/carrier_ethernet/pm/__init__.py": header,
+        "legato/carrier_ethernet/pm/pm_config.py": (
+            "# Generated by `python -m codegen` from legato/serviceSchema/ce/pmConfig.yaml\n"
+            "class PmConfig:\n    pass\nclass Sls:\n    pass\n"
+        ),
+        "legato/carrier_ethernet/sls.py": "class Sls:\n    pass\n",
+        "allegro/__init__.py": header,
+        "allegro/common/__init__.py": header,
+        "allegro/common/common.py": "class EnabledDisabled:\n    pass\n",
+        "allegro/common/unused.py": "class Unused:\n    pass\n",
+        "allegro/common/ip/__init__.py": header,
+        "allegro/common/ip/_internal.py": "class Addr:\n    pass\n",
+        "allegro/common/ip/ip_common.py": 'from ._internal import Addr\n__all__ = ["Addr"]\n',
+        "allegro/ip/__init__.py": header,
+        "allegro/ip/uni.py": (
+            "from ..common import common\nfrom ..common.ip._internal import Addr\n"
+            "class Uni:\n    pass\n"
+        ),
+    }
+    files.update(extra or {})
+    return {root / name: text for name, text in files.items()}
+
+
+def test_a_technology_package_is_a_flat_module_of_its_schemas() -> None:
+    same_as = {"interlude/serviceSchema/ce/pmConfig.yaml": "legato/serviceSchema/ce/pmConfig.yaml"}
+    files = emit_public(_payload_tree(), same_as=same_as)
+    prefix = "lso_client._generated.payloads."
+    legato = files[PUBLIC / "payloads" / "legato" / "carrier_ethernet" / "__init__.py"]
+    # The URN's model keeps its name; `Role` is two classes of two service schemas, so
+    # neither; `Sls` is the service schema's, not the PM schema's; `Ovc` is one class.
+    assert f"from {prefix}legato.carrier_ethernet.evc import Evc as Evc" in legato
+    assert f"from {prefix}legato.carrier_ethernet.sls import Sls as Sls" in legato
+    assert f"from {prefix}legato.carrier_ethernet.ovc import Ovc as Ovc" in legato
+    assert f"from {prefix}legato.carrier_ethernet.pm.pm_config import PmConfig as Pm" in legato
+    assert "import Role" not in legato
+    assert "- `Evc`: `urn:x:evc`" in legato
+    public = "lso_client.types.payloads.legato.carrier_ethernet"
+    assert f"- `Evc`: `{public}.ovc`" in legato
+    assert f"- `Role`: `{public}.evc`, `{public}.ovc`" in legato
+    assert f"- `Sls`: `{public}.pm.pm_config`" in legato
+    assert '__all__ = [\n    "Evc",\n    "Ovc",\n    "PmConfig",\n    "Sls",\n]' in legato
+    # The reference point's shared modules the technology uses, its own shared folder
+    # (the private module's classes, once), nothing else.
+    ip = files[PUBLIC / "payloads" / "allegro" / "ip" / "__init__.py"]
+    assert '__all__ = [\n    "Addr",\n    "EnabledDisabled",\n    "Uni",\n]' in ip
+    assert f"from {prefix}allegro.common.ip._internal import Addr as Addr" in ip
+    assert f"from {prefix}allegro.common.common import EnabledDisabled as" in ip
+    # A copied schema: the original's model, under the copying reference point.
+    interlude = files[PUBLIC / "payloads" / "interlude" / "carrier_ethernet" / "__init__.py"]
+    assert '__all__ = [\n    "PmConfig",\n    "Sls",\n]' in interlude
+    assert "Legato's schemas" in interlude
+    assert "`interlude/`" in files[PUBLIC / "payloads" / "__init__.py"]
+    assert "`carrier_ethernet/`" in files[PUBLIC / "payloads" / "interlude" / "__init__.py"]
+    # The per-schema module points at the technology's.
+    evc = files[PUBLIC / "payloads" / "legato" / "carrier_ethernet" / "evc.py"]
+    assert f"`{public}`" in evc
+    for path, text in files.items():
+        compile(text, str(path), "exec")
+
+
+def test_two_payload_models_of_one_name_in_a_technology_are_refused() -> None:
+    prefix = "lso_client._generated.payloads."
+    registry = (
+        "REGISTRY = {\n"
+        f"    'urn:x:evc': ('{prefix}legato.carrier_ethernet.evc', 'Evc'),\n"
+        f"    'urn:x:evc2': ('{prefix}legato.carrier_ethernet.ovc', 'Evc'),\n"
+        "}\n"
+    )
+    with pytest.raises(RuntimeError, match="several payload models named Evc"):
+        emit_public(_payload_tree({"_registry.py": registry}), same_as={})

@@ -6,6 +6,9 @@
 The classes of
 `lso_client._generated.payloads.allegro.alarm.tca_stateful_clear_alarm`,
 re-exported under a stable import path.
+
+The technology's module `lso_client.types.payloads.allegro.alarm`
+re-exports them too, except a name several of its schemas define.
 """
 
 from lso_client._generated.payloads.allegro.alarm.tca_stateful_clear_alarm import (

@@ -7,6 +7,9 @@
 The classes of
 `lso_client._generated.payloads.allegro.carrier_ethernet.carrier_ethernet_subscriber_uni`,
 re-exported under a stable import path.
+
+The technology's module `lso_client.types.payloads.allegro.carrier_ethernet`
+re-exports them too, except a name several of its schemas define.
 """
 
 from lso_client._generated.payloads.allegro.carrier_ethernet.carrier_ethernet_subscriber_uni import (

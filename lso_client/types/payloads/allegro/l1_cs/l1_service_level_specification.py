@@ -4,6 +4,9 @@
 The classes of
 `lso_client._generated.payloads.allegro.l1_cs.l1_service_level_specification`,
 re-exported under a stable import path.
+
+The technology's module `lso_client.types.payloads.allegro.l1_cs`
+re-exports them too, except a name several of its schemas define.
 """
 
 from lso_client._generated.payloads.allegro.l1_cs.l1_service_level_specification import (

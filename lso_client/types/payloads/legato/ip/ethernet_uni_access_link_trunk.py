@@ -6,6 +6,9 @@
 The classes of
 `lso_client._generated.payloads.legato.ip.ethernet_uni_access_link_trunk`,
 re-exported under a stable import path.
+
+The technology's module `lso_client.types.payloads.legato.ip`
+re-exports them too, except a name several of its schemas define.
 """
 
 from lso_client._generated.payloads.legato.ip.ethernet_uni_access_link_trunk import (

@@ -6,6 +6,9 @@
 The classes of
 `lso_client._generated.payloads.legato.sd_wan.sw_vc`,
 re-exported under a stable import path.
+
+The technology's module `lso_client.types.payloads.legato.sd_wan`
+re-exports them too, except a name several of its schemas define.
 """
 
 from lso_client._generated.payloads.legato.sd_wan.sw_vc import SwVc as SwVc

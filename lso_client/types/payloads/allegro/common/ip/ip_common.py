@@ -6,4 +6,356 @@ The classes of
 re-exported under a stable import path.
 """
 
-__all__ = []
+from lso_client._generated.payloads.allegro.common.ip.ip_common import Addressing as Addressing
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    BurstBehavior as BurstBehavior,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    ClassOfServiceMapEntry as ClassOfServiceMapEntry,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    ConnectionType as ConnectionType,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    ControlProtocols as ControlProtocols,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import Demux as Demux
+from lso_client._generated.payloads.allegro.common.ip.ip_common import DhcpRelay as DhcpRelay
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    DhcpRelayDisabled as DhcpRelayDisabled,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    DhcpRelayEnabled as DhcpRelayEnabled,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import DhcpServer as DhcpServer
+from lso_client._generated.payloads.allegro.common.ip.ip_common import DscpMapping as DscpMapping
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    EgressBwpEnvelopeNone as EgressBwpEnvelopeNone,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    EgressClassOfServiceMap as EgressClassOfServiceMap,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    EndPointIdentifierAndCosName as EndPointIdentifierAndCosName,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    EnniIpv4ConnectionAddressing as EnniIpv4ConnectionAddressing,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    EnniIpv4Subnet as EnniIpv4Subnet,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    EnniIpv6ConnectionAddressing as EnniIpv6ConnectionAddressing,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    EnniIpv6Subnet as EnniIpv6Subnet,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    EnniLinkIpv4AddressType as EnniLinkIpv4AddressType,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    EnniLinkIpv6AddressType as EnniLinkIpv6AddressType,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    EnniRoutingInformation as EnniRoutingInformation,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import EnniType as EnniType
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    ExternalInterfaceType as ExternalInterfaceType,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    HeaderFieldTypes as HeaderFieldTypes,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IngressBwpEnvelopeNone as IngressBwpEnvelopeNone,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IngressClassOfServiceMap as IngressClassOfServiceMap,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpBwpEnvelope as IpBwpEnvelope,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import IpBwpFlow as IpBwpFlow
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpEnniEgressBwp as IpEnniEgressBwp,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpEnniEgressBwpCos as IpEnniEgressBwpCos,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpEnniEgressBwpEnvelopePerEnniLink as IpEnniEgressBwpEnvelopePerEnniLink,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpEnniIngressBwp as IpEnniIngressBwp,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpEnniIngressBwpCos as IpEnniIngressBwpCos,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpEnniIngressBwpEnvelopePerEnniLink as IpEnniIngressBwpEnvelopePerEnniLink,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniAccessLinkEgressBwp as IpUniAccessLinkEgressBwp,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniAccessLinkEgressBwpEnvelope as IpUniAccessLinkEgressBwpEnvelope,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniAccessLinkEgressBwpIpvcEp as IpUniAccessLinkEgressBwpIpvcEp,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniAccessLinkEgressBwpIpvcEpCos as IpUniAccessLinkEgressBwpIpvcEpCos,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniAccessLinkEgressIpvcBwpEpCos as IpUniAccessLinkEgressIpvcBwpEpCos,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniAccessLinkIngressBwp as IpUniAccessLinkIngressBwp,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniAccessLinkIngressBwpEnvelope as IpUniAccessLinkIngressBwpEnvelope,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniAccessLinkIngressBwpIpvcEp as IpUniAccessLinkIngressBwpIpvcEp,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniEgressBwpAccessLink as IpUniEgressBwpAccessLink,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniEgressBwpEnvelope as IpUniEgressBwpEnvelope,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniEgressBwpIpvcEp as IpUniEgressBwpIpvcEp,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniEgressBwpIpvcEpCos as IpUniEgressBwpIpvcEpCos,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniEgressBwpIpvcEpCosAccessLink as IpUniEgressBwpIpvcEpCosAccessLink,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniEgressBwpUni as IpUniEgressBwpUni,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniEgressIpvcBwpIpvcEpAccessLink as IpUniEgressIpvcBwpIpvcEpAccessLink,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniIngressBwpAccessLink as IpUniIngressBwpAccessLink,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniIngressBwpEnvelope as IpUniIngressBwpEnvelope,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniIngressBwpIpvcEp as IpUniIngressBwpIpvcEp,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniIngressBwpIpvcEpCos as IpUniIngressBwpIpvcEpCos,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniIngressBwpIpvcEpCosAccessLink as IpUniIngressBwpIpvcEpCosAccessLink,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniIngressBwpUni as IpUniIngressBwpUni,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpUniIngressIpvcBwpIpvcEpAccessLink as IpUniIngressIpvcBwpIpvcEpAccessLink,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import Ipv4Address as Ipv4Address
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    Ipv4AddressingType as Ipv4AddressingType,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    Ipv4OrIpv6Address as Ipv4OrIpv6Address,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    Ipv4OrIpv6Prefix as Ipv4OrIpv6Prefix,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import Ipv4Prefix as Ipv4Prefix
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    Ipv4PrimarySubnet as Ipv4PrimarySubnet,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    Ipv4SecondarySubnet as Ipv4SecondarySubnet,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import Ipv6Address as Ipv6Address
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    Ipv6AddressingType as Ipv6AddressingType,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import Ipv6Prefix as Ipv6Prefix
+from lso_client._generated.payloads.allegro.common.ip.ip_common import Ipv6Subnet as Ipv6Subnet
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpvcEndPointRole as IpvcEndPointRole,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import IpvcEpBwp as IpvcEpBwp
+from lso_client._generated.payloads.allegro.common.ip.ip_common import IpvcEpBwpAll as IpvcEpBwpAll
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpvcEpEgressBwpEnvelope as IpvcEpEgressBwpEnvelope,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpvcEpEgressBwpEnvelopeOrNone as IpvcEpEgressBwpEnvelopeOrNone,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpvcEpIngressBwpEnvelope as IpvcEpIngressBwpEnvelope,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    IpvcEpIngressBwpEnvelopeOrNone as IpvcEpIngressBwpEnvelopeOrNone,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import L1Technology as L1Technology
+from lso_client._generated.payloads.allegro.common.ip.ip_common import L2Technology as L2Technology
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    MaximumNumberOfIpv4Routes as MaximumNumberOfIpv4Routes,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    MaximumNumberOfIpv6Routes as MaximumNumberOfIpv6Routes,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    NumOfIpv4RoutesUnlimited as NumOfIpv4RoutesUnlimited,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    NumOfIpv6RoutesUnlimited as NumOfIpv6RoutesUnlimited,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    PacketDelivery as PacketDelivery,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import PcpMapping as PcpMapping
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    PeeringAddress as PeeringAddress,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    PeeringAddressType as PeeringAddressType,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import PortMap as PortMap
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    RouteDistinguisherFields as RouteDistinguisherFields,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    ServiceTopology as ServiceTopology,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import StaticRoute as StaticRoute
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    SubscriberAndSpLoopbackAddresses as SubscriberAndSpLoopbackAddresses,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    SynchronousEthernet as SynchronousEthernet,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import TargetRole as TargetRole
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    TwoOctetInteger as TwoOctetInteger,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    UniAccessLinkEthernetLinkAggregation as UniAccessLinkEthernetLinkAggregation,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    UniIpv4ConnectionAddressing as UniIpv4ConnectionAddressing,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    UniIpv6ConnectionAddressing as UniIpv6ConnectionAddressing,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    UniManagementType as UniManagementType,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import (
+    VlanIdOrUntagged as VlanIdOrUntagged,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_common import Vrid as Vrid
+
+__all__ = [
+    "Addressing",
+    "BurstBehavior",
+    "ClassOfServiceMapEntry",
+    "ConnectionType",
+    "ControlProtocols",
+    "Demux",
+    "DhcpRelay",
+    "DhcpRelayDisabled",
+    "DhcpRelayEnabled",
+    "DhcpServer",
+    "DscpMapping",
+    "EgressBwpEnvelopeNone",
+    "EgressClassOfServiceMap",
+    "EndPointIdentifierAndCosName",
+    "EnniIpv4ConnectionAddressing",
+    "EnniIpv4Subnet",
+    "EnniIpv6ConnectionAddressing",
+    "EnniIpv6Subnet",
+    "EnniLinkIpv4AddressType",
+    "EnniLinkIpv6AddressType",
+    "EnniRoutingInformation",
+    "EnniType",
+    "ExternalInterfaceType",
+    "HeaderFieldTypes",
+    "IngressBwpEnvelopeNone",
+    "IngressClassOfServiceMap",
+    "IpBwpEnvelope",
+    "IpBwpFlow",
+    "IpEnniEgressBwp",
+    "IpEnniEgressBwpCos",
+    "IpEnniEgressBwpEnvelopePerEnniLink",
+    "IpEnniIngressBwp",
+    "IpEnniIngressBwpCos",
+    "IpEnniIngressBwpEnvelopePerEnniLink",
+    "IpUniAccessLinkEgressBwp",
+    "IpUniAccessLinkEgressBwpEnvelope",
+    "IpUniAccessLinkEgressBwpIpvcEp",
+    "IpUniAccessLinkEgressBwpIpvcEpCos",
+    "IpUniAccessLinkEgressIpvcBwpEpCos",
+    "IpUniAccessLinkIngressBwp",
+    "IpUniAccessLinkIngressBwpEnvelope",
+    "IpUniAccessLinkIngressBwpIpvcEp",
+    "IpUniEgressBwpAccessLink",
+    "IpUniEgressBwpEnvelope",
+    "IpUniEgressBwpIpvcEp",
+    "IpUniEgressBwpIpvcEpCos",
+    "IpUniEgressBwpIpvcEpCosAccessLink",
+    "IpUniEgressBwpUni",
+    "IpUniEgressIpvcBwpIpvcEpAccessLink",
+    "IpUniIngressBwpAccessLink",
+    "IpUniIngressBwpEnvelope",
+    "IpUniIngressBwpIpvcEp",
+    "IpUniIngressBwpIpvcEpCos",
+    "IpUniIngressBwpIpvcEpCosAccessLink",
+    "IpUniIngressBwpUni",
+    "IpUniIngressIpvcBwpIpvcEpAccessLink",
+    "Ipv4Address",
+    "Ipv4AddressingType",
+    "Ipv4OrIpv6Address",
+    "Ipv4OrIpv6Prefix",
+    "Ipv4Prefix",
+    "Ipv4PrimarySubnet",
+    "Ipv4SecondarySubnet",
+    "Ipv6Address",
+    "Ipv6AddressingType",
+    "Ipv6Prefix",
+    "Ipv6Subnet",
+    "IpvcEndPointRole",
+    "IpvcEpBwp",
+    "IpvcEpBwpAll",
+    "IpvcEpEgressBwpEnvelope",
+    "IpvcEpEgressBwpEnvelopeOrNone",
+    "IpvcEpIngressBwpEnvelope",
+    "IpvcEpIngressBwpEnvelopeOrNone",
+    "L1Technology",
+    "L2Technology",
+    "MaximumNumberOfIpv4Routes",
+    "MaximumNumberOfIpv6Routes",
+    "NumOfIpv4RoutesUnlimited",
+    "NumOfIpv6RoutesUnlimited",
+    "PacketDelivery",
+    "PcpMapping",
+    "PeeringAddress",
+    "PeeringAddressType",
+    "PortMap",
+    "RouteDistinguisherFields",
+    "ServiceTopology",
+    "StaticRoute",
+    "SubscriberAndSpLoopbackAddresses",
+    "SynchronousEthernet",
+    "TargetRole",
+    "TwoOctetInteger",
+    "UniAccessLinkEthernetLinkAggregation",
+    "UniIpv4ConnectionAddressing",
+    "UniIpv6ConnectionAddressing",
+    "UniManagementType",
+    "VlanIdOrUntagged",
+    "Vrid",
+]

@@ -6,4 +6,192 @@ The classes of
 re-exported under a stable import path.
 """
 
-__all__ = []
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    AccessLinkBfd as AccessLinkBfd,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    AddressFamilyIpv4Ipv6 as AddressFamilyIpv4Ipv6,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    AddressFamilyIpv4Ipv6Both as AddressFamilyIpv4Ipv6Both,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    AggLinkListItem as AggLinkListItem,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    BfdActiveEnd as BfdActiveEnd,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    BfdAuthenticationType as BfdAuthenticationType,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import Bgp as Bgp
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    BgpCommunity as BgpCommunity,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    BgpExtendedCommunity as BgpExtendedCommunity,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    BgpExtendedCommunityType as BgpExtendedCommunityType,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    BgpExtendedType as BgpExtendedType,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    BgpRegularType as BgpRegularType,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    CloudDataLimit as CloudDataLimit,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    CloudDns as CloudDns,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    CloudType as CloudType,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    ConnectionType as ConnectionType,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    ControlProtocol as ControlProtocol,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    ControlProtocolAddressing as ControlProtocolAddressing,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    ConversationIdRange as ConversationIdRange,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    ConversationIdToAggregationLinkMap as ConversationIdToAggregationLinkMap,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    Damping as Damping,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    DnsType as DnsType,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    DscpValue as DscpValue,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    EthernetPhysicalLink as EthernetPhysicalLink,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    ForwardingInformation as ForwardingInformation,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    IdentifierString as IdentifierString,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    IpPrefixOrigin as IpPrefixOrigin,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    IpUniAccessLinkCommon as IpUniAccessLinkCommon,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    IpUniCommon as IpUniCommon,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    IpvcCloud as IpvcCloud,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    IpvcEpAndCosName as IpvcEpAndCosName,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    IpvcEpBwpEnvelope as IpvcEpBwpEnvelope,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    IpvcEpBwpEnvelope1 as IpvcEpBwpEnvelope1,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    IpvcEpBwpEnvelope2 as IpvcEpBwpEnvelope2,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    IpvcEpBwpEnvelope3 as IpvcEpBwpEnvelope3,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    IpvcEpBwpEnvelope4 as IpvcEpBwpEnvelope4,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    IpvcEpBwpEnvelope5 as IpvcEpBwpEnvelope5,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    Ospf as Ospf,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    OspfAreaType as OspfAreaType,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    OspfAuthenticationType as OspfAuthenticationType,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    RoutingProtocols as RoutingProtocols,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    RoutingProtocolsBgpOptions as RoutingProtocolsBgpOptions,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    RoutingProtocolsOspfOptions as RoutingProtocolsOspfOptions,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    Static as Static,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    StaticIpEntry as StaticIpEntry,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    SubscriberPrefixList as SubscriberPrefixList,
+)
+from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
+    TwoOctetInteger as TwoOctetInteger,
+)
+
+__all__ = [
+    "AccessLinkBfd",
+    "AddressFamilyIpv4Ipv6",
+    "AddressFamilyIpv4Ipv6Both",
+    "AggLinkListItem",
+    "BfdActiveEnd",
+    "BfdAuthenticationType",
+    "Bgp",
+    "BgpCommunity",
+    "BgpExtendedCommunity",
+    "BgpExtendedCommunityType",
+    "BgpExtendedType",
+    "BgpRegularType",
+    "CloudDataLimit",
+    "CloudDns",
+    "CloudType",
+    "ConnectionType",
+    "ControlProtocol",
+    "ControlProtocolAddressing",
+    "ConversationIdRange",
+    "ConversationIdToAggregationLinkMap",
+    "Damping",
+    "DnsType",
+    "DscpValue",
+    "EthernetPhysicalLink",
+    "ForwardingInformation",
+    "IdentifierString",
+    "IpPrefixOrigin",
+    "IpUniAccessLinkCommon",
+    "IpUniCommon",
+    "IpvcCloud",
+    "IpvcEpAndCosName",
+    "IpvcEpBwpEnvelope",
+    "IpvcEpBwpEnvelope1",
+    "IpvcEpBwpEnvelope2",
+    "IpvcEpBwpEnvelope3",
+    "IpvcEpBwpEnvelope4",
+    "IpvcEpBwpEnvelope5",
+    "Ospf",
+    "OspfAreaType",
+    "OspfAuthenticationType",
+    "RoutingProtocols",
+    "RoutingProtocolsBgpOptions",
+    "RoutingProtocolsOspfOptions",
+    "Static",
+    "StaticIpEntry",
+    "SubscriberPrefixList",
+    "TwoOctetInteger",
+]

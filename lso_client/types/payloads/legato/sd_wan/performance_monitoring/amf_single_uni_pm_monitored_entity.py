@@ -7,6 +7,9 @@
 The classes of
 `lso_client._generated.payloads.legato.sd_wan.performance_monitoring.amf_single_uni_pm_monitored_entity`,
 re-exported under a stable import path.
+
+The technology's module `lso_client.types.payloads.legato.sd_wan`
+re-exports them too, except a name several of its schemas define.
 """
 
 from lso_client._generated.payloads.legato.sd_wan.performance_monitoring.amf_single_uni_pm_monitored_entity import (

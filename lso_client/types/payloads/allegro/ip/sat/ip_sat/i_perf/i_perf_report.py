@@ -6,6 +6,9 @@
 The classes of
 `lso_client._generated.payloads.allegro.ip.sat.ip_sat.i_perf.i_perf_report`,
 re-exported under a stable import path.
+
+The technology's module `lso_client.types.payloads.allegro.ip`
+re-exports them too, except a name several of its schemas define.
 """
 
 from lso_client._generated.payloads.allegro.ip.sat.ip_sat.i_perf.i_perf_report import (
