@@ -161,9 +161,6 @@ from lso_client._generated.payloads.allegro.common.ip._internal import (
     ConnectionType as ConnectionType,
 )
 from lso_client._generated.payloads.allegro.common.ip._internal import (
-    ConnectionType_1 as ConnectionType_1,
-)
-from lso_client._generated.payloads.allegro.common.ip._internal import (
     ControlProtocol as ControlProtocol,
 )
 from lso_client._generated.payloads.allegro.common.ip._internal import (
@@ -368,19 +365,19 @@ from lso_client._generated.payloads.allegro.common.ip._internal import (
     IpvcEpBwpEnvelope as IpvcEpBwpEnvelope,
 )
 from lso_client._generated.payloads.allegro.common.ip._internal import (
-    IpvcEpBwpEnvelope1 as IpvcEpBwpEnvelope1,
+    IpvcEpBwpEnvelopeBase as IpvcEpBwpEnvelopeBase,
 )
 from lso_client._generated.payloads.allegro.common.ip._internal import (
-    IpvcEpBwpEnvelope2 as IpvcEpBwpEnvelope2,
+    IpvcEpBwpEnvelopeBwpFlowAll as IpvcEpBwpEnvelopeBwpFlowAll,
 )
 from lso_client._generated.payloads.allegro.common.ip._internal import (
-    IpvcEpBwpEnvelope3 as IpvcEpBwpEnvelope3,
+    IpvcEpBwpEnvelopeBwpFlowAllPart as IpvcEpBwpEnvelopeBwpFlowAllPart,
 )
 from lso_client._generated.payloads.allegro.common.ip._internal import (
-    IpvcEpBwpEnvelope4 as IpvcEpBwpEnvelope4,
+    IpvcEpBwpEnvelopeBwpFlowPerCosName as IpvcEpBwpEnvelopeBwpFlowPerCosName,
 )
 from lso_client._generated.payloads.allegro.common.ip._internal import (
-    IpvcEpBwpEnvelope5 as IpvcEpBwpEnvelope5,
+    IpvcEpBwpEnvelopeBwpFlowPerCosNamePart as IpvcEpBwpEnvelopeBwpFlowPerCosNamePart,
 )
 from lso_client._generated.payloads.allegro.common.ip._internal import (
     IpvcEpEgressBwpEnvelope as IpvcEpEgressBwpEnvelope,
@@ -396,7 +393,6 @@ from lso_client._generated.payloads.allegro.common.ip._internal import (
 )
 from lso_client._generated.payloads.allegro.common.ip._internal import L1Technology as L1Technology
 from lso_client._generated.payloads.allegro.common.ip._internal import L2Technology as L2Technology
-from lso_client._generated.payloads.allegro.common.ip._internal import Model_1 as Model_1
 from lso_client._generated.payloads.allegro.common.ip._internal import Ospf as Ospf
 from lso_client._generated.payloads.allegro.common.ip._internal import OspfAreaType as OspfAreaType
 from lso_client._generated.payloads.allegro.common.ip._internal import (
@@ -447,9 +443,6 @@ from lso_client._generated.payloads.allegro.common.ip._internal import (
     TwoOctetInteger as TwoOctetInteger,
 )
 from lso_client._generated.payloads.allegro.common.ip._internal import (
-    TwoOctetInteger_1 as TwoOctetInteger_1,
-)
-from lso_client._generated.payloads.allegro.common.ip._internal import (
     UniAccessLinkEthernetLinkAggregation as UniAccessLinkEthernetLinkAggregation,
 )
 from lso_client._generated.payloads.allegro.common.ip._internal import (
@@ -478,19 +471,19 @@ from lso_client._generated.payloads.allegro.ip.fault_performance_management.faul
     Entity as Entity,
 )
 from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration import (
-    EntityLocation as EntityLocation,
-)
-from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration import (
     Interface as Interface,
 )
 from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration import (
     IpFaultManagementConfiguration as IpFaultManagementConfiguration,
 )
 from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration import (
-    Location1 as Location1,
+    LocationBase as LocationBase,
 )
 from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration import (
-    Location2 as Location2,
+    LocationIpvcEndPoint as LocationIpvcEndPoint,
+)
+from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_configuration import (
+    LocationPlain as LocationPlain,
 )
 from lso_client._generated.payloads.allegro.ip.fault_performance_management.fault_management.ip_fault_management_results import (
     IpFaultManagementResults as IpFaultManagementResults,
@@ -706,7 +699,6 @@ __all__ = [
     "ConnectedItem",
     "ConnectingTo",
     "ConnectionType",
-    "ConnectionType_1",
     "ConnectorType",
     "ControlProtocol",
     "ControlProtocolAddressing",
@@ -747,7 +739,6 @@ __all__ = [
     "EnniServiceMappingContext",
     "EnniType",
     "Entity",
-    "EntityLocation",
     "EthernetPhysicalLayer",
     "EthernetPhysicalLink",
     "EthernetUniAccessLinkTrunk",
@@ -834,11 +825,11 @@ __all__ = [
     "IpvcEpBwp",
     "IpvcEpBwpAll",
     "IpvcEpBwpEnvelope",
-    "IpvcEpBwpEnvelope1",
-    "IpvcEpBwpEnvelope2",
-    "IpvcEpBwpEnvelope3",
-    "IpvcEpBwpEnvelope4",
-    "IpvcEpBwpEnvelope5",
+    "IpvcEpBwpEnvelopeBase",
+    "IpvcEpBwpEnvelopeBwpFlowAll",
+    "IpvcEpBwpEnvelopeBwpFlowAllPart",
+    "IpvcEpBwpEnvelopeBwpFlowPerCosName",
+    "IpvcEpBwpEnvelopeBwpFlowPerCosNamePart",
     "IpvcEpEgressBwpEnvelope",
     "IpvcEpEgressBwpEnvelopeOrNone",
     "IpvcEpIngressBwpEnvelope",
@@ -847,11 +838,11 @@ __all__ = [
     "L2Technology",
     "LacpVersion",
     "Location",
-    "Location1",
-    "Location2",
+    "LocationBase",
+    "LocationIpvcEndPoint",
+    "LocationPlain",
     "MeanTimeToRepair",
     "ModeOfOperation",
-    "Model_1",
     "Money",
     "OneWayInterPacketDelayVariation",
     "OneWayMeanPacketDelay",
@@ -913,7 +904,6 @@ __all__ = [
     "TwampSessionReflector",
     "TwampSessionSender",
     "TwoOctetInteger",
-    "TwoOctetInteger_1",
     "UniAccessLinkEthernetLinkAggregation",
     "UniAccessLinkTrunk",
     "UniIpv4ConnectionAddressing",

@@ -89,6 +89,12 @@ from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     BandwidthPolicyCriterion as BandwidthPolicyCriterion,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
+    BandwidthPolicyCriterionRateLimiter as BandwidthPolicyCriterionRateLimiter,
+)
+from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
+    BandwidthPolicyCriterionUnamedRateLimiter as BandwidthPolicyCriterionUnamedRateLimiter,
+)
+from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     BillingMethod as BillingMethod,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import BlockSource as BlockSource
@@ -106,6 +112,12 @@ from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import Dpf as Dpf
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import DpfNone as DpfNone
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import DpfOrNone as DpfOrNone
+from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
+    DpfOrNoneDpfNone as DpfOrNoneDpfNone,
+)
+from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
+    DpfOrNoneDpfSelect as DpfOrNoneDpfSelect,
+)
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import DscpItem as DscpItem
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     EncryptionType as EncryptionType,
@@ -194,9 +206,6 @@ from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     PolicyCriteria as PolicyCriteria,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
-    PolicyCriteriaBandwidthPolicyCriterion as PolicyCriteriaBandwidthPolicyCriterion,
-)
-from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     PolicyDirection as PolicyDirection,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import PolicyMap as PolicyMap
@@ -216,13 +225,13 @@ from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     SecurityEventNotificationOrNone as SecurityEventNotificationOrNone,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
-    SecurityEventNotificationOrNone3 as SecurityEventNotificationOrNone3,
+    SecurityEventNotificationOrNoneSenNone as SecurityEventNotificationOrNoneSenNone,
+)
+from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
+    SecurityEventNotificationOrNoneSenSelect as SecurityEventNotificationOrNoneSenSelect,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     SecurityFunctionPolicy as SecurityFunctionPolicy,
-)
-from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
-    SecurityFunctionPolicyDpfOrNone as SecurityFunctionPolicyDpfOrNone,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     SecurityFunctionPolicyIdentifier as SecurityFunctionPolicyIdentifier,
@@ -286,10 +295,10 @@ from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     VirtualTopologyEndPoint as VirtualTopologyEndPoint,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
-    VirtualTopologyEndPoint3 as VirtualTopologyEndPoint3,
+    VirtualTopologyEndPointMultipointToMultipoint as VirtualTopologyEndPointMultipointToMultipoint,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
-    VirtualTopologyEndPoint4 as VirtualTopologyEndPoint4,
+    VirtualTopologyEndPointRootedMultipoint as VirtualTopologyEndPointRootedMultipoint,
 )
 from lso_client._generated.payloads.allegro.sd_wan.sd_wan_common import (
     VtRootedMultipoint as VtRootedMultipoint,
@@ -317,6 +326,8 @@ __all__ = [
     "ApplicationIdentifier",
     "Backup",
     "BandwidthPolicyCriterion",
+    "BandwidthPolicyCriterionRateLimiter",
+    "BandwidthPolicyCriterionUnamedRateLimiter",
     "BiDirSimpleBandwidth",
     "BillingMethod",
     "BlockSource",
@@ -331,6 +342,8 @@ __all__ = [
     "Dpf",
     "DpfNone",
     "DpfOrNone",
+    "DpfOrNoneDpfNone",
+    "DpfOrNoneDpfSelect",
     "DscpItem",
     "Duration",
     "EnabledDisabled",
@@ -378,7 +391,6 @@ __all__ = [
     "PerformanceTimeIntervals",
     "Policy",
     "PolicyCriteria",
-    "PolicyCriteriaBandwidthPolicyCriterion",
     "PolicyDirection",
     "PolicyMap",
     "Price",
@@ -390,9 +402,9 @@ __all__ = [
     "SdWanUni",
     "SecurityEventNotification",
     "SecurityEventNotificationOrNone",
-    "SecurityEventNotificationOrNone3",
+    "SecurityEventNotificationOrNoneSenNone",
+    "SecurityEventNotificationOrNoneSenSelect",
     "SecurityFunctionPolicy",
-    "SecurityFunctionPolicyDpfOrNone",
     "SecurityFunctionPolicyIdentifier",
     "SecurityPolicyIdentifier",
     "SenNone",
@@ -425,8 +437,8 @@ __all__ = [
     "Urlf",
     "VirtualTopology",
     "VirtualTopologyEndPoint",
-    "VirtualTopologyEndPoint3",
-    "VirtualTopologyEndPoint4",
+    "VirtualTopologyEndPointMultipointToMultipoint",
+    "VirtualTopologyEndPointRootedMultipoint",
     "VlanId",
     "VtRootedMultipoint",
     "VtType",

@@ -18,6 +18,9 @@ re-exported here; import each from the module of the schema you build:
 
 - `IpvcEndPoint`: `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration`, `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results`
 - `Location`: `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration`, `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results`
+- `LocationBase`: `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration`, `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results`
+- `LocationIpvcEndPoint`: `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration`, `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results`
+- `LocationPlain`: `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration`, `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results`
 - `Percentage`: `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration`, `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results`
 - `Protocol`: `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration`, `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results`
 - `ServiceUptime`: `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration`, `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results`
@@ -31,35 +34,11 @@ re-exported here; import each from the module of the schema you build:
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
     IpPerformanceMonitoringConfiguration as IpPerformanceMonitoringConfiguration,
 )
-from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
-    IpPerformanceMonitoringConfigurationLocation as IpPerformanceMonitoringConfigurationLocation,
-)
-from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
-    Location4 as Location4,
-)
-from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
-    Location5 as Location5,
-)
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
     IpPerformanceMonitoringResults as IpPerformanceMonitoringResults,
-)
-from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
-    IpPerformanceMonitoringResultsLocation as IpPerformanceMonitoringResultsLocation,
-)
-from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
-    Location7 as Location7,
-)
-from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
-    Location8 as Location8,
 )
 
 __all__ = [
     "IpPerformanceMonitoringConfiguration",
-    "IpPerformanceMonitoringConfigurationLocation",
     "IpPerformanceMonitoringResults",
-    "IpPerformanceMonitoringResultsLocation",
-    "Location4",
-    "Location5",
-    "Location7",
-    "Location8",
 ]

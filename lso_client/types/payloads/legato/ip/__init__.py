@@ -38,6 +38,9 @@ this package) or of the reference point's shared definitions; the other classes 
 Defined for different classes by several schemas with none of them preferred, so not
 re-exported here; import each from the module of the schema you build:
 
+- `LocationBase`: `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration`, `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results`
+- `LocationIpvcEndPoint`: `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration`, `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results`
+- `LocationPlain`: `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration`, `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results`
 - `Protocol`: `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration`, `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results`
 - `TimePeriod`: `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration`, `lso_client.types.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results`
 
@@ -65,26 +68,8 @@ from lso_client._generated.payloads.legato.ip.ethernet_uni_access_link_trunk imp
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
     IpPerformanceMonitoringConfiguration as IpPerformanceMonitoringConfiguration,
 )
-from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
-    IpPerformanceMonitoringConfigurationLocation as IpPerformanceMonitoringConfigurationLocation,
-)
-from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
-    Location4 as Location4,
-)
-from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_configuration import (
-    Location5 as Location5,
-)
 from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
     IpPerformanceMonitoringResults as IpPerformanceMonitoringResults,
-)
-from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
-    IpPerformanceMonitoringResultsLocation as IpPerformanceMonitoringResultsLocation,
-)
-from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
-    Location7 as Location7,
-)
-from lso_client._generated.payloads.legato.ip.fault_performance_management.ip_performance_monitoring_results import (
-    Location8 as Location8,
 )
 from lso_client._generated.payloads.legato.ip.ip_common import AccessLinkBfd as AccessLinkBfd
 from lso_client._generated.payloads.legato.ip.ip_common import (
@@ -107,10 +92,10 @@ from lso_client._generated.payloads.legato.ip.ip_common import (
     BgpExtendedCommunity as BgpExtendedCommunity,
 )
 from lso_client._generated.payloads.legato.ip.ip_common import (
-    BgpExtendedCommunity1 as BgpExtendedCommunity1,
+    BgpExtendedCommunityExtendedType as BgpExtendedCommunityExtendedType,
 )
 from lso_client._generated.payloads.legato.ip.ip_common import (
-    BgpExtendedCommunity2 as BgpExtendedCommunity2,
+    BgpExtendedCommunityRegularType as BgpExtendedCommunityRegularType,
 )
 from lso_client._generated.payloads.legato.ip.ip_common import BurstBehavior as BurstBehavior
 from lso_client._generated.payloads.legato.ip.ip_common import (
@@ -262,10 +247,10 @@ from lso_client._generated.payloads.legato.ip.ip_common import (
 )
 from lso_client._generated.payloads.legato.ip.ip_common import Ipv4OrIpv6Prefix as Ipv4OrIpv6Prefix
 from lso_client._generated.payloads.legato.ip.ip_common import (
-    Ipv4OrIpv6Prefix1 as Ipv4OrIpv6Prefix1,
+    Ipv4OrIpv6PrefixIpv4Prefix as Ipv4OrIpv6PrefixIpv4Prefix,
 )
 from lso_client._generated.payloads.legato.ip.ip_common import (
-    Ipv4OrIpv6Prefix2 as Ipv4OrIpv6Prefix2,
+    Ipv4OrIpv6PrefixIpv6Prefix as Ipv4OrIpv6PrefixIpv6Prefix,
 )
 from lso_client._generated.payloads.legato.ip.ip_common import Ipv4Prefix as Ipv4Prefix
 from lso_client._generated.payloads.legato.ip.ip_common import (
@@ -415,8 +400,8 @@ __all__ = [
     "Bgp",
     "BgpCommunity",
     "BgpExtendedCommunity",
-    "BgpExtendedCommunity1",
-    "BgpExtendedCommunity2",
+    "BgpExtendedCommunityExtendedType",
+    "BgpExtendedCommunityRegularType",
     "BurstBehavior",
     "ClassOfServiceMapEntry",
     "CloudDataLimit",
@@ -470,9 +455,7 @@ __all__ = [
     "IpEnniIngressBwpEnvelopePerEnniLink",
     "IpEnniLink",
     "IpPerformanceMonitoringConfiguration",
-    "IpPerformanceMonitoringConfigurationLocation",
     "IpPerformanceMonitoringResults",
-    "IpPerformanceMonitoringResultsLocation",
     "IpServicesExternalInterface",
     "IpServicesExternalInterfaceLink",
     "IpSls",
@@ -505,8 +488,8 @@ __all__ = [
     "Ipv4AddressingType",
     "Ipv4OrIpv6Address",
     "Ipv4OrIpv6Prefix",
-    "Ipv4OrIpv6Prefix1",
-    "Ipv4OrIpv6Prefix2",
+    "Ipv4OrIpv6PrefixIpv4Prefix",
+    "Ipv4OrIpv6PrefixIpv6Prefix",
     "Ipv4Prefix",
     "Ipv4PrimarySubnet",
     "Ipv4SecondarySubnet",
@@ -529,10 +512,6 @@ __all__ = [
     "L2Technology",
     "LacpVersion",
     "Location",
-    "Location4",
-    "Location5",
-    "Location7",
-    "Location8",
     "MeanTimeToRepair",
     "OneWayInterPacketDelayVariation",
     "OneWayMeanPacketDelay",

@@ -60,10 +60,10 @@ from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     BgpExtendedCommunity as BgpExtendedCommunity,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    BgpExtendedCommunity3 as BgpExtendedCommunity3,
+    BgpExtendedCommunityExtendedType as BgpExtendedCommunityExtendedType,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    BgpExtendedCommunity4 as BgpExtendedCommunity4,
+    BgpExtendedCommunityRegularType as BgpExtendedCommunityRegularType,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import Damping as Damping
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import Dscp as Dscp
@@ -96,7 +96,10 @@ from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     Ipv4OrIpv6Prefix as Ipv4OrIpv6Prefix,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    Ipv4OrIpv6Prefix5 as Ipv4OrIpv6Prefix5,
+    Ipv4OrIpv6PrefixIpv4Prefix as Ipv4OrIpv6PrefixIpv4Prefix,
+)
+from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
+    Ipv4OrIpv6PrefixIpv6Prefix as Ipv4OrIpv6PrefixIpv6Prefix,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import Ipv4Prefix as Ipv4Prefix
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
@@ -129,8 +132,12 @@ from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     PeeringAddressType as PeeringAddressType,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import ProtocolV4 as ProtocolV4
-from lso_client._generated.payloads.legato.sd_wan.common.ip_common import ProtocolV41 as ProtocolV41
-from lso_client._generated.payloads.legato.sd_wan.common.ip_common import ProtocolV42 as ProtocolV42
+from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
+    ProtocolV4ProtoV4 as ProtocolV4ProtoV4,
+)
+from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
+    ProtocolV4ProtoV4KeyWord as ProtocolV4ProtoV4KeyWord,
+)
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     RoutingProtocols as RoutingProtocols,
 )
@@ -141,16 +148,16 @@ from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     RoutingProtocolsBgpOptions as RoutingProtocolsBgpOptions,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsBgpOptions1 as RoutingProtocolsBgpOptions1,
+    RoutingProtocolsBgpOptionsBoth as RoutingProtocolsBgpOptionsBoth,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsBgpOptions2 as RoutingProtocolsBgpOptions2,
+    RoutingProtocolsBgpOptionsIpv4 as RoutingProtocolsBgpOptionsIpv4,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsBgpOptions3 as RoutingProtocolsBgpOptions3,
+    RoutingProtocolsBgpOptionsIpv4AndIpv6 as RoutingProtocolsBgpOptionsIpv4AndIpv6,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsBgpOptions4 as RoutingProtocolsBgpOptions4,
+    RoutingProtocolsBgpOptionsIpv6 as RoutingProtocolsBgpOptionsIpv6,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     RoutingProtocolsOspfIpv4AndIpv6 as RoutingProtocolsOspfIpv4AndIpv6,
@@ -159,16 +166,16 @@ from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     RoutingProtocolsOspfOptions as RoutingProtocolsOspfOptions,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsOspfOptions1 as RoutingProtocolsOspfOptions1,
+    RoutingProtocolsOspfOptionsBoth as RoutingProtocolsOspfOptionsBoth,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsOspfOptions2 as RoutingProtocolsOspfOptions2,
+    RoutingProtocolsOspfOptionsIpv4 as RoutingProtocolsOspfOptionsIpv4,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsOspfOptions3 as RoutingProtocolsOspfOptions3,
+    RoutingProtocolsOspfOptionsIpv4AndIpv6 as RoutingProtocolsOspfOptionsIpv4AndIpv6,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsOspfOptions4 as RoutingProtocolsOspfOptions4,
+    RoutingProtocolsOspfOptionsIpv6 as RoutingProtocolsOspfOptionsIpv6,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     RoutingProtocolsStaticIpv4AndIpv6 as RoutingProtocolsStaticIpv4AndIpv6,
@@ -177,16 +184,16 @@ from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     RoutingProtocolsStaticOptions as RoutingProtocolsStaticOptions,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsStaticOptions1 as RoutingProtocolsStaticOptions1,
+    RoutingProtocolsStaticOptionsBoth as RoutingProtocolsStaticOptionsBoth,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsStaticOptions2 as RoutingProtocolsStaticOptions2,
+    RoutingProtocolsStaticOptionsIpv4 as RoutingProtocolsStaticOptionsIpv4,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsStaticOptions3 as RoutingProtocolsStaticOptions3,
+    RoutingProtocolsStaticOptionsIpv4AndIpv6 as RoutingProtocolsStaticOptionsIpv4AndIpv6,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
-    RoutingProtocolsStaticOptions4 as RoutingProtocolsStaticOptions4,
+    RoutingProtocolsStaticOptionsIpv6 as RoutingProtocolsStaticOptionsIpv6,
 )
 from lso_client._generated.payloads.legato.sd_wan.common.ip_common import (
     ServiceNameAndTransportProtocols as ServiceNameAndTransportProtocols,
@@ -235,10 +242,10 @@ from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import (
     BandwidthPolicyCriterion as BandwidthPolicyCriterion,
 )
 from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import (
-    BandwidthPolicyCriterion1 as BandwidthPolicyCriterion1,
+    BandwidthPolicyCriterionRateLimiter as BandwidthPolicyCriterionRateLimiter,
 )
 from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import (
-    BandwidthPolicyCriterion2 as BandwidthPolicyCriterion2,
+    BandwidthPolicyCriterionUnamedRateLimiter as BandwidthPolicyCriterionUnamedRateLimiter,
 )
 from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import BlockSource as BlockSource
 from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import CipherSuite as CipherSuite
@@ -389,10 +396,10 @@ from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import (
     VirtualTopologyEndPoint as VirtualTopologyEndPoint,
 )
 from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import (
-    VirtualTopologyEndPoint1 as VirtualTopologyEndPoint1,
+    VirtualTopologyEndPointMultipointToMultipoint as VirtualTopologyEndPointMultipointToMultipoint,
 )
 from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import (
-    VirtualTopologyEndPoint2 as VirtualTopologyEndPoint2,
+    VirtualTopologyEndPointRootedMultipoint as VirtualTopologyEndPointRootedMultipoint,
 )
 from lso_client._generated.payloads.legato.sd_wan.sd_wan_common import (
     VtRootedMultipoint as VtRootedMultipoint,
@@ -433,13 +440,13 @@ __all__ = [
     "ApplicationFlowSpecificationGroup",
     "ApplicationIdentifier",
     "BandwidthPolicyCriterion",
-    "BandwidthPolicyCriterion1",
-    "BandwidthPolicyCriterion2",
+    "BandwidthPolicyCriterionRateLimiter",
+    "BandwidthPolicyCriterionUnamedRateLimiter",
     "Bgp",
     "BgpCommunity",
     "BgpExtendedCommunity",
-    "BgpExtendedCommunity3",
-    "BgpExtendedCommunity4",
+    "BgpExtendedCommunityExtendedType",
+    "BgpExtendedCommunityRegularType",
     "BlockSource",
     "CipherSuite",
     "Damping",
@@ -469,7 +476,8 @@ __all__ = [
     "Ipv4ConnectionAddressing",
     "Ipv4OrIpv6Address",
     "Ipv4OrIpv6Prefix",
-    "Ipv4OrIpv6Prefix5",
+    "Ipv4OrIpv6PrefixIpv4Prefix",
+    "Ipv4OrIpv6PrefixIpv6Prefix",
     "Ipv4Prefix",
     "Ipv4PrimarySubnet",
     "Ipv4Subnet",
@@ -513,30 +521,30 @@ __all__ = [
     "PolicyDirection",
     "PolicyMap",
     "ProtocolV4",
-    "ProtocolV41",
-    "ProtocolV42",
+    "ProtocolV4ProtoV4",
+    "ProtocolV4ProtoV4KeyWord",
     "Protv4Item",
     "RateLimiter",
     "Receipient",
     "RoutingProtocols",
     "RoutingProtocolsBgpIpv4AndIpv6",
     "RoutingProtocolsBgpOptions",
-    "RoutingProtocolsBgpOptions1",
-    "RoutingProtocolsBgpOptions2",
-    "RoutingProtocolsBgpOptions3",
-    "RoutingProtocolsBgpOptions4",
+    "RoutingProtocolsBgpOptionsBoth",
+    "RoutingProtocolsBgpOptionsIpv4",
+    "RoutingProtocolsBgpOptionsIpv4AndIpv6",
+    "RoutingProtocolsBgpOptionsIpv6",
     "RoutingProtocolsOspfIpv4AndIpv6",
     "RoutingProtocolsOspfOptions",
-    "RoutingProtocolsOspfOptions1",
-    "RoutingProtocolsOspfOptions2",
-    "RoutingProtocolsOspfOptions3",
-    "RoutingProtocolsOspfOptions4",
+    "RoutingProtocolsOspfOptionsBoth",
+    "RoutingProtocolsOspfOptionsIpv4",
+    "RoutingProtocolsOspfOptionsIpv4AndIpv6",
+    "RoutingProtocolsOspfOptionsIpv6",
     "RoutingProtocolsStaticIpv4AndIpv6",
     "RoutingProtocolsStaticOptions",
-    "RoutingProtocolsStaticOptions1",
-    "RoutingProtocolsStaticOptions2",
-    "RoutingProtocolsStaticOptions3",
-    "RoutingProtocolsStaticOptions4",
+    "RoutingProtocolsStaticOptionsBoth",
+    "RoutingProtocolsStaticOptionsIpv4",
+    "RoutingProtocolsStaticOptionsIpv4AndIpv6",
+    "RoutingProtocolsStaticOptionsIpv6",
     "SdWanUni",
     "SecurityEventNotification",
     "SecurityEventNotificationOrNone",
@@ -573,8 +581,8 @@ __all__ = [
     "UrlfOrNone",
     "VirtualTopology",
     "VirtualTopologyEndPoint",
-    "VirtualTopologyEndPoint1",
-    "VirtualTopologyEndPoint2",
+    "VirtualTopologyEndPointMultipointToMultipoint",
+    "VirtualTopologyEndPointRootedMultipoint",
     "VtRootedMultipoint",
     "VtType",
     "Zone",

@@ -101,19 +101,19 @@ from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_commo
     IpvcEpBwpEnvelope as IpvcEpBwpEnvelope,
 )
 from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
-    IpvcEpBwpEnvelope1 as IpvcEpBwpEnvelope1,
+    IpvcEpBwpEnvelopeBase as IpvcEpBwpEnvelopeBase,
 )
 from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
-    IpvcEpBwpEnvelope2 as IpvcEpBwpEnvelope2,
+    IpvcEpBwpEnvelopeBwpFlowAll as IpvcEpBwpEnvelopeBwpFlowAll,
 )
 from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
-    IpvcEpBwpEnvelope3 as IpvcEpBwpEnvelope3,
+    IpvcEpBwpEnvelopeBwpFlowAllPart as IpvcEpBwpEnvelopeBwpFlowAllPart,
 )
 from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
-    IpvcEpBwpEnvelope4 as IpvcEpBwpEnvelope4,
+    IpvcEpBwpEnvelopeBwpFlowPerCosName as IpvcEpBwpEnvelopeBwpFlowPerCosName,
 )
 from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
-    IpvcEpBwpEnvelope5 as IpvcEpBwpEnvelope5,
+    IpvcEpBwpEnvelopeBwpFlowPerCosNamePart as IpvcEpBwpEnvelopeBwpFlowPerCosNamePart,
 )
 from lso_client._generated.payloads.allegro.common.ip.ip_routing_protocols_common import (
     Ospf as Ospf,
@@ -179,11 +179,11 @@ __all__ = [
     "IpvcCloud",
     "IpvcEpAndCosName",
     "IpvcEpBwpEnvelope",
-    "IpvcEpBwpEnvelope1",
-    "IpvcEpBwpEnvelope2",
-    "IpvcEpBwpEnvelope3",
-    "IpvcEpBwpEnvelope4",
-    "IpvcEpBwpEnvelope5",
+    "IpvcEpBwpEnvelopeBase",
+    "IpvcEpBwpEnvelopeBwpFlowAll",
+    "IpvcEpBwpEnvelopeBwpFlowAllPart",
+    "IpvcEpBwpEnvelopeBwpFlowPerCosName",
+    "IpvcEpBwpEnvelopeBwpFlowPerCosNamePart",
     "Ospf",
     "OspfAreaType",
     "OspfAuthenticationType",
