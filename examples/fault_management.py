@@ -18,11 +18,11 @@ from typing import Any
 
 from lso_client import AllegroClient, Notification, NotificationListener
 from lso_client.testing import MockSeller
-from lso_client.types.payloads.allegro.ip.fault_performance_management.fault_management import (
-    ip_fault_management_configuration as fm_configuration,
-)
-from lso_client.types.payloads.allegro.ip.fault_performance_management.fault_management import (
-    ip_fault_management_results as fm_results,
+from lso_client.types.payloads.allegro.ip import (
+    Entity,
+    Interface,
+    IpFaultManagementConfiguration,
+    IpFaultManagementResults,
 )
 
 _out = threading.Lock()
@@ -38,10 +38,10 @@ PERIODS = 2
 INTERFACE, VLAN = "ge-0/0/7", 120
 
 
-def fm_configuration_payload() -> fm_configuration.IpFaultManagementConfiguration:
+def fm_configuration_payload() -> IpFaultManagementConfiguration:
     """What the seller counts: the IP packet errors of one interface, on one VLAN."""
-    return fm_configuration.IpFaultManagementConfiguration(
-        entity=fm_configuration.Entity(entity_type=fm_configuration.Interface(interface=INTERFACE)),
+    return IpFaultManagementConfiguration(
+        entity=Entity(entity_type=Interface(interface=INTERFACE)),
         vlan=VLAN,
     )
 
@@ -121,7 +121,7 @@ def main() -> None:
             for item in report.report_content or []:
                 time = item.measurement_time
                 data = item.measurement_data[0]
-                assert isinstance(data, fm_results.IpFaultManagementResults)  # typed on reading
+                assert isinstance(data, IpFaultManagementResults)  # typed on reading
                 say(
                     f"  {time.measurement_start_date:%H:%M}-{time.measurement_end_date:%H:%M}"
                     f" {type(data).__name__} {data.interface} VLAN {data.vlan}:"

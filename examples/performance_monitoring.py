@@ -23,11 +23,9 @@ from typing import Any
 
 from lso_client import LegatoClient, Notification, NotificationListener
 from lso_client.testing import MockSeller
-from lso_client.types.payloads.legato.carrier_ethernet.fault_performance_management import (
-    carrier_ethernet_performance_monitoring_configuration as pm_configuration,
-)
-from lso_client.types.payloads.legato.carrier_ethernet.fault_performance_management import (
-    carrier_ethernet_performance_monitoring_results as pm_results,
+from lso_client.types.payloads.legato.carrier_ethernet import (
+    CarrierEthernetPerformanceMonitoringConfiguration,
+    CarrierEthernetPerformanceMonitoringResults,
 )
 
 _out = threading.Lock()
@@ -42,11 +40,9 @@ def say(text: str) -> None:
 SERVICE_ID = "evc-0042"
 
 
-def pm_configuration_payload() -> (
-    pm_configuration.CarrierEthernetPerformanceMonitoringConfiguration
-):
+def pm_configuration_payload() -> CarrierEthernetPerformanceMonitoringConfiguration:
     """What the seller measures: one interface's IPv4 frames and its utilization."""
-    return pm_configuration.CarrierEthernetPerformanceMonitoringConfiguration(
+    return CarrierEthernetPerformanceMonitoringConfiguration(
         interface="ge-0/0/12",
         rx_ipv4=True,
         utilization_in=True,
@@ -197,7 +193,7 @@ def main() -> None:
                 for item in content.report_content_item:
                     time = item.measurement_time
                     data = item.measurement_data[0]
-                    assert isinstance(data, pm_results.CarrierEthernetPerformanceMonitoringResults)
+                    assert isinstance(data, CarrierEthernetPerformanceMonitoringResults)
                     say(
                         f"  {time.measurement_start_date:%H:%M}-{time.measurement_end_date:%H:%M}"
                         f" {type(data).__name__}: {data.rx_ipv4} IPv4 frames in,"

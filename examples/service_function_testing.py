@@ -20,14 +20,13 @@ from typing import Any
 
 from lso_client import InterludeClient, Notification, NotificationListener
 from lso_client.testing import MockSeller
-from lso_client.types.payloads.allegro.common.common import TimeDuration, TimeDurationUnits
-from lso_client.types.payloads.allegro.ip.sat.fault_managment.twamp.twamp_configuration import (
+from lso_client.types.payloads.allegro.ip import (
+    TimeDuration,
+    TimeDurationUnits,
     TwampConfiguration,
     TwampControlClient,
-    TwampSessionSender,
-)
-from lso_client.types.payloads.allegro.ip.sat.fault_managment.twamp.twamp_report import (
     TwampReport,
+    TwampSessionSender,
 )
 
 _out = threading.Lock()
