@@ -52,6 +52,15 @@ if TYPE_CHECKING:
     from ._index import OperationRecord, OperationTable, model, operations
     from ._pagination import AsyncPage, SyncPage
     from ._resource import RawResponse, Subscription
+    from ._streaming import (
+        AsyncMessageStream,
+        KafkaCredentials,
+        MessageStream,
+        StreamConnectionError,
+        StreamMessage,
+        StreamMessageError,
+        StreamRecord,
+    )
     from ._waiting import WaitTimeoutError
     from .notifications import Notification, NotificationListener
 
@@ -74,6 +83,13 @@ _LAZY = {
     "RawResponse": "._resource",
     "Subscription": "._resource",
     "WaitTimeoutError": "._waiting",
+    "AsyncMessageStream": "._streaming",
+    "KafkaCredentials": "._streaming",
+    "MessageStream": "._streaming",
+    "StreamConnectionError": "._streaming",
+    "StreamMessage": "._streaming",
+    "StreamMessageError": "._streaming",
+    "StreamRecord": "._streaming",
     "operations": "._index",
     "model": "._index",
     "OperationRecord": "._index",
@@ -89,6 +105,7 @@ __all__ = [
     "AsyncAllegroClient",
     "AsyncInterludeClient",
     "AsyncLegatoClient",
+    "AsyncMessageStream",
     "AsyncPage",
     "AuthenticationError",
     "BadRequestError",
@@ -96,8 +113,10 @@ __all__ = [
     "ConflictError",
     "InterludeClient",
     "InternalServerError",
+    "KafkaCredentials",
     "LSOError",
     "LegatoClient",
+    "MessageStream",
     "NotFoundError",
     "NotSupportedError",
     "Notification",
@@ -114,6 +133,10 @@ __all__ = [
     "RequestValidationError",
     "ResponseTooLargeError",
     "ResponseValidationError",
+    "StreamConnectionError",
+    "StreamMessage",
+    "StreamMessageError",
+    "StreamRecord",
     "Subscription",
     "SyncPage",
     "TokenRequestError",
