@@ -60,14 +60,19 @@ class StreamPublisher:
         self._topics: dict[str, dict[str, str]] = {}
         self._thread = _LoopThread()
         self._producer: Any = None
+        self._starting = asyncio.Lock()
         self._pending: set[Any] = set()
         self.published = 0
 
     async def _ensure_producer(self) -> Any:
-        if self._producer is None:
-            producer = self._kafka.AIOKafkaProducer(bootstrap_servers=self.address, linger_ms=5)
-            await producer.start()
-            self._producer = producer
+        # Reports publish concurrently: one of them starts the producer, the others wait.
+        async with self._starting:
+            if self._producer is None:
+                producer = self._kafka.AIOKafkaProducer(
+                    bootstrap_servers=self.address, linger_ms=5
+                )
+                await producer.start()
+                self._producer = producer
         return self._producer
 
     def add_topic(self, reference_point: str, topic: str, topic_id: str, partitions: int) -> None:
@@ -107,11 +112,13 @@ class StreamPublisher:
             return
         job = report.get("performanceJob") or {}
         now = self._clock().isoformat().replace("+00:00", "Z")
-        messages: list[tuple[str, bytes]] = []
+        messages: list[tuple[str, bytes, bytes | None]] = []
         for content in contents:
             monitored = content.get("monitoredObject") or {}
             job_id = job.get("id") or job.get("performanceJobId")
             key = {"performanceJobId": job_id, **_key_of(monitored)}
+            # Keyed by job: a job's messages share a partition, so they stay in order.
+            record_key = str(job_id).encode() if job_id is not None else None
             for item in content.get("reportContentItem") or []:
                 for topic, event_type in targets.items():
                     message = {
@@ -121,17 +128,17 @@ class StreamPublisher:
                         "priority": "low",
                         "event": {"key": key, "metrics": item},
                     }
-                    messages.append((topic, json.dumps(message).encode()))
+                    messages.append((topic, json.dumps(message).encode(), record_key))
         if messages:
             self.send(messages)
 
-    def send(self, messages: list[tuple[str, bytes]]) -> None:
-        """Hand `(topic, value)` records to the producer (from any thread)."""
+    def send(self, messages: list[tuple[str, bytes, bytes | None]]) -> None:
+        """Hand `(topic, value, key)` records to the producer (from any thread)."""
 
         async def publish() -> None:
             producer = await self._ensure_producer()
-            for topic, value in messages:
-                await producer.send(topic, value)
+            for topic, value, key in messages:
+                await producer.send(topic, value, key=key)
             self.published += len(messages)
 
         future = asyncio.run_coroutine_threadsafe(publish(), self._thread.loop)
