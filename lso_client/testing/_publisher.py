@@ -68,9 +68,7 @@ class StreamPublisher:
         # Reports publish concurrently: one of them starts the producer, the others wait.
         async with self._starting:
             if self._producer is None:
-                producer = self._kafka.AIOKafkaProducer(
-                    bootstrap_servers=self.address, linger_ms=5
-                )
+                producer = self._kafka.AIOKafkaProducer(bootstrap_servers=self.address, linger_ms=5)
                 await producer.start()
                 self._producer = producer
         return self._producer

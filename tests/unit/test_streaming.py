@@ -228,6 +228,57 @@ def test_a_message_being_handled_when_the_caller_fails_comes_again(
     assert again == ["e-2", "e-3", "e-4"]
 
 
+CTRL_C_CONSUMER = """
+import sys, time
+from lso_client import AllegroClient
+sub = {"id": "sub-" + sys.argv[2], "connectionConfig": {
+    "servers": {"k": {"url": sys.argv[1], "protocol": "kafka"}},
+    "channel": {"name": "c", "bindings": {"kafka": {"topic": sys.argv[2]}}}}}
+options = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 100}
+try:
+    with AllegroClient("http://127.0.0.1:9", token="t") as client:
+        with client.streaming_subscriptions.consume(sub, consumer_options=options) as stream:
+            for message in stream:
+                print(message.event_id, flush=True)
+                if message.event_id == "e-1":
+                    time.sleep(600)  # handling it when Ctrl-C comes
+except KeyboardInterrupt:
+    print("stopped", flush=True)
+"""
+
+
+def test_ctrl_c_stops_cleanly_and_the_message_in_hand_comes_again(
+    broker: KafkaBroker, client: AllegroClient
+) -> None:
+    import signal
+
+    topic = new_topic()
+    produce(broker.address, topic, [message(n) for n in range(3)])
+    child = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_CONSUMER, broker.address, topic],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "e-0"
+        assert child.stdout.readline().strip() == "e-1"
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert out.strip() == "stopped"
+    assert child.returncode == 0
+    assert err == ""  # no unclosed consumer, no pending task
+    with client.streaming_subscriptions.consume(
+        subscription(broker.address, topic), idle_timeout=2, consumer_options=FAST
+    ) as stream:
+        assert [m.event_id for m in stream] == ["e-1", "e-2"]
+
+
 def test_leaving_the_block_commits_the_message_taken_last(
     broker: KafkaBroker, client: AllegroClient
 ) -> None:
