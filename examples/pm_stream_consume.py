@@ -5,7 +5,7 @@ needs `pip install 'lso-client[kafka,test-broker]'`), subscribes to the Carrier
 Ethernet performance statistics topic over Kafka, runs a performance job of two
 15-minute reporting periods to completion, then consumes the stream the job produced:
 one typed message per 5-minute measurement, read at least once and committed as it
-goes. The stream ends after two seconds without a message (`idle_timeout`); without
+goes. The stream ends after five seconds without a message (`idle_timeout`); without
 it, it waits for more. Finally it unsubscribes.
 Run with `python examples/pm_stream_consume.py`.
 """
@@ -63,7 +63,7 @@ def main() -> None:
         seller.kafka.flush()  # the mock seller publishes in the background
 
         seen = 0
-        with client.streaming_subscriptions.consume(subscription, idle_timeout=2) as stream:
+        with client.streaming_subscriptions.consume(subscription, idle_timeout=5) as stream:
             for message in stream:
                 seen += 1
                 event = message.event or {}

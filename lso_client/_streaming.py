@@ -73,6 +73,8 @@ logger = logging.getLogger("lso_client")
 M = TypeVar("M", bound=BaseModel)
 _EXTRA = "pip install 'lso-client[kafka]'"
 _DEFAULT_PORT = 9092
+# How long a group join may keep the idle clock of `idle_timeout` stopped.
+_JOIN_GRACE = 30.0
 
 
 # --------------------------------------------------------------------------- models
@@ -356,10 +358,18 @@ class _Consumer:
             return False
 
     async def fetch(self) -> list[Any]:
-        """The next records (waiting for them), or [] once `idle_timeout` passed without any."""
-        deadline = None if self.idle_timeout is None else time.monotonic() + self.idle_timeout
+        """The next records (waiting for them), or [] once `idle_timeout` passed without any.
+
+        The idle clock runs while the consumer has partitions assigned: joining the group
+        (or rejoining it after an outage) is not idleness, for up to `_JOIN_GRACE` seconds
+        (a topic that never gets assigned ends the iteration all the same)."""
+        idle = self.idle_timeout
+        waited = 0.0
+        joining = 0.0
         while True:
-            wait = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+            wait = 1.0 if idle is None else max(0.0, min(1.0, idle - waited))
+            assigned = bool(self._consumer.assignment())
+            started = time.monotonic()
             try:
                 batches = await self._consumer.getmany(
                     timeout_ms=int(wait * 1000), max_records=self.max_batch
@@ -374,7 +384,14 @@ class _Consumer:
             records = [record for batch in batches.values() for record in batch]
             if records:
                 return records
-            if deadline is not None and time.monotonic() >= deadline:
+            spent = time.monotonic() - started
+            if assigned and self._consumer.assignment():
+                waited += spent
+            else:
+                joining += spent
+                if joining > _JOIN_GRACE:
+                    waited += spent
+            if idle is not None and waited >= idle:
                 return []
 
     async def close(self) -> None:
