@@ -1,6 +1,6 @@
 """The lso-client benchmark suite: `make bench`, or `.venv/bin/python -m benchmarks`.
 
-    python -m benchmarks [--quick] [--runs N] [--only a,b,c,d,e,f,g] [--no-profile]
+    python -m benchmarks [--quick] [--runs N] [--only a,b,c,d,e,f,g,h] [--no-profile]
 
 Every scenario measures the SDK and its baselines in the same run, interleaved
 (round-robin, rotating who goes first), and reports medians and ratios to the floor
@@ -24,13 +24,13 @@ import time
 from importlib import metadata
 from typing import Any
 
-from . import _dmcg, _listen, _profile, _rss, _startup
+from . import _dmcg, _listen, _profile, _rss, _startup, _stream
 from ._data import REPO_ROOT, seller_order
 from ._harness import Row, ServerProcess
 from ._throughput import Throughput, create_sdk, get_sdk, list_sdk
 
 RESULTS = REPO_ROOT / "benchmarks" / "results"
-SCENARIOS = "abcdefg"
+SCENARIOS = "abcdefgh"
 
 # Scenario (d) also runs against a seller that answers every request this much later.
 SELLER_LATENCY_MS = 50
@@ -43,6 +43,7 @@ FULL = {
     "rss_counts": [10_000, 100_000, 1_000_000],
     "rss_floor_max": 100_000,
     "events": 10_000,
+    "stream_messages": 50_000,
 }
 QUICK = {
     "runs": 3,
@@ -52,6 +53,7 @@ QUICK = {
     "rss_counts": [2_000, 10_000, 30_000],
     "rss_floor_max": 30_000,
     "events": 2_000,
+    "stream_messages": 10_000,
 }
 
 
@@ -180,6 +182,12 @@ def targets(rows: list[Row], extra: dict[str, Any]) -> list[dict[str, Any]]:
             f"max {worst.value:.0f} ms ({worst.contender})",
             "< 150 ms",
         )
+    for contender in ("consume(), sync, typed", "consume(), async, typed"):
+        row = _find(rows, "(h) stream", contender)
+        if row is not None and row.ratio is not None and row.value is not None:
+            ok = row.value >= 20_000 and row.ratio <= 1.5 and row.check == "ok"
+            measured = f"{row.value:,.0f} msg/s, {row.ratio:.2f}x floor ({row.check})"
+            add(f"(h) {contender}", ok, measured, ">= 20,000 msg/s, <= 1.5x floor")
     listener = extra.get("listener")
     if listener:
         sdk_g = listener["sdk"]
@@ -382,6 +390,9 @@ def main(argv: list[str] | None = None) -> None:
         rows += listener_rows
         if profile and "profile" in extra["listener"]:
             profiles["g"] = extra["listener"].pop("profile")
+    if "h" in only:
+        _log("(h) PM stream consumed on a loopback Kafka broker")
+        rows += _stream.run(settings["stream_messages"], settings["runs"])
     if "e" in only:
         rss_rows, extra["rss"] = run_rss(settings)
         rows += rss_rows

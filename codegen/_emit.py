@@ -319,7 +319,9 @@ def emit_resources(api: ApiInfo, config: dict[str, Any]) -> str:
         spec = specs[attr]
         verbs = spec["operations"]
         classes.append(
-            _resource_class(name, "Resource", f"`{attr}` of {where}", by_id, verbs, spec)
+            _resource_class(
+                name, spec.get("base", "Resource"), f"`{attr}` of {where}", by_id, verbs, spec
+            )
         )
     hub = module_hub(api, config)
     if hub is not None:

@@ -53,6 +53,15 @@ if TYPE_CHECKING:
     from ._index import OperationRecord, OperationTable, model, operations
     from ._pagination import AsyncPage, SyncPage
     from ._resource import RawResponse, Subscription
+    from ._streaming import (
+        AsyncMessageStream,
+        KafkaCredentials,
+        MessageStream,
+        StreamConnectionError,
+        StreamMessage,
+        StreamMessageError,
+        StreamRecord,
+    )
     from ._waiting import WaitTimeoutError
     from .notifications import Notification, NotificationListener
 
@@ -75,6 +84,13 @@ _LAZY = {
     "RawResponse": "._resource",
     "Subscription": "._resource",
     "WaitTimeoutError": "._waiting",
+    "AsyncMessageStream": "._streaming",
+    "KafkaCredentials": "._streaming",
+    "MessageStream": "._streaming",
+    "StreamConnectionError": "._streaming",
+    "StreamMessage": "._streaming",
+    "StreamMessageError": "._streaming",
+    "StreamRecord": "._streaming",
     "operations": "._index",
     "model": "._index",
     "parse_message": "._events",
@@ -91,6 +107,7 @@ __all__ = [
     "AsyncAllegroClient",
     "AsyncInterludeClient",
     "AsyncLegatoClient",
+    "AsyncMessageStream",
     "AsyncPage",
     "AuthenticationError",
     "BadRequestError",
@@ -98,8 +115,10 @@ __all__ = [
     "ConflictError",
     "InterludeClient",
     "InternalServerError",
+    "KafkaCredentials",
     "LSOError",
     "LegatoClient",
+    "MessageStream",
     "NotFoundError",
     "NotSupportedError",
     "Notification",
@@ -116,6 +135,10 @@ __all__ = [
     "RequestValidationError",
     "ResponseTooLargeError",
     "ResponseValidationError",
+    "StreamConnectionError",
+    "StreamMessage",
+    "StreamMessageError",
+    "StreamRecord",
     "Subscription",
     "SyncPage",
     "TokenRequestError",

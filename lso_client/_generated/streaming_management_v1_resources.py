@@ -27,6 +27,7 @@ from lso_client._resource import (  # noqa: F401
     async_raw_method,
     raw_method,
 )
+from lso_client._streaming import AsyncStreamingResource, SyncStreamingResource
 from lso_client._waiting import Goal, collected, final_state  # noqa: F401
 
 from . import streaming_management_v1 as m
@@ -250,7 +251,7 @@ class AsyncStreamingTopicsWithRawResponse:
         self.list = raw.list
 
 
-class StreamingSubscriptions(SyncResource):
+class StreamingSubscriptions(SyncStreamingResource):
     """`streaming_subscriptions` of Streaming Management 1.0.0."""
 
     def create(
@@ -477,7 +478,7 @@ class StreamingSubscriptionsWithRawResponse:
         self.list = raw.list
 
 
-class AsyncStreamingSubscriptions(AsyncResource):
+class AsyncStreamingSubscriptions(AsyncStreamingResource):
     """`streaming_subscriptions` of Streaming Management 1.0.0 (async)."""
 
     async def create(

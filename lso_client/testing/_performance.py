@@ -156,6 +156,13 @@ class PerformanceMonitoringApi(ReportingJobApi):
             "availabilityPercent": round(rng.uniform(99.0, 100.0), 4),
         }
 
+    def fill_report(self, report: Body, seed: str, start: datetime, end: datetime) -> None:
+        super().fill_report(report, seed, start, end)
+        streams = self._ctx.streams
+        if streams is not None and "performanceJob" in report:
+            # A running job's measurements also go to the PM stream.
+            streams.report(self.reference_point, report)
+
     def report_content(self, report: Body, seed: str, start: datetime, end: datetime) -> Any:
         return [
             {

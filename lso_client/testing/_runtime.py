@@ -414,6 +414,8 @@ class SellerContext:
     clock: Callable[[], datetime] = utc_now
     # The seller's own base URL once it serves, for absolute `href`s.
     public_url: str | None = None
+    # The PM stream on a real Kafka broker (`StreamPublisher`), when the seller has one.
+    streams: Any = None
 
     def now(self) -> datetime:
         return now_ms(self.clock())

@@ -13,6 +13,7 @@ from typing import Any
 from .._operations import REFERENCE_POINTS
 from ..notifications._server import BackgroundServer
 from ._alarms import AlarmManagementApi
+from ._broker import KafkaBroker
 from ._catalog import ServiceCatalogApi
 from ._http import (
     Receive,
@@ -98,6 +99,13 @@ class MockSeller:
     When an ordered item completes, the Service Inventory of the same reference
     point reflects it: `add` creates the service (`serviceCreateEvent`), `modify`
     changes it and `delete` terminates it.
+
+    `kafka=True` (a broker started with the seller), a `KafkaBroker` or the address of
+    a running broker makes the PM stream real: a streaming subscription over Kafka
+    names that broker and a topic created on it, and every report of a running
+    performance job is published there, one message per measurement item (this needs
+    the `kafka` extra, and `test-broker` for a broker started here). Without it the
+    subscriptions name a broker that does not exist.
     """
 
     def __init__(
@@ -110,6 +118,7 @@ class MockSeller:
         max_page_size: int = 100,
         delivery_timeout: float = 5.0,
         clock: Callable[[], datetime] = utc_now,
+        kafka: bool | str | KafkaBroker = False,
     ) -> None:
         if max_page_size < 1:
             raise ValueError("max_page_size must be at least 1")
@@ -153,6 +162,7 @@ class MockSeller:
             self._router.mount(api.base_path, api.routes())
         self._server: BackgroundServer | None = None
         self._last_url: str | None = None
+        self._kafka = kafka
 
     # -- settings -------------------------------------------------------------------
 
@@ -210,6 +220,11 @@ class MockSeller:
     def start(self, host: str = "127.0.0.1", port: int = 0) -> MockSeller:
         if self._server is not None:
             return self
+        if self._kafka is not False and self._context.streams is None:
+            from ._publisher import StreamPublisher
+
+            broker = None if isinstance(self._kafka, bool) else self._kafka
+            self._context.streams = StreamPublisher(broker, self._context.clock)
         server = BackgroundServer(self, host=host, port=port)
         server.start()
         self._server = server
@@ -241,6 +256,15 @@ class MockSeller:
         self._context.scheduler.unbind()
         server.stop()
         self._context.public_url = None
+        streams, self._context.streams = self._context.streams, None
+        if streams is not None:
+            streams.close()
+
+    @property
+    def kafka(self) -> Any:
+        """The PM stream's `StreamPublisher` (its `address`, `broker`, `flush()`) while the
+        seller runs with `kafka=`, else None."""
+        return self._context.streams
 
     @property
     def running(self) -> bool:

@@ -223,6 +223,7 @@ class StreamingManagementApi(ApiModule):
         created = {**body, "id": subscription_id}
         created.setdefault("priority", "medium")
         created["connectionConfig"] = self._connection(topic.body["id"], protocol, subscription_id)
+        self._stream_to(topic.body["id"], created["connectionConfig"])
         with self._lock:
             sub = self._subscriptions.save(Record(subscription_id, created))
         return json_response(201, sub.json)
@@ -242,7 +243,11 @@ class StreamingManagementApi(ApiModule):
 
     def _unsubscribe(self, _: Request, params: dict[str, str]) -> Response:
         with self._lock:
-            self._subscriptions.remove(self._subscriptions.require(params["id"]).id)
+            sub = self._subscriptions.require(params["id"])
+            self._subscriptions.remove(sub.id)
+        topic = _kafka_topic(sub.body.get("connectionConfig", {}))
+        if self._ctx.streams is not None and topic is not None:
+            self._ctx.streams.remove_topic(self.reference_point, topic)
         return Response(204)
 
     # -- helpers ------------------------------------------------------------------------------
@@ -259,10 +264,29 @@ class StreamingManagementApi(ApiModule):
                 binding["topic"] = f"{self.reference_point}.{topic_id}.{subscription_id}"
             if "exchange" in binding:
                 binding["exchange"]["name"] = f"{self.reference_point}.{topic_id}"
+        server = dict(known.server)
+        if protocol == "kafka" and self._ctx.streams is not None:
+            # A real broker on loopback, without TLS.
+            server = {"url": self._ctx.streams.address, "protocol": "kafka"}
         return {
-            "servers": {f"{protocol}-prod": dict(known.server)},
+            "servers": {f"{protocol}-prod": server},
             "channel": {"name": name, "bindings": bindings},
         }
+
+    def _stream_to(self, topic_id: str, config: dict[str, Any]) -> None:
+        """With a real broker, create a Kafka subscription's topic and stream PM to it."""
+        streams = self._ctx.streams
+        topic = _kafka_topic(config)
+        if streams is None or topic is None:
+            return
+        partitions = config["channel"]["bindings"]["kafka"].get("partitions", 1)
+        streams.add_topic(self.reference_point, topic, topic_id, int(partitions))
+
+
+def _kafka_topic(config: dict[str, Any]) -> str | None:
+    kafka = config.get("channel", {}).get("bindings", {}).get("kafka", {})
+    topic = kafka.get("topic")
+    return topic if isinstance(topic, str) else None
 
 
 def _wants_asyncapi(accept: str) -> bool:

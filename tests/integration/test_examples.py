@@ -154,6 +154,17 @@ EXPECTED: dict[str, list[Lines]] = {
         ),
         Lines(rf"jobs using profile {ID}: \['completed', 'cancelled'\]"),
     ],
+    "pm_stream_consume.py": [
+        Lines(r"mock seller at http://127\.0\.0\.1:\d+, Kafka broker at 127\.0\.0\.1:\d+"),
+        Lines(rf"-> subscription {ID} over kafka"),
+        Lines(rf"performance job {ID} is completed"),
+        times(
+            rf"  <- CePerformanceStatistics evc-0042 from {HHMM}: delay [\d.]+ ms, loss [\d.]+",
+            6,
+        ),
+        Lines(r"consumed 6 messages"),
+        Lines(rf"-> unsubscribed {ID}"),
+    ],
     "pm_streaming.py": [
         times(r"  [a-z-]+ +[A-Za-z-]+ +over [a-z, -]+", 5),
         Lines(r"category IP: \['ip-performance-statistics'\]"),
