@@ -8,7 +8,7 @@ from the earliest offset, committing offsets per batch:
 * `aiokafka + json.loads` (the floor): `getmany()` batches, each value decoded to a
   dict, offsets committed after each batch.
 * `consume()`, sync: `client.streaming_subscriptions.consume(subscription)`, typed
-  `StreamMessage`s (the sync stream drives aiokafka on a private loop thread).
+  typed `Message`s (the sync stream drives aiokafka on a private loop thread).
 * `consume()`, async: the same on `AsyncAllegroClient`.
 
 The clock starts when the first message is in hand (a group join takes seconds on

@@ -58,7 +58,6 @@ if TYPE_CHECKING:
         KafkaCredentials,
         MessageStream,
         StreamConnectionError,
-        StreamMessage,
         StreamMessageError,
         StreamRecord,
     )
@@ -88,7 +87,6 @@ _LAZY = {
     "KafkaCredentials": "._streaming",
     "MessageStream": "._streaming",
     "StreamConnectionError": "._streaming",
-    "StreamMessage": "._streaming",
     "StreamMessageError": "._streaming",
     "StreamRecord": "._streaming",
     "operations": "._index",
@@ -136,7 +134,6 @@ __all__ = [
     "ResponseTooLargeError",
     "ResponseValidationError",
     "StreamConnectionError",
-    "StreamMessage",
     "StreamMessageError",
     "StreamRecord",
     "Subscription",

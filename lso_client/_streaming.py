@@ -39,15 +39,16 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, Generic, TypedDict, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, overload
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 from typing_extensions import Self, Unpack
 
 from ._errors import LSOError
-from ._model import DateTime, MefModel
-from ._parsing import _empty_models, parse_json
+from ._events import parse_message
+from ._generated.streaming_message_v1 import Message
+from ._parsing import parse_json
 from ._resource import AsyncResource, SyncResource
 
 if TYPE_CHECKING:
@@ -61,7 +62,6 @@ __all__ = [
     "KafkaCredentials",
     "MessageStream",
     "StreamConnectionError",
-    "StreamMessage",
     "StreamMessageError",
     "StreamRecord",
     "SyncStreamingResource",
@@ -80,21 +80,9 @@ _JOIN_GRACE = 30.0
 # --------------------------------------------------------------------------- models
 
 
-class StreamMessage(MefModel):
-    """A streamed PM message (MEF 133.1 `Message`): `event_id`, `event_type`, `event_time`,
-    `priority`, `description` and the `event` whose shape `event_type` names, kept as
-    received. Any other field is kept too."""
-
-    event_id: Annotated[str, Field(alias="eventId")]
-    event_type: Annotated[str, Field(alias="eventType")]
-    event_time: Annotated[DateTime | None, Field(alias="eventTime")] = None
-    priority: str | None = None
-    description: str | None = None
-    event: dict[str, Any] | None = None
-
-
-# The model a stream parses into when the caller names none.
-DefaultMessage = StreamMessage
+# What a stream yields when the caller names no model: the generated `Message`, read as
+# `parse_message` reads it (the class its `eventType` selects).
+DefaultMessage = Message
 
 
 @dataclass(frozen=True)
@@ -408,11 +396,24 @@ class _Reader(Generic[M]):
     """What both twins share: the buffer of fetched records, parsing, and the offsets
     of handled records waiting to be committed."""
 
-    def __init__(self, model: type[M], options: ConsumeOptions, default_strict: bool) -> None:
-        self._model = model
-        fast = isinstance(model, type) and issubclass(model, BaseModel)
-        self._fast: Callable[[bytes], M] | None = model.model_validate_json if fast else None
-        self._strict = bool(options.get("strict", default_strict))
+    def __init__(
+        self,
+        model: type[M] | None,
+        options: ConsumeOptions,
+        default_strict: bool,
+        reference_point: str = "allegro",
+    ) -> None:
+        strict = self._strict = bool(options.get("strict", default_strict))
+        # Read as an HTTP response is read (`parse_json`), the default as `parse_message`.
+        self._read: Callable[[bytes], M]
+        if model is None:
+            self._name = "Message"
+            self._read = lambda raw: parse_message(
+                raw, reference_point=reference_point, strict=strict
+            )
+        else:
+            self._name = getattr(model, "__name__", "message")
+            self._read = lambda raw: parse_json(model, raw, strict=strict).value
         self._on_error = options.get("on_error")
         self._buffer: deque[Any] = deque()
         self._taken: Any = None
@@ -461,19 +462,8 @@ class _Reader(Generic[M]):
         value = record.value
         if value is None:
             raise StreamMessageError("the record has no value", record=self._record(record))
-        fast = self._fast
-        if fast is not None and not (b"null" in value or b"NaN" in value or b"Infinity" in value):
-            # What `parse_json` does for a conforming body without nulls, minus its checks
-            # that cannot apply: a departure goes the whole way below.
-            try:
-                parsed = fast(value)
-            except ValidationError:
-                pass
-            else:
-                if not _empty_models(self._model, parsed):
-                    return parsed
         try:
-            return parse_json(self._model, value, strict=self._strict).value
+            return self._read(value)
         except json.JSONDecodeError as exc:
             raise StreamMessageError(
                 f"the record at offset {record.offset} is not JSON: {exc.msg}",
@@ -487,7 +477,7 @@ class _Reader(Generic[M]):
             ]
             raise StreamMessageError(
                 f"the record at offset {record.offset} is not a valid "
-                f"{getattr(self._model, '__name__', 'message')} ({len(errors)} errors)",
+                f"{self._name} ({len(errors)} errors)",
                 record=self._record(record),
                 errors=errors,
             ) from None
@@ -505,12 +495,13 @@ class AsyncMessageStream(_Reader[M]):
     def __init__(
         self,
         connect: Callable[[], Awaitable[KafkaConnection]],
-        model: type[M],
+        model: type[M] | None,
         options: ConsumeOptions,
         default_strict: bool = False,
+        reference_point: str = "allegro",
     ) -> None:
         _aiokafka()
-        super().__init__(model, options, default_strict)
+        super().__init__(model, options, default_strict, reference_point)
         self._connect = connect
         self._options = options
         self._consumer: _Consumer | None = None
@@ -617,12 +608,13 @@ class MessageStream(_Reader[M]):
     def __init__(
         self,
         connection: KafkaConnection,
-        model: type[M],
+        model: type[M] | None,
         options: ConsumeOptions,
         default_strict: bool = False,
+        reference_point: str = "allegro",
     ) -> None:
         _aiokafka()
-        super().__init__(model, options, default_strict)
+        super().__init__(model, options, default_strict, reference_point)
         self._connection = connection
         self._options = options
         self._thread: _LoopThread | None = None
@@ -739,7 +731,9 @@ class SyncStreamingResource(SyncResource):
         Args:
             subscription: the subscription (as returned by `create` or `retrieve`, or a
                 mapping), or its id (then retrieved first).
-            model: the model each message is parsed into (default `StreamMessage`).
+            model: the model each message is parsed into; by default the generated
+                `Message`, specialised by `eventType` as `lso_client.parse_message` reads it
+                (`CePerformanceStatisticsMessage` for `CePerformanceStatistics`).
             **options: `group_id`, `credentials` (`KafkaCredentials`), `ssl_context`,
                 `start_from` (`earliest` or `latest`, for a new group), `idle_timeout`
                 (seconds without a message that end the iteration; default: wait),
@@ -760,7 +754,7 @@ class SyncStreamingResource(SyncResource):
             subscription = getattr(self, "retrieve")(subscription)  # noqa: B009
         connection = kafka_connection(subscription, group_id=options.get("group_id"))
         return MessageStream(
-            connection, model or DefaultMessage, options, bool(self._client.strict)
+            connection, model, options, bool(self._client.strict), self._client.reference_point
         )
 
 
@@ -798,5 +792,5 @@ class AsyncStreamingResource(AsyncResource):
         if not isinstance(subscription, str):
             kafka_connection(subscription, group_id=group_id)  # refuse a bad one now
         return AsyncMessageStream(
-            connect, model or DefaultMessage, options, bool(self._client.strict)
+            connect, model, options, bool(self._client.strict), self._client.reference_point
         )

@@ -22,12 +22,12 @@ from lso_client import AllegroClient, AsyncAllegroClient, LegatoClient
 from lso_client._streaming import (
     KafkaCredentials,
     StreamConnectionError,
-    StreamMessage,
     StreamMessageError,
     kafka_connection,
 )
 from lso_client.testing import MockSeller
 from lso_client.testing._broker import KafkaBroker, kafka_answers
+from lso_client.types.streaming_message_v1 import CePerformanceStatisticsMessage
 
 # Tansu answers a consumer's first JoinGroup after a session-timeout-bound delay;
 # a short session keeps each test's group join at a few seconds.
@@ -183,11 +183,13 @@ def test_consume_yields_typed_messages(broker: KafkaBroker, client: AllegroClien
         subscription(broker.address, topic), idle_timeout=2, consumer_options=FAST
     ) as stream:
         got = list(stream)
-    assert all(isinstance(m, StreamMessage) for m in got)
+    # The generated message, specialised by eventType, its event typed.
+    assert all(type(m) is CePerformanceStatisticsMessage for m in got)
     assert sorted(m.event_id for m in got) == sorted(f"e-{n}" for n in range(200))
     first = got[0]
     assert first.event_type == "CePerformanceStatistics"
-    assert first.event is not None and first.event["key"] == {"serviceId": "evc-1"}
+    assert first.event is not None and first.event.key is not None
+    assert first.event.to_dict()["key"] == {"serviceId": "evc-1"}
     assert first.spec_deviations == []
     assert first.to_dict()["eventTime"] == "2026-05-30T14:11:42.515835+02:00"
 
@@ -474,9 +476,11 @@ def test_the_mock_seller_streams_a_pm_job_to_a_real_broker(broker: KafkaBroker) 
     for m in got:
         assert m.spec_deviations == []
         assert m.event is not None
-        assert m.event["key"]["serviceId"] == "evc-1"
-        assert m.event["key"]["performanceJobId"] == job.id
-        (data,) = m.event["metrics"]["measurementData"]
+        assert type(m) is CePerformanceStatisticsMessage
+        event = m.event.to_dict()
+        assert event["key"]["serviceId"] == "evc-1"
+        assert event["key"]["performanceJobId"] == job.id
+        (data,) = event["metrics"]["measurementData"]
         assert data["@type"] == PM_SCHEMA
 
 
