@@ -20,7 +20,7 @@ import json
 from functools import cache
 from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import BaseModel, Discriminator, Tag, ValidationError
+from pydantic import BaseModel, Discriminator, Tag, TypeAdapter, ValidationError
 
 from ._parsing import parse_json
 
@@ -69,6 +69,11 @@ def _union(reference_point: str) -> Any:
     return importlib.import_module(base.__module__).AnyMessage
 
 
+@cache
+def _union_adapter(reference_point: str) -> TypeAdapter[Any]:
+    return TypeAdapter(_union(reference_point))
+
+
 def message_class(event_type: str | None, *, reference_point: str = "allegro") -> type[BaseModel]:
     """The class a message with this `eventType` is read as at `reference_point`: its
     specialization, else the generic `Message`."""
@@ -91,7 +96,7 @@ def parse_message(
     """
     union = _union(reference_point)
     try:
-        return parse_json(union, raw, strict=True).value
+        return parse_json(union, raw, strict=True, adapter=_union_adapter(reference_point)).value
     except ValidationError:
         if strict:
             raise

@@ -172,20 +172,28 @@ def _empty_models(model: Any, value: Any) -> bool:
 
 
 def parse_json(
-    model: type[T] | Any, raw: bytes | str, *, strict: bool = False, log_deviations: bool = True
+    model: type[T] | Any,
+    raw: bytes | str,
+    *,
+    strict: bool = False,
+    log_deviations: bool = True,
+    adapter: TypeAdapter[Any] | None = None,
 ) -> Parsed[T]:
     """Parse `raw` as `model` (a model class or a type such as `list[Model]`).
 
     Raises `json.JSONDecodeError` when `raw` is not JSON (`NaN` included), and
     `pydantic.ValidationError` in strict mode or when the body is not the resource at
     all (see the module docstring). In lenient mode the deviations are returned with
-    the value.
+    the value. `adapter`, the `TypeAdapter` of `model`, spares looking it up (hashing a
+    large `Annotated` union costs more than validating a small message).
     """
     _check_constants(raw)
     try:
         value: Any
         validate = (
-            model.model_validate_json
+            adapter.validate_json
+            if adapter is not None
+            else model.model_validate_json
             if isinstance(model, type) and issubclass(model, BaseModel)
             else _adapter(model).validate_json
         )
