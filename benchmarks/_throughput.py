@@ -283,6 +283,7 @@ class Throughput:
         self.base = server.url + BASE_PATH
         self.http = httpx.Client()
         self.client = AllegroClient(server.url)
+        self.strict_client = AllegroClient(server.url, strict=True)
         # Only digests, ids and a few bodies are kept: a large live heap in this
         # process would slow every contender's garbage collections.
         self.order_count = len(orders)
@@ -302,6 +303,7 @@ class Throughput:
     def close(self) -> None:
         self.http.close()
         self.client.close()
+        self.strict_client.close()
 
     def _server_note(self) -> str:
         stats = self.server.stats()
@@ -324,6 +326,12 @@ class Throughput:
                 lambda: list_models(http, url, self.allow.ServiceOrder),
             ),
             Contender("lso_client list()", lambda: list_sdk(client)),
+            Contender(
+                "lso_client list(), strict",
+                lambda: list_sdk(self.strict_client),
+                note="diagnostic: payloads typed at once",
+                diagnostic=True,
+            ),
             Contender(
                 "lso_client list(), payloads not read",
                 unchecked(lambda: list_sdk_envelopes(client)),

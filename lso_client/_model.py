@@ -427,12 +427,17 @@ def _typed(generic: Any) -> Any:
     if model is None:  # unregistered since parsing
         private.pop("lso_pending", None)
         return generic
+    from ._gc import paused_collector
     from ._parsing import deviations_of, log_deviations, null_deviations, record_deviations
 
     try:
-        typed = model.__pydantic_validator__.validate_python(
-            data, context=TYPED_ON_READ, by_name=False
-        )
+        # Like a page, the payload's models go straight to the collector's oldest
+        # generation (`lso_client._gc`); typed one by one as read, they would otherwise
+        # set off collections that rescan every model the caller holds.
+        with paused_collector(collect_young=False):
+            typed = model.__pydantic_validator__.validate_python(
+                data, context=TYPED_ON_READ, by_name=False
+            )
     except ValidationError as exc:
         private.pop("lso_pending", None)
         found = deviations_of(exc)
