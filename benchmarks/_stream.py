@@ -61,7 +61,7 @@ def _message(number: int) -> bytes:
                     },
                     "measurementData": [
                         {
-                            "@type": "urn:mef:lso:spec:legato:carrier-ethernet-pm:v1.0.0:all",
+                            "@type": "urn:acme:lso:spec:carrier-ethernet-pm:v1",
                             "oneWayFrameDelayMs": 12.5 + number % 7,
                             "frameDelayVariationMs": 1.25,
                             "frameLossRatio": 0.000125,

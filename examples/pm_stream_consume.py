@@ -15,11 +15,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from lso_client import LegatoClient
+from lso_client import LegatoClient, payloads
 from lso_client.testing import MockSeller
+from lso_client.types.payloads.legato.carrier_ethernet import (
+    CarrierEthernetPerformanceMonitoringConfiguration,
+    CarrierEthernetPerformanceMonitoringResults,
+)
 
 SERVICE_ID = "evc-0042"
-PM_SCHEMA = "urn:mef:lso:spec:legato:carrier-ethernet-pm:v1.0.0:all"
 
 
 def job_body(periods: int) -> dict[str, Any]:
@@ -37,7 +40,9 @@ def job_body(periods: int) -> dict[str, Any]:
             "reportingPeriod": {"timeDurationValue": 15, "timeDurationUnits": "MIN"},
             "outputFormat": "json",
             "resultFormat": "payload",
-            "serviceSpecificConfiguration": {"@type": PM_SCHEMA},
+            "serviceSpecificConfiguration": CarrierEthernetPerformanceMonitoringConfiguration(
+                interface="ge-0/0/12", rx_ipv4=True, utilization_in=True
+            ),
         },
         "scheduleDefinition": {
             "scheduleDefinitionStartTime": start.isoformat(),
@@ -66,15 +71,17 @@ def main() -> None:
         with client.streaming_subscriptions.consume(subscription, idle_timeout=5) as stream:
             for message in stream:
                 seen += 1
-                event = message.event or {}
-                metrics = event.get("metrics", {})
-                window = metrics.get("measurementTime", {})
-                data = metrics.get("measurementData", [{}])[0]
-                start = str(window.get("measurementStartDate", ""))[11:16]
+                # A CePerformanceStatisticsMessage: its event's key is typed; the mock
+                # seller puts the job's measurement (a PM results payload) in its metrics.
+                assert message.event is not None and message.event.key is not None
+                metrics = message.event.to_dict()["metrics"]
+                (sent,) = metrics["measurementData"]
+                data = payloads.model_for(sent["@type"]).model_validate(sent)
+                assert isinstance(data, CarrierEthernetPerformanceMonitoringResults)
+                start = metrics["measurementTime"]["measurementStartDate"][11:16]
                 print(
-                    f"  <- {message.event_type} {event.get('key', {}).get('serviceId')} "
-                    f"from {start}: delay {data.get('oneWayFrameDelayMs')} ms, "
-                    f"loss {data.get('frameLossRatio')}"
+                    f"  <- {message.event_type} {message.event.key.service_id} from {start}:"
+                    f" {data.rx_ipv4} IPv4 frames in, utilization in {data.utilization_in}%"
                 )
         print(f"consumed {seen} messages")
 

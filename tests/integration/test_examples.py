@@ -159,7 +159,8 @@ EXPECTED: dict[str, list[Lines]] = {
         Lines(rf"-> subscription {ID} over kafka"),
         Lines(rf"performance job {ID} is completed"),
         times(
-            rf"  <- CePerformanceStatistics evc-0042 from {HHMM}: delay [\d.]+ ms, loss [\d.]+",
+            rf"  <- CePerformanceStatistics evc-0042 from {HHMM}: \d+ IPv4 frames in,"
+            r" utilization in [\d.]+%",
             6,
         ),
         Lines(r"consumed 6 messages"),

@@ -422,7 +422,7 @@ def test_no_secret_in_errors_reprs_or_logs(
 # --------------------------------------------------------------------------- the mock seller
 
 
-PM_SCHEMA = "urn:mef:lso:spec:legato:carrier-ethernet-pm:v1.0.0:all"
+PM_SCHEMA = "urn:acme:lso:spec:carrier-ethernet-pm:v1"
 
 
 def pm_job(periods: int) -> dict[str, Any]:
