@@ -42,15 +42,12 @@ _restore = False
 
 
 @contextmanager
-def paused_collector(*, collect_young: bool = True) -> Iterator[None]:
-    """Pause the collector around validating a response (see the module docs).
-    `collect_young=False` skips the collection of young garbage at the start: for small
-    validations (one payload typed when read), where it would cost more than they do."""
+def paused_collector() -> Iterator[None]:
     global _depth, _restore
     if not ENABLED:
         yield
         return
-    if collect_young and gc.isenabled():
+    if gc.isenabled():
         # Outside the lock: finalizers run here and may parse responses themselves.
         gc.collect(1)
     entered = False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from datetime import datetime, timedelta, timezone
@@ -396,16 +397,32 @@ class _TypedOnRead:
         except KeyError:
             raise AttributeError(self.name) from None
         if type(value) is list:
-            for index, item in enumerate(value):
-                if _pending(item) is not None:
-                    value[index] = _typed(item)
+            # A list is looked through once (per list object), not on every read.
+            private = instance.__pydantic_private__
+            seen = private.get("lso_typed_lists") if private else None
+            if seen is None or seen.get(self.name) is not value:
+                with _TYPING:
+                    for index, item in enumerate(value):
+                        if _pending(item) is not None:
+                            value[index] = _typed(item)
+                    if private is None:
+                        private = {}
+                        object.__setattr__(instance, "__pydantic_private__", private)
+                    private.setdefault("lso_typed_lists", {})[self.name] = value
         elif _pending(value) is not None:
-            value = instance.__dict__[self.name] = _typed(value)
+            with _TYPING:  # one typed object however many threads read it first
+                value = instance.__dict__[self.name]
+                if _pending(value) is not None:
+                    value = instance.__dict__[self.name] = _typed(value)
         return value
 
     def __set__(self, instance: Any, value: Any) -> None:
         # `BaseModel.__setattr__` writes fields itself; this serves `object.__setattr__`.
         instance.__dict__[self.name] = value
+
+
+# Typing on read is serialised: two threads reading one field first get one object.
+_TYPING = threading.RLock()
 
 
 def _pending(value: Any) -> dict[str, Any] | None:
@@ -421,23 +438,18 @@ def _typed(generic: Any) -> Any:
     its body breaks the model's schema, the generic object itself, which records the
     deviations (paths inside the payload) and logs them."""
     private = generic.__pydantic_private__
-    assert private is not None
-    data = private["lso_pending"]
-    model = _payload_model(generic.type)
-    if model is None:  # unregistered since parsing
-        private.pop("lso_pending", None)
+    data = private.get("lso_pending") if private else None
+    model = _payload_model(generic.type) if data is not None else None
+    if model is None:  # typed already, or unregistered since parsing
+        if private:
+            private.pop("lso_pending", None)
         return generic
-    from ._gc import paused_collector
     from ._parsing import deviations_of, log_deviations, null_deviations, record_deviations
 
     try:
-        # Like a page, the payload's models go straight to the collector's oldest
-        # generation (`lso_client._gc`); typed one by one as read, they would otherwise
-        # set off collections that rescan every model the caller holds.
-        with paused_collector(collect_young=False):
-            typed = model.__pydantic_validator__.validate_python(
-                data, context=TYPED_ON_READ, by_name=False
-            )
+        typed = model.__pydantic_validator__.validate_python(
+            data, context=TYPED_ON_READ, by_name=False
+        )
     except ValidationError as exc:
         private.pop("lso_pending", None)
         found = deviations_of(exc)

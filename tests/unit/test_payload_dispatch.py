@@ -282,6 +282,91 @@ def test_a_null_inside_a_payload_is_a_deviation_found_when_it_is_read() -> None:
     ]
 
 
+def test_reading_payloads_leaves_cyclic_garbage_to_the_collector() -> None:
+    """Typing a payload on read does not age the process's young objects: cyclic
+    garbage made between reads is still collected without `gc.collect()`."""
+    import gc
+    import weakref
+
+    class Node:
+        def __init__(self) -> None:
+            self.me = self
+
+    raw = json.dumps(order(evc())).encode()
+    alive: list[weakref.ref[Node]] = []
+    gc.collect()
+    for _ in range(3000):
+        node = Node()
+        alive.append(weakref.ref(node))
+        del node
+        configuration(parse_json(Order, raw).value)
+    assert gc.isenabled()
+    assert sum(ref() is not None for ref in alive) < 1500
+
+
+def test_a_list_of_payloads_is_looked_through_once() -> None:
+    class Report(MefModel):
+        results: list[SerializeAsAny[Payload]]
+
+    found = parse_json(Report, json.dumps({"results": [evc()] * 3})).value
+    first = found.results
+    assert [type(r) for r in first] == [EvcConfiguration] * 3
+    pending = _model._pending
+    calls: list[Any] = []
+    try:
+        _model._pending = lambda item: calls.append(item) or pending(item)  # type: ignore[assignment]
+        for _ in range(5):
+            assert found.results is first
+    finally:
+        _model._pending = pending  # type: ignore[assignment]
+    assert calls == []  # not looked through again
+    # A new list in the field is looked through again.
+    replaced = parse_json(Report, json.dumps({"results": [evc()]})).value.__dict__["results"]
+    found.results = replaced
+    assert type(found.results[0]) is EvcConfiguration
+
+
+def test_threads_reading_one_payload_first_get_one_object(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+    import time
+
+    lookup = _model._payload_model
+
+    def slow(urn: str) -> Any:
+        time.sleep(0.002)  # widens the window between looking and storing
+        return lookup(urn)
+
+    monkeypatch.setattr(_model, "_payload_model", slow)
+
+    broken = evc(egressMap=[{"pcp": 1}])
+    for body in (evc(), broken):
+        for _ in range(5):
+            service = parse_json(Order, json.dumps(order(body)).encode()).value
+            item = service.service_order_item[0].service
+            gate = threading.Barrier(8)
+            seen: list[Any] = []
+            errors: list[BaseException] = []
+
+            def read(
+                item: Any = item, gate: Any = gate, seen: Any = seen, errors: Any = errors
+            ) -> None:
+                gate.wait()
+                try:
+                    seen.append(item.service_configuration)
+                except BaseException as exc:
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=read) for _ in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert errors == []
+            assert len({id(found) for found in seen}) == 1
+
+
 def test_known_urn_breaking_its_schema_is_an_error_in_strict_mode() -> None:
     raw = json.dumps(order(evc(egressMap=[{"pcp": 1}]))).encode()
     with pytest.raises(ValidationError) as caught:
