@@ -39,9 +39,12 @@ def test_restored_when_the_block_raises() -> None:
 
 def test_a_collector_the_caller_disabled_stays_disabled() -> None:
     gc.disable()
-    with _gc.paused_collector():
-        pass
-    assert not gc.isenabled()
+    try:
+        with _gc.paused_collector():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()  # the tests after this one run with the collector on
 
 
 def test_overlapping_threads_restore_it_once_the_last_leaves() -> None:
