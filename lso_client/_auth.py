@@ -105,6 +105,7 @@ class BearerToken(httpx.Auth):
         self._token = token
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Add the bearer token to `request` (the `httpx.Auth` hook)."""
         request.headers["Authorization"] = f"Bearer {self._token}"
         yield request
 
@@ -310,6 +311,11 @@ class OAuth2ClientCredentials(httpx.Auth):
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
+        """Send `request` with a cached or freshly fetched token (the `httpx.Auth` hook).
+
+        On a 401 the token is dropped, unless another caller renewed it since, and the
+        request is sent once more with a new one.
+        """
         request.read()
         token = self.token()
         request.headers["Authorization"] = f"Bearer {token}"
@@ -326,6 +332,7 @@ class OAuth2ClientCredentials(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """The async twin of `sync_auth_flow`: the token is fetched without blocking the loop."""
         await request.aread()
         token = await self.atoken()
         request.headers["Authorization"] = f"Bearer {token}"

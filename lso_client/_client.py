@@ -174,6 +174,7 @@ class SyncBaseClient(_ClientConfig):
         self._transport = SyncTransport(http_client=http_client, **self._transport_settings)
 
     def close(self) -> None:
+        """Close the connection pool (not an `http_client` you passed in); `with` does it."""
         self._transport.close()
 
     def __enter__(self) -> Self:
@@ -202,6 +203,9 @@ class AsyncBaseClient(_ClientConfig):
         self._transport = AsyncTransport(http_client=http_client, **self._transport_settings)
 
     async def close(self) -> None:
+        """Close the connection pool (unless it is an `http_client` you passed in); `async with`
+        does it.
+        """
         await self._transport.aclose()
 
     async def __aenter__(self) -> Self:

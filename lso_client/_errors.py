@@ -163,6 +163,9 @@ class APIStatusError(APIError):
 
     @property
     def errors(self) -> list[dict[str, Any]]:
+        """The MEF error objects of the body: its items when it is a list, else the body itself
+        when it is an object, else none.
+        """
         if isinstance(self.body, list):
             return [item for item in self.body if isinstance(item, dict)]
         if isinstance(self.body, dict):
@@ -171,22 +174,34 @@ class APIStatusError(APIError):
 
 
 class BadRequestError(APIStatusError):
+    """400: the seller found the request malformed (`errors` has its MEF `Error400` body)."""
+
     status_code = 400
 
 
 class AuthenticationError(APIStatusError):
+    """401: the credentials were missing, wrong or expired (after one token renewal)."""
+
     status_code = 401
 
 
 class PermissionDeniedError(APIStatusError):
+    """403: the credentials do not allow this operation on this resource."""
+
     status_code = 403
 
 
 class NotFoundError(APIStatusError):
+    """404: no such resource (or the API is not served at this URL)."""
+
     status_code = 404
 
 
 class ConflictError(APIStatusError):
+    """409: the request conflicts with the resource's state (a duplicate, or a change the
+    state does not allow).
+    """
+
     status_code = 409
 
 
@@ -197,6 +212,8 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
+    """429: too many requests, after the retries and `Retry-After` waits allowed."""
+
     status_code = 429
 
 

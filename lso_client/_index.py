@@ -48,10 +48,12 @@ class OperationRecord:
 
     @property
     def request_model(self) -> type[BaseModel] | None:
+        """The generated model of the request body, or None for an operation without one."""
         return _model_class(self.module, self.request_model_name)
 
     @property
     def response_model(self) -> type[BaseModel] | None:
+        """The generated model of the success response body, or None when none is declared."""
         return _model_class(self.module, self.response_model_name)
 
     def bind(self, client: Any) -> Any:
@@ -76,6 +78,9 @@ class OperationTable(list[OperationRecord]):
     """A list of records that reads as a table (text in a terminal, HTML in a notebook)."""
 
     def where(self, **criteria: Any) -> OperationTable:
+        """The records whose attributes equal every keyword given, e.g.
+        `operations().where(reference_point="legato", family="alarm_management")`.
+        """
         return OperationTable(
             r for r in self if all(getattr(r, k) == v for k, v in criteria.items())
         )

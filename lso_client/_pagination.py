@@ -229,6 +229,7 @@ class _PageBase(Generic[T]):
 
     @property
     def info(self) -> PageInfo:
+        """Where this page sits in the listing: offset, limit and the pagination headers' counts."""
         return PageInfo(
             offset=self.offset,
             limit=self.limit,

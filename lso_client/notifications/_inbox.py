@@ -215,6 +215,7 @@ class MemoryInbox(Inbox):
         self._seq = itertools.count()
 
     def put(self, entry: InboxEntry, *, owner: str | None, lease: float) -> bool:
+        """Store `entry` unless its `dedupe_key` was seen; False for a duplicate."""
         key = entry.dedupe_key
         with self._lock:
             if key is not None and self._window:
@@ -237,6 +238,7 @@ class MemoryInbox(Inbox):
         heapq.heappush(self._leases, (until, slot.entry.id))
 
     def claim(self, owner: str, limit: int, lease: float) -> list[InboxEntry]:
+        """Lease up to `limit` due entries to `owner`, oldest first (see `Inbox.claim`)."""
         now = time.monotonic()
         with self._lock:
             # Leases that ran out make their entries ready again.
@@ -258,6 +260,7 @@ class MemoryInbox(Inbox):
             return found
 
     def renew(self, owner: str, ids: Collection[str], lease: float) -> None:
+        """Extend `owner`'s leases on `ids` by `lease` seconds."""
         until = time.monotonic() + lease
         with self._lock:
             for id in ids:
@@ -266,10 +269,12 @@ class MemoryInbox(Inbox):
                     self._lease(slot, owner, until)
 
     def ack(self, id: str) -> None:
+        """Remove the delivered entry `id`."""
         with self._lock:
             self._slots.pop(id, None)
 
     def release(self, entry: InboxEntry, delay: float, *, owner: str | None = None) -> bool:
+        """Store `entry`'s progress and make it due again in `delay` s (see `Inbox.release`)."""
         with self._lock:
             slot = self._slots.get(entry.id)
             if slot is None or (owner is not None and slot.owner not in (owner, None)):
@@ -281,6 +286,7 @@ class MemoryInbox(Inbox):
             return True
 
     def bury(self, entry: InboxEntry, *, owner: str | None = None) -> bool:
+        """Make `entry` a dead letter (see `Inbox.bury`); returns whether it was buried."""
         with self._lock:
             slot = self._slots.get(entry.id)
             if slot is None or (owner is not None and slot.owner not in (owner, None)):
@@ -292,11 +298,13 @@ class MemoryInbox(Inbox):
             return True
 
     def dead_letters(self, limit: int | None = None) -> list[InboxEntry]:
+        """Dead letters, oldest first, at most `limit`."""
         with self._lock:
             slots = sorted(self._dead.values(), key=lambda s: s.seq)
             return [replace(s.entry) for s in slots[:limit]]
 
     def replay(self, ids: Collection[str] | None = None) -> int:
+        """Make dead letters (all, or `ids`) due now, attempts reset; returns how many."""
         now = time.monotonic()
         with self._lock:
             chosen = list(self._dead) if ids is None else [i for i in ids if i in self._dead]
@@ -309,6 +317,7 @@ class MemoryInbox(Inbox):
             return len(chosen)
 
     def purge(self, ids: Collection[str] | None = None) -> int:
+        """Delete dead letters (all, or `ids`); returns how many."""
         with self._lock:
             chosen = list(self._dead) if ids is None else [i for i in ids if i in self._dead]
             for id in chosen:
@@ -316,5 +325,6 @@ class MemoryInbox(Inbox):
             return len(chosen)
 
     def pending(self) -> int:
+        """Entries waiting or being delivered (dead letters excluded)."""
         with self._lock:
             return len(self._slots)

@@ -206,10 +206,12 @@ class RedisInbox(Inbox):
         return self._scripts[script](keys=keys, args=args)
 
     def close(self) -> None:
+        """Close the Redis connection, if this inbox opened it (not a `client` you passed in)."""
         if self._owns_client:
             self._client.close()
 
     def put(self, entry: InboxEntry, *, owner: str | None, lease: float) -> bool:
+        """Store `entry` unless its `dedupe_key` was seen; False for a duplicate."""
         key = entry.dedupe_key if entry.dedupe_key is not None and self._window else ""
         return bool(
             self._run(
@@ -228,6 +230,7 @@ class RedisInbox(Inbox):
         )
 
     def claim(self, owner: str, limit: int, lease: float) -> list[InboxEntry]:
+        """Lease up to `limit` due entries to `owner`, oldest first (see `Inbox.claim`)."""
         flat = self._run(
             "claim", self._k("ready", "leased", "meta", "body", "owner"), [limit, _ms(lease), owner]
         )
@@ -238,13 +241,16 @@ class RedisInbox(Inbox):
         return found
 
     def renew(self, owner: str, ids: Collection[str], lease: float) -> None:
+        """Extend `owner`'s leases on `ids` by `lease` seconds."""
         if ids:
             self._run("renew", self._k("leased", "owner"), [_ms(lease), owner, *ids])
 
     def ack(self, id: str) -> None:
+        """Remove the delivered entry `id`."""
         self._run("ack", self._k("ready", "leased", "meta", "body", "owner"), [id])
 
     def release(self, entry: InboxEntry, delay: float, *, owner: str | None = None) -> bool:
+        """Store `entry`'s progress and make it due again in `delay` s (see `Inbox.release`)."""
         return bool(
             self._run(
                 "release",
@@ -254,6 +260,7 @@ class RedisInbox(Inbox):
         )
 
     def bury(self, entry: InboxEntry, *, owner: str | None = None) -> bool:
+        """Make `entry` a dead letter (see `Inbox.bury`); returns whether it was buried."""
         if entry.failed_at is None:
             entry.failed_at = time.time()
         return bool(
@@ -265,6 +272,7 @@ class RedisInbox(Inbox):
         )
 
     def dead_letters(self, limit: int | None = None) -> list[InboxEntry]:
+        """Dead letters, oldest first, at most `limit`."""
         ids = [i.decode() for i in self._client.zrange(self._keys["dead"], 0, -1)]
         ids = ids[:limit]
         if not ids:
@@ -278,6 +286,7 @@ class RedisInbox(Inbox):
         ]
 
     def replay(self, ids: Collection[str] | None = None) -> int:
+        """Make dead letters (all, or `ids`) due now, attempts reset; returns how many."""
         count = 0
         for entry in self.dead_letters():
             if ids is not None and entry.id not in ids:
@@ -289,6 +298,7 @@ class RedisInbox(Inbox):
         return count
 
     def purge(self, ids: Collection[str] | None = None) -> int:
+        """Delete dead letters (all, or `ids`); returns how many."""
         chosen = (
             [i.decode() for i in self._client.zrange(self._keys["dead"], 0, -1)]
             if ids is None
@@ -297,6 +307,7 @@ class RedisInbox(Inbox):
         return sum(int(self._run("purge", self._k("dead", "meta", "body"), [id])) for id in chosen)
 
     def pending(self) -> int:
+        """Entries waiting or being delivered (dead letters excluded)."""
         return int(self._client.zcard(self._keys["ready"])) + int(
             self._client.zcard(self._keys["leased"])
         )

@@ -101,6 +101,9 @@ class SQLiteInbox(Inbox):
         return f"SQLiteInbox({str(self.path)!r})"
 
     def open(self) -> None:
+        """Open (creating it if needed) the database file; entries leased to processes that
+        are gone become due again. Idempotent.
+        """
         with self._lock:
             self._connect()
 
@@ -128,6 +131,7 @@ class SQLiteInbox(Inbox):
         return db
 
     def close(self) -> None:
+        """Close the database connection; a later call opens it again."""
         with self._lock:
             if self._db is not None:
                 self._db.close()
@@ -146,6 +150,7 @@ class SQLiteInbox(Inbox):
             db.execute("COMMIT")
 
     def put(self, entry: InboxEntry, *, owner: str | None, lease: float) -> bool:
+        """Store `entry` unless its `dedupe_key` was seen; False for a duplicate."""
         with self._write() as db:
             key = entry.dedupe_key
             if key is not None and self._window:
@@ -170,6 +175,7 @@ class SQLiteInbox(Inbox):
             return True
 
     def claim(self, owner: str, limit: int, lease: float) -> list[InboxEntry]:
+        """Lease up to `limit` due entries to `owner`, oldest first (see `Inbox.claim`)."""
         now = time.time()
         with self._write() as db:
             rows = db.execute(
@@ -184,6 +190,7 @@ class SQLiteInbox(Inbox):
         return [InboxEntry.from_json(id, meta, bytes(body)) for id, meta, body in rows]
 
     def renew(self, owner: str, ids: Collection[str], lease: float) -> None:
+        """Extend `owner`'s leases on `ids` by `lease` seconds."""
         until = time.time() + lease
         with self._write() as db:
             db.executemany(
@@ -192,10 +199,12 @@ class SQLiteInbox(Inbox):
             )
 
     def ack(self, id: str) -> None:
+        """Remove the delivered entry `id`."""
         with self._write() as db:
             db.execute("DELETE FROM inbox WHERE id = ?", (id,))
 
     def release(self, entry: InboxEntry, delay: float, *, owner: str | None = None) -> bool:
+        """Store `entry`'s progress and make it due again in `delay` s (see `Inbox.release`)."""
         with self._write() as db:
             cursor = db.execute(
                 "UPDATE inbox SET meta = ?, due = ?, owner = NULL, lease_until = NULL"
@@ -205,6 +214,7 @@ class SQLiteInbox(Inbox):
             return cursor.rowcount > 0
 
     def bury(self, entry: InboxEntry, *, owner: str | None = None) -> bool:
+        """Make `entry` a dead letter (see `Inbox.bury`); returns whether it was buried."""
         if entry.failed_at is None:
             entry.failed_at = time.time()
         with self._write() as db:
@@ -216,6 +226,7 @@ class SQLiteInbox(Inbox):
             return cursor.rowcount > 0
 
     def dead_letters(self, limit: int | None = None) -> list[InboxEntry]:
+        """Dead letters, oldest first, at most `limit`."""
         with self._lock:
             rows = (
                 self._connect()
@@ -232,6 +243,7 @@ class SQLiteInbox(Inbox):
         return found if ids is None else [id for id in found if id in set(ids)]
 
     def replay(self, ids: Collection[str] | None = None) -> int:
+        """Make dead letters (all, or `ids`) due now, attempts reset; returns how many."""
         now = time.time()
         with self._write() as db:
             chosen = self._dead_ids(db, ids)
@@ -248,12 +260,14 @@ class SQLiteInbox(Inbox):
             return len(chosen)
 
     def purge(self, ids: Collection[str] | None = None) -> int:
+        """Delete dead letters (all, or `ids`); returns how many."""
         with self._write() as db:
             chosen = self._dead_ids(db, ids)
             db.executemany("DELETE FROM inbox WHERE id = ?", [(id,) for id in chosen])
             return len(chosen)
 
     def pending(self) -> int:
+        """Entries waiting or being delivered (dead letters excluded)."""
         with self._lock:
             (count,) = (
                 self._connect().execute("SELECT COUNT(*) FROM inbox WHERE dead = 0").fetchone()

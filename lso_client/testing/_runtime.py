@@ -284,6 +284,7 @@ class Delivery:
 
     @property
     def ok(self) -> bool:
+        """Whether the listener answered with a 2xx status."""
         return self.status_code is not None and 200 <= self.status_code < 300
 
 

@@ -168,6 +168,7 @@ class MockSeller:
 
     @property
     def step_delay(self) -> float:
+        """Seconds each scripted step (an order's next state, a job's period) takes; settable."""
         return self._context.step_delay
 
     @step_delay.setter
@@ -176,6 +177,7 @@ class MockSeller:
 
     @property
     def max_page_size(self) -> int:
+        """The most items one list response holds, whatever `limit` asks; settable (at least 1)."""
         return self._context.max_page_size
 
     @max_page_size.setter
@@ -218,6 +220,10 @@ class MockSeller:
     # -- serving ----------------------------------------------------------------------
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> MockSeller:
+        """Serve the seller on `host`:`port` (0: a free port) in a background thread; returns
+        the seller. Starting a running seller does nothing. With `kafka=`, the stream publisher
+        starts too. Objects stored before are moved to the new base URL.
+        """
         if self._server is not None:
             return self
         if self._kafka is not False and self._context.streams is None:
@@ -243,6 +249,9 @@ class MockSeller:
         return self
 
     def stop(self) -> None:
+        """Stop serving: outstanding notification deliveries are closed, the server and the
+        stream publisher stop. The state is kept; `start()` serves it again.
+        """
         server, self._server = self._server, None
         if server is None:
             return
@@ -268,6 +277,7 @@ class MockSeller:
 
     @property
     def running(self) -> bool:
+        """Whether the seller is serving."""
         return self._server is not None and self._server.running
 
     @property
@@ -435,6 +445,7 @@ class MockSeller:
 
     @property
     def idle(self) -> bool:
+        """Whether no scripted step and no delivery is outstanding (see `wait_idle`)."""
         return self._context.scheduler.pending == 0 and self._context.notifier.pending == 0
 
     def wait_idle(self, timeout: float = 10.0) -> None:
