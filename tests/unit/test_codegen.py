@@ -33,6 +33,7 @@ def generated() -> dict[Path, str]:
     return build(SpecSource(SOURCE))
 
 
+@pytest.mark.slow
 def test_committed_package_is_what_generation_produces(generated: dict[Path, str]) -> None:
     """Running the generator again leaves no difference: output is deterministic and
     the committed package was not edited by hand."""
@@ -45,6 +46,7 @@ def test_committed_package_is_what_generation_produces(generated: dict[Path, str
     assert changed == []
 
 
+@pytest.mark.slow
 def test_every_manifest_entry_has_a_module_that_says_it_is_generated(
     generated: dict[Path, str],
 ) -> None:
@@ -59,6 +61,7 @@ def test_every_manifest_entry_has_a_module_that_says_it_is_generated(
         assert "timestamp" not in source[:400].lower() and f"{year}-" not in source[:400]
 
 
+@pytest.mark.slow
 def test_generated_models_carry_no_upstream_prose(generated: dict[Path, str]) -> None:
     order = generated[OUTPUT / "service_ordering_v1.py"]
     for sentence in (

@@ -78,7 +78,7 @@ def _redis_inbox(url: str, **kwargs: Any) -> Inbox:
     return RedisInbox(url, prefix=f"test:{uuid.uuid4().hex}", **kwargs)
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 def make_inbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Inbox]]:
     made: list[Inbox] = []
 

@@ -506,6 +506,7 @@ def test_the_registry_module_imports_no_model() -> None:
     assert result.stdout.strip() == "['lso_client._generated.payloads._registry']"
 
 
+@pytest.mark.slow
 def test_the_generated_payload_package_is_mypy_strict_clean(tmp_path: Path) -> None:
     config = tmp_path / "mypy.ini"
     config.write_text("[mypy]\nstrict = True\npython_version = 3.10\n", encoding="utf-8")

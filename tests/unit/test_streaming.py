@@ -374,6 +374,7 @@ def test_a_custom_model(broker: KafkaBroker, client: AllegroClient) -> None:
     assert isinstance(got, Reading) and got.event_id == "e-7"
 
 
+@pytest.mark.broker
 def test_the_broker_killed_mid_stream_and_restarted_loses_nothing(client: AllegroClient) -> None:
     with KafkaBroker(durable=True) as broker:
         topic = new_topic()

@@ -63,6 +63,7 @@ def numbered(name: str, vocabulary: frozenset[str]) -> bool:
     return bool(words) and words[-1][-1].isdigit() and words[-1] not in vocabulary
 
 
+@pytest.mark.slow
 def test_no_generated_class_is_numbered() -> None:
     vocabulary = _vocabulary()
     found = {
