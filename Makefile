@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.lso-installed
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test demo codegen
+.PHONY: install test test-unit docs demo codegen
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -26,6 +26,18 @@ test: install
 	$(VENV_PY) -m pytest -q
 	$(VENV)/bin/ruff check lso_client tests codegen examples benchmarks
 	$(VENV)/bin/mypy
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+# The fast tests: not the Prism integration tests, nor those that start a Kafka broker or
+# redis-server, nor the few that regenerate the package or run mypy on it; in UNIT_SHARDS
+# pytest processes side by side (tests/shards.py), as the tests mostly wait on sockets.
+UNIT_SHARDS ?= 3
+test-unit: $(PY_STAMP)
+	$(VENV_PY) tests/shards.py $(UNIT_SHARDS) -q tests/unit -m "not integration and not broker and not redis and not slow"
+
+# The documentation site, built into site/ (`mkdocs serve` to browse it while editing).
+docs: $(PY_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 demo: $(PY_STAMP)
 	$(VENV_PY) examples/demo.py
