@@ -1,0 +1,111 @@
+"""The developer habits the repository promises: the pre-commit hooks run what `make test`
+runs, `make test` builds the docs strictly, every docs page is in the site's nav, and the
+changelog has a place for what is not released yet."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Pages other parts of the project add; the nav lists them where they are added.
+PAGES_ADDED_ELSEWHERE = {"install.md", "real-seller.md", "cli.md", "notebooks.md"}
+
+
+def _recipe(target: str) -> list[str]:
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    match = re.search(rf"^{re.escape(target)}:[^\n]*\n((?:\t[^\n]*\n)+)", text, re.M)
+    assert match, f"no {target} target"
+    return [line.strip().replace("$(VENV)", ".venv") for line in match[1].splitlines()]
+
+
+def test_pre_commit_hooks_are_local_and_run_what_make_test_runs() -> None:
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    assert [repo["repo"] for repo in config["repos"]] == ["local"]
+    entries = {hook["id"]: hook["entry"] for hook in config["repos"][0]["hooks"]}
+    recipe = _recipe("test")
+    assert entries["ruff"] in recipe
+    assert entries["mypy"] in recipe
+    assert all(hook["language"] == "system" for hook in config["repos"][0]["hooks"])
+
+
+def test_make_test_builds_the_docs_strictly_and_test_unit_leaves_out_the_servers() -> None:
+    assert any("mkdocs build --strict" in line for line in _recipe("test"))
+    (unit,) = [line for line in _recipe("test-unit") if " -m " in line]
+    for marker in ("integration", "broker", "redis", "slow"):
+        assert f"not {marker}" in unit
+
+
+def _nav_files(nav: object) -> set[str]:
+    if isinstance(nav, str):
+        return {nav}
+    if isinstance(nav, list):
+        return set().union(*(_nav_files(item) for item in nav))
+    if isinstance(nav, dict):
+        return set().union(*(_nav_files(value) for value in nav.values()))
+    return set()
+
+
+def test_every_docs_page_is_in_the_nav() -> None:
+    # mkdocs.yml names a hook file but uses no YAML tags: a safe load reads it.
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    in_nav = _nav_files(config["nav"])
+    pages = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")}
+    assert pages - in_nav <= PAGES_ADDED_ELSEWHERE
+    assert in_nav <= pages
+
+
+def test_the_changelog_keeps_an_unreleased_section_first() -> None:
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    sections = re.findall(r"^## \[([^\]]+)\]", text, re.M)
+    assert sections[0] == "Unreleased"
+
+
+def test_shards_split_the_tests_between_them(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "test_five.py").write_text(
+        "import pytest\n\n@pytest.mark.parametrize('n', range(5))\ndef test_n(n):\n    pass\n"
+    )
+    (tmp_path / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text())
+    (tmp_path / "_faulty.py").write_text((ROOT / "tests" / "_faulty.py").read_text())
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tests" / "shards.py"),
+            "2",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout
+    assert "== shard 1 of 2" in run.stdout and "== shard 2 of 2" in run.stdout
+    assert "3 passed, 2 deselected" in run.stdout and "2 passed, 3 deselected" in run.stdout
+
+    (tmp_path / "test_fails.py").write_text("def test_fails():\n    assert False\n")
+    failed = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tests" / "shards.py"),
+            "2",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert failed.returncode == 1
