@@ -13,11 +13,12 @@ import os
 import subprocess
 import sys
 import tempfile
+from typing import IO
 
 
 def main(argv: list[str]) -> int:
     count, args = int(argv[0]), argv[1:]
-    runs: list[tuple[subprocess.Popen[bytes], tempfile._TemporaryFileWrapper[bytes]]] = []
+    runs: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
     for index in range(count):
         log = tempfile.NamedTemporaryFile(prefix=f"shard{index}-", suffix=".log")  # noqa: SIM115
         env = {**os.environ, "LSO_TEST_SHARD": f"{index}/{count}"}
@@ -26,12 +27,12 @@ def main(argv: list[str]) -> int:
         )
         runs.append((process, log))
     status = 0
-    for index, (process, log) in enumerate(runs):
+    for index, (process, output) in enumerate(runs):
         code = process.wait()
-        log.seek(0)
+        output.seek(0)
         sys.stdout.write(f"== shard {index + 1} of {count}\n")
-        sys.stdout.write(log.read().decode(errors="replace"))
-        log.close()
+        sys.stdout.write(output.read().decode(errors="replace"))
+        output.close()
         status = status or code
     sys.stdout.flush()
     return status
