@@ -29,9 +29,10 @@ test: install
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 # The fast tests: not the Prism integration tests, nor those that start a Kafka broker or
-# redis-server, nor the few that regenerate the package or run mypy on it; in UNIT_SHARDS
-# pytest processes side by side (tests/shards.py), as the tests mostly wait on sockets.
-UNIT_SHARDS ?= 3
+# redis-server, nor the slow sweeps (regenerating the package, mypy on it, every spec);
+# in UNIT_SHARDS pytest processes side by side (tests/shards.py), as most tests wait on
+# loopback sockets and timers.
+UNIT_SHARDS ?= 4
 test-unit: $(PY_STAMP)
 	$(VENV_PY) tests/shards.py $(UNIT_SHARDS) -q tests/unit -m "not integration and not broker and not redis and not slow"
 

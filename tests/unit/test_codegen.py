@@ -145,6 +145,7 @@ def test_manifest_pins_every_file_with_its_location() -> None:
             assert path.startswith("/mefApi/") and path.endswith("/")
 
 
+@pytest.mark.slow
 def test_every_patch_applies_and_no_absent_required_property_remains() -> None:
     source = SpecSource(SOURCE)
     patched_modules = {module for patch in PATCHES for module in patch.modules}

@@ -39,6 +39,7 @@ def _schemas(module: str) -> set[str]:
     return schema_classes(doc, class_names(_tree(module)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", MODULES)
 def test_inline_names_are_not_numbered(module: str) -> None:
     numbered = {

@@ -160,6 +160,7 @@ def test_no_stamp_result_schema_ships() -> None:
     assert result_payload(STAMP_CONFIGURATION, random.Random(0), now, now) is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("configuration", sorted(_RESULTS))
 def test_every_produced_result_is_valid_against_its_json_schema(configuration: str) -> None:
     start = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)

@@ -35,6 +35,7 @@ def _spec_operations() -> set[tuple[str, str, str, str]]:
     return found
 
 
+@pytest.mark.slow
 def test_every_operation_of_every_spec_is_reachable_at_each_of_its_reference_points() -> None:
     expected = _spec_operations()
     manifest = {entry.module: entry for entry in load_manifest().apis}
