@@ -201,6 +201,7 @@ async def test_consume_yields_typed_messages_async(broker: KafkaBroker) -> None:
         stream = client.streaming_subscriptions.consume(
             subscription(broker.address, topic), idle_timeout=2, consumer_options=FAST
         )
+        assert stream.connection == kafka_connection(subscription(broker.address, topic))
         async with stream:
             got = [m async for m in stream]
     assert [m.event_id for m in got] == [f"e-{n}" for n in range(50)]
@@ -493,9 +494,13 @@ async def test_the_mock_seller_stream_consumed_async(broker: KafkaBroker) -> Non
             job = await client.performance_jobs.create_and_wait(pm_job(periods=1))
             assert job.state == "completed"
             await asyncio.to_thread(seller.kafka.flush)
-            async with client.streaming_subscriptions.consume(
-                sub, idle_timeout=3, consumer_options=FAST
-            ) as stream:
+            by_id = client.streaming_subscriptions.consume(
+                sub.id, idle_timeout=3, consumer_options=FAST
+            )
+            assert by_id.connection is None  # retrieved when the stream opens
+            async with by_id as stream:
                 got = [m async for m in stream]
+            assert stream.connection == kafka_connection(sub)
+            assert stream.connection.bootstrap_servers == (broker.address,)
     assert len(got) == 3
     assert {m.event_type for m in got} == {"ComputingCpu"}
