@@ -86,7 +86,6 @@ T = TypeVar("T")
 SyncFetch = Callable[[int, int | None], tuple[list[T], httpx.Response]]
 AsyncFetch = Callable[[int, int | None], Awaitable[tuple[list[T], httpx.Response]]]
 
-_REPR_ITEMS = 3
 # Ids of recently yielded items remembered to spot repeats, in two generations of this many
 # (whole pages): at least the last 5,000 ids are known, at most 10,000 and a page are kept.
 # Enough for a seller that wraps around a few thousand items.
@@ -299,15 +298,20 @@ class _PageBase(Generic[T]):
         return self.items[index]
 
     def __repr__(self) -> str:
-        shown = ", ".join(repr(item) for item in self.items[:_REPR_ITEMS])
-        if len(self.items) > _REPR_ITEMS:
-            shown += f", ... +{len(self.items) - _REPR_ITEMS} more"
-        return (
-            f"{type(self).__name__}(offset={self.offset}, limit={self.limit}, "
-            f"count={len(self.items)}, total_count={self.total_count}, "
-            f"throttled={self.throttled}, has_next_page={self.has_next_page()}, "
-            f"items=[{shown}])"
-        )
+        from ._display import page_repr
+
+        return page_repr(self)
+
+    def _repr_html_(self) -> str:
+        """A table of this page's items (a notebook's display)."""
+        from ._display import page_html
+
+        return page_html(self)
+
+    def _frame(self, library: str, max_items: int | None) -> Any:
+        from ._frames import items_frame
+
+        return items_frame(self._visible_items(), library, max_items)
 
 
 _item_id = operator.attrgetter("id")
