@@ -42,6 +42,7 @@ from ._errors import (
 if TYPE_CHECKING:
     from ._auth import BearerToken, OAuth2ClientCredentials, TokenRequestError
     from ._events import parse_message
+    from ._extras import MissingExtraError
     from ._generated._clients import (
         AllegroClient,
         AsyncAllegroClient,
@@ -92,6 +93,7 @@ _LAZY = {
     "operations": "._index",
     "model": "._index",
     "parse_message": "._events",
+    "MissingExtraError": "._extras",
     "OperationRecord": "._index",
     "OperationTable": "._index",
 }
@@ -117,6 +119,7 @@ __all__ = [
     "LSOError",
     "LegatoClient",
     "MessageStream",
+    "MissingExtraError",
     "NotFoundError",
     "NotSupportedError",
     "Notification",

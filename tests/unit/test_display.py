@@ -95,7 +95,10 @@ def test_a_page_repr_is_one_line(mock_seller: MockSeller) -> None:
 
 
 def test_an_error_repr_is_one_bounded_line(mock_seller: MockSeller) -> None:
-    with AllegroClient(mock_seller.url, token="t") as client, pytest.raises(NotFoundError) as caught:
+    with (
+        AllegroClient(mock_seller.url, token="t") as client,
+        pytest.raises(NotFoundError) as caught,
+    ):
         client.service_orders.retrieve("no-such-order")
     text = repr(caught.value)
     assert text.startswith("NotFoundError('GET http://127.0.0.1:") and text.endswith(
