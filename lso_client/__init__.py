@@ -41,6 +41,7 @@ from ._errors import (
 
 if TYPE_CHECKING:
     from ._auth import BearerToken, OAuth2ClientCredentials, TokenRequestError
+    from ._display import FieldRecord, FieldTable
     from ._events import parse_message
     from ._extras import MissingExtraError
     from ._generated._clients import (
@@ -94,6 +95,8 @@ _LAZY = {
     "model": "._index",
     "parse_message": "._events",
     "MissingExtraError": "._extras",
+    "FieldRecord": "._display",
+    "FieldTable": "._display",
     "OperationRecord": "._index",
     "OperationTable": "._index",
 }
@@ -113,6 +116,8 @@ __all__ = [
     "BadRequestError",
     "BearerToken",
     "ConflictError",
+    "FieldRecord",
+    "FieldTable",
     "InterludeClient",
     "InternalServerError",
     "KafkaCredentials",
