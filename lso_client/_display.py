@@ -269,6 +269,13 @@ def _value_html(value: Any, depth: int, budget: _Budget) -> str:
     return f"<code>{_e(_clip(_plain(value), _HTML_TEXT))}</code>"
 
 
+def _cell(value: Any) -> str:
+    """A value in a table cell: scalars as plain text (clipped), others summarised."""
+    if _scalar_text(value) is None:
+        return _short(value)
+    return _clip(_plain(value), _TEXT * 2)
+
+
 def _plain(value: Any) -> str:
     if isinstance(value, Enum):
         value = value.value
@@ -307,13 +314,24 @@ def model_html(model: BaseModel) -> str:
     return _STYLE + _model_table(model, 0, _Budget(), open_=True)
 
 
+def _page_order(item: BaseModel) -> list[tuple[str, Any]]:
+    """An item's fields as page columns: identifying ones and scalars first, then lists
+    and nested objects, `href` (long, and the id says it) last."""
+    fields = _ordered(item)
+    rank = {name: index for index, name in enumerate(_IDENTIFYING)}
+    return sorted(
+        fields,
+        key=lambda f: (f[0] == "href", f[0] not in rank, _scalar_text(f[1]) is None),
+    )
+
+
 def page_html(page: _PageBase[Any]) -> str:
     """A table of the page's items: their identifying fields and the first others."""
     items = page.items[:_PAGE_ROWS]
     columns: list[str] = []
     values: list[dict[str, Any]] = []
     for item in items:
-        fields = dict(_ordered(item)) if isinstance(item, BaseModel) else {"value": item}
+        fields = dict(_page_order(item)) if isinstance(item, BaseModel) else {"value": item}
         values.append(fields)
         for name in fields:
             if name not in columns and len(columns) < _PAGE_COLUMNS:
@@ -321,12 +339,12 @@ def page_html(page: _PageBase[Any]) -> str:
     head = "".join(f"<th>{_e(_clip(c, _TEXT))}</th>" for c in columns)
     body = "".join(
         "<tr>"
-        + "".join(f"<td>{_e(_short(row[c])) if c in row else ''}</td>" for c in columns)
+        + "".join(f"<td>{_e(_cell(row[c])) if c in row else ''}</td>" for c in columns)
         + "</tr>"
         for row in values
     )
     more = len(page.items) - len(items)
-    caption = _e(page_repr(page).split("(items=")[0])
+    caption = _e(page_repr(page))
     tail = f"<p>... +{more} more items on this page</p>" if more > 0 else ""
     return (
         f"{_STYLE}<p><code>{caption}</code></p><table class='lso-table'><thead><tr>{head}"

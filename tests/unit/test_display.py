@@ -139,7 +139,7 @@ def test_a_page_shows_as_a_table_of_its_items(mock_seller: MockSeller) -> None:
         page = client.service_orders.list()
     text = page._repr_html_()
     assert text.count("<tr>") == 4  # a header and one row per order
-    assert all(f"&#x27;{order_id}&#x27;" in text for order_id in ids)
+    assert all(f"<td>{order_id}</td><td>completed</td>" in text for order_id in ids)
     assert "<th>id</th><th>state</th>" in text
 
 
