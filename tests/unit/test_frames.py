@@ -127,8 +127,12 @@ async def test_an_async_listing_as_frames(mock_seller: MockSeller) -> None:
         assert len(await page.to_pandas()) == 2
         whole = await page.to_polars(all_pages=True)
         capped = await page.to_pandas(all_pages=True, max_items=3)
+        # What an async `list()` returns converts without awaiting the page first.
+        listing = await client.service_orders.list(limit=2).to_pandas(all_pages=True)
+        first = await client.service_orders.list(limit=2).to_polars()
     assert whole.height == 5 and whole["id"].n_unique() == 5
     assert len(capped) == 3
+    assert sorted(listing["id"]) == sorted(whole["id"].to_list()) and first.height == 2
 
 
 def test_a_missing_library_names_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
