@@ -121,11 +121,16 @@ def _scalar_text(value: Any) -> str | None:
         from ._model import format_datetime
 
         return str(format_datetime(value))
-    if value is None or isinstance(value, (bool, int, float)):
-        return _clip(repr(value), _TEXT)
     if isinstance(value, (BaseModel, list, tuple, dict)):
         return None
-    return _clip(repr(value), _TEXT)
+    return _clip(_safe_repr(value), _TEXT)
+
+
+def _safe_repr(value: Any) -> str:
+    if isinstance(value, int) and value.bit_length() > 256:
+        # Past Python's digit limit `repr` raises; a seller may send such a number.
+        return f"<{value.bit_length()}-bit integer>"
+    return repr(value)
 
 
 def _short(value: Any) -> str:
@@ -285,7 +290,7 @@ def _plain(value: Any) -> str:
         return str(format_datetime(value))
     if isinstance(value, str):
         return value
-    return repr(value)
+    return _safe_repr(value)
 
 
 def _model_table(model: BaseModel, depth: int, budget: _Budget, *, open_: bool) -> str:

@@ -78,6 +78,13 @@ def test_a_repr_is_bounded_whatever_the_data() -> None:
     assert "... +980 more" in page
 
 
+def test_a_repr_never_fails_on_what_a_seller_sent() -> None:
+    evc = CarrierEthernetEvc(identifier="EVC-1", evc_type="POINT_TO_POINT", big=10**6000)
+    # Past Python's digit limit `repr(int)` raises: the number is described instead.
+    assert repr(evc).endswith(", big=<19932-bit integer>)")
+    assert "&lt;19932-bit integer&gt;" in evc._repr_html_()
+
+
 def test_a_payload_model_repr_shows_its_fields_not_its_urn() -> None:
     evc = CarrierEthernetEvc(identifier="EVC-1", evc_type="POINT_TO_POINT")
     assert repr(evc) == "CarrierEthernetEvc(identifier='EVC-1', evc_type='POINT_TO_POINT')"
