@@ -41,7 +41,9 @@ from ._errors import (
 
 if TYPE_CHECKING:
     from ._auth import BearerToken, OAuth2ClientCredentials, TokenRequestError
+    from ._display import FieldRecord, FieldTable
     from ._events import parse_message
+    from ._extras import MissingExtraError
     from ._generated._clients import (
         AllegroClient,
         AsyncAllegroClient,
@@ -92,6 +94,9 @@ _LAZY = {
     "operations": "._index",
     "model": "._index",
     "parse_message": "._events",
+    "MissingExtraError": "._extras",
+    "FieldRecord": "._display",
+    "FieldTable": "._display",
     "OperationRecord": "._index",
     "OperationTable": "._index",
 }
@@ -111,12 +116,15 @@ __all__ = [
     "BadRequestError",
     "BearerToken",
     "ConflictError",
+    "FieldRecord",
+    "FieldTable",
     "InterludeClient",
     "InternalServerError",
     "KafkaCredentials",
     "LSOError",
     "LegatoClient",
     "MessageStream",
+    "MissingExtraError",
     "NotFoundError",
     "NotSupportedError",
     "Notification",

@@ -41,6 +41,17 @@ __all__ = [
 class LSOError(Exception):
     """Base class of every error raised by lso-client."""
 
+    def __repr__(self) -> str:
+        from ._display import error_repr
+
+        return error_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The error as a table (a notebook's display): class, message, status, MEF errors."""
+        from ._display import error_html
+
+        return error_html(self)
+
 
 class RequestValidationError(LSOError, ValueError):
     """The caller's input does not satisfy the spec; nothing was sent."""
