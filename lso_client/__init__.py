@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     )
     from ._index import OperationRecord, OperationTable, model, operations
     from ._pagination import AsyncPage, SyncPage
+    from ._profiles import ProfileError
     from ._resource import RawResponse, Subscription
     from ._streaming import (
         AsyncMessageStream,
@@ -95,6 +96,7 @@ _LAZY = {
     "parse_message": "._events",
     "OperationRecord": "._index",
     "OperationTable": "._index",
+    "ProfileError": "._profiles",
 }
 
 __all__ = [
@@ -130,6 +132,7 @@ __all__ = [
     "OutcomeUnknownTimeoutError",
     "PaginationError",
     "PermissionDeniedError",
+    "ProfileError",
     "RateLimitError",
     "RawResponse",
     "RequestValidationError",
