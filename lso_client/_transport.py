@@ -151,11 +151,8 @@ class _TransportBase(Generic[_C]):
 
     def _client_settings(self) -> dict[str, Any]:
         """The TLS and proxy settings of an httpx client this transport creates."""
-        settings: dict[str, Any] = {
-            "verify": default_ssl_context()
-            if self.verify is True and self.cert is None
-            else ssl_context(self.verify, self.cert)
-        }
+        # The default (verify=True, no cert) is one shared context per SSL_CERT_* setting.
+        settings: dict[str, Any] = {"verify": ssl_context(self.verify, self.cert)}
         if self.proxy is not None:
             settings["proxy"] = self.proxy
         return settings
