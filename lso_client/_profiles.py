@@ -179,18 +179,19 @@ class Profile(BaseSettings):
             settings["token"] = self.token.get_secret_value()
         elif self.token_env:
             settings["token"] = _from_env(self.token_env, "token_env", where)
+        ca, cert, key = (_existing(getattr(self, k), k, where) for k in ("ca", "cert", "key"))
         verify: Any = self.verify
-        if self.ca is not None:
+        if ca is not None:
             if self.verify is not True:
                 raise ProfileError(f"{where}: ca: cannot be combined with verify = {verify!r}")
-            verify = os.fspath(self.ca)
+            verify = ca
         if verify is not True:
             settings["verify"] = verify
-        if self.key is not None and self.cert is None:
+        if key is not None and cert is None:
             raise ProfileError(f"{where}: key: given without cert")
-        if self.cert is not None:
+        if cert is not None:
             password = self.key_password.get_secret_value() if self.key_password else None
-            settings["cert"] = (os.fspath(self.cert), _path_or_none(self.key), password)
+            settings["cert"] = (cert, key, password)
         if self.proxy:
             settings["proxy"] = self.proxy
         for name in ("timeout", "max_retries", "strict"):
@@ -252,8 +253,14 @@ def _from_env(variable: str, key: str, where: str) -> str:
     return value
 
 
-def _path_or_none(path: Path | None) -> str | None:
-    return None if path is None else os.fspath(path)
+def _existing(path: Path | None, key: str, where: str) -> str | None:
+    """The path of a file a profile names (`~` expanded), which must exist."""
+    if path is None:
+        return None
+    found = path.expanduser()
+    if not found.exists():
+        raise ProfileError(f"{where}: {key}: no file or directory at {found}")
+    return os.fspath(found)
 
 
 def config_file_path(config_file: str | os.PathLike[str] | None = None) -> tuple[Path, bool]:

@@ -294,6 +294,27 @@ def test_a_bad_setting_names_the_file_the_profile_and_the_key(
     assert expected in message
 
 
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ('ca = "~/missing-ca.pem"', "ca: no file or directory at {home}/missing-ca.pem"),
+        ('cert = "/nonexistent/buyer.pem"', "cert: no file or directory at /nonexistent/buyer.pem"),
+        ('key = "{config}"', "key: given without cert"),
+        ('ca = "{config}"\nverify = false', "ca: cannot be combined with verify = False"),
+    ],
+)
+def test_tls_files_of_a_profile_are_checked_by_key(
+    tmp_path: Path, table: str, expected: str
+) -> None:
+    config = tmp_path / "config.toml"
+    table = table.format(config=config)
+    config.write_text(f'[profiles.lab]\nbase_url = "https://lab.example"\n{table}\n')
+    with pytest.raises(ProfileError) as caught:
+        AllegroClient.from_profile("lab", config_file=config)
+    home = tmp_path / "home"
+    assert str(caught.value) == f"profile 'lab' in {config}: " + expected.format(home=home)
+
+
 def test_a_bad_value_from_the_environment_names_the_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
