@@ -175,6 +175,9 @@ class Profile(BaseSettings):
         settings: dict[str, Any] = {}
         if self.base_url:
             settings["base_url"] = self.base_url
+        given = [k for k in _CREDENTIALS if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ProfileError(f"{where}: {' and '.join(given)}: give one of them")
         if self.token is not None:
             settings["token"] = self.token.get_secret_value()
         elif self.token_env:

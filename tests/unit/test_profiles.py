@@ -301,9 +301,13 @@ def test_a_bad_setting_names_the_file_the_profile_and_the_key(
         ('cert = "/nonexistent/buyer.pem"', "cert: no file or directory at /nonexistent/buyer.pem"),
         ('key = "{config}"', "key: given without cert"),
         ('ca = "{config}"\nverify = false', "ca: cannot be combined with verify = False"),
+        (
+            'token = "t"\noauth = {{ token_url = "https://a/t", client_id = "c" }}',
+            "token and oauth: give one of them",
+        ),
     ],
 )
-def test_tls_files_of_a_profile_are_checked_by_key(
+def test_tls_files_and_credentials_of_a_profile_are_checked_by_key(
     tmp_path: Path, table: str, expected: str
 ) -> None:
     config = tmp_path / "config.toml"
