@@ -49,8 +49,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
-from pydantic_settings.exceptions import SettingsError
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, SettingsError
 
 from ._errors import LSOError
 from ._logging import redact_url
@@ -330,7 +329,8 @@ def _from_environment(prefix: str) -> dict[str, Any]:
         field = re.search(r'field "([^"]+)"', str(exc))
         name = field.group(1).upper() if field else "..."
         raise ProfileError(
-            f"the environment: {prefix}{name}: not valid JSON for a table or a list"
+            f"the environment: {prefix}{name} (or a {prefix}{name}__* variable): not valid "
+            "JSON for a table or a list"
         ) from None
 
 

@@ -330,6 +330,24 @@ def test_a_bad_value_from_the_environment_names_the_variable(
 
 
 @pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("LSO_DEFAULT_PARAMS", "{bad", "LSO_DEFAULT_PARAMS"),
+        ("LSO_OAUTH__SCOPES", "not json", "LSO_OAUTH (or a LSO_OAUTH__* variable): not valid JSON"),
+    ],
+)
+def test_a_table_or_list_from_the_environment_must_be_json(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv("LSO_BASE_URL", "https://lab.example")
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ProfileError) as caught:
+        AllegroClient.from_profile()
+    assert expected in str(caught.value)
+    assert value not in str(caught.value)
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("colour = 'blue'\n", "unknown top-level key 'colour'"),
