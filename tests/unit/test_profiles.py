@@ -404,7 +404,6 @@ def test_secrets_stay_out_of_reprs_errors_and_logs(
         with pytest.raises(ProfileError) as caught:
             load_profile("broken", config_file=config)
         shown.append(str(caught.value))
-        monkeypatch.setenv("LSO_CLIENT_LOG", "debug")
         with caplog.at_level(logging.DEBUG, logger="lso_client"):
             with AllegroClient.from_profile("oauth", config_file=config) as client:
                 shown += [repr(client), repr(client._transport.auth)]
@@ -413,7 +412,10 @@ def test_secrets_stay_out_of_reprs_errors_and_logs(
             with pytest.raises(ProfileError) as caught:
                 AllegroClient.from_profile("broken", config_file=config)
             shown.append(str(caught.value))
-    shown += [record.getMessage() for record in caplog.records]
+    logged = [record.getMessage() for record in caplog.records]
+    assert any(line.startswith("HTTP request: GET") for line in logged)
+    assert any(line.startswith("Obtained an access token") for line in logged)
+    shown += logged
     assert "timeout" in shown[2] and "max_retries" in shown[2]
     assert "oauth.client_secret" in shown[2]
     for text in shown:
