@@ -74,7 +74,6 @@ __all__ = [
 logger = logging.getLogger("lso_client")
 
 M = TypeVar("M", bound=BaseModel)
-_EXTRA = "pip install 'lso-client[kafka]'"
 _DEFAULT_PORT = 9092
 # How long a group join may keep the idle clock of `idle_timeout` stopped.
 _JOIN_GRACE = 30.0
@@ -231,13 +230,9 @@ class ConsumeOptions(TypedDict, total=False):
 
 
 def _aiokafka() -> Any:
-    try:
-        import aiokafka
-    except ImportError:
-        raise ModuleNotFoundError(
-            f"consuming a stream needs aiokafka, the `kafka` extra: {_EXTRA}", name="aiokafka"
-        ) from None
-    return aiokafka
+    from ._extras import require
+
+    return require("kafka", "aiokafka")
 
 
 # --------------------------------------------------------------------------- the consumer
@@ -778,7 +773,7 @@ class SyncStreamingResource(SyncResource):
             A `MessageStream`: use it as a context manager and iterate it.
 
         Raises:
-            ModuleNotFoundError: aiokafka is not installed (`pip install 'lso-client[kafka]'`).
+            MissingExtraError: aiokafka is not installed (`pip install 'lso-client[kafka]'`).
             ValueError: the subscription names no Kafka server or topic.
         """
         _aiokafka()
