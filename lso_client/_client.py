@@ -152,7 +152,7 @@ class _ClientConfig:
         and win over the profile. Raises `ProfileError` naming the file, profile and key
         of a missing or bad setting, never a secret's value.
         """
-        from ._profiles import load_profile
+        from ._profiles import ProfileError, load_profile
 
         profile = load_profile(name, config_file=config_file)
         settings = profile.client_settings()
@@ -164,6 +164,9 @@ class _ClientConfig:
                 settings.pop(key, None)
         settings.update(overrides)
         base_url = settings.pop("base_url", None)
+        if base_url is None and name is not None:
+            # Not `LSO_BASE_URL`: a named profile is never sent to another seller.
+            raise ProfileError(f"{profile.where}: base_url: not set")
         return cls(base_url, **settings)
 
     def api_base_url(self, module: str) -> str:

@@ -23,10 +23,14 @@ scopes = ["createServiceOrder", "retrieveServiceOrder"]
 ```
 
 The settings are the fields of `Profile`. Environment variables override the file:
-`LSO_<KEY>` for the profile in use (`LSO_BASE_URL`, `LSO_TOKEN`, `LSO_TIMEOUT`,
-`LSO_OAUTH__CLIENT_SECRET`: `__` goes one table down) and `LSO_PROFILES__<NAME>__<KEY>`
-for one profile only (the name upper-cased, other characters than letters and digits as
-`_`), which wins over `LSO_<KEY>`; tables and lists are given as JSON
+`LSO_PROFILES__<NAME>__<KEY>` for one profile (the name upper-cased, other characters
+than letters and digits as `_`), and `LSO_<KEY>` (`LSO_BASE_URL`, `LSO_TOKEN`,
+`LSO_TIMEOUT`, `LSO_OAUTH__CLIENT_SECRET`: `__` goes one table down) for the profile in
+use when the caller names none (`from_profile()`: the one `LSO_PROFILE` or the file's
+`default` selects), below the per-profile ones. A profile the caller names
+(`from_profile("acme")`) takes only its own variables, so that a stray `LSO_BASE_URL`
+cannot send one seller's requests, and credentials, to another. Tables and lists are
+given as JSON
 (`LSO_DEFAULT_PARAMS='{"buyerId": "B-1"}'`). A layer that sets `token` or `token_env`
 replaces a lower layer's credentials, `oauth` included; one that sets `oauth` replaces a
 lower layer's token. `LSO_PROFILE` names the profile when the caller does not.
@@ -137,6 +141,11 @@ class Profile(BaseSettings):
 
     # Where the profile came from, for messages: "profile 'x' in <file>".
     _where: str = PrivateAttr(default="the environment")
+
+    @property
+    def where(self) -> str:
+        """Where the profile was read from, as errors name it (`profile 'acme' in <file>`)."""
+        return self._where
 
     @classmethod
     def settings_customise_sources(
@@ -358,6 +367,8 @@ def load_profile(
     path, named = config_file_path(config_file)
     data = _read_file(path, named)
     profiles: dict[str, Any] = data.get("profiles", {})
+    # The global `LSO_<KEY>` variables apply only to a profile the caller did not name.
+    named_by_caller = name is not None
     name = name or os.environ.get("LSO_PROFILE") or data.get("default")
     # Each layer with the environment prefix it came from (None: the file).
     layers: list[tuple[str | None, Mapping[str, Any]]] = []
@@ -369,11 +380,11 @@ def load_profile(
         if name not in profiles and not per_profile:
             known = ", ".join(sorted(profiles)) or "none"
             raise ProfileError(
-                f"{path}: no profile {name!r} (profiles: {known}; "
-                f"nor {env_name(name)}* variables)"
+                f"{path}: no profile {name!r} (profiles: {known}; nor {env_name(name)}* variables)"
             )
         layers.append((None, profiles.get(name, {})))
-    layers.append((_ENV_PREFIX, _from_environment(_ENV_PREFIX)))
+    if not named_by_caller:
+        layers.append((_ENV_PREFIX, _from_environment(_ENV_PREFIX)))
     if name is not None:
         layers.append((env_name(name), per_profile))
 

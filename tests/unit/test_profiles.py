@@ -146,6 +146,8 @@ def test_environment_overrides_the_file_and_keywords_override_both(
     config = write(
         tmp_path,
         """
+        default = "lab"
+
         [profiles.lab]
         base_url = "https://file.example"
         timeout = 10
@@ -159,14 +161,55 @@ def test_environment_overrides_the_file_and_keywords_override_both(
     monkeypatch.setenv("LSO_MAX_RETRIES", "3")
     monkeypatch.setenv("LSO_PROFILES__LAB__MAX_RETRIES", "4")
     monkeypatch.setenv("LSO_PROFILES__LAB__BASE_URL", "https://env.example")
-    lab = AllegroClient.from_profile("lab", config_file=config)
+    # The profile in use when none is named: the global variables, then its own.
+    lab = AllegroClient.from_profile(config_file=config)
     assert lab.base_url == "https://env.example"
     assert (lab._transport.timeout, lab._transport.max_retries) == (20.0, 4)
+    # A profile named by the caller: its own variables only.
+    named = AllegroClient.from_profile("lab", config_file=config)
+    assert named.base_url == "https://env.example"
+    assert (named._transport.timeout, named._transport.max_retries) == (10.0, 4)
     other = AllegroClient.from_profile("other", config_file=config)
     assert other.base_url == "https://other.example"  # another profile's variables
-    assert other._transport.max_retries == 3
-    kept = AllegroClient.from_profile("lab", config_file=config, max_retries=0, timeout=1)
+    assert other._transport.max_retries != 3
+    kept = AllegroClient.from_profile(config_file=config, max_retries=0, timeout=1)
     assert (kept._transport.timeout, kept._transport.max_retries) == (1, 0)
+
+
+def test_global_variables_never_redirect_a_profile_the_caller_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write(
+        tmp_path,
+        """
+        default = "lab"
+
+        [profiles.lab]
+        base_url = "https://lab.example"
+        token = "lab-token"
+
+        [profiles.prod]
+        base_url = "https://prod.example"
+        token = "prod-token"
+        """,
+    )
+    # Left over from a session against another seller.
+    monkeypatch.setenv("LSO_BASE_URL", "https://elsewhere.example")
+    monkeypatch.setenv("LSO_TOKEN", "elsewhere-token")
+    prod = load_profile("prod", config_file=config).client_settings()
+    assert (prod["base_url"], prod["token"]) == ("https://prod.example", "prod-token")
+    chosen = load_profile(config_file=config).client_settings()
+    assert (chosen["base_url"], chosen["token"]) == ("https://elsewhere.example", "elsewhere-token")
+
+
+def test_a_named_profile_without_a_base_url_is_refused_not_sent_to_lso_base_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write(tmp_path, '[profiles.prod]\ntoken = "prod-token"\n')
+    monkeypatch.setenv("LSO_BASE_URL", "https://elsewhere.example")
+    with pytest.raises(ProfileError, match=r"profile 'prod' in .*: base_url: not set") as raised:
+        AllegroClient.from_profile("prod", config_file=config)
+    assert "prod-token" not in str(raised.value)
 
 
 def test_a_profile_may_live_in_the_environment_only(
@@ -190,7 +233,7 @@ def test_a_token_from_the_environment_replaces_the_files_oauth(
         oauth = { token_url = "https://auth.example/token", client_id = "c", client_secret = "s" }
         """,
     )
-    monkeypatch.setenv("LSO_TOKEN", "from-env")
+    monkeypatch.setenv("LSO_PROFILES__LAB__TOKEN", "from-env")
     profile = load_profile("lab", config_file=config)
     assert profile.oauth is None
     assert profile.client_settings()["token"] == "from-env"
