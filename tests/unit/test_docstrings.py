@@ -26,6 +26,7 @@ PUBLIC_MODULES = (
     "lso_client.testing",
     "lso_client.payloads",
     "lso_client.asyncapi",
+    "lso_client.frames",
 )
 
 
