@@ -61,6 +61,7 @@ _PAGING = (
     "max_items: int | None = None",
     "max_pages: int | None = None",
     "pages_in_flight: int = 1",
+    "progress: ListProgress | None = None",
 )
 
 
@@ -191,6 +192,10 @@ def _method(op: OperationInfo, verb: str) -> _Method:
     if op.paginated:
         keyword += _PAGING
         args.append("offset, limit, max_items, max_pages, pages_in_flight: paging.")
+        args.append(
+            "progress: called as iteration reaches each page, with the items so far and the"
+        )
+        args.append("    total expected (None when the seller does not say).")
         returns, returns_async = f"SyncPage[{model}]", f"AsyncPager[{model}]"
         call = "_list"
     elif op.response_model is None and op.success_status == 204:
@@ -274,6 +279,7 @@ def _wait(
     if retrieve is None:
         return None
     create = by_id.get(wait.get("create", ""))
+    cancel = by_id.get(wait.get("cancel", ""))
     return {
         "what": wait["what"],
         "model": f"m.{retrieve.response_model}",
@@ -285,6 +291,10 @@ def _wait(
             "body": f"m.{create.request_model} | Mapping[str, Any]",
         }
         if create is not None and create.request_model
+        else None,
+        # The job's cancel request, created when a wait with cancel_on_interrupt is interrupted.
+        "cancel": {"verb": verbs[cancel.operation_id], "body_model": f"m.{cancel.request_model}"}
+        if cancel is not None and cancel.request_model
         else None,
     }
 
