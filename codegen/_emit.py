@@ -79,6 +79,7 @@ def _family_title(family: str) -> str:
 def emit_catalog(apis: list[ApiInfo], families: dict[str, Any]) -> str:
     """`_catalog.py`: every API, operation, event and resource method, as data."""
     methods: dict[str, dict[str, tuple[str, ...]]] = {}
+    waits: dict[str, dict[str, tuple[str, ...]]] = {}
     for api in apis:
         config = families.get(api.entry.family)
         if config is None or api.entry.role != "management":
@@ -93,6 +94,11 @@ def emit_catalog(apis: list[ApiInfo], families: dict[str, Any]) -> str:
                 found.setdefault(op_id, []).append(f"hub.{verb}")
         present = {op.operation_id for op in api.operations}
         methods[api.entry.module] = {k: tuple(v) for k, v in sorted(found.items()) if k in present}
+        helpers = {
+            attr: _wait_helpers(specs[attr], present) for attr, _ in module_resources(api, config)
+        }
+        if any(helpers.values()):
+            waits[api.entry.module] = {k: v for k, v in sorted(helpers.items()) if v}
     table = serving(apis, families)
     return _render(
         "catalog.py.j2",
@@ -111,8 +117,25 @@ def emit_catalog(apis: list[ApiInfo], families: dict[str, Any]) -> str:
         operations=[op for api in apis for op in api.operations],
         events={api.entry.module: dict(sorted(api.events.items())) for api in apis if api.events},
         methods=methods,
+        waits=waits,
         defaults={rp: {f: a.entry.module for f, a in sorted(t.items())} for rp, t in table.items()},
     )
+
+
+def _wait_helpers(spec: dict[str, Any], present: set[str]) -> tuple[str, ...]:
+    """The waiting methods a resource has in a module: `wait` (and `create_and_wait`,
+    `cancel_on_interrupt`), `wait_for_job`."""
+    found: list[str] = []
+    wait, collect = spec.get("wait"), spec.get("collect")
+    if wait is not None and wait["retrieve"] in present:
+        found.append("wait")
+        if wait.get("create") in present:
+            found.append("create_and_wait")
+        if wait.get("cancel") in present:
+            found.append("cancel_on_interrupt")
+    if collect is not None and collect["list"] in present:
+        found.append("wait_for_job")
+    return tuple(found)
 
 
 # --------------------------------------------------------------------------- resources
