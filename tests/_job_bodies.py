@@ -27,7 +27,8 @@ def pm_profile_body(**extra: Any) -> dict[str, Any]:
 
 def pm_job_body(*, later: bool = False, periods: int = 2) -> dict[str, Any]:
     """A recurring `PerformanceJob_Create` with its profile by value: `periods` reports
-    from a minute ago, or (`later`) starting tomorrow, so that it stays unfinished."""
+    from a minute ago, or (`later`) from tomorrow with no end (the mock seller then runs
+    it for its `max_periods`)."""
     start = datetime.now(timezone.utc) + (timedelta(days=1) if later else timedelta(minutes=-1))
     schedule: dict[str, Any] = {
         "scheduleDefinitionStartTime": start.isoformat(),
@@ -42,4 +43,22 @@ def pm_job_body(*, later: bool = False, periods: int = 2) -> dict[str, Any]:
         "monitoredObject": {"@type": "ServiceRef", "serviceId": "evc-1"},
         "performanceProfile": value,
         "scheduleDefinition": schedule,
+    }
+
+
+def fm_job_body() -> dict[str, Any]:
+    """A recurring `FaultManagementJob_Create`: hourly reports of one connection."""
+    return {
+        "granularity": _duration(15, "MIN"),
+        "jobType": "proactive",
+        "monitoredObject": {
+            "@type": "ServiceFromToRef",
+            "serviceFrom": {"serviceFromId": "uni-1"},
+            "serviceTo": {"serviceToId": "uni-2"},
+        },
+        "outputFormat": "json",
+        "reportingPeriod": _duration(1, "HOUR"),
+        "resultFormat": "payload",
+        "scheduleDefinition": {"recurringSchedule": {"hour": "*"}},
+        "serviceSpecificConfiguration": {"@type": "urn:mef:lso:spec:allegro:ce-fm:v1.0.0:all"},
     }

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 
 import typer
 
-from .._logging import configure_from_env
 from .._operations import REFERENCE_POINTS
 from ._commands import Settings, reference_point_app, run_guarded, use_settings
 
@@ -46,16 +45,14 @@ class _StderrHandler(logging.Handler):
 
 
 def _configure_logging(verbose: bool) -> None:
+    """The SDK's warnings (with `-v` its debug lines too) on stderr, one line each."""
     logger = logging.getLogger("lso_client")
     for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
         logger.removeHandler(handler)
-    if verbose:
-        configure_from_env({"LSO_CLIENT_LOG": "debug"})
-        return
-    handler = _StderrHandler(logging.WARNING)
-    logger.addHandler(handler)
-    if logger.level == logging.NOTSET or logger.level > logging.WARNING:
-        logger.setLevel(logging.WARNING)
+    level = logging.DEBUG if verbose else logging.WARNING
+    logger.addHandler(_StderrHandler(level))
+    if logger.level == logging.NOTSET or logger.level > level:
+        logger.setLevel(level)
 
 
 @app.callback()

@@ -24,7 +24,7 @@ __all__ = [
 
 FORMATS = ("table", "json", "jsonl", "csv")
 # Columns a list table shows at most, and the fields it puts first.
-_TABLE_COLUMNS = 8
+_TABLE_COLUMNS = 6
 _FIRST = ("id", "state", "@type")
 
 
@@ -117,18 +117,22 @@ def _write_csv(rows: list[dict[str, Any]], out: IO[str]) -> None:
         writer.writerow({k: _cell(v) for k, v in row.items()})
 
 
-def _table_of_items(items: list[dict[str, Any]]) -> Any:
+def _table_of_items(items: list[dict[str, Any]], width: int) -> Any:
     from rich.table import Table
 
-    scalars = [{k: v for k, v in item.items() if not isinstance(v, (dict, list))} for item in items]
+    scalars = [
+        {k: v for k, v in item.items() if not isinstance(v, (dict, list))} for item in items
+    ]
     found = _columns(scalars)
     columns = [c for c in _FIRST if c in found] + [c for c in found if c not in _FIRST]
-    table = Table()
-    for column in columns[:_TABLE_COLUMNS]:
-        table.add_column(column, no_wrap=True, overflow="ellipsis")
+    columns = columns[:_TABLE_COLUMNS]
+    # Equal widths, one line per item: what does not fit ends with an ellipsis.
+    each = max(6, (width - 1) // max(1, len(columns)) - 3)
+    table = Table(caption=f"{len(items)} items")
+    for column in columns:
+        table.add_column(column, no_wrap=True, overflow="ellipsis", width=each)
     for row in scalars:
-        table.add_row(*(_cell(row.get(c)) for c in columns[:_TABLE_COLUMNS]))
-    table.caption = f"{len(items)} items"
+        table.add_row(*(_cell(row.get(c)) for c in columns))
     return table
 
 
@@ -141,10 +145,10 @@ def _table_of_one(obj: Any) -> Any:
     return table
 
 
-def _print_table(table: Any, out: IO[str]) -> None:
+def _console(out: IO[str]) -> Any:
     from rich.console import Console
 
-    Console(file=out, soft_wrap=False).print(table)
+    return Console(file=out, soft_wrap=False)
 
 
 def write_items(items: Iterator[Any], fmt: str, out: IO[str]) -> int:
@@ -167,7 +171,8 @@ def write_items(items: Iterator[Any], fmt: str, out: IO[str]) -> int:
     if fmt == "csv":
         _write_csv([flatten(item) for item in collected], out)
     else:
-        _print_table(_table_of_items(collected), out)
+        console = _console(out)
+        console.print(_table_of_items(collected, console.width))
     return len(collected)
 
 
@@ -187,4 +192,4 @@ def write_one(obj: Any, fmt: str, out: IO[str]) -> None:
         rows = measurement_rows(data) if isinstance(data, dict) else None
         _write_csv(rows or [flatten(data)], out)
     else:
-        _print_table(_table_of_one(data), out)
+        _console(out).print(_table_of_one(data))

@@ -134,7 +134,13 @@ def _cancels(client: AllegroClient, job_id: str) -> list[Any]:
     ]
 
 
+def _runs_on(seller: MockSeller) -> None:
+    """Jobs without an end run until cancelled (not `max_periods` reports)."""
+    seller.api("performance_monitoring", "allegro").max_periods = 1000
+
+
 def test_an_interrupted_wait_cancels_the_job(mock_seller: MockSeller) -> None:
+    _runs_on(mock_seller)
     polls = 0
 
     def interrupt_on_second_poll(job: pm.PerformanceJob) -> None:
@@ -166,6 +172,7 @@ def test_an_interrupted_wait_cancels_the_job(mock_seller: MockSeller) -> None:
 
 
 async def test_a_cancelled_async_wait_cancels_the_job(mock_seller: MockSeller) -> None:
+    _runs_on(mock_seller)
     polled = asyncio.Event()
     async with AsyncAllegroClient(mock_seller.url) as client:
         job = await client.performance_jobs.create(pm_job_body(later=True))
