@@ -120,9 +120,7 @@ def _write_csv(rows: list[dict[str, Any]], out: IO[str]) -> None:
 def _table_of_items(items: list[dict[str, Any]], width: int) -> Any:
     from rich.table import Table
 
-    scalars = [
-        {k: v for k, v in item.items() if not isinstance(v, (dict, list))} for item in items
-    ]
+    scalars = [{k: v for k, v in item.items() if not isinstance(v, (dict, list))} for item in items]
     found = _columns(scalars)
     columns = [c for c in _FIRST if c in found] + [c for c in found if c not in _FIRST]
     columns = columns[:_TABLE_COLUMNS]
