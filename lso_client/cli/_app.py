@@ -115,13 +115,20 @@ def mock_seller(
     step_delay: Annotated[
         float, typer.Option("--step-delay", help="Seconds between the seller's scripted steps.")
     ] = 0.5,
+    notification_token: Annotated[
+        str | None,
+        typer.Option(
+            "--notification-token", help="The bearer token its notifications carry; never printed."
+        ),
+    ] = None,
 ) -> None:
     """Run the embedded mock seller on loopback; print its URL; stop on Ctrl-C or SIGTERM."""
 
     def action() -> None:
         from ..testing import MockSeller
 
-        seller = MockSeller(step_delay=step_delay).start(port=port)
+        seller = MockSeller(step_delay=step_delay, notification_token=notification_token)
+        seller.start(port=port)
         try:
             print(seller.url, flush=True)
             print(

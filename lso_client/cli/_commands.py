@@ -218,11 +218,15 @@ def _list_command(rp: str, family: Family, verb: Verb) -> Any:
         query = {p.python_name: kw[f"q_{p.python_name}"] for p in filters}
         query = {k: v for k, v in query.items() if v is not None}
         fmt = kw["output"].value
-        with _resource(rp, family) as resource, _progress.listing(family.name) as progress:
+        streaming = fmt in ("json", "jsonl")
+        with (
+            _resource(rp, family) as resource,
+            _progress.listing(family.name, streaming=streaming) as progress,
+        ):
             page = getattr(resource, verb.method)(
                 **query, max_items=kw["max_items"], limit=kw["limit"], progress=progress
             )
-            if fmt in ("json", "jsonl"):
+            if streaming:
                 _output.write_items(iter(page), fmt, sys.stdout)
                 return
             items = list(page)

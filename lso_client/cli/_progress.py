@@ -20,14 +20,24 @@ def _progress(*columns: Any) -> Any:
     from rich.console import Console
     from rich.progress import Progress
 
-    return Progress(*columns, console=Console(file=sys.stderr), transient=True)
+    # Nothing of stdout goes through the display: piped output stays whole.
+    return Progress(
+        *columns,
+        console=Console(file=sys.stderr),
+        transient=True,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    )
 
 
 @contextmanager
-def listing(label: str) -> Iterator[Callable[[int, int | None], None] | None]:
-    """A listing's `progress` callback (None when stderr is not a terminal): a bar when
-    the seller says how many items there are, a counter otherwise."""
-    if not _shown():
+def listing(
+    label: str, *, streaming: bool = False
+) -> Iterator[Callable[[int, int | None], None] | None]:
+    """A listing's `progress` callback (None when stderr is not a terminal, or when the
+    items stream to the same terminal as they come): a bar when the seller says how many
+    items there are, a counter otherwise."""
+    if not _shown() or (streaming and sys.stdout.isatty()):
         yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn

@@ -45,12 +45,14 @@ def _env(**extra: str) -> dict[str, str]:
 class Terminal:
     """A process whose stdin, stdout and stderr are one pseudo-terminal, 120 columns."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str], stdout: IO[bytes] | None = None
+    ) -> None:
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         env = {**env, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"}
         self.process = subprocess.Popen(
-            args, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
+            args, stdin=slave, stdout=stdout or slave, stderr=slave, env=env, close_fds=True
         )
         os.close(slave)
         self.output = b""
@@ -97,8 +99,30 @@ def test_a_listing_in_a_terminal_draws_a_table_and_progress(seller: MockSeller) 
     assert "\x1b[" in text  # styled: rich saw a terminal
 
 
+def test_output_piped_from_a_terminal_session_stays_whole(
+    seller: MockSeller, tmp_path: Path
+) -> None:
+    with AllegroClient(seller.url) as client:
+        for number in range(5):
+            client.service_orders.create(example_service_order(external_id=f"BUY-{number}"))
+    piped = tmp_path / "orders.jsonl"
+    with piped.open("wb") as out:
+        terminal = Terminal(
+            _command("allegro", "orders", "list", "--limit", "2", "-o", "jsonl"),
+            _env(LSO_BASE_URL=seller.url),
+            stdout=out,
+        )
+        assert terminal.finish() == EXIT_OK
+    assert "listing orders" in terminal.output.decode()  # progress on the terminal
+    lines = piped.read_text().splitlines()
+    assert sorted(json.loads(line)["externalId"] for line in lines) == [
+        f"BUY-{n}" for n in range(5)
+    ]
+
+
 def test_ctrl_c_during_a_wait_cancels_the_job_and_exits_130(seller: MockSeller) -> None:
     seller.api("performance_monitoring", "allegro").max_periods = 1000  # the job runs on
+    seller.step_delay = 0.5  # and slowly: it is still running when Ctrl-C comes
     with AllegroClient(seller.url) as client:
         job = client.performance_jobs.create(pm_job_body(later=True))
         terminal = Terminal(
@@ -113,7 +137,7 @@ def test_ctrl_c_during_a_wait_cancels_the_job_and_exits_130(seller: MockSeller) 
             ),
             _env(LSO_BASE_URL=seller.url),
         )
-        terminal.read_until(b"waiting for pm-jobs")
+        terminal.read_until(b"(poll ")  # inside the wait: it has polled
         terminal.process.send_signal(signal.SIGINT)
         assert terminal.finish() == EXIT_INTERRUPTED
         text = terminal.output.decode()
