@@ -1,4 +1,5 @@
-"""Progress of listings and waits shown with tqdm (`pip install tqdm`).
+"""Progress of listings and waits shown with tqdm (`pip install tqdm`, or the
+`notebook` extra).
 
     from lso_client.progress import tqdm_progress
 
@@ -21,6 +22,9 @@ from typing import Any
 from ._extras import require
 from ._waiting import state_of
 
+# The extra that brings tqdm (progress bars in terminals and notebooks).
+_EXTRA = "notebook"
+
 __all__ = ["TqdmProgress", "tqdm_progress"]
 
 
@@ -29,7 +33,7 @@ class TqdmProgress:
     as a context manager) when done."""
 
     def __init__(self, **tqdm_options: Any) -> None:
-        tqdm = require("tqdm", "tqdm.auto")
+        tqdm = require(_EXTRA, "tqdm.auto")
         self.bar = tqdm.tqdm(**tqdm_options)
 
     def __call__(self, value: Any, total: int | None = None, /) -> None:

@@ -26,6 +26,11 @@ app = typer.Typer(
         "The MEF LSO APIs (Allegro, Interlude, Legato) from the command line: "
         "lso [--profile P | --base-url U --token T] <reference point> <family> <verb> ..."
     ),
+    epilog=(
+        "Exit codes: 0 success; 1 an error of the seller, the network or the SDK; "
+        "2 usage; 3 not found; 4 authentication or permission; "
+        "5 a wait that timed out or did not end completed or accepted; 130 interrupted."
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,

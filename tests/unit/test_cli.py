@@ -266,9 +266,3 @@ def test_auth_errors_are_exit_4_and_never_print_the_token(
     )
     assert from_env.exit_code == EXIT_AUTH and "env-t0ken" not in from_env.output
     assert seller.requests[-1].headers["authorization"] == "Bearer env-t0ken"
-
-
-def test_a_profile_that_does_not_exist_is_reported(lso: Run) -> None:
-    result = lso("--profile", "no-such-profile", "allegro", "orders", "list")
-    assert result.exit_code != 0
-    assert result.stderr.startswith("lso: error: ")
