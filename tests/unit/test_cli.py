@@ -266,3 +266,23 @@ def test_auth_errors_are_exit_4_and_never_print_the_token(
     )
     assert from_env.exit_code == EXIT_AUTH and "env-t0ken" not in from_env.output
     assert seller.requests[-1].headers["authorization"] == "Bearer env-t0ken"
+
+
+def test_hub_register_get_unregister_and_complex_query(lso: Run, tmp_path: Path) -> None:
+    hub = _body_file(tmp_path, {"callback": "http://127.0.0.1:9/hooks"}, "hub.json")
+    registered = lso("allegro", "ordering-hub", "register", "-f", hub)
+    assert registered.exit_code == 0, registered.stderr
+    hub_id = json.loads(registered.stdout)["id"]
+    got = lso("allegro", "ordering-hub", "get", hub_id)
+    assert json.loads(got.stdout)["callback"] == "http://127.0.0.1:9/hooks"
+    gone = lso("allegro", "ordering-hub", "unregister", hub_id)
+    assert gone.exit_code == 0 and gone.stdout == ""
+    assert lso("allegro", "ordering-hub", "get", hub_id).exit_code == EXIT_NOT_FOUND
+
+    job = json.loads(
+        lso("allegro", "pm-jobs", "create", "-f", _body_file(tmp_path, pm_job_body())).stdout
+    )
+    query = _body_file(tmp_path, {"monitoredObject": {"@type": "ServiceRef", "serviceId": "evc-1"}})
+    found = lso("allegro", "pm-jobs", "complex-query", "-f", query, "-o", "jsonl")
+    assert found.exit_code == 0, found.stderr
+    assert job["id"] in [json.loads(line)["id"] for line in found.stdout.splitlines()]
