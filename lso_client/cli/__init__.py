@@ -18,10 +18,16 @@ __all__ = ["main"]
 
 def main() -> None:
     """Run the `lso` command line (the console script's entry point)."""
-    from .._extras import require
+    import sys
 
-    require("cli", "typer")
-    require("cli", "rich")
+    from .._extras import MissingExtraError, require
+
+    try:
+        require("cli", "typer")
+        require("cli", "rich")
+    except MissingExtraError as exc:
+        print(f"lso: error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     from ._app import app
 
     app(prog_name="lso")

@@ -219,3 +219,17 @@ def test_listen_prints_and_appends_each_event(tmp_path: Path) -> None:
     assert code == EXIT_OK
     assert printed["eventId"] == "ev-1" and printed["event"]["state"] == "completed"
     assert [json.loads(line) for line in out.read_text().splitlines()] == [printed]
+
+
+def test_without_the_cli_extra_lso_says_what_to_install(tmp_path: Path) -> None:
+    # A `typer` that cannot be imported stands for the extra not being installed.
+    (tmp_path / "typer.py").write_text("raise ImportError('not installed')\n")
+    env = _env()
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env["PYTHONPATH"]])
+    done = subprocess.run(
+        _command("--help"), env=env, capture_output=True, text=True, timeout=PATIENCE
+    )
+    assert done.returncode == 1
+    line = done.stderr.strip()
+    assert line.startswith("lso: error: ") and "\n" not in line
+    assert "pip install 'lso-client[cli]'" in line
