@@ -172,8 +172,9 @@ def test_cancel_by_id_and_wait_for_the_cancel_request(
 
 def test_suspend_and_resume_by_path_id(lso: Run, mock_seller: MockSeller) -> None:
     mock_seller.api("performance_monitoring", "allegro").max_periods = 1000  # runs on
+    mock_seller.step_delay = 0.2  # and slowly: still running when suspended
     with AllegroClient(mock_seller.url) as client:
-        job = client.performance_jobs.create(pm_job_body())
+        job = client.performance_jobs.create(pm_job_body(later=True))
         client.performance_jobs.wait(job.id, until=["inProgress"], timeout=30, poll_interval=0.01)
         suspended = lso("allegro", "pm-jobs", "suspend", job.id)
         assert suspended.exit_code == 0, suspended.stderr
