@@ -27,7 +27,16 @@ test: install
 	$(VENV)/bin/ruff check lso_client tests codegen examples benchmarks
 	$(VENV)/bin/mypy
 
-demo: $(PY_STAMP)
+# The demo needs the core and the `listener` extra only (the mock seller and the listener
+# serve with uvicorn): a fresh clone runs it without the test and development tools.
+DEMO_STAMP := $(VENV)/.lso-demo-installed
+
+$(DEMO_STAMP): pyproject.toml
+	test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV_PY) -m pip install --quiet -e '.[listener]'
+	touch $@
+
+demo: $(DEMO_STAMP)
 	$(VENV_PY) examples/demo.py
 
 codegen:

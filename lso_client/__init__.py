@@ -26,6 +26,7 @@ from ._errors import (
     ConflictError,
     InternalServerError,
     LSOError,
+    MissingExtraError,
     NotFoundError,
     NotSupportedError,
     OutcomeUnknownError,
@@ -41,6 +42,7 @@ from ._errors import (
 
 if TYPE_CHECKING:
     from ._auth import BearerToken, OAuth2ClientCredentials, TokenRequestError
+    from ._display import FieldRecord, FieldTable
     from ._events import parse_message
     from ._generated._clients import (
         AllegroClient,
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     )
     from ._index import OperationRecord, OperationTable, model, operations
     from ._pagination import AsyncPage, SyncPage
+    from ._profiles import ProfileError
     from ._resource import RawResponse, Subscription
     from ._streaming import (
         AsyncMessageStream,
@@ -92,8 +95,11 @@ _LAZY = {
     "operations": "._index",
     "model": "._index",
     "parse_message": "._events",
+    "FieldRecord": "._display",
+    "FieldTable": "._display",
     "OperationRecord": "._index",
     "OperationTable": "._index",
+    "ProfileError": "._profiles",
 }
 
 __all__ = [
@@ -111,12 +117,15 @@ __all__ = [
     "BadRequestError",
     "BearerToken",
     "ConflictError",
+    "FieldRecord",
+    "FieldTable",
     "InterludeClient",
     "InternalServerError",
     "KafkaCredentials",
     "LSOError",
     "LegatoClient",
     "MessageStream",
+    "MissingExtraError",
     "NotFoundError",
     "NotSupportedError",
     "Notification",
@@ -128,6 +137,7 @@ __all__ = [
     "OutcomeUnknownTimeoutError",
     "PaginationError",
     "PermissionDeniedError",
+    "ProfileError",
     "RateLimitError",
     "RawResponse",
     "RequestValidationError",

@@ -25,7 +25,9 @@ import httpx
 
 from ._body import bound_reads, call_time_left
 from ._errors import APIConnectionError, APITimeoutError, LSOError
+from ._extras import ensure_installed
 from ._logging import redact_text, redact_url
+from ._tls import CertTypes, VerifyTypes, check_tls, ssl_context
 
 if TYPE_CHECKING:
     import asyncio
@@ -137,7 +139,12 @@ class OAuth2ClientCredentials(httpx.Auth):
     client of its own, which keeps this object free of event-loop ties and of anything
     to close. The token request never follows a redirect, even through a client made with
     `follow_redirects=True`: it carries the client secret or a signed assertion, which must
-    not go to another address. A 3xx answer raises `TokenRequestError`.
+    not go to another address. A 3xx answer raises `TokenRequestError`. `verify`, `cert`
+    and `proxy` configure those short-lived clients as a client's own (see `_tls`): the
+    CA to trust, a client certificate for mutual TLS, a proxy.
+
+    Needs the `oauth` extra (Authlib, joserfc, cryptography): without it, constructing
+    one raises `MissingExtraError`.
     """
 
     requires_request_body = True  # a request re-sent after a 401 needs its body again
@@ -161,7 +168,11 @@ class OAuth2ClientCredentials(httpx.Auth):
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] | None = None,
+        verify: VerifyTypes = True,
+        cert: CertTypes | None = None,
+        proxy: str | httpx.URL | httpx.Proxy | None = None,
     ) -> None:
+        ensure_installed("oauth", "authlib", "joserfc", "cryptography")
         if not token_url:
             raise ValueError("token_url must be a non-empty URL")
         if not httpx.URL(token_url).is_absolute_url:
@@ -174,6 +185,7 @@ class OAuth2ClientCredentials(httpx.Auth):
             raise ValueError("refresh_margin must not be negative")
         if timeout <= 0:
             raise ValueError("timeout must be positive")
+        check_tls(verify, cert)
 
         method = client_auth_method
         if method is None:
@@ -228,6 +240,9 @@ class OAuth2ClientCredentials(httpx.Auth):
         self._http_client = http_client
         self._async_http_client = async_http_client
         self._clock: Callable[[], float] = clock if clock is not None else time.monotonic
+        self._verify = verify
+        self._cert = cert
+        self._proxy = proxy
 
         self._token: _Token | None = None
         # Held across the (sync) token request so that threads wait for one fetch.
@@ -385,7 +400,7 @@ class OAuth2ClientCredentials(httpx.Auth):
                     follow_redirects=False,
                 )
             else:
-                with httpx.Client(timeout=timeout) as client:
+                with httpx.Client(timeout=timeout, **self._client_settings()) as client:
                     bound_reads(client)  # a dripping answer ends by the deadline too
                     response = client.post(
                         url, content=content, headers=headers, follow_redirects=False
@@ -408,13 +423,21 @@ class OAuth2ClientCredentials(httpx.Auth):
                     follow_redirects=False,
                 )
             else:
-                async with httpx.AsyncClient(timeout=self._timeout) as client:
+                async with httpx.AsyncClient(
+                    timeout=self._timeout, **self._client_settings()
+                ) as client:
                     response = await client.post(
                         url, content=content, headers=headers, follow_redirects=False
                     )
         except httpx.TransportError as exc:
             raise self._connection_error(exc) from exc
         return self._parse_token_response(response, started)
+
+    def _client_settings(self) -> dict[str, Any]:
+        settings: dict[str, Any] = {"verify": ssl_context(self._verify, self._cert)}
+        if self._proxy is not None:
+            settings["proxy"] = self._proxy
+        return settings
 
     def _connection_error(self, exc: httpx.TransportError) -> APIConnectionError:
         # request=None: the token request carries the client credentials.

@@ -15,6 +15,7 @@ from typing_extensions import Self, Unpack
 from ._auth import BearerToken
 from ._logging import redact_url
 from ._operations import api_definition
+from ._tls import CertTypes, VerifyTypes
 from ._transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
@@ -40,6 +41,10 @@ class ClientSettings(TypedDict, total=False):
     strict: bool
     default_headers: Mapping[str, str] | None
     api_base_urls: Mapping[str, str] | None
+    default_params: Mapping[str, object] | None
+    verify: VerifyTypes
+    cert: CertTypes | None
+    proxy: str | httpx.URL | httpx.Proxy | None
 
 
 class CallSettings(TypedDict, total=False):
@@ -53,6 +58,7 @@ class CallSettings(TypedDict, total=False):
     max_response_bytes: int | None
     strict: bool
     default_headers: Mapping[str, str] | None
+    default_params: Mapping[str, object] | None
 
 
 class _ClientConfig:
@@ -66,6 +72,17 @@ class _ClientConfig:
     `max_retry_after` is the longest `Retry-After` wait honoured (longer: the 429 is
     raised); `max_response_bytes` the largest response body accepted, after decompression
     (`ResponseTooLargeError` beyond; None: no limit).
+
+    `default_params` are query parameters sent on every call (a seller that wants the
+    buyer's and its own id on each request: `{"buyerId": ..., "sellerId": ...}`); a call's
+    own value for one wins. `verify` is whom to trust: `True` (`SSL_CERT_FILE` or
+    `SSL_CERT_DIR` when set, else certifi), a CA bundle or directory path, `"system"` (the
+    operating system's store; the `truststore` extra), an `ssl.SSLContext`, or `False`.
+    `cert` is a client certificate for mutual TLS: a PEM file with its key, or
+    `(certificate, key)` or `(certificate, key, password)`. `proxy` is an HTTP(S) proxy URL
+    (without it, httpx's `HTTPS_PROXY` / `ALL_PROXY` / `NO_PROXY` apply). These three
+    configure the client's own httpx client: with `http_client`, set them there.
+    `from_profile()` builds a client from a profiles file (`lso_client._profiles`).
     """
 
     reference_point: ClassVar[str]
@@ -86,6 +103,10 @@ class _ClientConfig:
         strict: bool = False,
         default_headers: Mapping[str, str] | None = None,
         api_base_urls: Mapping[str, str] | None = None,
+        default_params: Mapping[str, object] | None = None,
+        verify: VerifyTypes = True,
+        cert: CertTypes | None = None,
+        proxy: str | httpx.URL | httpx.Proxy | None = None,
     ) -> None:
         base_url = base_url or os.environ.get("LSO_BASE_URL")
         if not base_url:
@@ -105,9 +126,45 @@ class _ClientConfig:
             "max_retry_after": max_retry_after,
             "max_response_bytes": max_response_bytes,
             "default_headers": dict(default_headers or {}),
+            "default_params": dict(default_params or {}),
+            "verify": verify,
+            "cert": cert,
+            "proxy": proxy,
         }
         self._listeners: dict[str, list[Any]] = {}
         self._listeners_lock = threading.Lock()
+
+    @classmethod
+    def from_profile(
+        cls,
+        name: str | None = None,
+        *,
+        config_file: str | os.PathLike[str] | None = None,
+        **overrides: Any,
+    ) -> Self:
+        """A client configured by a seller profile (see `docs/real-seller.md`).
+
+        `name` is a profile of the profiles file (`config_file`, else `$LSO_CONFIG`, else
+        `~/.config/lso/config.toml`); None: `$LSO_PROFILE`, else the file's `default`,
+        else the environment alone (`LSO_BASE_URL`, `LSO_TOKEN`, ...). Environment variables
+        override the file (`LSO_TIMEOUT`; for one profile `LSO_PROFILES__<NAME>__TIMEOUT`).
+        `overrides` are keyword arguments of the client (`timeout=5`, `http_client=...`)
+        and win over the profile. Raises `ProfileError` naming the file, profile and key
+        of a missing or bad setting, never a secret's value.
+        """
+        from ._profiles import load_profile
+
+        profile = load_profile(name, config_file=config_file)
+        settings = profile.client_settings()
+        if "token" in overrides or "auth" in overrides:
+            settings.pop("token", None)
+            settings.pop("auth", None)
+        if "http_client" in overrides:
+            for key in ("verify", "cert", "proxy"):
+                settings.pop(key, None)
+        settings.update(overrides)
+        base_url = settings.pop("base_url", None)
+        return cls(base_url, **settings)
 
     def api_base_url(self, module: str) -> str:
         """The base URL of one API: an override (by module or family), else the seller's

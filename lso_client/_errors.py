@@ -23,6 +23,7 @@ __all__ = [
     "ConflictError",
     "InternalServerError",
     "LSOError",
+    "MissingExtraError",
     "NotFoundError",
     "NotSupportedError",
     "OutcomeUnknownError",
@@ -40,6 +41,34 @@ __all__ = [
 
 class LSOError(Exception):
     """Base class of every error raised by lso-client."""
+
+    def __repr__(self) -> str:
+        from ._display import error_repr
+
+        return error_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The error as a table (a notebook's display): class, message, status, MEF errors."""
+        from ._display import error_html
+
+        return error_html(self)
+
+
+class MissingExtraError(LSOError, ModuleNotFoundError):
+    """A feature was used whose optional dependencies are not installed.
+
+    `extra` is the name of the package extra that brings them (`pip install
+    'lso-client[<extra>]'`, which the message spells out) and `name` the module that could
+    not be imported. Raised where the feature is used, never by `import lso_client`.
+    """
+
+    def __init__(self, extra: str, module: str) -> None:
+        super().__init__(
+            f"{module} is not installed; it comes with the `{extra}` extra: "
+            f"pip install 'lso-client[{extra}]'",
+            name=module,
+        )
+        self.extra = extra
 
 
 class RequestValidationError(LSOError, ValueError):

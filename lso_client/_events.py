@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from functools import cache
 from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel, Discriminator, Tag, TypeAdapter, ValidationError
 
+from ._model import TYPED_AT_ONCE
 from ._parsing import parse_json
 
 __all__ = ["OTHER_EVENT_TYPE", "by_event_type", "message_class", "parse_message"]
@@ -74,10 +76,55 @@ def _union_adapter(reference_point: str) -> TypeAdapter[Any]:
     return TypeAdapter(_union(reference_point))
 
 
+# A top-level `"eventType": "..."` pair written without escapes. Found exactly once, it
+# names the class to try first; the routing stays the union's (see `_by_guessed_type`).
+_EVENT_TYPE_BYTES = re.compile(rb'"eventType"[ \t\r\n]*:[ \t\r\n]*"([A-Za-z0-9_.:-]{1,200})"')
+_EVENT_TYPE_TEXT = re.compile(_EVENT_TYPE_BYTES.pattern.decode())
+
+
+@cache
+def _members_of(reference_point: str) -> dict[str, type[BaseModel]]:
+    return _members(_union(reference_point))
+
+
+def _by_guessed_type(raw: bytes | str, reference_point: str) -> Any:
+    """The message as the union reads it when strict, without the union's cost, or None.
+
+    The union's `eventType` discriminator is a function, which has pydantic decode the
+    whole message to Python objects before validating it: as much work again as
+    validating it. Here the class is guessed from the text and the message validated as
+    that class; the guess stands only when the message conforms and its own `eventType`
+    was sent and names that class (a nested `eventType` cannot pass for it). Anything
+    else (no guess, a departure from the spec, a null, `NaN`: what `parse_json` looks
+    at) is for the union, through `parse_json`."""
+    if isinstance(raw, str):
+        if "null" in raw or "NaN" in raw or "Infinity" in raw:
+            return None
+        found: list[Any] = _EVENT_TYPE_TEXT.findall(raw)
+    else:
+        if b"null" in raw or b"NaN" in raw or b"Infinity" in raw:
+            return None
+        found = _EVENT_TYPE_BYTES.findall(raw)
+    if len(found) != 1:
+        return None
+    name = found[0] if isinstance(found[0], str) else found[0].decode("ascii")
+    members = _members_of(reference_point)
+    chosen = members.get(name) or members[OTHER_EVENT_TYPE]
+    try:
+        value: Any = chosen.__pydantic_validator__.validate_json(
+            raw, context=TYPED_AT_ONCE, by_name=False
+        )
+    except ValidationError:
+        return None
+    if value.event_type == name and "event_type" in value.__pydantic_fields_set__:
+        return value
+    return None
+
+
 def message_class(event_type: str | None, *, reference_point: str = "allegro") -> type[BaseModel]:
     """The class a message with this `eventType` is read as at `reference_point`: its
     specialization, else the generic `Message`."""
-    members = _members(_union(reference_point))
+    members = _members_of(reference_point)
     if event_type is not None and event_type in members:
         return members[event_type]
     return members[OTHER_EVENT_TYPE]
@@ -94,6 +141,9 @@ def parse_message(
     `pydantic.ValidationError` instead. Text that is not JSON raises
     `json.JSONDecodeError`; JSON that is not an object raises `pydantic.ValidationError`.
     """
+    fast = _by_guessed_type(raw, reference_point)
+    if fast is not None:
+        return fast
     union = _union(reference_point)
     try:
         return parse_json(union, raw, strict=True, adapter=_union_adapter(reference_point)).value

@@ -32,6 +32,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from . import _display
+
 __all__ = [
     "OTHER_TYPE",
     "TYPED_AT_ONCE",
@@ -509,6 +511,21 @@ class MefModel(BaseModel):
         for name, value in super().__repr_args__():
             if name is None or name in fields_set or name not in type(self).model_fields:
                 yield name, value
+
+    # Display (`_display`): a short repr, `str()` in full, tables in a notebook.
+    _repr_html_: ClassVar[Any] = _display.HtmlRepr()
+
+    def __repr__(self) -> str:
+        return _display.model_repr(self)
+
+    def __str__(self) -> str:
+        return _display.model_str(self)
+
+    @classmethod
+    def describe(cls) -> _display.FieldTable:
+        """The model's fields (Python name, wire name, type, required) as a table, which
+        prints as text and shows as HTML in a notebook."""
+        return _display.describe(cls)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object as the seller sent it (or as it will be sent): wire names, no

@@ -94,7 +94,6 @@ AsyncFetch = Callable[[int, int | None], Awaitable[tuple[list[T], httpx.Response
 # `max_items`), else None.
 ListProgress = Callable[[int, int | None], object]
 
-_REPR_ITEMS = 3
 # Ids of recently yielded items remembered to spot repeats, in two generations of this many
 # (whole pages): at least the last 5,000 ids are known, at most 10,000 and a page are kept.
 # Enough for a seller that wraps around a few thousand items.
@@ -309,15 +308,20 @@ class _PageBase(Generic[T]):
         return self.items[index]
 
     def __repr__(self) -> str:
-        shown = ", ".join(repr(item) for item in self.items[:_REPR_ITEMS])
-        if len(self.items) > _REPR_ITEMS:
-            shown += f", ... +{len(self.items) - _REPR_ITEMS} more"
-        return (
-            f"{type(self).__name__}(offset={self.offset}, limit={self.limit}, "
-            f"count={len(self.items)}, total_count={self.total_count}, "
-            f"throttled={self.throttled}, has_next_page={self.has_next_page()}, "
-            f"items=[{shown}])"
-        )
+        from ._display import page_repr
+
+        return page_repr(self)
+
+    def _repr_html_(self) -> str:
+        """A table of this page's items (a notebook's display)."""
+        from ._display import page_html
+
+        return page_html(self)
+
+    def _frame(self, library: str, max_items: int | None) -> Any:
+        from ._frames import items_frame
+
+        return items_frame(self._visible_items(), library, max_items)
 
 
 _item_id = operator.attrgetter("id")
@@ -603,6 +607,28 @@ class SyncPage(_PageBase[T]):
     def __iter__(self) -> Iterator[T]:
         return _iter_items(self)
 
+    def to_pandas(self, *, all_pages: bool = False, max_items: int | None = None) -> Any:
+        """This page's items as a pandas DataFrame, one row per item, nested fields as
+        dotted wire names (the rule: `lso_client.frames`); `all_pages=True` walks the
+        listing from this page on, as iterating does. `max_items` caps the rows."""
+        from ._frames import items_frame
+
+        return (
+            items_frame(self, "pandas", max_items)
+            if all_pages
+            else self._frame("pandas", max_items)
+        )
+
+    def to_polars(self, *, all_pages: bool = False, max_items: int | None = None) -> Any:
+        """As `to_pandas`, a polars DataFrame."""
+        from ._frames import items_frame
+
+        return (
+            items_frame(self, "polars", max_items)
+            if all_pages
+            else self._frame("polars", max_items)
+        )
+
 
 def _iter_pages(page: SyncPage[T]) -> Generator[SyncPage[T], None, None]:
     guard = _Guard(page)
@@ -804,6 +830,37 @@ class AsyncPage(_PageBase[T]):
 
     def __aiter__(self) -> AsyncIterator[T]:
         return _aiter_items(self)
+
+    async def to_pandas(self, *, all_pages: bool = False, max_items: int | None = None) -> Any:
+        """This page's items as a pandas DataFrame, one row per item, nested fields as
+        dotted wire names (the rule: `lso_client.frames`); `all_pages=True` walks the
+        listing from this page on, as iterating does. `max_items` caps the rows."""
+        return (
+            self._frame("pandas", max_items)
+            if not all_pages
+            else await self._walk("pandas", max_items)
+        )
+
+    async def to_polars(self, *, all_pages: bool = False, max_items: int | None = None) -> Any:
+        """As `to_pandas`, a polars DataFrame."""
+        return (
+            self._frame("polars", max_items)
+            if not all_pages
+            else await self._walk("polars", max_items)
+        )
+
+    async def _walk(self, library: str, max_items: int | None) -> Any:
+        from ._frames import items_frame
+
+        if max_items is not None and max_items < 0:
+            raise ValueError("max_items must be >= 0")
+        items: list[T] = []
+        if max_items != 0:
+            async for item in self:
+                items.append(item)
+                if max_items is not None and len(items) >= max_items:
+                    break
+        return items_frame(items, library)
 
 
 async def _aiter_pages(page: AsyncPage[T]) -> AsyncGenerator[AsyncPage[T], None]:

@@ -484,6 +484,17 @@ class AsyncPager(Generic[M]):
         async for item in page:
             yield item
 
+    async def to_pandas(self, *, all_pages: bool = False, max_items: int | None = None) -> Any:
+        """The first page's items (`all_pages=True`: the whole listing) as a pandas
+        DataFrame: `AsyncPage.to_pandas`."""
+        page = await self._first()
+        return await page.to_pandas(all_pages=all_pages, max_items=max_items)
+
+    async def to_polars(self, *, all_pages: bool = False, max_items: int | None = None) -> Any:
+        """As `to_pandas`, a polars DataFrame."""
+        page = await self._first()
+        return await page.to_polars(all_pages=all_pages, max_items=max_items)
+
 
 class AsyncResource(_BaseResource):
     """The base of every generated async resource: see `SyncResource`."""

@@ -10,9 +10,12 @@ into it, so both twins share one mechanism and one set of semantics.
 
 Delivery is at least once. A message counts as handled once the caller asks for the
 next one, calls `commit()`, or leaves the `with` block without an exception; the
-offsets of handled messages are committed before the next fetch and on close. A
-message being handled when the caller fails (an exception, Ctrl-C) is delivered again
-to the next consumer of the group.
+offsets of handled messages are committed when the next batch is fetched (in the
+background, while the caller works through that batch: a commit is a round trip to the
+broker) and on close, or at once by `commit()`. A commit that fails is tried again with
+the next one. A message being handled when the caller fails (an exception, Ctrl-C), and
+at most one batch handled before it whose commit was still on its way, are delivered
+again to the next consumer of the group.
 
 A record that cannot be read as the model (not JSON, the wrong kind of JSON, or a
 departure from the spec in strict mode) raises `StreamMessageError`, carrying the raw
@@ -71,7 +74,6 @@ __all__ = [
 logger = logging.getLogger("lso_client")
 
 M = TypeVar("M", bound=BaseModel)
-_EXTRA = "pip install 'lso-client[kafka]'"
 _DEFAULT_PORT = 9092
 # How long a group join may keep the idle clock of `idle_timeout` stopped.
 _JOIN_GRACE = 30.0
@@ -228,13 +230,9 @@ class ConsumeOptions(TypedDict, total=False):
 
 
 def _aiokafka() -> Any:
-    try:
-        import aiokafka
-    except ImportError:
-        raise ModuleNotFoundError(
-            f"consuming a stream needs aiokafka, the `kafka` extra: {_EXTRA}", name="aiokafka"
-        ) from None
-    return aiokafka
+    from ._extras import require
+
+    return require("kafka", "aiokafka")
 
 
 # --------------------------------------------------------------------------- the consumer
@@ -251,6 +249,9 @@ class _Consumer:
         self.reconnect_timeout = float(options.get("reconnect_timeout", 300.0))
         self.idle_timeout = options.get("idle_timeout")
         self.max_batch = int(options.get("max_batch", 500))
+        # The commit running in the background (see `refill`): it gives the offsets it
+        # could not commit.
+        self._committing: asyncio.Future[dict[tuple[str, int], int]] | None = None
 
     def _settings(self) -> dict[str, Any]:
         c = self.connection
@@ -344,6 +345,36 @@ class _Consumer:
         except (errors.KafkaError, OSError, StreamConnectionError) as exc:
             logger.warning("stream: commit failed for %s: %s", self._describe(), type(exc).__name__)
             return False
+
+    async def settle(self) -> dict[tuple[str, int], int]:
+        """Wait for the background commit; the offsets it could not commit."""
+        task, self._committing = self._committing, None
+        if task is None:
+            return {}
+        return await task
+
+    async def refill(self, reader: _Reader[Any]) -> list[Any]:
+        """Start committing what `reader` handled, in the background, and fetch the next
+        records; offsets a previous background commit failed on go with this one."""
+        reader._restore(await self.settle())
+        done = reader._pending()
+        if done:
+
+            async def commit() -> dict[tuple[str, int], int]:
+                return {} if await self.commit(done, retry=False) else done
+
+            self._committing = asyncio.ensure_future(commit())
+        return await self.fetch()
+
+    async def commit_now(self, reader: _Reader[Any], *, retry: bool = True) -> bool:
+        """Commit what `reader` handled (after the background commit); False, with the
+        offsets kept in `reader`, when it could not be."""
+        reader._restore(await self.settle())
+        done = reader._pending()
+        if await self.commit(done, retry=retry):
+            return True
+        reader._restore(done)
+        return False
 
     async def fetch(self) -> list[Any]:
         """The next records (waiting for them), or [] once `idle_timeout` passed without any.
@@ -499,18 +530,27 @@ class AsyncMessageStream(_Reader[M]):
         options: ConsumeOptions,
         default_strict: bool = False,
         reference_point: str = "allegro",
+        connection: KafkaConnection | None = None,
     ) -> None:
         _aiokafka()
         super().__init__(model, options, default_strict, reference_point)
         self._connect = connect
+        self._connection = connection
         self._options = options
         self._consumer: _Consumer | None = None
+
+    @property
+    def connection(self) -> KafkaConnection | None:
+        """Where the stream reads from; None until the stream opens when it was given a
+        subscription id (the subscription is retrieved then)."""
+        return self._connection
 
     async def _open(self) -> _Consumer:
         if self._consumer is None:
             if self._closed:
                 raise RuntimeError("the stream is closed")
-            consumer = _Consumer(await self._connect(), self._options)
+            self._connection = await self._connect()
+            consumer = _Consumer(self._connection, self._options)
             await consumer.open()
             self._consumer = consumer
         return self._consumer
@@ -536,10 +576,7 @@ class AsyncMessageStream(_Reader[M]):
             if message is not None:
                 return message
             consumer = await self._open()
-            done = self._pending()
-            if not await consumer.commit(done, retry=False):
-                self._restore(done)
-            records = await consumer.fetch()
+            records = await consumer.refill(self)
             if not records:
                 raise StopAsyncIteration
             self._buffer.extend(records)
@@ -547,11 +584,8 @@ class AsyncMessageStream(_Reader[M]):
     async def commit(self) -> None:
         """Commit through the message taken last (it counts as handled)."""
         self._settle()
-        if self._consumer is not None:
-            done = self._pending()
-            if not await self._consumer.commit(done, retry=True):
-                self._restore(done)
-                raise StreamConnectionError("the offsets could not be committed")
+        if self._consumer is not None and not await self._consumer.commit_now(self):
+            raise StreamConnectionError("the offsets could not be committed")
 
     async def aclose(self, *, handled: bool = True) -> None:
         """Commit what was handled (the message taken last too when `handled`) and stop."""
@@ -564,7 +598,7 @@ class AsyncMessageStream(_Reader[M]):
         if handled:
             self._settle()
         try:
-            await consumer.commit(self._pending(), retry=True)
+            await consumer.commit_now(self)
         finally:
             await consumer.close()
 
@@ -661,25 +695,19 @@ class MessageStream(_Reader[M]):
             if message is not None:
                 return message
             thread, consumer = self._open()
-            records = thread.run(self._refill(consumer))
+            records = thread.run(consumer.refill(self))
             if not records:
                 raise StopIteration
             self._buffer.extend(records)
 
-    async def _refill(self, consumer: _Consumer) -> list[Any]:
-        done = self._pending()
-        if not await consumer.commit(done, retry=False):
-            self._restore(done)
-        return await consumer.fetch()
-
     def commit(self) -> None:
         """Commit through the message taken last (it counts as handled)."""
         self._settle()
-        if self._consumer is not None and self._thread is not None:
-            done = self._pending()
-            if not self._thread.run(self._consumer.commit(done, retry=True)):
-                self._restore(done)
-                raise StreamConnectionError("the offsets could not be committed")
+        thread, consumer = self._thread, self._consumer
+        if thread is None or consumer is None:
+            return
+        if not thread.run(consumer.commit_now(self)):
+            raise StreamConnectionError("the offsets could not be committed")
 
     def close(self, *, handled: bool = True) -> None:
         """Commit what was handled (the message taken last too when `handled`) and stop."""
@@ -694,11 +722,10 @@ class MessageStream(_Reader[M]):
             if consumer is not None:
                 if handled:
                     self._settle()
-                done = self._pending()
 
                 async def finish() -> None:
                     try:
-                        await consumer.commit(done, retry=True)
+                        await consumer.commit_now(self)
                     finally:
                         await consumer.close()
 
@@ -746,7 +773,7 @@ class SyncStreamingResource(SyncResource):
             A `MessageStream`: use it as a context manager and iterate it.
 
         Raises:
-            ModuleNotFoundError: aiokafka is not installed (`pip install 'lso-client[kafka]'`).
+            MissingExtraError: aiokafka is not installed (`pip install 'lso-client[kafka]'`).
             ValueError: the subscription names no Kafka server or topic.
         """
         _aiokafka()
@@ -789,8 +816,17 @@ class AsyncStreamingResource(AsyncResource):
                 found = await getattr(self, "retrieve")(found)  # noqa: B009
             return kafka_connection(found, group_id=group_id)
 
-        if not isinstance(subscription, str):
-            kafka_connection(subscription, group_id=group_id)  # refuse a bad one now
+        # A subscription given as an object is read (and a bad one refused) now.
+        known = (
+            None
+            if isinstance(subscription, str)
+            else kafka_connection(subscription, group_id=group_id)
+        )
         return AsyncMessageStream(
-            connect, model, options, bool(self._client.strict), self._client.reference_point
+            connect,
+            model,
+            options,
+            bool(self._client.strict),
+            self._client.reference_point,
+            connection=known,
         )

@@ -9,16 +9,13 @@ tests import from here are re-exported.
 
 from __future__ import annotations
 
-import functools
 import random
-import ssl
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Generic, NoReturn, TypeVar
 
-import certifi
 import httpx
 from typing_extensions import Self
 
@@ -55,6 +52,7 @@ from ._retry import (
     sleep_async,
 )
 from ._shortcuts import request_url, use_set_cookie_jar
+from ._tls import CertTypes, VerifyTypes, check_tls, default_ssl_context, ssl_context
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -72,6 +70,7 @@ __all__ = [
     "backoff_delay",
     "build_headers",
     "cap_timeout",
+    "default_ssl_context",
     "encode_query",
     "encode_query_value",
     "is_retryable_error",
@@ -85,13 +84,6 @@ RETRIES_TAKEN_EXTENSION = "lso_retries_taken"
 RECONCILED_EXTENSION = "lso_reconciled"
 
 _C = TypeVar("_C", httpx.Client, httpx.AsyncClient)
-
-
-@functools.cache
-def default_ssl_context() -> ssl.SSLContext:
-    """One verifying TLS context for every client the SDK creates: loading the CA
-    bundle costs tens of milliseconds per context."""
-    return ssl.create_default_context(cafile=certifi.where())
 
 
 class _TransportBase(Generic[_C]):
@@ -113,9 +105,24 @@ class _TransportBase(Generic[_C]):
         max_retry_delay: float = 8.0,
         max_retry_after: float = 60.0,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        default_params: Mapping[str, object] | None = None,
+        verify: VerifyTypes = True,
+        cert: CertTypes | None = None,
+        proxy: str | httpx.URL | httpx.Proxy | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
+        if http_client is not None and (verify is not True or cert is not None or proxy):
+            raise ValueError(
+                "verify, cert and proxy configure the client's own httpx client: with "
+                "http_client, set them on that client"
+            )
+        check_tls(verify, cert)
+        self.verify = verify
+        self.cert = cert
+        self.proxy = proxy
+        # Query parameters sent on every call; a call's own value for one wins.
+        self.default_params: dict[str, object] = dict(default_params or {})
         self.auth = auth
         self.timeout = timeout
         self.max_retries = max_retries
@@ -141,6 +148,14 @@ class _TransportBase(Generic[_C]):
 
     def _new_client(self) -> _C:
         raise NotImplementedError
+
+    def _client_settings(self) -> dict[str, Any]:
+        """The TLS and proxy settings of an httpx client this transport creates."""
+        # The default (verify=True, no cert) is one shared context per SSL_CERT_* setting.
+        settings: dict[str, Any] = {"verify": ssl_context(self.verify, self.cert)}
+        if self.proxy is not None:
+            settings["proxy"] = self.proxy
+        return settings
 
     @property
     def http_client(self) -> _C:
@@ -168,13 +183,17 @@ class _TransportBase(Generic[_C]):
         max_retry_delay: float | NotGiven = NOT_GIVEN,
         max_retry_after: float | NotGiven = NOT_GIVEN,
         max_response_bytes: int | NotGiven | None = NOT_GIVEN,
+        default_params: Mapping[str, object] | None = None,
     ) -> Self:
         """A copy with some settings changed, sharing this transport's httpx client and pool.
 
-        `default_headers` are merged over the current ones. The copy never closes the client.
+        `default_headers` and `default_params` are merged over the current ones. The copy
+        never closes the client.
         """
         headers = dict(self.default_headers)
         headers.update(default_headers or {})
+        query = dict(self.default_params)
+        query.update(default_params or {})
 
         def pick(given: Any, current: Any) -> Any:
             return current if isinstance(given, NotGiven) else given
@@ -190,7 +209,9 @@ class _TransportBase(Generic[_C]):
             max_retry_delay=pick(max_retry_delay, self.max_retry_delay),
             max_retry_after=pick(max_retry_after, self.max_retry_after),
             max_response_bytes=pick(max_response_bytes, self.max_response_bytes),
+            default_params=query,
         )
+        copy.verify, copy.cert, copy.proxy = self.verify, self.cert, self.proxy
         copy._owns_client = False
         copy._clock, copy._random, copy._sleep = self._clock, self._random, self._sleep
         return copy
@@ -232,7 +253,11 @@ class _TransportBase(Generic[_C]):
         has_content = content is not None
         # No params at all rather than empty ones: httpx parses the URL again for any params.
         query: tuple[tuple[str, str], ...] | None = None
-        if params or options.extra_query:
+        if self.default_params:
+            # A call's own value wins; one it leaves out (None) keeps the default.
+            own = {k: v for k, v in params.items() if v is not None} if params else None
+            query = tuple(encode_query(self.default_params, own, options.extra_query))
+        elif params or options.extra_query:
             query = tuple(encode_query(params, options.extra_query))
         try:
             if headers or options.extra_headers:
@@ -359,7 +384,7 @@ class SyncTransport(_TransportBase[httpx.Client]):
     _default_sleep = staticmethod(time.sleep)
 
     def _new_client(self) -> httpx.Client:
-        client = httpx.Client(verify=default_ssl_context())
+        client = httpx.Client(**self._client_settings())
         bound_reads(client)
         return client
 
@@ -437,7 +462,7 @@ class AsyncTransport(_TransportBase[httpx.AsyncClient]):
     _default_sleep = staticmethod(sleep_async)
 
     def _new_client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(verify=default_ssl_context())
+        return httpx.AsyncClient(**self._client_settings())
 
     async def request(
         self,

@@ -5,10 +5,11 @@
     lso mock-seller [--port N]
 
 Families and verbs come from the SDK's operation catalog (see docs/cli.md). Exit codes:
-0 success, 1 an error of the seller, the network or the SDK, 2 usage (bad arguments, an
-unreadable or refused request body), 3 not found (404), 4 authentication or permission
-(401, 403, a token that could not be obtained), 5 a wait that timed out or ended in a
-state other than completed or accepted (and request timeouts), 130 interrupted (Ctrl-C).
+0 success; 1 an error of the seller, the network or the SDK; 2 usage (bad arguments, an
+unreadable or refused request body, a profile that cannot be used); 3 not found (404);
+4 authentication or permission (401, 403, a token that could not be obtained); 5 a wait
+that timed out or ended in a state other than completed or accepted (and request
+timeouts); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ def main() -> None:
     """Run the `lso` command line (the console script's entry point)."""
     import sys
 
-    from .._extras import MissingExtraError, require
+    from .._errors import MissingExtraError
+    from .._extras import require
 
     try:
         require("cli", "typer")

@@ -33,7 +33,7 @@ __all__ = [
 
 EXIT_OK = 0
 EXIT_API_ERROR = 1  # any other error of the seller, the network or the SDK
-EXIT_USAGE = 2  # bad arguments, an unreadable body file, a body the spec refuses
+EXIT_USAGE = 2  # bad arguments, a body file or profile that cannot be used, a refused body
 EXIT_NOT_FOUND = 3  # 404
 EXIT_AUTH = 4  # 401, 403, a token that could not be obtained
 EXIT_TIMEOUT = 5  # a wait timed out or ended in a state that is not a success; a timeout
@@ -58,7 +58,9 @@ def exit_code(exc: BaseException) -> int:
         return EXIT_AUTH
     if isinstance(exc, (APITimeoutError, WaitFailedError, TimeoutError)):
         return EXIT_TIMEOUT
-    if isinstance(exc, (RequestValidationError, UsageError)):
+    from .._profiles import ProfileError
+
+    if isinstance(exc, (RequestValidationError, UsageError, ProfileError)):
         return EXIT_USAGE
     return EXIT_API_ERROR
 

@@ -60,6 +60,7 @@ import anyio.to_thread
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .. import _parsing
+from .._extras import require
 from ._events import CatalogResolver
 from ._inbox import Inbox, InboxEntry, MemoryInbox, live_owners
 from ._server import BackgroundServer, GuardStats, _RateLimit
@@ -536,9 +537,12 @@ class NotificationListener:
         `header_timeout`: seconds a connection may take to send a request's headers;
         `max_connections`: open connections at most (the oldest still sending its
         headers is closed to make room). Events left in the inbox are delivered at once.
+        Serving needs uvicorn, the `listener` extra (`MissingExtraError` without it); the
+        listener as an ASGI application mounted elsewhere does not.
         """
         if self._server is not None and self._server.running:
             return self
+        require("listener", "uvicorn")
         self._open()
         self._server = BackgroundServer(
             self,

@@ -145,13 +145,9 @@ def _ms(seconds: float) -> int:
 
 
 def _redis_module() -> Any:
-    try:
-        import redis
-    except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise ImportError(
-            "RedisInbox needs the redis package: pip install 'lso-client[redis]'"
-        ) from exc
-    return redis
+    from .._extras import require
+
+    return require("redis", "redis")
 
 
 class RedisInbox(Inbox):

@@ -22,6 +22,7 @@ notification listener does so with its `body_timeout`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 import threading
@@ -29,10 +30,12 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from .._extras import require
+
+if TYPE_CHECKING:
+    import uvicorn
 
 try:
     import resource
@@ -68,7 +71,7 @@ class _Guard:
         self.header_timeout = header_timeout
         self.max_connections = max_connections
         # Connections waiting for a request's headers, oldest first.
-        self.waiting: OrderedDict[_GuardedH11Protocol, None] = OrderedDict()
+        self.waiting: OrderedDict[Any, None] = OrderedDict()  # guarded protocols
         self.counts = {"header_timeouts": 0, "evicted": 0, "refused": 0}
         self._reported = dict(self.counts)
         self._last_summary = time.monotonic()
@@ -95,62 +98,71 @@ class _Guard:
         return GuardStats(**self.counts)
 
 
-class _GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a header timeout and a connection cap."""
+@functools.cache
+def _guarded_protocol() -> type[Any]:
+    """uvicorn's h11 protocol with a header timeout and a connection cap; built on first
+    use, as uvicorn is the `listener` extra's and not imported with the package."""
+    require("listener", "uvicorn")
+    from uvicorn.protocols.http.h11_impl import H11Protocol
 
-    guard: _Guard  # set on the per-server subclass
+    class _GuardedH11Protocol(H11Protocol):
+        """uvicorn's h11 protocol with a header timeout and a connection cap."""
 
-    _header_timer: asyncio.TimerHandle | None = None
-    _started_cycle: object = None
+        guard: _Guard  # set on the per-server subclass
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        guard = self.guard
-        if len(self.connections) > guard.max_connections:
-            victim = next(iter(guard.waiting), None)
-            if victim is None:
-                guard.count("refused")
-                transport.abort()
-                return
-            guard.count("evicted")
-            victim._drop()
-        self._start_waiting()
+        _header_timer: asyncio.TimerHandle | None = None
+        _started_cycle: object = None
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_waiting()
-        super().connection_lost(exc)
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            guard = self.guard
+            if len(self.connections) > guard.max_connections:
+                victim = next(iter(guard.waiting), None)
+                if victim is None:
+                    guard.count("refused")
+                    transport.abort()
+                    return
+                guard.count("evicted")
+                victim._drop()
+            self._start_waiting()
 
-    def handle_events(self) -> None:
-        super().handle_events()
-        if self.cycle is not None and self.cycle is not self._started_cycle:
-            self._started_cycle = self.cycle  # a request's headers are in
+        def connection_lost(self, exc: Exception | None) -> None:
             self._stop_waiting()
+            super().connection_lost(exc)
 
-    def on_response_complete(self) -> None:
-        if not self.transport.is_closing():
-            self._start_waiting()  # before super(): it may start a pipelined request
-        super().on_response_complete()
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self.cycle is not None and self.cycle is not self._started_cycle:
+                self._started_cycle = self.cycle  # a request's headers are in
+                self._stop_waiting()
 
-    def _start_waiting(self) -> None:
-        self._stop_waiting()
-        self.guard.waiting[self] = None
-        self._header_timer = self.loop.call_later(self.guard.header_timeout, self._timed_out)
+        def on_response_complete(self) -> None:
+            if not self.transport.is_closing():
+                self._start_waiting()  # before super(): it may start a pipelined request
+            super().on_response_complete()
 
-    def _stop_waiting(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
+        def _start_waiting(self) -> None:
+            self._stop_waiting()
+            self.guard.waiting[self] = None
+            self._header_timer = self.loop.call_later(self.guard.header_timeout, self._timed_out)
+
+        def _stop_waiting(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+            self.guard.waiting.pop(self, None)
+
+        def _timed_out(self) -> None:
             self._header_timer = None
-        self.guard.waiting.pop(self, None)
+            self.guard.count("header_timeouts")
+            self._drop()
 
-    def _timed_out(self) -> None:
-        self._header_timer = None
-        self.guard.count("header_timeouts")
-        self._drop()
+        def _drop(self) -> None:
+            self._stop_waiting()
+            if not self.transport.is_closing():
+                self.transport.abort()  # no lingering close: the descriptor is freed now
 
-    def _drop(self) -> None:
-        self._stop_waiting()
-        if not self.transport.is_closing():
-            self.transport.abort()  # no lingering close: the descriptor is freed now
+    return _GuardedH11Protocol
 
 
 class _RateLimit(logging.Filter):
@@ -204,11 +216,15 @@ def guarded_config(
     keep_alive_timeout: float = 5.0,
     max_header_bytes: int = 16 * 1024,
 ) -> uvicorn.Config:
-    """The uvicorn settings of a guarded server (`BackgroundServer`, the benchmarks)."""
-    protocol = type("GuardedH11Protocol", (_GuardedH11Protocol,), {"guard": guard})
+    """The uvicorn settings of a guarded server (`BackgroundServer`, the benchmarks).
+
+    Raises `MissingExtraError` when uvicorn (the `listener` extra) is not installed.
+    """
+    uv = require("listener", "uvicorn")
+    protocol = type("GuardedH11Protocol", (_guarded_protocol(),), {"guard": guard})
     for name in ("uvicorn.error", "asyncio"):
         _quiet(name)
-    return uvicorn.Config(
+    config: uvicorn.Config = uv.Config(
         app,
         http=protocol,
         log_level=log_level,
@@ -220,6 +236,7 @@ def guarded_config(
         limit_concurrency=guard.max_connections + 1,
         h11_max_incomplete_event_size=max_header_bytes,
     )
+    return config
 
 
 def new_guard(header_timeout: float = 10.0, max_connections: int = 1000) -> _Guard:
@@ -306,9 +323,13 @@ class BackgroundServer:
         return self._guard.stats()
 
     def start(self) -> BackgroundServer:
-        """Bind, start serving from a daemon thread, and return once it accepts."""
+        """Bind, start serving from a daemon thread, and return once it accepts.
+
+        Raises `MissingExtraError` when uvicorn (the `listener` extra) is not installed.
+        """
         if self.running:
             return self
+        uv = require("listener", "uvicorn")
         family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
         # An explicit TCP protocol: asyncio turns Nagle off only on sockets that say so,
         # and with Nagle on every small response waits ~40 ms for a delayed ACK.
@@ -326,7 +347,7 @@ class BackgroundServer:
             keep_alive_timeout=self._keep_alive_timeout,
             max_header_bytes=self._max_header_bytes,
         )
-        server = uvicorn.Server(config)
+        server: uvicorn.Server = uv.Server(config)
         # uvicorn installs no signal handlers outside the main thread.
         self._server = server
         thread = threading.Thread(

@@ -13,7 +13,16 @@ with KafkaBroker() as broker:           # memory only
 with KafkaBroker(durable=True) as broker:
     broker.kill()                        # SIGKILL, as a crash would
     broker.start()                       # same port, same data
+with KafkaBroker(tls=server_context) as broker:
+    ...  # Kafka over TLS at broker.address (subscription protocol `kafka-secure`)
 ```
+
+This Tansu build cannot serve TLS itself (its `--cert` option refuses `--key`), so
+`tls=` puts a TLS terminator in front of it: a loopback listener in this process that
+completes the TLS handshake with the server context given and relays the bytes to the
+broker's own port, which is not advertised; the broker advertises the TLS address, so
+every connection a client makes (bootstrap, then partition leaders and the group
+coordinator) is a TLS one.
 
 Every process is started in its own session and stopped by its pid: terminate,
 then kill when it has not exited in time.
@@ -21,16 +30,19 @@ then kill when it has not exited in time.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.resources
 import os
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import weakref
 from pathlib import Path
@@ -162,6 +174,73 @@ class _S3Store:
             self._log = None
 
 
+class _TlsFront:
+    """A TLS listener on 127.0.0.1 relaying each connection to a plaintext port."""
+
+    def __init__(self, port: int, target: int, context: ssl.SSLContext) -> None:
+        self.port = port
+        self.target = target
+        self._context = context
+        self._loop = asyncio.new_event_loop()
+        self._server: asyncio.Server | None = None
+        self._open: set[asyncio.StreamWriter] = set()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="lso-kafka-tls", daemon=True
+        )
+        self._thread.start()
+
+    def start(self, timeout: float) -> None:
+        async def serve() -> asyncio.Server:
+            return await asyncio.start_server(
+                self._relay, "127.0.0.1", self.port, ssl=self._context, reuse_address=True
+            )
+
+        future = asyncio.run_coroutine_threadsafe(serve(), self._loop)
+        self._server = future.result(timeout)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(
+                "127.0.0.1", self.target
+            )
+        except OSError:
+            writer.close()
+            return
+        self._open.update((writer, upstream_writer))
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except (OSError, ssl.SSLError):
+                pass
+            finally:
+                with contextlib.suppress(Exception):
+                    sink.close()
+                self._open.discard(sink)
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+
+        async def close() -> None:
+            if server is not None:
+                server.close()
+            for writer in list(self._open):
+                with contextlib.suppress(Exception):
+                    writer.close()
+
+        if not self._loop.is_closed():
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(close(), self._loop).result(5.0)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5.0)
+            if not self._thread.is_alive():
+                self._loop.close()
+
+
 class KafkaBroker:
     """A Kafka-protocol broker on 127.0.0.1, started and stopped by pid.
 
@@ -171,6 +250,8 @@ class KafkaBroker:
             process (`kill()` then `start()` loses nothing); memory only otherwise.
         directory: where logs go (default: a temporary directory removed by `stop()`).
         start_timeout: seconds to wait for the broker to answer Kafka requests.
+        tls: a server TLS context: Kafka is then served over TLS at `address` (see the
+            module docs); plaintext otherwise.
     """
 
     def __init__(
@@ -180,9 +261,14 @@ class KafkaBroker:
         durable: bool = False,
         directory: str | os.PathLike[str] | None = None,
         start_timeout: float = 30.0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.host = "127.0.0.1"
         self.port = port if port is not None else free_port(self.host)
+        self.tls = tls
+        # Behind a TLS front the broker listens on a port of its own, not advertised.
+        self._broker_port = free_port(self.host) if tls is not None else self.port
+        self._front: _TlsFront | None = None
         self.durable = durable
         self.start_timeout = start_timeout
         self._own_directory = directory is None
@@ -196,7 +282,7 @@ class KafkaBroker:
 
     @property
     def address(self) -> str:
-        """The bootstrap servers: `127.0.0.1:PORT`."""
+        """The bootstrap servers: `127.0.0.1:PORT` (TLS when `tls` was given)."""
         return f"{self.host}:{self.port}"
 
     @property
@@ -236,14 +322,14 @@ class KafkaBroker:
                 AWS_ENDPOINT=self._store.url,
                 AWS_ALLOW_HTTP="true",
             )
-        listener = f"tcp://{self.address}"
+        listener = f"tcp://{self.host}:{self._broker_port}"
         command = [
             self._binary,
             "broker",
             "--listener-url",
             listener,
             "--advertised-listener-url",
-            listener,
+            f"tcp://{self.address}",
             "--storage-engine",
             storage,
         ]
@@ -259,13 +345,16 @@ class KafkaBroker:
         self._finalizer.detach()
         self._finalizer = weakref.finalize(self, KafkaBroker._cleanup, self._processes())
         self._wait_ready()
+        if self.tls is not None and self._front is None:
+            self._front = _TlsFront(self.port, self._broker_port, self.tls)
+            self._front.start(self.start_timeout)
         return self
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout
         process = self._process
         assert process is not None
-        while not kafka_answers(self.host, self.port, timeout=1.0):
+        while not kafka_answers(self.host, self._broker_port, timeout=1.0):
             if process.poll() is not None:
                 raise BrokerUnavailableError(
                     f"the broker exited with {process.returncode}; see {self.directory}/broker.log"
@@ -294,6 +383,9 @@ class KafkaBroker:
 
     def stop(self) -> None:
         """Stop the broker and its store, and remove the temporary directory."""
+        front, self._front = self._front, None
+        if front is not None:
+            front.stop()
         self._stop_broker()
         store, self._store = self._store, None
         if store is not None:
@@ -313,7 +405,8 @@ class KafkaBroker:
 
     def __repr__(self) -> str:
         state = f"pid {self.pid}" if self.running else "stopped"
-        return f"KafkaBroker({self.address}, durable={self.durable}, {state})"
+        tls = ", tls" if self.tls is not None else ""
+        return f"KafkaBroker({self.address}, durable={self.durable}{tls}, {state})"
 
     def _processes(self) -> list[Any]:
         return [self._process, self._store]

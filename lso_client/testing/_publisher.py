@@ -7,6 +7,14 @@ then becomes one message per measurement item on every such topic of the same
 reference point, shaped as MEF 133.1's `Message`: `eventId`, `eventType` (the topic's
 event type, e.g. `CePerformanceStatistics`), `eventTime`, `priority` and an `event`
 with the `key` of what was measured and its `metrics`.
+
+What `metrics` holds depends on the event type. `CePerformanceStatistics` has the shape
+the PM streaming guide shows (frame delay, frame loss ratio, availability and high-loss
+intervals, made up per measurement interval), which the SDK types by default. Every
+other event type carries the report's `ReportContentItem` itself (`measurementTime`,
+and `measurementData`: the PM results payloads of the job), which a consumer types by
+passing a model (`consume(sub, model=...)`) whose metrics are the generated
+`ReportContentItem`: the measurements are then typed by the payload models.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import asyncio
 import contextlib
 import importlib
 import json
+import random
 import threading
 import uuid
 from collections.abc import Callable
@@ -124,7 +133,7 @@ class StreamPublisher:
                         "eventType": event_type,
                         "eventTime": now,
                         "priority": "low",
-                        "event": {"key": key, "metrics": item},
+                        "event": _event(event_type, key, item),
                     }
                     messages.append((topic, json.dumps(message).encode(), record_key))
         if messages:
@@ -179,6 +188,31 @@ class StreamPublisher:
             self._thread.close()
             if self._own_broker is not None:
                 self._own_broker.stop()
+
+
+def _event(event_type: str, key: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    """The `event` of one message about one measurement item (see the module docs)."""
+    if event_type != "CePerformanceStatistics":
+        return {"key": key, "metrics": item}
+    # The same interval of the same job gives the same figures on every topic and run.
+    when = (item.get("measurementTime") or {}).get("measurementStartDate")
+    rng = random.Random(f"{key.get('performanceJobId')}:{key.get('serviceId')}:{when}")
+    return {
+        # The guide's key names the service (and its end points); the job is ours.
+        "key": {k: v for k, v in key.items() if k != "@type"},
+        "metrics": {
+            "oneWayHighLossIntervals": {
+                "consecutiveNumberP": rng.randint(1, 10),
+                "measuredOneWayChli": rng.randint(0, 3),
+            },
+            "oneWayFrameDelay": {
+                "measuredOneWayFd": round(rng.uniform(2.0, 20.0), 3),
+                "oneWayFdPercentile": round(rng.uniform(0.9, 0.999), 4),
+            },
+            "oneWayAvailability": {"oneWayAvailability": round(rng.uniform(0.999, 1.0), 6)},
+            "oneWayFrameLossRatio": {"measuredOneWayFlr": round(rng.uniform(0.0, 1e-4), 8)},
+        },
+    }
 
 
 def _key_of(monitored: Any) -> dict[str, Any]:

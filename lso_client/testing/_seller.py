@@ -10,6 +10,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from .._extras import require
 from .._operations import REFERENCE_POINTS
 from ..notifications._server import BackgroundServer
 from ._alarms import AlarmManagementApi
@@ -218,8 +219,13 @@ class MockSeller:
     # -- serving ----------------------------------------------------------------------
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> MockSeller:
+        """Serve the seller on `host`:`port` (0: a free port) from a background thread.
+
+        Needs uvicorn, the `listener` extra (`MissingExtraError` without it).
+        """
         if self._server is not None:
             return self
+        require("listener", "uvicorn")
         if self._kafka is not False and self._context.streams is None:
             from ._publisher import StreamPublisher
 

@@ -156,15 +156,21 @@ EXPECTED: dict[str, list[Lines]] = {
     ],
     "pm_stream_consume.py": [
         Lines(r"mock seller at http://127\.0\.0\.1:\d+, Kafka broker at 127\.0\.0\.1:\d+"),
-        Lines(rf"-> subscription {ID} over kafka"),
+        Lines(rf"-> subscriptions {ID} and {ID} over kafka"),
         Lines(rf"performance job {ID} is completed"),
         times(
-            rf"  <- CePerformanceStatistics evc-0042 from {HHMM}: \d+ IPv4 frames in,"
+            r"  <- CePerformanceStatistics evc-0042: frame delay [\d.]+ ms,"
+            r" frame loss ratio [\d.e-]+",
+            6,
+        ),
+        Lines(r"consumed 6 statistics messages"),
+        times(
+            rf"  <- CeFrameDelay evc-0042 from {HHMM}: \d+ IPv4 frames in,"
             r" utilization in [\d.]+%",
             6,
         ),
-        Lines(r"consumed 6 messages"),
-        Lines(rf"-> unsubscribed {ID}"),
+        Lines(r"consumed 6 report messages"),
+        Lines(rf"-> unsubscribed {ID} and {ID}"),
     ],
     "pm_streaming.py": [
         times(r"  [a-z-]+ +[A-Za-z-]+ +over [a-z, -]+", 5),

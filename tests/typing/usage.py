@@ -41,3 +41,21 @@ async def async_usage(client: AsyncLegatoClient) -> None:
     async for order in client.service_orders.list(limit=500, pages_in_flight=8):
         assert_type(order, so5.ServiceOrder)
     assert_type(await client.service_orders.wait("id"), so5.ServiceOrder)
+
+
+def configuration_usage() -> None:
+    import ssl
+
+    assert_type(AllegroClient.from_profile("acme"), AllegroClient)
+    legato = AsyncLegatoClient.from_profile(config_file="lso.toml", timeout=5)
+    assert_type(legato, AsyncLegatoClient)
+    AllegroClient(
+        "https://seller.example",
+        default_params={"buyerId": "B-1"},
+        verify=ssl.create_default_context(),
+        proxy="http://proxy.internal:3128",
+    )
+    AllegroClient(verify="system", cert=("client.pem", "client.key"))
+    AllegroClient(verify="/etc/lso/ca.pem", cert="client.pem").with_options(
+        default_params={"sellerId": "S-1"}
+    )

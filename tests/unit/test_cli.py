@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -287,3 +288,34 @@ def test_hub_register_get_unregister_and_complex_query(lso: Run, tmp_path: Path)
     found = lso("allegro", "pm-jobs", "complex-query", "-f", query, "-o", "jsonl")
     assert found.exit_code == 0, found.stderr
     assert job["id"] in [json.loads(line)["id"] for line in found.stdout.splitlines()]
+
+
+def _orders_seen(request: Request) -> Reply:
+    return Reply.json([], headers={"X-Total-Count": "0"})
+
+
+def test_profile_names_the_seller_and_its_token(
+    faulty_seller: Callable[..., FaultySeller], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seller = faulty_seller(_orders_seen)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[profiles.acme]\nbase_url = "{seller.url}"\ntoken_env = "ACME_TOKEN"\n',
+        encoding="utf-8",
+    )
+    for name in [k for k in os.environ if k.startswith("LSO_")]:
+        monkeypatch.delenv(name)
+    env = {"LSO_CONFIG": str(config), "ACME_TOKEN": "pr0file-t0ken"}
+    runner = CliRunner()
+    listed = runner.invoke(
+        app, ["--profile", "acme", "allegro", "orders", "list", "-o", "json"], env=env
+    )
+    assert listed.exit_code == 0, listed.stderr
+    assert json.loads(listed.stdout) == []
+    assert seller.requests[-1].headers["authorization"] == "Bearer pr0file-t0ken"
+    assert seller.requests[-1].path.startswith("/mefApi/allegro/serviceOrderingManagement/v1/")
+
+    unknown = runner.invoke(app, ["--profile", "nope", "allegro", "orders", "list"], env=env)
+    assert unknown.exit_code == EXIT_USAGE
+    assert "nope" in _error_line(unknown)
+    assert "pr0file-t0ken" not in unknown.output + listed.output

@@ -223,7 +223,9 @@ def test_listen_prints_and_appends_each_event(tmp_path: Path) -> None:
 
 def test_without_the_cli_extra_lso_says_what_to_install(tmp_path: Path) -> None:
     # A `typer` that cannot be imported stands for the extra not being installed.
-    (tmp_path / "typer.py").write_text("raise ImportError('not installed')\n")
+    (tmp_path / "typer.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'typer'\", name='typer')\n"
+    )
     env = _env()
     env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env["PYTHONPATH"]])
     done = subprocess.run(

@@ -143,7 +143,8 @@ def test_first_page_exposes_headers_and_sequence_protocol() -> None:
     assert page.info == PageInfo(0, 10, 25, 10, None)
     text = repr(page)
     assert text.startswith("SyncPage(offset=0, limit=10, count=10, total_count=25")
-    assert "has_next_page=True" in text and "'item-0'" in text and "+7 more" in text
+    # One line whatever the items: their count and class, not their reprs.
+    assert text.endswith("has_next_page=True, items=[10 str])") and "item-0" not in text
 
 
 def test_iteration_with_total_fetches_lazily_and_stops_exactly() -> None:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from _job_bodies import pm_job_body
 
-from lso_client import AllegroClient, AsyncAllegroClient
-from lso_client._extras import MissingExtraError, require
+from lso_client import AllegroClient, AsyncAllegroClient, MissingExtraError
+from lso_client._extras import require
 from lso_client._generated import fault_management_v3, performance_monitoring_v2
 from lso_client._generated import performance_monitoring_v5 as pm
 from lso_client._generated import service_function_testing_v3 as sft

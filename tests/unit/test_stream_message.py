@@ -199,6 +199,56 @@ def test_the_union_routes_by_event_type_in_plain_pydantic() -> None:
         adapter.validate_python({"eventId": "1"})
 
 
+# parse_message reads the class its text names at once, without the union's decoding of
+# the whole message; these are the cases where the text could mislead it.
+
+
+def test_an_event_type_nested_in_the_event_does_not_choose_the_class() -> None:
+    sent = ce_statistics()
+    del sent["eventType"]
+    sent["event"]["eventType"] = "CePerformanceStatistics"
+    message = parse_message(text(sent))
+    assert type(message) is types.Message
+    assert [tuple(d["loc"]) for d in message.spec_deviations] == [("eventType",)]
+    assert message.to_dict() == sent
+    with pytest.raises(ValidationError):
+        parse_message(text(sent), strict=True)
+
+
+def test_an_event_type_at_two_levels_is_routed_by_the_top_one() -> None:
+    sent = ce_statistics(eventType="IpPerformanceStatistics")
+    sent["event"]["eventType"] = "CePerformanceStatistics"
+    message = parse_message(text(sent), strict=True)
+    assert type(message) is types.Message
+    assert message.to_dict() == sent
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        b'"eventType" : "CePerformanceStatistics"',
+        b'"eventType":"CePerformance\\u0053tatistics"',
+        b'"eventType":\n\t"CePerformanceStatistics"',
+    ],
+)
+def test_the_event_type_is_read_however_the_json_spells_it(spelling: bytes) -> None:
+    sent = ce_statistics()
+    raw = text(sent).replace(b'"eventType": "CePerformanceStatistics"', spelling)
+    assert raw != text(sent)
+    for body in (raw, raw.decode()):
+        message = parse_message(body, strict=True)
+        assert isinstance(message, types.CePerformanceStatisticsMessage)
+        assert message.to_dict() == sent
+
+
+def test_a_message_reads_alike_as_bytes_and_as_text() -> None:
+    for sent in (ce_statistics(), ce_statistics(eventType="Other"), ce_statistics(priority="x")):
+        as_bytes, as_text = parse_message(text(sent)), parse_message(text(sent).decode())
+        assert type(as_bytes) is type(as_text)
+        assert as_bytes.to_dict() == as_text.to_dict() == sent
+        assert as_bytes.spec_deviations == as_text.spec_deviations
+
+
 def test_a_specialization_is_built_without_naming_its_event_type() -> None:
     built = types.CePerformanceStatisticsMessage(event_id="e-2", event={"key": {"serviceId": "s"}})
     assert built.event_type == "CePerformanceStatistics"

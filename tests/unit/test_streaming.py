@@ -27,7 +27,12 @@ from lso_client._streaming import (
 )
 from lso_client.testing import MockSeller
 from lso_client.testing._broker import KafkaBroker, kafka_answers
-from lso_client.types.streaming_message_v1 import CePerformanceStatisticsMessage
+from lso_client.types import MefModel
+from lso_client.types.payloads.legato.carrier_ethernet import (
+    CarrierEthernetPerformanceMonitoringResults,
+)
+from lso_client.types.performance_monitoring_v5 import ReportContentItem
+from lso_client.types.streaming_message_v1 import CePerformanceStatisticsMessage, Message
 
 # Tansu answers a consumer's first JoinGroup after a session-timeout-bound delay;
 # a short session keeps each test's group join at a few seconds.
@@ -201,6 +206,7 @@ async def test_consume_yields_typed_messages_async(broker: KafkaBroker) -> None:
         stream = client.streaming_subscriptions.consume(
             subscription(broker.address, topic), idle_timeout=2, consumer_options=FAST
         )
+        assert stream.connection == kafka_connection(subscription(broker.address, topic))
         async with stream:
             got = [m async for m in stream]
     assert [m.event_id for m in got] == [f"e-{n}" for n in range(50)]
@@ -470,18 +476,69 @@ def test_the_mock_seller_streams_a_pm_job_to_a_real_broker(broker: KafkaBroker) 
             sub.id, idle_timeout=3, consumer_options=FAST
         ) as stream:
             got = list(stream)
-    # Two 15-minute reports of 5-minute bins: six measurement items.
+    # Two 15-minute reports of 5-minute bins: six measurement items, in the guide's
+    # shape, typed by default.
     assert len(got) == 6 == len({m.event_id for m in got})
     assert {m.event_type for m in got} == {"CePerformanceStatistics"}
+    delays = []
     for m in got:
         assert m.spec_deviations == []
-        assert m.event is not None
         assert type(m) is CePerformanceStatisticsMessage
-        event = m.event.to_dict()
-        assert event["key"]["serviceId"] == "evc-1"
-        assert event["key"]["performanceJobId"] == job.id
-        (data,) = event["metrics"]["measurementData"]
-        assert data["@type"] == PM_SCHEMA
+        assert m.event is not None and m.event.key is not None and m.event.metrics is not None
+        assert m.event.key.service_id == "evc-1"
+        assert m.event.key.model_extra == {"performanceJobId": job.id}
+        delay = m.event.metrics.one_way_frame_delay
+        assert delay is not None and isinstance(delay.measured_one_way_fd, float)
+        delays.append(delay.measured_one_way_fd)
+        flr = m.event.metrics.one_way_frame_loss_ratio
+        assert flr is not None and flr.measured_one_way_flr is not None
+        assert 0 <= flr.measured_one_way_flr <= 1
+    assert len(set(delays)) > 1  # one figure per interval
+
+
+class ReportItemEvent(MefModel):
+    """A seller's event whose metrics are a PM report's content item."""
+
+    key: dict[str, Any]
+    metrics: ReportContentItem
+
+
+class ReportItemMessage(Message):
+    """A seller's message type built from the SDK's public models."""
+
+    event: ReportItemEvent
+
+
+def test_measurements_on_a_report_topic_are_typed_by_the_payload_models(
+    broker: KafkaBroker,
+) -> None:
+    from examples.pm_stream_consume import job_body
+
+    with (
+        MockSeller(step_delay=0.01, kafka=broker) as seller,
+        LegatoClient(seller.url, token="t") as client,
+    ):
+        sub = client.streaming_subscriptions.create(
+            {"topicId": "ce-frame-delay", "protocol": "kafka"}
+        )
+        job = client.performance_jobs.create_and_wait(job_body(periods=1), wait_timeout=60)
+        assert job.state == "completed"
+        reports = list(client.performance_reports.list(performance_job_id=job.id))
+        seller.kafka.flush()
+        with client.streaming_subscriptions.consume(
+            sub, model=ReportItemMessage, idle_timeout=3, consumer_options=FAST
+        ) as stream:
+            got = list(stream)
+        (report,) = [client.performance_reports.retrieve(r.id) for r in reports]
+    assert len(got) == 3
+    assert all(type(m) is ReportItemMessage and m.spec_deviations == [] for m in got)
+    streamed = [m.event.metrics.measurement_data[0] for m in got]
+    assert all(type(d) is CarrierEthernetPerformanceMonitoringResults for d in streamed)
+    # The same typed measurements as the report read over HTTP.
+    (content,) = report.report_content or []
+    reported = [item.measurement_data[0] for item in content.report_content_item]
+    key = lambda d: d.to_json()  # noqa: E731
+    assert sorted(map(key, streamed)) == sorted(map(key, reported))
 
 
 async def test_the_mock_seller_stream_consumed_async(broker: KafkaBroker) -> None:
@@ -493,9 +550,13 @@ async def test_the_mock_seller_stream_consumed_async(broker: KafkaBroker) -> Non
             job = await client.performance_jobs.create_and_wait(pm_job(periods=1))
             assert job.state == "completed"
             await asyncio.to_thread(seller.kafka.flush)
-            async with client.streaming_subscriptions.consume(
-                sub, idle_timeout=3, consumer_options=FAST
-            ) as stream:
+            by_id = client.streaming_subscriptions.consume(
+                sub.id, idle_timeout=3, consumer_options=FAST
+            )
+            assert by_id.connection is None  # retrieved when the stream opens
+            async with by_id as stream:
                 got = [m async for m in stream]
+            assert stream.connection == kafka_connection(sub)
+            assert stream.connection.bootstrap_servers == (broker.address,)
     assert len(got) == 3
     assert {m.event_type for m in got} == {"ComputingCpu"}
