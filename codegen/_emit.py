@@ -61,6 +61,7 @@ _PAGING = (
     "max_items: int | None = None",
     "max_pages: int | None = None",
     "pages_in_flight: int = 1",
+    "progress: ListProgress | None = None",
 )
 
 
@@ -78,6 +79,7 @@ def _family_title(family: str) -> str:
 def emit_catalog(apis: list[ApiInfo], families: dict[str, Any]) -> str:
     """`_catalog.py`: every API, operation, event and resource method, as data."""
     methods: dict[str, dict[str, tuple[str, ...]]] = {}
+    waits: dict[str, dict[str, tuple[str, ...]]] = {}
     for api in apis:
         config = families.get(api.entry.family)
         if config is None or api.entry.role != "management":
@@ -92,6 +94,11 @@ def emit_catalog(apis: list[ApiInfo], families: dict[str, Any]) -> str:
                 found.setdefault(op_id, []).append(f"hub.{verb}")
         present = {op.operation_id for op in api.operations}
         methods[api.entry.module] = {k: tuple(v) for k, v in sorted(found.items()) if k in present}
+        helpers = {
+            attr: _wait_helpers(specs[attr], present) for attr, _ in module_resources(api, config)
+        }
+        if any(helpers.values()):
+            waits[api.entry.module] = {k: v for k, v in sorted(helpers.items()) if v}
     table = serving(apis, families)
     return _render(
         "catalog.py.j2",
@@ -110,8 +117,25 @@ def emit_catalog(apis: list[ApiInfo], families: dict[str, Any]) -> str:
         operations=[op for api in apis for op in api.operations],
         events={api.entry.module: dict(sorted(api.events.items())) for api in apis if api.events},
         methods=methods,
+        waits=waits,
         defaults={rp: {f: a.entry.module for f, a in sorted(t.items())} for rp, t in table.items()},
     )
+
+
+def _wait_helpers(spec: dict[str, Any], present: set[str]) -> tuple[str, ...]:
+    """The waiting methods a resource has in a module: `wait` (and `create_and_wait`,
+    `cancel_on_interrupt`), `wait_for_job`."""
+    found: list[str] = []
+    wait, collect = spec.get("wait"), spec.get("collect")
+    if wait is not None and wait["retrieve"] in present:
+        found.append("wait")
+        if wait.get("create") in present:
+            found.append("create_and_wait")
+        if wait.get("cancel") in present:
+            found.append("cancel_on_interrupt")
+    if collect is not None and collect["list"] in present:
+        found.append("wait_for_job")
+    return tuple(found)
 
 
 # --------------------------------------------------------------------------- resources
@@ -191,6 +215,10 @@ def _method(op: OperationInfo, verb: str) -> _Method:
     if op.paginated:
         keyword += _PAGING
         args.append("offset, limit, max_items, max_pages, pages_in_flight: paging.")
+        args.append(
+            "progress: called as iteration reaches each page, with the items so far and the"
+        )
+        args.append("    total expected (None when the seller does not say).")
         returns, returns_async = f"SyncPage[{model}]", f"AsyncPager[{model}]"
         call = "_list"
     elif op.response_model is None and op.success_status == 204:
@@ -274,6 +302,7 @@ def _wait(
     if retrieve is None:
         return None
     create = by_id.get(wait.get("create", ""))
+    cancel = by_id.get(wait.get("cancel", ""))
     return {
         "what": wait["what"],
         "model": f"m.{retrieve.response_model}",
@@ -285,6 +314,10 @@ def _wait(
             "body": f"m.{create.request_model} | Mapping[str, Any]",
         }
         if create is not None and create.request_model
+        else None,
+        # The job's cancel request, created when a wait with cancel_on_interrupt is interrupted.
+        "cancel": {"verb": verbs[cancel.operation_id], "body_model": f"m.{cancel.request_model}"}
+        if cancel is not None and cancel.request_model
         else None,
     }
 

@@ -35,6 +35,9 @@ at most twice that and a page; bounded memory, however long the listing):
   ignores offset or limit): the total was right;
 - `max_pages=` stops iteration after that many pages, `max_items=` after that many items.
 
+`progress=` (a `ListProgress`) is called each time iteration reaches a page, with the items
+received so far and the total expected (None when the seller sends no `X-Total-Count`).
+
 Not detected: repeats of items older than the remembered window, and repeats of items with
 no `id`; a seller with endless distinct items is bounded only by `max_pages`/`max_items`.
 `max_items` counts items as the seller sent them, repeats included (pages are planned from
@@ -72,6 +75,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AsyncFetch",
     "AsyncPage",
+    "ListProgress",
     "NoNextPageError",
     "PageInfo",
     "PaginationError",
@@ -85,6 +89,10 @@ T = TypeVar("T")
 
 SyncFetch = Callable[[int, int | None], tuple[list[T], httpx.Response]]
 AsyncFetch = Callable[[int, int | None], Awaitable[tuple[list[T], httpx.Response]]]
+# Called as iteration reaches each page: items received so far, and how many the listing
+# will bring when the seller says (`X-Total-Count` from where it began, capped by
+# `max_items`), else None.
+ListProgress = Callable[[int, int | None], object]
 
 # Ids of recently yielded items remembered to spot repeats, in two generations of this many
 # (whole pages): at least the last 5,000 ids are known, at most 10,000 and a page are kept.
@@ -211,6 +219,7 @@ class _PageBase(Generic[T]):
         seen_before: int,
         pages_in_flight: int = 1,
         max_pages: int | None = None,
+        progress: ListProgress | None = None,
     ) -> None:
         self.items = items
         self.response = response
@@ -221,6 +230,7 @@ class _PageBase(Generic[T]):
         # Items yielded by earlier pages, counted against `max_items`.
         self._seen_before = seen_before
         self._pages_in_flight = pages_in_flight
+        self._progress = progress
         self.total_count, self.result_count, self.throttled = parse_page_headers(response.headers)
         # Departures from MEF pagination seen by iteration: on the page where they were seen,
         # and gathered on the page iteration began with.
@@ -326,6 +336,9 @@ class _Guard:
 
     def __init__(self, first: _PageBase[Any]) -> None:
         self._max_pages = first.max_pages
+        self._max_items = first.max_items
+        self._start = first.offset
+        self._progress = first._progress
         self._gathered = first.spec_deviations
         self.pages = 0
         self.items = 0
@@ -345,7 +358,22 @@ class _Guard:
         return self.complete or (self._max_pages is not None and self.pages >= self._max_pages)
 
     def admit(self, page: _PageBase[T]) -> list[T]:
-        """Check the next page; return its items to yield (repeats left out)."""
+        """Check the next page; return its items to yield (repeats left out). Reports
+        progress, if asked, once the page is admitted."""
+        items = self._admit(page)
+        if self._progress is not None:
+            self._progress(self.items, self._expected(page))
+        return items
+
+    def _expected(self, page: _PageBase[Any]) -> int | None:
+        """How many items the listing will bring, as the seller's total says; None unknown."""
+        total = page.total_count
+        if total is None:
+            return None
+        expected = max(total - self._start, self.items)
+        return expected if self._max_items is None else min(expected, self._max_items)
+
+    def _admit(self, page: _PageBase[T]) -> list[T]:
         self.pages += 1
         if not page.items:
             self._check_empty(page)
@@ -502,6 +530,7 @@ class SyncPage(_PageBase[T]):
         seen_before: int = 0,
         pages_in_flight: int = 1,
         max_pages: int | None = None,
+        progress: ListProgress | None = None,
     ) -> None:
         super().__init__(
             items,
@@ -512,6 +541,7 @@ class SyncPage(_PageBase[T]):
             seen_before=seen_before,
             pages_in_flight=pages_in_flight,
             max_pages=max_pages,
+            progress=progress,
         )
         self._fetch = fetch
 
@@ -525,9 +555,11 @@ class SyncPage(_PageBase[T]):
         max_items: int | None = None,
         pages_in_flight: int = 1,
         max_pages: int | None = None,
+        progress: ListProgress | None = None,
     ) -> SyncPage[T]:
         """Fetch the page at `offset` and return it; iterating it yields at most `max_items`
-        items from at most `max_pages` pages."""
+        items from at most `max_pages` pages, calling `progress(items so far, expected total or
+        None)` as it reaches each page."""
         sent_limit = _first_limit(limit, max_items, pages_in_flight, max_pages)
         items, response = fetch(offset, sent_limit)
         return cls(
@@ -539,6 +571,7 @@ class SyncPage(_PageBase[T]):
             max_items=max_items,
             pages_in_flight=pages_in_flight,
             max_pages=max_pages,
+            progress=progress,
         )
 
     def get_next_page(self) -> SyncPage[T]:
@@ -549,7 +582,7 @@ class SyncPage(_PageBase[T]):
         """What fetches the following page (or `window`), holding none of this one."""
         offset, limit, seen = self._fetch_args(window)
         fetch, max_items, in_flight = self._fetch, self.max_items, self._pages_in_flight
-        max_pages = self.max_pages
+        max_pages, progress = self.max_pages, self._progress
 
         def follow() -> SyncPage[T]:
             items, response = fetch(offset, limit)
@@ -563,6 +596,7 @@ class SyncPage(_PageBase[T]):
                 seen_before=seen,
                 pages_in_flight=in_flight,
                 max_pages=max_pages,
+                progress=progress,
             )
 
         return follow
@@ -720,6 +754,7 @@ class AsyncPage(_PageBase[T]):
         seen_before: int = 0,
         pages_in_flight: int = 1,
         max_pages: int | None = None,
+        progress: ListProgress | None = None,
     ) -> None:
         super().__init__(
             items,
@@ -730,6 +765,7 @@ class AsyncPage(_PageBase[T]):
             seen_before=seen_before,
             pages_in_flight=pages_in_flight,
             max_pages=max_pages,
+            progress=progress,
         )
         self._fetch = fetch
 
@@ -743,9 +779,11 @@ class AsyncPage(_PageBase[T]):
         max_items: int | None = None,
         pages_in_flight: int = 1,
         max_pages: int | None = None,
+        progress: ListProgress | None = None,
     ) -> AsyncPage[T]:
         """Fetch the page at `offset` and return it; iterating it yields at most `max_items`
-        items from at most `max_pages` pages."""
+        items from at most `max_pages` pages, calling `progress(items so far, expected total or
+        None)` as it reaches each page."""
         sent_limit = _first_limit(limit, max_items, pages_in_flight, max_pages)
         items, response = await fetch(offset, sent_limit)
         return cls(
@@ -757,6 +795,7 @@ class AsyncPage(_PageBase[T]):
             max_items=max_items,
             pages_in_flight=pages_in_flight,
             max_pages=max_pages,
+            progress=progress,
         )
 
     async def get_next_page(self) -> AsyncPage[T]:
@@ -767,7 +806,7 @@ class AsyncPage(_PageBase[T]):
         """What fetches the following page (or `window`), holding none of this one."""
         offset, limit, seen = self._fetch_args(window)
         fetch, max_items, in_flight = self._fetch, self.max_items, self._pages_in_flight
-        max_pages = self.max_pages
+        max_pages, progress = self.max_pages, self._progress
 
         async def follow() -> AsyncPage[T]:
             items, response = await fetch(offset, limit)
@@ -781,6 +820,7 @@ class AsyncPage(_PageBase[T]):
                 seen_before=seen,
                 pages_in_flight=in_flight,
                 max_pages=max_pages,
+                progress=progress,
             )
 
         return follow

@@ -28,7 +28,7 @@ from . import _reconcile
 from ._bodies import serialise_body
 from ._errors import RequestValidationError, ResponseValidationError
 from ._operations import Operation
-from ._pagination import AsyncPage, SyncPage
+from ._pagination import AsyncPage, ListProgress, SyncPage
 from ._parsing import Parsed, parse_json
 from ._transport import NO_OPTIONS, RequestOptions
 from ._waiting import Goal, wait_async, wait_sync
@@ -410,6 +410,9 @@ class SyncResource(_BaseResource):
         subject: str | None,
         event_types: Collection[str],
         timing: tuple[float, float, float],
+        *,
+        progress: Callable[[T], object] | None = None,
+        on_interrupt: Callable[[], Any] | None = None,
     ) -> T:
         timeout, poll_interval, max_poll_interval = timing
         return wait_sync(
@@ -421,6 +424,8 @@ class SyncResource(_BaseResource):
             timeout=timeout,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            progress=progress,
+            on_interrupt=on_interrupt,
         )
 
     def _list(
@@ -434,6 +439,7 @@ class SyncResource(_BaseResource):
         max_items: int | None = None,
         pages_in_flight: int = 1,
         max_pages: int | None = None,
+        progress: ListProgress | None = None,
         options: CallOptions,
     ) -> SyncPage[M]:
         _refuse_other_forms(op, options)
@@ -459,6 +465,7 @@ class SyncResource(_BaseResource):
             max_items=max_items,
             pages_in_flight=pages_in_flight,
             max_pages=max_pages,
+            progress=progress,
         )
 
 
@@ -588,6 +595,9 @@ class AsyncResource(_BaseResource):
         subject: str | None,
         event_types: Collection[str],
         timing: tuple[float, float, float],
+        *,
+        progress: Callable[[T], object] | None = None,
+        on_interrupt: Callable[[], Awaitable[Any]] | None = None,
     ) -> T:
         timeout, poll_interval, max_poll_interval = timing
         return await wait_async(
@@ -599,6 +609,8 @@ class AsyncResource(_BaseResource):
             timeout=timeout,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            progress=progress,
+            on_interrupt=on_interrupt,
         )
 
     def _list(
@@ -612,6 +624,7 @@ class AsyncResource(_BaseResource):
         max_items: int | None = None,
         pages_in_flight: int = 1,
         max_pages: int | None = None,
+        progress: ListProgress | None = None,
         options: CallOptions,
     ) -> AsyncPager[M]:
         _refuse_other_forms(op, options)
@@ -638,6 +651,7 @@ class AsyncResource(_BaseResource):
                 max_items=max_items,
                 pages_in_flight=pages_in_flight,
                 max_pages=max_pages,
+                progress=progress,
             )
         )
 

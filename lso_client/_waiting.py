@@ -9,6 +9,11 @@ most one poll interval.
 
 Two goals exist: one object reaching a final state (`wait(id)`), and enough of
 the objects a job produces (reports, results) reaching one (`wait_for_job(id)`).
+
+`progress` is called with what each poll read. `on_interrupt`, when given, runs once
+if the wait is interrupted (KeyboardInterrupt; in async code also the task being
+cancelled), before the interruption goes on: a job's wait uses it to ask the seller to
+cancel the job (`wait(id, cancel_on_interrupt=True)`).
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ._errors import LSOError
+from ._logging import logger
 
 __all__ = [
     "Goal",
     "WaitTimeoutError",
     "collected",
     "final_state",
+    "ref_body",
     "state_of",
     "wait_async",
     "wait_sync",
@@ -117,6 +124,34 @@ def _timed_out(goal: Goal[Any], current: Any, timeout: float) -> WaitTimeoutErro
     return WaitTimeoutError(f"{goal.describe(current)} after {timeout:g} s", last=current)
 
 
+def ref_body(body_model: Any, id: str) -> dict[str, Any]:
+    """The body of a task request about object `id` (a job's cancel request): the one
+    required reference of `body_model`, holding `id` as its one required string field
+    (`{"performanceJob": {"performanceJobId": id}}`, `{"testJob": {"id": id}}`)."""
+    from pydantic import BaseModel
+
+    for name, field in body_model.model_fields.items():
+        ref = field.annotation
+        if field.is_required() and isinstance(ref, type) and issubclass(ref, BaseModel):
+            for inner, id_field in ref.model_fields.items():
+                if id_field.is_required() and id_field.annotation is str:
+                    return {field.alias or name: {id_field.alias or inner: id}}
+    raise TypeError(f"{body_model.__name__} holds no reference to an object by id")
+
+
+def _on_interrupt_done(subject: str | None, created: Any) -> None:
+    logger.warning(
+        "Wait for %s interrupted: request %s sent to the seller (state %s)",
+        subject,
+        getattr(created, "id", None),
+        state_of(created),
+    )
+
+
+def _on_interrupt_failed(subject: str | None, exc: BaseException) -> None:
+    logger.error("Wait for %s interrupted: the request on interrupt failed: %s", subject, exc)
+
+
 def wait_sync(
     read: Callable[[], T],
     goal: Goal[T],
@@ -127,11 +162,14 @@ def wait_sync(
     timeout: float,
     poll_interval: float,
     max_poll_interval: float,
+    progress: Callable[[T], object] | None = None,
+    on_interrupt: Callable[[], Any] | None = None,
 ) -> T:
     """Call `read` until `goal` is met and return what it read; poll with backoff from
     `poll_interval` to `max_poll_interval`, and wake at once when one of `listeners`
     accepts an event of `event_types` about `subject` (about anything: None). Raises
-    `WaitTimeoutError` after `timeout` seconds."""
+    `WaitTimeoutError` after `timeout` seconds. `progress` sees what each poll read;
+    `on_interrupt` runs on KeyboardInterrupt, which then goes on."""
     woken = threading.Event()
     tap = _waker(event_types, subject, woken.set)
     for listener in listeners:
@@ -141,6 +179,8 @@ def wait_sync(
         for delay in _delays(poll_interval, max_poll_interval):
             woken.clear()
             current = read()
+            if progress is not None:
+                progress(current)
             if goal.done(current):
                 return current
             remaining = deadline - time.monotonic()
@@ -148,6 +188,13 @@ def wait_sync(
                 raise _timed_out(goal, current, timeout)
             woken.wait(min(delay, remaining))
         raise AssertionError("unreachable")
+    except KeyboardInterrupt:
+        if on_interrupt is not None:
+            try:
+                _on_interrupt_done(subject, on_interrupt())
+            except Exception as exc:
+                _on_interrupt_failed(subject, exc)
+        raise
     finally:
         for listener in listeners:
             listener.remove_tap(tap)
@@ -163,9 +210,12 @@ async def wait_async(
     timeout: float,
     poll_interval: float,
     max_poll_interval: float,
+    progress: Callable[[T], object] | None = None,
+    on_interrupt: Callable[[], Awaitable[Any]] | None = None,
 ) -> T:
     """`wait_sync` for async code: `read` is awaited, the listener's wake-up is handed
-    to this event loop."""
+    to this event loop; `on_interrupt` is awaited when the task is cancelled (or
+    KeyboardInterrupt reaches it), which then goes on."""
     import asyncio  # only async waits need it: kept out of the first call of a resource
 
     loop = asyncio.get_running_loop()
@@ -185,6 +235,8 @@ async def wait_async(
         for delay in _delays(poll_interval, max_poll_interval):
             woken.clear()
             current = await read()
+            if progress is not None:
+                progress(current)
             if goal.done(current):
                 return current
             remaining = deadline - time.monotonic()
@@ -193,6 +245,14 @@ async def wait_async(
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(woken.wait(), min(delay, remaining))
         raise AssertionError("unreachable")
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        if on_interrupt is not None:
+            try:
+                # Shielded: a second cancellation while the request is out does not lose it.
+                _on_interrupt_done(subject, await asyncio.shield(on_interrupt()))
+            except Exception as exc:
+                _on_interrupt_failed(subject, exc)
+        raise
     finally:
         for listener in listeners:
             listener.remove_tap(tap)

@@ -2584,6 +2584,41 @@ METHODS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
+# The waiting methods of each resource (beside its operations): `wait`, `create_and_wait`,
+# `cancel_on_interrupt` (its `wait` takes it), `wait_for_job`.
+WAITS: dict[str, dict[str, tuple[str, ...]]] = {
+    "service_ordering_v1": {"service_orders": ("wait", "create_and_wait")},
+    "service_ordering_v5": {"service_orders": ("wait", "create_and_wait")},
+    "performance_monitoring_v5": {
+        "cancel_performance_jobs": ("wait",),
+        "modify_performance_jobs": ("wait",),
+        "performance_jobs": ("wait", "create_and_wait", "cancel_on_interrupt"),
+        "performance_reports": ("wait", "create_and_wait", "wait_for_job"),
+    },
+    "performance_monitoring_v2": {
+        "cancel_performance_jobs": ("wait",),
+        "modify_performance_jobs": ("wait",),
+        "performance_jobs": ("wait", "create_and_wait", "cancel_on_interrupt"),
+        "performance_reports": ("wait", "create_and_wait", "wait_for_job"),
+        "resume_performance_jobs": ("wait",),
+        "suspend_performance_jobs": ("wait",),
+    },
+    "fault_management_v3": {
+        "cancel_fault_management_jobs": ("wait",),
+        "fault_management_jobs": ("wait", "create_and_wait", "cancel_on_interrupt"),
+        "fault_management_reports": ("wait", "wait_for_job"),
+        "modify_fault_management_jobs": ("wait",),
+    },
+    "service_function_testing_v3": {
+        "cancel_test_jobs": ("wait",),
+        "modify_test_jobs": ("wait",),
+        "resume_test_jobs": ("wait",),
+        "suspend_test_jobs": ("wait",),
+        "test_jobs": ("wait", "create_and_wait", "cancel_on_interrupt"),
+        "test_results": ("wait_for_job",),
+    },
+}
+
 # reference point -> family -> the management API serving it by default.
 DEFAULT_APIS: dict[str, dict[str, str]] = {
     "allegro": {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 # A resource's `list` method would shadow the builtin in annotations.
 import builtins  # noqa: F401
-from collections.abc import Collection, Mapping, Sequence  # noqa: F401
+from collections.abc import Callable, Collection, Mapping, Sequence  # noqa: F401
 from datetime import datetime  # noqa: F401
 from functools import cached_property
 from typing import Any  # noqa: F401
@@ -13,7 +13,7 @@ from typing import Any  # noqa: F401
 from typing_extensions import Unpack
 
 from lso_client._operations import operations_of
-from lso_client._pagination import SyncPage  # noqa: F401
+from lso_client._pagination import ListProgress, SyncPage  # noqa: F401
 from lso_client._resource import (  # noqa: F401
     AsyncApi,
     AsyncHubResource,
@@ -26,7 +26,7 @@ from lso_client._resource import (  # noqa: F401
     async_raw_method,
     raw_method,
 )
-from lso_client._waiting import Goal, collected, final_state  # noqa: F401
+from lso_client._waiting import Goal, collected, final_state, ref_body  # noqa: F401
 
 from . import fault_management_v3 as m
 
@@ -90,6 +90,7 @@ class FaultManagementJobs(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.FaultManagementJob]:
         """GET /faultManagementJob (operationId `listFaultManagementJob`).
@@ -105,6 +106,8 @@ class FaultManagementJobs(SyncResource):
             job_type (m.JobType | str): query parameter `jobType`.
             job_priority (str): query parameter `jobPriority`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -143,6 +146,7 @@ class FaultManagementJobs(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -381,11 +385,19 @@ class FaultManagementJobs(SyncResource):
         until: Collection[str] = ("completed", "cancelled", "rejected", "resourcesUnavailable"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.FaultManagementJob], object] | None = None,
+        cancel_on_interrupt: bool = False,
     ) -> m.FaultManagementJob:
         """Return the fault management job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the fault management job each poll reads.
+
+        `cancel_on_interrupt=True`: if the wait is interrupted (KeyboardInterrupt),
+        ask the seller to cancel the fault management job (`cancel()`) before the
+        interruption goes on.
+        """
         goal: Goal[m.FaultManagementJob] = final_state("fault management job", id, until)
         return self._wait(
             lambda: self.retrieve(id),
@@ -393,6 +405,10 @@ class FaultManagementJobs(SyncResource):
             id,
             ("faultManagementJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
+            on_interrupt=(lambda: self.cancel(ref_body(m.CancelFaultManagementJobCreate, id)))
+            if cancel_on_interrupt
+            else None,
         )
 
     def create_and_wait(
@@ -404,6 +420,8 @@ class FaultManagementJobs(SyncResource):
         until: Collection[str] = ("completed", "cancelled", "rejected", "resourcesUnavailable"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.FaultManagementJob], object] | None = None,
+        cancel_on_interrupt: bool = False,
         **options: Unpack[CallOptions],
     ) -> m.FaultManagementJob:
         """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
@@ -416,6 +434,8 @@ class FaultManagementJobs(SyncResource):
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            progress=progress,
+            cancel_on_interrupt=cancel_on_interrupt,
         )
 
     @property
@@ -498,6 +518,7 @@ class AsyncFaultManagementJobs(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.FaultManagementJob]:
         """GET /faultManagementJob (operationId `listFaultManagementJob`).
@@ -513,6 +534,8 @@ class AsyncFaultManagementJobs(AsyncResource):
             job_type (m.JobType | str): query parameter `jobType`.
             job_priority (str): query parameter `jobPriority`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -551,6 +574,7 @@ class AsyncFaultManagementJobs(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -789,11 +813,19 @@ class AsyncFaultManagementJobs(AsyncResource):
         until: Collection[str] = ("completed", "cancelled", "rejected", "resourcesUnavailable"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.FaultManagementJob], object] | None = None,
+        cancel_on_interrupt: bool = False,
     ) -> m.FaultManagementJob:
         """Return the fault management job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the fault management job each poll reads.
+
+        `cancel_on_interrupt=True`: if the wait is interrupted (its task cancelled, or KeyboardInterrupt),
+        ask the seller to cancel the fault management job (`cancel()`) before the
+        interruption goes on.
+        """
         goal: Goal[m.FaultManagementJob] = final_state("fault management job", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
@@ -801,6 +833,10 @@ class AsyncFaultManagementJobs(AsyncResource):
             id,
             ("faultManagementJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
+            on_interrupt=(lambda: self.cancel(ref_body(m.CancelFaultManagementJobCreate, id)))
+            if cancel_on_interrupt
+            else None,
         )
 
     async def create_and_wait(
@@ -812,6 +848,8 @@ class AsyncFaultManagementJobs(AsyncResource):
         until: Collection[str] = ("completed", "cancelled", "rejected", "resourcesUnavailable"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.FaultManagementJob], object] | None = None,
+        cancel_on_interrupt: bool = False,
         **options: Unpack[CallOptions],
     ) -> m.FaultManagementJob:
         """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
@@ -824,6 +862,8 @@ class AsyncFaultManagementJobs(AsyncResource):
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            progress=progress,
+            cancel_on_interrupt=cancel_on_interrupt,
         )
 
     @property
@@ -901,6 +941,7 @@ class CancelFaultManagementJobs(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.CancelFaultManagementJob]:
         """GET /cancelFaultManagementJob (operationId `listCancelFaultManagementJob`).
@@ -911,6 +952,8 @@ class CancelFaultManagementJobs(SyncResource):
             creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
             creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -944,6 +987,7 @@ class CancelFaultManagementJobs(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -993,11 +1037,14 @@ class CancelFaultManagementJobs(SyncResource):
         until: Collection[str] = ("completed", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.CancelFaultManagementJob], object] | None = None,
     ) -> m.CancelFaultManagementJob:
         """Return the cancel fault management job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the cancel fault management job request each poll reads.
+        """
         goal: Goal[m.CancelFaultManagementJob] = final_state(
             "cancel fault management job request", id, until
         )
@@ -1007,6 +1054,7 @@ class CancelFaultManagementJobs(SyncResource):
             id,
             ("cancelFaultManagementJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -1079,6 +1127,7 @@ class AsyncCancelFaultManagementJobs(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.CancelFaultManagementJob]:
         """GET /cancelFaultManagementJob (operationId `listCancelFaultManagementJob`).
@@ -1089,6 +1138,8 @@ class AsyncCancelFaultManagementJobs(AsyncResource):
             creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
             creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1122,6 +1173,7 @@ class AsyncCancelFaultManagementJobs(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1171,11 +1223,14 @@ class AsyncCancelFaultManagementJobs(AsyncResource):
         until: Collection[str] = ("completed", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.CancelFaultManagementJob], object] | None = None,
     ) -> m.CancelFaultManagementJob:
         """Return the cancel fault management job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the cancel fault management job request each poll reads.
+        """
         goal: Goal[m.CancelFaultManagementJob] = final_state(
             "cancel fault management job request", id, until
         )
@@ -1185,6 +1240,7 @@ class AsyncCancelFaultManagementJobs(AsyncResource):
             id,
             ("cancelFaultManagementJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -1257,6 +1313,7 @@ class ModifyFaultManagementJobs(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ModifyFaultManagementJob]:
         """GET /modifyFaultManagementJob (operationId `listModifyFaultManagementJob`).
@@ -1267,6 +1324,8 @@ class ModifyFaultManagementJobs(SyncResource):
             creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
             creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1300,6 +1359,7 @@ class ModifyFaultManagementJobs(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1349,11 +1409,14 @@ class ModifyFaultManagementJobs(SyncResource):
         until: Collection[str] = ("completed", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.ModifyFaultManagementJob], object] | None = None,
     ) -> m.ModifyFaultManagementJob:
         """Return the modify fault management job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the modify fault management job request each poll reads.
+        """
         goal: Goal[m.ModifyFaultManagementJob] = final_state(
             "modify fault management job request", id, until
         )
@@ -1363,6 +1426,7 @@ class ModifyFaultManagementJobs(SyncResource):
             id,
             ("modifyFaultManagementJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -1435,6 +1499,7 @@ class AsyncModifyFaultManagementJobs(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ModifyFaultManagementJob]:
         """GET /modifyFaultManagementJob (operationId `listModifyFaultManagementJob`).
@@ -1445,6 +1510,8 @@ class AsyncModifyFaultManagementJobs(AsyncResource):
             creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
             creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1478,6 +1545,7 @@ class AsyncModifyFaultManagementJobs(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1527,11 +1595,14 @@ class AsyncModifyFaultManagementJobs(AsyncResource):
         until: Collection[str] = ("completed", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.ModifyFaultManagementJob], object] | None = None,
     ) -> m.ModifyFaultManagementJob:
         """Return the modify fault management job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the modify fault management job request each poll reads.
+        """
         goal: Goal[m.ModifyFaultManagementJob] = final_state(
             "modify fault management job request", id, until
         )
@@ -1541,6 +1612,7 @@ class AsyncModifyFaultManagementJobs(AsyncResource):
             id,
             ("modifyFaultManagementJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -1586,6 +1658,7 @@ class FaultManagementReports(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.FaultManagementReportFind]:
         """GET /faultManagementReport (operationId `listFaultManagementReport`).
@@ -1606,6 +1679,8 @@ class FaultManagementReports(SyncResource):
             output_format (m.OutputFormat | str): query parameter `outputFormat`.
             result_format (m.ResultFormat | str): query parameter `resultFormat`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1649,6 +1724,7 @@ class FaultManagementReports(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1735,11 +1811,14 @@ class FaultManagementReports(SyncResource):
         until: Collection[str] = ("completed", "failed", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.FaultManagementReport], object] | None = None,
     ) -> m.FaultManagementReport:
         """Return the fault management report once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the fault management report each poll reads.
+        """
         goal: Goal[m.FaultManagementReport] = final_state("fault management report", id, until)
         return self._wait(
             lambda: self.retrieve(id),
@@ -1747,6 +1826,7 @@ class FaultManagementReports(SyncResource):
             id,
             ("faultManagementReportStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     def wait_for_job(
@@ -1758,9 +1838,11 @@ class FaultManagementReports(SyncResource):
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[builtins.list[m.FaultManagementReportFind]], object] | None = None,
     ) -> builtins.list[m.FaultManagementReportFind]:
         """Return the fault management reports of job `job_id` once `count` of them are final (completed, failed, rejected).
-        Notifications about the job wake the wait at once when a listener is subscribed."""
+        Notifications about the job wake the wait at once when a listener is subscribed.
+        `progress` is called with the list each poll reads."""
 
         def read() -> builtins.list[m.FaultManagementReportFind]:
             return builtins.list(self.list(fault_management_job_id=job_id))
@@ -1774,6 +1856,7 @@ class FaultManagementReports(SyncResource):
             job_id,
             ("faultManagementJobReportReadyEvent", "faultManagementJobReportPreparationErrorEvent"),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -1819,6 +1902,7 @@ class AsyncFaultManagementReports(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.FaultManagementReportFind]:
         """GET /faultManagementReport (operationId `listFaultManagementReport`).
@@ -1839,6 +1923,8 @@ class AsyncFaultManagementReports(AsyncResource):
             output_format (m.OutputFormat | str): query parameter `outputFormat`.
             result_format (m.ResultFormat | str): query parameter `resultFormat`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1882,6 +1968,7 @@ class AsyncFaultManagementReports(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1968,11 +2055,14 @@ class AsyncFaultManagementReports(AsyncResource):
         until: Collection[str] = ("completed", "failed", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.FaultManagementReport], object] | None = None,
     ) -> m.FaultManagementReport:
         """Return the fault management report once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the fault management report each poll reads.
+        """
         goal: Goal[m.FaultManagementReport] = final_state("fault management report", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
@@ -1980,6 +2070,7 @@ class AsyncFaultManagementReports(AsyncResource):
             id,
             ("faultManagementReportStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     async def wait_for_job(
@@ -1991,9 +2082,11 @@ class AsyncFaultManagementReports(AsyncResource):
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[builtins.list[m.FaultManagementReportFind]], object] | None = None,
     ) -> builtins.list[m.FaultManagementReportFind]:
         """Return the fault management reports of job `job_id` once `count` of them are final (completed, failed, rejected).
-        Notifications about the job wake the wait at once when a listener is subscribed."""
+        Notifications about the job wake the wait at once when a listener is subscribed.
+        `progress` is called with the list each poll reads."""
 
         async def read() -> builtins.list[m.FaultManagementReportFind]:
             return [item async for item in self.list(fault_management_job_id=job_id)]
@@ -2007,6 +2100,7 @@ class AsyncFaultManagementReports(AsyncResource):
             job_id,
             ("faultManagementJobReportReadyEvent", "faultManagementJobReportPreparationErrorEvent"),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -2042,6 +2136,7 @@ class FaultManagementTrackingRecords(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.FmTrackingRecord]:
         """GET /trackingRecord (operationId `listTrackingRecord`).
@@ -2052,6 +2147,8 @@ class FaultManagementTrackingRecords(SyncResource):
             creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
             creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -2086,6 +2183,7 @@ class FaultManagementTrackingRecords(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -2120,6 +2218,7 @@ class AsyncFaultManagementTrackingRecords(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.FmTrackingRecord]:
         """GET /trackingRecord (operationId `listTrackingRecord`).
@@ -2130,6 +2229,8 @@ class AsyncFaultManagementTrackingRecords(AsyncResource):
             creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
             creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -2164,6 +2265,7 @@ class AsyncFaultManagementTrackingRecords(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 

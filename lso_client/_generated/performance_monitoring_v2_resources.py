@@ -5,7 +5,7 @@ from __future__ import annotations
 
 # A resource's `list` method would shadow the builtin in annotations.
 import builtins  # noqa: F401
-from collections.abc import Collection, Mapping, Sequence  # noqa: F401
+from collections.abc import Callable, Collection, Mapping, Sequence  # noqa: F401
 from datetime import datetime  # noqa: F401
 from functools import cached_property
 from typing import Any  # noqa: F401
@@ -13,7 +13,7 @@ from typing import Any  # noqa: F401
 from typing_extensions import Unpack
 
 from lso_client._operations import operations_of
-from lso_client._pagination import SyncPage  # noqa: F401
+from lso_client._pagination import ListProgress, SyncPage  # noqa: F401
 from lso_client._resource import (  # noqa: F401
     AsyncApi,
     AsyncHubResource,
@@ -26,7 +26,7 @@ from lso_client._resource import (  # noqa: F401
     async_raw_method,
     raw_method,
 )
-from lso_client._waiting import Goal, collected, final_state  # noqa: F401
+from lso_client._waiting import Goal, collected, final_state, ref_body  # noqa: F401
 
 from . import performance_monitoring_v2 as m
 
@@ -92,6 +92,7 @@ class PerformanceJobs(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PerformanceJobFind]:
         """GET /performanceJob (operationId `listPerformanceJob`).
@@ -109,6 +110,8 @@ class PerformanceJobs(SyncResource):
             producing_application_id (str): query parameter `producingApplicationId`.
             job_priority (str): query parameter `jobPriority`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -149,6 +152,7 @@ class PerformanceJobs(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -393,11 +397,19 @@ class PerformanceJobs(SyncResource):
         ),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.PerformanceJob], object] | None = None,
+        cancel_on_interrupt: bool = False,
     ) -> m.PerformanceJob:
         """Return the performance job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the performance job each poll reads.
+
+        `cancel_on_interrupt=True`: if the wait is interrupted (KeyboardInterrupt),
+        ask the seller to cancel the performance job (`cancel()`) before the
+        interruption goes on.
+        """
         goal: Goal[m.PerformanceJob] = final_state("performance job", id, until)
         return self._wait(
             lambda: self.retrieve(id),
@@ -405,6 +417,10 @@ class PerformanceJobs(SyncResource):
             id,
             ("performanceJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
+            on_interrupt=(lambda: self.cancel(ref_body(m.CancelPerformanceJobCreate, id)))
+            if cancel_on_interrupt
+            else None,
         )
 
     def create_and_wait(
@@ -422,6 +438,8 @@ class PerformanceJobs(SyncResource):
         ),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.PerformanceJob], object] | None = None,
+        cancel_on_interrupt: bool = False,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceJob:
         """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
@@ -434,6 +452,8 @@ class PerformanceJobs(SyncResource):
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            progress=progress,
+            cancel_on_interrupt=cancel_on_interrupt,
         )
 
     @property
@@ -518,6 +538,7 @@ class AsyncPerformanceJobs(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PerformanceJobFind]:
         """GET /performanceJob (operationId `listPerformanceJob`).
@@ -535,6 +556,8 @@ class AsyncPerformanceJobs(AsyncResource):
             producing_application_id (str): query parameter `producingApplicationId`.
             job_priority (str): query parameter `jobPriority`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -575,6 +598,7 @@ class AsyncPerformanceJobs(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -819,11 +843,19 @@ class AsyncPerformanceJobs(AsyncResource):
         ),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.PerformanceJob], object] | None = None,
+        cancel_on_interrupt: bool = False,
     ) -> m.PerformanceJob:
         """Return the performance job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the performance job each poll reads.
+
+        `cancel_on_interrupt=True`: if the wait is interrupted (its task cancelled, or KeyboardInterrupt),
+        ask the seller to cancel the performance job (`cancel()`) before the
+        interruption goes on.
+        """
         goal: Goal[m.PerformanceJob] = final_state("performance job", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
@@ -831,6 +863,10 @@ class AsyncPerformanceJobs(AsyncResource):
             id,
             ("performanceJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
+            on_interrupt=(lambda: self.cancel(ref_body(m.CancelPerformanceJobCreate, id)))
+            if cancel_on_interrupt
+            else None,
         )
 
     async def create_and_wait(
@@ -848,6 +884,8 @@ class AsyncPerformanceJobs(AsyncResource):
         ),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.PerformanceJob], object] | None = None,
+        cancel_on_interrupt: bool = False,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceJob:
         """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
@@ -860,6 +898,8 @@ class AsyncPerformanceJobs(AsyncResource):
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            progress=progress,
+            cancel_on_interrupt=cancel_on_interrupt,
         )
 
     @property
@@ -938,6 +978,7 @@ class CancelPerformanceJobs(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.CancelPerformanceJobFind]:
         """GET /cancelPerformanceJob (operationId `listCancelPerformanceJob`).
@@ -948,6 +989,8 @@ class CancelPerformanceJobs(SyncResource):
             creation_date_gt (datetime): query parameter `creationDate.gt`.
             creation_date_lt (datetime): query parameter `creationDate.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -982,6 +1025,7 @@ class CancelPerformanceJobs(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1032,11 +1076,14 @@ class CancelPerformanceJobs(SyncResource):
         until: Collection[str] = ("completed", "rejected", "declined"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.CancelPerformanceJob], object] | None = None,
     ) -> m.CancelPerformanceJob:
         """Return the cancel performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the cancel performance job request each poll reads.
+        """
         goal: Goal[m.CancelPerformanceJob] = final_state(
             "cancel performance job request", id, until
         )
@@ -1046,6 +1093,7 @@ class CancelPerformanceJobs(SyncResource):
             id,
             ("cancelPerformanceJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -1119,6 +1167,7 @@ class AsyncCancelPerformanceJobs(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.CancelPerformanceJobFind]:
         """GET /cancelPerformanceJob (operationId `listCancelPerformanceJob`).
@@ -1129,6 +1178,8 @@ class AsyncCancelPerformanceJobs(AsyncResource):
             creation_date_gt (datetime): query parameter `creationDate.gt`.
             creation_date_lt (datetime): query parameter `creationDate.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1163,6 +1214,7 @@ class AsyncCancelPerformanceJobs(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1213,11 +1265,14 @@ class AsyncCancelPerformanceJobs(AsyncResource):
         until: Collection[str] = ("completed", "rejected", "declined"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.CancelPerformanceJob], object] | None = None,
     ) -> m.CancelPerformanceJob:
         """Return the cancel performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the cancel performance job request each poll reads.
+        """
         goal: Goal[m.CancelPerformanceJob] = final_state(
             "cancel performance job request", id, until
         )
@@ -1227,6 +1282,7 @@ class AsyncCancelPerformanceJobs(AsyncResource):
             id,
             ("cancelPerformanceJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -1300,6 +1356,7 @@ class ModifyPerformanceJobs(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ModifyPerformanceJobFind]:
         """GET /modifyPerformanceJob (operationId `listModifyPerformanceJob`).
@@ -1310,6 +1367,8 @@ class ModifyPerformanceJobs(SyncResource):
             creation_date_gt (datetime): query parameter `creationDate.gt`.
             creation_date_lt (datetime): query parameter `creationDate.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1344,6 +1403,7 @@ class ModifyPerformanceJobs(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1394,11 +1454,14 @@ class ModifyPerformanceJobs(SyncResource):
         until: Collection[str] = ("completed", "rejected", "declined"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.ModifyPerformanceJob], object] | None = None,
     ) -> m.ModifyPerformanceJob:
         """Return the modify performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the modify performance job request each poll reads.
+        """
         goal: Goal[m.ModifyPerformanceJob] = final_state(
             "modify performance job request", id, until
         )
@@ -1408,6 +1471,7 @@ class ModifyPerformanceJobs(SyncResource):
             id,
             ("modifyPerformanceJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -1481,6 +1545,7 @@ class AsyncModifyPerformanceJobs(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ModifyPerformanceJobFind]:
         """GET /modifyPerformanceJob (operationId `listModifyPerformanceJob`).
@@ -1491,6 +1556,8 @@ class AsyncModifyPerformanceJobs(AsyncResource):
             creation_date_gt (datetime): query parameter `creationDate.gt`.
             creation_date_lt (datetime): query parameter `creationDate.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1525,6 +1592,7 @@ class AsyncModifyPerformanceJobs(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1575,11 +1643,14 @@ class AsyncModifyPerformanceJobs(AsyncResource):
         until: Collection[str] = ("completed", "rejected", "declined"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.ModifyPerformanceJob], object] | None = None,
     ) -> m.ModifyPerformanceJob:
         """Return the modify performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the modify performance job request each poll reads.
+        """
         goal: Goal[m.ModifyPerformanceJob] = final_state(
             "modify performance job request", id, until
         )
@@ -1589,6 +1660,7 @@ class AsyncModifyPerformanceJobs(AsyncResource):
             id,
             ("modifyPerformanceJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -1662,6 +1734,7 @@ class SuspendPerformanceJobs(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.SuspendPerformanceJobFind]:
         """GET /suspendPerformanceJob (operationId `listSuspendPerformanceJob`).
@@ -1672,6 +1745,8 @@ class SuspendPerformanceJobs(SyncResource):
             creation_date_gt (datetime): query parameter `creationDate.gt`.
             creation_date_lt (datetime): query parameter `creationDate.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1706,6 +1781,7 @@ class SuspendPerformanceJobs(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1756,11 +1832,14 @@ class SuspendPerformanceJobs(SyncResource):
         until: Collection[str] = ("completed", "rejected", "declined"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.SuspendPerformanceJob], object] | None = None,
     ) -> m.SuspendPerformanceJob:
         """Return the suspend performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the suspend performance job request each poll reads.
+        """
         goal: Goal[m.SuspendPerformanceJob] = final_state(
             "suspend performance job request", id, until
         )
@@ -1770,6 +1849,7 @@ class SuspendPerformanceJobs(SyncResource):
             id,
             ("suspendPerformanceJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -1843,6 +1923,7 @@ class AsyncSuspendPerformanceJobs(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.SuspendPerformanceJobFind]:
         """GET /suspendPerformanceJob (operationId `listSuspendPerformanceJob`).
@@ -1853,6 +1934,8 @@ class AsyncSuspendPerformanceJobs(AsyncResource):
             creation_date_gt (datetime): query parameter `creationDate.gt`.
             creation_date_lt (datetime): query parameter `creationDate.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1887,6 +1970,7 @@ class AsyncSuspendPerformanceJobs(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1937,11 +2021,14 @@ class AsyncSuspendPerformanceJobs(AsyncResource):
         until: Collection[str] = ("completed", "rejected", "declined"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.SuspendPerformanceJob], object] | None = None,
     ) -> m.SuspendPerformanceJob:
         """Return the suspend performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the suspend performance job request each poll reads.
+        """
         goal: Goal[m.SuspendPerformanceJob] = final_state(
             "suspend performance job request", id, until
         )
@@ -1951,6 +2038,7 @@ class AsyncSuspendPerformanceJobs(AsyncResource):
             id,
             ("suspendPerformanceJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -2024,6 +2112,7 @@ class ResumePerformanceJobs(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ResumePerformanceJobFind]:
         """GET /resumePerformanceJob (operationId `listResumePerformanceJob`).
@@ -2034,6 +2123,8 @@ class ResumePerformanceJobs(SyncResource):
             creation_date_gt (datetime): query parameter `creationDate.gt`.
             creation_date_lt (datetime): query parameter `creationDate.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -2068,6 +2159,7 @@ class ResumePerformanceJobs(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -2118,11 +2210,14 @@ class ResumePerformanceJobs(SyncResource):
         until: Collection[str] = ("completed", "rejected", "declined"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.ResumePerformanceJob], object] | None = None,
     ) -> m.ResumePerformanceJob:
         """Return the resume performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the resume performance job request each poll reads.
+        """
         goal: Goal[m.ResumePerformanceJob] = final_state(
             "resume performance job request", id, until
         )
@@ -2132,6 +2227,7 @@ class ResumePerformanceJobs(SyncResource):
             id,
             ("resumePerformanceJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -2205,6 +2301,7 @@ class AsyncResumePerformanceJobs(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ResumePerformanceJobFind]:
         """GET /resumePerformanceJob (operationId `listResumePerformanceJob`).
@@ -2215,6 +2312,8 @@ class AsyncResumePerformanceJobs(AsyncResource):
             creation_date_gt (datetime): query parameter `creationDate.gt`.
             creation_date_lt (datetime): query parameter `creationDate.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -2249,6 +2348,7 @@ class AsyncResumePerformanceJobs(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -2299,11 +2399,14 @@ class AsyncResumePerformanceJobs(AsyncResource):
         until: Collection[str] = ("completed", "rejected", "declined"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.ResumePerformanceJob], object] | None = None,
     ) -> m.ResumePerformanceJob:
         """Return the resume performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the resume performance job request each poll reads.
+        """
         goal: Goal[m.ResumePerformanceJob] = final_state(
             "resume performance job request", id, until
         )
@@ -2313,6 +2416,7 @@ class AsyncResumePerformanceJobs(AsyncResource):
             id,
             ("resumePerformanceJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -2389,6 +2493,7 @@ class PerformanceProfiles(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PerformanceProfileFind]:
         """GET /performanceProfile (operationId `listPerformanceProfile`).
@@ -2403,6 +2508,8 @@ class PerformanceProfiles(SyncResource):
             reporting_period (m.Interval | str): query parameter `reportingPeriod`.
             job_priority (str): query parameter `jobPriority`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -2440,6 +2547,7 @@ class PerformanceProfiles(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -2638,6 +2746,7 @@ class AsyncPerformanceProfiles(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PerformanceProfileFind]:
         """GET /performanceProfile (operationId `listPerformanceProfile`).
@@ -2652,6 +2761,8 @@ class AsyncPerformanceProfiles(AsyncResource):
             reporting_period (m.Interval | str): query parameter `reportingPeriod`.
             job_priority (str): query parameter `jobPriority`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -2689,6 +2800,7 @@ class AsyncPerformanceProfiles(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -2892,6 +3004,7 @@ class PerformanceReports(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PerformanceReportFind]:
         """GET /performanceReport (operationId `listPerformanceReport`).
@@ -2911,6 +3024,8 @@ class PerformanceReports(SyncResource):
             consuming_application_id (str): query parameter `consumingApplicationId`.
             producing_application_id (str): query parameter `producingApplicationId`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -2953,6 +3068,7 @@ class PerformanceReports(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -3039,11 +3155,14 @@ class PerformanceReports(SyncResource):
         until: Collection[str] = ("completed", "failed", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.PerformanceReport], object] | None = None,
     ) -> m.PerformanceReport:
         """Return the performance report once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the performance report each poll reads.
+        """
         goal: Goal[m.PerformanceReport] = final_state("performance report", id, until)
         return self._wait(
             lambda: self.retrieve(id),
@@ -3051,6 +3170,7 @@ class PerformanceReports(SyncResource):
             id,
             ("performanceReportStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     def create_and_wait(
@@ -3062,6 +3182,7 @@ class PerformanceReports(SyncResource):
         until: Collection[str] = ("completed", "failed", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.PerformanceReport], object] | None = None,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceReport:
         """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
@@ -3074,6 +3195,7 @@ class PerformanceReports(SyncResource):
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            progress=progress,
         )
 
     def wait_for_job(
@@ -3085,9 +3207,11 @@ class PerformanceReports(SyncResource):
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[builtins.list[m.PerformanceReportFind]], object] | None = None,
     ) -> builtins.list[m.PerformanceReportFind]:
         """Return the performance reports of job `job_id` once `count` of them are final (completed, failed, rejected).
-        Notifications about the job wake the wait at once when a listener is subscribed."""
+        Notifications about the job wake the wait at once when a listener is subscribed.
+        `progress` is called with the list each poll reads."""
 
         def read() -> builtins.list[m.PerformanceReportFind]:
             return builtins.list(self.list(performance_job_id=job_id))
@@ -3101,6 +3225,7 @@ class PerformanceReports(SyncResource):
             job_id,
             ("performanceJobReportReadyEvent", "performanceJobReportPreparationErrorEvent"),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -3183,6 +3308,7 @@ class AsyncPerformanceReports(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PerformanceReportFind]:
         """GET /performanceReport (operationId `listPerformanceReport`).
@@ -3202,6 +3328,8 @@ class AsyncPerformanceReports(AsyncResource):
             consuming_application_id (str): query parameter `consumingApplicationId`.
             producing_application_id (str): query parameter `producingApplicationId`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -3244,6 +3372,7 @@ class AsyncPerformanceReports(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -3330,11 +3459,14 @@ class AsyncPerformanceReports(AsyncResource):
         until: Collection[str] = ("completed", "failed", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.PerformanceReport], object] | None = None,
     ) -> m.PerformanceReport:
         """Return the performance report once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the performance report each poll reads.
+        """
         goal: Goal[m.PerformanceReport] = final_state("performance report", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
@@ -3342,6 +3474,7 @@ class AsyncPerformanceReports(AsyncResource):
             id,
             ("performanceReportStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     async def create_and_wait(
@@ -3353,6 +3486,7 @@ class AsyncPerformanceReports(AsyncResource):
         until: Collection[str] = ("completed", "failed", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.PerformanceReport], object] | None = None,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceReport:
         """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
@@ -3365,6 +3499,7 @@ class AsyncPerformanceReports(AsyncResource):
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            progress=progress,
         )
 
     async def wait_for_job(
@@ -3376,9 +3511,11 @@ class AsyncPerformanceReports(AsyncResource):
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[builtins.list[m.PerformanceReportFind]], object] | None = None,
     ) -> builtins.list[m.PerformanceReportFind]:
         """Return the performance reports of job `job_id` once `count` of them are final (completed, failed, rejected).
-        Notifications about the job wake the wait at once when a listener is subscribed."""
+        Notifications about the job wake the wait at once when a listener is subscribed.
+        `progress` is called with the list each poll reads."""
 
         async def read() -> builtins.list[m.PerformanceReportFind]:
             return [item async for item in self.list(performance_job_id=job_id)]
@@ -3392,6 +3529,7 @@ class AsyncPerformanceReports(AsyncResource):
             job_id,
             ("performanceJobReportReadyEvent", "performanceJobReportPreparationErrorEvent"),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -3428,6 +3566,7 @@ class PerformanceTrackingRecords(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.TrackingRecordFind]:
         """GET /trackingRecord (operationId `listTrackingRecord`).
@@ -3438,6 +3577,8 @@ class PerformanceTrackingRecords(SyncResource):
             creation_date_lt (datetime): query parameter `creationDate.lt`.
             user (str): query parameter `user`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -3471,6 +3612,7 @@ class PerformanceTrackingRecords(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -3543,6 +3685,7 @@ class AsyncPerformanceTrackingRecords(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.TrackingRecordFind]:
         """GET /trackingRecord (operationId `listTrackingRecord`).
@@ -3553,6 +3696,8 @@ class AsyncPerformanceTrackingRecords(AsyncResource):
             creation_date_lt (datetime): query parameter `creationDate.lt`.
             user (str): query parameter `user`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -3586,6 +3731,7 @@ class AsyncPerformanceTrackingRecords(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 # A resource's `list` method would shadow the builtin in annotations.
 import builtins  # noqa: F401
-from collections.abc import Collection, Mapping, Sequence  # noqa: F401
+from collections.abc import Callable, Collection, Mapping, Sequence  # noqa: F401
 from datetime import datetime  # noqa: F401
 from functools import cached_property
 from typing import Any  # noqa: F401
@@ -13,7 +13,7 @@ from typing import Any  # noqa: F401
 from typing_extensions import Unpack
 
 from lso_client._operations import operations_of
-from lso_client._pagination import SyncPage  # noqa: F401
+from lso_client._pagination import ListProgress, SyncPage  # noqa: F401
 from lso_client._resource import (  # noqa: F401
     AsyncApi,
     AsyncHubResource,
@@ -26,7 +26,7 @@ from lso_client._resource import (  # noqa: F401
     async_raw_method,
     raw_method,
 )
-from lso_client._waiting import Goal, collected, final_state  # noqa: F401
+from lso_client._waiting import Goal, collected, final_state, ref_body  # noqa: F401
 
 from . import performance_monitoring_v5 as m
 
@@ -94,6 +94,7 @@ class PerformanceJobs(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PerformanceJob]:
         """GET /performanceJob (operationId `listPerformanceJob`).
@@ -113,6 +114,8 @@ class PerformanceJobs(SyncResource):
             consuming_application_id (str): query parameter `consumingApplicationId`.
             producing_application_id (str): query parameter `producingApplicationId`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -155,6 +158,7 @@ class PerformanceJobs(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -399,11 +403,19 @@ class PerformanceJobs(SyncResource):
         ),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.PerformanceJob], object] | None = None,
+        cancel_on_interrupt: bool = False,
     ) -> m.PerformanceJob:
         """Return the performance job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the performance job each poll reads.
+
+        `cancel_on_interrupt=True`: if the wait is interrupted (KeyboardInterrupt),
+        ask the seller to cancel the performance job (`cancel()`) before the
+        interruption goes on.
+        """
         goal: Goal[m.PerformanceJob] = final_state("performance job", id, until)
         return self._wait(
             lambda: self.retrieve(id),
@@ -411,6 +423,10 @@ class PerformanceJobs(SyncResource):
             id,
             ("performanceJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
+            on_interrupt=(lambda: self.cancel(ref_body(m.CancelPerformanceJobCreate, id)))
+            if cancel_on_interrupt
+            else None,
         )
 
     def create_and_wait(
@@ -428,6 +444,8 @@ class PerformanceJobs(SyncResource):
         ),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.PerformanceJob], object] | None = None,
+        cancel_on_interrupt: bool = False,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceJob:
         """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
@@ -440,6 +458,8 @@ class PerformanceJobs(SyncResource):
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            progress=progress,
+            cancel_on_interrupt=cancel_on_interrupt,
         )
 
     @property
@@ -526,6 +546,7 @@ class AsyncPerformanceJobs(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PerformanceJob]:
         """GET /performanceJob (operationId `listPerformanceJob`).
@@ -545,6 +566,8 @@ class AsyncPerformanceJobs(AsyncResource):
             consuming_application_id (str): query parameter `consumingApplicationId`.
             producing_application_id (str): query parameter `producingApplicationId`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -587,6 +610,7 @@ class AsyncPerformanceJobs(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -831,11 +855,19 @@ class AsyncPerformanceJobs(AsyncResource):
         ),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.PerformanceJob], object] | None = None,
+        cancel_on_interrupt: bool = False,
     ) -> m.PerformanceJob:
         """Return the performance job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the performance job each poll reads.
+
+        `cancel_on_interrupt=True`: if the wait is interrupted (its task cancelled, or KeyboardInterrupt),
+        ask the seller to cancel the performance job (`cancel()`) before the
+        interruption goes on.
+        """
         goal: Goal[m.PerformanceJob] = final_state("performance job", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
@@ -843,6 +875,10 @@ class AsyncPerformanceJobs(AsyncResource):
             id,
             ("performanceJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
+            on_interrupt=(lambda: self.cancel(ref_body(m.CancelPerformanceJobCreate, id)))
+            if cancel_on_interrupt
+            else None,
         )
 
     async def create_and_wait(
@@ -860,6 +896,8 @@ class AsyncPerformanceJobs(AsyncResource):
         ),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.PerformanceJob], object] | None = None,
+        cancel_on_interrupt: bool = False,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceJob:
         """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
@@ -872,6 +910,8 @@ class AsyncPerformanceJobs(AsyncResource):
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            progress=progress,
+            cancel_on_interrupt=cancel_on_interrupt,
         )
 
     @property
@@ -949,6 +989,7 @@ class CancelPerformanceJobs(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.CancelPerformanceJob]:
         """GET /cancelPerformanceJob (operationId `listCancelPerformanceJob`).
@@ -959,6 +1000,8 @@ class CancelPerformanceJobs(SyncResource):
             creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
             creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -992,6 +1035,7 @@ class CancelPerformanceJobs(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1041,11 +1085,14 @@ class CancelPerformanceJobs(SyncResource):
         until: Collection[str] = ("completed", "rejected", "declined"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.CancelPerformanceJob], object] | None = None,
     ) -> m.CancelPerformanceJob:
         """Return the cancel performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the cancel performance job request each poll reads.
+        """
         goal: Goal[m.CancelPerformanceJob] = final_state(
             "cancel performance job request", id, until
         )
@@ -1055,6 +1102,7 @@ class CancelPerformanceJobs(SyncResource):
             id,
             ("cancelPerformanceJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -1127,6 +1175,7 @@ class AsyncCancelPerformanceJobs(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.CancelPerformanceJob]:
         """GET /cancelPerformanceJob (operationId `listCancelPerformanceJob`).
@@ -1137,6 +1186,8 @@ class AsyncCancelPerformanceJobs(AsyncResource):
             creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
             creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1170,6 +1221,7 @@ class AsyncCancelPerformanceJobs(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1219,11 +1271,14 @@ class AsyncCancelPerformanceJobs(AsyncResource):
         until: Collection[str] = ("completed", "rejected", "declined"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.CancelPerformanceJob], object] | None = None,
     ) -> m.CancelPerformanceJob:
         """Return the cancel performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the cancel performance job request each poll reads.
+        """
         goal: Goal[m.CancelPerformanceJob] = final_state(
             "cancel performance job request", id, until
         )
@@ -1233,6 +1288,7 @@ class AsyncCancelPerformanceJobs(AsyncResource):
             id,
             ("cancelPerformanceJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -1305,6 +1361,7 @@ class ModifyPerformanceJobs(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ModifyPerformanceJob]:
         """GET /modifyPerformanceJob (operationId `listModifyPerformanceJob`).
@@ -1315,6 +1372,8 @@ class ModifyPerformanceJobs(SyncResource):
             creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
             creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1348,6 +1407,7 @@ class ModifyPerformanceJobs(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1397,11 +1457,14 @@ class ModifyPerformanceJobs(SyncResource):
         until: Collection[str] = ("completed", "rejected", "declined"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.ModifyPerformanceJob], object] | None = None,
     ) -> m.ModifyPerformanceJob:
         """Return the modify performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the modify performance job request each poll reads.
+        """
         goal: Goal[m.ModifyPerformanceJob] = final_state(
             "modify performance job request", id, until
         )
@@ -1411,6 +1474,7 @@ class ModifyPerformanceJobs(SyncResource):
             id,
             ("modifyPerformanceJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -1483,6 +1547,7 @@ class AsyncModifyPerformanceJobs(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ModifyPerformanceJob]:
         """GET /modifyPerformanceJob (operationId `listModifyPerformanceJob`).
@@ -1493,6 +1558,8 @@ class AsyncModifyPerformanceJobs(AsyncResource):
             creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
             creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1526,6 +1593,7 @@ class AsyncModifyPerformanceJobs(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1575,11 +1643,14 @@ class AsyncModifyPerformanceJobs(AsyncResource):
         until: Collection[str] = ("completed", "rejected", "declined"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.ModifyPerformanceJob], object] | None = None,
     ) -> m.ModifyPerformanceJob:
         """Return the modify performance job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the modify performance job request each poll reads.
+        """
         goal: Goal[m.ModifyPerformanceJob] = final_state(
             "modify performance job request", id, until
         )
@@ -1589,6 +1660,7 @@ class AsyncModifyPerformanceJobs(AsyncResource):
             id,
             ("modifyPerformanceJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -1662,6 +1734,7 @@ class PerformanceProfiles(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PerformanceProfile]:
         """GET /performanceProfile (operationId `listPerformanceProfile`).
@@ -1673,6 +1746,8 @@ class PerformanceProfiles(SyncResource):
             job_priority (str): query parameter `jobPriority`.
             lifecycle_status (m.PerformanceProfileLifecycleStatusType | str): query parameter `lifecycleStatus`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1707,6 +1782,7 @@ class PerformanceProfiles(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1901,6 +1977,7 @@ class AsyncPerformanceProfiles(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PerformanceProfile]:
         """GET /performanceProfile (operationId `listPerformanceProfile`).
@@ -1912,6 +1989,8 @@ class AsyncPerformanceProfiles(AsyncResource):
             job_priority (str): query parameter `jobPriority`.
             lifecycle_status (m.PerformanceProfileLifecycleStatusType | str): query parameter `lifecycleStatus`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1946,6 +2025,7 @@ class AsyncPerformanceProfiles(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -2149,6 +2229,7 @@ class PerformanceReports(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PerformanceReportFind]:
         """GET /performanceReport (operationId `listPerformanceReport`).
@@ -2169,6 +2250,8 @@ class PerformanceReports(SyncResource):
             output_format (m.OutputFormat | str): query parameter `outputFormat`.
             result_format (m.ResultFormat | str): query parameter `resultFormat`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -2212,6 +2295,7 @@ class PerformanceReports(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -2298,11 +2382,14 @@ class PerformanceReports(SyncResource):
         until: Collection[str] = ("completed", "failed", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.PerformanceReport], object] | None = None,
     ) -> m.PerformanceReport:
         """Return the performance report once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the performance report each poll reads.
+        """
         goal: Goal[m.PerformanceReport] = final_state("performance report", id, until)
         return self._wait(
             lambda: self.retrieve(id),
@@ -2310,6 +2397,7 @@ class PerformanceReports(SyncResource):
             id,
             ("performanceReportStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     def create_and_wait(
@@ -2321,6 +2409,7 @@ class PerformanceReports(SyncResource):
         until: Collection[str] = ("completed", "failed", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.PerformanceReport], object] | None = None,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceReport:
         """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
@@ -2333,6 +2422,7 @@ class PerformanceReports(SyncResource):
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            progress=progress,
         )
 
     def wait_for_job(
@@ -2344,9 +2434,11 @@ class PerformanceReports(SyncResource):
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[builtins.list[m.PerformanceReportFind]], object] | None = None,
     ) -> builtins.list[m.PerformanceReportFind]:
         """Return the performance reports of job `job_id` once `count` of them are final (completed, failed, rejected).
-        Notifications about the job wake the wait at once when a listener is subscribed."""
+        Notifications about the job wake the wait at once when a listener is subscribed.
+        `progress` is called with the list each poll reads."""
 
         def read() -> builtins.list[m.PerformanceReportFind]:
             return builtins.list(self.list(performance_job_id=job_id))
@@ -2360,6 +2452,7 @@ class PerformanceReports(SyncResource):
             job_id,
             ("performanceJobReportReadyEvent", "performanceJobReportPreparationErrorEvent"),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -2443,6 +2536,7 @@ class AsyncPerformanceReports(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PerformanceReportFind]:
         """GET /performanceReport (operationId `listPerformanceReport`).
@@ -2463,6 +2557,8 @@ class AsyncPerformanceReports(AsyncResource):
             output_format (m.OutputFormat | str): query parameter `outputFormat`.
             result_format (m.ResultFormat | str): query parameter `resultFormat`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -2506,6 +2602,7 @@ class AsyncPerformanceReports(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -2592,11 +2689,14 @@ class AsyncPerformanceReports(AsyncResource):
         until: Collection[str] = ("completed", "failed", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.PerformanceReport], object] | None = None,
     ) -> m.PerformanceReport:
         """Return the performance report once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the performance report each poll reads.
+        """
         goal: Goal[m.PerformanceReport] = final_state("performance report", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
@@ -2604,6 +2704,7 @@ class AsyncPerformanceReports(AsyncResource):
             id,
             ("performanceReportStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     async def create_and_wait(
@@ -2615,6 +2716,7 @@ class AsyncPerformanceReports(AsyncResource):
         until: Collection[str] = ("completed", "failed", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.PerformanceReport], object] | None = None,
         **options: Unpack[CallOptions],
     ) -> m.PerformanceReport:
         """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
@@ -2627,6 +2729,7 @@ class AsyncPerformanceReports(AsyncResource):
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            progress=progress,
         )
 
     async def wait_for_job(
@@ -2638,9 +2741,11 @@ class AsyncPerformanceReports(AsyncResource):
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[builtins.list[m.PerformanceReportFind]], object] | None = None,
     ) -> builtins.list[m.PerformanceReportFind]:
         """Return the performance reports of job `job_id` once `count` of them are final (completed, failed, rejected).
-        Notifications about the job wake the wait at once when a listener is subscribed."""
+        Notifications about the job wake the wait at once when a listener is subscribed.
+        `progress` is called with the list each poll reads."""
 
         async def read() -> builtins.list[m.PerformanceReportFind]:
             return [item async for item in self.list(performance_job_id=job_id)]
@@ -2654,6 +2759,7 @@ class AsyncPerformanceReports(AsyncResource):
             job_id,
             ("performanceJobReportReadyEvent", "performanceJobReportPreparationErrorEvent"),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -2691,6 +2797,7 @@ class PerformanceTrackingRecords(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.PmTrackingRecord]:
         """GET /trackingRecord (operationId `listTrackingRecord`).
@@ -2702,6 +2809,8 @@ class PerformanceTrackingRecords(SyncResource):
             creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
             creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -2737,6 +2846,7 @@ class PerformanceTrackingRecords(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -2772,6 +2882,7 @@ class AsyncPerformanceTrackingRecords(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.PmTrackingRecord]:
         """GET /trackingRecord (operationId `listTrackingRecord`).
@@ -2783,6 +2894,8 @@ class AsyncPerformanceTrackingRecords(AsyncResource):
             creation_date_time_gt (datetime): query parameter `creationDateTime.gt`.
             creation_date_time_lt (datetime): query parameter `creationDateTime.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -2818,6 +2931,7 @@ class AsyncPerformanceTrackingRecords(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 # A resource's `list` method would shadow the builtin in annotations.
 import builtins  # noqa: F401
-from collections.abc import Collection, Mapping, Sequence  # noqa: F401
+from collections.abc import Callable, Collection, Mapping, Sequence  # noqa: F401
 from datetime import datetime  # noqa: F401
 from functools import cached_property
 from typing import Any  # noqa: F401
@@ -13,7 +13,7 @@ from typing import Any  # noqa: F401
 from typing_extensions import Unpack
 
 from lso_client._operations import operations_of
-from lso_client._pagination import SyncPage  # noqa: F401
+from lso_client._pagination import ListProgress, SyncPage  # noqa: F401
 from lso_client._resource import (  # noqa: F401
     AsyncApi,
     AsyncHubResource,
@@ -26,7 +26,7 @@ from lso_client._resource import (  # noqa: F401
     async_raw_method,
     raw_method,
 )
-from lso_client._waiting import Goal, collected, final_state  # noqa: F401
+from lso_client._waiting import Goal, collected, final_state, ref_body  # noqa: F401
 
 from . import service_function_testing_v3 as m
 
@@ -89,6 +89,7 @@ class TestJobs(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.TestJobFind]:
         """GET /testJob (operationId `listTestJob`).
@@ -103,6 +104,8 @@ class TestJobs(SyncResource):
             requested_end_date_time_gt (datetime): query parameter `requestedEndDateTime.gt`.
             requested_end_date_time_lt (datetime): query parameter `requestedEndDateTime.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -140,6 +143,7 @@ class TestJobs(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -337,11 +341,19 @@ class TestJobs(SyncResource):
         until: Collection[str] = ("completed", "cancelled", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.TestJob], object] | None = None,
+        cancel_on_interrupt: bool = False,
     ) -> m.TestJob:
         """Return the test job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the test job each poll reads.
+
+        `cancel_on_interrupt=True`: if the wait is interrupted (KeyboardInterrupt),
+        ask the seller to cancel the test job (`cancel()`) before the
+        interruption goes on.
+        """
         goal: Goal[m.TestJob] = final_state("test job", id, until)
         return self._wait(
             lambda: self.retrieve(id),
@@ -349,6 +361,10 @@ class TestJobs(SyncResource):
             id,
             ("testJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
+            on_interrupt=(lambda: self.cancel(ref_body(m.CancelTestJobCommon, id)))
+            if cancel_on_interrupt
+            else None,
         )
 
     def create_and_wait(
@@ -360,6 +376,8 @@ class TestJobs(SyncResource):
         until: Collection[str] = ("completed", "cancelled", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.TestJob], object] | None = None,
+        cancel_on_interrupt: bool = False,
         **options: Unpack[CallOptions],
     ) -> m.TestJob:
         """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
@@ -372,6 +390,8 @@ class TestJobs(SyncResource):
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            progress=progress,
+            cancel_on_interrupt=cancel_on_interrupt,
         )
 
     @property
@@ -452,6 +472,7 @@ class AsyncTestJobs(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.TestJobFind]:
         """GET /testJob (operationId `listTestJob`).
@@ -466,6 +487,8 @@ class AsyncTestJobs(AsyncResource):
             requested_end_date_time_gt (datetime): query parameter `requestedEndDateTime.gt`.
             requested_end_date_time_lt (datetime): query parameter `requestedEndDateTime.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -503,6 +526,7 @@ class AsyncTestJobs(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -700,11 +724,19 @@ class AsyncTestJobs(AsyncResource):
         until: Collection[str] = ("completed", "cancelled", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.TestJob], object] | None = None,
+        cancel_on_interrupt: bool = False,
     ) -> m.TestJob:
         """Return the test job once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the test job each poll reads.
+
+        `cancel_on_interrupt=True`: if the wait is interrupted (its task cancelled, or KeyboardInterrupt),
+        ask the seller to cancel the test job (`cancel()`) before the
+        interruption goes on.
+        """
         goal: Goal[m.TestJob] = final_state("test job", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
@@ -712,6 +744,10 @@ class AsyncTestJobs(AsyncResource):
             id,
             ("testJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
+            on_interrupt=(lambda: self.cancel(ref_body(m.CancelTestJobCommon, id)))
+            if cancel_on_interrupt
+            else None,
         )
 
     async def create_and_wait(
@@ -723,6 +759,8 @@ class AsyncTestJobs(AsyncResource):
         until: Collection[str] = ("completed", "cancelled", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.TestJob], object] | None = None,
+        cancel_on_interrupt: bool = False,
         **options: Unpack[CallOptions],
     ) -> m.TestJob:
         """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
@@ -735,6 +773,8 @@ class AsyncTestJobs(AsyncResource):
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            progress=progress,
+            cancel_on_interrupt=cancel_on_interrupt,
         )
 
     @property
@@ -811,6 +851,7 @@ class CancelTestJobs(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.CancelTestJob]:
         """GET /cancelTestJob (operationId `listCancelTestJob`).
@@ -821,6 +862,8 @@ class CancelTestJobs(SyncResource):
             creation_date_gt (datetime): query parameter `creationDate.gt`.
             creation_date_lt (datetime): query parameter `creationDate.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -854,6 +897,7 @@ class CancelTestJobs(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -903,11 +947,14 @@ class CancelTestJobs(SyncResource):
         until: Collection[str] = ("accepted", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.CancelTestJob], object] | None = None,
     ) -> m.CancelTestJob:
         """Return the cancel test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the cancel test job request each poll reads.
+        """
         goal: Goal[m.CancelTestJob] = final_state("cancel test job request", id, until)
         return self._wait(
             lambda: self.retrieve(id),
@@ -915,6 +962,7 @@ class CancelTestJobs(SyncResource):
             id,
             ("cancelTestJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -987,6 +1035,7 @@ class AsyncCancelTestJobs(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.CancelTestJob]:
         """GET /cancelTestJob (operationId `listCancelTestJob`).
@@ -997,6 +1046,8 @@ class AsyncCancelTestJobs(AsyncResource):
             creation_date_gt (datetime): query parameter `creationDate.gt`.
             creation_date_lt (datetime): query parameter `creationDate.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1030,6 +1081,7 @@ class AsyncCancelTestJobs(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1079,11 +1131,14 @@ class AsyncCancelTestJobs(AsyncResource):
         until: Collection[str] = ("accepted", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.CancelTestJob], object] | None = None,
     ) -> m.CancelTestJob:
         """Return the cancel test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the cancel test job request each poll reads.
+        """
         goal: Goal[m.CancelTestJob] = final_state("cancel test job request", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
@@ -1091,6 +1146,7 @@ class AsyncCancelTestJobs(AsyncResource):
             id,
             ("cancelTestJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -1163,6 +1219,7 @@ class SuspendTestJobs(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.SuspendTestJob]:
         """GET /suspendTestJob (operationId `listSuspendTestJob`).
@@ -1173,6 +1230,8 @@ class SuspendTestJobs(SyncResource):
             creation_date_gt (datetime): query parameter `creationDate.gt`.
             creation_date_lt (datetime): query parameter `creationDate.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1206,6 +1265,7 @@ class SuspendTestJobs(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1255,11 +1315,14 @@ class SuspendTestJobs(SyncResource):
         until: Collection[str] = ("accepted", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.SuspendTestJob], object] | None = None,
     ) -> m.SuspendTestJob:
         """Return the suspend test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the suspend test job request each poll reads.
+        """
         goal: Goal[m.SuspendTestJob] = final_state("suspend test job request", id, until)
         return self._wait(
             lambda: self.retrieve(id),
@@ -1267,6 +1330,7 @@ class SuspendTestJobs(SyncResource):
             id,
             ("suspendTestJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -1339,6 +1403,7 @@ class AsyncSuspendTestJobs(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.SuspendTestJob]:
         """GET /suspendTestJob (operationId `listSuspendTestJob`).
@@ -1349,6 +1414,8 @@ class AsyncSuspendTestJobs(AsyncResource):
             creation_date_gt (datetime): query parameter `creationDate.gt`.
             creation_date_lt (datetime): query parameter `creationDate.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1382,6 +1449,7 @@ class AsyncSuspendTestJobs(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1431,11 +1499,14 @@ class AsyncSuspendTestJobs(AsyncResource):
         until: Collection[str] = ("accepted", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.SuspendTestJob], object] | None = None,
     ) -> m.SuspendTestJob:
         """Return the suspend test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the suspend test job request each poll reads.
+        """
         goal: Goal[m.SuspendTestJob] = final_state("suspend test job request", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
@@ -1443,6 +1514,7 @@ class AsyncSuspendTestJobs(AsyncResource):
             id,
             ("suspendTestJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -1515,6 +1587,7 @@ class ResumeTestJobs(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ResumeTestJob]:
         """GET /resumeTestJob (operationId `listResumeTestJob`).
@@ -1525,6 +1598,8 @@ class ResumeTestJobs(SyncResource):
             creation_date_gt (datetime): query parameter `creationDate.gt`.
             creation_date_lt (datetime): query parameter `creationDate.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1558,6 +1633,7 @@ class ResumeTestJobs(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1607,11 +1683,14 @@ class ResumeTestJobs(SyncResource):
         until: Collection[str] = ("accepted", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.ResumeTestJob], object] | None = None,
     ) -> m.ResumeTestJob:
         """Return the resume test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the resume test job request each poll reads.
+        """
         goal: Goal[m.ResumeTestJob] = final_state("resume test job request", id, until)
         return self._wait(
             lambda: self.retrieve(id),
@@ -1619,6 +1698,7 @@ class ResumeTestJobs(SyncResource):
             id,
             ("resumeTestJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -1691,6 +1771,7 @@ class AsyncResumeTestJobs(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ResumeTestJob]:
         """GET /resumeTestJob (operationId `listResumeTestJob`).
@@ -1701,6 +1782,8 @@ class AsyncResumeTestJobs(AsyncResource):
             creation_date_gt (datetime): query parameter `creationDate.gt`.
             creation_date_lt (datetime): query parameter `creationDate.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1734,6 +1817,7 @@ class AsyncResumeTestJobs(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1783,11 +1867,14 @@ class AsyncResumeTestJobs(AsyncResource):
         until: Collection[str] = ("accepted", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.ResumeTestJob], object] | None = None,
     ) -> m.ResumeTestJob:
         """Return the resume test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the resume test job request each poll reads.
+        """
         goal: Goal[m.ResumeTestJob] = final_state("resume test job request", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
@@ -1795,6 +1882,7 @@ class AsyncResumeTestJobs(AsyncResource):
             id,
             ("resumeTestJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -1867,6 +1955,7 @@ class ModifyTestJobs(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ModifyTestJob]:
         """GET /modifyTestJob (operationId `listModifyTestJob`).
@@ -1877,6 +1966,8 @@ class ModifyTestJobs(SyncResource):
             creation_date_gt (datetime): query parameter `creationDate.gt`.
             creation_date_lt (datetime): query parameter `creationDate.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -1910,6 +2001,7 @@ class ModifyTestJobs(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -1959,11 +2051,14 @@ class ModifyTestJobs(SyncResource):
         until: Collection[str] = ("accepted", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.ModifyTestJob], object] | None = None,
     ) -> m.ModifyTestJob:
         """Return the modify test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the modify test job request each poll reads.
+        """
         goal: Goal[m.ModifyTestJob] = final_state("modify test job request", id, until)
         return self._wait(
             lambda: self.retrieve(id),
@@ -1971,6 +2066,7 @@ class ModifyTestJobs(SyncResource):
             id,
             ("modifyTestJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -2043,6 +2139,7 @@ class AsyncModifyTestJobs(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ModifyTestJob]:
         """GET /modifyTestJob (operationId `listModifyTestJob`).
@@ -2053,6 +2150,8 @@ class AsyncModifyTestJobs(AsyncResource):
             creation_date_gt (datetime): query parameter `creationDate.gt`.
             creation_date_lt (datetime): query parameter `creationDate.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -2086,6 +2185,7 @@ class AsyncModifyTestJobs(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -2135,11 +2235,14 @@ class AsyncModifyTestJobs(AsyncResource):
         until: Collection[str] = ("accepted", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.ModifyTestJob], object] | None = None,
     ) -> m.ModifyTestJob:
         """Return the modify test job request once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the modify test job request each poll reads.
+        """
         goal: Goal[m.ModifyTestJob] = final_state("modify test job request", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
@@ -2147,6 +2250,7 @@ class AsyncModifyTestJobs(AsyncResource):
             id,
             ("modifyTestJobStateChangeEvent",),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -2220,6 +2324,7 @@ class TestProfiles(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.TestProfile]:
         """GET /testProfile (operationId `listTestProfile`).
@@ -2231,6 +2336,8 @@ class TestProfiles(SyncResource):
             last_update_lt (datetime): query parameter `lastUpdate.lt`.
             related_service_specification_id (str): query parameter `relatedServiceSpecificationId`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -2265,6 +2372,7 @@ class TestProfiles(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -2459,6 +2567,7 @@ class AsyncTestProfiles(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.TestProfile]:
         """GET /testProfile (operationId `listTestProfile`).
@@ -2470,6 +2579,8 @@ class AsyncTestProfiles(AsyncResource):
             last_update_lt (datetime): query parameter `lastUpdate.lt`.
             related_service_specification_id (str): query parameter `relatedServiceSpecificationId`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -2504,6 +2615,7 @@ class AsyncTestProfiles(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -2665,6 +2777,7 @@ class TestResults(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.TestResultCommon]:
         """GET /testResult (operationId `listTestResult`).
@@ -2680,6 +2793,8 @@ class TestResults(SyncResource):
             requested_end_date_time_gt (datetime): query parameter `requestedEndDateTime.gt`.
             requested_end_date_time_lt (datetime): query parameter `requestedEndDateTime.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -2718,6 +2833,7 @@ class TestResults(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -2767,9 +2883,11 @@ class TestResults(SyncResource):
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[builtins.list[m.TestResultCommon]], object] | None = None,
     ) -> builtins.list[m.TestResultCommon]:
         """Return the test results of job `job_id` once `count` of them are there.
-        Notifications about the job wake the wait at once when a listener is subscribed."""
+        Notifications about the job wake the wait at once when a listener is subscribed.
+        `progress` is called with the list each poll reads."""
 
         def read() -> builtins.list[m.TestResultCommon]:
             return builtins.list(self.list(test_job_id=job_id))
@@ -2781,6 +2899,7 @@ class TestResults(SyncResource):
             None,
             ("testResultCreateEvent", "testJobStateChangeEvent"),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property
@@ -2820,6 +2939,7 @@ class AsyncTestResults(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.TestResultCommon]:
         """GET /testResult (operationId `listTestResult`).
@@ -2835,6 +2955,8 @@ class AsyncTestResults(AsyncResource):
             requested_end_date_time_gt (datetime): query parameter `requestedEndDateTime.gt`.
             requested_end_date_time_lt (datetime): query parameter `requestedEndDateTime.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -2873,6 +2995,7 @@ class AsyncTestResults(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -2922,9 +3045,11 @@ class AsyncTestResults(AsyncResource):
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[builtins.list[m.TestResultCommon]], object] | None = None,
     ) -> builtins.list[m.TestResultCommon]:
         """Return the test results of job `job_id` once `count` of them are there.
-        Notifications about the job wake the wait at once when a listener is subscribed."""
+        Notifications about the job wake the wait at once when a listener is subscribed.
+        `progress` is called with the list each poll reads."""
 
         async def read() -> builtins.list[m.TestResultCommon]:
             return [item async for item in self.list(test_job_id=job_id)]
@@ -2936,6 +3061,7 @@ class AsyncTestResults(AsyncResource):
             None,
             ("testResultCreateEvent", "testJobStateChangeEvent"),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 # A resource's `list` method would shadow the builtin in annotations.
 import builtins  # noqa: F401
-from collections.abc import Collection, Mapping, Sequence  # noqa: F401
+from collections.abc import Callable, Collection, Mapping, Sequence  # noqa: F401
 from datetime import datetime  # noqa: F401
 from functools import cached_property
 from typing import Any  # noqa: F401
@@ -13,7 +13,7 @@ from typing import Any  # noqa: F401
 from typing_extensions import Unpack
 
 from lso_client._operations import operations_of
-from lso_client._pagination import SyncPage  # noqa: F401
+from lso_client._pagination import ListProgress, SyncPage  # noqa: F401
 from lso_client._resource import (  # noqa: F401
     AsyncApi,
     AsyncHubResource,
@@ -26,7 +26,7 @@ from lso_client._resource import (  # noqa: F401
     async_raw_method,
     raw_method,
 )
-from lso_client._waiting import Goal, collected, final_state  # noqa: F401
+from lso_client._waiting import Goal, collected, final_state, ref_body  # noqa: F401
 
 from . import service_inventory_v2 as m
 
@@ -59,6 +59,7 @@ class Services(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.Service]:
         """GET /service (operationId `serviceFind`).
@@ -80,6 +81,8 @@ class Services(SyncResource):
             type (str): query parameter `@type`.
             start_mode (str): query parameter `startMode`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -124,6 +127,7 @@ class Services(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -207,6 +211,7 @@ class AsyncServices(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.Service]:
         """GET /service (operationId `serviceFind`).
@@ -228,6 +233,8 @@ class AsyncServices(AsyncResource):
             type (str): query parameter `@type`.
             start_mode (str): query parameter `startMode`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -272,6 +279,7 @@ class AsyncServices(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 # A resource's `list` method would shadow the builtin in annotations.
 import builtins  # noqa: F401
-from collections.abc import Collection, Mapping, Sequence  # noqa: F401
+from collections.abc import Callable, Collection, Mapping, Sequence  # noqa: F401
 from datetime import datetime  # noqa: F401
 from functools import cached_property
 from typing import Any  # noqa: F401
@@ -13,7 +13,7 @@ from typing import Any  # noqa: F401
 from typing_extensions import Unpack
 
 from lso_client._operations import operations_of
-from lso_client._pagination import SyncPage  # noqa: F401
+from lso_client._pagination import ListProgress, SyncPage  # noqa: F401
 from lso_client._resource import (  # noqa: F401
     AsyncApi,
     AsyncHubResource,
@@ -26,7 +26,7 @@ from lso_client._resource import (  # noqa: F401
     async_raw_method,
     raw_method,
 )
-from lso_client._waiting import Goal, collected, final_state  # noqa: F401
+from lso_client._waiting import Goal, collected, final_state, ref_body  # noqa: F401
 
 from . import service_ordering_v5 as m
 
@@ -90,6 +90,7 @@ class ServiceOrders(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.ServiceOrder]:
         """GET /serviceOrder (operationId `listServiceOrder`).
@@ -105,6 +106,8 @@ class ServiceOrders(SyncResource):
             start_date_gt (datetime): query parameter `startDate.gt`.
             start_date_lt (datetime): query parameter `startDate.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -142,6 +145,7 @@ class ServiceOrders(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -191,11 +195,14 @@ class ServiceOrders(SyncResource):
         until: Collection[str] = ("completed", "failed", "partial", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.ServiceOrder], object] | None = None,
     ) -> m.ServiceOrder:
         """Return the service order once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the service order each poll reads.
+        """
         goal: Goal[m.ServiceOrder] = final_state("service order", id, until)
         return self._wait(
             lambda: self.retrieve(id),
@@ -207,6 +214,7 @@ class ServiceOrders(SyncResource):
                 "serviceOrderInformationRequiredEvent",
             ),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     def create_and_wait(
@@ -218,6 +226,7 @@ class ServiceOrders(SyncResource):
         until: Collection[str] = ("completed", "failed", "partial", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.ServiceOrder], object] | None = None,
         **options: Unpack[CallOptions],
     ) -> m.ServiceOrder:
         """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
@@ -230,6 +239,7 @@ class ServiceOrders(SyncResource):
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            progress=progress,
         )
 
     @property
@@ -307,6 +317,7 @@ class AsyncServiceOrders(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.ServiceOrder]:
         """GET /serviceOrder (operationId `listServiceOrder`).
@@ -322,6 +333,8 @@ class AsyncServiceOrders(AsyncResource):
             start_date_gt (datetime): query parameter `startDate.gt`.
             start_date_lt (datetime): query parameter `startDate.lt`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -359,6 +372,7 @@ class AsyncServiceOrders(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -408,11 +422,14 @@ class AsyncServiceOrders(AsyncResource):
         until: Collection[str] = ("completed", "failed", "partial", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.ServiceOrder], object] | None = None,
     ) -> m.ServiceOrder:
         """Return the service order once its state is in `until` (by default a final
         state); raise `WaitTimeoutError` after `timeout` seconds. Notifications from a
         listener subscribed through this client wake the wait at once; polls back off
-        from `poll_interval` to `max_poll_interval` seconds otherwise."""
+        from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
+        called with the service order each poll reads.
+        """
         goal: Goal[m.ServiceOrder] = final_state("service order", id, until)
         return await self._wait(
             lambda: self.retrieve(id),
@@ -424,6 +441,7 @@ class AsyncServiceOrders(AsyncResource):
                 "serviceOrderInformationRequiredEvent",
             ),
             (timeout, poll_interval, max_poll_interval),
+            progress=progress,
         )
 
     async def create_and_wait(
@@ -435,6 +453,7 @@ class AsyncServiceOrders(AsyncResource):
         until: Collection[str] = ("completed", "failed", "partial", "rejected"),
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
+        progress: Callable[[m.ServiceOrder], object] | None = None,
         **options: Unpack[CallOptions],
     ) -> m.ServiceOrder:
         """`create(body, **options)`, then `wait(id, timeout=wait_timeout, ...)`
@@ -447,6 +466,7 @@ class AsyncServiceOrders(AsyncResource):
             until=until,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            progress=progress,
         )
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 # A resource's `list` method would shadow the builtin in annotations.
 import builtins  # noqa: F401
-from collections.abc import Collection, Mapping, Sequence  # noqa: F401
+from collections.abc import Callable, Collection, Mapping, Sequence  # noqa: F401
 from datetime import datetime  # noqa: F401
 from functools import cached_property
 from typing import Any  # noqa: F401
@@ -14,7 +14,7 @@ from typing_extensions import Unpack
 
 from lso_client._asyncapi import AsyncApiDocument
 from lso_client._operations import operations_of
-from lso_client._pagination import SyncPage  # noqa: F401
+from lso_client._pagination import ListProgress, SyncPage  # noqa: F401
 from lso_client._resource import (  # noqa: F401
     AsyncApi,
     AsyncHubResource,
@@ -28,7 +28,7 @@ from lso_client._resource import (  # noqa: F401
     raw_method,
 )
 from lso_client._streaming import AsyncStreamingResource, SyncStreamingResource
-from lso_client._waiting import Goal, collected, final_state  # noqa: F401
+from lso_client._waiting import Goal, collected, final_state, ref_body  # noqa: F401
 
 from . import streaming_management_v1 as m
 
@@ -48,6 +48,7 @@ class StreamingTopics(SyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.Topic]:
         """GET /topic (operationId `topicList`).
@@ -56,6 +57,8 @@ class StreamingTopics(SyncResource):
             category (str): query parameter `category`.
             protocol (str): query parameter `protocol`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -86,6 +89,7 @@ class StreamingTopics(SyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -156,6 +160,7 @@ class AsyncStreamingTopics(AsyncResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.Topic]:
         """GET /topic (operationId `topicList`).
@@ -164,6 +169,8 @@ class AsyncStreamingTopics(AsyncResource):
             category (str): query parameter `category`.
             protocol (str): query parameter `protocol`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -194,6 +201,7 @@ class AsyncStreamingTopics(AsyncResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -301,6 +309,7 @@ class StreamingSubscriptions(SyncStreamingResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> SyncPage[m.TopicSubscription]:
         """GET /subscription (operationId `subscriptionList`).
@@ -309,6 +318,8 @@ class StreamingSubscriptions(SyncStreamingResource):
             topic_id (str): query parameter `topicId`.
             protocol (str): query parameter `protocol`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -339,6 +350,7 @@ class StreamingSubscriptions(SyncStreamingResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -430,6 +442,8 @@ class StreamingSubscriptions(SyncStreamingResource):
         Args:
             topic_id (str): query parameter `topicId`.
             protocol (str): query parameter `protocol`.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -528,6 +542,7 @@ class AsyncStreamingSubscriptions(AsyncStreamingResource):
         max_items: int | None = None,
         max_pages: int | None = None,
         pages_in_flight: int = 1,
+        progress: ListProgress | None = None,
         **options: Unpack[CallOptions],
     ) -> AsyncPager[m.TopicSubscription]:
         """GET /subscription (operationId `subscriptionList`).
@@ -536,6 +551,8 @@ class AsyncStreamingSubscriptions(AsyncStreamingResource):
             topic_id (str): query parameter `topicId`.
             protocol (str): query parameter `protocol`.
             offset, limit, max_items, max_pages, pages_in_flight: paging.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
@@ -566,6 +583,7 @@ class AsyncStreamingSubscriptions(AsyncStreamingResource):
             max_items=max_items,
             max_pages=max_pages,
             pages_in_flight=pages_in_flight,
+            progress=progress,
             options=options,
         )
 
@@ -657,6 +675,8 @@ class AsyncStreamingSubscriptions(AsyncStreamingResource):
         Args:
             topic_id (str): query parameter `topicId`.
             protocol (str): query parameter `protocol`.
+            progress: called as iteration reaches each page, with the items so far and the
+                total expected (None when the seller does not say).
             **options: per-call options (`CallOptions`).
 
         Returns:
