@@ -27,6 +27,8 @@ PUBLIC_MODULES = (
     "lso_client.payloads",
     "lso_client.asyncapi",
     "lso_client.frames",
+    "lso_client.progress",
+    "lso_client.cli",
 )
 
 
