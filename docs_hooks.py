@@ -1,5 +1,6 @@
-"""MkDocs hook: the `lso_client.types` reference page lists the generated modules as they
-are in the tree when the site is built (so it never goes stale after `make codegen`)."""
+"""MkDocs hook: reference pages filled in from the tree when the site is built, so they never
+go stale after `make codegen`: the `lso_client.types` page lists the generated modules, the
+operations page every operation of every client (`lso_client.operations()`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 _ROOT = Path(__file__).parent
 _MARK = "<!-- generated module list -->"
+_OPERATIONS = "<!-- generated operation list -->"
 
 
 def _summary(path: Path) -> str:
@@ -27,8 +29,35 @@ def _table() -> str:
     return "\n".join(rows)
 
 
+def _operations() -> str:
+    """One section per reference point, one table row per operation, from the catalog the
+    clients are generated with."""
+    import lso_client
+
+    sections = []
+    for reference_point in ("allegro", "interlude", "legato"):
+        rows = [
+            f"## {reference_point.capitalize()}",
+            "",
+            "| operationId | HTTP | path | Python | returns |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for op in lso_client.operations(reference_point=reference_point):
+            returns = op.response_model_name or ""
+            if returns and op.response_is_list:
+                returns = f"list[{returns}]"
+            rows.append(
+                f"| `{op.operation_id}` | {op.http_method} | `{op.base_path.rstrip('/')}{op.path}` "
+                f"| `{op.method}` | {returns} |"
+            )
+        sections.append("\n".join(rows))
+    return "\n\n".join(sections)
+
+
 def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
-    """Replace the marker of the types page with the table of modules."""
+    """Replace the markers of the reference pages with their generated tables."""
     if _MARK in markdown:
-        return markdown.replace(_MARK, _table())
+        markdown = markdown.replace(_MARK, _table())
+    if _OPERATIONS in markdown:
+        markdown = markdown.replace(_OPERATIONS, _operations())
     return markdown

@@ -109,3 +109,21 @@ def test_shards_split_the_tests_between_them(tmp_path: Path) -> None:
         timeout=120,
     )
     assert failed.returncode == 1
+
+
+def test_the_operations_page_lists_every_operation_of_every_client() -> None:
+    import importlib.util
+
+    import lso_client
+
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docs_hooks.py")
+    assert spec is not None and spec.loader is not None
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    page = (ROOT / "docs" / "reference" / "operations.md").read_text()
+    built = hooks.on_page_markdown(page, page=None)
+    rows = [line for line in built.splitlines() if line.startswith("| `")]
+    every = list(lso_client.operations())
+    assert len(rows) == len(every) > 300
+    for op in every:
+        assert any(f"`{op.operation_id}`" in row and f"`{op.method}`" in row for row in rows)
