@@ -127,3 +127,19 @@ def test_the_operations_page_lists_every_operation_of_every_client() -> None:
     assert len(rows) == len(every) > 300
     for op in every:
         assert any(f"`{op.operation_id}`" in row and f"`{op.method}`" in row for row in rows)
+
+
+def test_no_link_is_committed() -> None:
+    # A link to a checkout's own node_modules (or anything else on one machine) breaks a
+    # clean clone; the ignore rules must cover links as well as directories.
+    import subprocess
+
+    listed = subprocess.run(
+        ["git", "ls-files", "-s"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    links = [line.split("\t", 1)[1] for line in listed.splitlines() if line.startswith("120000")]
+    assert links == []
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", "node_modules"], cwd=ROOT, capture_output=True
+    )
+    assert ignored.returncode == 0
