@@ -412,9 +412,11 @@ class PerformanceJobs(SyncResource):
         from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
         called with the performance job each poll reads.
 
-        `cancel_on_interrupt=True`: if the wait is interrupted (KeyboardInterrupt),
-        ask the seller to cancel the performance job (`cancel()`) before the
-        interruption goes on.
+        `cancel_on_interrupt=True`: if the wait is interrupted, ask the seller to cancel
+        the performance job (`cancel()`) before the interruption goes on.
+
+        Interrupted means KeyboardInterrupt (Ctrl-C). The wait's own `timeout` raises
+        `WaitTimeoutError` and cancels nothing.
         """
         goal: Goal[m.PerformanceJob] = final_state("performance job", id, until)
         return self._wait(
@@ -864,9 +866,13 @@ class AsyncPerformanceJobs(AsyncResource):
         from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
         called with the performance job each poll reads.
 
-        `cancel_on_interrupt=True`: if the wait is interrupted (its task cancelled, or KeyboardInterrupt),
-        ask the seller to cancel the performance job (`cancel()`) before the
-        interruption goes on.
+        `cancel_on_interrupt=True`: if the wait is interrupted, ask the seller to cancel
+        the performance job (`cancel()`) before the interruption goes on.
+
+        Interrupted means the waiting task is cancelled: Ctrl-C under `asyncio.run`,
+        `task.cancel()`, or a time limit around the call (`asyncio.wait_for`,
+        `asyncio.timeout`). The wait's own `timeout` raises `WaitTimeoutError` and
+        cancels nothing.
         """
         goal: Goal[m.PerformanceJob] = final_state("performance job", id, until)
         return await self._wait(

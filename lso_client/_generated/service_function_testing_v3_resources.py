@@ -350,9 +350,11 @@ class TestJobs(SyncResource):
         from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
         called with the test job each poll reads.
 
-        `cancel_on_interrupt=True`: if the wait is interrupted (KeyboardInterrupt),
-        ask the seller to cancel the test job (`cancel()`) before the
-        interruption goes on.
+        `cancel_on_interrupt=True`: if the wait is interrupted, ask the seller to cancel
+        the test job (`cancel()`) before the interruption goes on.
+
+        Interrupted means KeyboardInterrupt (Ctrl-C). The wait's own `timeout` raises
+        `WaitTimeoutError` and cancels nothing.
         """
         goal: Goal[m.TestJob] = final_state("test job", id, until)
         return self._wait(
@@ -733,9 +735,13 @@ class AsyncTestJobs(AsyncResource):
         from `poll_interval` to `max_poll_interval` seconds otherwise. `progress` is
         called with the test job each poll reads.
 
-        `cancel_on_interrupt=True`: if the wait is interrupted (its task cancelled, or KeyboardInterrupt),
-        ask the seller to cancel the test job (`cancel()`) before the
-        interruption goes on.
+        `cancel_on_interrupt=True`: if the wait is interrupted, ask the seller to cancel
+        the test job (`cancel()`) before the interruption goes on.
+
+        Interrupted means the waiting task is cancelled: Ctrl-C under `asyncio.run`,
+        `task.cancel()`, or a time limit around the call (`asyncio.wait_for`,
+        `asyncio.timeout`). The wait's own `timeout` raises `WaitTimeoutError` and
+        cancels nothing.
         """
         goal: Goal[m.TestJob] = final_state("test job", id, until)
         return await self._wait(

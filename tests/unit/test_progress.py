@@ -213,3 +213,32 @@ def test_a_failed_cancel_leaves_the_interruption_as_it_was(
                 job.id, poll_interval=0.01, progress=interrupt, cancel_on_interrupt=True
             )
     assert "the request on interrupt failed" in caplog.text
+
+
+async def test_the_waits_own_timeout_cancels_nothing_and_a_time_limit_around_it_does(
+    mock_seller: MockSeller,
+) -> None:
+    from lso_client._waiting import WaitTimeoutError
+
+    _runs_on(mock_seller)
+    async with AsyncAllegroClient(mock_seller.url) as client:
+        job = await client.performance_jobs.create(pm_job_body(later=True))
+        with pytest.raises(WaitTimeoutError):
+            await client.performance_jobs.wait(
+                job.id, timeout=0.2, poll_interval=0.01, cancel_on_interrupt=True
+            )
+        other = await client.performance_jobs.create(pm_job_body(later=True))
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(
+                client.performance_jobs.wait(
+                    other.id, poll_interval=0.01, cancel_on_interrupt=True
+                ),
+                0.2,
+            )
+        cancelled = {
+            c.performance_job.performance_job_id
+            async for c in client.cancel_performance_jobs.list()
+        }
+    # As documented: the wait's own timeout is not an interruption; a limit around it is.
+    assert job.id not in cancelled
+    assert other.id in cancelled
