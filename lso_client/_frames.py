@@ -2,9 +2,11 @@
 
 The flattening rule (documented in `lso_client.frames`): one row per object; a column
 per field the object holds, named by its wire name; a nested object's fields become
-columns `outer.inner` (dotted wire names, at any depth); a list of scalars stays a list
-in one cell; a list of objects is one cell of JSON text (its wire form); enums are their
-wire values, date-times timezone-aware datetimes in UTC, payloads typed as when read.
+columns `outer.inner` (dotted wire names, at any depth), an empty one a cell `{}`; a
+list of scalars stays a list in one cell; a list of objects is one cell of JSON text (its
+wire form); enums are their wire values, date-times timezone-aware datetimes in UTC,
+payloads typed as when read. Should two values get one column name (a wire name that
+holds a dot, `"a.b"`, beside `"a": {"b": ...}`), the later one is `a.b~2`: none is lost.
 """
 
 from __future__ import annotations
@@ -50,11 +52,22 @@ def flatten(value: Any, prefix: str = "", row: Row | None = None) -> Row:
     for name, item in _entries(value):
         if isinstance(item, RootModel):
             item = item.root
-        if _is_object(item):
+        if _is_object(item) and _has_entries(item):
             flatten(item, f"{prefix}{name}.", found)
         else:
-            found[f"{prefix}{name}"] = _cell(item)
+            column = f"{prefix}{name}"
+            if column in found:
+                # A wire name with a dot in it met a nested one: both are kept.
+                number = 2
+                while f"{column}~{number}" in found:
+                    number += 1
+                column = f"{column}~{number}"
+            found[column] = "{}" if _is_object(item) else _cell(item)
     return found
+
+
+def _has_entries(value: Any) -> bool:
+    return next(iter(_entries(value)), None) is not None
 
 
 def _cell(value: Any) -> Any:

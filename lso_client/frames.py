@@ -16,7 +16,9 @@ without them these raise `MissingExtraError` naming the extra.
 item and one column per field an item holds, named by its **wire name** (`externalId`,
 `@type`); fields nobody set are left out, unknown fields are included. A nested
 object's fields are columns `outer.inner`, at any depth
-(`performanceProfile.performanceProfileId`, `service.serviceConfiguration.@type`). A
+(`performanceProfile.performanceProfileId`, `service.serviceConfiguration.@type`), an
+empty object one cell `{}`; should a wire name that holds a dot (`"a.b"`) meet a nested
+`"a": {"b": ...}`, the later is column `a.b~2`, so no value is lost. A
 **list of scalars** stays a list in one cell (pandas `object`, polars `List`); a **list
 of objects** is one cell of JSON text, its wire form (`json.loads` or polars
 `.str.json_decode()` reads it back; `pandas.json_normalize(item.to_dict(), "note")`

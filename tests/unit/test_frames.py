@@ -250,3 +250,8 @@ def test_a_report_without_results_gives_an_empty_frame_with_its_columns() -> Non
     frame = frames.pm_report_frame([])
     assert len(frame) == 0
     assert list(frame.columns) == ["report_id", "job_id", "monitored_object", "start", "end"]
+
+
+def test_no_value_is_lost_to_a_column_name_twice_or_an_empty_object() -> None:
+    row = frames.to_pandas([{"a.b": 1, "a": {"b": 2, "c": {}}, "d": {}}])
+    assert row.to_dict("records") == [{"a.b": 1, "a.b~2": 2, "a.c": "{}", "d": "{}"}]
