@@ -173,7 +173,7 @@ def listen(
 
         listener = NotificationListener(authenticate=token, inbox="memory")
         lock = threading.Lock()
-        sink = out.open("a", encoding="utf-8") if out is not None else None
+        sink = _append_to(out) if out is not None else None
 
         @listener.on()
         def show(notification: Notification) -> None:
@@ -194,6 +194,16 @@ def listen(
                 sink.close()
 
     run_guarded(action)
+
+
+def _append_to(path: Path) -> Any:
+    """`listen --out`'s file, opened to append; one that cannot be is a usage error."""
+    from ._errors import UsageError
+
+    try:
+        return path.open("a", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot open --out {path}: {exc.strerror}") from None
 
 
 def _event_record(notification: Any) -> Any:

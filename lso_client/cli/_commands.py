@@ -215,6 +215,8 @@ def _list_command(rp: str, family: Family, verb: Verb) -> Any:
     ]
 
     def body(**kw: Any) -> None:
+        _at_least(kw["max_items"], 0, "--max-items")
+        _at_least(kw["limit"], 1, "--limit")
         query = {p.python_name: kw[f"q_{p.python_name}"] for p in filters}
         query = {k: v for k, v in query.items() if v is not None}
         fmt = kw["output"].value
@@ -233,6 +235,11 @@ def _list_command(rp: str, family: Family, verb: Verb) -> Any:
         _output.write_items(iter(items), fmt, sys.stdout)
 
     return _command(params, body, f"List {family.name} (GET {verb.operation.path}).")
+
+
+def _at_least(value: float | None, lowest: float, option: str) -> None:
+    if value is not None and value < lowest:
+        raise UsageError(f"{option} must be {lowest} or more, not {value}")
 
 
 def _path_params(verb: Verb) -> list[str]:
@@ -372,6 +379,7 @@ def _wait_for_job_command(rp: str, family: Family, verb: Verb) -> Any:
     ]
 
     def body(**kw: Any) -> None:
+        _at_least(kw["count"], 1, "--count")
         with (
             _resource(rp, family) as resource,
             _progress.waiting(f"{family.name} of job {kw['job_id']}") as progress,

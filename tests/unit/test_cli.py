@@ -354,3 +354,16 @@ def test_tables_show_the_sellers_values_as_plain_text(
     one = runner.invoke(app, [*base, "get", "ord-1", "-o", "table"], env=env).stdout
     assert "[b]note" in one and "[/x]" in one
 
+
+def test_numbers_out_of_range_and_an_unusable_out_file_are_usage_errors(
+    lso: Run, tmp_path: Path
+) -> None:
+    negative = lso("allegro", "orders", "list", "--max-items", "-1", "-o", "jsonl")
+    assert negative.exit_code == EXIT_USAGE and "--max-items" in _error_line(negative)
+    zero = lso("allegro", "orders", "list", "--limit", "0", "-o", "jsonl")
+    assert zero.exit_code == EXIT_USAGE and "--limit" in _error_line(zero)
+    none = lso("allegro", "pm-reports", "wait-for-job", "job-1", "--count", "0")
+    assert none.exit_code == EXIT_USAGE and "--count" in _error_line(none)
+    nowhere = tmp_path / "no-such-dir" / "events.jsonl"
+    listen = lso("listen", "--out", str(nowhere))
+    assert listen.exit_code == EXIT_USAGE and str(nowhere) in _error_line(listen)
