@@ -29,7 +29,8 @@ app = typer.Typer(
     epilog=(
         "Exit codes: 0 success; 1 an error of the seller, the network or the SDK; "
         "2 usage; 3 not found; 4 authentication or permission; "
-        "5 a wait that timed out or did not end completed or accepted; 130 interrupted."
+        "5 a wait that timed out or did not end completed or accepted; 130 interrupted; "
+        "141 stdout closed by its reader (| head)."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -25,6 +25,7 @@ from .._waiting import state_of
 from . import _output, _progress
 from ._errors import (
     EXIT_INTERRUPTED,
+    EXIT_PIPE,
     UsageError,
     WaitFailedError,
     exit_code,
@@ -107,10 +108,40 @@ def make_client(reference_point: str) -> Any:
     return cls(base_url, token=token)
 
 
-def run_guarded(action: Callable[[], int | None]) -> None:
-    """Run a command's `action`, turning errors and Ctrl-C into one line and an exit code."""
+def _tolerant_stdout() -> None:
+    """Write what stdout's encoding cannot hold (a latin-1 terminal, a lone surrogate in
+    the seller's data) as backslash escapes rather than fail the command."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if callable(reconfigure):
+        reconfigure(errors="backslashreplace")
+
+
+def _quiet_stdout() -> None:
+    """The reader of stdout went away (`lso ... | head`): what is still buffered, and
+    Python's flush at exit, go to the null device instead of failing again."""
+    import os
+
     try:
+        fileno = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test's capture)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fileno)
+    finally:
+        os.close(devnull)
+
+
+def run_guarded(action: Callable[[], int | None]) -> None:
+    """Run a command's `action`, turning errors and Ctrl-C into one line and an exit code;
+    a stdout closed by its reader ends the command quietly with EXIT_PIPE."""
+    try:
+        _tolerant_stdout()
         code = action() or 0
+        sys.stdout.flush()  # a closed stdout shows here, not in Python's flush at exit
+    except BrokenPipeError:
+        _quiet_stdout()
+        code = EXIT_PIPE
     except KeyboardInterrupt:
         print("lso: interrupted", file=sys.stderr)
         code = EXIT_INTERRUPTED

@@ -24,6 +24,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_NOT_FOUND",
     "EXIT_OK",
+    "EXIT_PIPE",
     "EXIT_TIMEOUT",
     "EXIT_USAGE",
     "UsageError",
@@ -39,6 +40,7 @@ EXIT_NOT_FOUND = 3  # 404
 EXIT_AUTH = 4  # 401, 403, a token that could not be obtained
 EXIT_TIMEOUT = 5  # a wait timed out or ended in a state that is not a success; a timeout
 EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT)
+EXIT_PIPE = 141  # stdout closed by its reader (`| head`): 128 + SIGPIPE, as a shell reports it
 
 
 class UsageError(Exception):

@@ -163,7 +163,15 @@ def _table_of_one(obj: Any) -> Any:
 def _console(out: IO[str]) -> Any:
     from rich.console import Console
 
-    return Console(file=out, soft_wrap=False)
+    class _Console(Console):
+        """A console whose closed output is the command's concern: rich's own answer
+        (exit 1) would differ from the other formats'."""
+
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
+    return _Console(file=out, soft_wrap=False)
 
 
 def write_items(items: Iterator[Any], fmt: str, out: IO[str]) -> int:

@@ -24,7 +24,7 @@ from _faulty import FaultySeller, Reply, Request
 from _job_bodies import pm_job_body
 
 from lso_client import AllegroClient
-from lso_client.cli._errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT
+from lso_client.cli._errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PIPE, EXIT_TIMEOUT
 from lso_client.testing import MockSeller, example_service_order
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -270,3 +270,50 @@ def test_a_waits_spinner_shows_states_and_ids_as_plain_text(
     assert "waiting for orders [/y]: [/x]\\x1b[2J (poll" in text
     assert "\x1b[2J" not in text
 
+
+def _orders(count: int) -> Callable[[Request], Reply]:
+    items = [{"id": f"o{n}", "state": "completed", "externalId": "x" * 40} for n in range(count)]
+
+    def answer(request: Request) -> Reply:
+        return Reply.json(items, headers={"X-Total-Count": str(count)})
+
+    return answer
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "table"])
+def test_a_reader_that_goes_away_ends_the_listing_quietly(
+    faulty_seller: Callable[..., FaultySeller], fmt: str
+) -> None:
+    seller = faulty_seller(_orders(50))
+    process = subprocess.Popen(
+        _command("--base-url", seller.url, "allegro", "orders", "list", "-o", fmt),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before a byte is written (`| head -c 0`)
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=PATIENCE) == EXIT_PIPE
+    assert [line for line in errors.splitlines() if "warning" not in line] == []
+
+
+@pytest.mark.parametrize("fmt", ["csv", "table", "jsonl"])
+def test_output_survives_a_stdout_that_is_not_utf8(
+    faulty_seller: Callable[..., FaultySeller], fmt: str
+) -> None:
+    seller = faulty_seller(
+        lambda request: Reply.json(
+            [{"id": "x\U0001f600", "state": "completed"}], headers={"X-Total-Count": "1"}
+        )
+    )
+    done = subprocess.run(
+        _command("--base-url", seller.url, "allegro", "orders", "list", "-o", fmt),
+        env=_env(PYTHONIOENCODING="latin-1"),
+        capture_output=True,
+        timeout=PATIENCE,
+    )
+    assert done.returncode == EXIT_OK, done.stderr.decode()
+    out = done.stdout.decode("latin-1")
+    # What latin-1 cannot hold is written escaped (JSON escapes it itself).
+    assert ("x\\ud83d\\ude00" if fmt == "jsonl" else "x\\U0001f600") in out
