@@ -9,7 +9,7 @@ Families and verbs come from the SDK's operation catalog (see docs/cli.md). Exit
 unreadable or refused request body, a profile that cannot be used); 3 not found (404);
 4 authentication or permission (401, 403, a token that could not be obtained); 5 a wait
 that timed out or ended in a state other than completed or accepted (and request
-timeouts); 130 interrupted (Ctrl-C).
+timeouts); 130 interrupted (Ctrl-C); 141 stdout closed by its reader (`| head`).
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ app = typer.Typer(
     epilog=(
         "Exit codes: 0 success; 1 an error of the seller, the network or the SDK; "
         "2 usage; 3 not found; 4 authentication or permission; "
-        "5 a wait that timed out or did not end completed or accepted; 130 interrupted."
+        "5 a wait that timed out or did not end completed or accepted; 130 interrupted; "
+        "141 stdout closed by its reader (| head)."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -173,7 +174,7 @@ def listen(
 
         listener = NotificationListener(authenticate=token, inbox="memory")
         lock = threading.Lock()
-        sink = out.open("a", encoding="utf-8") if out is not None else None
+        sink = _append_to(out) if out is not None else None
 
         @listener.on()
         def show(notification: Notification) -> None:
@@ -194,6 +195,16 @@ def listen(
                 sink.close()
 
     run_guarded(action)
+
+
+def _append_to(path: Path) -> Any:
+    """`listen --out`'s file, opened to append; one that cannot be is a usage error."""
+    from ._errors import UsageError
+
+    try:
+        return path.open("a", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot open --out {path}: {exc.strerror}") from None
 
 
 def _event_record(notification: Any) -> Any:

@@ -25,6 +25,7 @@ from .._waiting import state_of
 from . import _output, _progress
 from ._errors import (
     EXIT_INTERRUPTED,
+    EXIT_PIPE,
     UsageError,
     WaitFailedError,
     exit_code,
@@ -107,10 +108,40 @@ def make_client(reference_point: str) -> Any:
     return cls(base_url, token=token)
 
 
-def run_guarded(action: Callable[[], int | None]) -> None:
-    """Run a command's `action`, turning errors and Ctrl-C into one line and an exit code."""
+def _tolerant_stdout() -> None:
+    """Write what stdout's encoding cannot hold (a latin-1 terminal, a lone surrogate in
+    the seller's data) as backslash escapes rather than fail the command."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if callable(reconfigure):
+        reconfigure(errors="backslashreplace")
+
+
+def _quiet_stdout() -> None:
+    """The reader of stdout went away (`lso ... | head`): what is still buffered, and
+    Python's flush at exit, go to the null device instead of failing again."""
+    import os
+
     try:
+        fileno = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test's capture)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fileno)
+    finally:
+        os.close(devnull)
+
+
+def run_guarded(action: Callable[[], int | None]) -> None:
+    """Run a command's `action`, turning errors and Ctrl-C into one line and an exit code;
+    a stdout closed by its reader ends the command quietly with EXIT_PIPE."""
+    try:
+        _tolerant_stdout()
         code = action() or 0
+        sys.stdout.flush()  # a closed stdout shows here, not in Python's flush at exit
+    except BrokenPipeError:
+        _quiet_stdout()
+        code = EXIT_PIPE
     except KeyboardInterrupt:
         print("lso: interrupted", file=sys.stderr)
         code = EXIT_INTERRUPTED
@@ -215,6 +246,8 @@ def _list_command(rp: str, family: Family, verb: Verb) -> Any:
     ]
 
     def body(**kw: Any) -> None:
+        _at_least(kw["max_items"], 0, "--max-items")
+        _at_least(kw["limit"], 1, "--limit")
         query = {p.python_name: kw[f"q_{p.python_name}"] for p in filters}
         query = {k: v for k, v in query.items() if v is not None}
         fmt = kw["output"].value
@@ -233,6 +266,11 @@ def _list_command(rp: str, family: Family, verb: Verb) -> Any:
         _output.write_items(iter(items), fmt, sys.stdout)
 
     return _command(params, body, f"List {family.name} (GET {verb.operation.path}).")
+
+
+def _at_least(value: float | None, lowest: float, option: str) -> None:
+    if value is not None and value < lowest:
+        raise UsageError(f"{option} must be {lowest} or more, not {value}")
 
 
 def _path_params(verb: Verb) -> list[str]:
@@ -372,6 +410,7 @@ def _wait_for_job_command(rp: str, family: Family, verb: Verb) -> Any:
     ]
 
     def body(**kw: Any) -> None:
+        _at_least(kw["count"], 1, "--count")
         with (
             _resource(rp, family) as resource,
             _progress.waiting(f"{family.name} of job {kw['job_id']}") as progress,

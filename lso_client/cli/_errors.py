@@ -16,6 +16,7 @@ from .._errors import (
     RequestValidationError,
 )
 from .._logging import redact_text
+from ._output import printable
 
 __all__ = [
     "EXIT_API_ERROR",
@@ -23,6 +24,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_NOT_FOUND",
     "EXIT_OK",
+    "EXIT_PIPE",
     "EXIT_TIMEOUT",
     "EXIT_USAGE",
     "UsageError",
@@ -38,6 +40,7 @@ EXIT_NOT_FOUND = 3  # 404
 EXIT_AUTH = 4  # 401, 403, a token that could not be obtained
 EXIT_TIMEOUT = 5  # a wait timed out or ended in a state that is not a success; a timeout
 EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT)
+EXIT_PIPE = 141  # stdout closed by its reader (`| head`): 128 + SIGPIPE, as a shell reports it
 
 
 class UsageError(Exception):
@@ -66,12 +69,13 @@ def exit_code(exc: BaseException) -> int:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return printable(" ".join(text.split()))
 
 
 def report(exc: BaseException, *, verbose: bool) -> None:
     """Print `exc` on stderr: one line, or with `verbose` the whole detail (the seller's
-    error body, the request, the traceback). Texts pass through the SDK's redaction."""
+    error body, the request, the traceback). Texts pass through the SDK's redaction, and the
+    control characters a terminal would act on are shown escaped."""
     kind = type(exc).__name__
     message = redact_text(str(exc)) if str(exc) else kind
     if not isinstance(exc, (LSOError, UsageError, WaitFailedError)):
@@ -90,4 +94,4 @@ def report(exc: BaseException, *, verbose: bool) -> None:
     if errors:
         details.append(f"errors: {errors}")
     details.append("".join(traceback.format_exception(exc)).rstrip())
-    print("\n".join(details), file=sys.stderr)
+    print(printable("\n".join(details)), file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
@@ -18,6 +19,7 @@ __all__ = [
     "flatten",
     "measurement_rows",
     "plain",
+    "printable",
     "write_items",
     "write_one",
 ]
@@ -26,6 +28,21 @@ FORMATS = ("table", "json", "jsonl", "csv")
 # Columns a list table shows at most, and the fields it puts first.
 _TABLE_COLUMNS = 6
 _FIRST = ("id", "state", "@type")
+# What a terminal would act on rather than show: C0 controls but tab and newline, DEL, C1
+# controls (ESC among the C0 ones). Shown escaped, as `\x1b`.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` with the control characters a terminal would act on written as `\\xNN`."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _text(value: str) -> Any:
+    """A seller's `value` for rich: plain text (never markup), controls escaped."""
+    from rich.text import Text
+
+    return Text(printable(value))
 
 
 def plain(value: Any) -> Any:
@@ -128,9 +145,9 @@ def _table_of_items(items: list[dict[str, Any]], width: int) -> Any:
     each = max(6, (width - 1) // max(1, len(columns)) - 3)
     table = Table(caption=f"{len(items)} items")
     for column in columns:
-        table.add_column(column, no_wrap=True, overflow="ellipsis", width=each)
+        table.add_column(_text(column), no_wrap=True, overflow="ellipsis", width=each)
     for row in scalars:
-        table.add_row(*(_cell(row.get(c)) for c in columns))
+        table.add_row(*(_text(_cell(row.get(c))) for c in columns))
     return table
 
 
@@ -139,14 +156,22 @@ def _table_of_one(obj: Any) -> Any:
 
     table = Table("field", "value")
     for key, value in flatten(obj).items():
-        table.add_row(key, _cell(value))
+        table.add_row(_text(key), _text(_cell(value)))
     return table
 
 
 def _console(out: IO[str]) -> Any:
     from rich.console import Console
 
-    return Console(file=out, soft_wrap=False)
+    class _Console(Console):
+        """A console whose closed output is the command's concern: rich's own answer
+        (exit 1) would differ from the other formats'."""
+
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
+    return _Console(file=out, soft_wrap=False)
 
 
 def write_items(items: Iterator[Any], fmt: str, out: IO[str]) -> int:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .._waiting import state_of
+from ._output import printable
 
 __all__ = ["listing", "waiting"]
 
@@ -30,6 +31,14 @@ def _progress(*columns: Any) -> Any:
     )
 
 
+def _description() -> Any:
+    """The task's description as plain text: it holds ids and states of the seller (and
+    arguments), never read as rich markup."""
+    from rich.progress import TextColumn
+
+    return TextColumn("{task.description}", markup=False)
+
+
 @contextmanager
 def listing(
     label: str, *, streaming: bool = False
@@ -40,12 +49,10 @@ def listing(
     if not _shown() or (streaming and sys.stdout.isatty()):
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn
 
-    with _progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()
-    ) as progress:
-        task = progress.add_task(f"listing {label}", total=None)
+    with _progress(SpinnerColumn(), _description(), BarColumn(), MofNCompleteColumn()) as progress:
+        task = progress.add_task(printable(f"listing {label}"), total=None)
 
         def report(done: int, total: int | None) -> None:
             progress.update(task, completed=done, total=total)
@@ -60,10 +67,11 @@ def waiting(label: str) -> Iterator[Callable[[Any], None] | None]:
     if not _shown():
         yield None
         return
-    from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import SpinnerColumn, TimeElapsedColumn
 
-    with _progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()) as bar:
-        task = bar.add_task(f"waiting for {label}", total=None)
+    shown = printable(f"waiting for {label}")
+    with _progress(SpinnerColumn(), _description(), TimeElapsedColumn()) as bar:
+        task = bar.add_task(shown, total=None)
         polls = 0
 
         def report(current: Any) -> None:
@@ -72,6 +80,6 @@ def waiting(label: str) -> Iterator[Callable[[Any], None] | None]:
             state = state_of(current)
             if state is None and isinstance(current, list):
                 state = f"{len(current)} ready"
-            bar.update(task, description=f"waiting for {label}: {state} (poll {polls})")
+            bar.update(task, description=f"{shown}: {printable(str(state))} (poll {polls})")
 
         yield report

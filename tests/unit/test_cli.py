@@ -319,3 +319,51 @@ def test_profile_names_the_seller_and_its_token(
     assert unknown.exit_code == EXIT_USAGE
     assert "nope" in _error_line(unknown)
     assert "pr0file-t0ken" not in unknown.output + listed.output
+
+
+# --------------------------------------------------------------------------- hostile data
+
+_HOSTILE = [
+    {"id": "[/x]", "state": "completed"},
+    {"id": "ord-[red]1[/red]", "state": "completed", "externalId": "\x1b]0;pwned\x07\x1b[2J"},
+]
+
+
+def _hostile_orders(request: Request) -> Reply:
+    if request.path.rstrip("/").endswith("serviceOrder"):
+        return Reply.json(_HOSTILE, headers={"X-Total-Count": str(len(_HOSTILE))})
+    return Reply.json({**_HOSTILE[1], "[b]note": "[/x]"})
+
+
+def test_tables_show_the_sellers_values_as_plain_text(
+    faulty_seller: Callable[..., FaultySeller],
+) -> None:
+    seller = faulty_seller(_hostile_orders)
+    runner = CliRunner()
+    env = {"COLUMNS": "200"}
+    base = ["--base-url", seller.url, "allegro", "orders"]
+    for args in (["list"], ["get", "ord-1", "-o", "table"]):
+        result = runner.invoke(app, base + args, env=env)
+        assert result.exit_code == 0, result.stderr
+        shown = result.stdout
+        assert "ord-[red]1[/red]" in shown  # markup is text, not styling
+        assert "\x1b" not in shown and "\x07" not in shown  # nothing a terminal acts on
+        assert "\\x1b]0;pwned\\x07\\x1b[2J" in shown  # but visible, escaped
+    listed = runner.invoke(app, [*base, "list"], env=env).stdout
+    assert "[/x]" in listed  # a closing tag that opens nothing is no error either
+    one = runner.invoke(app, [*base, "get", "ord-1", "-o", "table"], env=env).stdout
+    assert "[b]note" in one and "[/x]" in one
+
+
+def test_numbers_out_of_range_and_an_unusable_out_file_are_usage_errors(
+    lso: Run, tmp_path: Path
+) -> None:
+    negative = lso("allegro", "orders", "list", "--max-items", "-1", "-o", "jsonl")
+    assert negative.exit_code == EXIT_USAGE and "--max-items" in _error_line(negative)
+    zero = lso("allegro", "orders", "list", "--limit", "0", "-o", "jsonl")
+    assert zero.exit_code == EXIT_USAGE and "--limit" in _error_line(zero)
+    none = lso("allegro", "pm-reports", "wait-for-job", "job-1", "--count", "0")
+    assert none.exit_code == EXIT_USAGE and "--count" in _error_line(none)
+    nowhere = tmp_path / "no-such-dir" / "events.jsonl"
+    listen = lso("listen", "--out", str(nowhere))
+    assert listen.exit_code == EXIT_USAGE and str(nowhere) in _error_line(listen)

@@ -14,16 +14,17 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
 import httpx
 import pytest
+from _faulty import FaultySeller, Reply, Request
 from _job_bodies import pm_job_body
 
 from lso_client import AllegroClient
-from lso_client.cli._errors import EXIT_INTERRUPTED, EXIT_OK
+from lso_client.cli._errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PIPE, EXIT_TIMEOUT
 from lso_client.testing import MockSeller, example_service_order
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -235,3 +236,84 @@ def test_without_the_cli_extra_lso_says_what_to_install(tmp_path: Path) -> None:
     line = done.stderr.strip()
     assert line.startswith("lso: error: ") and "\n" not in line
     assert "pip install 'lso-client[cli]'" in line
+
+
+def _order_in_a_hostile_state(request: Request) -> Reply:
+    return Reply.json({"id": "[/y]", "state": "[/x]\x1b[2J"})
+
+
+def test_a_waits_spinner_shows_states_and_ids_as_plain_text(
+    faulty_seller: Callable[..., FaultySeller],
+) -> None:
+    seller = faulty_seller(_order_in_a_hostile_state)
+    terminal = Terminal(
+        _command(
+            "--base-url",
+            seller.url,
+            "allegro",
+            "orders",
+            "wait",
+            "[/y]",
+            "--timeout",
+            "1",
+            "--poll-interval",
+            "0.1",
+            "-o",
+            "jsonl",
+        ),
+        _env(),
+    )
+    code = terminal.finish()
+    text = terminal.output.decode(errors="replace")
+    assert "Traceback" not in text and "MarkupError" not in text
+    assert code == EXIT_TIMEOUT  # the state is no final one: the wait runs out
+    assert "waiting for orders [/y]: [/x]\\x1b[2J (poll" in text
+    assert "\x1b[2J" not in text
+
+
+def _orders(count: int) -> Callable[[Request], Reply]:
+    items = [{"id": f"o{n}", "state": "completed", "externalId": "x" * 40} for n in range(count)]
+
+    def answer(request: Request) -> Reply:
+        return Reply.json(items, headers={"X-Total-Count": str(count)})
+
+    return answer
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "table"])
+def test_a_reader_that_goes_away_ends_the_listing_quietly(
+    faulty_seller: Callable[..., FaultySeller], fmt: str
+) -> None:
+    seller = faulty_seller(_orders(50))
+    process = subprocess.Popen(
+        _command("--base-url", seller.url, "allegro", "orders", "list", "-o", fmt),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before a byte is written (`| head -c 0`)
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=PATIENCE) == EXIT_PIPE
+    assert [line for line in errors.splitlines() if "warning" not in line] == []
+
+
+@pytest.mark.parametrize("fmt", ["csv", "table", "jsonl"])
+def test_output_survives_a_stdout_that_is_not_utf8(
+    faulty_seller: Callable[..., FaultySeller], fmt: str
+) -> None:
+    seller = faulty_seller(
+        lambda request: Reply.json(
+            [{"id": "x\U0001f600", "state": "completed"}], headers={"X-Total-Count": "1"}
+        )
+    )
+    done = subprocess.run(
+        _command("--base-url", seller.url, "allegro", "orders", "list", "-o", fmt),
+        env=_env(PYTHONIOENCODING="latin-1"),
+        capture_output=True,
+        timeout=PATIENCE,
+    )
+    assert done.returncode == EXIT_OK, done.stderr.decode()
+    out = done.stdout.decode("latin-1")
+    # What latin-1 cannot hold is written escaped (JSON escapes it itself).
+    assert ("x\\ud83d\\ude00" if fmt == "jsonl" else "x\\U0001f600") in out
