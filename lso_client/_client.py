@@ -155,14 +155,8 @@ class _ClientConfig:
         from ._profiles import ProfileError, load_profile
 
         profile = load_profile(name, config_file=config_file)
-        settings = profile.client_settings()
-        if "token" in overrides or "auth" in overrides:
-            settings.pop("token", None)
-            settings.pop("auth", None)
-        if "http_client" in overrides:
-            for key in ("verify", "cert", "proxy"):
-                settings.pop(key, None)
-        settings.update(overrides)
+        # The overrides apply to the OAuth token requests too (their verify, cert, proxy).
+        settings = profile.client_settings(overrides)
         base_url = settings.pop("base_url", None)
         if base_url is None and name is not None:
             # Not `LSO_BASE_URL`: a named profile is never sent to another seller.

@@ -105,6 +105,11 @@ class OAuthProfile(BaseModel):
     scope_delimiter: str = " "
     audience: str | None = None
 
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            # The token URL may carry a user and password (or a key in its query).
+            yield name, redact_url(value) if name == "token_url" and value else value
+
     @field_validator("scopes", mode="before")
     @classmethod
     def _one_scope(cls, value: Any) -> Any:
@@ -170,15 +175,25 @@ class Profile(BaseSettings):
 
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
-            # A proxy URL may carry a user and password.
-            yield name, redact_url(value) if name == "proxy" and value else value
+            # A URL may carry a user and password (or a key in its query).
+            if name in ("base_url", "proxy") and value:
+                value = redact_url(value)
+            elif name == "api_base_urls" and value:
+                value = {api: redact_url(url) for api, url in value.items()}
+            yield name, value
 
-    def client_settings(self) -> dict[str, Any]:
-        """The client keyword arguments this profile sets (`base_url` among them).
+    def client_settings(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The client keyword arguments this profile sets (`base_url` among them), with
+        `overrides` (keyword arguments of the client) merged over them.
 
         Reads the variables `token_env` and `oauth.client_secret_env` name, and the
-        private key file; builds `OAuth2ClientCredentials` (the `oauth` extra).
+        private key file; builds `OAuth2ClientCredentials` (the `oauth` extra), whose token
+        requests use the same `verify`, `cert` and `proxy` as the client's calls, the
+        overrides' included. An override of `token` or `auth` replaces the profile's
+        credentials (then not read); one of `http_client` drops the profile's `verify`,
+        `cert` and `proxy` from the client's settings (set them on that client).
         """
+        overrides = dict(overrides or {})
         where = self._where
         settings: dict[str, Any] = {}
         if self.base_url:
@@ -186,9 +201,10 @@ class Profile(BaseSettings):
         given = [k for k in _CREDENTIALS if getattr(self, k) is not None]
         if len(given) > 1:
             raise ProfileError(f"{where}: {' and '.join(given)}: give one of them")
-        if self.token is not None:
+        own_credentials = "token" not in overrides and "auth" not in overrides
+        if own_credentials and self.token is not None:
             settings["token"] = self.token.get_secret_value()
-        elif self.token_env:
+        elif own_credentials and self.token_env:
             settings["token"] = _from_env(self.token_env, "token_env", where)
         ca, cert, key = (_existing(getattr(self, k), k, where) for k in ("ca", "cert", "key"))
         verify: Any = self.verify
@@ -212,8 +228,31 @@ class Profile(BaseSettings):
             settings["default_params"] = dict(self.default_params)
         if self.api_base_urls:
             settings["api_base_urls"] = dict(self.api_base_urls)
-        if self.oauth is not None:
-            settings["auth"] = self._oauth(self.oauth, settings, where)
+        # The connection settings of the OAuth token requests: the profile's, under the
+        # overrides' (an `http_client` is not used for them: they keep the profile's).
+        connection: dict[str, Any] = {
+            k: settings[k] for k in ("verify", "cert", "proxy") if k in settings
+        }
+        connection.update({k: overrides[k] for k in ("verify", "cert", "proxy") if k in overrides})
+        # A CA or certificate file that exists but cannot be loaded fails now, by key (the
+        # profile's, when the client's calls or its token requests use it).
+        token_requests = own_credentials and self.oauth is not None
+        _check_tls_files(
+            settings.get("verify") if ca is not None else None,
+            settings.get("cert"),
+            used={
+                k
+                for k in ("verify", "cert")
+                if k not in overrides and ("http_client" not in overrides or token_requests)
+            },
+            where=where,
+        )
+        if token_requests and self.oauth is not None:
+            settings["auth"] = self._oauth(self.oauth, connection, where)
+        if "http_client" in overrides:
+            for name in ("verify", "cert", "proxy"):
+                settings.pop(name, None)
+        settings.update(overrides)
         return settings
 
     def _oauth(self, oauth: OAuthProfile, settings: Mapping[str, Any], where: str) -> Any:
@@ -264,6 +303,25 @@ def _from_env(variable: str, key: str, where: str) -> str:
     return value
 
 
+def _check_tls_files(ca: str | None, cert: Any, *, used: set[str], where: str) -> None:
+    """Load the profile's CA file and client certificate that the client will use, so that
+    one which is not PEM (or a key that does not match) is named now, not at the first call."""
+    from ._tls import ssl_context
+
+    if ca is not None and "verify" in used and os.path.isfile(ca):
+        try:
+            ssl_context(ca)
+        except ValueError as exc:
+            raise ProfileError(f"{where}: ca: {exc}") from None
+    if cert is not None and "cert" in used:
+        try:
+            ssl_context(False, cert)
+        except ValueError as exc:
+            raise ProfileError(
+                f"{where}: {'cert' if cert[1] is None else 'cert/key'}: {exc}"
+            ) from None
+
+
 def _existing(path: Path | None, key: str, where: str) -> str | None:
     """The path of a file a profile names (`~` expanded), which must exist."""
     if path is None:
@@ -291,14 +349,23 @@ def _read_file(path: Path, named: bool) -> dict[str, Any]:
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
     try:
-        with path.open("rb") as file:
-            data: dict[str, Any] = tomllib.load(file)
+        raw = path.read_bytes()
     except FileNotFoundError:
         if named:
             raise ProfileError(f"no profiles file at {path}") from None
         return {}
     except OSError as exc:
         raise ProfileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        # TOML is UTF-8; a byte order mark (some editors write one) is not part of it.
+        text = raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ProfileError(
+            f"{path}: not UTF-8 text (a byte that is not UTF-8 at line {line}); save it as UTF-8"
+        ) from None
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # The decoder's message gives the line and column, not the text there.
         raise ProfileError(f"{path}: not valid TOML: {exc}") from None

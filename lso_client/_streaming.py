@@ -26,8 +26,12 @@ callback and skips the record.
 When the broker goes away, aiokafka reconnects by itself with `retry_backoff_ms`
 between attempts; starting the consumer and committing are retried with exponential
 backoff and jitter for up to `reconnect_timeout` seconds, after which
-`StreamConnectionError` is raised. Credentials are passed by the caller and never
-appear in a message, a log line or a repr.
+`StreamConnectionError` is raised (saying so when the broker's TLS certificate failed
+verification). Credentials are passed by the caller and never appear in a message, a log
+line or a repr.
+
+A `kafka-secure` server is read over TLS with the client's own TLS settings (its `verify`
+and `cert`, the context its HTTP transport uses); `ssl_context=` wins over them.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from ._events import parse_message
 from ._generated.streaming_message_v1 import Message
 from ._parsing import parse_json
 from ._resource import AsyncResource, SyncResource
+from ._tls import ssl_context
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -229,6 +234,48 @@ class ConsumeOptions(TypedDict, total=False):
     consumer_options: Mapping[str, Any]
 
 
+def _tls_failure(exc: ssl.SSLError) -> str:
+    """What a TLS error says, without anything secret: a certificate that failed
+    verification, or another handshake failure (a client certificate refused, ...)."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        reason = exc.verify_message or exc.reason or "certificate verify failed"
+        return f"TLS certificate verification failed: {reason}"
+    return f"TLS handshake failed: {exc.reason or type(exc).__name__}"
+
+
+class _TLSFailures(logging.Filter):
+    """The last TLS failure aiokafka met connecting to these bootstrap servers.
+
+    aiokafka does not chain the error of a failed bootstrap connection to the
+    `KafkaConnectionError` it raises; it logs it (`Unable connect to "host:port": error`),
+    the exception among the record's arguments. This filter, on aiokafka's loggers while a
+    consumer starts, keeps the TLS errors of records that name one of these servers and
+    lets every record through (a filter, not a handler: where the records go is unchanged).
+    """
+
+    _LOGGERS = ("aiokafka", "aiokafka.client", "aiokafka.conn")
+
+    def __init__(self, servers: tuple[str, ...]) -> None:
+        super().__init__()
+        self._servers = servers
+        self.last: str | None = None
+
+    def watch(self) -> None:
+        for name in self._LOGGERS:
+            logging.getLogger(name).addFilter(self)
+
+    def unwatch(self) -> None:
+        for name in self._LOGGERS:
+            logging.getLogger(name).removeFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        found = [a for a in args if isinstance(a, ssl.SSLError)]
+        if found and any(server in record.getMessage() for server in self._servers):
+            self.last = _tls_failure(found[-1])
+        return True
+
+
 def _aiokafka() -> Any:
     from ._extras import require
 
@@ -241,9 +288,16 @@ def _aiokafka() -> Any:
 class _Consumer:
     """The aiokafka consumer of one stream, with its retries; used on one event loop."""
 
-    def __init__(self, connection: KafkaConnection, options: ConsumeOptions) -> None:
+    def __init__(
+        self,
+        connection: KafkaConnection,
+        options: ConsumeOptions,
+        tls_context: Callable[[], ssl.SSLContext] | None = None,
+    ) -> None:
         self.connection = connection
         self._options = options
+        # The TLS context without `ssl_context`: the client's own (its verify and cert).
+        self._tls_context = tls_context
         self._consumer: Any = None
         self._kafka = _aiokafka()
         self.reconnect_timeout = float(options.get("reconnect_timeout", 300.0))
@@ -266,7 +320,9 @@ class _Consumer:
         context = self._options.get("ssl_context")
         tls = c.tls or context is not None
         if tls:
-            settings["ssl_context"] = context or ssl.create_default_context()
+            if context is None:
+                context = self._tls_context() if self._tls_context else ssl.create_default_context()
+            settings["ssl_context"] = context
         if credentials is not None:
             settings["security_protocol"] = "SASL_SSL" if tls else "SASL_PLAINTEXT"
             settings["sasl_mechanism"] = credentials.mechanism or c.sasl_mechanism or "PLAIN"
@@ -291,7 +347,9 @@ class _Consumer:
         )
 
         errors = self._kafka.errors
+        tls_failures = _TLSFailures(self.connection.bootstrap_servers)
         try:
+            tls_failures.watch()
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception_type((errors.KafkaError, OSError)),
                 wait=wait_exponential(multiplier=0.1, max=5.0) + wait_random(0, 0.1),
@@ -303,10 +361,13 @@ class _Consumer:
                         logger.info("stream: %s again for %s", what, self._describe())
                     return await call()
         except (errors.KafkaError, OSError) as exc:
+            tls = _tls_failure(exc) if isinstance(exc, ssl.SSLError) else tls_failures.last
             raise StreamConnectionError(
                 f"could not {what} for {self._describe()} in {self.reconnect_timeout} s: "
-                f"{type(exc).__name__}"
+                f"{type(exc).__name__}" + (f" ({tls})" if tls else "")
             ) from None
+        finally:
+            tls_failures.unwatch()
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def open(self) -> None:
@@ -531,12 +592,14 @@ class AsyncMessageStream(_Reader[M]):
         default_strict: bool = False,
         reference_point: str = "allegro",
         connection: KafkaConnection | None = None,
+        tls_context: Callable[[], ssl.SSLContext] | None = None,
     ) -> None:
         _aiokafka()
         super().__init__(model, options, default_strict, reference_point)
         self._connect = connect
         self._connection = connection
         self._options = options
+        self._tls_context = tls_context
         self._consumer: _Consumer | None = None
 
     @property
@@ -550,7 +613,7 @@ class AsyncMessageStream(_Reader[M]):
             if self._closed:
                 raise RuntimeError("the stream is closed")
             self._connection = await self._connect()
-            consumer = _Consumer(self._connection, self._options)
+            consumer = _Consumer(self._connection, self._options, self._tls_context)
             await consumer.open()
             self._consumer = consumer
         return self._consumer
@@ -646,11 +709,13 @@ class MessageStream(_Reader[M]):
         options: ConsumeOptions,
         default_strict: bool = False,
         reference_point: str = "allegro",
+        tls_context: Callable[[], ssl.SSLContext] | None = None,
     ) -> None:
         _aiokafka()
         super().__init__(model, options, default_strict, reference_point)
         self._connection = connection
         self._options = options
+        self._tls_context = tls_context
         self._thread: _LoopThread | None = None
         self._consumer: _Consumer | None = None
 
@@ -665,7 +730,7 @@ class MessageStream(_Reader[M]):
         if self._thread is None:
             self._thread = _LoopThread()
         if self._consumer is None:
-            consumer = _Consumer(self._connection, self._options)
+            consumer = _Consumer(self._connection, self._options, self._tls_context)
             self._thread.run(consumer.open())
             self._consumer = consumer
         return self._thread, self._consumer
@@ -737,6 +802,13 @@ class MessageStream(_Reader[M]):
 # --------------------------------------------------------------------------- resources
 
 
+def _client_tls(client: Any) -> Callable[[], ssl.SSLContext]:
+    """The TLS context of a client's streams without `ssl_context`: the one its HTTP
+    transport uses (its `verify` and `cert`), built when a TLS stream opens."""
+    transport = client._transport
+    return lambda: ssl_context(transport.verify, transport.cert)
+
+
 class SyncStreamingResource(SyncResource):
     """A resource that also consumes the streams its subscriptions describe."""
 
@@ -761,7 +833,8 @@ class SyncStreamingResource(SyncResource):
             model: the model each message is parsed into; by default the generated
                 `Message`, specialised by `eventType` as `lso_client.parse_message` reads it
                 (`CePerformanceStatisticsMessage` for `CePerformanceStatistics`).
-            **options: `group_id`, `credentials` (`KafkaCredentials`), `ssl_context`,
+            **options: `group_id`, `credentials` (`KafkaCredentials`), `ssl_context`
+                (default: the client's own TLS settings, its `verify` and `cert`),
                 `start_from` (`earliest` or `latest`, for a new group), `idle_timeout`
                 (seconds without a message that end the iteration; default: wait),
                 `reconnect_timeout` (300 s), `on_error` (a callback that gets each
@@ -781,7 +854,12 @@ class SyncStreamingResource(SyncResource):
             subscription = getattr(self, "retrieve")(subscription)  # noqa: B009
         connection = kafka_connection(subscription, group_id=options.get("group_id"))
         return MessageStream(
-            connection, model, options, bool(self._client.strict), self._client.reference_point
+            connection,
+            model,
+            options,
+            bool(self._client.strict),
+            self._client.reference_point,
+            tls_context=_client_tls(self._client),
         )
 
 
@@ -829,4 +907,5 @@ class AsyncStreamingResource(AsyncResource):
             bool(self._client.strict),
             self._client.reference_point,
             connection=known,
+            tls_context=_client_tls(self._client),
         )

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _servers import issue, make_ca, recording_server, server_context
+from _servers import forward_proxy, issue, make_ca, recording_server, server_context
 
 import lso_client
 from lso_client import (
@@ -312,6 +312,90 @@ def test_mutual_tls_and_a_ca_from_a_profile(tmp_path: Path) -> None:
     assert ("buyerId", "B-1") in seller.seen[0].query
 
 
+def oauth_profile(tmp_path: Path, url: str, extra: str = "") -> Path:
+    return write(
+        tmp_path,
+        f"""
+        [profiles.lab]
+        base_url = "{url}"
+        {extra}
+
+        [profiles.lab.oauth]
+        token_url = "{url}/oauth2/token"
+        client_id = "c"
+        client_secret = "s"
+        """,
+    )
+
+
+def test_a_proxy_keyword_reaches_the_oauth_token_request_too(tmp_path: Path) -> None:
+    with recording_server() as seller, forward_proxy() as proxy:
+        config = oauth_profile(tmp_path, seller.url)
+        with AllegroClient.from_profile("lab", config_file=config, proxy=proxy.url) as client:
+            client.service_orders.list()
+    assert [f.split("?")[0] for f in proxy.forwarded] == [
+        f"POST {seller.url}/oauth2/token",
+        f"GET {seller.url}/mefApi/allegro/serviceOrderingManagement/v1/serviceOrder",
+    ]
+
+
+async def test_the_async_client_sends_its_token_request_through_a_proxy_keyword(
+    tmp_path: Path,
+) -> None:
+    with recording_server() as seller, forward_proxy() as proxy:
+        config = oauth_profile(tmp_path, seller.url)
+        async with AsyncAllegroClient.from_profile(
+            "lab", config_file=config, proxy=proxy.url
+        ) as client:
+            await client.service_orders.list()
+    assert [f.split(" ")[0] for f in proxy.forwarded] == ["POST", "GET"]
+    assert proxy.forwarded[0] == f"POST {seller.url}/oauth2/token"
+
+
+@pytest.mark.parametrize("client_class", [AllegroClient, AsyncAllegroClient])
+async def test_verify_and_cert_keywords_reach_the_oauth_token_request_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client_class: type
+) -> None:
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    ca = make_ca(tmp_path, "seller-ca")
+    server = issue(tmp_path, ca, "seller", server=True)
+    buyer_ca = make_ca(tmp_path, "buyer-ca")
+    buyer = issue(tmp_path, buyer_ca, "buyer-1", server=False)
+    with recording_server(server_context(server, client_ca=buyer_ca)) as seller:
+        config = oauth_profile(tmp_path, seller.url)
+        client = client_class.from_profile(
+            "lab",
+            config_file=config,
+            verify=str(ca.cert),
+            cert=(str(buyer.cert), str(buyer.key)),
+            max_retries=0,
+        )
+        if client_class is AllegroClient:
+            with client:
+                client.service_orders.list()
+        else:
+            async with client:
+                await client.service_orders.list()
+    token, listing = seller.seen
+    assert (token.path, token.client_cn) == ("/oauth2/token", "buyer-1")
+    assert listing.headers["authorization"] == "Bearer issued-token"
+
+
+def test_a_token_keyword_replaces_the_profiles_oauth_unread(tmp_path: Path) -> None:
+    with recording_server() as seller:
+        config = oauth_profile(tmp_path, seller.url)
+        # The variable is not set: reading it would fail.
+        config.write_text(
+            config.read_text().replace('client_secret = "s"', 'client_secret_env = "NOT_SET"')
+        )
+        with AllegroClient.from_profile("lab", config_file=config, token="t") as client:
+            client.service_orders.list()
+    assert [(s.path.rsplit("/", 1)[1], s.headers["authorization"]) for s in seller.seen] == [
+        ("serviceOrder", "Bearer t")
+    ]
+
+
 # --------------------------------------------------------------------------- errors, secrets
 
 
@@ -362,6 +446,46 @@ def test_tls_files_and_credentials_of_a_profile_are_checked_by_key(
     assert str(caught.value) == f"profile 'lab' in {config}: " + expected.format(home=home)
 
 
+@pytest.mark.parametrize("key", ["cert", "ca"])
+def test_a_tls_file_that_is_not_pem_is_named_when_the_client_is_built(
+    tmp_path: Path, key: str
+) -> None:
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a pem\n")
+    config = write(tmp_path, f'[profiles.lab]\nbase_url = "https://127.0.0.1:1"\n{key} = "{bad}"\n')
+    with pytest.raises(ProfileError) as caught:
+        AllegroClient.from_profile("lab", config_file=config)
+    assert str(caught.value).startswith(f"profile 'lab' in {config}: {key}: cannot load ")
+    assert str(bad) in str(caught.value)
+
+
+def test_a_key_that_does_not_match_the_cert_is_named(tmp_path: Path) -> None:
+    ca = make_ca(tmp_path, "buyer-ca")
+    buyer = issue(tmp_path, ca, "buyer-1", server=False)
+    config = write(
+        tmp_path,
+        f'[profiles.lab]\nbase_url = "https://127.0.0.1:1"\ncert = "{buyer.cert}"\n'
+        f'key = "{ca.key}"\n',
+    )
+    with pytest.raises(ProfileError, match=r"profile 'lab' in .*: cert/key: cannot load"):
+        AllegroClient.from_profile("lab", config_file=config)
+
+
+def test_the_cli_exits_2_naming_a_cert_that_is_not_pem(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from lso_client.cli._app import app
+
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a pem\n")
+    config = write(tmp_path, f'[profiles.t]\nbase_url = "https://127.0.0.1:1"\ncert = "{bad}"\n')
+    result = CliRunner().invoke(
+        app, ["-p", "t", "allegro", "orders", "list"], env={"LSO_CONFIG": str(config)}
+    )
+    assert result.exit_code == 2
+    assert f"profile 't' in {config}: cert: cannot load" in result.stderr
+
+
 def test_a_bad_value_from_the_environment_names_the_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -405,6 +529,24 @@ def test_a_bad_file_is_named(tmp_path: Path, text: str, expected: str) -> None:
         AllegroClient.from_profile("nope", config_file=config)
     assert str(caught.value).startswith(f"{config}: ")
     assert expected in str(caught.value)
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(b'[profiles.x]\nbase_url = "http://127.0.0.1:1"\n# caf\xe9\n')
+    with pytest.raises(ProfileError) as caught:
+        AllegroClient.from_profile("x", config_file=config)
+    assert str(caught.value).startswith(f"{config}: not UTF-8 text")
+    assert "line 3" in str(caught.value)
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(
+        b'\xef\xbb\xbfdefault = "x"\n[profiles.x]\nbase_url = "http://127.0.0.1:1"\n'
+    )
+    assert load_profile(config_file=config).base_url == "http://127.0.0.1:1"
+    assert profile_names(config) == ["x"]
 
 
 def test_a_named_file_that_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -464,6 +606,27 @@ def test_secrets_stay_out_of_reprs_errors_and_logs(
     for text in shown:
         for secret in SECRETS:
             assert secret not in text, text
+
+
+def test_a_profile_repr_redacts_the_password_of_every_url(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        """
+        [profiles.o]
+        base_url = "https://bu:BASEPW@seller.example"
+        proxy = "http://pu:PROXYPW@127.0.0.1:9"
+        api_base_urls = { service_ordering = "https://au:APIPW@orders.example/v1" }
+
+        [profiles.o.oauth]
+        token_url = "https://tu:TOKENURLPW@auth.example/token"
+        client_id = "cid"
+        client_secret = "CLIENTSEKRET"
+        """,
+    )
+    shown = repr(load_profile("o", config_file=config))
+    for secret in ("BASEPW", "PROXYPW", "APIPW", "TOKENURLPW", "CLIENTSEKRET"):
+        assert secret not in shown
+    assert "seller.example" in shown and "auth.example/token" in shown
 
 
 def test_profile_error_is_an_lso_error_and_a_value_error() -> None:

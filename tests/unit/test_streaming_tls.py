@@ -10,6 +10,7 @@ import ssl
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -127,7 +128,7 @@ async def test_a_kafka_secure_subscription_is_read_over_tls_async(
     assert sorted(got) == sorted(f"e-{n}" for n in range(10))
 
 
-@pytest.mark.parametrize("trust", ["system store", "another CA"])
+@pytest.mark.parametrize("trust", ["default trust", "another CA"])
 def test_a_broker_the_client_cannot_trust_is_a_connection_error_in_bounded_time(
     tls_broker: KafkaBroker, pki: dict[str, Issued], trust: str
 ) -> None:
@@ -145,6 +146,7 @@ def test_a_broker_the_client_cannot_trust_is_a_connection_error_in_bounded_time(
         list(stream)
     assert time.monotonic() - started < 30
     assert tls_broker.address in str(raised.value)
+    assert "(TLS certificate verification failed: unable to get local issuer" in str(raised.value)
 
 
 def test_a_broker_that_asks_for_a_client_certificate(pki: dict[str, Issued]) -> None:
@@ -172,3 +174,72 @@ def test_a_broker_that_asks_for_a_client_certificate(pki: dict[str, Issued]) -> 
             ) as stream,
         ):
             list(stream)
+
+
+# --------------------------------------------------------------------------- the client's TLS
+
+
+def test_a_stream_trusts_what_the_client_trusts(
+    tls_broker: KafkaBroker, pki: dict[str, Issued]
+) -> None:
+    topic = new_topic()
+    produce(tls_broker.address, trusting(pki["ca"]), topic, 3)
+    with (
+        AllegroClient("http://127.0.0.1:9", token="t", verify=str(pki["ca"].cert)) as client,
+        client.streaming_subscriptions.consume(
+            secure_subscription(tls_broker.address, topic), idle_timeout=3, consumer_options=FAST
+        ) as stream,
+    ):
+        assert sorted(m.event_id for m in stream) == [f"e-{n}" for n in range(3)]
+
+
+async def test_an_async_stream_trusts_what_the_client_trusts(
+    tls_broker: KafkaBroker, pki: dict[str, Issued]
+) -> None:
+    topic = new_topic()
+    await asyncio.to_thread(produce, tls_broker.address, trusting(pki["ca"]), topic, 3)
+    async with AsyncAllegroClient(
+        "http://127.0.0.1:9", token="t", verify=str(pki["ca"].cert)
+    ) as client:
+        stream = client.streaming_subscriptions.consume(
+            secure_subscription(tls_broker.address, topic), idle_timeout=3, consumer_options=FAST
+        )
+        async with stream:
+            got = [m.event_id async for m in stream]
+    assert sorted(got) == [f"e-{n}" for n in range(3)]
+
+
+def test_a_stream_presents_the_clients_certificate_and_trusts_a_profiles_ca(
+    pki: dict[str, Issued], tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[profiles.lab]\nbase_url = "http://127.0.0.1:9"\ntoken = "t"\n'
+        f'ca = "{pki["ca"].cert}"\ncert = "{pki["client"].cert}"\nkey = "{pki["client"].key}"\n'
+    )
+    context = server_context(pki["server"], client_ca=pki["ca"])
+    with (
+        KafkaBroker(tls=context) as broker,
+        AllegroClient.from_profile("lab", config_file=config) as client,
+    ):
+        topic = new_topic()
+        produce(broker.address, trusting(pki["ca"], pki["client"]), topic, 2)
+        with client.streaming_subscriptions.consume(
+            secure_subscription(broker.address, topic), idle_timeout=3, consumer_options=FAST
+        ) as stream:
+            assert sorted(m.event_id for m in stream) == ["e-0", "e-1"]
+
+
+def test_an_ssl_context_wins_over_the_clients_tls(
+    tls_broker: KafkaBroker, pki: dict[str, Issued]
+) -> None:
+    with (
+        AllegroClient("http://127.0.0.1:9", token="t", verify=str(pki["ca"].cert)) as client,
+        pytest.raises(StreamConnectionError, match="TLS certificate verification failed"),
+        client.streaming_subscriptions.consume(
+            secure_subscription(tls_broker.address, new_topic()),
+            ssl_context=trusting(pki["other-ca"]),
+            reconnect_timeout=2,
+        ) as stream,
+    ):
+        list(stream)
