@@ -46,7 +46,7 @@ def pm_job_body(*, later: bool = False, periods: int = 2) -> dict[str, Any]:
     }
 
 
-def fm_job_body() -> dict[str, Any]:
+def fm_job_body(**extra: Any) -> dict[str, Any]:
     """A recurring `FaultManagementJob_Create`: hourly reports of one connection."""
     return {
         "granularity": _duration(15, "MIN"),
@@ -61,4 +61,5 @@ def fm_job_body() -> dict[str, Any]:
         "resultFormat": "payload",
         "scheduleDefinition": {"recurringSchedule": {"hour": "*"}},
         "serviceSpecificConfiguration": {"@type": "urn:mef:lso:spec:allegro:ce-fm:v1.0.0:all"},
+        **extra,
     }

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _job_bodies import fm_job_body, pm_profile_body
 from pydantic import BaseModel
 
 from lso_client import AllegroClient, LegatoClient, Notification, NotificationListener
@@ -182,20 +183,6 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat()
 
 
-def pm_profile_body(**extra: Any) -> dict[str, Any]:
-    return {
-        "description": "15-minute delay and loss",
-        "granularity": _duration(5, "MIN"),
-        "jobType": "proactive",
-        "lifecycleStatus": "approved",
-        "outputFormat": "json",
-        "reportingPeriod": _duration(15, "MIN"),
-        "resultFormat": "payload",
-        "serviceSpecificConfiguration": {"@type": "urn:mef:lso:spec:allegro:ce-pm:v1.0.0:all"},
-        **extra,
-    }
-
-
 def pm_job_body(
     *,
     profile: dict[str, Any] | None = None,
@@ -217,24 +204,6 @@ def pm_job_body(
         "monitoredObject": {"@type": "ServiceRef", "serviceId": "evc-1"},
         "performanceProfile": profile or value,
         "scheduleDefinition": schedule,
-        **extra,
-    }
-
-
-def fm_job_body(**extra: Any) -> dict[str, Any]:
-    return {
-        "granularity": _duration(15, "MIN"),
-        "jobType": "proactive",
-        "monitoredObject": {
-            "@type": "ServiceFromToRef",
-            "serviceFrom": {"serviceFromId": "uni-1"},
-            "serviceTo": {"serviceToId": "uni-2"},
-        },
-        "outputFormat": "json",
-        "reportingPeriod": _duration(1, "HOUR"),
-        "resultFormat": "payload",
-        "scheduleDefinition": {"recurringSchedule": {"hour": "*"}},
-        "serviceSpecificConfiguration": {"@type": "urn:mef:lso:spec:allegro:ce-fm:v1.0.0:all"},
         **extra,
     }
 
