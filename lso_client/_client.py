@@ -15,6 +15,7 @@ from typing_extensions import Self, Unpack
 from ._auth import BearerToken
 from ._logging import redact_url
 from ._operations import api_definition
+from ._options import PayloadTyping, payloads_at_once
 from ._tls import CertTypes, VerifyTypes
 from ._transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -39,6 +40,7 @@ class ClientSettings(TypedDict, total=False):
     max_retry_after: float
     max_response_bytes: int | None
     strict: bool
+    payloads: PayloadTyping
     default_headers: Mapping[str, str] | None
     api_base_urls: Mapping[str, str] | None
     default_params: Mapping[str, object] | None
@@ -57,6 +59,7 @@ class CallSettings(TypedDict, total=False):
     max_retry_after: float
     max_response_bytes: int | None
     strict: bool
+    payloads: PayloadTyping
     default_headers: Mapping[str, str] | None
     default_params: Mapping[str, object] | None
 
@@ -67,8 +70,12 @@ class _ClientConfig:
     `base_url` is the seller's (`https://seller.example`), or `LSO_BASE_URL`. `token` is a
     static bearer token; `auth` any `httpx.Auth`, such as `OAuth2ClientCredentials`.
     `strict=True` raises on responses that depart from the spec instead of recording
-    the departures. `api_base_urls` maps an API family (`"service_ordering"`) or a
-    generated module to a full base URL, for sellers that deviate from the MEF paths.
+    the departures. `payloads` is when the service payloads of responses become their
+    models: `"on_read"` (the default) when the field holding one is first read, so a
+    listing that never reads them does not pay for them; `"at_once"` while the response
+    is parsed, which is faster when every payload is read (strict parsing always does).
+    `api_base_urls` maps an API family (`"service_ordering"`) or a generated module to a
+    full base URL, for sellers that deviate from the MEF paths.
     `max_retry_after` is the longest `Retry-After` wait honoured (longer: the 429 is
     raised); `max_response_bytes` the largest response body accepted, after decompression
     (`ResponseTooLargeError` beyond; None: no limit).
@@ -101,6 +108,7 @@ class _ClientConfig:
         max_retry_after: float = 60.0,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
         strict: bool = False,
+        payloads: PayloadTyping = "on_read",
         default_headers: Mapping[str, str] | None = None,
         api_base_urls: Mapping[str, str] | None = None,
         default_params: Mapping[str, object] | None = None,
@@ -115,6 +123,8 @@ class _ClientConfig:
             raise ValueError("give either token or auth, not both")
         self.base_url = base_url.rstrip("/")
         self.strict = strict
+        payloads_at_once(payloads)  # refused now, not at the first call
+        self.payloads: PayloadTyping = payloads
         self.api_base_urls = dict(api_base_urls or {})
         self._auth: httpx.Auth | None = BearerToken(token) if token is not None else auth
         self._transport_settings: dict[str, Any] = {
@@ -198,14 +208,19 @@ class _ClientConfig:
     _transport: Any  # SyncTransport or AsyncTransport, as the subclass declares
 
     def with_options(self, **settings: Unpack[CallSettings]) -> Self:
-        """A copy with other settings (timeout, max_retries, strict, ...) sharing the
+        """A copy with other settings (timeout, max_retries, strict, payloads, ...) sharing the
         connection pool. Resources cached on this client hold it; the copy builds its own."""
         cls = type(self)
         cached = {n for n in dir(cls) if isinstance(getattr(cls, n, None), cached_property)}
         clone = object.__new__(cls)
         clone.__dict__.update({k: v for k, v in self.__dict__.items() if k not in cached})
         clone.strict = settings.get("strict", self.strict)
-        changes: dict[str, Any] = {k: v for k, v in settings.items() if k != "strict"}
+        if "payloads" in settings:
+            payloads_at_once(settings["payloads"])
+        clone.payloads = settings.get("payloads", self.payloads)
+        changes: dict[str, Any] = {
+            k: v for k, v in settings.items() if k not in ("strict", "payloads")
+        }
         clone._transport = self._transport.with_options(**changes)
         return clone
 

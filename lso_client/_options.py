@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import httpx
 
@@ -14,8 +14,10 @@ __all__ = [
     "NOT_GIVEN",
     "NO_OPTIONS",
     "NotGiven",
+    "PayloadTyping",
     "RequestOptions",
     "TimeoutTypes",
+    "payloads_at_once",
 ]
 
 
@@ -42,6 +44,20 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 DEFAULT_MAX_RETRIES = 2
 
 TimeoutTypes = float | httpx.Timeout | None
+
+# When the service payloads of a response become their models: when the field holding
+# one is first read, or while the response is parsed.
+PayloadTyping = Literal["on_read", "at_once"]
+
+
+def payloads_at_once(value: object) -> bool:
+    """Whether the `payloads` setting `value` types payloads while parsing; a value that
+    is neither setting is a `ValueError`."""
+    if value == "on_read":
+        return False
+    if value == "at_once":
+        return True
+    raise ValueError(f'payloads: "on_read" or "at_once", not {value!r}')
 
 
 @dataclass(frozen=True)

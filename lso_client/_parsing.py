@@ -178,6 +178,7 @@ def parse_json(
     strict: bool = False,
     log_deviations: bool = True,
     adapter: TypeAdapter[Any] | None = None,
+    payloads_at_once: bool = False,
 ) -> Parsed[T]:
     """Parse `raw` as `model` (a model class or a type such as `list[Model]`).
 
@@ -185,7 +186,9 @@ def parse_json(
     `pydantic.ValidationError` in strict mode or when the body is not the resource at
     all (see the module docstring). In lenient mode the deviations are returned with
     the value. `adapter`, the `TypeAdapter` of `model`, spares looking it up (hashing a
-    large `Annotated` union costs more than validating a small message).
+    large `Annotated` union costs more than validating a small message). Service
+    payloads are typed when first read, or while parsing with `payloads_at_once` (and
+    always in strict mode).
     """
     _check_constants(raw)
     try:
@@ -198,8 +201,8 @@ def parse_json(
             else _adapter(model).validate_json
         )
         # A seller's JSON is read by wire names only. Strict parsing types payloads at
-        # once, lenient parsing when they are read.
-        context = TYPED_AT_ONCE if strict else TYPED_ON_READ
+        # once, lenient parsing when they are read unless asked to at once.
+        context = TYPED_AT_ONCE if strict or payloads_at_once else TYPED_ON_READ
         if len(raw) >= _LARGE:
             with paused_collector():
                 value = validate(raw, context=context, by_name=False)

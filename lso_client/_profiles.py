@@ -143,6 +143,7 @@ class Profile(BaseSettings):
     default_params: dict[str, str] = {}
     api_base_urls: dict[str, str] = {}
     strict: bool | None = None
+    payloads: Literal["on_read", "at_once"] | None = None
 
     # Where the profile came from, for messages: "profile 'x' in <file>".
     _where: str = PrivateAttr(default="the environment")
@@ -221,7 +222,7 @@ class Profile(BaseSettings):
             settings["cert"] = (cert, key, password)
         if self.proxy:
             settings["proxy"] = self.proxy
-        for name in ("timeout", "max_retries", "strict"):
+        for name in ("timeout", "max_retries", "strict", "payloads"):
             if getattr(self, name) is not None:
                 settings[name] = getattr(self, name)
         if self.default_params:

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from ._errors import OutcomeUnknownError, RequestValidationError
 from ._operations import model_module, operations_of
+from ._options import payloads_at_once
 
 if TYPE_CHECKING:
     from ._resource import AsyncResource, CallOptions, SyncResource, _BaseResource
@@ -264,7 +265,10 @@ def hook_async(
 def _parse_created(resource: _BaseResource, spec: CreateKey, response: httpx.Response) -> Any:
     op = operations_of(resource._module)[spec.create]
     model = getattr(model_module(resource._module), op.response_model or "")
-    return resource._parse(op, response, model, bool(resource._client.strict))
+    client = resource._client
+    return resource._parse(
+        op, response, model, bool(client.strict), at_once=payloads_at_once(client.payloads)
+    )
 
 
 def reconcile_sync(

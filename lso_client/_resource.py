@@ -28,6 +28,7 @@ from . import _reconcile
 from ._bodies import serialise_body
 from ._errors import RequestValidationError, ResponseValidationError
 from ._operations import Operation
+from ._options import PayloadTyping, payloads_at_once
 from ._pagination import AsyncPage, ListProgress, SyncPage
 from ._parsing import Parsed, parse_json
 from ._transport import NO_OPTIONS, RequestOptions
@@ -70,6 +71,7 @@ class CallOptions(TypedDict, total=False):
     retry_non_idempotent: bool
     max_response_bytes: int | None
     strict: bool
+    payloads: PayloadTyping
 
 
 _TRANSPORT_OPTIONS = frozenset(
@@ -142,6 +144,7 @@ class _Prepared:
     content: bytes | None
     options: RequestOptions
     strict: bool
+    at_once: bool  # service payloads typed while parsing
 
 
 def _accepted(options: CallOptions) -> str | None:
@@ -204,7 +207,7 @@ class _BaseResource:
         page: tuple[int, int | None] | None = None,
     ) -> _Prepared:
         if options:
-            unknown = set(options) - _TRANSPORT_OPTIONS - {"strict"}
+            unknown = set(options) - _TRANSPORT_OPTIONS - {"strict", "payloads"}
             if unknown:
                 raise TypeError(f"unknown call options: {', '.join(sorted(unknown))}")
         try:
@@ -235,6 +238,7 @@ class _BaseResource:
             if transport_options
             else NO_OPTIONS,
             strict=bool(options.get("strict", self._client.strict)),
+            at_once=payloads_at_once(options.get("payloads", self._client.payloads)),
         )
 
     def _reconcile_hook(self, op: Operation, body: Any, options: CallOptions) -> Any:
@@ -252,14 +256,26 @@ class _BaseResource:
         raise NotImplementedError
 
     def _parse(
-        self, op: Operation, response: httpx.Response, model: type[T] | None, strict: bool
+        self,
+        op: Operation,
+        response: httpx.Response,
+        model: type[T] | None,
+        strict: bool,
+        *,
+        at_once: bool = False,
     ) -> T | None:
         if model is None:
             return None
-        return self._parse_value(op, response, model, strict)
+        return self._parse_value(op, response, model, strict, at_once=at_once)
 
     def _parse_value(
-        self, op: Operation, response: httpx.Response, model: type[T], strict: bool
+        self,
+        op: Operation,
+        response: httpx.Response,
+        model: type[T],
+        strict: bool,
+        *,
+        at_once: bool = False,
     ) -> T:
         if not response.content:
             raise ResponseValidationError(
@@ -273,7 +289,9 @@ class _BaseResource:
                 response=response,
             )
         try:
-            parsed: Parsed[T] = parse_json(model, response.content, strict=strict)
+            parsed: Parsed[T] = parse_json(
+                model, response.content, strict=strict, payloads_at_once=at_once
+            )
         except json.JSONDecodeError as exc:
             raise ResponseValidationError(
                 f"{op.operation_id}: response is not valid JSON: {exc.msg}", response=response
@@ -382,9 +400,12 @@ class SyncResource(_BaseResource):
         )
         response = self._send(prepared)
         if self._raw:
-            raw = RawResponse(response, lambda: self._parse(op, response, model, prepared.strict))
+            raw = RawResponse(
+                response,
+                lambda: self._parse(op, response, model, prepared.strict, at_once=prepared.at_once),
+            )
             return cast("T", raw)
-        return self._parse(op, response, model, prepared.strict)
+        return self._parse(op, response, model, prepared.strict, at_once=prepared.at_once)
 
     def _request_list(self, op: Operation, model: type[M], **kwargs: Any) -> list[M]:
         """`_request` for an operation answering with a list of `model`."""
@@ -455,7 +476,9 @@ class SyncResource(_BaseResource):
                 page=(page_offset, page_limit),
             )
             response = self._send(prepared)
-            items = self._parse_value(op, response, _list_of(model), prepared.strict)
+            items = self._parse_value(
+                op, response, _list_of(model), prepared.strict, at_once=prepared.at_once
+            )
             return items, response
 
         return SyncPage.first(
@@ -568,9 +591,12 @@ class AsyncResource(_BaseResource):
         )
         response = await self._send(prepared)
         if self._raw:
-            raw = RawResponse(response, lambda: self._parse(op, response, model, prepared.strict))
+            raw = RawResponse(
+                response,
+                lambda: self._parse(op, response, model, prepared.strict, at_once=prepared.at_once),
+            )
             return cast("T", raw)
-        return self._parse(op, response, model, prepared.strict)
+        return self._parse(op, response, model, prepared.strict, at_once=prepared.at_once)
 
     async def _request_form(
         self,
@@ -640,7 +666,9 @@ class AsyncResource(_BaseResource):
                 page=(page_offset, page_limit),
             )
             response = await self._send(prepared)
-            items = self._parse_value(op, response, _list_of(model), prepared.strict)
+            items = self._parse_value(
+                op, response, _list_of(model), prepared.strict, at_once=prepared.at_once
+            )
             return items, response
 
         return AsyncPager(

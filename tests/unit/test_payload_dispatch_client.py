@@ -363,3 +363,102 @@ def test_a_payload_model_changed_after_it_was_built_is_refused_before_sending(
         with pytest.raises(RequestValidationError, match="does not fit its field"):
             client.service_orders.create(body)
     assert route.call_count == 0
+
+
+# ----------------------------------------------------------------------------- typed at once
+
+
+def held(order: Any, item: int = 0) -> Any:
+    """What the order's item holds at its service configuration, without reading the
+    field (which would type a payload kept for typing on read)."""
+    return order.service_order_item[item].service.__dict__["service_configuration"]
+
+
+def test_payloads_at_once_types_every_payload_while_parsing(
+    so_allegro_order: OrderBuilder,
+) -> None:
+    page = [with_configuration(so_allegro_order(f"so-{i}"), ovc_end_point()) for i in range(3)]
+    with AllegroClient(SELLER, token="t", payloads="at_once") as client, respx.mock() as router:
+        router.get(f"{ALLEGRO}/serviceOrder").respond(200, json=page)
+        router.get(f"{ALLEGRO}/serviceOrder/so-1").respond(200, json=page[1])
+        listed = list(client.service_orders.list())
+        retrieved = client.service_orders.retrieve("so-1")
+    assert [type(held(o)) for o in (*listed, retrieved)] == [CarrierEthernetOvcEndPoint] * 4
+    assert [o.to_dict() for o in listed] == page
+
+
+def test_payloads_are_typed_on_read_by_default_and_per_call_either_way(
+    so_allegro_order: OrderBuilder,
+) -> None:
+    order = with_configuration(so_allegro_order("so-1"), ovc_end_point())
+    with AllegroClient(SELLER, token="t") as client, respx.mock() as router:
+        router.get(f"{ALLEGRO}/serviceOrder/so-1").respond(200, json=order)
+        lazy = client.service_orders.retrieve("so-1")
+        eager = client.service_orders.retrieve("so-1", payloads="at_once")
+        copy_eager = client.with_options(payloads="at_once").service_orders.retrieve("so-1")
+        back = client.with_options(payloads="at_once").service_orders.retrieve(
+            "so-1", payloads="on_read"
+        )
+    assert client.payloads == "on_read"
+    assert generic(held(lazy)) and generic(held(back))
+    assert type(held(eager)) is type(held(copy_eager)) is CarrierEthernetOvcEndPoint
+    assert type(configuration(lazy)) is CarrierEthernetOvcEndPoint  # typed on this read
+
+
+def test_a_broken_payload_under_payloads_at_once_is_a_deviation_of_the_response(
+    so_allegro_order: OrderBuilder,
+) -> None:
+    broken = ovc_end_point(level=9)
+    page = [
+        with_configuration(so_allegro_order("so-1"), ovc_end_point()),
+        with_configuration(so_allegro_order("so-2"), broken),
+    ]
+    with AllegroClient(SELLER, token="t", payloads="at_once") as client, respx.mock() as router:
+        router.get(f"{ALLEGRO}/serviceOrder").respond(200, json=page)
+        listed = client.service_orders.list()
+        first, second = list(listed)
+    # Found while parsing: a departure of the order that holds the payload.
+    assert first.spec_deviations == []
+    assert [d["loc"] for d in second.spec_deviations] == [
+        [*PATH, "maintenanceEndPointList", 0, "level"]
+    ]
+    # The response is kept as received: the conforming payload is typed (when read), the
+    # broken one stays generic with its own deviation.
+    assert type(configuration(first)) is CarrierEthernetOvcEndPoint
+    kept = configuration(second)
+    assert generic(kept)
+    assert [d["loc"] for d in kept.spec_deviations] == [["maintenanceEndPointList", 0, "level"]]
+    assert [o.to_dict() for o in (first, second)] == page
+
+
+def test_async_client_types_payloads_at_once(so_allegro_order: OrderBuilder) -> None:
+    page = [with_configuration(so_allegro_order(f"so-{i}"), ovc_end_point()) for i in range(2)]
+
+    async def run() -> tuple[list[Any], Any, Any]:
+        async with AsyncAllegroClient(SELLER, token="t", payloads="at_once") as client:
+            with respx.mock() as router:
+                router.get(f"{ALLEGRO}/serviceOrder").respond(200, json=page)
+                router.get(f"{ALLEGRO}/serviceOrder/so-1").respond(200, json=page[1])
+                listed = [order async for order in client.service_orders.list()]
+                lazy = await client.service_orders.retrieve("so-1", payloads="on_read")
+                eager = await client.with_options(payloads="on_read").service_orders.retrieve(
+                    "so-1", payloads="at_once"
+                )
+                return listed, lazy, eager
+
+    listed, lazy, eager = asyncio.run(run())
+    assert [type(held(o)) for o in (*listed, eager)] == [CarrierEthernetOvcEndPoint] * 3
+    assert generic(held(lazy))
+
+
+@pytest.mark.parametrize("value", ["eager", "", None, True])
+def test_a_payloads_setting_that_is_neither_is_refused_before_any_call(value: Any) -> None:
+    with pytest.raises(ValueError, match='payloads: "on_read" or "at_once"'):
+        AllegroClient(SELLER, token="t", payloads=value)
+    with AllegroClient(SELLER, token="t") as client, respx.mock(assert_all_called=False) as router:
+        route = router.get(f"{ALLEGRO}/serviceOrder/so-1").respond(200, json={})
+        with pytest.raises(ValueError, match='payloads: "on_read" or "at_once"'):
+            client.with_options(payloads=value)
+        with pytest.raises(ValueError, match='payloads: "on_read" or "at_once"'):
+            client.service_orders.retrieve("so-1", payloads=value)
+    assert not route.called

@@ -107,6 +107,7 @@ def test_every_client_class_is_built_from_a_profile(cls: type, tmp_path: Path) -
         [profiles.lab]
         base_url = "https://lab.example"
         strict = true
+        payloads = "at_once"
         api_base_urls = { service_ordering = "https://orders.lab.example/v1" }
         """,
     )
@@ -114,6 +115,7 @@ def test_every_client_class_is_built_from_a_profile(cls: type, tmp_path: Path) -
     assert type(client) is cls
     assert client.base_url == "https://lab.example"
     assert client.strict is True
+    assert client.payloads == "at_once"
     assert client.api_base_url("service_ordering_v1").startswith("https://orders.lab.example/")
 
 
@@ -408,6 +410,7 @@ def test_a_token_keyword_replaces_the_profiles_oauth_unread(tmp_path: Path) -> N
         ("oauth = { token_url = 'https://a/t', client_idd = 'c' }", "oauth.client_id: Field"),
         ("oauth = { token_url = 'https://a/t', client_idd = 'c' }", "oauth.client_idd: unknown"),
         ("default_params = { buyerId = 5 }", "default_params.buyerId: Input should be a valid"),
+        ('payloads = "eager"', "payloads: Input should be 'on_read' or 'at_once'"),
     ],
 )
 def test_a_bad_setting_names_the_file_the_profile_and_the_key(
