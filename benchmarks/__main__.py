@@ -124,10 +124,20 @@ def format_table(rows: list[Row]) -> list[str]:
 # -- targets ------------------------------------------------------------------------------
 
 
-def _find(rows: list[Row], scenario: str, contender: str, *, exact: bool = False) -> Row | None:
+def _find(
+    rows: list[Row],
+    scenario: str,
+    contender: str,
+    *,
+    exact: bool = False,
+    exact_contender: bool = False,
+) -> Row | None:
     for row in rows:
         named = row.scenario == scenario if exact else row.scenario.startswith(scenario)
-        if named and row.contender.startswith(contender):
+        chosen = (
+            row.contender == contender if exact_contender else row.contender.startswith(contender)
+        )
+        if named and chosen:
             return row
     return None
 
@@ -139,15 +149,26 @@ def targets(rows: list[Row], extra: dict[str, Any]) -> list[dict[str, Any]]:
         state = "n/a" if ok is None else ("met" if ok else "MISSED")
         found.append({"target": name, "state": state, "measured": measured, "goal": goal})
 
-    for key, contender, goal in (
-        ("(a)", "lso_client list()", 1.3),
-        ("(b)", "lso_client retrieve()", 1.15),
-        ("(c)", "lso_client create()", 1.15),
+    for name, key, contender, goal in (
+        # Listing, the payloads left to be typed when read: no slower with typed
+        # payloads than the envelopes alone were before (1.45-1.55x).
+        ("(a) list, payloads not read", "(a)", "lso_client list(), payloads not read", 1.55),
+        # Listing and reading five values in every payload, which types every payload:
+        # with the setting for that (`payloads="at_once"`), and with the default.
+        (
+            "(a) list, every payload read, at once",
+            "(a)",
+            "lso_client list(), payloads='at_once'",
+            1.3,
+        ),
+        ("(a) list, every payload read", "(a)", "lso_client list()", 1.3),
+        ("(b)", "(b)", "lso_client retrieve()", 1.15),
+        ("(c)", "(c)", "lso_client create()", 1.15),
     ):
-        row = _find(rows, key, contender)
+        row = _find(rows, key, contender, exact_contender=True)
         if row is not None and row.ratio is not None:
             ok = row.ratio <= goal and row.check == "ok"
-            add(key, ok, f"{row.ratio:.2f}x floor ({row.check})", f"<= {goal}x floor")
+            add(name, ok, f"{row.ratio:.2f}x floor ({row.check})", f"<= {goal}x floor")
     for scenario in ("(d) loopback", f"(d) {SELLER_LATENCY_MS} ms seller"):
         row = _find(rows, scenario, "AsyncAllegroClient", exact=True)
         if row is not None and row.ratio:

@@ -228,8 +228,9 @@ def order_fields(order_id: Any, state: Any, items: Iterable[tuple[Any, Any, Any,
     )
 
 
-def dict_fields(order: Mapping[str, Any]) -> Fields:
-    """`order_fields` of an order decoded to plain dicts."""
+def dict_fields(order: Mapping[str, Any], *, payload: bool = True) -> Fields:
+    """`order_fields` of an order decoded to plain dicts (without the payload's values
+    when `payload` is false)."""
     return order_fields(
         order.get("id"),
         order.get("state"),
@@ -238,7 +239,7 @@ def dict_fields(order: Mapping[str, Any]) -> Fields:
                 item.get("id"),
                 item.get("state"),
                 item.get("service", {}).get("id"),
-                item.get("service", {}).get("serviceConfiguration"),
+                item.get("service", {}).get("serviceConfiguration") if payload else None,
             )
             for item in order.get("serviceOrderItem", ())
         ),
