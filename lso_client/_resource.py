@@ -8,6 +8,7 @@ raw access) happens here, once, for sync and async alike.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -742,6 +743,28 @@ class Subscription:
         return str(self.registration.id)
 
 
+logger = logging.getLogger("lso_client")
+
+
+def _unregister_failed(
+    subscription: Subscription, block_error: BaseException | None, error: Exception
+) -> bool:
+    """After a failed unregister: whether to let the `with` block's own exception go on
+    (it is not replaced by the cleanup's). The registration left at the seller is logged
+    and, on the block's exception, noted (Python 3.11+)."""
+    if block_error is None:
+        return False
+    what = (
+        f"the hub registration {subscription.id} could not be removed after the block "
+        f"failed ({type(error).__name__}: {error}); remove it with unregister()"
+    )
+    logger.warning("%s", what)
+    add_note = getattr(block_error, "add_note", None)
+    if add_note is not None:
+        add_note(what)
+    return True
+
+
 class SyncHubResource(SyncResource):
     """A family's hub: `register`/`unregister` (generated per API) and `subscribe`."""
 
@@ -789,10 +812,14 @@ class _SyncSubscriptionContext:
         self._hub._client._attach_listener(self._hub._module, self._listener)
         return self.subscription
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, traceback: object) -> None:
         self._hub._client._detach_listener(self._hub._module, self._listener)
         if self.subscription is not None:
-            self._hub.unregister(self.subscription.id)
+            try:
+                self._hub.unregister(self.subscription.id)
+            except Exception as error:
+                if not _unregister_failed(self.subscription, exc, error):
+                    raise
 
 
 class AsyncHubResource(AsyncResource):
@@ -835,7 +862,13 @@ class _AsyncSubscriptionContext:
         self._hub._client._attach_listener(self._hub._module, self._listener)
         return self.subscription
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def __aexit__(
+        self, exc_type: object, exc: BaseException | None, traceback: object
+    ) -> None:
         self._hub._client._detach_listener(self._hub._module, self._listener)
         if self.subscription is not None:
-            await self._hub.unregister(self.subscription.id)
+            try:
+                await self._hub.unregister(self.subscription.id)
+            except Exception as error:
+                if not _unregister_failed(self.subscription, exc, error):
+                    raise

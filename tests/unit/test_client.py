@@ -803,6 +803,35 @@ def test_subscribe_unregisters_when_the_block_raises(allegro: AllegroClient) -> 
     assert delete.call_count == 1
 
 
+def test_a_failed_unregister_does_not_replace_the_blocks_exception(
+    allegro: AllegroClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with respx.mock(base_url=ALLEGRO) as router:
+        router.post("/hub").respond(201, json={"id": "hub-7", "callback": CALLBACK})
+        delete = router.delete("/hub/hub-7").respond(403, json={"code": "x", "reason": "no"})
+        with (
+            pytest.raises(KeyError, match="boom") as caught,
+            allegro.hubs.service_ordering.subscribe(CALLBACK),
+        ):
+            raise KeyError("boom")
+    assert delete.call_count == 1
+    # The registration left behind is named: in the log and on the exception.
+    assert "hub-7" in caplog.text and "403" in caplog.text
+    if sys.version_info >= (3, 11):
+        assert any("hub-7" in note for note in caught.value.__notes__)
+
+
+def test_a_failed_unregister_after_a_clean_block_is_raised(allegro: AllegroClient) -> None:
+    with respx.mock(base_url=ALLEGRO) as router:
+        router.post("/hub").respond(201, json={"id": "hub-8", "callback": CALLBACK})
+        router.delete("/hub/hub-8").respond(403, json={"code": "x", "reason": "no"})
+        with (
+            pytest.raises(lso_client.PermissionDeniedError),
+            allegro.hubs.service_ordering.subscribe(CALLBACK),
+        ):
+            pass
+
+
 def test_subscribe_without_event_types_or_with_a_raw_query(allegro: AllegroClient) -> None:
     with respx.mock(base_url=ALLEGRO) as router:
         post = router.post("/hub").respond(201, json={"id": "hub-3", "callback": CALLBACK})

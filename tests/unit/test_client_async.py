@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
@@ -14,6 +15,7 @@ import httpx
 import pytest
 import respx
 
+import lso_client
 from lso_client import (
     AllegroClient,
     AsyncAllegroClient,
@@ -383,6 +385,32 @@ async def test_subscribe_unregisters_when_the_block_raises(allegro: AsyncAllegro
             async with allegro.hubs.service_ordering.subscribe(CALLBACK):
                 raise RuntimeError("boom")
     assert delete.call_count == 1
+
+
+async def test_a_failed_unregister_does_not_replace_the_blocks_exception(
+    allegro: AsyncAllegroClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with respx.mock(base_url=ALLEGRO) as router:
+        router.post("/hub").respond(201, json={"id": "hub-7", "callback": CALLBACK})
+        delete = router.delete("/hub/hub-7").respond(403, json={"code": "x", "reason": "no"})
+        with pytest.raises(RuntimeError, match="boom") as caught:
+            async with allegro.hubs.service_ordering.subscribe(CALLBACK):
+                raise RuntimeError("boom")
+    assert delete.call_count == 1
+    assert "hub-7" in caplog.text and "403" in caplog.text
+    if sys.version_info >= (3, 11):
+        assert any("hub-7" in note for note in caught.value.__notes__)
+
+
+async def test_a_failed_unregister_after_a_clean_block_is_raised(
+    allegro: AsyncAllegroClient,
+) -> None:
+    with respx.mock(base_url=ALLEGRO) as router:
+        router.post("/hub").respond(201, json={"id": "hub-8", "callback": CALLBACK})
+        router.delete("/hub/hub-8").respond(403, json={"code": "x", "reason": "no"})
+        with pytest.raises(lso_client.PermissionDeniedError):
+            async with allegro.hubs.service_ordering.subscribe(CALLBACK):
+                pass
 
 
 async def test_register_retrieve_unregister(allegro: AsyncAllegroClient) -> None:
