@@ -27,7 +27,7 @@ from ._body import bound_reads, call_time_left
 from ._errors import APIConnectionError, APITimeoutError, LSOError
 from ._extras import ensure_installed
 from ._logging import redact_text, redact_url
-from ._tls import CertTypes, VerifyTypes, check_tls, ssl_context
+from ._tls import CertTypes, VerifyTypes, prepared_context, ssl_context
 
 if TYPE_CHECKING:
     import asyncio
@@ -186,7 +186,7 @@ class OAuth2ClientCredentials(httpx.Auth):
             raise ValueError("refresh_margin must not be negative")
         if timeout <= 0:
             raise ValueError("timeout must be positive")
-        check_tls(verify, cert)
+        self._ssl = prepared_context(verify, cert)
 
         method = client_auth_method
         if method is None:
@@ -441,7 +441,7 @@ class OAuth2ClientCredentials(httpx.Auth):
         return self._parse_token_response(response, started)
 
     def _client_settings(self) -> dict[str, Any]:
-        settings: dict[str, Any] = {"verify": ssl_context(self._verify, self._cert)}
+        settings: dict[str, Any] = {"verify": self._ssl or ssl_context(self._verify, self._cert)}
         if self._proxy is not None:
             settings["proxy"] = self._proxy
         return settings

@@ -26,7 +26,14 @@ import certifi
 
 from ._extras import require
 
-__all__ = ["CertTypes", "VerifyTypes", "check_tls", "default_ssl_context", "ssl_context"]
+__all__ = [
+    "CertTypes",
+    "VerifyTypes",
+    "check_tls",
+    "default_ssl_context",
+    "prepared_context",
+    "ssl_context",
+]
 
 StrPath = Union[str, "os.PathLike[str]"]
 VerifyTypes = Union[bool, Literal["system"], str, "os.PathLike[str]", ssl.SSLContext]
@@ -90,6 +97,16 @@ def check_tls(verify: VerifyTypes, cert: CertTypes | None) -> None:
     for file in _cert_paths(cert):
         if not Path(os.fspath(file)).is_file():
             raise ValueError(f"cert: no file at {os.fspath(file)}")
+
+
+def prepared_context(verify: VerifyTypes, cert: CertTypes | None) -> ssl.SSLContext | None:
+    """The context of settings other than the default, built when a client is built: a CA
+    file or client certificate that does not load (not PEM, a key that does not match) is
+    refused then, not at the first call. None for the default (`verify=True`, no `cert`),
+    whose shared context is built at the first call."""
+    if verify is True and cert is None:
+        return None
+    return ssl_context(verify, cert)
 
 
 def _cert_paths(cert: CertTypes | None) -> Sequence[StrPath]:

@@ -52,7 +52,7 @@ from ._retry import (
     sleep_async,
 )
 from ._shortcuts import request_url, use_set_cookie_jar
-from ._tls import CertTypes, VerifyTypes, check_tls, default_ssl_context, ssl_context
+from ._tls import CertTypes, VerifyTypes, default_ssl_context, prepared_context, ssl_context
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -117,7 +117,7 @@ class _TransportBase(Generic[_C]):
                 "verify, cert and proxy configure the client's own httpx client: with "
                 "http_client, set them on that client"
             )
-        check_tls(verify, cert)
+        self._ssl = prepared_context(verify, cert)
         self.verify = verify
         self.cert = cert
         self.proxy = proxy
@@ -152,7 +152,7 @@ class _TransportBase(Generic[_C]):
     def _client_settings(self) -> dict[str, Any]:
         """The TLS and proxy settings of an httpx client this transport creates."""
         # The default (verify=True, no cert) is one shared context per SSL_CERT_* setting.
-        settings: dict[str, Any] = {"verify": ssl_context(self.verify, self.cert)}
+        settings: dict[str, Any] = {"verify": self._ssl or ssl_context(self.verify, self.cert)}
         if self.proxy is not None:
             settings["proxy"] = self.proxy
         return settings
@@ -212,6 +212,7 @@ class _TransportBase(Generic[_C]):
             default_params=query,
         )
         copy.verify, copy.cert, copy.proxy = self.verify, self.cert, self.proxy
+        copy._ssl = self._ssl
         copy._owns_client = False
         copy._clock, copy._random, copy._sleep = self._clock, self._random, self._sleep
         return copy

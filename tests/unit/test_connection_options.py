@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _servers import (
@@ -194,6 +195,34 @@ def test_bad_tls_settings_are_refused_when_the_client_is_built(pki: Pki, tmp_pat
         import httpx
 
         AllegroClient("https://seller.example", http_client=httpx.Client(), proxy="http://p:1")
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        AllegroClient,
+        AsyncAllegroClient,
+        lambda url, **tls: OAuth2ClientCredentials(
+            token_url=url + "/token", client_id="buyer", client_secret="s3cret", **tls
+        ),
+    ],
+    ids=["sync", "async", "oauth"],
+)
+def test_tls_files_that_do_not_load_are_refused_when_the_client_is_built(
+    build: Any, pki: Pki, tmp_path: Path
+) -> None:
+    not_pem = tmp_path / "not-pem.crt"
+    not_pem.write_bytes(b"\x30\x82 this is DER-ish, not PEM")
+    url = "https://seller.example"
+    with pytest.raises(ValueError, match=f"cannot load the trusted certificates from {not_pem}"):
+        build(url, verify=str(not_pem))
+    with pytest.raises(ValueError, match=f"cannot load the client certificate {not_pem}"):
+        build(url, cert=str(not_pem))
+    # A key that is not the certificate's.
+    with pytest.raises(ValueError, match="cannot load the client certificate"):
+        build(url, cert=(str(pki.client.cert), str(pki.server.key)))
+    # What loads is taken.
+    build(url, verify=str(pki.ca.cert), cert=(str(pki.client.cert), str(pki.client.key)))
 
 
 def test_system_store_is_a_truststore_context() -> None:
