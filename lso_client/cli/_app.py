@@ -89,10 +89,10 @@ for _rp in REFERENCE_POINTS:
 
 
 @contextmanager
-def _until_stopped() -> Iterator[threading.Event]:
-    """An event set by SIGTERM; Ctrl-C raises KeyboardInterrupt as usual. Either one is
-    the normal way to stop a server command (exit 0)."""
-    stop = threading.Event()
+def _until_stopped(stop: threading.Event | None = None) -> Iterator[threading.Event]:
+    """An event set by SIGTERM (`stop`, or a new one); Ctrl-C raises KeyboardInterrupt as
+    usual. Either one is the normal way to stop a server command (exit 0)."""
+    stop = stop if stop is not None else threading.Event()
 
     def on_term(signum: int, frame: FrameType | None) -> None:
         stop.set()
@@ -106,8 +106,9 @@ def _until_stopped() -> Iterator[threading.Event]:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _serve_until_stopped() -> None:
-    with _until_stopped() as stop:
+def _serve_until_stopped(stop: threading.Event | None = None) -> None:
+    """Serve until Ctrl-C, SIGTERM or `stop` is set."""
+    with _until_stopped(stop) as stop:
         try:
             while not stop.wait(0.5):
                 pass
@@ -175,24 +176,36 @@ def listen(
         listener = NotificationListener(authenticate=token, inbox="memory")
         lock = threading.Lock()
         sink = _append_to(out) if out is not None else None
+        stdout_closed = threading.Event()
+        stop = threading.Event()  # SIGTERM, or stdout closed
 
         @listener.on()
         def show(notification: Notification) -> None:
             line = json.dumps(_event_record(notification))
             with lock:
-                print(line, flush=True)
+                # The file first: an event still reaches it when stdout's reader has gone.
                 if sink is not None:
                     sink.write(line + "\n")
                     sink.flush()
+                if stdout_closed.is_set():
+                    return
+                try:
+                    print(line, flush=True)
+                except BrokenPipeError:
+                    # Its reader has gone (`| head`): the command ends as every other does.
+                    stdout_closed.set()
+                    stop.set()
 
         listener.start(host=host, port=port)
         try:
             print(f"lso: listening at {listener.url}; Ctrl-C stops", file=sys.stderr, flush=True)
-            _serve_until_stopped()
+            _serve_until_stopped(stop)
         finally:
             listener.stop()
             if sink is not None:
                 sink.close()
+        if stdout_closed.is_set():
+            raise BrokenPipeError
 
     run_guarded(action)
 

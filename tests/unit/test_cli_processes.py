@@ -317,3 +317,37 @@ def test_output_survives_a_stdout_that_is_not_utf8(
     out = done.stdout.decode("latin-1")
     # What latin-1 cannot hold is written escaped (JSON escapes it itself).
     assert ("x\\ud83d\\ude00" if fmt == "jsonl" else "x\\U0001f600") in out
+
+
+def test_listen_ends_with_141_when_its_reader_goes_and_keeps_the_event_in_out(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "events.jsonl"
+    process = subprocess.Popen(
+        _command("listen", "--port", "0", "--out", str(out)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+    )
+    try:
+        assert process.stderr is not None and process.stdout is not None
+        url = _first_line(process.stderr).split("listening at ", 1)[1].split(";", 1)[0]
+        process.stdout.close()  # `lso listen | head -0`: the reader has gone
+        event = {
+            "eventId": "ev-2",
+            "eventTime": "2026-03-01T10:15:30.123Z",
+            "eventType": "serviceOrderStateChangeEvent",
+            "event": {"id": "so-2", "href": "/serviceOrder/so-2", "state": "completed"},
+        }
+        target = (
+            f"{url}/mefApi/allegro/serviceOrderingNotification/v1/listener/"
+            "serviceOrderStateChangeEvent"
+        )
+        assert httpx.post(target, json=event).status_code == 204
+        code = process.wait(timeout=PATIENCE)
+    finally:
+        if process.poll() is None:
+            _stop(process, signal.SIGKILL)
+    assert code == EXIT_PIPE
+    assert process.stderr.read() == b""  # quiet: no traceback, no line
+    assert [json.loads(line)["eventId"] for line in out.read_text().splitlines()] == ["ev-2"]
