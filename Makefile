@@ -22,8 +22,11 @@ $(NODE_STAMP): package-lock.json package.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+# Every test, in two pytest processes side by side (tests/shards.py): the tests that start
+# a Kafka broker or redis-server, which mostly wait on the broker's timers, beside all the
+# others.
 test: install
-	$(VENV_PY) -m pytest -q
+	$(VENV_PY) tests/shards.py --by "broker or redis" -q
 	$(VENV)/bin/ruff check lso_client tests codegen examples benchmarks
 	$(VENV)/bin/mypy
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet

@@ -143,3 +143,17 @@ def test_no_link_is_committed() -> None:
         ["git", "check-ignore", "--no-index", "node_modules"], cwd=ROOT, capture_output=True
     )
     assert ignored.returncode == 0
+
+
+def test_make_test_splits_by_a_marker_and_its_complement() -> None:
+    import shards
+
+    (line,) = [line for line in _recipe("test") if "shards.py" in line]
+    assert '--by "broker or redis"' in line
+    broker, rest = shards._shards(["--by", "broker or redis", "-q"])
+    assert broker == (["-m", "broker or redis", "-q"], {})
+    assert rest == (["-m", "not (broker or redis)", "-q"], {})
+    assert shards._shards(["2", "-q"]) == [
+        (["-q"], {"LSO_TEST_SHARD": "0/2"}),
+        (["-q"], {"LSO_TEST_SHARD": "1/2"}),
+    ]
