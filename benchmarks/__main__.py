@@ -156,7 +156,7 @@ def targets(rows: list[Row], extra: dict[str, Any]) -> list[dict[str, Any]]:
         # Listing and reading five values in every payload, which types every payload:
         # with the setting for that (`payloads="at_once"`), and with the default.
         (
-            "(a) list, every payload read, at once",
+            "(a) list, every one read, at once",
             "(a)",
             "lso_client list(), payloads='at_once'",
             1.3,
