@@ -262,12 +262,20 @@ def hook_async(
     )
 
 
-def _parse_created(resource: _BaseResource, spec: CreateKey, response: httpx.Response) -> Any:
+def _parse_created(
+    resource: _BaseResource, spec: CreateKey, response: httpx.Response, options: CallOptions
+) -> Any:
+    """The object found, parsed as the create's answer, with the call's own `strict` and
+    `payloads` (else the client's)."""
     op = operations_of(resource._module)[spec.create]
     model = getattr(model_module(resource._module), op.response_model or "")
     client = resource._client
     return resource._parse(
-        op, response, model, bool(client.strict), at_once=payloads_at_once(client.payloads)
+        op,
+        response,
+        model,
+        bool(options.get("strict", client.strict)),
+        at_once=payloads_at_once(options.get("payloads", client.payloads)),
     )
 
 
@@ -277,7 +285,7 @@ def reconcile_sync(
     """What `resource.create(body)` created, or None: see `SyncResource.reconcile`."""
     spec = for_resource(resource)
     found = find_sync(resource, spec, _require_key(body, spec), since=since, options=options)
-    return None if found is None else _parse_created(resource, spec, found)
+    return None if found is None else _parse_created(resource, spec, found, options)
 
 
 async def reconcile_async(
@@ -286,4 +294,4 @@ async def reconcile_async(
     """`reconcile_sync` for the async client."""
     spec = for_resource(resource)
     found = await find_async(resource, spec, _require_key(body, spec), since=since, options=options)
-    return None if found is None else _parse_created(resource, spec, found)
+    return None if found is None else _parse_created(resource, spec, found, options)

@@ -462,3 +462,36 @@ def test_a_payloads_setting_that_is_neither_is_refused_before_any_call(value: An
         with pytest.raises(ValueError, match='payloads: "on_read" or "at_once"'):
             client.service_orders.retrieve("so-1", payloads=value)
     assert not route.called
+
+
+def test_reconcile_takes_the_calls_payloads_and_strict(so_allegro_order: OrderBuilder) -> None:
+    order = with_configuration(so_allegro_order("so-1"), ovc_end_point())
+    order["externalId"] = "ext-1"
+    broken = with_configuration(order, ovc_end_point(level=9))
+    body = {"externalId": "ext-1", "serviceOrderItem": []}
+    with AllegroClient(SELLER, token="t") as client, respx.mock() as router:
+        router.get(f"{ALLEGRO}/serviceOrder").respond(200, json=[order])
+        one = router.get(f"{ALLEGRO}/serviceOrder/so-1")
+        one.respond(200, json=order)
+        lazy = client.service_orders.reconcile(body)
+        eager = client.service_orders.reconcile(body, payloads="at_once")
+        one.respond(200, json=broken)
+        with pytest.raises(ResponseValidationError):
+            client.service_orders.reconcile(body, strict=True)
+    assert generic(held(lazy))
+    assert type(held(eager)) is CarrierEthernetOvcEndPoint
+
+
+def test_async_reconcile_takes_the_calls_payloads(so_allegro_order: OrderBuilder) -> None:
+    order = with_configuration(so_allegro_order("so-1"), ovc_end_point())
+    order["externalId"] = "ext-1"
+    body = {"externalId": "ext-1", "serviceOrderItem": []}
+
+    async def run() -> Any:
+        async with AsyncAllegroClient(SELLER, token="t") as client:
+            with respx.mock() as router:
+                router.get(f"{ALLEGRO}/serviceOrder").respond(200, json=[order])
+                router.get(f"{ALLEGRO}/serviceOrder/so-1").respond(200, json=order)
+                return await client.service_orders.reconcile(body, payloads="at_once")
+
+    assert type(held(asyncio.run(run()))) is CarrierEthernetOvcEndPoint
