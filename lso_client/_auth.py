@@ -186,7 +186,9 @@ class OAuth2ClientCredentials(httpx.Auth):
             raise ValueError("refresh_margin must not be negative")
         if timeout <= 0:
             raise ValueError("timeout must be positive")
-        self._ssl = prepared_context(verify, cert)
+        # Loaded now to refuse files that do not load; each token request loads them again
+        # (a certificate renewed on disk is used from the next one).
+        prepared_context(verify, cert)
 
         method = client_auth_method
         if method is None:
@@ -441,7 +443,7 @@ class OAuth2ClientCredentials(httpx.Auth):
         return self._parse_token_response(response, started)
 
     def _client_settings(self) -> dict[str, Any]:
-        settings: dict[str, Any] = {"verify": self._ssl or ssl_context(self._verify, self._cert)}
+        settings: dict[str, Any] = {"verify": ssl_context(self._verify, self._cert)}
         if self._proxy is not None:
             settings["proxy"] = self._proxy
         return settings

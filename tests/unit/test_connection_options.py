@@ -182,6 +182,48 @@ def test_oauth_token_requests_use_the_same_tls_settings(
     assert listing.headers["authorization"] == "Bearer issued-token"
 
 
+def test_oauth_token_requests_read_a_ca_file_renewed_on_disk(
+    pki: Pki, https_seller: Recorder, no_cert_env: None, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "ca.pem"
+    shutil.copy(pki.stranger_ca.cert, bundle)  # trusted when the object is built
+    auth = OAuth2ClientCredentials(
+        token_url=https_seller.url + "/oauth2/token",
+        client_id="c",
+        client_secret="s",
+        verify=str(bundle),
+    )
+    shutil.copy(pki.ca.cert, bundle)  # renewed: now the CA of the token server
+    with AllegroClient(https_seller.url, auth=auth, verify=str(pki.ca.cert)) as client:
+        client.service_orders.list()
+    assert [seen.path for seen in https_seller.seen] == [
+        "/oauth2/token",
+        "/mefApi/allegro/serviceOrderingManagement/v1/serviceOrder",
+    ]
+
+
+def test_an_encrypted_key_without_its_password_is_refused_without_a_prompt(
+    pki: Pki, tmp_path: Path
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    key = tmp_path / "buyer-encrypted.key"
+    key.write_bytes(
+        pki.client.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"pa55word"),
+        )
+    )
+    # stdin closed: a prompt for the password would fail or hang, not raise this.
+    with pytest.raises(ValueError, match="its key is encrypted and no password was given"):
+        AllegroClient("https://seller.example", cert=(str(pki.client.cert), str(key)))
+    with pytest.raises(ValueError, match="cannot load the client certificate") as caught:
+        AllegroClient("https://seller.example", cert=(str(pki.client.cert), str(key), "wrong"))
+    assert "wrong" not in str(caught.value)
+    AllegroClient("https://seller.example", cert=(str(pki.client.cert), str(key), "pa55word"))
+
+
 def test_bad_tls_settings_are_refused_when_the_client_is_built(pki: Pki, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no CA bundle"):
         AllegroClient("https://seller.example", verify=str(tmp_path / "missing.pem"))
