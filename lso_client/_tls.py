@@ -142,6 +142,14 @@ def ssl_context(verify: VerifyTypes = True, cert: CertTypes | None = None) -> ss
     return context
 
 
+class _NoPassword(Exception):
+    """An encrypted key and no password: raised instead of OpenSSL prompting on a terminal."""
+
+
+def _no_password() -> str:
+    raise _NoPassword
+
+
 def _load_client_certificate(context: ssl.SSLContext, cert: CertTypes) -> None:
     if isinstance(cert, tuple):
         certfile, keyfile = cert[0], cert[1]
@@ -150,8 +158,15 @@ def _load_client_certificate(context: ssl.SSLContext, cert: CertTypes) -> None:
         certfile, keyfile, password = cert, None, None
     try:
         context.load_cert_chain(
-            os.fspath(certfile), None if keyfile is None else os.fspath(keyfile), password
+            os.fspath(certfile),
+            None if keyfile is None else os.fspath(keyfile),
+            password if password is not None else _no_password,
         )
+    except _NoPassword:
+        raise ValueError(
+            f"cannot load the client certificate {os.fspath(certfile)}: its key is encrypted "
+            f"and no password was given"
+        ) from None
     except (OSError, ssl.SSLError) as exc:
         # The reason only: never the password, nor the key material.
         raise ValueError(
