@@ -24,8 +24,18 @@ from typing import IO
 def _shards(argv: list[str]) -> list[tuple[list[str], dict[str, str]]]:
     """(pytest arguments, extra environment) of each shard."""
     if argv[0] == "--by":
-        expression, args = argv[1], argv[2:]
-        return [(["-m", expression, *args], {}), (["-m", f"not ({expression})", *args], {})]
+        expression, args = argv[1], list(argv[2:])
+        # A `-m` of the caller's narrows both shards (pytest would keep only the last one).
+        if "-m" in args:
+            at = args.index("-m")
+            narrowed = f" and ({args[at + 1]})"
+            del args[at : at + 2]
+        else:
+            narrowed = ""
+        return [
+            (["-m", f"({expression}){narrowed}", *args], {}),
+            (["-m", f"not ({expression}){narrowed}", *args], {}),
+        ]
     count, args = int(argv[0]), argv[1:]
     return [(args, {"LSO_TEST_SHARD": f"{index}/{count}"}) for index in range(count)]
 

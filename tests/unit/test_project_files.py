@@ -151,8 +151,14 @@ def test_make_test_splits_by_a_marker_and_its_complement() -> None:
     (line,) = [line for line in _recipe("test") if "shards.py" in line]
     assert '--by "broker or redis"' in line
     broker, rest = shards._shards(["--by", "broker or redis", "-q"])
-    assert broker == (["-m", "broker or redis", "-q"], {})
+    assert broker == (["-m", "(broker or redis)", "-q"], {})
     assert rest == (["-m", "not (broker or redis)", "-q"], {})
+    # The caller's own `-m` narrows both.
+    narrowed = shards._shards(["--by", "broker", "-q", "-m", "not slow", "tests/unit"])
+    assert narrowed == [
+        (["-m", "(broker) and (not slow)", "-q", "tests/unit"], {}),
+        (["-m", "not (broker) and (not slow)", "-q", "tests/unit"], {}),
+    ]
     assert shards._shards(["2", "-q"]) == [
         (["-q"], {"LSO_TEST_SHARD": "0/2"}),
         (["-q"], {"LSO_TEST_SHARD": "1/2"}),
