@@ -27,7 +27,7 @@ from pydantic import BaseModel, RootModel, Tag, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 
 from ._gc import paused_collector
-from ._model import OTHER_TYPE, TYPED_AT_ONCE, TYPED_ON_READ, declared_nulls
+from ._model import OTHER_TYPE, TYPED_AT_ONCE, TYPED_ON_READ, Payload, declared_nulls
 
 __all__ = [
     "Parsed",
@@ -235,17 +235,40 @@ _NULL = "the spec allows no null here"
 
 def null_deviations(value: Any) -> list[dict[str, Any]]:
     """The deviations of the nulls the JSON held where the spec declares a field."""
-    return [
-        {"loc": list(wire), "type": "null", "msg": _NULL, "input": None}
-        for python, wire in declared_nulls(value)
-        if _was_sent(value, python)
-    ]
+    return [_null(wire) for _, wire in _sent_nulls(value)]
+
+
+def _null(wire: tuple[str | int, ...]) -> dict[str, Any]:
+    return {"loc": list(wire), "type": "null", "msg": _NULL, "input": None}
+
+
+def _sent_nulls(value: Any) -> list[tuple[tuple[str | int, ...], tuple[str | int, ...]]]:
+    return [(python, wire) for python, wire in declared_nulls(value) if _was_sent(value, python)]
+
+
+def _record_on_payloads(
+    value: Any, found: list[tuple[tuple[str | int, ...], tuple[str | int, ...]]]
+) -> None:
+    """Each null inside a typed payload is also a deviation of that payload (path from
+    it), as when the payload is typed on first read."""
+    held: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
+    for python, wire in found:
+        node, payload, depth = value, None, 0
+        for index, key in enumerate(python[:-1]):
+            node = node[key] if isinstance(key, int) else node.__dict__[key]
+            if isinstance(node, Payload) and type(node).__lso_urn__ is not None:
+                payload, depth = node, index + 1
+        if payload is not None:
+            held.setdefault(id(payload), (payload, []))[1].append(_null(wire[depth:]))
+    for payload, deviations in held.values():
+        record_deviations(payload, deviations)
 
 
 def _with_null_check(model: Any, value: Any, strict: bool, log: bool) -> Parsed[Any]:
-    nulls = null_deviations(value)
-    if not nulls:
+    found = _sent_nulls(value)
+    if not found:
         return Parsed(value)
+    nulls = [_null(wire) for _, wire in found]
     if strict:
         raise ValidationError.from_exception_data(
             getattr(model, "__name__", "response"),
@@ -255,6 +278,7 @@ def _with_null_check(model: Any, value: Any, strict: bool, log: bool) -> Parsed[
             ],
         )
     record_deviations(value, nulls)
+    _record_on_payloads(value, found)
     if log:
         log_deviations(model, nulls)
     return Parsed(value, nulls)

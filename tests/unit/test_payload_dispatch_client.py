@@ -495,3 +495,21 @@ def test_async_reconcile_takes_the_calls_payloads(so_allegro_order: OrderBuilder
                 return await client.service_orders.reconcile(body, payloads="at_once")
 
     assert type(held(asyncio.run(run()))) is CarrierEthernetOvcEndPoint
+
+
+@pytest.mark.parametrize("setting", ["on_read", "at_once"])
+def test_a_null_inside_a_payload_is_a_deviation_of_the_payload_either_way(
+    so_allegro_order: OrderBuilder, setting: str
+) -> None:
+    payload = {**ovc_end_point(), "identifier": None}
+    order = with_configuration(so_allegro_order("so-1"), payload)
+    with AllegroClient(SELLER, token="t", payloads=setting) as client, respx.mock() as router:
+        router.get(f"{ALLEGRO}/serviceOrder/so-1").respond(200, json=order)
+        found = client.service_orders.retrieve("so-1")
+    typed = configuration(found)
+    assert type(typed) is CarrierEthernetOvcEndPoint
+    assert [d["loc"] for d in typed.spec_deviations] == [["identifier"]]
+    # Found while parsing the order (at once), it is the order's too.
+    expected = [[*PATH, "identifier"]] if setting == "at_once" else []
+    assert [d["loc"] for d in found.spec_deviations] == expected
+    assert found.to_dict() == order
