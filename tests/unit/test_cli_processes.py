@@ -16,7 +16,7 @@ import termios
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -187,6 +187,19 @@ def test_mock_seller_serves_until_stopped_by_pid(signum: int) -> None:
         httpx.get(url)
 
 
+def _order_event(url: str, n: str) -> tuple[str, dict[str, Any]]:
+    """Where a listener at `url` takes service order state changes, and the n-th one."""
+    target = (
+        f"{url}/mefApi/allegro/serviceOrderingNotification/v1/listener/serviceOrderStateChangeEvent"
+    )
+    return target, {
+        "eventId": f"ev-{n}",
+        "eventTime": "2026-03-01T10:15:30.123Z",
+        "eventType": "serviceOrderStateChangeEvent",
+        "event": {"id": f"so-{n}", "href": f"/serviceOrder/so-{n}", "state": "completed"},
+    }
+
+
 def test_listen_prints_and_appends_each_event(tmp_path: Path) -> None:
     out = tmp_path / "events.jsonl"
     process = subprocess.Popen(
@@ -200,16 +213,7 @@ def test_listen_prints_and_appends_each_event(tmp_path: Path) -> None:
         announced = _first_line(process.stderr)
         assert "hook-t0ken" not in announced
         url = announced.split("listening at ", 1)[1].split(";", 1)[0]
-        event = {
-            "eventId": "ev-1",
-            "eventTime": "2026-03-01T10:15:30.123Z",
-            "eventType": "serviceOrderStateChangeEvent",
-            "event": {"id": "so-1", "href": "/serviceOrder/so-1", "state": "completed"},
-        }
-        target = (
-            f"{url}/mefApi/allegro/serviceOrderingNotification/v1/listener/"
-            "serviceOrderStateChangeEvent"
-        )
+        target, event = _order_event(url, "1")
         refused = httpx.post(target, json=event, headers={"authorization": "Bearer wrong"})
         assert refused.status_code == 401
         sent = httpx.post(target, json=event, headers={"authorization": "Bearer hook-t0ken"})
@@ -333,16 +337,7 @@ def test_listen_ends_with_141_when_its_reader_goes_and_keeps_the_event_in_out(
         assert process.stderr is not None and process.stdout is not None
         url = _first_line(process.stderr).split("listening at ", 1)[1].split(";", 1)[0]
         process.stdout.close()  # `lso listen | head -0`: the reader has gone
-        event = {
-            "eventId": "ev-2",
-            "eventTime": "2026-03-01T10:15:30.123Z",
-            "eventType": "serviceOrderStateChangeEvent",
-            "event": {"id": "so-2", "href": "/serviceOrder/so-2", "state": "completed"},
-        }
-        target = (
-            f"{url}/mefApi/allegro/serviceOrderingNotification/v1/listener/"
-            "serviceOrderStateChangeEvent"
-        )
+        target, event = _order_event(url, "2")
         assert httpx.post(target, json=event).status_code == 204
         code = process.wait(timeout=PATIENCE)
     finally:
