@@ -5,6 +5,8 @@ changelog has a place for what is not released yet."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -20,6 +22,18 @@ def _recipe(target: str) -> list[str]:
     match = re.search(rf"^{re.escape(target)}:[^\n]*\n((?:\t[^\n]*\n)+)", text, re.M)
     assert match, f"no {target} target"
     return [line.strip().replace("$(VENV)", ".venv") for line in match[1].splitlines()]
+
+
+def _two_shards(tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`tests/shards.py 2` run on the tests in `tmp_path`."""
+    args = ["2", "-q", "-p", "no:cacheprovider", str(tmp_path)]
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "shards.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
 
 
 def test_pre_commit_hooks_are_local_and_run_what_make_test_runs() -> None:
@@ -65,49 +79,18 @@ def test_the_changelog_keeps_an_unreleased_section_first() -> None:
 
 
 def test_shards_split_the_tests_between_them(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
     (tmp_path / "test_five.py").write_text(
         "import pytest\n\n@pytest.mark.parametrize('n', range(5))\ndef test_n(n):\n    pass\n"
     )
     (tmp_path / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text())
     (tmp_path / "_faulty.py").write_text((ROOT / "tests" / "_faulty.py").read_text())
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "tests" / "shards.py"),
-            "2",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    run = _two_shards(tmp_path)
     assert run.returncode == 0, run.stdout
     assert "== shard 1 of 2" in run.stdout and "== shard 2 of 2" in run.stdout
     assert "3 passed, 2 deselected" in run.stdout and "2 passed, 3 deselected" in run.stdout
 
     (tmp_path / "test_fails.py").write_text("def test_fails():\n    assert False\n")
-    failed = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "tests" / "shards.py"),
-            "2",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    failed = _two_shards(tmp_path)
     assert failed.returncode == 1
 
 
